@@ -1,0 +1,77 @@
+import { PAYOUT_STATUSES, type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder, type PayoutStatus } from '../interfaces/payout-types.interface';
+import { marketOf } from '../markets/payout-markets';
+import { normalizeAmount } from '../money/decimal';
+import type { CashyEndpoint } from './cashy-endpoints';
+import { CashyTransportError } from './cashy-transport.error';
+
+/** Cashy reports balances with two decimals in every market. */
+const BALANCE_SCALE = 2;
+
+function record(data: unknown, endpoint: CashyEndpoint): Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new CashyTransportError('unparsable', endpoint, 'data is not an object');
+  }
+  return data as Record<string, unknown>;
+}
+
+function amount(value: unknown, scale: number | undefined, endpoint: CashyEndpoint, field: string): string | null {
+  try {
+    return normalizeAmount(value, scale);
+  } catch {
+    throw new CashyTransportError('unparsable', endpoint, `${field} is not a decimal`);
+  }
+}
+
+const optionalText = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/**
+ * Normalizes an order from payOut or payOutQuery: merchantId as a string, amounts as decimal
+ * strings at the market's scale whichever of string or number Cashy sent.
+ */
+export function toPayoutOrder(data: unknown, endpoint: CashyEndpoint, known: { currency?: PayoutCurrency; mchOrderNo?: string }): PayoutOrder {
+  const value = record(data, endpoint);
+  const orderStatus = value.orderStatus as PayoutStatus;
+  if (!PAYOUT_STATUSES.includes(orderStatus)) throw new CashyTransportError('unparsable', endpoint, `unknown orderStatus ${JSON.stringify(value.orderStatus)}`);
+  if (typeof value.orderNo !== 'string' || value.orderNo === '') throw new CashyTransportError('unparsable', endpoint, 'orderNo missing');
+  const scale = marketOf(known.currency)?.amountScale;
+  const resultDesc = optionalText(value.resultDesc);
+  const channelOrderNo = optionalText(value.channelOrderNo);
+  return {
+    merchantId: value.merchantId === undefined || value.merchantId === null ? '' : String(value.merchantId),
+    mchOrderNo: optionalText(value.mchOrderNo) ?? known.mchOrderNo ?? '',
+    orderNo: value.orderNo,
+    ...(known.currency ? { currency: known.currency } : {}),
+    amount: amount(value.amount, scale, endpoint, 'amount'),
+    fee: amount(value.fee, scale, endpoint, 'fee'),
+    orderStatus,
+    completionTime: optionalText(value.completionTime) ?? null,
+    ...(resultDesc !== undefined ? { resultDesc } : {}),
+    ...(channelOrderNo !== undefined ? { channelOrderNo } : {}),
+  };
+}
+
+/** Normalizes bankListQuery's array. */
+export function toPayoutBanks(data: unknown, endpoint: CashyEndpoint): PayoutBank[] {
+  if (!Array.isArray(data)) throw new CashyTransportError('unparsable', endpoint, 'data is not an array');
+  return data.map((entry) => {
+    const bank = record(entry, endpoint);
+    const bankId = Number(bank.bankId);
+    if (!Number.isSafeInteger(bankId)) throw new CashyTransportError('unparsable', endpoint, 'bankId is not a number');
+    return { bankId, bankCode: String(bank.bankCode ?? ''), bankName: String(bank.bankName ?? '') };
+  });
+}
+
+/** Normalizes getBalance (`mchId` becomes `merchantId`). */
+export function toPayoutBalance(data: unknown, endpoint: CashyEndpoint, merchantId: string): PayoutBalance {
+  const value = record(data, endpoint);
+  return {
+    merchantId: value.mchId !== undefined && value.mchId !== null ? String(value.mchId) : merchantId,
+    balance: amount(value.balance, BALANCE_SCALE, endpoint, 'balance') ?? '0.00',
+    unBalance: amount(value.unBalance, BALANCE_SCALE, endpoint, 'unBalance') ?? '0.00',
+  };
+}
+
+/** The currency an account's answers are in, when the account serves exactly one. */
+export function soleCurrency(currencies: readonly PayoutCurrency[] | undefined): PayoutCurrency | undefined {
+  return currencies?.length === 1 ? currencies[0] : undefined;
+}

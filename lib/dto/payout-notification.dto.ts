@@ -1,0 +1,18 @@
+import type { PayoutStatus } from '../interfaces/payout-types.interface';
+import { checkPayoutNotification } from '../validation/payout-notification.rules';
+import { MeetsPayoutRules } from '../validation/payout-rules.decorator';
+
+const rules = (object: object) => checkPayoutNotification(object).errors;
+
+/** Body of Cashy's payout notification, as the webhook accepts it. */
+export class PayoutNotificationDto {
+  @MeetsPayoutRules(rules) merchantId!: string | number;
+  @MeetsPayoutRules(rules) mchOrderNo!: string;
+  @MeetsPayoutRules(rules) orderNo!: string;
+  @MeetsPayoutRules(rules) channelOrderNo?: string | null;
+  @MeetsPayoutRules(rules) amount!: string | number;
+  @MeetsPayoutRules(rules) fee?: string | number | null;
+  @MeetsPayoutRules(rules) orderStatus!: PayoutStatus;
+  @MeetsPayoutRules(rules) completionTime?: string | null;
+  @MeetsPayoutRules(rules) resultDesc?: string | null;
+}

@@ -1,0 +1,17 @@
+import { OnEvent } from '@nestjs/event-emitter';
+import { PAYOUT_FAILED, PAYOUT_SUCCEEDED } from './payout-event-names.constants';
+
+type OnEventOptions = Exclude<Parameters<typeof OnEvent>[1], undefined>;
+
+/** `@OnEvent` options a payout listener may set; errors are never suppressed. */
+export type PayoutListenerOptions = Omit<OnEventOptions, 'suppressErrors' | 'async'>;
+
+// A thrown listener must reach the webhook so it answers 500 and Cashy retries; `async` would detach
+// the listener from emitAsync and let the webhook acknowledge before it settled.
+const listenerOptions = (options?: PayoutListenerOptions): OnEventOptions => ({ ...options, suppressErrors: false, async: false });
+
+/** Marks a method as a `payout.succeeded` listener. Its errors make the webhook answer 500. */
+export const OnPayoutSucceeded = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_SUCCEEDED, listenerOptions(options));
+
+/** Marks a method as a `payout.failed` listener. Its errors make the webhook answer 500. */
+export const OnPayoutFailed = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_FAILED, listenerOptions(options));

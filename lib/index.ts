@@ -1,0 +1,43 @@
+// The public contract of nestjs-cashy-payout. Anything not exported here is internal.
+export { PayoutModule } from './payout.module';
+export type { PayoutModuleExtras } from './payout.module-definition';
+export { PayoutService, type PayoutCallOptions } from './payout.service';
+export { PayoutSignatureGuard, type PayoutWebhookRequest } from './webhook/payout-signature.guard';
+export { PAYOUT_STORE } from './payout.constants';
+
+export { CreatePayoutDto } from './dto/create-payout.dto';
+export { QueryPayoutDto } from './dto/query-payout.dto';
+export { PayoutNotificationDto } from './dto/payout-notification.dto';
+
+export { PAYOUT_SUCCEEDED, PAYOUT_FAILED } from './events/payout-event-names.constants';
+export { PayoutSucceededEvent, type PayoutEventFields } from './events/payout-succeeded.event';
+export { PayoutFailedEvent } from './events/payout-failed.event';
+export { OnPayoutSucceeded, OnPayoutFailed, type PayoutListenerOptions } from './events/payout-event.decorators';
+
+export { PayoutError } from './errors/payout.error';
+export { PayoutValidationError, type PayoutFieldError } from './errors/payout-validation.error';
+export { CashyApiError } from './errors/cashy-api.error';
+export { PayoutOutcomeUnknownError } from './errors/payout-outcome-unknown.error';
+export { PayoutConfigurationError } from './errors/payout-configuration.error';
+export { CashyTransportError, type CashyTransportFailure } from './client/cashy-transport.error';
+
+export type { PayoutStore, PayoutRecord, PayoutClaim } from './store/payout-store.interface';
+export { MemoryPayoutStore, type MemoryPayoutStoreOptions } from './store/memory-payout.store';
+
+export type {
+  PayoutModuleOptions,
+  PayoutAccountOptions,
+  PayoutAmountLimitsOptions,
+  PayoutRetryOptions,
+  PayoutWebhookOptions,
+  PayoutOptionsFactory,
+} from './interfaces/payout-module-options.interface';
+export type {
+  PayoutCurrency,
+  PayoutStatus,
+  PayoutResultDesc,
+  PayoutOrder,
+  PayoutBank,
+  PayoutBalance,
+} from './interfaces/payout-types.interface';
+export type { PayoutReportResult } from './outcome/payout-status-report.interface';

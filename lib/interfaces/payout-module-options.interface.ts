@@ -1,0 +1,69 @@
+import type { PayoutStore } from '../store/payout-store.interface';
+import type { PayoutCurrency } from './payout-types.interface';
+
+/** One Cashy merchant account. Enterprises usually hold one per country. */
+export interface PayoutAccountOptions {
+  /** A name to pick the account with (`{ account: 'peru' }`); defaults to the merchant id. */
+  name?: string;
+  /** Numeric merchant id issued by Cashy. */
+  merchantId: string | number;
+  /** The account's signing key. Never logged, never put in an error. */
+  apiKey: string;
+  /** Currencies this account pays out; omit when it serves every currency the module knows. */
+  currencies?: PayoutCurrency[];
+}
+
+/** An override of a currency's amount limits; each bound is a decimal at the market's scale. */
+export interface PayoutAmountLimitsOptions {
+  min?: string | number;
+  max?: string | number;
+}
+
+/** How gateway calls are retried when the failure is transient. */
+export interface PayoutRetryOptions {
+  /** Attempts in all, the first one included (default 3, at most 10). */
+  attempts?: number;
+  /** First backoff before jitter, in ms (default 200). */
+  baseDelayMs?: number;
+  /** Largest backoff, in ms (default 5000). */
+  maxDelayMs?: number;
+}
+
+/** Where the module mounts its webhook controller. */
+export interface PayoutWebhookOptions {
+  /** Route path, default `payout/webhook`. */
+  path?: string;
+}
+
+/** Options of `PayoutModule.forRoot()` and of the factory given to `forRootAsync()`. */
+export interface PayoutModuleOptions {
+  /** Gateway base URL, as Cashy operations hand it out (http or https). */
+  baseUrl: string;
+  /** Merchant id of a single-account setup (use `accounts` for several). */
+  merchantId?: string | number;
+  /** Signing key of a single-account setup. */
+  apiKey?: string;
+  /** Several merchant accounts, each with its own key (use instead of `merchantId`/`apiKey`). */
+  accounts?: PayoutAccountOptions[];
+  /** Default callback URL for `createPayout`; a `notifyUrl` given per call wins. */
+  notifyUrl?: string;
+  /**
+   * The webhook controller: `{ path }` or `false` to mount none (then protect your own route with
+   * `PayoutSignatureGuard`). With `forRootAsync`, give it beside `useFactory`, not in its result,
+   * because routes are fixed when the module is registered.
+   */
+  webhook?: PayoutWebhookOptions | false;
+  /** Where notification state lives; default a bounded `MemoryPayoutStore`. */
+  store?: PayoutStore;
+  /** Per-currency overrides of the amount limits (Cashy sets them per merchant). */
+  limits?: Partial<Record<PayoutCurrency, PayoutAmountLimitsOptions>>;
+  /** Timeout of each HTTP attempt to the gateway, in ms (default 10000). */
+  timeoutMs?: number;
+  /** Retry policy for transient gateway failures, or `false` for a single attempt. */
+  retry?: PayoutRetryOptions | false;
+}
+
+/** What `useClass` / `useExisting` of `forRootAsync` must implement. */
+export interface PayoutOptionsFactory {
+  createPayoutOptions(): PayoutModuleOptions | Promise<PayoutModuleOptions>;
+}

@@ -1,0 +1,57 @@
+import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+
+/** A bank of a market's static bank table. */
+export interface MarketBank {
+  bankId: number;
+  bankCode: string;
+  bankName: string;
+}
+
+/** An amount range, as decimal strings. */
+export interface AmountLimits {
+  min: string;
+  max: string;
+}
+
+/** A broken rule found by a market's checks. */
+export interface MarketRuleViolation {
+  field: string;
+  rule: string;
+  message: string;
+}
+
+/**
+ * The create-payout fields a market check receives: already type-checked by the common rules
+ * (digits are strings, numbers are integers), but not yet checked against the market.
+ */
+export interface MarketPayoutFields {
+  accountNo?: string;
+  cciAccountNo?: string;
+  accountType?: number;
+  bankId?: number;
+  idType?: string;
+  idCard?: string;
+}
+
+/**
+ * Everything that differs between markets. Each market lives in one file
+ * (`peru.market.ts`, `mexico.market.ts`), so adding a country is adding a file.
+ */
+export interface PayoutMarket {
+  currency: PayoutCurrency;
+  country: string;
+  /** Decimal places of amounts and fees. */
+  amountScale: number;
+  defaultLimits: AmountLimits;
+  accountNameMaxLength: number;
+  /** Whether `idType` and `idCard` must be sent. */
+  idRequired: boolean;
+  /** Whether `cciAccountNo` exists in this market at all. */
+  acceptsCci: boolean;
+  /** Whether a `SUCCESS` can later turn into `FAIL` (a SPEI return). */
+  allowsSuccessReversal: boolean;
+  accountTypes: Readonly<Record<number, string>>;
+  banks: readonly MarketBank[];
+  /** Market-specific checks of account, bank and identity fields. */
+  check(fields: MarketPayoutFields): MarketRuleViolation[];
+}

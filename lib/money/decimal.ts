@@ -1,0 +1,75 @@
+/**
+ * Decimal helpers for amounts. Amounts never pass through floating-point arithmetic: they are
+ * parsed into digit strings and compared as scaled `bigint`s.
+ */
+
+/** A decimal split into its parts; `fraction` has no trailing zeros. */
+export interface ParsedDecimal {
+  negative: boolean;
+  integer: string;
+  fraction: string;
+}
+
+const DECIMAL_TEXT = /^(-)?(\d+)(?:\.(\d+))?$/;
+
+/**
+ * Parses a decimal given as a string (`"150.50"`) or a JSON number (`150.5`).
+ * Returns `undefined` for anything else (exponents, blanks, NaN, non-finite numbers).
+ */
+export function parseDecimal(value: unknown): ParsedDecimal | undefined {
+  let text: string;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return undefined;
+    // String() of a JS number is the shortest text that round-trips; it never adds float noise.
+    text = String(value);
+  } else if (typeof value === 'string') {
+    text = value.trim();
+  } else {
+    return undefined;
+  }
+  const match = DECIMAL_TEXT.exec(text);
+  if (!match) return undefined;
+  const integer = match[2].replace(/^0+(?=\d)/, '');
+  const fraction = (match[3] ?? '').replace(/0+$/, '');
+  const negative = match[1] === '-' && (/[1-9]/.test(integer) || fraction.length > 0);
+  return { negative, integer, fraction };
+}
+
+/** Number of decimal places actually used (trailing zeros do not count). */
+export function decimalPlaces(parsed: ParsedDecimal): number {
+  return parsed.fraction.length;
+}
+
+/** The value as an integer count of `10^-scale` units; requires `decimalPlaces <= scale`. */
+export function toScaledInteger(parsed: ParsedDecimal, scale: number): bigint {
+  const units = BigInt(parsed.integer + parsed.fraction.padEnd(scale, '0'));
+  return parsed.negative ? -units : units;
+}
+
+/** Compares two parsed decimals: negative, zero or positive like `Array.sort` comparators. */
+export function compareDecimals(a: ParsedDecimal, b: ParsedDecimal): number {
+  const scale = Math.max(a.fraction.length, b.fraction.length);
+  const diff = toScaledInteger(a, scale) - toScaledInteger(b, scale);
+  return diff === 0n ? 0 : diff < 0n ? -1 : 1;
+}
+
+/**
+ * Renders a parsed decimal with at least `scale` decimals. Digits beyond `scale` are kept (never
+ * rounded away), so the result is always lossless: `("150.5", 2) -> "150.50"`, `("1500.00", 0) -> "1500"`.
+ */
+export function formatDecimal(parsed: ParsedDecimal, scale: number): string {
+  const fraction = parsed.fraction.length >= scale ? parsed.fraction : parsed.fraction.padEnd(scale, '0');
+  return `${parsed.negative ? '-' : ''}${parsed.integer}${fraction ? `.${fraction}` : ''}`;
+}
+
+/**
+ * Normalizes a gateway amount (`string | number | null`) to a decimal string at `scale`, or `null`
+ * when the gateway sent none. With no known scale the value is rendered as given, minus noise zeros.
+ * Throws `TypeError` for a value that is not a decimal at all.
+ */
+export function normalizeAmount(value: unknown, scale: number | undefined): string | null {
+  if (value === null || value === undefined || value === '') return null;
+  const parsed = parseDecimal(value);
+  if (!parsed) throw new TypeError(`not a decimal: ${JSON.stringify(value)}`);
+  return formatDecimal(parsed, scale ?? 0);
+}

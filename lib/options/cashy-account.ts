@@ -1,0 +1,44 @@
+import { inspect } from 'node:util';
+import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import { signCashyBody, verifyCashySignature } from '../signing/cashy-signature';
+
+/**
+ * A resolved merchant account. The apiKey is held in a private field and only ever used to sign
+ * or verify, so no log, JSON dump or `util.inspect` of an account can print it.
+ */
+export class CashyAccount {
+  readonly #apiKey: string;
+
+  constructor(
+    readonly name: string,
+    readonly merchantId: string,
+    apiKey: string,
+    /** `undefined` when the account serves every currency. */
+    readonly currencies: readonly PayoutCurrency[] | undefined,
+  ) {
+    this.#apiKey = apiKey;
+  }
+
+  /** Whether this account pays out in `currency`. */
+  serves(currency: PayoutCurrency): boolean {
+    return this.currencies === undefined || this.currencies.includes(currency);
+  }
+
+  /** Upper-case `MD5(body + apiKey)`. */
+  sign(body: string | Buffer): string {
+    return signCashyBody(body, this.#apiKey);
+  }
+
+  /** Constant-time check of a `Sign` header over raw bytes. */
+  verify(rawBody: Buffer | string, sign: unknown): boolean {
+    return verifyCashySignature(rawBody, this.#apiKey, sign);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, merchantId: this.merchantId, currencies: this.currencies, apiKey: '[redacted]' };
+  }
+
+  [inspect.custom](): string {
+    return `CashyAccount ${JSON.stringify(this.toJSON())}`;
+  }
+}

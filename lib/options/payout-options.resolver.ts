@@ -1,0 +1,190 @@
+import { PayoutConfigurationError } from '../errors/payout-configuration.error';
+import type { PayoutModuleOptions } from '../interfaces/payout-module-options.interface';
+import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { AmountLimits } from '../markets/payout-market.interface';
+import { PAYOUT_MARKETS } from '../markets/payout-markets';
+import { compareDecimals, decimalPlaces, formatDecimal, parseDecimal } from '../money/decimal';
+import { isHttpUrl } from '../validation/http-url';
+import { CashyAccount } from './cashy-account';
+import { PayoutConfig, type ResolvedRetryPolicy } from './payout-config';
+
+/** Every default of the module, in one place. */
+export const PAYOUT_DEFAULTS = {
+  timeoutMs: 10_000,
+  retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 } satisfies ResolvedRetryPolicy,
+  webhookPath: 'payout/webhook',
+} as const;
+
+const KNOWN_OPTIONS = new Set(['baseUrl', 'merchantId', 'apiKey', 'accounts', 'notifyUrl', 'webhook', 'store', 'limits', 'timeoutMs', 'retry']);
+const MERCHANT_ID = /^\d{1,20}$/;
+
+function fail(problems: string[]): never {
+  throw new PayoutConfigurationError(`Invalid PayoutModule options: ${problems.join('; ')}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function positiveInteger(value: unknown, name: string, problems: string[], max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    problems.push(`${name} must be a whole number from 0 to ${max}`);
+    return undefined;
+  }
+  return value;
+}
+
+function resolveAccounts(options: Record<string, unknown>, problems: string[]): CashyAccount[] {
+  const single = options.merchantId !== undefined || options.apiKey !== undefined;
+  if (single && options.accounts !== undefined) {
+    problems.push('give either merchantId and apiKey, or accounts, not both');
+    return [];
+  }
+  const raw: unknown[] = single ? [{ merchantId: options.merchantId, apiKey: options.apiKey }] : (options.accounts as unknown[]);
+  const prefix = (i: number) => (single ? '' : `accounts[${i}].`);
+  if (!single && (!Array.isArray(raw) || raw.length === 0)) {
+    problems.push('merchantId and apiKey (or a non-empty accounts array) are required');
+    return [];
+  }
+  const accounts: CashyAccount[] = [];
+  raw.forEach((entry, i) => {
+    if (!isRecord(entry)) {
+      problems.push(`accounts[${i}] must be an object`);
+      return;
+    }
+    const merchantId = typeof entry.merchantId === 'number' ? String(entry.merchantId) : entry.merchantId;
+    if (typeof merchantId !== 'string' || !MERCHANT_ID.test(merchantId)) {
+      problems.push(`${prefix(i)}merchantId is required and must be Cashy's numeric merchant id`);
+    }
+    // Say what is wrong with the key without ever echoing it.
+    if (typeof entry.apiKey !== 'string' || entry.apiKey.trim().length === 0) {
+      problems.push(`${prefix(i)}apiKey is required and must be a non-empty string`);
+    }
+    if (entry.name !== undefined && (typeof entry.name !== 'string' || entry.name.length === 0)) {
+      problems.push(`${prefix(i)}name must be a non-empty string`);
+    }
+    let currencies: PayoutCurrency[] | undefined;
+    if (entry.currencies !== undefined) {
+      const list = entry.currencies;
+      if (!Array.isArray(list) || list.length === 0 || list.some((c) => !PAYOUT_CURRENCIES.includes(c as PayoutCurrency))) {
+        problems.push(`${prefix(i)}currencies must be a non-empty array of ${PAYOUT_CURRENCIES.join(', ')}`);
+      } else {
+        currencies = [...new Set(list as PayoutCurrency[])];
+      }
+    }
+    if (typeof merchantId === 'string' && typeof entry.apiKey === 'string') {
+      accounts.push(new CashyAccount((entry.name as string | undefined) ?? merchantId, merchantId, entry.apiKey, currencies));
+    }
+  });
+  const seen = new Set<string>();
+  for (const account of accounts) {
+    for (const key of new Set([account.merchantId, account.name])) {
+      if (seen.has(key)) problems.push(`accounts: "${key}" names or identifies more than one account`);
+      seen.add(key);
+    }
+  }
+  return accounts;
+}
+
+function resolveLimits(value: unknown, problems: string[]): Record<PayoutCurrency, AmountLimits> {
+  const limits = {} as Record<PayoutCurrency, AmountLimits>;
+  if (value !== undefined && !isRecord(value)) problems.push('limits must be an object keyed by currency');
+  const overrides = isRecord(value) ? value : {};
+  for (const key of Object.keys(overrides)) {
+    if (!PAYOUT_CURRENCIES.includes(key as PayoutCurrency)) problems.push(`limits.${key}: unknown currency (use ${PAYOUT_CURRENCIES.join(', ')})`);
+  }
+  for (const currency of PAYOUT_CURRENCIES) {
+    const market = PAYOUT_MARKETS[currency];
+    const override = overrides[currency];
+    if (override !== undefined && !isRecord(override)) {
+      problems.push(`limits.${currency} must be an object { min?, max? }`);
+    }
+    const bounds = isRecord(override) ? override : {};
+    const resolved = { ...market.defaultLimits };
+    for (const bound of ['min', 'max'] as const) {
+      if (bounds[bound] === undefined) continue;
+      const parsed = parseDecimal(bounds[bound]);
+      if (!parsed || parsed.negative || !/[1-9]/.test(parsed.integer + parsed.fraction)) {
+        problems.push(`limits.${currency}.${bound} must be a positive decimal`);
+      } else if (decimalPlaces(parsed) > market.amountScale) {
+        problems.push(`limits.${currency}.${bound} may have at most ${market.amountScale} decimals`);
+      } else {
+        resolved[bound] = formatDecimal(parsed, market.amountScale);
+      }
+    }
+    if (compareDecimals(parseDecimal(resolved.min)!, parseDecimal(resolved.max)!) > 0) {
+      problems.push(`limits.${currency}: min ${resolved.min} is above max ${resolved.max}`);
+    }
+    limits[currency] = resolved;
+  }
+  return limits;
+}
+
+function resolveRetry(value: unknown, problems: string[]): ResolvedRetryPolicy {
+  if (value === false) return { ...PAYOUT_DEFAULTS.retry, attempts: 1 };
+  if (value !== undefined && !isRecord(value)) {
+    problems.push('retry must be { attempts?, baseDelayMs?, maxDelayMs? } or false');
+    return { ...PAYOUT_DEFAULTS.retry };
+  }
+  const retry = value ?? {};
+  const attempts = positiveInteger(retry.attempts, 'retry.attempts', problems, 10);
+  if (attempts === 0) problems.push('retry.attempts must be at least 1');
+  const resolved = {
+    attempts: attempts ?? PAYOUT_DEFAULTS.retry.attempts,
+    baseDelayMs: positiveInteger(retry.baseDelayMs, 'retry.baseDelayMs', problems, 60_000) ?? PAYOUT_DEFAULTS.retry.baseDelayMs,
+    maxDelayMs: positiveInteger(retry.maxDelayMs, 'retry.maxDelayMs', problems, 600_000) ?? PAYOUT_DEFAULTS.retry.maxDelayMs,
+  };
+  if (resolved.maxDelayMs < resolved.baseDelayMs) problems.push('retry.maxDelayMs must not be below retry.baseDelayMs');
+  return resolved;
+}
+
+/**
+ * Validates module options and applies every default. Throws `PayoutConfigurationError` naming each
+ * bad option; the message never contains an apiKey.
+ */
+export function resolvePayoutOptions(input: PayoutModuleOptions | unknown): PayoutConfig {
+  if (!isRecord(input)) fail(['options must be an object (did the forRootAsync factory return nothing?)']);
+  const options = input;
+  const problems: string[] = [];
+
+  for (const key of Object.keys(options)) {
+    if (key === 'webhook') {
+      problems.push(
+        'webhook: with forRootAsync, pass webhook beside useFactory (forRootAsync({ webhook, useFactory })), not in the options it returns: routes are fixed when the module is registered',
+      );
+    } else if (!KNOWN_OPTIONS.has(key)) {
+      problems.push(`${key} is not a PayoutModule option`);
+    }
+  }
+
+  let baseUrl = '';
+  if (typeof options.baseUrl !== 'string' || !isHttpUrl(options.baseUrl)) {
+    problems.push('baseUrl is required and must be an http(s) URL');
+  } else {
+    baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+  const accounts = resolveAccounts(options, problems);
+
+  let notifyUrl: string | undefined;
+  if (options.notifyUrl !== undefined) {
+    if (typeof options.notifyUrl !== 'string' || !isHttpUrl(options.notifyUrl) || options.notifyUrl.length > 250) {
+      problems.push('notifyUrl must be an http(s) URL of at most 250 characters');
+    } else {
+      notifyUrl = options.notifyUrl;
+    }
+  }
+  if (options.store !== undefined) {
+    const store = options.store as Record<string, unknown> | null;
+    if (!store || typeof store.get !== 'function' || typeof store.compareAndSet !== 'function') {
+      problems.push('store must implement PayoutStore (get, compareAndSet, findByMchOrderNo)');
+    }
+  }
+  const limits = resolveLimits(options.limits, problems);
+  const timeoutMs = positiveInteger(options.timeoutMs, 'timeoutMs', problems, 600_000);
+  if (timeoutMs === 0) problems.push('timeoutMs must be at least 1');
+  const retry = resolveRetry(options.retry, problems);
+
+  if (problems.length > 0) fail(problems);
+  return new PayoutConfig(baseUrl, accounts, notifyUrl, limits, timeoutMs ?? PAYOUT_DEFAULTS.timeoutMs, retry);
+}

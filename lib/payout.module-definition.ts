@@ -1,0 +1,38 @@
+import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
+import { PayoutConfigurationError } from './errors/payout-configuration.error';
+import type { PayoutModuleOptions, PayoutWebhookOptions } from './interfaces/payout-module-options.interface';
+import { PAYOUT_DEFAULTS } from './options/payout-options.resolver';
+import { createPayoutWebhookController } from './webhook/payout-webhook.controller';
+
+/** Registration-time options: they shape the module itself, so `forRootAsync` takes them directly. */
+export interface PayoutModuleExtras {
+  /** Register the module globally (default false: import it where you inject `PayoutService`). */
+  isGlobal?: boolean;
+  /** The webhook controller's path, or `false` for none. */
+  webhook?: PayoutWebhookOptions | false;
+}
+
+function webhookControllers(webhook: unknown): Type[] {
+  if (webhook === false) return [];
+  if (webhook === undefined || webhook === null) return [createPayoutWebhookController(PAYOUT_DEFAULTS.webhookPath)];
+  const path = (webhook as PayoutWebhookOptions).path;
+  if (typeof webhook !== 'object' || (path !== undefined && (typeof path !== 'string' || !/^\/?[\w\-./:]+$/.test(path)))) {
+    throw new PayoutConfigurationError('Invalid PayoutModule options: webhook must be false or { path?: string } with a route path such as "payout/webhook"');
+  }
+  return [createPayoutWebhookController(path ?? PAYOUT_DEFAULTS.webhookPath)];
+}
+
+export const {
+  ConfigurableModuleClass: ConfigurablePayoutModule,
+  MODULE_OPTIONS_TOKEN: PAYOUT_MODULE_OPTIONS,
+  OPTIONS_TYPE: PAYOUT_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: PAYOUT_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<PayoutModuleOptions>({ moduleName: 'Payout' })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createPayoutOptions')
+  .setExtras<PayoutModuleExtras>({ isGlobal: false, webhook: undefined }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal === true,
+    controllers: webhookControllers(extras.webhook),
+  }))
+  .build();

@@ -1,0 +1,59 @@
+import { HttpModule } from '@nestjs/axios';
+import { Module } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { CashyHttpClient } from './client/cashy-http.client';
+import { PayoutConfigurationError } from './errors/payout-configuration.error';
+import type { PayoutModuleOptions } from './interfaces/payout-module-options.interface';
+import { PayoutConfig } from './options/payout-config';
+import { resolvePayoutOptions } from './options/payout-options.resolver';
+import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
+import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from './payout.constants';
+import { ConfigurablePayoutModule, PAYOUT_MODULE_OPTIONS } from './payout.module-definition';
+import { PayoutService } from './payout.service';
+import { MemoryPayoutStore } from './store/memory-payout.store';
+import { publishPayoutRuleContext } from './validation/payout-rules.context';
+import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
+
+/**
+ * Cashy payouts for Peru (PEN) and Mexico (MXN/SPEI). Register with `PayoutModule.forRoot(options)`
+ * or `PayoutModule.forRootAsync({ imports, inject, useFactory | useClass | useExisting, webhook })`.
+ * The host imports `EventEmitterModule.forRoot()` and creates its app with `rawBody: true`.
+ */
+@Module({
+  // Its own HttpModule: the host's axios settings neither leak in nor out.
+  imports: [HttpModule.register({})],
+  providers: [
+    {
+      provide: PayoutConfig,
+      inject: [PAYOUT_MODULE_OPTIONS],
+      useFactory: (options: PayoutModuleOptions) => {
+        const config = resolvePayoutOptions(options);
+        publishPayoutRuleContext({ limits: config.limits, defaultNotifyUrl: config.notifyUrl });
+        return config;
+      },
+    },
+    {
+      provide: PAYOUT_STORE,
+      inject: [PAYOUT_MODULE_OPTIONS],
+      useFactory: (options: PayoutModuleOptions) => options.store ?? new MemoryPayoutStore(),
+    },
+    {
+      provide: PAYOUT_EVENT_BUS,
+      inject: [{ token: EventEmitter2, optional: true }],
+      useFactory: (emitter: EventEmitter2 | undefined) => {
+        if (!emitter) {
+          throw new PayoutConfigurationError(
+            'PayoutModule emits payout events on the host EventEmitter2, and none is registered: add EventEmitterModule.forRoot() to your root module imports',
+          );
+        }
+        return emitter;
+      },
+    },
+    CashyHttpClient,
+    PayoutOutcomeProcessor,
+    PayoutService,
+    PayoutSignatureGuard,
+  ],
+  exports: [PayoutService, PayoutSignatureGuard, PayoutConfig, PAYOUT_STORE],
+})
+export class PayoutModule extends ConfigurablePayoutModule {}

@@ -1,0 +1,166 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CASHY_AMBIGUOUS_MESSAGE, CASHY_ENDPOINTS } from './client/cashy-endpoints';
+import { CashyHttpClient, isTransientApiError } from './client/cashy-http.client';
+import { soleCurrency, toPayoutBalance, toPayoutBanks, toPayoutOrder } from './client/cashy-response.mapper';
+import { CashyTransportError } from './client/cashy-transport.error';
+import type { CreatePayoutDto } from './dto/create-payout.dto';
+import type { QueryPayoutDto } from './dto/query-payout.dto';
+import { CashyApiError } from './errors/cashy-api.error';
+import { PayoutError } from './errors/payout.error';
+import { PayoutOutcomeUnknownError } from './errors/payout-outcome-unknown.error';
+import { PayoutValidationError } from './errors/payout-validation.error';
+import type { PayoutBalance, PayoutBank, PayoutCurrency, PayoutOrder } from './interfaces/payout-types.interface';
+import { marketOf } from './markets/payout-markets';
+import type { CashyAccount } from './options/cashy-account';
+import { PayoutConfig, type PayoutAccountSelector } from './options/payout-config';
+import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
+import type { PayoutReportResult } from './outcome/payout-status-report.interface';
+import { maskTail } from './utils/mask';
+import { checkCreatePayout, type CashyPayOutBody } from './validation/create-payout.rules';
+import { checkPayoutNotification } from './validation/payout-notification.rules';
+import { checkQueryPayout } from './validation/query-payout.rules';
+
+/** Per-call options of every `PayoutService` method. */
+export type PayoutCallOptions = PayoutAccountSelector;
+
+/** Cashy's wording for a reused mchOrderNo is unpublished; match the plausible spellings. */
+const DUPLICATE_ORDER_MSG = /mchOrderNo.*(repeat|exist|duplicat|used)|order.*(repeat|exist|duplicat)/i;
+
+function requireCurrency(input: { currency?: unknown } | undefined): PayoutCurrency {
+  const currency = input?.currency;
+  if (!marketOf(currency)) {
+    throw new PayoutValidationError([{ field: 'currency', rule: 'currency', message: 'currency must be one of PEN, MXN' }]);
+  }
+  return currency as PayoutCurrency;
+}
+
+/** Sends payouts and reads them back. Every input is validated before anything is sent. */
+@Injectable()
+export class PayoutService {
+  private readonly logger = new Logger('PayoutService');
+
+  constructor(
+    private readonly client: CashyHttpClient,
+    private readonly config: PayoutConfig,
+    private readonly outcomes: PayoutOutcomeProcessor,
+  ) {}
+
+  /**
+   * Creates a payout (`POST /api/payOut`). Safe under network failure: an ambiguous attempt is
+   * followed by a lookup of the same `mchOrderNo`, and the create is sent again only when the
+   * gateway does not have the order. Throws `PayoutValidationError` (nothing sent),
+   * `CashyApiError` (rejected) or `PayoutOutcomeUnknownError` (reconcile with `queryPayout`).
+   */
+  async createPayout(input: CreatePayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
+    const { errors, body } = checkCreatePayout(input, { limits: this.config.limits, defaultNotifyUrl: this.config.notifyUrl });
+    if (!body) throw new PayoutValidationError(errors);
+    const account = this.config.selectAccount(options, body.currency);
+    this.logger.log(
+      `payout ${body.mchOrderNo}: ${body.amount} ${body.currency} to bank ${body.bankId} account ${maskTail(body.accountNo)} (merchant ${account.merchantId})`,
+    );
+
+    let mustLookUp = false;
+    let uncertain = false;
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= this.config.retry.attempts; attempt++) {
+      if (attempt > 1) await this.client.backoff(attempt - 1);
+      if (mustLookUp) {
+        try {
+          const existing = await this.findOrder(account, body);
+          if (existing) return existing;
+          mustLookUp = false; // the gateway definitely has no such order: sending it again is safe
+        } catch (error) {
+          if (!(error instanceof CashyTransportError) && !isTransientApiError(error, true)) throw error;
+          lastError = error;
+          continue;
+        }
+      }
+      try {
+        const data = await this.client.send(account, CASHY_ENDPOINTS.payOut, body);
+        const order = toPayoutOrder(data, CASHY_ENDPOINTS.payOut, { currency: body.currency, mchOrderNo: body.mchOrderNo });
+        await this.remember(order, body.currency);
+        return order;
+      } catch (error) {
+        lastError = error;
+        if (error instanceof CashyTransportError || (error instanceof CashyApiError && error.msg === CASHY_AMBIGUOUS_MESSAGE)) {
+          uncertain = mustLookUp = true;
+        } else if (error instanceof CashyApiError && DUPLICATE_ORDER_MSG.test(error.msg)) {
+          mustLookUp = true;
+        } else if (!isTransientApiError(error, false)) {
+          throw error; // a definite rejection: never retried
+        }
+      }
+    }
+    if (uncertain || mustLookUp) {
+      const reason = lastError instanceof Error ? lastError.message : 'no usable answer';
+      this.logger.warn(`payout ${body.mchOrderNo}: outcome unknown after ${this.config.retry.attempts} attempts (${reason})`);
+      throw new PayoutOutcomeUnknownError(body.mchOrderNo, reason);
+    }
+    throw lastError;
+  }
+
+  /** Reads one order (`POST /api/payOutQuery`); an order the gateway does not know raises `CashyApiError`. */
+  async queryPayout(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
+    const { errors, body, currency } = checkQueryPayout(input);
+    if (!body) throw new PayoutValidationError(errors);
+    const account = this.config.selectAccount(options, currency);
+    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.payOutQuery, body);
+    return toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, { currency: currency ?? soleCurrency(account.currencies), mchOrderNo: body.mchOrderNo });
+  }
+
+  /** The account's payout banks (`POST /api/bankListQuery`). Cache it: it rarely changes. */
+  async listBanks(input: { currency: PayoutCurrency }, options?: PayoutCallOptions): Promise<PayoutBank[]> {
+    const account = this.config.selectAccount(options, requireCurrency(input));
+    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.bankListQuery, {});
+    return toPayoutBanks(data, CASHY_ENDPOINTS.bankListQuery);
+  }
+
+  /** The account's balance (`POST /api/getBalance`). */
+  async getBalance(input: { currency: PayoutCurrency }, options?: PayoutCallOptions): Promise<PayoutBalance> {
+    const account = this.config.selectAccount(options, requireCurrency(input));
+    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.getBalance, {});
+    return toPayoutBalance(data, CASHY_ENDPOINTS.getBalance, account.merchantId);
+  }
+
+  /**
+   * Applies a notification whose signature was already verified (by `PayoutSignatureGuard`) for the
+   * account `merchantId`: dedupes it, runs the state machine and emits the event once. Resolves
+   * when every listener has succeeded; rejects with `PayoutValidationError` for a malformed body.
+   */
+  async handleNotification(body: unknown, merchantId: string): Promise<PayoutReportResult> {
+    const { errors, report } = checkPayoutNotification(body);
+    if (!report) throw new PayoutValidationError(errors);
+    if (report.merchantId !== merchantId) {
+      throw new PayoutValidationError([{ field: 'merchantId', rule: 'merchantMatch', message: 'merchantId in the body does not match the MerchantId header' }]);
+    }
+    const account = this.config.accountByMerchantId(merchantId);
+    return this.outcomes.apply({ ...report, currency: soleCurrency(account?.currencies) });
+  }
+
+  private async findOrder(account: CashyAccount, body: CashyPayOutBody): Promise<PayoutOrder | undefined> {
+    let data: unknown;
+    try {
+      data = await this.client.send(account, CASHY_ENDPOINTS.payOutQuery, { mchOrderNo: body.mchOrderNo });
+    } catch (error) {
+      if (error instanceof CashyApiError && !isTransientApiError(error, true)) return undefined;
+      throw error;
+    }
+    const order = toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, { currency: body.currency, mchOrderNo: body.mchOrderNo });
+    if (order.amount !== null && order.amount !== body.amount) {
+      throw new PayoutError(
+        `mchOrderNo ${body.mchOrderNo} already belongs to another payout (${order.amount} ${body.currency}, order ${order.orderNo}); use a new mchOrderNo for a new payout`,
+      );
+    }
+    await this.remember(order, body.currency);
+    return order;
+  }
+
+  private async remember(order: PayoutOrder, currency: PayoutCurrency): Promise<void> {
+    try {
+      await this.outcomes.remember({ ...order, resultDesc: order.resultDesc ?? null, currency });
+    } catch (error) {
+      // The payout exists; losing this hint only means a later webhook infers the market from the account.
+      this.logger.warn(`payout ${order.mchOrderNo}: could not record it in the store (${(error as Error).message})`);
+    }
+  }
+}

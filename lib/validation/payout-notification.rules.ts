@@ -1,0 +1,54 @@
+import type { PayoutFieldError } from '../errors/payout-validation.error';
+import { PAYOUT_STATUSES, type PayoutStatus } from '../interfaces/payout-types.interface';
+import { parseDecimal } from '../money/decimal';
+import type { PayoutStatusReport } from '../outcome/payout-status-report.interface';
+
+const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * Checks a parsed notification body. Unknown fields are allowed (Cashy may add some); known ones
+ * must have the documented types, with numbers accepted wherever Cashy sends numbers.
+ */
+export function checkPayoutNotification(input: unknown): { errors: PayoutFieldError[]; report?: Omit<PayoutStatusReport, 'currency'> } {
+  const errors: PayoutFieldError[] = [];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { errors: [{ field: '(body)', rule: 'object', message: 'the notification must be a JSON object' }] };
+  }
+  const value = input as Record<string, unknown>;
+  const broken = (field: string, rule: string, message: string) => errors.push({ field, rule, message });
+  const absent = (v: unknown) => v === undefined || v === null || v === '';
+
+  const merchantId = typeof value.merchantId === 'number' ? String(value.merchantId) : value.merchantId;
+  if (typeof merchantId !== 'string' || !/^\d{1,20}$/.test(merchantId)) broken('merchantId', 'merchantId', 'merchantId must be a numeric merchant id');
+  for (const field of ['mchOrderNo', 'orderNo'] as const) {
+    if (typeof value[field] !== 'string' || !ORDER_NUMBER.test(value[field] as string)) {
+      broken(field, 'orderNumber', `${field} must be a string of 1 to 64 visible characters`);
+    }
+  }
+  if (!PAYOUT_STATUSES.includes(value.orderStatus as PayoutStatus)) {
+    broken('orderStatus', 'orderStatus', `orderStatus must be one of ${PAYOUT_STATUSES.join(', ')}`);
+  }
+  if (absent(value.amount) || !parseDecimal(value.amount)) broken('amount', 'decimal', 'amount must be a decimal (string or number)');
+  if (!absent(value.fee) && !parseDecimal(value.fee)) broken('fee', 'decimal', 'fee must be a decimal (string or number) or null');
+  for (const field of ['completionTime', 'resultDesc', 'channelOrderNo'] as const) {
+    if (value[field] !== undefined && value[field] !== null && typeof value[field] !== 'string') {
+      broken(field, 'type', `${field} must be a string or null`);
+    }
+  }
+  if (errors.length > 0) return { errors };
+  return {
+    errors,
+    report: {
+      merchantId: merchantId as string,
+      mchOrderNo: value.mchOrderNo as string,
+      orderNo: value.orderNo as string,
+      ...(typeof value.channelOrderNo === 'string' ? { channelOrderNo: value.channelOrderNo } : {}),
+      amount: value.amount,
+      fee: absent(value.fee) ? null : value.fee,
+      orderStatus: value.orderStatus as PayoutStatus,
+      completionTime: absent(value.completionTime) ? null : (value.completionTime as string),
+      resultDesc: absent(value.resultDesc) ? null : (value.resultDesc as string),
+      raw: value,
+    },
+  };
+}

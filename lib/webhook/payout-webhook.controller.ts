@@ -1,0 +1,73 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Headers,
+  HttpCode,
+  Inject,
+  InternalServerErrorException,
+  Logger,
+  Post,
+  Res,
+  ServiceUnavailableException,
+  type Type,
+  UseGuards,
+} from '@nestjs/common';
+import { PayoutValidationError } from '../errors/payout-validation.error';
+import { PayoutBusyError } from '../outcome/payout-outcome.processor';
+import { PayoutService } from '../payout.service';
+import { PayoutSignatureGuard } from './payout-signature.guard';
+
+/** Cashy stops retrying only on this exact body. */
+export const CASHY_ACK = 'SUCCESS';
+
+/** A reply on Express or Fastify: both have `header(name, value)`. */
+interface HeaderSettable {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * Receives Cashy's payout notifications. Mounted by `PayoutModule` at `webhook.path` through
+ * `createPayoutWebhookController`; it is not decorated with `@Controller` itself so that every
+ * registration gets its own route without touching shared metadata.
+ */
+export class PayoutWebhookController {
+  private readonly logger = new Logger('PayoutWebhook');
+
+  constructor(@Inject(PayoutService) private readonly payouts: PayoutService) {}
+
+  /**
+   * 200 `SUCCESS` once recorded and every listener succeeded; 400 for a malformed notification;
+   * 500 when a listener failed and 503 while a duplicate delivery holds the order (Cashy retries both).
+   */
+  @Post()
+  @HttpCode(200)
+  @UseGuards(PayoutSignatureGuard)
+  async receive(
+    // Typed as a plain record so a host's global ValidationPipe leaves Cashy's body alone.
+    @Body() body: Record<string, unknown>,
+    @Headers('merchantid') merchantId: string,
+    @Res({ passthrough: true }) reply: HeaderSettable,
+  ): Promise<string> {
+    try {
+      await this.payouts.handleNotification(body, merchantId.trim());
+    } catch (error) {
+      if (error instanceof PayoutValidationError) {
+        throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: error.errors.map((e) => e.message) });
+      }
+      if (error instanceof PayoutBusyError) throw new ServiceUnavailableException(error.message);
+      const order = typeof body?.orderNo === 'string' ? body.orderNo : '?';
+      this.logger.error(`order ${order}: a payout listener failed, answering 500 so Cashy retries`, (error as Error)?.stack);
+      throw new InternalServerErrorException('a payout listener failed; the notification will be retried');
+    }
+    reply.header('Content-Type', 'text/plain; charset=utf-8');
+    return CASHY_ACK;
+  }
+}
+
+/** A webhook controller class of its own, mounted at `path`. */
+export function createPayoutWebhookController(path: string): Type<PayoutWebhookController> {
+  @Controller(path)
+  class PayoutWebhookRoute extends PayoutWebhookController {}
+  return PayoutWebhookRoute;
+}

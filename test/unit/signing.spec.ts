@@ -1,0 +1,40 @@
+import { signCashyBody, verifyCashySignature } from '../../lib/signing/cashy-signature';
+
+// cashy-reference.md §1: a made-up key and body, cross-checked with coreutils md5sum.
+const API_KEY = 'demoKey_NOT_REAL_7f3a9c';
+const CREATE_BODY =
+  '{"accountName":"Juan Perez","accountNo":"00219300153895206813","accountType":1,"amount":"150.50","bankId":3,"currency":"PEN","idCard":"12345678","idType":"1","mchOrderNo":"ORD20250101000001","nonceStr":"a1b2c3d4e5","notifyUrl":"https://merchant.example.com/cashy/payout/notify","remark":"payout"}';
+const CALLBACK_BODY =
+  '{"amount":"150.50","completionTime":"2025-01-01 10:00:00","fee":"1.50","mchOrderNo":"ORD20250101000001","merchantId":"1002001","orderNo":"PAYOUT0000000000000000001","orderStatus":"SUCCESS","resultDesc":"SUCCESS"}';
+
+describe('Cashy signing', () => {
+  it('signs the worked example of the reference as upper-case MD5(body + apiKey)', () => {
+    expect(Buffer.byteLength(CREATE_BODY)).toBe(296);
+    expect(signCashyBody(CREATE_BODY, API_KEY)).toBe('E08D6E192D2B42A4900923AE6BBF6730');
+  });
+
+  it('signs the exact bytes: the same object pretty-printed signs differently', () => {
+    const pretty = JSON.stringify(JSON.parse(CREATE_BODY), null, 2);
+    expect(signCashyBody(pretty, API_KEY)).toBe('3D8E7F6A4FD73EFA6DF06F440F810DD7');
+  });
+
+  it('verifies a callback in either hex case and rejects a tampered body', () => {
+    expect(signCashyBody(CALLBACK_BODY, API_KEY)).toBe('9E909A19532E4CD125F83500A963777E');
+    expect(verifyCashySignature(Buffer.from(CALLBACK_BODY), API_KEY, '9E909A19532E4CD125F83500A963777E')).toBe(true);
+    expect(verifyCashySignature(Buffer.from(CALLBACK_BODY), API_KEY, '9e909a19532e4cd125f83500a963777e')).toBe(true);
+    const tampered = CALLBACK_BODY.replace('"SUCCESS","resultDesc"', '"FAIL","resultDesc"');
+    expect(verifyCashySignature(Buffer.from(tampered), API_KEY, '9E909A19532E4CD125F83500A963777E')).toBe(false);
+  });
+
+  it('rejects signs that are not 32 hex characters, and the wrong key', () => {
+    for (const sign of [undefined, '', 'xyz', '9E909A19532E4CD125F83500A963777', '9E909A19532E4CD125F83500A963777EE', 42]) {
+      expect(verifyCashySignature(CALLBACK_BODY, API_KEY, sign)).toBe(false);
+    }
+    expect(verifyCashySignature(CALLBACK_BODY, 'another-key', '9E909A19532E4CD125F83500A963777E')).toBe(false);
+  });
+
+  it('hashes non-ASCII text as UTF-8 bytes', () => {
+    const body = '{"accountName":"Peña"}';
+    expect(signCashyBody(body, API_KEY)).toBe(signCashyBody(Buffer.from(body, 'utf8'), API_KEY));
+  });
+});
