@@ -101,11 +101,39 @@ export class PayoutService {
 
   /** Reads one order (`POST /api/payOutQuery`); an order the gateway does not know raises `CashyApiError`. */
   async queryPayout(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
-    const { errors, body, currency } = checkQueryPayout(input);
-    if (!body) throw new PayoutValidationError(errors);
-    const account = this.config.selectAccount(options, currency);
-    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.payOutQuery, body);
-    return toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, { currency: currency ?? soleCurrency(account.currencies), mchOrderNo: body.mchOrderNo });
+    return (await this.fetchOrder(input, options)).order;
+  }
+
+  /**
+   * Settles what the host does not know yet: queries the order and feeds the answer through the same
+   * state machine and store as webhooks, so its event is emitted exactly once whichever of the query
+   * and the webhook comes first. Resolves with the order once any listener has run, or with `null`
+   * when the gateway definitely does not have it (after `PayoutOutcomeUnknownError`, the create may
+   * then be sent again with the same `mchOrderNo`).
+   */
+  async reconcile(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder | null> {
+    let fetched: Awaited<ReturnType<PayoutService['fetchOrder']>>;
+    try {
+      fetched = await this.fetchOrder(input, options);
+    } catch (error) {
+      if (error instanceof CashyApiError && !isTransientApiError(error, true)) return null;
+      throw error;
+    }
+    const { order, raw, account, currency } = fetched;
+    await this.outcomes.apply({
+      merchantId: order.merchantId || account.merchantId,
+      mchOrderNo: order.mchOrderNo,
+      orderNo: order.orderNo,
+      ...(order.channelOrderNo !== undefined ? { channelOrderNo: order.channelOrderNo } : {}),
+      amount: order.amount,
+      fee: order.fee,
+      orderStatus: order.orderStatus,
+      completionTime: order.completionTime,
+      resultDesc: order.resultDesc ?? null,
+      raw,
+      currency,
+    });
+    return order;
   }
 
   /** The account's payout banks (`POST /api/bankListQuery`). Cache it: it rarely changes. */
@@ -135,6 +163,27 @@ export class PayoutService {
     }
     const account = this.config.accountByMerchantId(merchantId);
     return this.outcomes.apply({ ...report, currency: soleCurrency(account?.currencies) });
+  }
+
+  private async fetchOrder(input: QueryPayoutDto, options?: PayoutCallOptions) {
+    const { errors, body, currency: requested } = checkQueryPayout(input);
+    if (!body) throw new PayoutValidationError(errors);
+    const record = requested ? undefined : await this.knownOrder(body);
+    const currency = requested ?? record?.currency;
+    const account = record?.merchantId && !options?.account ? this.config.selectAccount({ account: record.merchantId }) : this.config.selectAccount(options, currency);
+    const raw = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.payOutQuery, body);
+    const known = currency ?? soleCurrency(account.currencies);
+    const order = toPayoutOrder(raw, CASHY_ENDPOINTS.payOutQuery, { currency: known, mchOrderNo: body.mchOrderNo });
+    return { order, raw: raw as Record<string, unknown>, account, currency: known };
+  }
+
+  /** What the store knows of an order, to pick its account and scale when the caller did not say. */
+  private async knownOrder(body: { orderNo?: string; mchOrderNo?: string }) {
+    try {
+      return body.orderNo ? await this.outcomes.recall(body.orderNo) : await this.outcomes.recallByMchOrderNo(body.mchOrderNo!);
+    } catch {
+      return undefined;
+    }
   }
 
   private async findOrder(account: CashyAccount, body: CashyPayOutBody): Promise<PayoutOrder | undefined> {

@@ -86,6 +86,16 @@ export class PayoutOutcomeProcessor {
     }
   }
 
+  /** What the store holds for an order, by Cashy's orderNo. */
+  recall(orderNo: string): Promise<PayoutRecord | undefined> {
+    return this.store.get(orderNo);
+  }
+
+  /** What the store holds for an order, by your mchOrderNo. */
+  recallByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
+    return this.store.findByMchOrderNo(mchOrderNo);
+  }
+
   /** Records what `createPayout` learned, so later reports know the order's currency. */
   async remember(report: Omit<PayoutStatusReport, 'raw'> & { raw?: Record<string, unknown> }): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {

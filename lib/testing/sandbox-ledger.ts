@@ -1,0 +1,134 @@
+import type { PayoutStatus } from '../interfaces/payout-types.interface';
+import type { CashyPayOutBody } from '../validation/create-payout.rules';
+import { formatCompletionTime } from './sandbox-clock';
+import { fromCents, SANDBOX_FEES, toCents } from './sandbox-money';
+import type { SandboxAccountState } from './sandbox-options.resolver';
+import type { SandboxOrder } from './sandbox-order.interface';
+import { buildNotification } from './sandbox-signing';
+import { outcomeOfRemark } from './sandbox-triggers';
+
+/** `resultDesc` of a SUCCESS the merchant balance cannot cover (a code Cashy uses on other markets). */
+export const INSUFFICIENT_BALANCE_DESC = 'MERCHANT_BALANCE_NOT_ENOUGH';
+
+/** `orderNo` is `PAYOUT` + this many digits. */
+const ORDER_NO_DIGITS = 19;
+
+/**
+ * The sandbox's books: orders (unique per merchant and `mchOrderNo`) and account balances. Every
+ * method is synchronous, so concurrent requests can never create the same order twice.
+ */
+export class SandboxLedger {
+  private readonly orders = new Map<string, SandboxOrder>();
+  private readonly byMchOrderNo = new Map<string, SandboxOrder>();
+  // Start from the clock so numbers also increase across sandboxes of one process; then count.
+  private lastOrderNo = BigInt(Date.now()) * 1_000_000n;
+
+  constructor(readonly accounts: readonly SandboxAccountState[]) {}
+
+  /** The account with this merchant id. */
+  account(merchantId: string): SandboxAccountState | undefined {
+    return this.accounts.find((account) => account.merchantId === merchantId);
+  }
+
+  /** Every order, oldest first (live objects: copy before handing out). */
+  all(): SandboxOrder[] {
+    return [...this.orders.values()];
+  }
+
+  get(orderNo: string): SandboxOrder | undefined {
+    return this.orders.get(orderNo);
+  }
+
+  /** The merchant's order with this `mchOrderNo`. */
+  byMerchantOrder(merchantId: string, mchOrderNo: string): SandboxOrder | undefined {
+    return this.byMchOrderNo.get(`${merchantId}\u0000${mchOrderNo}`);
+  }
+
+  /** Books a new PROCESSING order; the caller has checked that `mchOrderNo` is new. */
+  create(account: SandboxAccountState, body: CashyPayOutBody, now: number): SandboxOrder {
+    this.lastOrderNo += 1n;
+    const order: SandboxOrder = {
+      orderNo: `PAYOUT${this.lastOrderNo.toString().padStart(ORDER_NO_DIGITS, '0').slice(-ORDER_NO_DIGITS)}`,
+      mchOrderNo: body.mchOrderNo,
+      merchantId: account.merchantId,
+      currency: body.currency,
+      amount: body.amount,
+      fee: SANDBOX_FEES[body.currency],
+      orderStatus: 'PROCESSING',
+      resultDesc: null,
+      completionTime: null,
+      notifyUrl: body.notifyUrl,
+      remark: body.remark,
+      outcome: outcomeOfRemark(body.remark, body.currency),
+      reversed: false,
+      request: { ...body },
+      createdAt: now,
+      history: [{ orderStatus: 'PROCESSING', resultDesc: null, at: now }],
+    };
+    this.orders.set(order.orderNo, order);
+    this.byMchOrderNo.set(`${account.merchantId}\u0000${order.mchOrderNo}`, order);
+    return order;
+  }
+
+  /**
+   * Moves an order to `status` and keeps the balance right: a SUCCESS debits amount + fee (and
+   * becomes FAIL `MERCHANT_BALANCE_NOT_ENOUGH` when the balance cannot cover it); a SUCCESS → FAIL
+   * (SPEI return) credits both back. Returns the status actually reached.
+   */
+  transition(order: SandboxOrder, status: PayoutStatus, resultDesc: string | null, now: number): PayoutStatus {
+    const account = this.account(order.merchantId)!;
+    const cost = toCents(order.amount, 'amount') + toCents(order.fee, 'fee');
+    if (status === 'SUCCESS') {
+      if (account.balanceCents < cost) {
+        status = 'FAIL';
+        resultDesc = INSUFFICIENT_BALANCE_DESC;
+      } else {
+        account.balanceCents -= cost;
+      }
+    } else if (order.orderStatus === 'SUCCESS') {
+      account.balanceCents += cost;
+      order.reversed = true;
+    }
+    order.orderStatus = status;
+    order.resultDesc = resultDesc;
+    // Cashy: "fee and completionTime only have a value if the order is successfully paid".
+    order.completionTime = status === 'SUCCESS' ? formatCompletionTime(now, order.currency) : null;
+    order.history.push({ orderStatus: status, resultDesc, at: now });
+    return status;
+  }
+
+  /** Available balance of an account as a two-decimal string. */
+  balance(account: SandboxAccountState): string {
+    return fromCents(account.balanceCents);
+  }
+}
+
+/** The order as payOutQuery answers it. */
+export function queryView(order: SandboxOrder): Record<string, unknown> {
+  const paid = order.orderStatus === 'SUCCESS';
+  return {
+    merchantId: order.merchantId,
+    mchOrderNo: order.mchOrderNo,
+    orderNo: order.orderNo,
+    amount: order.amount,
+    fee: paid ? order.fee : null,
+    orderStatus: order.orderStatus,
+    completionTime: order.completionTime,
+    resultDesc: order.resultDesc,
+  };
+}
+
+/** The notification body for the order's current status (the same bytes for the same state). */
+export function notificationBody(order: SandboxOrder): string {
+  const paid = order.orderStatus === 'SUCCESS';
+  return buildNotification({
+    orderStatus: order.orderStatus,
+    amount: order.amount,
+    fee: paid ? order.fee : null,
+    mchOrderNo: order.mchOrderNo,
+    merchantId: order.merchantId,
+    orderNo: order.orderNo,
+    completionTime: order.completionTime,
+    resultDesc: order.resultDesc,
+  });
+}

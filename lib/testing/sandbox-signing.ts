@@ -1,0 +1,79 @@
+import type { PayoutStatus } from '../interfaces/payout-types.interface';
+import { signCashyBody } from '../signing/cashy-signature';
+
+/** `Sign` for a body: upper-case hex `MD5(body bytes + apiKey)`, as Cashy computes it. */
+export function signCashyPayload(body: string | Buffer, apiKey: string): string {
+  return signCashyBody(body, apiKey);
+}
+
+/** The three headers of a signed Cashy request or notification for `body`. */
+export function cashyHeaders(body: string, merchantId: string, apiKey: string): Record<string, string> {
+  return { 'Content-Type': 'application/json', MerchantId: merchantId, Sign: signCashyPayload(body, apiKey) };
+}
+
+/** The fields of a payout notification, as Cashy sends them. */
+export interface SandboxNotificationFields {
+  orderStatus: PayoutStatus;
+  /** Decimal string at the market's scale. */
+  amount: string;
+  /** Decimal string, or `null` (Cashy sets it only for SUCCESS). Default `null`. */
+  fee?: string | null;
+  mchOrderNo: string;
+  merchantId: string | number;
+  orderNo: string;
+  /** `yyyy-MM-dd HH:mm:ss`, or `null` (only SUCCESS has one). Default `null`. */
+  completionTime?: string | null;
+  /** Default `null`. */
+  resultDesc?: string | null;
+  /** Added at the end when given (some Cashy markets send it). */
+  channelOrderNo?: string;
+}
+
+/**
+ * The notification body Cashy would send, as JSON text with its keys in Cashy's order:
+ * `orderStatus, amount, fee, mchOrderNo, merchantId, orderNo, completionTime, resultDesc`.
+ * `merchantId` is always a string. Sign this exact string.
+ */
+export function buildNotification(fields: SandboxNotificationFields): string {
+  return JSON.stringify({
+    orderStatus: fields.orderStatus,
+    amount: fields.amount,
+    fee: fields.fee ?? null,
+    mchOrderNo: fields.mchOrderNo,
+    merchantId: String(fields.merchantId),
+    orderNo: fields.orderNo,
+    completionTime: fields.completionTime ?? null,
+    resultDesc: fields.resultDesc ?? null,
+    ...(fields.channelOrderNo !== undefined ? { channelOrderNo: fields.channelOrderNo } : {}),
+  });
+}
+
+/** What `postSignedNotification` got back. */
+export interface SignedPostResult {
+  status: number;
+  body: string;
+  /** Response headers with lower-case names. */
+  headers: Record<string, string>;
+}
+
+/**
+ * POSTs a notification to `url` signed for `account`, as Cashy would, using the global `fetch`.
+ * A string body is sent byte for byte (sign and send the same text); an object is serialized once.
+ * `init.sign` replaces the computed `Sign` (to test rejection); `init.headers` are added last and
+ * win over the defaults.
+ */
+export async function postSignedNotification(
+  url: string,
+  body: string | object,
+  account: { merchantId: string; apiKey: string },
+  init: { sign?: string; headers?: Record<string, string> } = {},
+): Promise<SignedPostResult> {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const headers = { ...cashyHeaders(text, account.merchantId, account.apiKey), ...(init.sign !== undefined ? { Sign: init.sign } : {}), ...init.headers };
+  const response = await fetch(url, { method: 'POST', headers, body: text });
+  const responseHeaders: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    responseHeaders[name.toLowerCase()] = value;
+  });
+  return { status: response.status, body: await response.text(), headers: responseHeaders };
+}

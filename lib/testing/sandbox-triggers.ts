@@ -1,0 +1,81 @@
+import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+
+/** A final status the sandbox can put an order in. */
+export type SandboxFinalStatus = 'SUCCESS' | 'FAIL' | 'CANCEL';
+
+/** The outcome a `remark` asks for. */
+export type SandboxTrigger = 'SUCCESS' | 'FAIL' | 'CANCEL' | 'REVERSE' | 'HOLD';
+
+/** What the sandbox will do with an order, decided once from its `remark` when it is created. */
+export interface SandboxOutcome {
+  trigger: SandboxTrigger;
+  /** Status and `resultDesc` the order ends in; absent for `HOLD` (it waits for `settle()`). */
+  final?: { status: SandboxFinalStatus; resultDesc: string };
+  /** `REVERSE` on MXN only: the `resultDesc` of the second callback (SUCCESS → FAIL). */
+  reversal?: string;
+}
+
+/** `resultDesc` used when a remark or a call names none. */
+export const SANDBOX_DEFAULT_RESULT_DESC: Readonly<Record<SandboxFinalStatus, string>> = {
+  SUCCESS: 'SUCCESS',
+  FAIL: 'ACCOUNT_NOT_EXIST',
+  CANCEL: 'COMPLIANCE_REJECT',
+};
+
+/** `resultDesc` of the automatic SPEI return of a `REVERSE` order. */
+export const SANDBOX_DEFAULT_REVERSAL_DESC = 'ACCOUNT_NOT_EXIST';
+
+/** One row of the trigger table. */
+export interface SandboxTriggerDoc {
+  /** What the remark starts with (case-insensitive; the code after a space is optional). */
+  remark: string;
+  /** Statuses notified, in order, with `autoSettle` on. */
+  notifications: string;
+  /** Markets it applies to. */
+  currencies: readonly PayoutCurrency[];
+}
+
+/**
+ * How the `remark` of a payOut chooses its outcome (case-insensitive, first word only; the
+ * optional code after a space becomes `resultDesc`, upper-cased). With `autoSettle` (default)
+ * each order goes PROCESSING → PAYING after `processingMs` and to its final status `payingMs`
+ * later; each change is notified.
+ *
+ * | remark | outcome | notifications |
+ * |---|---|---|
+ * | `FAIL [CODE]` (any first word starting with FAIL) | FAIL, `resultDesc` CODE (default `ACCOUNT_NOT_EXIST`) | PAYING, FAIL |
+ * | `CANCEL [CODE]` | CANCEL, `resultDesc` CODE (default `COMPLIANCE_REJECT`) | PAYING, CANCEL |
+ * | `REVERSE [CODE]` (MXN) | SUCCESS, then a SPEI return: FAIL with CODE (default `ACCOUNT_NOT_EXIST`) `payingMs` after the SUCCESS is acknowledged or its deliveries end | PAYING, SUCCESS, FAIL |
+ * | `REVERSE` (PEN) | SUCCESS (Peru has no SPEI return) | PAYING, SUCCESS |
+ * | `HOLD` | stays PROCESSING until `settle()` | none until settled |
+ * | anything else | SUCCESS, `resultDesc` `SUCCESS` | PAYING, SUCCESS |
+ */
+export const SANDBOX_TRIGGERS: readonly SandboxTriggerDoc[] = [
+  { remark: 'FAIL [CODE]', notifications: 'PAYING, FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)', currencies: ['PEN', 'MXN'] },
+  { remark: 'CANCEL [CODE]', notifications: 'PAYING, CANCEL (resultDesc CODE, default COMPLIANCE_REJECT)', currencies: ['PEN', 'MXN'] },
+  { remark: 'REVERSE [CODE]', notifications: 'PAYING, SUCCESS, then FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)', currencies: ['MXN'] },
+  { remark: 'REVERSE', notifications: 'PAYING, SUCCESS (no SPEI return in Peru)', currencies: ['PEN'] },
+  { remark: 'HOLD', notifications: 'none: PROCESSING until settle()', currencies: ['PEN', 'MXN'] },
+  { remark: '(anything else)', notifications: 'PAYING, SUCCESS', currencies: ['PEN', 'MXN'] },
+];
+
+const CODE = /^[A-Za-z0-9_]{1,32}$/;
+
+/** The outcome a remark asks for (see `SANDBOX_TRIGGERS`). */
+export function outcomeOfRemark(remark: string, currency: PayoutCurrency): SandboxOutcome {
+  const [first = '', second] = remark.trim().split(/\s+/);
+  const word = first.toUpperCase();
+  const code = (fallback: string) => (second !== undefined && CODE.test(second) ? second.toUpperCase() : fallback);
+
+  if (word.startsWith('FAIL')) return { trigger: 'FAIL', final: { status: 'FAIL', resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC.FAIL) } };
+  if (word.startsWith('CANCEL')) return { trigger: 'CANCEL', final: { status: 'CANCEL', resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC.CANCEL) } };
+  if (word.startsWith('HOLD')) return { trigger: 'HOLD' };
+  const success = { status: 'SUCCESS' as const, resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS };
+  if (word.startsWith('REVERSE')) {
+    // Only SPEI (Mexico) returns a paid transfer; in Peru a SUCCESS is final.
+    return currency === 'MXN'
+      ? { trigger: 'REVERSE', final: success, reversal: code(SANDBOX_DEFAULT_REVERSAL_DESC) }
+      : { trigger: 'REVERSE', final: success };
+  }
+  return { trigger: 'SUCCESS', final: success };
+}
