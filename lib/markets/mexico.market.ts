@@ -110,14 +110,14 @@ function checkMexico(fields: MarketPayoutFields): MarketRuleViolation[] {
   const out: MarketRuleViolation[] = [];
   const { accountNo, cciAccountNo, accountType, bankId, idType, idCard } = fields;
 
-  if (cciAccountNo !== undefined) {
+  if (fields.given.has('cciAccountNo')) {
     out.push({ field: 'cciAccountNo', rule: 'notAllowed', message: 'cciAccountNo is a Peruvian field; leave it out for MXN' });
   }
   if (accountType !== undefined && accountType !== CARD_OR_ACCOUNT && accountType !== CLABE) {
     out.push({ field: 'accountType', rule: 'accountType', message: 'accountType must be 3 (16-digit card/account) or 40 (18-digit CLABE) for MXN' });
   }
   if (bankId === STP_BANK_ID && accountType === CARD_OR_ACCOUNT) {
-    out.push({ field: 'accountType', rule: 'stpClabeOnly', message: 'STP (bankId 24) accepts CLABE only: use accountType 40' });
+    out.push({ field: 'accountType', rule: 'stpClabeOnly', message: 'accountType must be 40 (CLABE) for STP (bankId 24), which accepts CLABE only' });
   }
   if (accountNo !== undefined && accountType === CARD_OR_ACCOUNT && accountNo.length !== 16) {
     out.push({ field: 'accountNo', rule: 'accountFormat', message: `accountNo has ${accountNo.length} digits; accountType 3 needs a 16-digit card/account number` });
@@ -131,7 +131,7 @@ function checkMexico(fields: MarketPayoutFields): MarketRuleViolation[] {
         out.push({
           field: 'accountNo',
           rule: 'clabeBankMatch',
-          message: `CLABE bank prefix ${accountNo.slice(0, 3)} does not match bankId ${bankId} (${bank.bankName}, prefix ${clabePrefix(bank)})`,
+          message: `accountNo is a CLABE of bank prefix ${accountNo.slice(0, 3)}, which does not match bankId ${bankId} (${bank.bankName}, prefix ${clabePrefix(bank)})`,
         });
       }
     }

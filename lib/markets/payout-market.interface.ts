@@ -25,6 +25,8 @@ export interface MarketRuleViolation {
  * (digits are strings, numbers are integers), but not yet checked against the market.
  */
 export interface MarketPayoutFields {
+  /** Fields the input carried, valid or not (so a malformed field is not also called missing). */
+  given: ReadonlySet<string>;
   accountNo?: string;
   cciAccountNo?: string;
   accountType?: number;

@@ -98,7 +98,7 @@ function checkPeru(fields: MarketPayoutFields): MarketRuleViolation[] {
       out.push({ field: 'accountNo', rule: 'accountFormat', message: 'accountNo must be at most 32 digits' });
     }
     if (cciAccountNo === undefined) {
-      out.push({
+      if (!fields.given.has('cciAccountNo')) out.push({
         field: 'cciAccountNo',
         rule: 'required',
         message: `cciAccountNo (the 20-digit CCI) is required for PEN payouts to banks other than bankIds 1-4 (bankId ${bankId})`,

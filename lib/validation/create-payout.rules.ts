@@ -178,7 +178,7 @@ export function checkCreatePayout(
   }
 
   let notifyUrl: string | undefined;
-  if (present('notifyUrl')) {
+  if (present('notifyUrl') && value.notifyUrl !== '') {
     const url = text('notifyUrl', true, 250);
     if (url !== undefined && !isHttpUrl(url)) report('notifyUrl', 'url', 'notifyUrl must be an http(s) URL');
     else notifyUrl = url;
@@ -210,7 +210,8 @@ export function checkCreatePayout(
   }
 
   if (market) {
-    const fields: MarketPayoutFields = { accountNo, cciAccountNo, accountType, bankId: knownBank, idType, idCard };
+    const given = new Set(Object.keys(value).filter((key) => present(key) && value[key] !== ''));
+    const fields: MarketPayoutFields = { given, accountNo, cciAccountNo, accountType, bankId: knownBank, idType, idCard };
     errors.push(...market.check(fields));
   }
   if (errors.length > 0 || !currency) return { errors };

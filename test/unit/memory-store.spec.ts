@@ -1,0 +1,255 @@
+import { Logger } from '@nestjs/common';
+import type { PayoutStatus } from '../../lib/interfaces/payout-types.interface';
+import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
+import type { PayoutRecord } from '../../lib/store/payout-store.interface';
+
+function rec(orderNo: string, revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
+  return {
+    orderNo,
+    mchOrderNo: `M-${orderNo}`,
+    status: 'PROCESSING' as PayoutStatus,
+    processed: ['PROCESSING'],
+    reversed: false,
+    revision,
+    updatedAt: Date.now(),
+    ...extra,
+  };
+}
+
+describe('MemoryPayoutStore', () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    warn.mockRestore();
+    jest.useRealTimers();
+  });
+
+  describe('options', () => {
+    it('defaults to 100,000 orders kept 48 h', () => {
+      const store = new MemoryPayoutStore();
+      expect(store.maxEntries).toBe(100_000);
+      expect(store.ttlMs).toBe(48 * 60 * 60 * 1000);
+      expect(store.size).toBe(0);
+    });
+
+    it.each<[string, object]>([
+      ['maxEntries 0', { maxEntries: 0 }],
+      ['maxEntries negative', { maxEntries: -1 }],
+      ['maxEntries fractional', { maxEntries: 1.5 }],
+      ['ttlMs 0', { ttlMs: 0 }],
+      ['ttlMs NaN', { ttlMs: NaN }],
+    ])('rejects %s', (_label, options) => {
+      expect(() => new MemoryPayoutStore(options)).toThrow(RangeError);
+    });
+  });
+
+  describe('compareAndSet', () => {
+    it('creates a record only when none exists (expected revision 0)', async () => {
+      const store = new MemoryPayoutStore();
+      expect(await store.get('A')).toBeUndefined();
+      expect(await store.compareAndSet(rec('A', 1), 0)).toBe(true);
+      expect(await store.get('A')).toEqual(rec('A', 1, { updatedAt: expect.any(Number) }));
+      // A second creation loses.
+      expect(await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0)).toBe(false);
+      expect((await store.get('A'))?.status).toBe('PROCESSING');
+    });
+
+    it('refuses an expected revision for an order that does not exist', async () => {
+      const store = new MemoryPayoutStore();
+      expect(await store.compareAndSet(rec('A', 2), 1)).toBe(false);
+      expect(await store.get('A')).toBeUndefined();
+      expect(store.size).toBe(0);
+    });
+
+    it('updates only from the current revision, and a stale writer writes nothing', async () => {
+      const store = new MemoryPayoutStore();
+      await store.compareAndSet(rec('A', 1), 0);
+      expect(await store.compareAndSet(rec('A', 2, { status: 'PAYING', processed: ['PROCESSING', 'PAYING'] }), 1)).toBe(true);
+      expect(await store.compareAndSet(rec('A', 2, { status: 'SUCCESS' }), 1)).toBe(false);
+      expect(await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 3)).toBe(false);
+      expect((await store.get('A'))?.status).toBe('PAYING');
+      expect(await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 2)).toBe(true);
+      expect(await store.get('A')).toMatchObject({ status: 'SUCCESS', revision: 3 });
+    });
+
+    it('lets exactly one of many concurrent writers of the same revision win', async () => {
+      const store = new MemoryPayoutStore();
+      await store.compareAndSet(rec('A', 1), 0);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.compareAndSet(rec('A', 2, { updatedAt: i }), 1)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(await store.get('A')).toMatchObject({ revision: 2, updatedAt: winner });
+    });
+
+    it('keeps orders apart', async () => {
+      const store = new MemoryPayoutStore();
+      await store.compareAndSet(rec('A', 1), 0);
+      expect(await store.compareAndSet(rec('B', 1), 0)).toBe(true);
+      expect(store.size).toBe(2);
+      expect((await store.get('B'))?.orderNo).toBe('B');
+    });
+  });
+
+  describe('findByMchOrderNo', () => {
+    it('finds a record by the merchant order number', async () => {
+      const store = new MemoryPayoutStore();
+      await store.compareAndSet(rec('A', 1, { mchOrderNo: 'PE-1' }), 0);
+      expect((await store.findByMchOrderNo('PE-1'))?.orderNo).toBe('A');
+      expect(await store.findByMchOrderNo('PE-2')).toBeUndefined();
+    });
+
+    it('follows the latest write of the record', async () => {
+      const store = new MemoryPayoutStore();
+      await store.compareAndSet(rec('A', 1, { mchOrderNo: 'PE-1' }), 0);
+      await store.compareAndSet(rec('A', 2, { mchOrderNo: 'PE-1', status: 'SUCCESS' }), 1);
+      expect(await store.findByMchOrderNo('PE-1')).toMatchObject({ orderNo: 'A', status: 'SUCCESS', revision: 2 });
+    });
+
+    it('ignores records without mchOrderNo', async () => {
+      const store = new MemoryPayoutStore();
+      await store.compareAndSet(rec('A', 1, { mchOrderNo: undefined }), 0);
+      expect(await store.findByMchOrderNo('undefined')).toBeUndefined();
+      expect(await store.get('A')).toBeDefined();
+    });
+
+    it('points to the newest order when an mchOrderNo is reused, and survives the old one expiring', async () => {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const store = new MemoryPayoutStore({ ttlMs: 1000 });
+      await store.compareAndSet(rec('OLD', 1, { mchOrderNo: 'PE-1' }), 0);
+      jest.advanceTimersByTime(500);
+      await store.compareAndSet(rec('NEW', 1, { mchOrderNo: 'PE-1' }), 0);
+      expect((await store.findByMchOrderNo('PE-1'))?.orderNo).toBe('NEW');
+      jest.advanceTimersByTime(600); // OLD expired, NEW has 400 ms left
+      expect(await store.get('OLD')).toBeUndefined();
+      expect((await store.findByMchOrderNo('PE-1'))?.orderNo).toBe('NEW');
+    });
+  });
+
+  describe('bound (maxEntries)', () => {
+    it('never holds more than maxEntries and drops the least recently written', async () => {
+      const store = new MemoryPayoutStore({ maxEntries: 3 });
+      const sizes: number[] = [];
+      for (const orderNo of ['A', 'B', 'C', 'D', 'E']) {
+        await store.compareAndSet(rec(orderNo, 1), 0);
+        sizes.push(store.size);
+      }
+      expect(sizes).toEqual([1, 2, 3, 3, 3]);
+      expect(await store.get('A')).toBeUndefined();
+      expect(await store.get('B')).toBeUndefined();
+      expect((await Promise.all(['C', 'D', 'E'].map((o) => store.get(o)))).every(Boolean)).toBe(true);
+      expect(await store.findByMchOrderNo('M-A')).toBeUndefined();
+      expect(await store.findByMchOrderNo('M-B')).toBeUndefined();
+      expect((await store.findByMchOrderNo('M-E'))?.orderNo).toBe('E');
+    });
+
+    it('counts a rewrite as recent: the order written least recently goes first, not the one created first', async () => {
+      const store = new MemoryPayoutStore({ maxEntries: 3 });
+      await store.compareAndSet(rec('A', 1), 0);
+      await store.compareAndSet(rec('B', 1), 0);
+      await store.compareAndSet(rec('C', 1), 0);
+      await store.compareAndSet(rec('A', 2), 1); // A is now the most recently written
+      await store.compareAndSet(rec('D', 1), 0);
+      expect(await store.get('B')).toBeUndefined();
+      expect(await store.get('A')).toMatchObject({ revision: 2 });
+      expect(await store.get('C')).toBeDefined();
+      expect(await store.get('D')).toBeDefined();
+      expect(store.size).toBe(3);
+    });
+
+    it('does not count reads as writes', async () => {
+      const store = new MemoryPayoutStore({ maxEntries: 2 });
+      await store.compareAndSet(rec('A', 1), 0);
+      await store.compareAndSet(rec('B', 1), 0);
+      await store.get('A');
+      await store.findByMchOrderNo('M-A');
+      await store.compareAndSet(rec('C', 1), 0);
+      expect(await store.get('A')).toBeUndefined();
+      expect(await store.get('B')).toBeDefined();
+    });
+
+    it('a failed compareAndSet does not touch the order', async () => {
+      const store = new MemoryPayoutStore({ maxEntries: 2 });
+      await store.compareAndSet(rec('A', 1), 0);
+      await store.compareAndSet(rec('B', 1), 0);
+      expect(await store.compareAndSet(rec('A', 2), 5)).toBe(false);
+      await store.compareAndSet(rec('C', 1), 0);
+      expect(await store.get('A')).toBeUndefined();
+    });
+
+    it('stays bounded under many writes, with maxEntries 1', async () => {
+      const store = new MemoryPayoutStore({ maxEntries: 1 });
+      for (let i = 0; i < 200; i++) {
+        await store.compareAndSet(rec(`O${i}`, 1), 0);
+        expect(store.size).toBeLessThanOrEqual(1);
+      }
+      expect((await store.get('O199'))?.orderNo).toBe('O199');
+    });
+
+    it('warns once when it drops live orders early', async () => {
+      const store = new MemoryPayoutStore({ maxEntries: 1 });
+      for (const orderNo of ['A', 'B', 'C']) await store.compareAndSet(rec(orderNo, 1), 0);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/maxEntries/);
+    });
+  });
+
+  describe('ttl', () => {
+    it('forgets an order ttlMs after its last write (fake clock)', async () => {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const store = new MemoryPayoutStore({ ttlMs: 1000 });
+      await store.compareAndSet(rec('A', 1), 0);
+      jest.advanceTimersByTime(999);
+      expect(await store.get('A')).toBeDefined();
+      expect((await store.findByMchOrderNo('M-A'))?.orderNo).toBe('A');
+      jest.advanceTimersByTime(1);
+      expect(await store.get('A')).toBeUndefined();
+      expect(await store.findByMchOrderNo('M-A')).toBeUndefined();
+    });
+
+    it('extends the life of an order on each write', async () => {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const store = new MemoryPayoutStore({ ttlMs: 1000 });
+      await store.compareAndSet(rec('A', 1), 0);
+      jest.advanceTimersByTime(800);
+      await store.compareAndSet(rec('A', 2), 1);
+      jest.advanceTimersByTime(800);
+      expect(await store.get('A')).toMatchObject({ revision: 2 });
+      jest.advanceTimersByTime(200);
+      expect(await store.get('A')).toBeUndefined();
+    });
+
+    it('treats an expired order as absent for compareAndSet', async () => {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const store = new MemoryPayoutStore({ ttlMs: 1000 });
+      await store.compareAndSet(rec('A', 5), 4);
+      expect(await store.get('A')).toBeUndefined(); // expected 4 on a missing order: refused
+      await store.compareAndSet(rec('A', 1), 0);
+      jest.advanceTimersByTime(1000);
+      expect(await store.compareAndSet(rec('A', 2), 1)).toBe(false);
+      expect(await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0)).toBe(true);
+      expect((await store.get('A'))?.status).toBe('SUCCESS');
+    });
+
+    it('drops expired orders when writing, without counting them against the bound', async () => {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const store = new MemoryPayoutStore({ ttlMs: 1000, maxEntries: 10 });
+      for (const orderNo of ['A', 'B', 'C']) await store.compareAndSet(rec(orderNo, 1), 0);
+      jest.advanceTimersByTime(1500);
+      await store.compareAndSet(rec('D', 1), 0);
+      expect(store.size).toBe(1);
+      expect(warn).not.toHaveBeenCalled();
+    });
+
+    it('expires with the real clock too', async () => {
+      const store = new MemoryPayoutStore({ ttlMs: 100 });
+      await store.compareAndSet(rec('A', 1), 0);
+      expect(await store.get('A')).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      expect(await store.get('A')).toBeUndefined();
+    });
+  });
+});
