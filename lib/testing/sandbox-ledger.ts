@@ -35,6 +35,7 @@ export class SandboxLedger {
     return [...this.orders.values()];
   }
 
+  /** The order with Cashy's `orderNo` (live object). */
   get(orderNo: string): SandboxOrder | undefined {
     return this.orders.get(orderNo);
   }

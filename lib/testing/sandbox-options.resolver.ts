@@ -11,7 +11,7 @@ export const SANDBOX_DEFAULT_ACCOUNTS: readonly Readonly<SandboxAccount>[] = [
   { merchantId: '1002002', apiKey: 'sandbox-mxn-key', currencies: ['MXN'] },
 ];
 
-/** Defaults of every timing option, in ms. */
+/** Defaults of the listening and timing options (delays in ms). */
 export const SANDBOX_DEFAULTS = {
   host: '127.0.0.1',
   port: 0,

@@ -1,0 +1,131 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { CASHY_ENDPOINTS } from '../client/cashy-endpoints';
+import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { AmountLimits } from '../markets/payout-market.interface';
+import { PAYOUT_MARKETS } from '../markets/payout-markets';
+import { verifyCashySignature } from '../signing/cashy-signature';
+import { checkCreatePayout } from '../validation/create-payout.rules';
+import { errorReply, successReply } from './sandbox-envelope';
+import { queryView, type SandboxLedger } from './sandbox-ledger';
+import type { SandboxAccountState } from './sandbox-options.resolver';
+import type { SandboxOrder } from './sandbox-order.interface';
+import type { SandboxHttpReply } from './sandbox-records.interface';
+
+/** A request as the endpoints see it: the raw bytes, never a re-serialized body. */
+export interface SandboxIncomingRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  raw: Buffer;
+}
+
+/** What the endpoints need from the sandbox. */
+export interface SandboxEndpointContext {
+  ledger: SandboxLedger;
+  limits: Readonly<Record<PayoutCurrency, AmountLimits>>;
+  now(): number;
+  /** Called once for each order created, to start its timeline. */
+  onCreated(order: SandboxOrder): void;
+}
+
+type Json = Record<string, unknown>;
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Cashy's `Params_<field>_Required` / `Params_<field>_error`. */
+function paramsError(field: string, required: boolean): SandboxHttpReply {
+  return errorReply(`Params_${field}_${required ? 'Required' : 'error'}`);
+}
+
+/**
+ * Answers one request to a known endpoint, checking in the order a gateway would: method,
+ * content type, body, `MerchantId`, `Sign` over the raw bytes, JSON, `nonceStr`, then the
+ * endpoint's own fields. Synchronous on purpose (see `SandboxLedger`).
+ */
+export function handleSandboxRequest(request: SandboxIncomingRequest, context: SandboxEndpointContext): SandboxHttpReply {
+  if (request.method !== 'POST') return errorReply('RequestMethod_not_post');
+  const contentType = (header(request.headers, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (contentType !== 'application/json') return errorReply('RequestContentType_not_json');
+  if (request.raw.toString('utf8').trim().length === 0) return errorReply('RequestBody_is_null');
+
+  const merchantId = header(request.headers, 'merchantid');
+  if (merchantId === undefined || merchantId === '') return errorReply('MerchantId_is_null');
+  if (!/^\d+$/.test(merchantId)) return errorReply('MerchantId_not_Number');
+  const account = context.ledger.account(merchantId);
+  if (!account) return errorReply('MerchantId_is_error');
+  // A missing Sign is a failed verification: Cashy lists no separate message for it.
+  if (!verifyCashySignature(request.raw, account.apiKey, header(request.headers, 'sign'))) return errorReply('Sign_verify_error');
+
+  let json: unknown;
+  try {
+    json = JSON.parse(request.raw.toString('utf8'));
+  } catch {
+    return errorReply('Params_jsonFormat_error');
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return errorReply('Params_jsonFormat_error');
+  const body = json as Json;
+  if (body.nonceStr === undefined || body.nonceStr === null || body.nonceStr === '') return paramsError('nonceStr', true);
+  if (typeof body.nonceStr !== 'string' || body.nonceStr.length > 32) return paramsError('nonceStr', false);
+
+  switch (request.path) {
+    case CASHY_ENDPOINTS.payOut:
+      return payOut(account, body, context);
+    case CASHY_ENDPOINTS.payOutQuery:
+      return payOutQuery(account, body, context);
+    case CASHY_ENDPOINTS.bankListQuery:
+      return successReply(
+        account.currencies.flatMap((currency) => PAYOUT_MARKETS[currency].banks.map(({ bankId, bankCode, bankName }) => ({ bankId, bankCode, bankName }))),
+      );
+    default:
+      return successReply({ mchId: account.merchantId, balance: context.ledger.balance(account), unBalance: '0.00' });
+  }
+}
+
+function payOut(account: SandboxAccountState, body: Json, context: SandboxEndpointContext): SandboxHttpReply {
+  if (typeof body.currency === 'string' && !account.currencies.includes(body.currency as PayoutCurrency)) {
+    return paramsError('currency', false);
+  }
+  const fields: Json = { ...body };
+  delete fields.nonceStr;
+  // The module's own rules, so the sandbox refuses exactly what the module would refuse; the first
+  // broken rule becomes Cashy's message (unknown fields too: stricter than Cashy, to catch client bugs).
+  const { errors, body: accepted } = checkCreatePayout(fields, { limits: context.limits, defaultNotifyUrl: undefined });
+  if (!accepted) {
+    const first = errors[0];
+    return paramsError(first.field, first.rule === 'required');
+  }
+  if (context.ledger.byMerchantOrder(account.merchantId, accepted.mchOrderNo)) return errorReply('Params_mchOrderNo_repeat');
+
+  const order = context.ledger.create(account, accepted, context.now());
+  context.onCreated(order);
+  return successReply({
+    merchantId: order.merchantId,
+    mchOrderNo: order.mchOrderNo,
+    orderNo: order.orderNo,
+    amount: order.amount,
+    fee: order.fee,
+    orderStatus: order.orderStatus,
+  });
+}
+
+function payOutQuery(account: SandboxAccountState, body: Json, context: SandboxEndpointContext): SandboxHttpReply {
+  const given = (field: 'orderNo' | 'mchOrderNo') => body[field] !== undefined && body[field] !== null && body[field] !== '';
+  for (const field of ['orderNo', 'mchOrderNo'] as const) {
+    if (given(field) && typeof body[field] !== 'string') return paramsError(field, false);
+  }
+  if (!given('orderNo') && !given('mchOrderNo')) return paramsError('orderNo', true);
+
+  // orderNo first, as Cashy recommends; when both are given they must name the same order.
+  let order: SandboxOrder | undefined;
+  if (given('orderNo')) {
+    const found = context.ledger.get(body.orderNo as string);
+    order = found?.merchantId === account.merchantId ? found : undefined;
+    if (order && given('mchOrderNo') && order.mchOrderNo !== body.mchOrderNo) order = undefined;
+  } else {
+    order = context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo as string);
+  }
+  return order ? successReply(queryView(order)) : errorReply('Order_not_exist');
+}
