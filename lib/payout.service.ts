@@ -24,7 +24,14 @@ import { checkQueryPayout } from './validation/query-payout.rules';
 export type PayoutCallOptions = PayoutAccountSelector;
 
 /** Cashy's wording for a reused mchOrderNo is unpublished; match the plausible spellings. */
-const DUPLICATE_ORDER_MSG = /mchOrderNo.*(repeat|exist|duplicat|used)|order.*(repeat|exist|duplicat)/i;
+const DUPLICATE_ORDER_MSG = /^(?!.*not_?exist).*(mchOrderNo.*(repeat|exist|duplicat|used)|order.*(repeat|duplicat))/i;
+/** Cashy's wording for an unknown order is unpublished too; only these count as "the gateway does not have it". */
+const ORDER_NOT_FOUND_MSG = /not_?exist|not_?found|no_?order/i;
+
+/** True when a lookup's error says the gateway definitely does not hold the order. */
+function isOrderNotFound(error: unknown): boolean {
+  return error instanceof CashyApiError && ORDER_NOT_FOUND_MSG.test(error.msg);
+}
 
 function requireCurrency(input: { currency?: unknown } | undefined): PayoutCurrency {
   const currency = input?.currency;
@@ -61,6 +68,7 @@ export class PayoutService {
 
     let mustLookUp = false;
     let uncertain = false;
+    let lookupRejected = false;
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.config.retry.attempts; attempt++) {
       if (attempt > 1) await this.client.backoff(attempt - 1);
@@ -70,9 +78,12 @@ export class PayoutService {
           if (existing) return existing;
           mustLookUp = false; // the gateway definitely has no such order: sending it again is safe
         } catch (error) {
-          if (!(error instanceof CashyTransportError) && !isTransientApiError(error, true)) throw error;
+          if (!(error instanceof CashyTransportError) && !(error instanceof CashyApiError)) throw error;
           lastError = error;
-          continue;
+          if (error instanceof CashyTransportError || isTransientApiError(error, true)) continue;
+          // A definite error on the lookup (a signing or merchant problem) says nothing about the create.
+          lookupRejected = true;
+          break;
         }
       }
       try {
@@ -90,6 +101,14 @@ export class PayoutService {
           throw error; // a definite rejection: never retried
         }
       }
+    }
+    if (mustLookUp && !lookupRejected) {
+      // The budget is spent, but one more look costs nothing and often turns "unknown" into an answer.
+      const existing = await this.findOrder(account, body).catch((error: unknown) => {
+        if (error instanceof CashyTransportError || error instanceof CashyApiError) return undefined;
+        throw error;
+      });
+      if (existing) return existing;
     }
     if (uncertain || mustLookUp) {
       const reason = lastError instanceof Error ? lastError.message : 'no usable answer';
@@ -116,7 +135,7 @@ export class PayoutService {
     try {
       fetched = await this.fetchOrder(input, options);
     } catch (error) {
-      if (error instanceof CashyApiError && !isTransientApiError(error, true)) return null;
+      if (isOrderNotFound(error)) return null;
       throw error;
     }
     const { order, raw, account, currency } = fetched;
@@ -191,7 +210,7 @@ export class PayoutService {
     try {
       data = await this.client.send(account, CASHY_ENDPOINTS.payOutQuery, { mchOrderNo: body.mchOrderNo });
     } catch (error) {
-      if (error instanceof CashyApiError && !isTransientApiError(error, true)) return undefined;
+      if (isOrderNotFound(error)) return undefined;
       throw error;
     }
     const order = toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, { currency: body.currency, mchOrderNo: body.mchOrderNo });

@@ -274,6 +274,13 @@ describe('PayoutService over HTTP', () => {
       }
     });
 
+    it('does not re-send the create when the lookup fails for another reason than "not found"', async () => {
+      gateway.then({ drop: true }, { envelope: { code: 401, msg: 'Sign_verify_error' } });
+      const error = await payouts.createPayout(PEN_PAYOUT).catch((e) => e);
+      expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
+      expect(gateway.requests.map((r) => r.path)).toEqual(['/api/payOut', '/api/payOutQuery']);
+    });
+
     it('retries a query after a transport failure', async () => {
       gateway.then({ drop: true }, ok({ merchantId: '1002001', mchOrderNo: 'Q1', orderNo: 'PAYOUT3', amount: '10', fee: null, orderStatus: 'PAYING' }));
       await expect(payouts.queryPayout({ mchOrderNo: 'Q1', currency: 'PEN' })).resolves.toMatchObject({ amount: '10.00', orderStatus: 'PAYING' });

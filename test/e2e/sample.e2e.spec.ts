@@ -38,7 +38,7 @@ describe('sample app on the embedded sandbox', () => {
     expect(await pe.json()).toMatchObject({ mchOrderNo: 'SAMPLE-PE-1', amount: '250.00', orderStatus: 'PROCESSING', currency: 'PEN' });
     const mx = await post(MXN); // mchOrderNo generated
     expect(mx.status).toBe(201);
-    const mxOrder = await mx.json();
+    const mxOrder = (await mx.json()) as { mchOrderNo: string };
     expect(mxOrder.mchOrderNo).toMatch(/^S[0-9a-f]{20}$/);
 
     expect(await waitForEvents('SAMPLE-PE-1', 1)).toEqual([
@@ -66,7 +66,7 @@ describe('sample app on the embedded sandbox', () => {
 
   it("answers 500 when a listener fails, and the sandbox's retry then succeeds with one event", async () => {
     sample.app.get(PayoutEventsLog).failNext = 1;
-    const created = await (await post({ ...PEN, mchOrderNo: 'SAMPLE-PE-RETRY' })).json();
+    const created = (await (await post({ ...PEN, mchOrderNo: 'SAMPLE-PE-RETRY' })).json()) as { orderNo: string };
     const events = await waitForEvents('SAMPLE-PE-RETRY', 1);
     expect(events).toHaveLength(1);
     const attempts = sample.sandbox!.deliveries.filter((d) => d.orderNo === created.orderNo && d.orderStatus === 'SUCCESS');
@@ -80,7 +80,7 @@ describe('sample app on the embedded sandbox', () => {
     const before = sample.sandbox!.requests.length;
     const response = await post({ ...MXN, accountNo: '002010077777777779', amount: '100.50' });
     expect(response.status).toBe(400);
-    const body = await response.json();
+    const body = (await response.json()) as { errors: unknown[] };
     expect(body.errors).toEqual(
       expect.arrayContaining([expect.objectContaining({ field: 'accountNo', rule: 'clabeCheckDigit' }), expect.objectContaining({ field: 'amount', rule: 'scale' })]),
     );
