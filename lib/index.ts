@@ -19,6 +19,7 @@ export { PayoutValidationError, type PayoutFieldError } from './errors/payout-va
 export { CashyApiError } from './errors/cashy-api.error';
 export { PayoutOutcomeUnknownError } from './errors/payout-outcome-unknown.error';
 export { PayoutConfigurationError } from './errors/payout-configuration.error';
+export { PayoutStoreError } from './errors/payout-store.error';
 export { CashyTransportError, type CashyTransportFailure } from './client/cashy-transport.error';
 
 export type { PayoutStore, PayoutRecord, PayoutClaim } from './store/payout-store.interface';
@@ -29,6 +30,7 @@ export type {
   PayoutAccountOptions,
   PayoutAmountLimitsOptions,
   PayoutRetryOptions,
+  PayoutDeliveryOptions,
   PayoutWebhookOptions,
   PayoutOptionsFactory,
 } from './interfaces/payout-module-options.interface';

@@ -35,6 +35,17 @@ export interface PayoutWebhookOptions {
   path?: string;
 }
 
+/** How concurrent deliveries of one order are serialized. */
+export interface PayoutDeliveryOptions {
+  /**
+   * How long a delivery may hold an order while its listeners run, in ms (default 120000). If its
+   * process dies, another delivery may run the listeners once this has passed.
+   */
+  claimTtlMs?: number;
+  /** How long a concurrent delivery waits for the holder before answering 503, in ms (default 10000). */
+  claimWaitMs?: number;
+}
+
 /** Options of `PayoutModule.forRoot()` and of the factory given to `forRootAsync()`. */
 export interface PayoutModuleOptions {
   /** Gateway base URL, as Cashy operations hand it out (http or https). */
@@ -61,6 +72,8 @@ export interface PayoutModuleOptions {
   timeoutMs?: number;
   /** Retry policy for transient gateway failures, or `false` for a single attempt. */
   retry?: PayoutRetryOptions | false;
+  /** How concurrent deliveries of the same order are serialized. */
+  delivery?: PayoutDeliveryOptions;
 }
 
 /** What `useClass` / `useExisting` of `forRootAsync` must implement. */

@@ -10,6 +10,12 @@ export interface ResolvedRetryPolicy {
   maxDelayMs: number;
 }
 
+/** Resolved delivery settings. */
+export interface ResolvedDeliveryPolicy {
+  claimTtlMs: number;
+  claimWaitMs: number;
+}
+
 /** How a call names the account to use: by name or merchant id. */
 export interface PayoutAccountSelector {
   account?: string | number;
@@ -29,6 +35,7 @@ export class PayoutConfig {
     readonly limits: Readonly<Record<PayoutCurrency, AmountLimits>>,
     readonly timeoutMs: number,
     readonly retry: ResolvedRetryPolicy,
+    readonly delivery: ResolvedDeliveryPolicy,
   ) {
     this.byMerchantId = new Map(accounts.map((account) => [account.merchantId, account]));
   }

@@ -6,16 +6,17 @@ import { PAYOUT_MARKETS } from '../markets/payout-markets';
 import { compareDecimals, decimalPlaces, formatDecimal, parseDecimal } from '../money/decimal';
 import { isHttpUrl } from '../validation/http-url';
 import { CashyAccount } from './cashy-account';
-import { PayoutConfig, type ResolvedRetryPolicy } from './payout-config';
+import { PayoutConfig, type ResolvedDeliveryPolicy, type ResolvedRetryPolicy } from './payout-config';
 
 /** Every default of the module, in one place. */
 export const PAYOUT_DEFAULTS = {
   timeoutMs: 10_000,
   retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 } satisfies ResolvedRetryPolicy,
   webhookPath: 'payout/webhook',
+  delivery: { claimTtlMs: 120_000, claimWaitMs: 10_000 } satisfies ResolvedDeliveryPolicy,
 } as const;
 
-const KNOWN_OPTIONS = new Set(['baseUrl', 'merchantId', 'apiKey', 'accounts', 'notifyUrl', 'webhook', 'store', 'limits', 'timeoutMs', 'retry']);
+const KNOWN_OPTIONS = new Set(['baseUrl', 'merchantId', 'apiKey', 'accounts', 'notifyUrl', 'webhook', 'store', 'limits', 'timeoutMs', 'retry', 'delivery']);
 const MERCHANT_ID = /^\d{1,20}$/;
 
 function fail(problems: string[]): never {
@@ -139,6 +140,21 @@ function resolveRetry(value: unknown, problems: string[]): ResolvedRetryPolicy {
   return resolved;
 }
 
+function resolveDelivery(value: unknown, problems: string[]): ResolvedDeliveryPolicy {
+  if (value !== undefined && !isRecord(value)) {
+    problems.push('delivery must be { claimTtlMs?, claimWaitMs? }');
+    return { ...PAYOUT_DEFAULTS.delivery };
+  }
+  const delivery = value ?? {};
+  const claimTtlMs = positiveInteger(delivery.claimTtlMs, 'delivery.claimTtlMs', problems, 86_400_000);
+  const claimWaitMs = positiveInteger(delivery.claimWaitMs, 'delivery.claimWaitMs', problems, 600_000);
+  if (claimTtlMs === 0) problems.push('delivery.claimTtlMs must be at least 1');
+  return {
+    claimTtlMs: claimTtlMs ?? PAYOUT_DEFAULTS.delivery.claimTtlMs,
+    claimWaitMs: claimWaitMs ?? PAYOUT_DEFAULTS.delivery.claimWaitMs,
+  };
+}
+
 /**
  * Validates module options and applies every default. Throws `PayoutConfigurationError` naming each
  * bad option; the message never contains an apiKey.
@@ -184,7 +200,8 @@ export function resolvePayoutOptions(input: PayoutModuleOptions | unknown): Payo
   const timeoutMs = positiveInteger(options.timeoutMs, 'timeoutMs', problems, 600_000);
   if (timeoutMs === 0) problems.push('timeoutMs must be at least 1');
   const retry = resolveRetry(options.retry, problems);
+  const delivery = resolveDelivery(options.delivery, problems);
 
   if (problems.length > 0) fail(problems);
-  return new PayoutConfig(baseUrl, accounts, notifyUrl, limits, timeoutMs ?? PAYOUT_DEFAULTS.timeoutMs, retry);
+  return new PayoutConfig(baseUrl, accounts, notifyUrl, limits, timeoutMs ?? PAYOUT_DEFAULTS.timeoutMs, retry, delivery);
 }

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { PayoutError } from '../errors/payout.error';
+import { PayoutStoreError } from '../errors/payout-store.error';
+import { PayoutConfig } from '../options/payout-config';
 import { PAYOUT_FAILED, PAYOUT_SUCCEEDED } from '../events/payout-event-names.constants';
 import { PayoutFailedEvent } from '../events/payout-failed.event';
 import { PayoutSucceededEvent, type PayoutEventFields } from '../events/payout-succeeded.event';
@@ -17,11 +19,8 @@ import type { PayoutReportResult, PayoutStatusReport } from './payout-status-rep
 /** Another delivery of the same order is still running its listeners; try again later. */
 export class PayoutBusyError extends PayoutError {}
 
-/** How long a delivery may hold an order while its listeners run before others may take over. */
-const CLAIM_TTL_MS = 120_000;
-/** How long a concurrent delivery waits for the holder before answering "busy". */
-const CLAIM_WAIT_MS = 10_000;
 const CLAIM_POLL_MS = 10;
+const CONFIRM_ATTEMPTS = 5;
 
 /**
  * Turns status reports (webhooks and queries alike) into exactly-once events: decides the
@@ -35,13 +34,18 @@ export class PayoutOutcomeProcessor {
   constructor(
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
     @Inject(PAYOUT_EVENT_BUS) private readonly events: EventEmitter2,
+    private readonly config: PayoutConfig,
   ) {}
 
-  /** Applies one report; resolves once its listeners (if any) have all succeeded. */
+  /**
+   * Applies one report; resolves once its listeners (if any) have all succeeded. Rejects with the
+   * listener's error, `PayoutBusyError` (another delivery holds the order) or `PayoutStoreError`.
+   */
   async apply(report: PayoutStatusReport): Promise<PayoutReportResult> {
-    const giveUpAt = Date.now() + CLAIM_WAIT_MS;
+    const { claimTtlMs, claimWaitMs } = this.config.delivery;
+    const giveUpAt = Date.now() + claimWaitMs;
     for (;;) {
-      const record = await this.store.get(report.orderNo);
+      const record = await this.read(report.orderNo);
       const now = Date.now();
       if (record?.claim && record.claim.expiresAt > now) {
         if (now >= giveUpAt) throw new PayoutBusyError(`order ${report.orderNo} is being processed by another delivery`);
@@ -64,22 +68,25 @@ export class PayoutOutcomeProcessor {
           return 'anomaly';
         case 'progress': {
           const next = this.nextRecord(record, report, currency, { status: report.orderStatus, processed: report.orderStatus });
-          if (await this.store.compareAndSet(next, record?.revision ?? 0)) return 'progress';
+          if (await this.write(next, record?.revision ?? 0)) return 'progress';
           continue;
         }
         case 'outcome': {
           const token = randomUUID();
           const claimed = this.nextRecord(record, report, currency, {
-            claim: { status: report.orderStatus, token, expiresAt: now + CLAIM_TTL_MS },
+            claim: { status: report.orderStatus, token, expiresAt: now + claimTtlMs },
           });
-          if (!(await this.store.compareAndSet(claimed, record?.revision ?? 0))) continue;
+          if (!(await this.write(claimed, record?.revision ?? 0))) continue;
           try {
             await this.emit(report, currency, transition.event, transition.reversed);
           } catch (error) {
-            await this.settleClaim(report.orderNo, token, undefined);
+            // Let the next delivery run the listeners again; if even that fails, the claim expires.
+            await this.settleClaim(report.orderNo, token, undefined).catch((e: unknown) =>
+              this.logger.warn(`order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`),
+            );
             throw error;
           }
-          await this.settleClaim(report.orderNo, token, { status: report.orderStatus, reversed: transition.reversed });
+          await this.confirm(report, token, transition.reversed);
           return 'emitted';
         }
       }
@@ -99,10 +106,10 @@ export class PayoutOutcomeProcessor {
   /** Records what `createPayout` learned, so later reports know the order's currency. */
   async remember(report: Omit<PayoutStatusReport, 'raw'> & { raw?: Record<string, unknown> }): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const record = await this.store.get(report.orderNo);
+      const record = await this.read(report.orderNo);
       if (record) return;
       const next = this.nextRecord(undefined, { ...report, raw: report.raw ?? {} }, report.currency, {});
-      if (await this.store.compareAndSet(next, 0)) return;
+      if (await this.write(next, 0)) return;
     }
   }
 
@@ -126,10 +133,45 @@ export class PayoutOutcomeProcessor {
     };
   }
 
+  /**
+   * Records an emitted outcome. The listeners have succeeded, so the delivery is acknowledged even
+   * if the store keeps failing: answering 5xx would make Cashy deliver, and the listeners run, again.
+   */
+  private async confirm(report: PayoutStatusReport, token: string, reversed: boolean): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.settleClaim(report.orderNo, token, { status: report.orderStatus, reversed });
+        return;
+      } catch (error) {
+        if (attempt >= CONFIRM_ATTEMPTS) {
+          this.logger.error(`order ${report.orderNo}: ${report.orderStatus} emitted but not recorded (${(error as Error).message}); a later duplicate may emit it again`);
+          return;
+        }
+        await sleep(20 * 2 ** attempt);
+      }
+    }
+  }
+
+  private async read(orderNo: string): Promise<PayoutRecord | undefined> {
+    try {
+      return await this.store.get(orderNo);
+    } catch (error) {
+      throw new PayoutStoreError('get', error);
+    }
+  }
+
+  private async write(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
+    try {
+      return await this.store.compareAndSet(record, expectedRevision);
+    } catch (error) {
+      throw new PayoutStoreError('compareAndSet', error);
+    }
+  }
+
   /** Drops our claim; with `outcome`, also records the status as processed. */
   private async settleClaim(orderNo: string, token: string, outcome: { status: PayoutStatus; reversed: boolean } | undefined): Promise<void> {
     for (;;) {
-      const record = await this.store.get(orderNo);
+      const record = await this.read(orderNo);
       if (!record) return;
       const ours = record.claim?.token === token;
       if (!outcome && !ours) return;
@@ -142,7 +184,7 @@ export class PayoutOutcomeProcessor {
         revision: record.revision + 1,
         updatedAt: Date.now(),
       };
-      if (await this.store.compareAndSet(next, record.revision)) return;
+      if (await this.write(next, record.revision)) return;
     }
   }
 

@@ -13,6 +13,7 @@ import {
   type Type,
   UseGuards,
 } from '@nestjs/common';
+import { PayoutStoreError } from '../errors/payout-store.error';
 import { PayoutValidationError } from '../errors/payout-validation.error';
 import { PayoutBusyError } from '../outcome/payout-outcome.processor';
 import { PayoutService } from '../payout.service';
@@ -38,7 +39,8 @@ export class PayoutWebhookController {
 
   /**
    * 200 `SUCCESS` once recorded and every listener succeeded; 400 for a malformed notification;
-   * 500 when a listener failed and 503 while a duplicate delivery holds the order (Cashy retries both).
+   * 500 when a listener failed; 503 while a duplicate delivery holds the order or the store is down
+   * (Cashy retries all three).
    */
   @Post()
   @HttpCode(200)
@@ -56,6 +58,10 @@ export class PayoutWebhookController {
         throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: error.errors.map((e) => e.message) });
       }
       if (error instanceof PayoutBusyError) throw new ServiceUnavailableException(error.message);
+      if (error instanceof PayoutStoreError) {
+        this.logger.error(error.message);
+        throw new ServiceUnavailableException('payout state is unavailable; the notification will be retried');
+      }
       const order = typeof body?.orderNo === 'string' ? body.orderNo : '?';
       this.logger.error(`order ${order}: a payout listener failed, answering 500 so Cashy retries`, (error as Error)?.stack);
       throw new InternalServerErrorException('a payout listener failed; the notification will be retried');
