@@ -1,0 +1,63 @@
+import { createServer } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { Module } from '@nestjs/common';
+import { PayoutModule, type PayoutModuleOptions, PayoutService } from '../../lib';
+import { CashySandbox, type CashySandboxOptions } from '../../lib/testing';
+import { RecordingListener } from './host-app';
+
+/** A free loopback port (the webhook URL must be known before the module is built). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A sandbox gateway and a real Nest host wired to it (Express), for end-to-end reliability tests. */
+export interface SandboxHost {
+  sandbox: CashySandbox;
+  app: INestApplication;
+  payouts: PayoutService;
+  listener: RecordingListener;
+  /** Events received for one mchOrderNo. */
+  eventsFor(mchOrderNo: string): RecordingListener['events'];
+  close(): Promise<void>;
+}
+
+export async function startSandboxHost(sandboxOptions: CashySandboxOptions, moduleOptions: Partial<PayoutModuleOptions> = {}): Promise<SandboxHost> {
+  const sandbox = new CashySandbox({ processingMs: 5, payingMs: 10, timeScale: 0.0005, ...sandboxOptions });
+  await sandbox.start();
+  const port = await freePort();
+
+  @Module({
+    imports: [
+      EventEmitterModule.forRoot(),
+      PayoutModule.forRoot({
+        ...sandbox.moduleOptions({ notifyUrl: `http://127.0.0.1:${port}/payout/webhook` }),
+        timeoutMs: 150,
+        retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 40 },
+        ...moduleOptions,
+      }),
+    ],
+    providers: [RecordingListener],
+  })
+  class ReliabilityHostModule {}
+
+  const app = await NestFactory.create(ReliabilityHostModule, { rawBody: true, logger: false, abortOnError: false });
+  await app.listen(port, '127.0.0.1');
+  const listener = app.get(RecordingListener);
+  return {
+    sandbox,
+    app,
+    payouts: app.get(PayoutService),
+    listener,
+    eventsFor: (mchOrderNo) => listener.events.filter((e) => e.payload.mchOrderNo === mchOrderNo),
+    async close() {
+      await sandbox.stop();
+      await app.close();
+    },
+  };
+}
