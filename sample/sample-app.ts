@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { PayoutModuleOptions } from 'nestjs-cashy-payout';
-import { CashySandbox } from 'nestjs-cashy-payout/testing';
+import { CashySandbox, freePort } from 'nestjs-cashy-payout/testing';
 import { AppModule } from './app.module';
 
 /** A running sample: the Nest app, its URL, and the embedded sandbox when no gateway was configured. */
@@ -20,14 +19,6 @@ export interface SampleOptions {
   logger?: false | LogLevel[] | LoggerService;
   /** Passed to the embedded sandbox: how fast orders settle and retries come. */
   sandbox?: ConstructorParameters<typeof CashySandbox>[0];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

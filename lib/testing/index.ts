@@ -36,3 +36,4 @@ export {
   type SignedPostResult,
 } from './sandbox-signing';
 export { samplePayout, sandboxMchOrderNo, type SandboxPayoutInput } from './sandbox-samples';
+export { freePort } from './free-port';

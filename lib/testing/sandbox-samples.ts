@@ -1,22 +1,8 @@
 import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { CashyPayOutBody } from '../validation/create-payout.rules';
 
 /** A create-payout input (what `PayoutService.createPayout` takes), as the samples build it. */
-export interface SandboxPayoutInput {
-  accountName: string;
-  accountNo: string;
-  cciAccountNo?: string;
-  accountType: number;
-  currency: PayoutCurrency;
-  amount: string;
-  bankId: number;
-  mchOrderNo: string;
-  notifyUrl?: string;
-  idType?: string;
-  idCard?: string;
-  phone?: string;
-  email?: string;
-  remark: string;
-}
+export type SandboxPayoutInput = Omit<CashyPayOutBody, 'notifyUrl'> & { notifyUrl?: string };
 
 let sampleCounter = 0;
 

@@ -9,7 +9,7 @@ const { FastifyAdapter } = require('@nestjs/platform-fastify');
 const {
   PayoutModule, PayoutService, PayoutValidationError, OnPayoutSucceeded, OnPayoutFailed, PAYOUT_SUCCEEDED, PAYOUT_FAILED,
 } = require('nestjs-cashy-payout');
-const { CashySandbox } = require('nestjs-cashy-payout/testing');
+const { CashySandbox, freePort: reservePort } = require('nestjs-cashy-payout/testing');
 
 class Listener {
   constructor() { this.events = []; }
@@ -70,7 +70,6 @@ async function run(adapterName) {
   await sandbox.start();
   let app;
   try {
-    const port = 0;
     class AppModule {}
     const notifyHolder = {};
     Module({
@@ -81,10 +80,7 @@ async function run(adapterName) {
       providers: [Listener],
     })(AppModule);
     // The webhook URL needs the port, so listen on a known free one.
-    const probe = require('node:net').createServer();
-    await new Promise((r) => probe.listen(0, '127.0.0.1', r));
-    const freePort = probe.address().port;
-    await new Promise((r) => probe.close(r));
+    const freePort = await reservePort();
     notifyHolder.url = `http://127.0.0.1:${freePort}/payout/webhook`;
     const options = { rawBody: true, logger: false, abortOnError: false };
     app = adapterName === 'fastify' ? await NestFactory.create(AppModule, new FastifyAdapter(), options) : await NestFactory.create(AppModule, options);

@@ -1,20 +1,10 @@
-import { createServer } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Module } from '@nestjs/common';
 import { PayoutModule, type PayoutModuleOptions, PayoutService } from '../../lib';
-import { CashySandbox, type CashySandboxOptions } from '../../lib/testing';
+import { CashySandbox, type CashySandboxOptions, freePort } from '../../lib/testing';
 import { RecordingListener } from './host-app';
-
-/** A free loopback port (the webhook URL must be known before the module is built). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A sandbox gateway and a real Nest host wired to it (Express), for end-to-end reliability tests. */
 export interface SandboxHost {
