@@ -1,5 +1,5 @@
 import { Controller, type DynamicModule, HttpCode, type INestApplication, Injectable, Module, Post, Req, UseGuards } from '@nestjs/common';
-import { PayoutModule, type PayoutModuleOptions, type PayoutOptionsFactory, PayoutSignatureGuard } from '../../lib';
+import { PayoutModule, type PayoutModuleOptions, type PayoutOptionsFactory, PayoutService, PayoutSignatureGuard } from '../../lib';
 import { signCashyBody } from '../../lib/signing/cashy-signature';
 import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
 import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
@@ -204,23 +204,28 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
 class HostWebhookController {
   received: unknown[] = [];
 
+  constructor(private readonly payouts: PayoutService) {}
+
   @Post('cashy')
   @HttpCode(200)
   @UseGuards(PayoutSignatureGuard)
-  receive(@Req() request: { body: unknown }): string {
+  async receive(@Req() request: { body: Record<string, unknown>; headers: Record<string, string> }): Promise<string> {
     this.received.push(request.body);
+    await this.payouts.handleNotification(request.body, request.headers.merchantid);
     return 'SUCCESS';
   }
 }
 
 describe.each(ADAPTERS)('host wiring on %s', (adapter) => {
   it("protects a host's own route with the exported guard when webhook is false", async () => {
-    const { app, url } = await startHostApp(adapter, PayoutModule.forRoot({ ...OPTIONS, webhook: false }), { controllers: [HostWebhookController] });
+    const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot({ ...OPTIONS, webhook: false }), { controllers: [HostWebhookController] });
     try {
       const body = notification();
       expect((await deliver(`${url}/hooks/cashy`, body)).status).toBe(200);
       expect((await deliver(`${url}/hooks/cashy`, body, PEN_ACCOUNT, { sign: 'B'.repeat(32) })).status).toBe(401);
-      expect(app.get(HostWebhookController).received).toEqual([body]);
+      expect((await deliver(`${url}/hooks/cashy`, body)).status).toBe(200);
+      expect(app.get(HostWebhookController).received).toEqual([body, body]);
+      expect(listener.events).toHaveLength(1);
       expect((await deliver(`${url}/payout/webhook`, body)).status).toBe(404);
     } finally {
       await app.close();
@@ -245,6 +250,16 @@ describe.each(ADAPTERS)('host wiring on %s', (adapter) => {
       expect(response.status).toBe(500);
       expect(response.text).toMatch(/rawBody: true/);
       expect(listener.events).toHaveLength(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('works with EventEmitterModule.forRoot() imported after PayoutModule', async () => {
+    const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS), { eventEmitter: 'after' });
+    try {
+      expect((await deliver(`${url}/payout/webhook`, notification())).status).toBe(200);
+      expect(listener.events).toHaveLength(1);
     } finally {
       await app.close();
     }

@@ -41,10 +41,13 @@ export class RecordingListener {
 export async function startHostApp(
   adapter: AdapterName,
   payoutModule: DynamicModule,
-  extra: { controllers?: Type[]; providers?: Type[]; imports?: DynamicModule[]; rawBody?: boolean; eventEmitter?: boolean } = {},
+  extra: { controllers?: Type[]; providers?: Type[]; imports?: DynamicModule[]; rawBody?: boolean; eventEmitter?: boolean | 'after' } = {},
 ): Promise<{ app: INestApplication; url: string; listener: RecordingListener }> {
   @Module({
-    imports: [...(extra.eventEmitter === false ? [] : [EventEmitterModule.forRoot()]), payoutModule, ...(extra.imports ?? [])],
+    imports:
+      extra.eventEmitter === 'after'
+        ? [payoutModule, ...(extra.imports ?? []), EventEmitterModule.forRoot()]
+        : [...(extra.eventEmitter === false ? [] : [EventEmitterModule.forRoot()]), payoutModule, ...(extra.imports ?? [])],
     controllers: extra.controllers ?? [],
     providers: [RecordingListener, ...(extra.providers ?? [])],
   })
