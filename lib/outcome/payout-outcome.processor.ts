@@ -19,7 +19,8 @@ import type { PayoutReportResult, PayoutStatusReport } from './payout-status-rep
 /** Another delivery of the same order is still running its listeners; try again later. */
 export class PayoutBusyError extends PayoutError {}
 
-const CLAIM_POLL_MS = 10;
+/** Waiting deliveries poll the store from every 5 ms up to every 100 ms, to spare a shared store. */
+const CLAIM_POLL_MS = { first: 5, max: 100 };
 const CONFIRM_ATTEMPTS = 5;
 
 /**
@@ -44,12 +45,16 @@ export class PayoutOutcomeProcessor {
   async apply(report: PayoutStatusReport): Promise<PayoutReportResult> {
     const { claimTtlMs, claimWaitMs } = this.config.delivery;
     const giveUpAt = Date.now() + claimWaitMs;
+    let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
       const record = await this.read(report.orderNo);
       const now = Date.now();
       if (record?.claim && record.claim.expiresAt > now) {
+        // A copy of a status already handled needs nothing from the holder.
+        if (record.processed.includes(report.orderStatus)) return 'duplicate';
         if (now >= giveUpAt) throw new PayoutBusyError(`order ${report.orderNo} is being processed by another delivery`);
-        await sleep(CLAIM_POLL_MS);
+        await sleep(pollMs);
+        pollMs = Math.min(pollMs * 2, CLAIM_POLL_MS.max);
         continue;
       }
       const currency = record?.currency ?? report.currency;

@@ -1,0 +1,100 @@
+// Types only: nothing of ioredis is loaded at runtime; the host's client brings the code.
+import type { Cluster, Redis } from 'ioredis';
+import type { PayoutRecord, PayoutStore } from '../store/payout-store.interface';
+import { COMPARE_AND_SET, FIND_BY_MCH_ORDER_NO } from './redis-payout.scripts';
+import type { RedisScriptClient } from './redis-script';
+
+/** Options of `RedisPayoutStore`. */
+export interface RedisPayoutStoreOptions {
+  /**
+   * An ioredis `Redis` or `Cluster` that your app owns: the store never connects, quits or
+   * reconfigures it. Make commands fail fast while Redis is down (for example
+   * `enableOfflineQueue: false` or `maxRetriesPerRequest: 1`), so the webhook answers 503 at once
+   * instead of holding Cashy's request. A client-side `keyPrefix` is honoured.
+   */
+  client: Redis | Cluster;
+  /** Start of every key this store writes (default `cashy-payout:`); must not contain `{` or `}`. */
+  keyPrefix?: string;
+  /**
+   * How long an order is kept after its last write, in ms. The default, 48 h, outlasts Cashy's ten
+   * retries (about 17 h), so a late retry is still recognised as a duplicate.
+   */
+  ttlMs?: number;
+}
+
+/**
+ * A `PayoutStore` in Redis, shared by every replica of your app, so a duplicate or a retry is
+ * recognised whichever replica it reaches and concurrent copies emit once in total.
+ *
+ * Keys (`P` = `keyPrefix`):
+ * - `P{payout}:order:<orderNo>`, a hash: `revision` and `record` (the JSON of the `PayoutRecord`);
+ * - `P{payout}:mch:<mchOrderNo>`, a string: the name of the record key.
+ *
+ * `compareAndSet` is one Lua script (one round trip) that checks the revision and writes the record,
+ * its index and both TTLs together, so the index can never point at a record that was not written.
+ * A script may only touch keys of one slot on Redis Cluster, and the index is looked up by
+ * mchOrderNo without knowing the orderNo, so no per-order hash tag can put both in one slot: every
+ * key shares the hash tag `{payout}` instead. That keeps all of one store's keys on one cluster
+ * node, which payout volumes (orders live for `ttlMs`, a few hundred bytes each) fit comfortably;
+ * the keys still start with `keyPrefix`, for ACLs and `SCAN`.
+ *
+ * Redis errors propagate unchanged; the module turns them into `PayoutStoreError` and the webhook
+ * answers 503, so Cashy retries. What the store remembers across a Redis restart is up to your
+ * Redis persistence (AOF or RDB): without it, a retry after a restart emits again.
+ */
+export class RedisPayoutStore implements PayoutStore {
+  /** The defaults, in one place. */
+  static readonly DEFAULTS = { keyPrefix: 'cashy-payout:', ttlMs: 48 * 60 * 60 * 1000 } as const;
+
+  readonly keyPrefix: string;
+  readonly ttlMs: number;
+  // `Redis | Cluster` have overloaded signatures that a union cannot call; both satisfy this.
+  private readonly client: Pick<Redis, 'hget'> & RedisScriptClient;
+
+  constructor(options: RedisPayoutStoreOptions) {
+    const client = options?.client as (Redis | Cluster | undefined) & Partial<RedisScriptClient>;
+    if (!client || typeof client.evalsha !== 'function' || typeof client.hget !== 'function') {
+      throw new TypeError('RedisPayoutStore: client must be an ioredis Redis or Cluster instance');
+    }
+    const keyPrefix = options.keyPrefix ?? RedisPayoutStore.DEFAULTS.keyPrefix;
+    const ttlMs = options.ttlMs ?? RedisPayoutStore.DEFAULTS.ttlMs;
+    // A brace in the prefix would become the hash tag and could scatter one order's keys over slots.
+    if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) throw new RangeError('RedisPayoutStore: keyPrefix must be a string without { or }');
+    if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new RangeError('RedisPayoutStore: ttlMs must be a whole number of ms >= 1');
+    this.client = client as unknown as Pick<Redis, 'hget'> & RedisScriptClient;
+    this.keyPrefix = keyPrefix;
+    this.ttlMs = ttlMs;
+  }
+
+  /** The key of an order's record (before any client-side `keyPrefix`). */
+  recordKey(orderNo: string): string {
+    return `${this.keyPrefix}{payout}:order:${orderNo}`;
+  }
+
+  /** The key of the index from an mchOrderNo to its record (before any client-side `keyPrefix`). */
+  indexKey(mchOrderNo: string): string {
+    return `${this.keyPrefix}{payout}:mch:${mchOrderNo}`;
+  }
+
+  async get(orderNo: string): Promise<PayoutRecord | undefined> {
+    return this.parse(await this.client.hget(this.recordKey(orderNo), 'record'));
+  }
+
+  async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
+    const keys = [this.recordKey(record.orderNo)];
+    if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
+    const written = await COMPARE_AND_SET.run(this.client, keys, [expectedRevision, record.revision, JSON.stringify(record), this.ttlMs]);
+    return written === 1;
+  }
+
+  async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
+    const record = this.parse(await FIND_BY_MCH_ORDER_NO.run(this.client, [this.indexKey(mchOrderNo)], []));
+    // An order rewritten under another mchOrderNo leaves the old index behind until it expires.
+    return record?.mchOrderNo === mchOrderNo ? record : undefined;
+  }
+
+  private parse(json: unknown): PayoutRecord | undefined {
+    if (json === null || json === undefined) return undefined;
+    return JSON.parse(String(json)) as PayoutRecord;
+  }
+}
