@@ -10,7 +10,8 @@ export { QueryPayoutDto } from './dto/query-payout.dto';
 export { PayoutNotificationDto } from './dto/payout-notification.dto';
 
 export { PAYOUT_SUCCEEDED, PAYOUT_FAILED } from './events/payout-event-names.constants';
-export { PayoutSucceededEvent, type PayoutEventFields } from './events/payout-succeeded.event';
+export { PayoutSucceededEvent } from './events/payout-succeeded.event';
+export { PayoutEvent, type PayoutEventFields } from './events/payout-event';
 export { PayoutFailedEvent } from './events/payout-failed.event';
 export { OnPayoutSucceeded, OnPayoutFailed, type PayoutListenerOptions } from './events/payout-event.decorators';
 

@@ -1,25 +1,17 @@
 import type { PayoutResultDesc } from '../interfaces/payout-types.interface';
-import type { PayoutEventFields } from './payout-succeeded.event';
+import { PayoutEvent, type PayoutEventFields } from './payout-event';
 
 /** Payload of `payout.failed`. */
-export class PayoutFailedEvent implements PayoutEventFields {
-  readonly merchantId!: string;
-  readonly mchOrderNo!: string;
-  readonly orderNo!: string;
-  readonly channelOrderNo?: string;
-  readonly amount!: string | null;
-  readonly fee!: string | null;
-  readonly status!: 'FAIL' | 'CANCEL';
-  readonly completionTime!: string | null;
-  readonly resultDesc!: PayoutResultDesc | null;
-  readonly raw!: Record<string, unknown>;
+export class PayoutFailedEvent extends PayoutEvent {
+  declare readonly status: 'FAIL' | 'CANCEL';
   /** Why it failed: Cashy's `resultDesc`. */
-  readonly reason!: PayoutResultDesc | null;
+  readonly reason: PayoutResultDesc | null;
   /** True when this undoes an earlier `payout.succeeded` (a Mexican SPEI return). */
-  readonly reversed!: boolean;
+  readonly reversed: boolean;
 
   constructor(fields: PayoutEventFields & { status: 'FAIL' | 'CANCEL'; reversed: boolean }) {
-    Object.assign(this, fields);
+    super(fields);
     this.reason = fields.resultDesc;
+    this.reversed = fields.reversed;
   }
 }

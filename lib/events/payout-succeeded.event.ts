@@ -1,34 +1,11 @@
-import type { PayoutResultDesc, PayoutStatus } from '../interfaces/payout-types.interface';
-
-/** Fields every payout event carries. Amounts are decimal strings at the market's scale. */
-export interface PayoutEventFields {
-  merchantId: string;
-  mchOrderNo: string;
-  orderNo: string;
-  channelOrderNo?: string;
-  amount: string | null;
-  fee: string | null;
-  status: PayoutStatus;
-  completionTime: string | null;
-  resultDesc: PayoutResultDesc | null;
-  /** The notification (or query answer) exactly as parsed from the gateway's bytes. */
-  raw: Record<string, unknown>;
-}
+import { PayoutEvent, type PayoutEventFields } from './payout-event';
 
 /** Payload of `payout.succeeded`. */
-export class PayoutSucceededEvent implements PayoutEventFields {
-  readonly merchantId!: string;
-  readonly mchOrderNo!: string;
-  readonly orderNo!: string;
-  readonly channelOrderNo?: string;
-  readonly amount!: string | null;
-  readonly fee!: string | null;
-  readonly status!: 'SUCCESS';
-  readonly completionTime!: string | null;
-  readonly resultDesc!: PayoutResultDesc | null;
-  readonly raw!: Record<string, unknown>;
+export class PayoutSucceededEvent extends PayoutEvent {
+  // `declare`: a redeclared field would be reset to undefined after super() assigned it.
+  declare readonly status: 'SUCCESS';
 
   constructor(fields: PayoutEventFields & { status: 'SUCCESS' }) {
-    Object.assign(this, fields);
+    super(fields);
   }
 }
