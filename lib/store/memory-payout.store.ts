@@ -15,6 +15,8 @@ export interface MemoryPayoutStoreOptions {
 interface Entry {
   record: PayoutRecord;
   expiresAt: number;
+  /** Which write put it there; older slots of the write queue naming this order are stale. */
+  seq: number;
 }
 
 /**
@@ -27,8 +29,13 @@ export class MemoryPayoutStore implements PayoutStore {
 
   readonly maxEntries: number;
   readonly ttlMs: number;
-  // A Map iterates in insertion order, and every write re-inserts, so the first entry is the oldest.
   private readonly entries = new Map<string, Entry>();
+  // Write order as a queue of (orderNo, seq), so the oldest entry is found in O(1) amortized.
+  // Iterating the Map from its start instead walks over every entry deleted since V8 last compacted it.
+  private queueKeys: string[] = [];
+  private queueSeqs: number[] = [];
+  private queueHead = 0;
+  private writes = 0;
   private readonly byMchOrderNo = new Map<string, string>();
   private readonly logger = new Logger(MemoryPayoutStore.name);
   private warnedEarlyEviction = false;
@@ -60,8 +67,10 @@ export class MemoryPayoutStore implements PayoutStore {
     // Synchronous from read to write, so atomic within this process.
     const current = this.live(record.orderNo);
     if ((current?.record.revision ?? 0) !== expectedRevision) return false;
-    this.entries.delete(record.orderNo);
-    this.entries.set(record.orderNo, { record, expiresAt: Date.now() + this.ttlMs });
+    const seq = ++this.writes;
+    this.entries.set(record.orderNo, { record, expiresAt: Date.now() + this.ttlMs, seq });
+    this.queueKeys.push(record.orderNo);
+    this.queueSeqs.push(seq);
     if (record.mchOrderNo !== undefined) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
     this.evict();
     return true;
@@ -84,17 +93,37 @@ export class MemoryPayoutStore implements PayoutStore {
 
   private evict(): void {
     const now = Date.now();
-    for (const [orderNo, entry] of this.entries) {
-      const expired = entry.expiresAt <= now;
-      if (!expired && this.entries.size <= this.maxEntries) break;
-      if (!expired && !this.warnedEarlyEviction) {
-        this.warnedEarlyEviction = true;
-        this.logger.warn(
-          `MemoryPayoutStore is full (${this.maxEntries} orders): dropping orders before their retry window ends. ` +
-            'Raise maxEntries or use a shared store, or a late retry may emit its event again.',
-        );
+    while (this.queueHead < this.queueKeys.length) {
+      const orderNo = this.queueKeys[this.queueHead];
+      const entry = this.entries.get(orderNo);
+      if (entry !== undefined && entry.seq === this.queueSeqs[this.queueHead]) {
+        const expired = entry.expiresAt <= now;
+        if (!expired && this.entries.size <= this.maxEntries) break;
+        if (!expired && !this.warnedEarlyEviction) {
+          this.warnedEarlyEviction = true;
+          this.logger.warn(
+            `MemoryPayoutStore is full (${this.maxEntries} orders): dropping orders before their retry window ends. ` +
+              'Raise maxEntries or use a shared store, or a late retry may emit its event again.',
+          );
+        }
+        this.remove(orderNo, entry);
       }
-      this.remove(orderNo, entry);
+      this.queueHead++; // superseded by a later write, already removed, or just evicted
     }
+    // Rebuild the queue from the live entries once stale slots dominate it: rare, so O(1) amortized,
+    // and the queue never holds more than about four slots per stored order.
+    if (this.queueKeys.length - this.queueHead > 4 * this.entries.size + 1024) this.compactQueue();
+    else if (this.queueHead > 1024 && this.queueHead * 2 > this.queueKeys.length) {
+      this.queueKeys = this.queueKeys.slice(this.queueHead);
+      this.queueSeqs = this.queueSeqs.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+
+  private compactQueue(): void {
+    const live = [...this.entries].sort((a, b) => a[1].seq - b[1].seq);
+    this.queueKeys = live.map(([orderNo]) => orderNo);
+    this.queueSeqs = live.map(([, entry]) => entry.seq);
+    this.queueHead = 0;
   }
 }

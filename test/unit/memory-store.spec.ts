@@ -253,3 +253,22 @@ describe('MemoryPayoutStore', () => {
     });
   });
 });
+
+describe('MemoryPayoutStore write queue', () => {
+  it('keeps eviction in write order across many rewrites of the same orders, and its queue bounded', async () => {
+    const store = new MemoryPayoutStore({ maxEntries: 3 });
+    const revisions = new Map<string, number>();
+    const write = async (orderNo: string) => {
+      const revision = revisions.get(orderNo) ?? 0;
+      expect(await store.compareAndSet({ orderNo, processed: [], reversed: false, revision: revision + 1, updatedAt: 0 }, revision)).toBe(true);
+      revisions.set(orderNo, revision + 1);
+    };
+    for (let i = 0; i < 5000; i++) await write(`A${i % 3}`); // 5000 writes, 3 orders: stale slots pile up
+    await write('B');                                         // a 4th order: the least recently written goes
+    const oldest = `A${(5000 - 3) % 3}`;
+    expect(await store.get(oldest)).toBeUndefined();
+    expect(store.size).toBe(3);
+    const queueLength = (store as unknown as { queueKeys: string[] }).queueKeys.length;
+    expect(queueLength).toBeLessThan(4 * 3 + 1024 + 2);
+  });
+});

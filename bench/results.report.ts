@@ -1,0 +1,174 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
+import { BENCH } from './bench.config';
+import type { ClientResult } from './client.bench';
+import type { MemoryResult } from './memory.bench';
+import type { SigningResult } from './signing.bench';
+import { mib } from './stats.util';
+import type { WebhookResult } from './webhook.bench';
+
+/** Everything one run measured; absent phases were not selected. */
+export interface BenchResults {
+  webhook: WebhookResult[];
+  client?: ClientResult;
+  signing?: SigningResult;
+  memory?: MemoryResult;
+}
+
+/** One target: met or not, with the figure and the bound it was held to. */
+export interface TargetCheck {
+  name: string;
+  value: number;
+  bound: string;
+  pass: boolean;
+}
+
+/** The machine a run was taken on; `loadAtStart` is the 1-minute load average before the first phase. */
+export function machineInfo(loadAtStart: number) {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    node: process.version,
+    os: `${type()} ${release()}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    date: new Date().toISOString(),
+    loadAverage: { start: loadAtStart, end: loadavg()[0] },
+  };
+}
+
+/** The issue's targets, checked against what was measured (only for the phases that ran). */
+export function checkTargets(results: BenchResults): TargetCheck[] {
+  const t = BENCH.targets;
+  const checks: TargetCheck[] = results.webhook.map((w) => ({
+    name: `webhook ${w.adapter}: webhook/bare req/s`,
+    value: w.ratios.rps,
+    bound: `>= ${t.webhookThroughputRatio}`,
+    pass: w.ratios.rps >= t.webhookThroughputRatio,
+  }));
+  if (results.client) {
+    const value = results.client.ratios.callsPerSec;
+    checks.push({ name: 'client: createPayout/raw POST calls/s', value, bound: `>= ${t.clientThroughputRatio}`, pass: value >= t.clientThroughputRatio });
+  }
+  if (results.memory) {
+    const m = results.memory;
+    checks.push({ name: 'memory: store.size at every sample', value: m.maxStoreSize, bound: `<= ${m.maxEntries}`, pass: m.maxStoreSize <= m.maxEntries });
+    const previous = m.samples[m.samples.length - 2].notifications;
+    const last = m.samples[m.samples.length - 1].notifications;
+    checks.push({
+      name: `memory: heap after ${last / 1000}k / after ${previous / 1000}k`,
+      value: m.heapGrowthRatio,
+      bound: `<= ${t.memoryGrowthRatio}`,
+      pass: m.heapGrowthRatio <= t.memoryGrowthRatio,
+    });
+  }
+  return checks;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((row) => row.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
+  const line = (row: string[]) => '| ' + row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(' | ') + ' |';
+  return [line(cells[0]), '|' + widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|') + '|', ...cells.slice(1).map(line)].join('\n');
+}
+
+const fixed = (value: number, digits: number) => value.toFixed(digits);
+const spread = (ratios: number[]) => `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
+
+/** The human report: Markdown tables (they read fine in a terminal and paste into the README). */
+export function formatReport(results: BenchResults, machine: ReturnType<typeof machineInfo>, targets: TargetCheck[]): string {
+  const load = `load average ${machine.loadAverage.start.toFixed(2)} → ${machine.loadAverage.end.toFixed(2)}`;
+  const out: string[] = [`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.os}; ${machine.date}, ${load}`, ''];
+  const w = BENCH.webhook;
+  if (results.webhook.length > 0) {
+    out.push(
+      `Webhook route vs a bare JSON route of the same app (child process; autocannon in the parent, ${w.connections} connections, ` +
+        `every request a distinct signed notification). ${w.rounds} rounds of ${w.segmentSeconds} s per route, alternating, after ` +
+        `${w.warmupSeconds} s warm-ups; figures are medians, the req/s ratio is the median of the per-round ratios.`,
+      '',
+      table(
+        ['adapter', 'route', 'req/s', 'p50 ms', 'p99 ms', 'app CPU µs/req', 'ratio req/s', '(rounds)', 'ratio p99', 'ratio CPU/req'],
+        results.webhook.flatMap((r) => [
+          [r.adapter, 'bare (JSON → SUCCESS)', thousands(r.bare.rps), fixed(r.bare.p50, 2), fixed(r.bare.p99, 2), fixed(r.bare.cpuUsPerRequest, 0), '1', '', '1', '1'],
+          [
+            r.adapter,
+            'payout/webhook',
+            thousands(r.webhook.rps),
+            fixed(r.webhook.p50, 2),
+            fixed(r.webhook.p99, 2),
+            fixed(r.webhook.cpuUsPerRequest, 0),
+            fixed(r.ratios.rps, 3),
+            spread(r.roundRatios),
+            fixed(r.ratios.p99, 3),
+            fixed(r.ratios.cpuUsPerRequest, 3),
+          ],
+        ]),
+      ),
+      '',
+    );
+  }
+  const c = results.client;
+  if (c) {
+    out.push(
+      `createPayout vs a raw signed POST of the same body (${c.setup.concurrency} in flight; ${c.setup.sandbox}; both on ${c.setup.agent}). ` +
+        `${BENCH.client.rounds} rounds of ${BENCH.client.segmentSeconds} s per path, alternating; medians, calls/s ratio = median of per-round ratios.`,
+      '',
+      table(
+        ['path', 'calls/s', 'p50 ms', 'p99 ms', 'client CPU µs/call', 'ratio calls/s', '(rounds)', 'ratio p99', 'ratio CPU/call'],
+        [
+          ['raw signed POST', thousands(c.raw.callsPerSec), fixed(c.raw.p50, 2), fixed(c.raw.p99, 2), fixed(c.raw.cpuUsPerCall, 0), '1', '', '1', '1'],
+          [
+            'createPayout',
+            thousands(c.createPayout.callsPerSec),
+            fixed(c.createPayout.p50, 2),
+            fixed(c.createPayout.p99, 2),
+            fixed(c.createPayout.cpuUsPerCall, 0),
+            fixed(c.ratios.callsPerSec, 3),
+            spread(c.roundRatios),
+            fixed(c.ratios.p99, 3),
+            fixed(c.ratios.cpuUsPerCall, 3),
+          ],
+        ],
+      ),
+      '',
+    );
+  }
+  const s = results.signing;
+  if (s) {
+    out.push(
+      `Signing over a ${s.bytes}-byte notification (in-process; ${BENCH.signing.rounds} interleaved rounds of ${thousands(BENCH.signing.batch)} operations; medians, ratio = median of per-round ratios)`,
+      '',
+      table(
+        ['operation', 'ops/s', 'ratio vs md5'],
+        [
+          ["createHash('md5') of body + key", thousands(s.opsPerSec.md5), '1'],
+          ['sign (signCashyPayload)', thousands(s.opsPerSec.sign), fixed(s.ratios.sign, 3)],
+          ['verify (PayoutSignatureGuard)', thousands(s.opsPerSec.verify), fixed(s.ratios.verify, 3)],
+        ],
+      ),
+      '',
+    );
+  }
+  const m = results.memory;
+  if (m) {
+    out.push(
+      `Memory: distinct notifications through ${m.driver}; MemoryPayoutStore maxEntries ${thousands(m.maxEntries)}; sampled after a full GC ` +
+        `(≈${thousands(m.bytesPerEntry)} bytes of heap per stored order; notifications/s with the store full vs filling: ${fixed(m.fullVsFillingRatio, 3)})`,
+      '',
+      table(
+        ['notifications', 'store.size', 'heapUsed MiB', 'rss MiB', 'notifications/s since previous'],
+        m.samples.map((x) => [thousands(x.notifications), thousands(x.storeSize), fixed(mib(x.heapUsed), 1), fixed(mib(x.rss), 1), x.perSecond ? thousands(x.perSecond) : '']),
+      ),
+      '',
+    );
+  }
+  out.push('Targets', '', ...targets.map((t) => `${t.pass ? 'PASS' : 'FAIL'} ${t.name} = ${t.value} (target ${t.bound})`));
+  return out.join('\n');
+}
+
+/** Writes `path` through a temporary file, so a reader never sees half a JSON document. */
+export function writeJsonAtomically(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+}

@@ -1,0 +1,94 @@
+// The app under load in phase 1: a host Nest app with the module's webhook route and a bare route
+// side by side, run as its own process so autocannon (in the parent) does not share its event loop.
+// Usage (from run.ts only): node webhook-app.child.js <express|fastify>
+import 'reflect-metadata';
+import { Body, Controller, Header, HttpCode, Injectable, Module, Post, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { MemoryPayoutStore, OnPayoutSucceeded, PAYOUT_STORE, PayoutModule, type PayoutSucceededEvent } from 'nestjs-cashy-payout';
+import { BARE_PATH } from './bench.config';
+import { BENCH_ACCOUNTS } from './notifications.fixture';
+import { serveParent } from './ipc.util';
+
+/** What the child reports about itself. */
+export interface HostAppStats {
+  /** payout.succeeded events the listener received: one per distinct notification acknowledged. */
+  succeeded: number;
+  bareRequests: number;
+  storeSize: number;
+  heapUsed: number;
+  rss: number;
+  /** CPU this process has used so far (user + system), in µs. */
+  cpuUs: number;
+}
+
+/** The one listener a typical host has. */
+@Injectable()
+class CountingListener {
+  succeeded = 0;
+
+  @OnPayoutSucceeded()
+  async onSucceeded(event: PayoutSucceededEvent): Promise<void> {
+    if (event.orderNo) this.succeeded++;
+  }
+}
+
+/** The baseline: same app, same body parser (with the raw body kept), no payout logic. */
+@Controller(BARE_PATH.slice(1))
+class BareController {
+  static requests = 0;
+
+  @Post()
+  @HttpCode(200)
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  receive(@Body() body: Record<string, unknown>): string {
+    if (body) BareController.requests++;
+    return 'SUCCESS';
+  }
+}
+
+@Module({
+  imports: [
+    EventEmitterModule.forRoot(),
+    PayoutModule.forRoot({ baseUrl: 'http://127.0.0.1:9', accounts: BENCH_ACCOUNTS }),
+  ],
+  controllers: [BareController],
+  providers: [CountingListener],
+})
+class HostModule {}
+
+async function main(): Promise<void> {
+  const adapter = process.argv[2] === 'fastify' ? 'fastify' : 'express';
+  const options = { rawBody: true, logger: false as const };
+  const app: INestApplication =
+    adapter === 'fastify' ? await NestFactory.create(HostModule, new FastifyAdapter(), options) : await NestFactory.create(HostModule, options);
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
+  const listener = app.get(CountingListener);
+  const store = app.get<MemoryPayoutStore>(PAYOUT_STORE);
+
+  serveParent(
+    {
+      ready: () => ({ url, adapter }),
+      stats: (): HostAppStats => {
+        const memory = process.memoryUsage();
+        const cpu = process.cpuUsage();
+        return {
+          succeeded: listener.succeeded,
+          bareRequests: BareController.requests,
+          storeSize: store.size,
+          heapUsed: memory.heapUsed,
+          rss: memory.rss,
+          cpuUs: cpu.user + cpu.system,
+        };
+      },
+    },
+    () => app.close(),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
