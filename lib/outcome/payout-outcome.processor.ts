@@ -111,12 +111,8 @@ export class PayoutOutcomeProcessor {
 
   /** Records what `createPayout` learned, so later reports know the order's currency. */
   async remember(report: Omit<PayoutStatusReport, 'raw'> & { raw?: Record<string, unknown> }): Promise<void> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const record = await this.read(report.orderNo);
-      if (record) return;
-      const next = this.nextRecord(undefined, { ...report, raw: report.raw ?? {} }, report.currency, {});
-      if (await this.write(next, 0)) return;
-    }
+    // Revision 0 means "no record yet": one insert-if-absent write, a no-op when the order is known.
+    await this.write(this.nextRecord(undefined, { ...report, raw: report.raw ?? {} }, report.currency, {}), 0);
   }
 
   private nextRecord(
