@@ -2,12 +2,13 @@
 // through PayoutService.handleNotification (no HTTP: the store and the processor are what is
 // measured), with the default store class bounded to BENCH.memory.maxEntries.
 import 'reflect-metadata';
-import { Injectable, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { MemoryPayoutStore, OnPayoutSucceeded, PayoutModule, PayoutService, type PayoutSucceededEvent } from 'nestjs-cashy-payout';
+import { MemoryPayoutStore, PayoutModule, PayoutService } from 'nestjs-cashy-payout';
 import { BENCH } from './bench.config';
 import { serveParent } from './ipc.util';
+import { CountingListener } from './counting.listener';
 import { BENCH_ACCOUNTS, signedNotification } from './notifications.fixture';
 
 /** The heap after a full GC, once `notifications` have been handled. */
@@ -18,16 +19,6 @@ export interface MemorySample {
   rss: number;
   /** Notifications handled per second since the previous sample (GC excluded); 0 for the first sample. */
   perSecond: number;
-}
-
-@Injectable()
-class CountingListener {
-  succeeded = 0;
-
-  @OnPayoutSucceeded()
-  async onSucceeded(event: PayoutSucceededEvent): Promise<void> {
-    if (event.orderNo) this.succeeded++;
-  }
 }
 
 async function fullGc(): Promise<void> {

@@ -2,14 +2,15 @@
 // side by side, run as its own process so autocannon (in the parent) does not share its event loop.
 // Usage (from run.ts only): node webhook-app.child.js <express|fastify>
 import 'reflect-metadata';
-import { Body, Controller, Header, HttpCode, Injectable, Module, Post, type INestApplication } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Module, Post, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { MemoryPayoutStore, OnPayoutSucceeded, PAYOUT_STORE, PayoutModule, type PayoutSucceededEvent } from 'nestjs-cashy-payout';
+import { MemoryPayoutStore, PAYOUT_STORE, PayoutModule } from 'nestjs-cashy-payout';
 import { BARE_PATH } from './bench.config';
 import { BENCH_ACCOUNTS } from './notifications.fixture';
 import { serveParent } from './ipc.util';
+import { CountingListener } from './counting.listener';
 
 /** What the child reports about itself. */
 export interface HostAppStats {
@@ -21,17 +22,6 @@ export interface HostAppStats {
   rss: number;
   /** CPU this process has used so far (user + system), in µs. */
   cpuUs: number;
-}
-
-/** The one listener a typical host has. */
-@Injectable()
-class CountingListener {
-  succeeded = 0;
-
-  @OnPayoutSucceeded()
-  async onSucceeded(event: PayoutSucceededEvent): Promise<void> {
-    if (event.orderNo) this.succeeded++;
-  }
 }
 
 /** The baseline: same app, same body parser (with the raw body kept), no payout logic. */
