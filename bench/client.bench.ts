@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { PayoutModule, PayoutService } from 'nestjs-cashy-payout';
-import { samplePayout, signCashyPayload, type SandboxModuleOptions } from 'nestjs-cashy-payout/testing';
+import { samplePayout, type SandboxModuleOptions } from 'nestjs-cashy-payout/testing';
 import { alternate } from './alternation.util';
 import { BENCH } from './bench.config';
 import { startChild } from './ipc.util';
@@ -68,9 +68,10 @@ export async function benchClient(log: (line: string) => void): Promise<ClientRe
     const payouts = app.get(PayoutService);
     const { agent, shared } = clientAgent(payouts);
     const account = options.accounts.find((a) => a.currencies.includes('MXN'))!;
+    const payOutUrl = new URL('/api/payOut', options.baseUrl);
     const calls: Record<Path, () => Promise<unknown>> = {
       createPayout: () => payouts.createPayout(samplePayout('MXN', { mchOrderNo: nextMchOrderNo() })),
-      raw: () => rawSignedPost(agent, options.baseUrl, account, { ...samplePayout('MXN', { mchOrderNo: nextMchOrderNo() }), notifyUrl: options.notifyUrl! }),
+      raw: () => rawSignedPost(agent, payOutUrl, account, { ...samplePayout('MXN', { mchOrderNo: nextMchOrderNo() }), notifyUrl: options.notifyUrl! }),
     };
     let orders = 0;
 
@@ -123,21 +124,22 @@ export async function benchClient(log: (line: string) => void): Promise<ClientRe
  * It is private, so fall back to an identically configured agent if the library renames it.
  */
 function clientAgent(payouts: PayoutService): { agent: Agent; shared: boolean } {
-  const candidate = (payouts as unknown as { client?: { httpAgent?: unknown } }).client?.httpAgent;
+  const candidate = (payouts as unknown as { client?: { agent?: unknown } }).client?.agent;
   return candidate instanceof Agent ? { agent: candidate, shared: true } : { agent: new Agent({ keepAlive: true }), shared: false };
 }
 
 const NONCE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /**
- * The baseline: what any client must do for one payOut. Serialize the body with a fresh
- * `nonceStr`, sign it (`MD5(body + apiKey)`), POST exactly those bytes, parse the envelope.
+ * The baseline: what a careful hand-written client must do for one payOut, with nothing from this
+ * library. Serialize the body with a fresh `nonceStr`, sign it (`MD5(body + apiKey)` with
+ * `node:crypto`), POST exactly those bytes to a URL parsed once, parse the envelope.
  */
-function rawSignedPost(agent: Agent, baseUrl: string, account: { merchantId: string; apiKey: string }, body: object): Promise<void> {
+function rawSignedPost(agent: Agent, url: URL, account: { merchantId: string; apiKey: string }, body: object): Promise<void> {
   let nonceStr = '';
   for (const byte of randomBytes(16)) nonceStr += NONCE_ALPHABET[byte % NONCE_ALPHABET.length];
   const text = JSON.stringify({ ...body, nonceStr });
-  const url = new URL('/api/payOut', baseUrl);
+  const sign = createHash('md5').update(text + account.apiKey, 'utf8').digest('hex').toUpperCase();
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -150,7 +152,7 @@ function rawSignedPost(agent: Agent, baseUrl: string, account: { merchantId: str
           'Content-Type': 'application/json',
           'Content-Length': Buffer.byteLength(text),
           MerchantId: account.merchantId,
-          Sign: signCashyPayload(text, account.apiKey),
+          Sign: sign,
         },
       },
       (res) => {

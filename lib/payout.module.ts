@@ -1,4 +1,3 @@
-import { HttpModule } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { CashyHttpClient } from './client/cashy-http.client';
@@ -20,8 +19,6 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
  * The host imports `EventEmitterModule.forRoot()` and creates its app with `rawBody: true`.
  */
 @Module({
-  // Its own HttpModule: the host's axios settings neither leak in nor out.
-  imports: [HttpModule.register({})],
   providers: [
     {
       provide: PayoutConfig,

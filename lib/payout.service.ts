@@ -225,7 +225,7 @@ export class PayoutService {
 
   private async remember(order: PayoutOrder, currency: PayoutCurrency): Promise<void> {
     try {
-      await this.outcomes.remember({ ...order, resultDesc: order.resultDesc ?? null, currency });
+      await this.outcomes.remember(order, currency);
     } catch (error) {
       // The payout exists; losing this hint only means a later webhook infers the market from the account.
       this.logger.warn(`payout ${order.mchOrderNo}: could not record it in the store (${(error as Error).message})`);

@@ -109,10 +109,22 @@ export class PayoutOutcomeProcessor {
     return this.store.findByMchOrderNo(mchOrderNo);
   }
 
-  /** Records what `createPayout` learned, so later reports know the order's currency. */
-  async remember(report: Omit<PayoutStatusReport, 'raw'> & { raw?: Record<string, unknown> }): Promise<void> {
+  /** Records what `createPayout` learned, so later reports know the order's account and currency. */
+  async remember(order: Pick<PayoutStatusReport, 'orderNo' | 'mchOrderNo' | 'merchantId'>, currency: PayoutCurrency): Promise<void> {
+    const record: PayoutRecord = {
+      orderNo: order.orderNo,
+      mchOrderNo: order.mchOrderNo,
+      merchantId: order.merchantId,
+      currency,
+      status: undefined,
+      processed: [],
+      reversed: false,
+      claim: undefined,
+      revision: 1,
+      updatedAt: Date.now(),
+    };
     // Revision 0 means "no record yet": one insert-if-absent write, a no-op when the order is known.
-    await this.write(this.nextRecord(undefined, { ...report, raw: report.raw ?? {} }, report.currency, {}), 0);
+    await this.write(record, 0);
   }
 
   private nextRecord(

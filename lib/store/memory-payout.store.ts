@@ -13,10 +13,8 @@ export interface MemoryPayoutStoreOptions {
 }
 
 interface Entry {
-  record: PayoutRecord;
-  expiresAt: number;
-  /** Which write put it there; older slots of the write queue naming this order are stale. */
-  seq: number;
+  readonly record: PayoutRecord;
+  readonly expiresAt: number;
 }
 
 /**
@@ -30,12 +28,11 @@ export class MemoryPayoutStore implements PayoutStore {
   readonly maxEntries: number;
   readonly ttlMs: number;
   private readonly entries = new Map<string, Entry>();
-  // Write order as a queue of (orderNo, seq), so the oldest entry is found in O(1) amortized.
-  // Iterating the Map from its start instead walks over every entry deleted since V8 last compacted it.
-  private queueKeys: string[] = [];
-  private queueSeqs: number[] = [];
+  // Every entry written, oldest first, so the oldest live one is found in O(1) amortized. A slot
+  // whose entry is no longer the one in `entries` was superseded by a later write. (Iterating the
+  // Map from its start instead walks over every entry deleted since V8 last compacted it.)
+  private queue: Entry[] = [];
   private queueHead = 0;
-  private writes = 0;
   private readonly byMchOrderNo = new Map<string, string>();
   private readonly logger = new Logger(MemoryPayoutStore.name);
   private warnedEarlyEviction = false;
@@ -67,10 +64,9 @@ export class MemoryPayoutStore implements PayoutStore {
     // Synchronous from read to write, so atomic within this process.
     const current = this.live(record.orderNo);
     if ((current?.record.revision ?? 0) !== expectedRevision) return false;
-    const seq = ++this.writes;
-    this.entries.set(record.orderNo, { record, expiresAt: Date.now() + this.ttlMs, seq });
-    this.queueKeys.push(record.orderNo);
-    this.queueSeqs.push(seq);
+    const entry: Entry = { record, expiresAt: Date.now() + this.ttlMs };
+    this.entries.set(record.orderNo, entry);
+    this.queue.push(entry);
     if (record.mchOrderNo !== undefined) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
     this.evict();
     return true;
@@ -93,10 +89,10 @@ export class MemoryPayoutStore implements PayoutStore {
 
   private evict(): void {
     const now = Date.now();
-    while (this.queueHead < this.queueKeys.length) {
-      const orderNo = this.queueKeys[this.queueHead];
-      const entry = this.entries.get(orderNo);
-      if (entry !== undefined && entry.seq === this.queueSeqs[this.queueHead]) {
+    while (this.queueHead < this.queue.length) {
+      const entry = this.queue[this.queueHead];
+      const orderNo = entry.record.orderNo;
+      if (this.entries.get(orderNo) === entry) {
         const expired = entry.expiresAt <= now;
         if (!expired && this.entries.size <= this.maxEntries) break;
         if (!expired && !this.warnedEarlyEviction) {
@@ -112,18 +108,21 @@ export class MemoryPayoutStore implements PayoutStore {
     }
     // Rebuild the queue from the live entries once stale slots dominate it: rare, so O(1) amortized,
     // and the queue never holds more than about four slots per stored order.
-    if (this.queueKeys.length - this.queueHead > 4 * this.entries.size + 1024) this.compactQueue();
-    else if (this.queueHead > 1024 && this.queueHead * 2 > this.queueKeys.length) {
-      this.queueKeys = this.queueKeys.slice(this.queueHead);
-      this.queueSeqs = this.queueSeqs.slice(this.queueHead);
+    if (this.queue.length - this.queueHead > 4 * this.entries.size + 1024) this.compactQueue();
+    else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
       this.queueHead = 0;
     }
   }
 
+  /** Drops the superseded slots, keeping write order. */
   private compactQueue(): void {
-    const live = [...this.entries].sort((a, b) => a[1].seq - b[1].seq);
-    this.queueKeys = live.map(([orderNo]) => orderNo);
-    this.queueSeqs = live.map(([, entry]) => entry.seq);
+    const live: Entry[] = [];
+    for (let i = this.queueHead; i < this.queue.length; i++) {
+      const entry = this.queue[i];
+      if (this.entries.get(entry.record.orderNo) === entry) live.push(entry);
+    }
+    this.queue = live;
     this.queueHead = 0;
   }
 }

@@ -72,9 +72,9 @@ describe('CashySandbox webhook retries', () => {
   });
 
   it('records network errors: no status, the error text, then retries', async () => {
-    const receiver = await startReceiver();
-    const deadUrl = receiver.url;
-    await receiver.close(); // nothing listens there any more
+    // Port 1 (tcpmux) has no listener on these machines. A just-closed receiver's port would not do:
+    // the OS may hand it to the sandbox itself, which would then answer its own notifications.
+    const deadUrl = 'http://127.0.0.1:1/payout/webhook';
     const sandbox = await startSandbox({ timeScale: 0.00002 });
     try {
       const orderNo = await settledOrder(sandbox, deadUrl);

@@ -19,9 +19,9 @@ install_consumer() {
 }
 
 install_consumer "$work/nest11" @nestjs/common@^11 @nestjs/core@^11 @nestjs/platform-express@^11 @nestjs/platform-fastify@^11 \
-  @nestjs/axios@^4 @nestjs/event-emitter@^3 axios@^1 rxjs@^7 reflect-metadata@^0.2 class-validator@^0.14 class-transformer@^0.5
+  @nestjs/event-emitter@^3 rxjs@^7 reflect-metadata@^0.2 class-validator@^0.14 class-transformer@^0.5
 install_consumer "$work/nest12" @nestjs/common@^12 @nestjs/core@^12 @nestjs/platform-express@^12 @nestjs/platform-fastify@^12 \
-  @nestjs/axios@^12 @nestjs/event-emitter@^12 axios@^1 rxjs@^7 reflect-metadata@^0.2 class-validator@^0.15 class-transformer@^0.5
+  @nestjs/event-emitter@^12 rxjs@^7 reflect-metadata@^0.2 class-validator@^0.15 class-transformer@^0.5
 
 for nest in 11 12; do
   echo "smoke: NestJS $(node -p "require('$work/nest$nest/node_modules/@nestjs/core/package.json').version") from the packed tarball"

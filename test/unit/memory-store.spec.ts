@@ -268,7 +268,7 @@ describe('MemoryPayoutStore write queue', () => {
     const oldest = `A${(5000 - 3) % 3}`;
     expect(await store.get(oldest)).toBeUndefined();
     expect(store.size).toBe(3);
-    const queueLength = (store as unknown as { queueKeys: string[] }).queueKeys.length;
+    const queueLength = (store as unknown as { queue: unknown[] }).queue.length;
     expect(queueLength).toBeLessThan(4 * 3 + 1024 + 2);
   });
 });
