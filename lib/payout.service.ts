@@ -180,8 +180,8 @@ export class PayoutService {
     if (report.merchantId !== merchantId) {
       throw new PayoutValidationError([{ field: 'merchantId', rule: 'merchantMatch', message: 'merchantId in the body does not match the MerchantId header' }]);
     }
-    const account = this.config.accountByMerchantId(merchantId);
-    return this.outcomes.apply({ ...report, currency: soleCurrency(account?.currencies) });
+    report.currency = soleCurrency(this.config.accountByMerchantId(merchantId)?.currencies);
+    return this.outcomes.apply(report);
   }
 
   private async fetchOrder(input: QueryPayoutDto, options?: PayoutCallOptions) {

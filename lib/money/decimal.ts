@@ -50,7 +50,7 @@ export function toScaledInteger(parsed: ParsedDecimal, scale: number): bigint {
 export function compareDecimals(a: ParsedDecimal, b: ParsedDecimal): number {
   if (a.negative !== b.negative) return a.negative ? -1 : 1;
   const magnitude = compareMagnitudes(a, b);
-  return a.negative ? -magnitude : magnitude;
+  return a.negative && magnitude !== 0 ? -magnitude : magnitude; // never -0
 }
 
 /**

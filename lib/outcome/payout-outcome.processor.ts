@@ -17,6 +17,28 @@ import { sleep } from '../utils/sleep';
 import { decidePayoutTransition } from './payout-state-machine';
 import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
 
+/** A status whose listeners have all succeeded, to record as processed. */
+interface PayoutOutcome {
+  status: PayoutStatus;
+  reversed: boolean;
+}
+
+/** `record` with our claim (if it is still ours) dropped and, with `outcome`, that status processed. */
+function settledRecord(record: PayoutRecord, token: string, outcome: PayoutOutcome | undefined): PayoutRecord {
+  return {
+    orderNo: record.orderNo,
+    mchOrderNo: record.mchOrderNo,
+    merchantId: record.merchantId,
+    currency: record.currency,
+    status: outcome ? outcome.status : record.status,
+    processed: outcome && !record.processed.includes(outcome.status) ? [...record.processed, outcome.status] : record.processed,
+    reversed: record.reversed || (outcome?.reversed ?? false),
+    claim: record.claim?.token === token ? undefined : record.claim,
+    revision: record.revision + 1,
+    updatedAt: Date.now(),
+  };
+}
+
 /** Another delivery of the same order is still running its listeners; try again later. */
 export class PayoutBusyError extends PayoutError {}
 
@@ -92,7 +114,11 @@ export class PayoutOutcomeProcessor {
             );
             throw error;
           }
-          await this.confirm(report, token, transition.reversed);
+          // Record the outcome with one write from the record our claim wrote (nobody else writes an
+          // order while we hold it); only if that fails does `confirm` read and retry.
+          const outcome = { status: report.orderStatus, reversed: transition.reversed };
+          const confirmed = await this.write(settledRecord(claimed, token, outcome), claimed.revision).catch(() => false);
+          if (!confirmed) await this.confirm(report, token, outcome);
           return 'emitted';
         }
       }
@@ -151,10 +177,10 @@ export class PayoutOutcomeProcessor {
    * Records an emitted outcome. The listeners have succeeded, so the delivery is acknowledged even
    * if the store keeps failing: answering 5xx would make Cashy deliver, and the listeners run, again.
    */
-  private async confirm(report: PayoutStatusReport, token: string, reversed: boolean): Promise<void> {
+  private async confirm(report: PayoutStatusReport, token: string, outcome: PayoutOutcome): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.settleClaim(report.orderNo, token, { status: report.orderStatus, reversed });
+        await this.settleClaim(report.orderNo, token, outcome);
         return;
       } catch (error) {
         if (attempt >= CONFIRM_ATTEMPTS) {
@@ -183,22 +209,12 @@ export class PayoutOutcomeProcessor {
   }
 
   /** Drops our claim; with `outcome`, also records the status as processed. */
-  private async settleClaim(orderNo: string, token: string, outcome: { status: PayoutStatus; reversed: boolean } | undefined): Promise<void> {
+  private async settleClaim(orderNo: string, token: string, outcome: PayoutOutcome | undefined): Promise<void> {
     for (;;) {
       const record = await this.read(orderNo);
       if (!record) return;
-      const ours = record.claim?.token === token;
-      if (!outcome && !ours) return;
-      const next: PayoutRecord = {
-        ...record,
-        status: outcome ? outcome.status : record.status,
-        processed: outcome && !record.processed.includes(outcome.status) ? [...record.processed, outcome.status] : record.processed,
-        reversed: record.reversed || (outcome?.reversed ?? false),
-        claim: ours ? undefined : record.claim,
-        revision: record.revision + 1,
-        updatedAt: Date.now(),
-      };
-      if (await this.write(next, record.revision)) return;
+      if (!outcome && record.claim?.token !== token) return;
+      if (await this.write(settledRecord(record, token, outcome), record.revision)) return;
     }
   }
 
@@ -208,7 +224,6 @@ export class PayoutOutcomeProcessor {
       merchantId: report.merchantId,
       mchOrderNo: report.mchOrderNo,
       orderNo: report.orderNo,
-      ...(report.channelOrderNo !== undefined ? { channelOrderNo: report.channelOrderNo } : {}),
       amount: normalizeAmount(report.amount, scale),
       fee: normalizeAmount(report.fee, scale),
       status: report.orderStatus,
@@ -216,10 +231,11 @@ export class PayoutOutcomeProcessor {
       resultDesc: report.resultDesc,
       raw: report.raw,
     };
+    if (report.channelOrderNo !== undefined) fields.channelOrderNo = report.channelOrderNo;
     if (event === 'succeeded') {
-      await this.events.emitAsync(PAYOUT_SUCCEEDED, new PayoutSucceededEvent({ ...fields, status: 'SUCCESS' }));
+      await this.events.emitAsync(PAYOUT_SUCCEEDED, new PayoutSucceededEvent(fields as PayoutEventFields & { status: 'SUCCESS' }));
     } else {
-      await this.events.emitAsync(PAYOUT_FAILED, new PayoutFailedEvent({ ...fields, status: report.orderStatus as 'FAIL' | 'CANCEL', reversed }));
+      await this.events.emitAsync(PAYOUT_FAILED, new PayoutFailedEvent({ ...(fields as PayoutEventFields & { status: 'FAIL' | 'CANCEL' }), reversed }));
     }
     this.logger.log(`order ${report.orderNo} (${report.mchOrderNo}): payout.${event}${reversed ? ' (reversed)' : ''}`);
   }

@@ -33,6 +33,9 @@ export function signCashyBody(body: string | Buffer, apiKey: string): string {
 }
 
 const HEX_DIGEST = /^[0-9a-fA-F]{32}$/;
+// The two digests compared, as bytes; decoding hex into them is case-insensitive and allocates nothing.
+const expectedBytes = Buffer.alloc(16);
+const givenBytes = Buffer.alloc(16);
 
 /**
  * Verifies a `Sign` header against the raw body bytes in constant time. Either hex case is accepted;
@@ -40,6 +43,7 @@ const HEX_DIGEST = /^[0-9a-fA-F]{32}$/;
  */
 export function verifyCashySignature(rawBody: Buffer | string, apiKey: string, sign: unknown): boolean {
   if (typeof sign !== 'string' || !HEX_DIGEST.test(sign)) return false;
-  const expected = digestOf(rawBody, apiKey);
-  return crypto.timingSafeEqual(Buffer.from(expected, 'latin1'), Buffer.from(sign.toLowerCase(), 'latin1'));
+  expectedBytes.write(digestOf(rawBody, apiKey), 'hex');
+  givenBytes.write(sign, 'hex');
+  return crypto.timingSafeEqual(expectedBytes, givenBytes);
 }

@@ -15,6 +15,8 @@ export interface MemoryPayoutStoreOptions {
 interface Entry {
   readonly record: PayoutRecord;
   readonly expiresAt: number;
+  /** True while this is the order's entry in the map; false once a later write or a removal replaced it. */
+  current: boolean;
 }
 
 /**
@@ -28,8 +30,8 @@ export class MemoryPayoutStore implements PayoutStore {
   readonly maxEntries: number;
   readonly ttlMs: number;
   private readonly entries = new Map<string, Entry>();
-  // Every entry written, oldest first, so the oldest live one is found in O(1) amortized. A slot
-  // whose entry is no longer the one in `entries` was superseded by a later write. (Iterating the
+  // Every entry written, oldest first, so the oldest live one is found in O(1) amortized; slots whose
+  // entry is no longer `current` were superseded by a later write or removed. (Iterating the
   // Map from its start instead walks over every entry deleted since V8 last compacted it.)
   private queue: Entry[] = [];
   private queueHead = 0;
@@ -64,10 +66,12 @@ export class MemoryPayoutStore implements PayoutStore {
     // Synchronous from read to write, so atomic within this process.
     const current = this.live(record.orderNo);
     if ((current?.record.revision ?? 0) !== expectedRevision) return false;
-    const entry: Entry = { record, expiresAt: Date.now() + this.ttlMs };
+    const entry: Entry = { record, expiresAt: Date.now() + this.ttlMs, current: true };
     this.entries.set(record.orderNo, entry);
     this.queue.push(entry);
-    if (record.mchOrderNo !== undefined) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
+    if (current) current.current = false;
+    // The index changes only when an order appears or changes its mchOrderNo, not on every status write.
+    if (record.mchOrderNo !== undefined && current?.record.mchOrderNo !== record.mchOrderNo) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
     this.evict();
     return true;
   }
@@ -82,6 +86,7 @@ export class MemoryPayoutStore implements PayoutStore {
   }
 
   private remove(orderNo: string, entry: Entry): void {
+    entry.current = false;
     this.entries.delete(orderNo);
     const mchOrderNo = entry.record.mchOrderNo;
     if (mchOrderNo !== undefined && this.byMchOrderNo.get(mchOrderNo) === orderNo) this.byMchOrderNo.delete(mchOrderNo);
@@ -91,8 +96,7 @@ export class MemoryPayoutStore implements PayoutStore {
     const now = Date.now();
     while (this.queueHead < this.queue.length) {
       const entry = this.queue[this.queueHead];
-      const orderNo = entry.record.orderNo;
-      if (this.entries.get(orderNo) === entry) {
+      if (entry.current) {
         const expired = entry.expiresAt <= now;
         if (!expired && this.entries.size <= this.maxEntries) break;
         if (!expired && !this.warnedEarlyEviction) {
@@ -102,7 +106,7 @@ export class MemoryPayoutStore implements PayoutStore {
               'Raise maxEntries or use a shared store, or a late retry may emit its event again.',
           );
         }
-        this.remove(orderNo, entry);
+        this.remove(entry.record.orderNo, entry);
       }
       this.queueHead++; // superseded by a later write, already removed, or just evicted
     }
@@ -120,7 +124,7 @@ export class MemoryPayoutStore implements PayoutStore {
     const live: Entry[] = [];
     for (let i = this.queueHead; i < this.queue.length; i++) {
       const entry = this.queue[i];
-      if (this.entries.get(entry.record.orderNo) === entry) live.push(entry);
+      if (entry.current) live.push(entry);
     }
     this.queue = live;
     this.queueHead = 0;

@@ -9,7 +9,7 @@ const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;
  * Checks a parsed notification body. Unknown fields are allowed (Cashy may add some); known ones
  * must have the documented types, with numbers accepted wherever Cashy sends numbers.
  */
-export function checkPayoutNotification(input: unknown): { errors: PayoutFieldError[]; report?: Omit<PayoutStatusReport, 'currency'> } {
+export function checkPayoutNotification(input: unknown): { errors: PayoutFieldError[]; report?: PayoutStatusReport } {
   const errors: PayoutFieldError[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { errors: [{ field: '(body)', rule: 'object', message: 'the notification must be a JSON object' }] };
@@ -42,13 +42,15 @@ export function checkPayoutNotification(input: unknown): { errors: PayoutFieldEr
       merchantId: merchantId as string,
       mchOrderNo: value.mchOrderNo as string,
       orderNo: value.orderNo as string,
-      ...(typeof value.channelOrderNo === 'string' ? { channelOrderNo: value.channelOrderNo } : {}),
+      channelOrderNo: typeof value.channelOrderNo === 'string' ? value.channelOrderNo : undefined,
       amount: value.amount,
       fee: absent(value.fee) ? null : value.fee,
       orderStatus: value.orderStatus as PayoutStatus,
       completionTime: absent(value.completionTime) ? null : (value.completionTime as string),
       resultDesc: absent(value.resultDesc) ? null : (value.resultDesc as string),
       raw: value,
+      // The market comes from the account that signed it; the caller fills it in.
+      currency: undefined,
     },
   };
 }

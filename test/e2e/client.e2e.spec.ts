@@ -10,6 +10,7 @@ import {
   PayoutService,
   PayoutValidationError,
 } from '../../lib';
+import { CashyTransportError } from '../../lib/client/cashy-transport.error';
 import { signCashyBody } from '../../lib/signing/cashy-signature';
 import { MXN_ACCOUNT, PEN_ACCOUNT } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
@@ -284,6 +285,56 @@ describe('PayoutService over HTTP', () => {
       gateway.then({ drop: true }, ok({ merchantId: '1002001', mchOrderNo: 'Q1', orderNo: 'PAYOUT3', amount: '10', fee: null, orderStatus: 'PAYING' }));
       await expect(payouts.queryPayout({ mchOrderNo: 'Q1', currency: 'PEN' })).resolves.toMatchObject({ amount: '10.00', orderStatus: 'PAYING' });
       expect(gateway.requests).toHaveLength(2);
+    });
+  });
+
+  describe('transport (node:http on its own keep-alive agent)', () => {
+    const transportFailure = async (call: Promise<unknown>) => {
+      const error = await call.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(CashyTransportError);
+      expect(String((error as Error).message)).not.toContain(PEN_ACCOUNT.apiKey);
+      return error as CashyTransportError;
+    };
+
+    it('reports a gateway that never answers as a timeout, once per attempt', async () => {
+      gateway.then({ hang: true }, { hang: true }, { hang: true });
+      const error = await transportFailure(payouts.getBalance({ currency: 'PEN' }));
+      expect(error).toMatchObject({ failure: 'timeout', endpoint: '/api/getBalance' });
+      expect(error.message).toMatch(/within 300 ms/);
+      expect(gateway.requests).toHaveLength(3);
+    });
+
+    it('reports a dropped connection as a connection failure', async () => {
+      gateway.then({ drop: true }, { drop: true }, { drop: true });
+      await expect(transportFailure(payouts.getBalance({ currency: 'PEN' }))).resolves.toMatchObject({ failure: 'connection' });
+    });
+
+    it('never follows a redirect: a signed request goes to the configured gateway only', async () => {
+      const redirect = { text: '', httpStatus: 307, headers: { Location: 'http://127.0.0.1:1/api/getBalance' } };
+      gateway.then(redirect, redirect, redirect);
+      await expect(transportFailure(payouts.getBalance({ currency: 'PEN' }))).resolves.toMatchObject({ failure: 'unparsable' });
+      expect(gateway.requests.map((r) => r.path)).toEqual(['/api/getBalance', '/api/getBalance', '/api/getBalance']);
+    });
+
+    it('stops reading an answer longer than 4 MiB', async () => {
+      const huge = { text: `{"code":200,"msg":"SUCCESS","data":"${'x'.repeat(4 * 1024 * 1024)}"}` };
+      gateway.then(huge, huge, huge);
+      const error = await transportFailure(payouts.getBalance({ currency: 'PEN' }));
+      expect(error).toMatchObject({ failure: 'unparsable' });
+      expect(error.message).toMatch(/longer than/);
+    });
+
+    it('keeps a path prefix of baseUrl, and reuses one connection for consecutive calls', async () => {
+      await boot({ baseUrl: `${gatewayUrl}/gateway/v1/` });
+      gateway.then(ok({ mchId: 1002001, balance: '1.00', unBalance: '0' }), ok({ mchId: 1002001, balance: '2.00', unBalance: '0' }));
+      await payouts.getBalance({ currency: 'PEN' });
+      await payouts.getBalance({ currency: 'PEN' });
+      expect(gateway.requests.map((r) => r.path)).toEqual(['/gateway/v1/api/getBalance', '/gateway/v1/api/getBalance']);
+      expect(gateway.requests[1].headers.connection).toBe('keep-alive');
+      expect(gateway.requests.map((r) => r.remotePort)).toEqual([gateway.requests[0].remotePort, gateway.requests[0].remotePort]);
     });
   });
 });

@@ -9,12 +9,14 @@ export interface ReceivedRequest {
   /** The exact bytes received. */
   raw: Buffer;
   json: Record<string, unknown>;
+  /** The client's port: equal ports mean one reused keep-alive connection. */
+  remotePort: number | undefined;
 }
 
 /** How the gateway answers one request. */
 export type ScriptedAnswer =
   | { envelope: unknown; httpStatus?: number }
-  | { text: string; httpStatus?: number }
+  | { text: string; httpStatus?: number; headers?: Record<string, string> }
   | { hang: true }
   | { drop: true };
 
@@ -48,7 +50,7 @@ export class ScriptedGateway {
         } catch {
           /* recorded as received */
         }
-        const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, json };
+        const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, json, remotePort: req.socket.remotePort };
         this.requests.push(request);
         const answer = this.script.shift() ?? this.fallback(request);
         if ('hang' in answer) {
@@ -60,7 +62,7 @@ export class ScriptedGateway {
           return;
         }
         const body = 'text' in answer ? answer.text : JSON.stringify(answer.envelope);
-        res.writeHead(answer.httpStatus ?? 200, { 'Content-Type': 'application/json' }).end(body);
+        res.writeHead(answer.httpStatus ?? 200, { 'Content-Type': 'application/json', ...('headers' in answer ? answer.headers : {}) }).end(body);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { createNonce } from '../../lib/client/cashy-http.client';
 import { signCashyBody, verifyCashySignature } from '../../lib/signing/cashy-signature';
 
 // cashy-reference.md §1: a made-up key and body, cross-checked with coreutils md5sum.
@@ -36,5 +38,27 @@ describe('Cashy signing', () => {
   it('hashes non-ASCII text as UTF-8 bytes', () => {
     const body = '{"accountName":"Peña"}';
     expect(signCashyBody(body, API_KEY)).toBe(signCashyBody(Buffer.from(body, 'utf8'), API_KEY));
+  });
+
+  it('signs strings and raw bytes alike, at every size, as node:crypto MD5 of body ‖ key does', () => {
+    const reference = (body: Buffer, key: string) => createHash('md5').update(body).update(key, 'utf8').digest('hex').toUpperCase();
+    // Around and beyond the 16 KiB scratch buffer raw bodies are joined in, and with multi-byte text.
+    for (const size of [0, 1, 295, 16 * 1024 - API_KEY.length, 16 * 1024 - API_KEY.length + 1, 16 * 1024, 100_000]) {
+      const text = 'ñ'.repeat(size >> 1) + 'a'.repeat(size & 1);
+      const bytes = Buffer.from(text, 'utf8');
+      const expected = reference(bytes, API_KEY);
+      expect(signCashyBody(text, API_KEY)).toBe(expected);
+      expect(signCashyBody(bytes, API_KEY)).toBe(expected);
+      expect(verifyCashySignature(bytes, API_KEY, expected)).toBe(true);
+      expect(verifyCashySignature(bytes, API_KEY, expected.toLowerCase())).toBe(true);
+      expect(verifyCashySignature(bytes, `${API_KEY}x`, expected)).toBe(false);
+    }
+  });
+
+  it('gives every request a fresh 16-character alphanumeric nonceStr', () => {
+    // 10,000 nonces span about 40 refills of the pooled random bytes.
+    const nonces = Array.from({ length: 10_000 }, createNonce);
+    for (const nonce of nonces) expect(nonce).toMatch(/^[a-z0-9]{16}$/);
+    expect(new Set(nonces).size).toBe(nonces.length);
   });
 });
