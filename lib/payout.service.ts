@@ -174,11 +174,14 @@ export class PayoutService {
    * account `merchantId`: dedupes it, runs the state machine and emits the event once. Resolves
    * when every listener has succeeded; rejects with `PayoutValidationError` for a malformed body.
    */
-  async handleNotification(body: unknown, merchantId: string): Promise<PayoutReportResult> {
+  handleNotification(body: unknown, merchantId: string): Promise<PayoutReportResult> {
+    // Not `async`: on the webhook's hot path the processor's promise is handed back as is.
     const { errors, report } = checkPayoutNotification(body);
-    if (!report) throw new PayoutValidationError(errors);
+    if (!report) return Promise.reject(new PayoutValidationError(errors));
     if (report.merchantId !== merchantId) {
-      throw new PayoutValidationError([{ field: 'merchantId', rule: 'merchantMatch', message: 'merchantId in the body does not match the MerchantId header' }]);
+      return Promise.reject(
+        new PayoutValidationError([{ field: 'merchantId', rule: 'merchantMatch', message: 'merchantId in the body does not match the MerchantId header' }]),
+      );
     }
     report.currency = soleCurrency(this.config.accountByMerchantId(merchantId)?.currencies);
     return this.outcomes.apply(report);

@@ -10,11 +10,14 @@ export interface ParsedDecimal {
   fraction: string;
 }
 
-const DECIMAL_TEXT = /^(-)?(\d+)(?:\.(\d+))?$/;
+// Sign, integer digits without leading zeros (keeping one), fraction digits without trailing zeros:
+// one match does the whole canonicalization.
+const MAX_DECIMAL_TEXT = 64;
+const DECIMAL_TEXT = /^(-)?0*(\d+?)(?:\.(?=\d)(\d*?)0*)?$/;
 
 /**
  * Parses a decimal given as a string (`"150.50"`) or a JSON number (`150.5`).
- * Returns `undefined` for anything else (exponents, blanks, NaN, non-finite numbers).
+ * Returns `undefined` for anything else (exponents, blanks, NaN, non-finite numbers, more than 64 characters).
  */
 export function parseDecimal(value: unknown): ParsedDecimal | undefined {
   let text: string;
@@ -27,12 +30,13 @@ export function parseDecimal(value: unknown): ParsedDecimal | undefined {
   } else {
     return undefined;
   }
+  // No amount is this long; the cap also bounds the pattern's backtracking on hostile input.
+  if (text.length > MAX_DECIMAL_TEXT) return undefined;
   const match = DECIMAL_TEXT.exec(text);
   if (!match) return undefined;
-  const integer = match[2].replace(/^0+(?=\d)/, '');
-  const fraction = (match[3] ?? '').replace(/0+$/, '');
-  const negative = match[1] === '-' && (/[1-9]/.test(integer) || fraction.length > 0);
-  return { negative, integer, fraction };
+  const integer = match[2];
+  const fraction = match[3] ?? '';
+  return { negative: match[1] === '-' && (integer !== '0' || fraction !== ''), integer, fraction };
 }
 
 /** Number of decimal places actually used (trailing zeros do not count). */

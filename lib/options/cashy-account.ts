@@ -8,6 +8,8 @@ import { signCashyBody, verifyCashySignature } from '../signing/cashy-signature'
  */
 export class CashyAccount {
   readonly #apiKey: string;
+  /** The apiKey as UTF-8 bytes, encoded once for verifying raw bodies. */
+  readonly #apiKeyBytes: Buffer;
 
   constructor(
     readonly name: string,
@@ -17,6 +19,7 @@ export class CashyAccount {
     readonly currencies: readonly PayoutCurrency[] | undefined,
   ) {
     this.#apiKey = apiKey;
+    this.#apiKeyBytes = Buffer.from(apiKey, 'utf8');
   }
 
   /** Whether this account pays out in `currency`. */
@@ -26,12 +29,12 @@ export class CashyAccount {
 
   /** Upper-case `MD5(body + apiKey)`. */
   sign(body: string | Buffer): string {
-    return signCashyBody(body, this.#apiKey);
+    return signCashyBody(body, typeof body === 'string' ? this.#apiKey : this.#apiKeyBytes);
   }
 
   /** Constant-time check of a `Sign` header over raw bytes. */
   verify(rawBody: Buffer | string, sign: unknown): boolean {
-    return verifyCashySignature(rawBody, this.#apiKey, sign);
+    return verifyCashySignature(rawBody, typeof rawBody === 'string' ? this.#apiKey : this.#apiKeyBytes, sign);
   }
 
   toJSON(): Record<string, unknown> {

@@ -39,6 +39,11 @@ function settledRecord(record: PayoutRecord, token: string, outcome: PayoutOutco
   };
 }
 
+// Claim tokens: random per process, counted per claim, so unique across replicas and deliveries
+// without drawing fresh randomness for every notification.
+const CLAIM_TOKEN_PREFIX = `${randomUUID()}-`;
+let claimCount = 0;
+
 /** Another delivery of the same order is still running its listeners; try again later. */
 export class PayoutBusyError extends PayoutError {}
 
@@ -100,7 +105,7 @@ export class PayoutOutcomeProcessor {
           continue;
         }
         case 'outcome': {
-          const token = randomUUID();
+          const token = CLAIM_TOKEN_PREFIX + (++claimCount).toString(36);
           const claimed = this.nextRecord(record, report, currency, {
             claim: { status: report.orderStatus, token, expiresAt: now + claimTtlMs },
           });

@@ -1,26 +1,45 @@
 import * as crypto from 'node:crypto';
 
-type OneShotHash = (algorithm: string, data: string | Buffer, outputEncoding: 'hex') => string;
+type OneShotHash = (algorithm: string, data: string | Uint8Array, outputEncoding: string) => string | Buffer;
 // Node's one-shot `crypto.hash` (20.12+) costs half of a `createHash` object; older Node 20 falls back.
 const oneShotHash = (crypto as unknown as { hash?: OneShotHash }).hash;
+// Whether it can hand the digest back as bytes (newer Node 20 and later), sparing a hex round trip.
+const oneShotBytes = ((): boolean => {
+  try {
+    return oneShotHash !== undefined && Buffer.isBuffer(oneShotHash('md5', '', 'buffer'));
+  } catch {
+    return false;
+  }
+})();
 
-/** Lower-case hex MD5 of `data`. */
-function md5Hex(data: string | Buffer): string {
-  return oneShotHash ? oneShotHash('md5', data, 'hex') : crypto.createHash('md5').update(data).digest('hex');
-}
+/** An apiKey as given in the options, or already encoded as UTF-8 bytes. */
+export type CashyApiKey = string | Uint8Array;
 
 // Raw bodies and the apiKey are joined in this buffer (reused: hashing is synchronous), so verifying
 // a notification allocates nothing but the digest. Unusually large bodies get a buffer of their own.
 const joined = Buffer.allocUnsafe(16 * 1024);
 
+/** The bytes `MD5(body ‖ apiKey)` is computed over. */
+function signedBytes(body: Uint8Array, apiKey: CashyApiKey): Uint8Array {
+  const key = typeof apiKey === 'string' ? Buffer.from(apiKey, 'utf8') : apiKey;
+  const size = body.length + key.length;
+  if (size > joined.length) return Buffer.concat([body, key]);
+  joined.set(body, 0);
+  joined.set(key, body.length);
+  return joined.subarray(0, size);
+}
+
 /** MD5 of `body ‖ apiKey` as lower-case hex. */
-function digestOf(body: string | Buffer, apiKey: string): string {
-  if (typeof body === 'string') return md5Hex(body + apiKey);
-  const size = body.length + Buffer.byteLength(apiKey, 'utf8');
-  if (size > joined.length) return md5Hex(Buffer.concat([body, Buffer.from(apiKey, 'utf8')]));
-  body.copy(joined, 0);
-  joined.write(apiKey, body.length, 'utf8');
-  return md5Hex(joined.subarray(0, size));
+function digestHex(body: string | Uint8Array, apiKey: CashyApiKey): string {
+  const data = typeof body === 'string' ? body + (typeof apiKey === 'string' ? apiKey : Buffer.from(apiKey).toString('utf8')) : signedBytes(body, apiKey);
+  return oneShotHash ? (oneShotHash('md5', data, 'hex') as string) : crypto.createHash('md5').update(data).digest('hex');
+}
+
+/** MD5 of `body ‖ apiKey` as its 16 bytes. */
+function digestBytes(body: string | Uint8Array, apiKey: CashyApiKey): Buffer {
+  if (!oneShotBytes) return Buffer.from(digestHex(body, apiKey), 'hex');
+  const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  return oneShotHash!('md5', signedBytes(data, apiKey), 'buffer') as Buffer;
 }
 
 /**
@@ -28,22 +47,20 @@ function digestOf(body: string | Buffer, apiKey: string): string {
  * travels on the wire. There is no canonical form, so always sign the string you send and verify
  * the bytes you received.
  */
-export function signCashyBody(body: string | Buffer, apiKey: string): string {
-  return digestOf(body, apiKey).toUpperCase();
+export function signCashyBody(body: string | Buffer, apiKey: CashyApiKey): string {
+  return digestHex(body, apiKey).toUpperCase();
 }
 
 const HEX_DIGEST = /^[0-9a-fA-F]{32}$/;
-// The two digests compared, as bytes; decoding hex into them is case-insensitive and allocates nothing.
-const expectedBytes = Buffer.alloc(16);
+// The `Sign` header decoded; hex decoding is case-insensitive and this buffer is reused.
 const givenBytes = Buffer.alloc(16);
 
 /**
  * Verifies a `Sign` header against the raw body bytes in constant time. Either hex case is accepted;
  * anything that is not 32 hex characters is rejected without comparing.
  */
-export function verifyCashySignature(rawBody: Buffer | string, apiKey: string, sign: unknown): boolean {
+export function verifyCashySignature(rawBody: Buffer | string, apiKey: CashyApiKey, sign: unknown): boolean {
   if (typeof sign !== 'string' || !HEX_DIGEST.test(sign)) return false;
-  expectedBytes.write(digestOf(rawBody, apiKey), 'hex');
   givenBytes.write(sign, 'hex');
-  return crypto.timingSafeEqual(expectedBytes, givenBytes);
+  return crypto.timingSafeEqual(digestBytes(rawBody, apiKey), givenBytes);
 }

@@ -3,7 +3,7 @@ import type { PayoutCurrency, PayoutStatus } from '../interfaces/payout-types.in
 /** A delivery that is running the listeners of one status right now. */
 export interface PayoutClaim {
   status: PayoutStatus;
-  /** Random token of the delivery that holds the claim. */
+  /** Unique token of the delivery that holds the claim. */
   token: string;
   /** Epoch ms after which the claim is void (its holder is presumed dead). */
   expiresAt: number;

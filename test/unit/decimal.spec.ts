@@ -113,6 +113,16 @@ describe('decimal helpers (amounts never pass through floats)', () => {
     });
   });
 
+  describe('hostile input', () => {
+    it('rejects texts longer than 64 characters at once, whatever they hold', () => {
+      expect(p('1'.repeat(64))).toEqual({ negative: false, integer: '1'.repeat(64), fraction: '' });
+      // Without the cap, a backtracking pattern would spend minutes on the first two.
+      for (const text of ['0'.repeat(100_000) + 'x', '1.' + '0'.repeat(100_000) + '1', '0'.repeat(65)]) {
+        expect(parseDecimal(text)).toBeUndefined();
+      }
+    });
+  });
+
   describe('compareDecimals', () => {
     it('orders the limit boundaries exactly', () => {
       expect(cmp('10.00', '9.99')).toBe(1);

@@ -49,6 +49,9 @@ describe('Cashy signing', () => {
       const expected = reference(bytes, API_KEY);
       expect(signCashyBody(text, API_KEY)).toBe(expected);
       expect(signCashyBody(bytes, API_KEY)).toBe(expected);
+      expect(signCashyBody(bytes, Buffer.from(API_KEY))).toBe(expected);
+      expect(verifyCashySignature(bytes, Buffer.from(API_KEY), expected)).toBe(true);
+      expect(verifyCashySignature(text, API_KEY, expected)).toBe(true);
       expect(verifyCashySignature(bytes, API_KEY, expected)).toBe(true);
       expect(verifyCashySignature(bytes, API_KEY, expected.toLowerCase())).toBe(true);
       expect(verifyCashySignature(bytes, `${API_KEY}x`, expected)).toBe(false);
