@@ -27,6 +27,9 @@ export function createNonce(): string {
   return nonce;
 }
 
+/** Names the library to the gateway (some WAFs refuse requests without a User-Agent). */
+const USER_AGENT = `nestjs-cashy-payout (node ${process.version})`;
+
 /** Longest answer read from the gateway, in characters; the longest real one (a bank list) is a few KiB. */
 const MAX_ANSWER_CHARS = 4 * 1024 * 1024;
 
@@ -135,7 +138,14 @@ export class CashyHttpClient implements OnModuleDestroy {
           port,
           path: pathPrefix + endpoint,
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), MerchantId: merchantId, Sign: sign },
+          headers: {
+            'Content-Type': 'application/json',
+            'Content-Length': Buffer.byteLength(body),
+            Accept: 'application/json',
+            'User-Agent': USER_AGENT,
+            MerchantId: merchantId,
+            Sign: sign,
+          },
         },
         (answer) => {
           let text = '';

@@ -177,6 +177,9 @@ export function resolvePayoutOptions(input: PayoutModuleOptions | unknown): Payo
   let baseUrl = '';
   if (typeof options.baseUrl !== 'string' || !isHttpUrl(options.baseUrl)) {
     problems.push('baseUrl is required and must be an http(s) URL');
+  } else if (/^[a-z]+:\/\/[^/?#]*@|[?#]/i.test(options.baseUrl)) {
+    // The client sends requests to the host and path only; anything else would be silently dropped.
+    problems.push('baseUrl must not carry credentials, a query or a fragment (Cashy authenticates with MerchantId and Sign)');
   } else {
     baseUrl = options.baseUrl.replace(/\/+$/, '');
   }

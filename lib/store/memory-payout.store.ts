@@ -70,8 +70,10 @@ export class MemoryPayoutStore implements PayoutStore {
     this.entries.set(record.orderNo, entry);
     this.queue.push(entry);
     if (current) current.current = false;
-    // The index changes only when an order appears or changes its mchOrderNo, not on every status write.
-    if (record.mchOrderNo !== undefined && current?.record.mchOrderNo !== record.mchOrderNo) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
+    // The last order written under an mchOrderNo is the one found by it (as in RedisPayoutStore).
+    if (record.mchOrderNo !== undefined && this.byMchOrderNo.get(record.mchOrderNo) !== record.orderNo) {
+      this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
+    }
     this.evict();
     return true;
   }

@@ -313,7 +313,8 @@ describe('PayoutService over HTTP', () => {
     });
 
     it('never follows a redirect: a signed request goes to the configured gateway only', async () => {
-      const redirect = { text: '', httpStatus: 307, headers: { Location: 'http://127.0.0.1:1/api/getBalance' } };
+      // Pointing back at the same gateway, so a followed redirect would show up in its log.
+      const redirect = { text: '', httpStatus: 307, headers: { Location: `${gatewayUrl}/elsewhere` } };
       gateway.then(redirect, redirect, redirect);
       await expect(transportFailure(payouts.getBalance({ currency: 'PEN' }))).resolves.toMatchObject({ failure: 'unparsable' });
       expect(gateway.requests.map((r) => r.path)).toEqual(['/api/getBalance', '/api/getBalance', '/api/getBalance']);
@@ -334,6 +335,7 @@ describe('PayoutService over HTTP', () => {
       await payouts.getBalance({ currency: 'PEN' });
       expect(gateway.requests.map((r) => r.path)).toEqual(['/gateway/v1/api/getBalance', '/gateway/v1/api/getBalance']);
       expect(gateway.requests[1].headers.connection).toBe('keep-alive');
+      expect(gateway.requests[0].headers['user-agent']).toMatch(/^nestjs-cashy-payout /);
       expect(gateway.requests.map((r) => r.remotePort)).toEqual([gateway.requests[0].remotePort, gateway.requests[0].remotePort]);
     });
   });
