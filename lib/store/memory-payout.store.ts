@@ -13,10 +13,13 @@ export interface MemoryPayoutStoreOptions {
 }
 
 interface Entry {
-  readonly record: PayoutRecord;
+  readonly orderNo: string;
+  /**
+   * The record while this is the order's entry in the map; `undefined` once a later write or a
+   * removal replaced it, so a stale queue slot holds no record alive.
+   */
+  record: PayoutRecord | undefined;
   readonly expiresAt: number;
-  /** True while this is the order's entry in the map; false once a later write or a removal replaced it. */
-  current: boolean;
 }
 
 /**
@@ -31,7 +34,7 @@ export class MemoryPayoutStore implements PayoutStore {
   readonly ttlMs: number;
   private readonly entries = new Map<string, Entry>();
   // Every entry written, oldest first, so the oldest live one is found in O(1) amortized; slots whose
-  // entry is no longer `current` were superseded by a later write or removed. (Iterating the
+  // entry has no record were superseded by a later write or removed. (Iterating the
   // Map from its start instead walks over every entry deleted since V8 last compacted it.)
   private queue: Entry[] = [];
   private queueHead = 0;
@@ -65,11 +68,11 @@ export class MemoryPayoutStore implements PayoutStore {
   async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
     // Synchronous from read to write, so atomic within this process.
     const current = this.live(record.orderNo);
-    if ((current?.record.revision ?? 0) !== expectedRevision) return false;
-    const entry: Entry = { record, expiresAt: Date.now() + this.ttlMs, current: true };
+    if ((current?.record?.revision ?? 0) !== expectedRevision) return false;
+    const entry: Entry = { orderNo: record.orderNo, record, expiresAt: Date.now() + this.ttlMs };
     this.entries.set(record.orderNo, entry);
     this.queue.push(entry);
-    if (current) current.current = false;
+    if (current) current.record = undefined;
     // The last order written under an mchOrderNo is the one found by it (as in RedisPayoutStore).
     if (record.mchOrderNo !== undefined && this.byMchOrderNo.get(record.mchOrderNo) !== record.orderNo) {
       this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
@@ -88,9 +91,9 @@ export class MemoryPayoutStore implements PayoutStore {
   }
 
   private remove(orderNo: string, entry: Entry): void {
-    entry.current = false;
+    const mchOrderNo = entry.record?.mchOrderNo;
+    entry.record = undefined;
     this.entries.delete(orderNo);
-    const mchOrderNo = entry.record.mchOrderNo;
     if (mchOrderNo !== undefined && this.byMchOrderNo.get(mchOrderNo) === orderNo) this.byMchOrderNo.delete(mchOrderNo);
   }
 
@@ -98,7 +101,7 @@ export class MemoryPayoutStore implements PayoutStore {
     const now = Date.now();
     while (this.queueHead < this.queue.length) {
       const entry = this.queue[this.queueHead];
-      if (entry.current) {
+      if (entry.record !== undefined) {
         const expired = entry.expiresAt <= now;
         if (!expired && this.entries.size <= this.maxEntries) break;
         if (!expired && !this.warnedEarlyEviction) {
@@ -108,7 +111,7 @@ export class MemoryPayoutStore implements PayoutStore {
               'Raise maxEntries or use a shared store, or a late retry may emit its event again.',
           );
         }
-        this.remove(entry.record.orderNo, entry);
+        this.remove(entry.orderNo, entry);
       }
       this.queueHead++; // superseded by a later write, already removed, or just evicted
     }
@@ -126,7 +129,7 @@ export class MemoryPayoutStore implements PayoutStore {
     const live: Entry[] = [];
     for (let i = this.queueHead; i < this.queue.length; i++) {
       const entry = this.queue[i];
-      if (entry.current) live.push(entry);
+      if (entry.record !== undefined) live.push(entry);
     }
     this.queue = live;
     this.queueHead = 0;

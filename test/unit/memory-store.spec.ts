@@ -268,7 +268,9 @@ describe('MemoryPayoutStore write queue', () => {
     const oldest = `A${(5000 - 3) % 3}`;
     expect(await store.get(oldest)).toBeUndefined();
     expect(store.size).toBe(3);
-    const queueLength = (store as unknown as { queue: unknown[] }).queue.length;
-    expect(queueLength).toBeLessThan(4 * 3 + 1024 + 2);
+    const queue = (store as unknown as { queue: { record?: unknown }[] }).queue;
+    expect(queue.length).toBeLessThan(4 * 3 + 1024 + 2);
+    // Slots of superseded writes hold no record alive: only the stored orders' latest records remain.
+    expect(queue.filter((slot) => slot.record !== undefined)).toHaveLength(store.size);
   });
 });
