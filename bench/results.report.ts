@@ -76,6 +76,24 @@ const fixed = (value: number, digits: number) => value.toFixed(digits);
 const spread = (ratios: number[]) => `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
 
+/**
+ * A baseline row and a candidate row of a throughput table: rate, p50, p99 and CPU per operation,
+ * then the candidate's ratios (rate, its per-round spread, p99, CPU) against the baseline's 1s.
+ */
+function comparisonRows(
+  labels: [string[], string[]],
+  baseline: [rate: number, p50: number, p99: number, cpu: number],
+  candidate: [rate: number, p50: number, p99: number, cpu: number],
+  ratios: [rate: number, p99: number, cpu: number],
+  roundRatios: number[],
+): string[][] {
+  const figures = ([rate, p50, p99, cpu]: number[]) => [thousands(rate), fixed(p50, 2), fixed(p99, 2), fixed(cpu, 0)];
+  return [
+    [...labels[0], ...figures(baseline), '1', '', '1', '1'],
+    [...labels[1], ...figures(candidate), fixed(ratios[0], 3), spread(roundRatios), fixed(ratios[1], 3), fixed(ratios[2], 3)],
+  ];
+}
+
 /** The human report: Markdown tables (they read fine in a terminal and paste into the README). */
 export function formatReport(results: BenchResults, machine: ReturnType<typeof machineInfo>, targets: TargetCheck[]): string {
   const load = `load average ${machine.loadAverage.start.toFixed(2)} → ${machine.loadAverage.end.toFixed(2)}`;
@@ -89,21 +107,15 @@ export function formatReport(results: BenchResults, machine: ReturnType<typeof m
       '',
       table(
         ['adapter', 'route', 'req/s', 'p50 ms', 'p99 ms', 'app CPU µs/req', 'ratio req/s', '(rounds)', 'ratio p99', 'ratio CPU/req'],
-        results.webhook.flatMap((r) => [
-          [r.adapter, 'bare (JSON → SUCCESS)', thousands(r.bare.rps), fixed(r.bare.p50, 2), fixed(r.bare.p99, 2), fixed(r.bare.cpuUsPerRequest, 0), '1', '', '1', '1'],
-          [
-            r.adapter,
-            'payout/webhook',
-            thousands(r.webhook.rps),
-            fixed(r.webhook.p50, 2),
-            fixed(r.webhook.p99, 2),
-            fixed(r.webhook.cpuUsPerRequest, 0),
-            fixed(r.ratios.rps, 3),
-            spread(r.roundRatios),
-            fixed(r.ratios.p99, 3),
-            fixed(r.ratios.cpuUsPerRequest, 3),
-          ],
-        ]),
+        results.webhook.flatMap((r) =>
+          comparisonRows(
+            [[r.adapter, 'bare (JSON → SUCCESS)'], [r.adapter, 'payout/webhook']],
+            [r.bare.rps, r.bare.p50, r.bare.p99, r.bare.cpuUsPerRequest],
+            [r.webhook.rps, r.webhook.p50, r.webhook.p99, r.webhook.cpuUsPerRequest],
+            [r.ratios.rps, r.ratios.p99, r.ratios.cpuUsPerRequest],
+            r.roundRatios,
+          ),
+        ),
       ),
       '',
     );
@@ -116,20 +128,13 @@ export function formatReport(results: BenchResults, machine: ReturnType<typeof m
       '',
       table(
         ['path', 'calls/s', 'p50 ms', 'p99 ms', 'client CPU µs/call', 'ratio calls/s', '(rounds)', 'ratio p99', 'ratio CPU/call'],
-        [
-          ['raw signed POST', thousands(c.raw.callsPerSec), fixed(c.raw.p50, 2), fixed(c.raw.p99, 2), fixed(c.raw.cpuUsPerCall, 0), '1', '', '1', '1'],
-          [
-            'createPayout',
-            thousands(c.createPayout.callsPerSec),
-            fixed(c.createPayout.p50, 2),
-            fixed(c.createPayout.p99, 2),
-            fixed(c.createPayout.cpuUsPerCall, 0),
-            fixed(c.ratios.callsPerSec, 3),
-            spread(c.roundRatios),
-            fixed(c.ratios.p99, 3),
-            fixed(c.ratios.cpuUsPerCall, 3),
-          ],
-        ],
+        comparisonRows(
+          [['raw signed POST'], ['createPayout']],
+          [c.raw.callsPerSec, c.raw.p50, c.raw.p99, c.raw.cpuUsPerCall],
+          [c.createPayout.callsPerSec, c.createPayout.p50, c.createPayout.p99, c.createPayout.cpuUsPerCall],
+          [c.ratios.callsPerSec, c.ratios.p99, c.ratios.cpuUsPerCall],
+          c.roundRatios,
+        ),
       ),
       '',
     );

@@ -142,25 +142,13 @@ export class PayoutOutcomeProcessor {
 
   /** Records what `createPayout` learned, so later reports know the order's account and currency. */
   async remember(order: Pick<PayoutStatusReport, 'orderNo' | 'mchOrderNo' | 'merchantId'>, currency: PayoutCurrency): Promise<void> {
-    const record: PayoutRecord = {
-      orderNo: order.orderNo,
-      mchOrderNo: order.mchOrderNo,
-      merchantId: order.merchantId,
-      currency,
-      status: undefined,
-      processed: [],
-      reversed: false,
-      claim: undefined,
-      revision: 1,
-      updatedAt: Date.now(),
-    };
     // Revision 0 means "no record yet": one insert-if-absent write, a no-op when the order is known.
-    await this.write(record, 0);
+    await this.write(this.nextRecord(undefined, order, currency, {}), 0);
   }
 
   private nextRecord(
     record: PayoutRecord | undefined,
-    report: PayoutStatusReport,
+    report: Pick<PayoutStatusReport, 'orderNo' | 'mchOrderNo' | 'merchantId'>,
     currency: PayoutCurrency | undefined,
     change: { status?: PayoutStatus; processed?: PayoutStatus; reversed?: boolean; claim?: PayoutRecord['claim'] },
   ): PayoutRecord {

@@ -1,41 +1,8 @@
 import { checkCreatePayout, type CreatePayoutRuleContext } from '../../lib/validation/create-payout.rules';
 import { makeCci, makeClabe } from './support/check-digits';
+import { DEFAULT_LIMITS, MX, NOTIFY, PE } from './support/valid-payouts';
 
-/** The market defaults of design.md ("Decisions where the sources disagree"). */
-const LIMITS = { PEN: { min: '10.00', max: '2000.00' }, MXN: { min: '40', max: '15000' } } as const;
-const NOTIFY = 'https://pay.example.com/cashy/payout/notify';
-const CTX: CreatePayoutRuleContext = { limits: LIMITS };
-
-/** A valid PEN payout: BCP (bankId 3), ahorro (1), 14-digit account, DNI. */
-const PE: Record<string, unknown> = Object.freeze({
-  accountName: 'Juan Perez',
-  accountNo: '19112345678012',
-  accountType: 1,
-  currency: 'PEN',
-  amount: '150.50',
-  bankId: 3,
-  mchOrderNo: 'PE-2025-000123',
-  notifyUrl: NOTIFY,
-  idType: '1',
-  idCard: '45671234',
-  remark: 'withdrawal',
-});
-
-/**
- * A valid MXN payout. 032180000118359719 (prefix 032) matches no bank of the Mexico table
- * (no bankCode ends in 032), so the other published vector is used: 002… with BANAMEX (80, 40002).
- */
-const MX: Record<string, unknown> = Object.freeze({
-  accountName: 'Jose Hernandez',
-  accountNo: '002010077777777771',
-  accountType: 40,
-  currency: 'MXN',
-  amount: '1500',
-  bankId: 80,
-  mchOrderNo: 'MX-2025-000045',
-  notifyUrl: NOTIFY,
-  remark: 'retiro',
-});
+const CTX: CreatePayoutRuleContext = { limits: DEFAULT_LIMITS };
 
 const BANBIF_CCI = '03810110700064503226'; // reference §3.1 example, entity 038, valid check digits
 const BCP_CCI = '00219300153895206813'; // §8.3 vector, entity 002
@@ -341,7 +308,7 @@ describe('checkCreatePayout', () => {
     });
 
     it('falls back to the default of the context, and a per-call value wins over it', () => {
-      const context: CreatePayoutRuleContext = { limits: LIMITS, defaultNotifyUrl: 'https://default.example.com/notify' };
+      const context: CreatePayoutRuleContext = { limits: DEFAULT_LIMITS, defaultNotifyUrl: 'https://default.example.com/notify' };
       expect(expectValid(without(PE, 'notifyUrl'), context).notifyUrl).toBe('https://default.example.com/notify');
       expect(expectValid(without(MX, 'notifyUrl'), context).notifyUrl).toBe('https://default.example.com/notify');
       expect(expectValid(PE, context).notifyUrl).toBe(NOTIFY);
@@ -353,7 +320,7 @@ describe('checkCreatePayout', () => {
     });
 
     it('is not reported missing when the context says so (DTO validation)', () => {
-      const result = checkCreatePayout(without(PE, 'notifyUrl'), { limits: LIMITS, requireNotifyUrl: false });
+      const result = checkCreatePayout(without(PE, 'notifyUrl'), { limits: DEFAULT_LIMITS, requireNotifyUrl: false });
       expect(result.errors).toEqual([]);
     });
   });

@@ -9,35 +9,11 @@ import { checkCreatePayout, type CreatePayoutRuleContext } from '../../lib/valid
 import { publishPayoutRuleContext } from '../../lib/validation/payout-rules.context';
 import { checkQueryPayout } from '../../lib/validation/query-payout.rules';
 import { makeCci, makeClabe } from './support/check-digits';
+import { DEFAULT_LIMITS, MX, PE } from './support/valid-payouts';
 
-const DEFAULT_LIMITS = { PEN: { min: '10.00', max: '2000.00' }, MXN: { min: '40', max: '15000' } };
 /** What the DTO applies: the module's limits, and no complaint about a missing notifyUrl (the service adds the default). */
 const DTO_CTX: CreatePayoutRuleContext = { limits: DEFAULT_LIMITS, requireNotifyUrl: false };
 
-const PE = {
-  accountName: 'Juan Perez',
-  accountNo: '19112345678012',
-  accountType: 1,
-  currency: 'PEN',
-  amount: '150.50',
-  bankId: 3,
-  mchOrderNo: 'PE-2025-000123',
-  notifyUrl: 'https://pay.example.com/cashy/payout/notify',
-  idType: '1',
-  idCard: '45671234',
-  remark: 'withdrawal',
-};
-const MX = {
-  accountName: 'Jose Hernandez',
-  accountNo: '002010077777777771',
-  accountType: 40,
-  currency: 'MXN',
-  amount: '1500',
-  bankId: 80,
-  mchOrderNo: 'MX-2025-000045',
-  notifyUrl: 'https://pay.example.com/cashy/payout/notify',
-  remark: 'retiro',
-};
 const BANBIF_CCI = '03810110700064503226';
 
 /** Inputs that break rules of declared fields (every one a DTO property). */
