@@ -53,9 +53,13 @@ export const BENCH = {
   },
 } as const;
 
-/** The module's webhook route (its default path) and the baseline route of the same app. */
+/** The module's webhook route (its default path) and the routes it is compared with, in the same app. */
 export const WEBHOOK_PATH = '/payout/webhook';
 export const BARE_PATH = '/bare';
+/** A hand-written signed webhook route of the same app: signature guard and one event, no payout logic. */
+export const SIGNED_PATH = '/signed';
+/** The event the hand-written route emits (to the same listener class as payout.succeeded). */
+export const SIGNED_EVENT = 'bench.signed';
 
 export type AdapterName = (typeof BENCH.webhook.adapters)[number];
 export type PhaseName = 'webhook' | 'client' | 'signing' | 'memory';

@@ -87,25 +87,23 @@ export async function benchClient(log: (line: string) => void): Promise<ClientRe
 
     const result = await alternate(
       rounds,
-      (side, warmup) => segment(side === 'baseline' ? 'raw' : 'createPayout', warmup ? warmupSeconds : segmentSeconds),
-      (n, side, f) =>
-        log(
-          `  client round ${n} ${(side === 'baseline' ? 'raw' : 'createPayout').padEnd(12)} ${f.perSecond.toFixed(0).padStart(6)} calls/s  ` +
-            `p99 ${f.p99.toFixed(2).padStart(6)} ms  ${f.cpuUsPerCall} µs CPU/call`,
-        ),
+      ['raw', 'createPayout'] as const,
+      (path, warmup) => segment(path, warmup ? warmupSeconds : segmentSeconds),
+      (n, path, f) =>
+        log(`  client round ${n} ${path.padEnd(12)} ${f.perSecond.toFixed(0).padStart(6)} calls/s  p99 ${f.p99.toFixed(2).padStart(6)} ms  ${f.cpuUsPerCall} µs CPU/call`),
     );
-    const raw = summarize(result.baseline);
-    const createPayout = summarize(result.candidate);
+    const raw = summarize(result.segments.raw);
+    const createPayout = summarize(result.segments.createPayout);
     return {
       raw,
       createPayout,
       ratios: {
-        callsPerSec: result.ratio,
+        callsPerSec: result.ratios.createPayout,
         p50: ratio(createPayout.p50, raw.p50),
         p99: ratio(createPayout.p99, raw.p99),
         cpuUsPerCall: ratio(createPayout.cpuUsPerCall, raw.cpuUsPerCall),
       },
-      roundRatios: result.roundRatios,
+      roundRatios: result.roundRatios.createPayout,
       setup: {
         sandbox: 'CashySandbox (autoSettle: false) in a separate process',
         agent: shared ? "the CashyHttpClient's own keep-alive http.Agent" : 'a keep-alive http.Agent configured like the client (its own could not be reached)',

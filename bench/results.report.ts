@@ -76,23 +76,29 @@ const fixed = (value: number, digits: number) => value.toFixed(digits);
 const spread = (ratios: number[]) => `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
 
+type RowFigures = [rate: number, p50: number, p99: number, cpu: number];
+
+/** A row compared with the baseline: its figures, its ratios (rate, p99, CPU) and the per-round rate ratios. */
+interface CandidateRow {
+  labels: string[];
+  figures: RowFigures;
+  ratios: [rate: number, p99: number, cpu: number];
+  roundRatios: number[];
+}
+
 /**
- * A baseline row and a candidate row of a throughput table: rate, p50, p99 and CPU per operation,
- * then the candidate's ratios (rate, its per-round spread, p99, CPU) against the baseline's 1s.
+ * A baseline row and candidate rows of a throughput table: rate, p50, p99 and CPU per operation,
+ * then each candidate's ratios (rate, its per-round spread, p99, CPU) against the baseline's 1s.
  */
-function comparisonRows(
-  labels: [string[], string[]],
-  baseline: [rate: number, p50: number, p99: number, cpu: number],
-  candidate: [rate: number, p50: number, p99: number, cpu: number],
-  ratios: [rate: number, p99: number, cpu: number],
-  roundRatios: number[],
-): string[][] {
+function comparisonRows(baseline: { labels: string[]; figures: RowFigures }, candidates: CandidateRow[]): string[][] {
   const figures = ([rate, p50, p99, cpu]: number[]) => [thousands(rate), fixed(p50, 2), fixed(p99, 2), fixed(cpu, 0)];
   return [
-    [...labels[0], ...figures(baseline), '1', '', '1', '1'],
-    [...labels[1], ...figures(candidate), fixed(ratios[0], 3), spread(roundRatios), fixed(ratios[1], 3), fixed(ratios[2], 3)],
+    [...baseline.labels, ...figures(baseline.figures), '1', '', '1', '1'],
+    ...candidates.map((c) => [...c.labels, ...figures(c.figures), fixed(c.ratios[0], 3), spread(c.roundRatios), fixed(c.ratios[1], 3), fixed(c.ratios[2], 3)]),
   ];
 }
+
+const routeFigures = (r: { rps: number; p50: number; p99: number; cpuUsPerRequest: number }): RowFigures => [r.rps, r.p50, r.p99, r.cpuUsPerRequest];
 
 /** The human report: Markdown tables (they read fine in a terminal and paste into the README). */
 export function formatReport(results: BenchResults, machine: ReturnType<typeof machineInfo>, targets: TargetCheck[]): string {
@@ -101,21 +107,36 @@ export function formatReport(results: BenchResults, machine: ReturnType<typeof m
   const w = BENCH.webhook;
   if (results.webhook.length > 0) {
     out.push(
-      `Webhook route vs a bare JSON route of the same app (child process; autocannon in the parent, ${w.connections} connections, ` +
-        `every request a distinct signed notification). ${w.rounds} rounds of ${w.segmentSeconds} s per route, alternating, after ` +
-        `${w.warmupSeconds} s warm-ups; figures are medians, the req/s ratio is the median of the per-round ratios.`,
+      `Webhook route vs a bare JSON route of the same app, and a hand-written signed route (a guard checking MerchantId and ` +
+        `MD5(raw body + key) with timingSafeEqual, then one event to the same listener: no validation, dedupe or state) beside it ` +
+        `(child process; autocannon in the parent, ${w.connections} connections, every request a distinct signed notification). ` +
+        `${w.rounds} rounds of ${w.segmentSeconds} s per route, alternating, after ${w.warmupSeconds} s warm-ups; figures are medians, ` +
+        'req/s ratios are medians of the per-round ratios.',
       '',
       table(
         ['adapter', 'route', 'req/s', 'p50 ms', 'p99 ms', 'app CPU µs/req', 'ratio req/s', '(rounds)', 'ratio p99', 'ratio CPU/req'],
         results.webhook.flatMap((r) =>
-          comparisonRows(
-            [[r.adapter, 'bare (JSON → SUCCESS)'], [r.adapter, 'payout/webhook']],
-            [r.bare.rps, r.bare.p50, r.bare.p99, r.bare.cpuUsPerRequest],
-            [r.webhook.rps, r.webhook.p50, r.webhook.p99, r.webhook.cpuUsPerRequest],
-            [r.ratios.rps, r.ratios.p99, r.ratios.cpuUsPerRequest],
-            r.roundRatios,
-          ),
+          comparisonRows({ labels: [r.adapter, 'bare (JSON → SUCCESS)'], figures: routeFigures(r.bare) }, [
+            {
+              labels: [r.adapter, 'hand-written signed + event'],
+              figures: routeFigures(r.signed),
+              ratios: [r.signedRatios.rps, r.signedRatios.p99, r.signedRatios.cpuUsPerRequest],
+              roundRatios: r.signedRoundRatios,
+            },
+            {
+              labels: [r.adapter, 'payout/webhook'],
+              figures: routeFigures(r.webhook),
+              ratios: [r.ratios.rps, r.ratios.p99, r.ratios.cpuUsPerRequest],
+              roundRatios: r.roundRatios,
+            },
+          ]),
         ),
+      ),
+      '',
+      ...results.webhook.map(
+        (r) =>
+          `- ${r.adapter}: payout/webhook over the hand-written signed route: req/s ${fixed(r.overSigned.rps, 3)}, CPU/req ${fixed(r.overSigned.cpuUsPerRequest, 3)} ` +
+          `(${fixed(r.webhook.cpuUsPerRequest - r.signed.cpuUsPerRequest, 0)} µs more per request for validation, dedupe, state and the typed event).`,
       ),
       '',
     );
@@ -128,13 +149,14 @@ export function formatReport(results: BenchResults, machine: ReturnType<typeof m
       '',
       table(
         ['path', 'calls/s', 'p50 ms', 'p99 ms', 'client CPU µs/call', 'ratio calls/s', '(rounds)', 'ratio p99', 'ratio CPU/call'],
-        comparisonRows(
-          [['raw signed POST'], ['createPayout']],
-          [c.raw.callsPerSec, c.raw.p50, c.raw.p99, c.raw.cpuUsPerCall],
-          [c.createPayout.callsPerSec, c.createPayout.p50, c.createPayout.p99, c.createPayout.cpuUsPerCall],
-          [c.ratios.callsPerSec, c.ratios.p99, c.ratios.cpuUsPerCall],
-          c.roundRatios,
-        ),
+        comparisonRows({ labels: ['raw signed POST'], figures: [c.raw.callsPerSec, c.raw.p50, c.raw.p99, c.raw.cpuUsPerCall] }, [
+          {
+            labels: ['createPayout'],
+            figures: [c.createPayout.callsPerSec, c.createPayout.p50, c.createPayout.p99, c.createPayout.cpuUsPerCall],
+            ratios: [c.ratios.callsPerSec, c.ratios.p99, c.ratios.cpuUsPerCall],
+            roundRatios: c.roundRatios,
+          },
+        ]),
       ),
       '',
     );

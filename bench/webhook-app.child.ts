@@ -2,12 +2,26 @@
 // side by side, run as its own process so autocannon (in the parent) does not share its event loop.
 // Usage (from run.ts only): node webhook-app.child.js <express|fastify>
 import 'reflect-metadata';
-import { Body, Controller, Header, HttpCode, Module, Post, type INestApplication } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  Body,
+  type CanActivate,
+  Controller,
+  type ExecutionContext,
+  Header,
+  HttpCode,
+  Injectable,
+  Module,
+  Post,
+  UnauthorizedException,
+  UseGuards,
+  type INestApplication,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventEmitterModule } from '@nestjs/event-emitter';
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { MemoryPayoutStore, PAYOUT_STORE, PayoutModule } from 'nestjs-cashy-payout';
-import { BARE_PATH } from './bench.config';
+import { BARE_PATH, SIGNED_EVENT, SIGNED_PATH } from './bench.config';
 import { BENCH_ACCOUNTS } from './notifications.fixture';
 import { serveParent } from './ipc.util';
 import { CountingListener } from './counting.listener';
@@ -16,6 +30,8 @@ import { CountingListener } from './counting.listener';
 export interface HostAppStats {
   /** payout.succeeded events the listener received: one per distinct notification acknowledged. */
   succeeded: number;
+  /** Events the hand-written signed route emitted. */
+  signed: number;
   bareRequests: number;
   storeSize: number;
   heapUsed: number;
@@ -38,12 +54,45 @@ class BareController {
   }
 }
 
+/** A signature check as a host would write it by hand: MerchantId's key, MD5(raw body + key), constant-time compare. */
+@Injectable()
+class HandWrittenSignatureGuard implements CanActivate {
+  private readonly keys = new Map(BENCH_ACCOUNTS.map((account) => [account.merchantId, account.apiKey]));
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; rawBody?: Buffer }>();
+    const key = this.keys.get(request.headers.merchantid ?? '');
+    const given = Buffer.from(request.headers.sign ?? '', 'hex');
+    if (!key || !request.rawBody || given.length !== 16) throw new UnauthorizedException();
+    if (!timingSafeEqual(createHash('md5').update(request.rawBody).update(key).digest(), given)) throw new UnauthorizedException();
+    return true;
+  }
+}
+
+/**
+ * What any signed webhook with a listener costs, without the module: the guard above, then one
+ * event to the same listener class. No validation, no dedupe, no state.
+ */
+@Controller(SIGNED_PATH.slice(1))
+class SignedController {
+  constructor(private readonly events: EventEmitter2) {}
+
+  @Post()
+  @HttpCode(200)
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @UseGuards(HandWrittenSignatureGuard)
+  async receive(@Body() body: Record<string, unknown>): Promise<string> {
+    await this.events.emitAsync(SIGNED_EVENT, body);
+    return 'SUCCESS';
+  }
+}
+
 @Module({
   imports: [
     EventEmitterModule.forRoot(),
     PayoutModule.forRoot({ baseUrl: 'http://127.0.0.1:9', accounts: BENCH_ACCOUNTS }),
   ],
-  controllers: [BareController],
+  controllers: [BareController, SignedController],
   providers: [CountingListener],
 })
 class HostModule {}
@@ -66,6 +115,7 @@ async function main(): Promise<void> {
         const cpu = process.cpuUsage();
         return {
           succeeded: listener.succeeded,
+          signed: listener.signed,
           bareRequests: BareController.requests,
           storeSize: store.size,
           heapUsed: memory.heapUsed,

@@ -11,6 +11,7 @@ import { PayoutOutcomeUnknownError } from './errors/payout-outcome-unknown.error
 import { PayoutValidationError } from './errors/payout-validation.error';
 import type { PayoutBalance, PayoutBank, PayoutCurrency, PayoutOrder } from './interfaces/payout-types.interface';
 import { marketOf } from './markets/payout-markets';
+import { parseDecimal } from './money/decimal';
 import type { CashyAccount } from './options/cashy-account';
 import { PayoutConfig, type PayoutAccountSelector } from './options/payout-config';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
@@ -144,8 +145,8 @@ export class PayoutService {
       mchOrderNo: order.mchOrderNo,
       orderNo: order.orderNo,
       ...(order.channelOrderNo !== undefined ? { channelOrderNo: order.channelOrderNo } : {}),
-      amount: order.amount,
-      fee: order.fee,
+      amount: order.amount === null ? null : parseDecimal(order.amount)!,
+      fee: order.fee === null ? null : parseDecimal(order.fee)!,
       orderStatus: order.orderStatus,
       completionTime: order.completionTime,
       resultDesc: order.resultDesc ?? null,

@@ -1,4 +1,5 @@
 import type { PayoutCurrency, PayoutStatus } from '../interfaces/payout-types.interface';
+import type { ParsedDecimal } from '../money/decimal';
 
 /** A status of one order as the gateway reported it, by webhook or by query. */
 export interface PayoutStatusReport {
@@ -6,8 +7,9 @@ export interface PayoutStatusReport {
   mchOrderNo: string;
   orderNo: string;
   channelOrderNo?: string;
-  amount: unknown;
-  fee: unknown;
+  /** Parsed once where the report is read, so it is never parsed again; `null` when the gateway sent none. */
+  amount: ParsedDecimal | null;
+  fee: ParsedDecimal | null;
   orderStatus: PayoutStatus;
   completionTime: string | null;
   resultDesc: string | null;

@@ -5,6 +5,9 @@ import type { PayoutStatusReport } from '../outcome/payout-status-report.interfa
 
 const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;
 
+/** Cashy leaves optional fields out, or sends them as null or "". */
+const absent = (value: unknown): boolean => value === undefined || value === null || value === '';
+
 /**
  * Checks a parsed notification body. Unknown fields are allowed (Cashy may add some); known ones
  * must have the documented types, with numbers accepted wherever Cashy sends numbers.
@@ -16,7 +19,6 @@ export function checkPayoutNotification(input: unknown): { errors: PayoutFieldEr
   }
   const value = input as Record<string, unknown>;
   const broken = (field: string, rule: string, message: string) => errors.push({ field, rule, message });
-  const absent = (v: unknown) => v === undefined || v === null || v === '';
 
   const merchantId = typeof value.merchantId === 'number' ? String(value.merchantId) : value.merchantId;
   if (typeof merchantId !== 'string' || !/^\d{1,20}$/.test(merchantId)) broken('merchantId', 'merchantId', 'merchantId must be a numeric merchant id');
@@ -28,8 +30,10 @@ export function checkPayoutNotification(input: unknown): { errors: PayoutFieldEr
   if (!PAYOUT_STATUSES.includes(value.orderStatus as PayoutStatus)) {
     broken('orderStatus', 'orderStatus', `orderStatus must be one of ${PAYOUT_STATUSES.join(', ')}`);
   }
-  if (absent(value.amount) || !parseDecimal(value.amount)) broken('amount', 'decimal', 'amount must be a decimal (string or number)');
-  if (!absent(value.fee) && !parseDecimal(value.fee)) broken('fee', 'decimal', 'fee must be a decimal (string or number) or null');
+  const amount = absent(value.amount) ? undefined : parseDecimal(value.amount);
+  if (!amount) broken('amount', 'decimal', 'amount must be a decimal (string or number)');
+  const fee = absent(value.fee) ? null : parseDecimal(value.fee);
+  if (fee === undefined) broken('fee', 'decimal', 'fee must be a decimal (string or number) or null');
   for (const field of ['completionTime', 'resultDesc', 'channelOrderNo'] as const) {
     if (value[field] !== undefined && value[field] !== null && typeof value[field] !== 'string') {
       broken(field, 'type', `${field} must be a string or null`);
@@ -43,8 +47,8 @@ export function checkPayoutNotification(input: unknown): { errors: PayoutFieldEr
       mchOrderNo: value.mchOrderNo as string,
       orderNo: value.orderNo as string,
       channelOrderNo: typeof value.channelOrderNo === 'string' ? value.channelOrderNo : undefined,
-      amount: value.amount,
-      fee: absent(value.fee) ? null : value.fee,
+      amount: amount!,
+      fee: fee!,
       orderStatus: value.orderStatus as PayoutStatus,
       completionTime: absent(value.completionTime) ? null : (value.completionTime as string),
       resultDesc: absent(value.resultDesc) ? null : (value.resultDesc as string),

@@ -16,6 +16,14 @@ export interface PayoutWebhookRequest {
   rawBody?: Buffer | string;
 }
 
+/** A header's value (`name` in lower case), trimmed; the first one when repeated; `undefined` when blank. */
+export function firstHeaderValue(request: PayoutWebhookRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  const trimmed = first?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
 /** Message for hosts that forgot `rawBody: true`. */
 export const RAW_BODY_MISSING =
   'PayoutSignatureGuard needs the raw request body: create the app with NestFactory.create(AppModule, { rawBody: true }) ' +
@@ -63,9 +71,7 @@ export class PayoutSignatureGuard implements CanActivate {
 
   /** A header's value (`name` in lower case); the first one when repeated. */
   protected getHeader(request: PayoutWebhookRequest, name: string): string | undefined {
-    const value = request.headers[name];
-    const first = Array.isArray(value) ? value[0] : value;
-    return first === undefined || first === '' ? undefined : first.trim();
+    return firstHeaderValue(request, name);
   }
 
   /** The configured account a `MerchantId` header names. */

@@ -1,13 +1,12 @@
 import {
   BadRequestException,
-  Body,
   Controller,
-  Headers,
   HttpCode,
   Inject,
   InternalServerErrorException,
   Logger,
   Post,
+  Req,
   Res,
   ServiceUnavailableException,
   type Type,
@@ -17,7 +16,7 @@ import { PayoutStoreError } from '../errors/payout-store.error';
 import { PayoutValidationError } from '../errors/payout-validation.error';
 import { PayoutBusyError } from '../outcome/payout-outcome.processor';
 import { PayoutService } from '../payout.service';
-import { PayoutSignatureGuard } from './payout-signature.guard';
+import { firstHeaderValue, PayoutSignatureGuard, type PayoutWebhookRequest } from './payout-signature.guard';
 
 /** Cashy stops retrying only on this exact body. */
 export const CASHY_ACK = 'SUCCESS';
@@ -46,13 +45,14 @@ export class PayoutWebhookController {
   @HttpCode(200)
   @UseGuards(PayoutSignatureGuard)
   async receive(
-    // Typed as a plain record so a host's global ValidationPipe leaves Cashy's body alone.
-    @Body() body: Record<string, unknown>,
-    @Headers('merchantid') merchantId: string,
+    // The request rather than @Body(): no host pipe (a global ValidationPipe) touches Cashy's body.
+    @Req() request: PayoutWebhookRequest & { body?: unknown },
     @Res({ passthrough: true }) reply: HeaderSettable,
   ): Promise<string> {
+    const body = request.body as Record<string, unknown> | undefined;
     try {
-      await this.payouts.handleNotification(body, merchantId.trim());
+      // The guard has checked that MerchantId names a configured account.
+      await this.payouts.handleNotification(body, firstHeaderValue(request, 'merchantid')!);
     } catch (error) {
       if (error instanceof PayoutValidationError) {
         throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: error.errors.map((e) => e.message) });

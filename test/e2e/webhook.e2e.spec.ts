@@ -1,4 +1,18 @@
-import { Controller, type DynamicModule, HttpCode, type INestApplication, Injectable, Module, Post, Req, UseGuards } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  Controller,
+  type DynamicModule,
+  HttpCode,
+  type INestApplication,
+  Injectable,
+  Module,
+  type PipeTransform,
+  Post,
+  Req,
+  UseGuards,
+  ValidationPipe,
+} from '@nestjs/common';
+import { APP_PIPE } from '@nestjs/core';
 import { PayoutModule, type PayoutModuleOptions, type PayoutOptionsFactory, PayoutService, PayoutSignatureGuard } from '../../lib';
 import { signCashyBody } from '../../lib/signing/cashy-signature';
 import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
@@ -158,6 +172,20 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
       ]);
     });
 
+    it("gives amount and fee at the market's scale, and a fee sent as null, \"\" or not at all as null", async () => {
+      const { fee: _omitted, ...withoutFee } = notification({ orderStatus: 'FAIL', resultDesc: 'INVALID_CCI', amount: '0150.5000' });
+      await deliver(url, withoutFee);
+      await deliver(url, notification({ orderStatus: 'FAIL', resultDesc: 'INVALID_CCI', amount: 7, fee: null }));
+      await deliver(url, notification({ orderStatus: 'CANCEL', resultDesc: 'COMPLIANCE_REJECT', amount: '1.005', fee: '' }));
+      await deliver(url, notification({ merchantId: MXN_ACCOUNT.merchantId, amount: '1500.00', fee: 5.5 }), MXN_ACCOUNT);
+      expect(listener.events.map((e) => [e.payload.amount, e.payload.fee])).toEqual([
+        ['150.50', null],
+        ['7.00', null],
+        ['1.005', null], // digits beyond the scale are kept, never rounded away
+        ['1500', '5.5'],
+      ]);
+    });
+
     it('turns a Mexican SUCCESS then FAIL into payout.failed with reversed: true, once', async () => {
       const body = notification({ merchantId: MXN_ACCOUNT.merchantId, amount: 1500, fee: 5 });
       await deliver(url, body, MXN_ACCOUNT);
@@ -216,6 +244,14 @@ class HostWebhookController {
   }
 }
 
+/** A host pipe that would replace every request body it is shown. */
+@Injectable()
+class BodyRewritingPipe implements PipeTransform {
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    return metadata.type === 'body' ? { rewritten: true } : value;
+  }
+}
+
 describe.each(ADAPTERS)('host wiring on %s', (adapter) => {
   it("protects a host's own route with the exported guard when webhook is false", async () => {
     const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot({ ...OPTIONS, webhook: false }), { controllers: [HostWebhookController] });
@@ -238,6 +274,23 @@ describe.each(ADAPTERS)('host wiring on %s', (adapter) => {
       expect((await deliver(`${url}/cashy/notify`, notification())).status).toBe(200);
       expect(listener.events).toHaveLength(1);
       expect((await deliver(`${url}/payout/webhook`, notification())).status).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("leaves Cashy's body to the module under a host's global pipes (a strict ValidationPipe, a body-rewriting pipe)", async () => {
+    const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS), {
+      providers: [
+        { provide: APP_PIPE, useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }) },
+        { provide: APP_PIPE, useClass: BodyRewritingPipe },
+      ],
+    });
+    try {
+      const body = notification();
+      expect(await deliver(`${url}/payout/webhook`, body)).toMatchObject({ status: 200, text: 'SUCCESS' });
+      expect(listener.events).toHaveLength(1);
+      expect(listener.events[0].payload.raw).toEqual(body);
     } finally {
       await app.close();
     }

@@ -1,4 +1,4 @@
-import { type DynamicModule, Injectable, type INestApplication, Module, type Type } from '@nestjs/common';
+import { type DynamicModule, Injectable, type INestApplication, Module, type Provider, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -41,7 +41,7 @@ export class RecordingListener {
 export async function startHostApp(
   adapter: AdapterName,
   payoutModule: DynamicModule,
-  extra: { controllers?: Type[]; providers?: Type[]; imports?: DynamicModule[]; rawBody?: boolean; eventEmitter?: boolean | 'after' } = {},
+  extra: { controllers?: Type[]; providers?: Provider[]; imports?: DynamicModule[]; rawBody?: boolean; eventEmitter?: boolean | 'after' } = {},
 ): Promise<{ app: INestApplication; url: string; listener: RecordingListener }> {
   @Module({
     imports:

@@ -35,6 +35,19 @@ describe('Cashy signing', () => {
     expect(verifyCashySignature(CALLBACK_BODY, 'another-key', '9E909A19532E4CD125F83500A963777E')).toBe(false);
   });
 
+  it('rejects a Sign that differs in any one digit, including characters that equal a hex digit once case is folded', () => {
+    const sign = '9E909A19532E4CD125F83500A963777E';
+    // Each differs from a hex digit only in bit 0x20 (the bit that case folding sets), or is the next digit.
+    const lookalikes = (digit: string) => [String.fromCharCode(digit.charCodeAt(0) ^ 0x20), String.fromCharCode(digit.charCodeAt(0) + 1), 'G', 'g', ' '];
+    for (let i = 0; i < 32; i++) {
+      for (const other of lookalikes(sign[i])) {
+        const changed = sign.slice(0, i) + other + sign.slice(i + 1);
+        if (changed.toUpperCase() === sign) continue; // the same digit in the other case
+        expect(verifyCashySignature(CALLBACK_BODY, API_KEY, changed)).toBe(false);
+      }
+    }
+  });
+
   it('hashes non-ASCII text as UTF-8 bytes', () => {
     const body = '{"accountName":"Peña"}';
     expect(signCashyBody(body, API_KEY)).toBe(signCashyBody(Buffer.from(body, 'utf8'), API_KEY));
