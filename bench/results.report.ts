@@ -75,6 +75,7 @@ function table(head: string[], rows: (string | number)[][]): string {
 const fixed = (value: number, digits: number) => value.toFixed(digits);
 const spread = (ratios: number[]) => `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
+const moreOrLess = (us: number) => `${fixed(Math.abs(us), 0)} µs ${us < 0 ? 'less' : 'more'}`;
 
 type RowFigures = [rate: number, p50: number, p99: number, cpu: number];
 
@@ -136,7 +137,7 @@ export function formatReport(results: BenchResults, machine: ReturnType<typeof m
       ...results.webhook.map(
         (r) =>
           `- ${r.adapter}: payout/webhook over the hand-written signed route: req/s ${fixed(r.overSigned.rps, 3)}, CPU/req ${fixed(r.overSigned.cpuUsPerRequest, 3)} ` +
-          `(${fixed(r.webhook.cpuUsPerRequest - r.signed.cpuUsPerRequest, 0)} µs more per request for validation, dedupe, state and the typed event).`,
+          `(${moreOrLess(r.webhook.cpuUsPerRequest - r.signed.cpuUsPerRequest)} per request for validation, dedupe, state and the typed event).`,
       ),
       '',
     );

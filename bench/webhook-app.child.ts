@@ -62,8 +62,9 @@ class HandWrittenSignatureGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; rawBody?: Buffer }>();
     const key = this.keys.get(request.headers.merchantid ?? '');
-    const given = Buffer.from(request.headers.sign ?? '', 'hex');
-    if (!key || !request.rawBody || given.length !== 16) throw new UnauthorizedException();
+    const sign = request.headers.sign ?? '';
+    if (!key || !request.rawBody || !/^[0-9a-fA-F]{32}$/.test(sign)) throw new UnauthorizedException();
+    const given = Buffer.from(sign, 'hex');
     if (!timingSafeEqual(createHash('md5').update(request.rawBody).update(key).digest(), given)) throw new UnauthorizedException();
     return true;
   }

@@ -29,11 +29,11 @@ export abstract class PayoutEvent implements PayoutEventFields {
   readonly raw!: Record<string, unknown>;
 
   protected constructor(fields: PayoutEventFields) {
-    // Field by field rather than Object.assign: every event gets the same shape, cheaper to build.
+    // Field by field rather than Object.assign: cheaper, and only the documented fields are copied.
     this.merchantId = fields.merchantId;
     this.mchOrderNo = fields.mchOrderNo;
     this.orderNo = fields.orderNo;
-    if (fields.channelOrderNo !== undefined) this.channelOrderNo = fields.channelOrderNo;
+    this.channelOrderNo = fields.channelOrderNo;
     this.amount = fields.amount;
     this.fee = fields.fee;
     this.status = fields.status;

@@ -10,6 +10,7 @@ import {
   Res,
   ServiceUnavailableException,
   type Type,
+  UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
 import { PayoutStoreError } from '../errors/payout-store.error';
@@ -50,9 +51,11 @@ export class PayoutWebhookController {
     @Res({ passthrough: true }) reply: HeaderSettable,
   ): Promise<string> {
     const body = request.body as Record<string, unknown> | undefined;
+    // The guard has checked it already; this holds only if a test switched the guard off.
+    const merchantId = firstHeaderValue(request, 'merchantid');
+    if (merchantId === undefined) throw new UnauthorizedException('MerchantId header is missing');
     try {
-      // The guard has checked that MerchantId names a configured account.
-      await this.payouts.handleNotification(body, firstHeaderValue(request, 'merchantid')!);
+      await this.payouts.handleNotification(body, merchantId);
     } catch (error) {
       if (error instanceof PayoutValidationError) {
         throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: error.errors.map((e) => e.message) });

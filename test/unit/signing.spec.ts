@@ -29,7 +29,9 @@ describe('Cashy signing', () => {
   });
 
   it('rejects signs that are not 32 hex characters, and the wrong key', () => {
-    for (const sign of [undefined, '', 'xyz', '9E909A19532E4CD125F83500A963777', '9E909A19532E4CD125F83500A963777EE', 42]) {
+    const right = '9E909A19532E4CD125F83500A963777E';
+    const fullWidth = right.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d))); // ０-９
+    for (const sign of [undefined, '', 'xyz', right.slice(0, 31), `${right}E`, `${right}\n`, ` ${right}`, fullWidth, new String(right), [right], Buffer.from(right), 42]) {
       expect(verifyCashySignature(CALLBACK_BODY, API_KEY, sign)).toBe(false);
     }
     expect(verifyCashySignature(CALLBACK_BODY, 'another-key', '9E909A19532E4CD125F83500A963777E')).toBe(false);
