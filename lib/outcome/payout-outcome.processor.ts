@@ -218,6 +218,7 @@ export class PayoutOutcomeProcessor {
       merchantId: report.merchantId,
       mchOrderNo: report.mchOrderNo,
       orderNo: report.orderNo,
+      channelOrderNo: report.channelOrderNo,
       amount: report.amount && formatDecimal(report.amount, scale ?? 0),
       fee: report.fee && formatDecimal(report.fee, scale ?? 0),
       status: report.orderStatus,
@@ -225,7 +226,6 @@ export class PayoutOutcomeProcessor {
       resultDesc: report.resultDesc,
       raw: report.raw,
     };
-    if (report.channelOrderNo !== undefined) fields.channelOrderNo = report.channelOrderNo;
     if (event === 'succeeded') {
       await this.events.emitAsync(PAYOUT_SUCCEEDED, new PayoutSucceededEvent(fields as PayoutEventFields & { status: 'SUCCESS' }));
     } else {

@@ -172,17 +172,17 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
       ]);
     });
 
-    it("gives amount and fee at the market's scale, and a fee sent as null, \"\" or not at all as null", async () => {
+    it("gives amount and fee at the market's scale, a fee sent as null, \"\" or not at all as null, and channelOrderNo", async () => {
       const { fee: _omitted, ...withoutFee } = notification({ orderStatus: 'FAIL', resultDesc: 'INVALID_CCI', amount: '0150.5000' });
       await deliver(url, withoutFee);
       await deliver(url, notification({ orderStatus: 'FAIL', resultDesc: 'INVALID_CCI', amount: 7, fee: null }));
       await deliver(url, notification({ orderStatus: 'CANCEL', resultDesc: 'COMPLIANCE_REJECT', amount: '1.005', fee: '' }));
-      await deliver(url, notification({ merchantId: MXN_ACCOUNT.merchantId, amount: '1500.00', fee: 5.5 }), MXN_ACCOUNT);
-      expect(listener.events.map((e) => [e.payload.amount, e.payload.fee])).toEqual([
-        ['150.50', null],
-        ['7.00', null],
-        ['1.005', null], // digits beyond the scale are kept, never rounded away
-        ['1500', '5.5'],
+      await deliver(url, notification({ merchantId: MXN_ACCOUNT.merchantId, amount: '1500.00', fee: 5.5, channelOrderNo: 'SPEI-77' }), MXN_ACCOUNT);
+      expect(listener.events.map((e) => [e.payload.amount, e.payload.fee, e.payload.channelOrderNo])).toEqual([
+        ['150.50', null, undefined],
+        ['7.00', null, undefined],
+        ['1.005', null, undefined], // digits beyond the scale are kept, never rounded away
+        ['1500', '5.5', 'SPEI-77'],
       ]);
     });
 
