@@ -9,21 +9,23 @@ export { CreatePayoutDto } from './dto/create-payout.dto';
 export { QueryPayoutDto } from './dto/query-payout.dto';
 export { PayoutNotificationDto } from './dto/payout-notification.dto';
 
-export { PAYOUT_SUCCEEDED, PAYOUT_FAILED } from './events/payout-event-names.constants';
+export { PAYOUT_SUCCEEDED, PAYOUT_FAILED, PAYOUT_ANOMALY } from './events/payout-event-names.constants';
+export { PayoutAnomalyEvent, type PayoutAnomalyFields, type PayoutAnomalyKind } from './events/payout-anomaly.event';
 export { PayoutSucceededEvent } from './events/payout-succeeded.event';
 export { PayoutEvent, type PayoutEventFields } from './events/payout-event';
 export { PayoutFailedEvent } from './events/payout-failed.event';
-export { OnPayoutSucceeded, OnPayoutFailed, type PayoutListenerOptions } from './events/payout-event.decorators';
+export { OnPayoutSucceeded, OnPayoutFailed, OnPayoutAnomaly, type PayoutListenerOptions } from './events/payout-event.decorators';
 
 export { PayoutError } from './errors/payout.error';
 export { PayoutValidationError, type PayoutFieldError } from './errors/payout-validation.error';
 export { CashyApiError } from './errors/cashy-api.error';
 export { PayoutOutcomeUnknownError } from './errors/payout-outcome-unknown.error';
+export { PayoutOrderConflictError } from './errors/payout-order-conflict.error';
 export { PayoutConfigurationError } from './errors/payout-configuration.error';
 export { PayoutStoreError } from './errors/payout-store.error';
 export { CashyTransportError, type CashyTransportFailure } from './client/cashy-transport.error';
 
-export type { PayoutStore, PayoutRecord, PayoutClaim } from './store/payout-store.interface';
+export type { PayoutStore, PayoutRecord, PayoutClaim, PayoutAttempt, PayoutAttemptState } from './store/payout-store.interface';
 export { MemoryPayoutStore, type MemoryPayoutStoreOptions } from './store/memory-payout.store';
 
 export type {
@@ -33,6 +35,7 @@ export type {
   PayoutRetryOptions,
   PayoutDeliveryOptions,
   PayoutWebhookOptions,
+  PayoutGatewayMessagesOptions,
   PayoutOptionsFactory,
 } from './interfaces/payout-module-options.interface';
 export type {

@@ -6,7 +6,8 @@ import { CashyApiError } from '../errors/cashy-api.error';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
 import { sleep } from '../utils/sleep';
-import { CASHY_AMBIGUOUS_MESSAGE, CASHY_RETRYABLE_MESSAGES, type CashyEndpoint } from './cashy-endpoints';
+import { type CashyAnswer, isRetryableApiError, parseEnvelope } from './cashy-answers';
+import type { CashyEndpoint } from './cashy-endpoints';
 import { CashyTransportError } from './cashy-transport.error';
 
 const NONCE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -77,17 +78,26 @@ export class CashyHttpClient implements OnModuleDestroy {
   }
 
   /**
-   * One signed exchange. Resolves with `data` of a `code 200` envelope; rejects with
-   * `CashyApiError` for any other code, or `CashyTransportError` when the outcome is unknown.
+   * One signed exchange: resolves with the HTTP status and, when the body is Cashy's envelope, the
+   * envelope, whatever they say; rejects with `CashyTransportError` when there was no whole answer.
+   * What an answer means is for the caller to decide (see `cashy-answers.ts`).
    */
-  async send(account: CashyAccount, endpoint: CashyEndpoint, payload: object): Promise<unknown> {
+  async post(account: CashyAccount, endpoint: CashyEndpoint, payload: object): Promise<CashyAnswer> {
     const body = withNonce(JSON.stringify(payload), createNonce());
     const { status, text } = await this.exchange(endpoint, body, account.merchantId, account.sign(body));
-    if (status >= 500) throw new CashyTransportError('http-status', endpoint, `HTTP ${status}`);
+    return { httpStatus: status, envelope: parseEnvelope(text) };
+  }
 
-    const envelope = parseEnvelope(text);
-    if (!envelope) throw new CashyTransportError('unparsable', endpoint, `HTTP ${status}, not a Cashy envelope`);
+  /**
+   * One exchange of a call whose answer is data (queries, bank lists, balances): resolves with
+   * `data` of a code-200 envelope on a 2xx; rejects with `CashyApiError` for any other envelope, or
+   * `CashyTransportError` when there is no envelope to go by.
+   */
+  async send(account: CashyAccount, endpoint: CashyEndpoint, payload: object): Promise<unknown> {
+    const { httpStatus, envelope } = await this.post(account, endpoint, payload);
+    if (!envelope) throw new CashyTransportError(httpStatus >= 200 && httpStatus <= 299 ? 'unparsable' : 'http-status', endpoint, `HTTP ${httpStatus}, not a Cashy envelope`);
     if (envelope.code !== 200) throw new CashyApiError(envelope.code, envelope.msg, endpoint);
+    if (httpStatus < 200 || httpStatus > 299) throw new CashyTransportError('http-status', endpoint, `HTTP ${httpStatus} with a code-200 envelope`);
     return envelope.data;
   }
 
@@ -101,7 +111,7 @@ export class CashyHttpClient implements OnModuleDestroy {
       try {
         return await this.send(account, endpoint, payload);
       } catch (error) {
-        const retryable = error instanceof CashyTransportError || isTransientApiError(error, true);
+        const retryable = error instanceof CashyTransportError || isRetryableApiError(error);
         if (!retryable || attempt >= this.config.retry.attempts) throw error;
         await this.backoff(attempt);
       }
@@ -176,24 +186,3 @@ function withNonce(json: string, nonce: string): string {
   return json === '{}' ? `{"nonceStr":"${nonce}"}` : `${json.slice(0, -1)},"nonceStr":"${nonce}"}`;
 }
 
-/** True for Cashy errors worth repeating: busy/maintenance, and (when `ambiguousToo`) System_error. */
-export function isTransientApiError(error: unknown, ambiguousToo: boolean): error is CashyApiError {
-  return (
-    error instanceof CashyApiError &&
-    (CASHY_RETRYABLE_MESSAGES.includes(error.msg) || (ambiguousToo && error.msg === CASHY_AMBIGUOUS_MESSAGE))
-  );
-}
-
-function parseEnvelope(text: string): { code: number; msg: string; data: unknown } | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { code, msg, data } = parsed as Record<string, unknown>;
-  const numericCode = typeof code === 'number' ? code : typeof code === 'string' && /^\d+$/.test(code) ? Number(code) : NaN;
-  if (!Number.isInteger(numericCode)) return undefined;
-  return { code: numericCode, msg: typeof msg === 'string' ? msg : String(msg ?? ''), data };
-}

@@ -1,6 +1,6 @@
-import { PAYOUT_STATUSES, type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder, type PayoutStatus } from '../interfaces/payout-types.interface';
+import { type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder } from '../interfaces/payout-types.interface';
 import { marketOf } from '../markets/payout-markets';
-import { normalizeAmount } from '../money/decimal';
+import { formatDecimal, normalizeAmount, parseDecimal } from '../money/decimal';
 import type { CashyEndpoint } from './cashy-endpoints';
 import { CashyTransportError } from './cashy-transport.error';
 
@@ -26,12 +26,13 @@ const optionalText = (value: unknown): string | undefined => (typeof value === '
 
 /**
  * Normalizes an order from payOut or payOutQuery: merchantId as a string, amounts as decimal
- * strings at the market's scale whichever of string or number Cashy sent.
+ * strings at the market's scale whichever of string or number Cashy sent. Lenient on purpose: an
+ * answer with an `orderNo` is an order (money-safety rule 4), so an undocumented status is kept as
+ * received and an amount or fee that is not a decimal becomes `null` (callers that must compare
+ * amounts read them from `data` themselves).
  */
 export function toPayoutOrder(data: unknown, endpoint: CashyEndpoint, known: { currency?: PayoutCurrency; mchOrderNo?: string }): PayoutOrder {
   const value = record(data, endpoint);
-  const orderStatus = value.orderStatus as PayoutStatus;
-  if (!PAYOUT_STATUSES.includes(orderStatus)) throw new CashyTransportError('unparsable', endpoint, `unknown orderStatus ${JSON.stringify(value.orderStatus)}`);
   if (typeof value.orderNo !== 'string' || value.orderNo === '') throw new CashyTransportError('unparsable', endpoint, 'orderNo missing');
   const scale = marketOf(known.currency)?.amountScale;
   const resultDesc = optionalText(value.resultDesc);
@@ -41,13 +42,19 @@ export function toPayoutOrder(data: unknown, endpoint: CashyEndpoint, known: { c
     mchOrderNo: optionalText(value.mchOrderNo) ?? known.mchOrderNo ?? '',
     orderNo: value.orderNo,
     ...(known.currency ? { currency: known.currency } : {}),
-    amount: amount(value.amount, scale, endpoint, 'amount'),
-    fee: amount(value.fee, scale, endpoint, 'fee'),
-    orderStatus,
-    completionTime: optionalText(value.completionTime) ?? null,
+    amount: lenientAmount(value.amount, scale),
+    fee: lenientAmount(value.fee, scale),
+    orderStatus: typeof value.orderStatus === 'string' ? value.orderStatus : String(value.orderStatus ?? ''),
+    completionTime: typeof value.completionTime === 'number' ? String(value.completionTime) : (optionalText(value.completionTime) ?? null),
     ...(resultDesc !== undefined ? { resultDesc } : {}),
     ...(channelOrderNo !== undefined ? { channelOrderNo } : {}),
   };
+}
+
+function lenientAmount(value: unknown, scale: number | undefined): string | null {
+  const parsed = parseDecimal(value);
+  if (!parsed) return null;
+  return scale === undefined && typeof value === 'string' ? value.trim() : formatDecimal(parsed, scale ?? 0);
 }
 
 /** Normalizes bankListQuery's array. */

@@ -10,9 +10,9 @@ export class PayoutNotificationDto {
   @MeetsPayoutRules(rules) mchOrderNo!: string;
   @MeetsPayoutRules(rules) orderNo!: string;
   @MeetsPayoutRules(rules) channelOrderNo?: string | null;
-  @MeetsPayoutRules(rules) amount!: string | number;
+  @MeetsPayoutRules(rules) amount?: string | number | null;
   @MeetsPayoutRules(rules) fee?: string | number | null;
-  @MeetsPayoutRules(rules) orderStatus!: PayoutStatus;
-  @MeetsPayoutRules(rules) completionTime?: string | null;
+  @MeetsPayoutRules(rules) orderStatus!: PayoutStatus | (string & {});
+  @MeetsPayoutRules(rules) completionTime?: string | number | null;
   @MeetsPayoutRules(rules) resultDesc?: string | null;
 }

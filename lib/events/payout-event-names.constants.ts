@@ -3,3 +3,6 @@ export const PAYOUT_SUCCEEDED = 'payout.succeeded' as const;
 
 /** Emitted the first time an order is reported `FAIL` or `CANCEL`, and when a Mexican `SUCCESS` is reversed. */
 export const PAYOUT_FAILED = 'payout.failed' as const;
+
+/** Emitted once for a report the rules forbid (money-safety rule 7); no payout event is emitted for it. */
+export const PAYOUT_ANOMALY = 'payout.anomaly' as const;

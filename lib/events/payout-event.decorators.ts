@@ -1,5 +1,5 @@
 import { OnEvent } from '@nestjs/event-emitter';
-import { PAYOUT_FAILED, PAYOUT_SUCCEEDED } from './payout-event-names.constants';
+import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_SUCCEEDED } from './payout-event-names.constants';
 
 type OnEventOptions = Exclude<Parameters<typeof OnEvent>[1], undefined>;
 
@@ -15,3 +15,6 @@ export const OnPayoutSucceeded = (options?: PayoutListenerOptions): MethodDecora
 
 /** Marks a method as a `payout.failed` listener. Its errors make the webhook answer 500. */
 export const OnPayoutFailed = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_FAILED, listenerOptions(options));
+
+/** Marks a method as a `payout.anomaly` listener. Its errors make the webhook answer 500. */
+export const OnPayoutAnomaly = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_ANOMALY, listenerOptions(options));

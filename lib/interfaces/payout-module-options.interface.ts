@@ -74,6 +74,26 @@ export interface PayoutModuleOptions {
   retry?: PayoutRetryOptions | false;
   /** How concurrent deliveries of the same order are serialized. */
   delivery?: PayoutDeliveryOptions;
+  /**
+   * After a create whose outcome is unknown (a timeout, a reset, an answer the library cannot
+   * classify), how long, in ms, the same `mchOrderNo` is neither sent again nor reported as not
+   * created, unless the gateway shows the order (default 120000). A gateway may commit a create
+   * after the client gave up; sending it again inside this window could pay twice.
+   */
+  resendWindowMs?: number;
+  /** Override how Cashy's unpublished messages are recognised (see the README's "Guarantees"). */
+  gatewayMessages?: PayoutGatewayMessagesOptions;
+}
+
+/**
+ * Patterns for the gateway messages Cashy does not publish, each tested against the whole `msg`.
+ * Keep them narrow: a message wrongly read as "not found" could lead to a second payout.
+ */
+export interface PayoutGatewayMessagesOptions {
+  /** A create refused because an order with this `mchOrderNo` exists (default matches `Params_mchOrderNo_repeat`, `Duplicate_order`, `Order_already_exists` …). */
+  duplicateOrder?: RegExp;
+  /** A query for an order the gateway does not have (default matches `Order_not_exist`, `Order_not_found`, `Params_orderNo_not_exist` …). */
+  orderNotFound?: RegExp;
 }
 
 /** What `useClass` / `useExisting` of `forRootAsync` must implement. */

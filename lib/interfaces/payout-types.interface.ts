@@ -55,7 +55,8 @@ export interface PayoutOrder {
   amount: string | null;
   /** Decimal string at the market's scale, or `null` while Cashy has not set it. */
   fee: string | null;
-  orderStatus: PayoutStatus;
+  /** One of the six statuses, or an undocumented one exactly as Cashy sent it (never read as a failure). */
+  orderStatus: PayoutStatus | (string & {});
   /** `yyyy-MM-dd HH:mm:ss` in the market's local time as Cashy sent it, or `null`. */
   completionTime: string | null;
   resultDesc?: PayoutResultDesc;

@@ -1,6 +1,7 @@
 import type { PayoutCurrency } from '../interfaces/payout-types.interface';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PayoutConfigurationError } from '../errors/payout-configuration.error';
+import type { CashyMessagePatterns } from '../client/cashy-answers';
 import { CashyAccount } from './cashy-account';
 
 /** Resolved retry policy. */
@@ -36,6 +37,10 @@ export class PayoutConfig {
     readonly timeoutMs: number,
     readonly retry: ResolvedRetryPolicy,
     readonly delivery: ResolvedDeliveryPolicy,
+    /** Money-safety rule 3: how long after an ambiguous create it may be sent again or called not created. */
+    readonly resendWindowMs: number,
+    /** How Cashy's unpublished duplicate-order and unknown-order messages are recognised. */
+    readonly messages: Readonly<CashyMessagePatterns>,
   ) {
     this.byMerchantId = new Map(accounts.map((account) => [account.merchantId, account]));
   }

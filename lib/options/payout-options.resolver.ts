@@ -1,10 +1,11 @@
+import { type CashyMessagePatterns, DEFAULT_CASHY_MESSAGE_PATTERNS } from '../client/cashy-answers';
 import { PayoutConfigurationError } from '../errors/payout-configuration.error';
 import type { PayoutModuleOptions } from '../interfaces/payout-module-options.interface';
 import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-types.interface';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
 import { compareDecimals, decimalPlaces, formatDecimal, parseDecimal } from '../money/decimal';
-import { isHttpUrl } from '../validation/http-url';
+import { isHttpUrl, normalizeHttpUrl } from '../validation/http-url';
 import { CashyAccount } from './cashy-account';
 import { PayoutConfig, type ResolvedDeliveryPolicy, type ResolvedRetryPolicy } from './payout-config';
 
@@ -14,9 +15,14 @@ export const PAYOUT_DEFAULTS = {
   retry: { attempts: 3, baseDelayMs: 200, maxDelayMs: 5_000 } satisfies ResolvedRetryPolicy,
   webhookPath: 'payout/webhook',
   delivery: { claimTtlMs: 120_000, claimWaitMs: 10_000 } satisfies ResolvedDeliveryPolicy,
+  /** A gateway may commit a create after the client gave up; two minutes covers a slow commit with room to spare. */
+  resendWindowMs: 120_000,
+  gatewayMessages: DEFAULT_CASHY_MESSAGE_PATTERNS,
 } as const;
 
-const KNOWN_OPTIONS = new Set(['baseUrl', 'merchantId', 'apiKey', 'accounts', 'notifyUrl', 'webhook', 'store', 'limits', 'timeoutMs', 'retry', 'delivery']);
+const KNOWN_OPTIONS = new Set([
+  'baseUrl', 'merchantId', 'apiKey', 'accounts', 'notifyUrl', 'webhook', 'store', 'limits', 'timeoutMs', 'retry', 'delivery', 'resendWindowMs', 'gatewayMessages',
+]);
 const MERCHANT_ID = /^\d{1,20}$/;
 
 function fail(problems: string[]): never {
@@ -155,6 +161,28 @@ function resolveDelivery(value: unknown, problems: string[]): ResolvedDeliveryPo
   };
 }
 
+function resolveGatewayMessages(value: unknown, problems: string[]): CashyMessagePatterns {
+  const defaults = PAYOUT_DEFAULTS.gatewayMessages;
+  if (value === undefined) return defaults;
+  if (!isRecord(value)) {
+    problems.push('gatewayMessages must be { duplicateOrder?: RegExp, orderNotFound?: RegExp }');
+    return defaults;
+  }
+  const resolved = { ...defaults };
+  for (const key of Object.keys(value)) {
+    if (key !== 'duplicateOrder' && key !== 'orderNotFound') {
+      problems.push(`gatewayMessages.${key} is not an option (use duplicateOrder or orderNotFound)`);
+    } else if (!(value[key] instanceof RegExp)) {
+      problems.push(`gatewayMessages.${key} must be a RegExp matched against the whole msg, such as /^Order_not_exist$/`);
+    } else {
+      // Without the global or sticky flags, test() keeps no state between calls.
+      const pattern = value[key] as RegExp;
+      resolved[key] = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
+    }
+  }
+  return resolved;
+}
+
 /**
  * Validates module options and applies every default. Throws `PayoutConfigurationError` naming each
  * bad option; the message never contains an apiKey.
@@ -187,24 +215,27 @@ export function resolvePayoutOptions(input: PayoutModuleOptions | unknown): Payo
 
   let notifyUrl: string | undefined;
   if (options.notifyUrl !== undefined) {
-    if (typeof options.notifyUrl !== 'string' || !isHttpUrl(options.notifyUrl) || options.notifyUrl.length > 250) {
-      problems.push('notifyUrl must be an http(s) URL of at most 250 characters');
+    const normalized = typeof options.notifyUrl === 'string' ? normalizeHttpUrl(options.notifyUrl) : undefined;
+    if (normalized === undefined || normalized.length > 250) {
+      problems.push('notifyUrl must be an absolute http(s) URL of at most 250 characters, without control or invisible characters');
     } else {
-      notifyUrl = options.notifyUrl;
+      notifyUrl = normalized;
     }
   }
   if (options.store !== undefined) {
     const store = options.store as Record<string, unknown> | null;
-    if (!store || typeof store.get !== 'function' || typeof store.compareAndSet !== 'function') {
-      problems.push('store must implement PayoutStore (get, compareAndSet, findByMchOrderNo)');
-    }
+    const methods = ['get', 'compareAndSet', 'findByMchOrderNo', 'getAttempt', 'compareAndSetAttempt'];
+    const missing = methods.filter((method) => typeof store?.[method] !== 'function');
+    if (missing.length > 0) problems.push(`store must implement PayoutStore (${methods.join(', ')}); it lacks ${missing.join(', ')}`);
   }
   const limits = resolveLimits(options.limits, problems);
   const timeoutMs = positiveInteger(options.timeoutMs, 'timeoutMs', problems, 600_000);
   if (timeoutMs === 0) problems.push('timeoutMs must be at least 1');
   const retry = resolveRetry(options.retry, problems);
   const delivery = resolveDelivery(options.delivery, problems);
+  const resendWindowMs = positiveInteger(options.resendWindowMs, 'resendWindowMs', problems, 86_400_000) ?? PAYOUT_DEFAULTS.resendWindowMs;
+  const messages = resolveGatewayMessages(options.gatewayMessages, problems);
 
   if (problems.length > 0) fail(problems);
-  return new PayoutConfig(baseUrl, accounts, notifyUrl, limits, timeoutMs ?? PAYOUT_DEFAULTS.timeoutMs, retry, delivery);
+  return new PayoutConfig(baseUrl, accounts, notifyUrl, limits, timeoutMs ?? PAYOUT_DEFAULTS.timeoutMs, retry, delivery, resendWindowMs, messages);
 }

@@ -4,45 +4,51 @@ import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { PayoutError } from '../errors/payout.error';
 import { PayoutStoreError } from '../errors/payout-store.error';
 import { PayoutConfig } from '../options/payout-config';
-import { PAYOUT_FAILED, PAYOUT_SUCCEEDED } from '../events/payout-event-names.constants';
+import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_SUCCEEDED } from '../events/payout-event-names.constants';
+import { PayoutAnomalyEvent, type PayoutAnomalyFields, type PayoutAnomalyKind } from '../events/payout-anomaly.event';
 import { PayoutFailedEvent } from '../events/payout-failed.event';
 import type { PayoutEventFields } from '../events/payout-event';
 import { PayoutSucceededEvent } from '../events/payout-succeeded.event';
-import type { PayoutCurrency, PayoutStatus } from '../interfaces/payout-types.interface';
+import { PAYOUT_STATUSES, type PayoutCurrency, type PayoutStatus } from '../interfaces/payout-types.interface';
 import { marketOf } from '../markets/payout-markets';
-import { formatDecimal } from '../money/decimal';
+import { compareDecimals, formatDecimal, parseDecimal, type ParsedDecimal } from '../money/decimal';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
-import type { PayoutRecord, PayoutStore } from '../store/payout-store.interface';
+import type { PayoutAttempt, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
 import { sleep } from '../utils/sleep';
 import { decidePayoutTransition } from './payout-state-machine';
 import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
 
-/** A status whose listeners have all succeeded, to record as processed. */
-interface PayoutOutcome {
-  status: PayoutStatus;
-  reversed: boolean;
+/** What a claim was taken for: a status to record as processed, or an anomaly to record as emitted. */
+type ClaimedChange = { status: PayoutStatus; reversed: boolean } | { anomaly: string };
+
+/** A report the rules forbid: what kind, and a sentence saying why. */
+interface Anomaly {
+  kind: PayoutAnomalyKind;
+  reason: string;
 }
 
-/** `record` with our claim (if it is still ours) dropped and, with `outcome`, that status processed. */
-function settledRecord(record: PayoutRecord, token: string, outcome: PayoutOutcome | undefined): PayoutRecord {
-  return {
-    orderNo: record.orderNo,
-    mchOrderNo: record.mchOrderNo,
-    merchantId: record.merchantId,
-    currency: record.currency,
-    status: outcome ? outcome.status : record.status,
-    processed: outcome && !record.processed.includes(outcome.status) ? [...record.processed, outcome.status] : record.processed,
-    reversed: record.reversed || (outcome?.reversed ?? false),
-    claim: record.claim?.token === token ? undefined : record.claim,
-    revision: record.revision + 1,
-    updatedAt: Date.now(),
-  };
+/** What the module knows of an order before applying a report: its record, completed from the create attempt. */
+interface KnownOrder {
+  merchantId?: string;
+  mchOrderNo?: string;
+  currency?: PayoutCurrency;
+  amount?: string;
+  /** The orderNo the create attempt under this mchOrderNo got, when it got one. */
+  attemptOrderNo?: string;
 }
 
-// Claim tokens: random per process, counted per claim, so unique across replicas and deliveries
-// without drawing fresh randomness for every notification.
-const CLAIM_TOKEN_PREFIX = `${randomUUID()}-`;
-let claimCount = 0;
+/** `record` with our claim (if it is still ours) dropped and, with `change`, that change recorded. */
+function settledRecord(record: PayoutRecord, token: string, change: ClaimedChange | undefined): PayoutRecord {
+  const next: PayoutRecord = { ...record, claim: record.claim?.token === token ? undefined : record.claim, revision: record.revision + 1, updatedAt: Date.now() };
+  if (change && 'status' in change) {
+    next.status = change.status;
+    if (!record.processed.includes(change.status)) next.processed = [...record.processed, change.status];
+    next.reversed = record.reversed || change.reversed;
+  } else if (change && !(record.anomalies ?? []).includes(change.anomaly)) {
+    next.anomalies = [...(record.anomalies ?? []), change.anomaly];
+  }
+  return next;
+}
 
 /** Another delivery of the same order is still running its listeners; try again later. */
 export class PayoutBusyError extends PayoutError {}
@@ -50,16 +56,19 @@ export class PayoutBusyError extends PayoutError {}
 /** Waiting deliveries poll the store from every 5 ms up to every 100 ms, to spare a shared store. */
 const CLAIM_POLL_MS = { first: 5, max: 100 };
 const CONFIRM_ATTEMPTS = 5;
-const LOG_CONTEXT = 'PayoutWebhook';
 
 /**
- * Turns status reports (webhooks and queries alike) into exactly-once events: decides the
- * transition, claims the order, runs the listeners, then records the status as processed. A
- * listener failure releases the claim, so the next delivery runs the listeners again.
+ * Turns status reports (webhooks and queries alike) into exactly-once events: checks the report
+ * against what is recorded (money-safety rule 7), decides the transition, claims the order, runs
+ * the listeners, then records what was emitted. A listener failure releases the claim, so the next
+ * delivery runs the listeners again.
  */
 @Injectable()
 export class PayoutOutcomeProcessor {
-  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly logger = new Logger('PayoutWebhook');
+  // Claim tokens: random per instance, counted per claim, so unique across replicas and deliveries.
+  private readonly tokenPrefix = `${randomUUID()}-`;
+  private claimCount = 0;
 
   constructor(
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
@@ -77,54 +86,48 @@ export class PayoutOutcomeProcessor {
     let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
       const record = await this.read(report.orderNo);
-      const now = Date.now();
-      if (record?.claim && record.claim.expiresAt > now) {
+      if (record?.claim && record.claim.expiresAt > Date.now()) {
         // A copy of a status already handled needs nothing from the holder.
-        if (record.processed.includes(report.orderStatus)) return 'duplicate';
-        if (now >= giveUpAt) throw new PayoutBusyError(`order ${report.orderNo} is being processed by another delivery`);
+        if (record.processed.includes(report.orderStatus as PayoutStatus)) return 'duplicate';
+        if (Date.now() >= giveUpAt) throw new PayoutBusyError(`order ${report.orderNo} is being processed by another delivery`);
         await sleep(pollMs);
         pollMs = Math.min(pollMs * 2, CLAIM_POLL_MS.max);
         continue;
       }
-      const currency = record?.currency ?? report.currency;
-      const market = marketOf(currency);
-      // With the market unknown, a SUCCESS → FAIL is reported as a reversal: a missed failure costs more than a spurious one.
-      const transition = decidePayoutTransition(record, report.orderStatus, market?.allowsSuccessReversal ?? true);
-
+      const known = await this.knownOrder(record, report);
+      const base = this.baseRecord(record, report, known);
+      const mismatch = findMismatch(known, report);
+      if (mismatch) {
+        const written = await this.emitAnomalyOnce(record, this.anomalyBase(record, report), report, mismatch);
+        if (written === 'retry') continue;
+        return written;
+      }
+      const status = report.orderStatus as PayoutStatus;
+      const market = marketOf(known.currency);
+      // With the market unknown, a SUCCESS → FAIL is not read as a SPEI return (rule 6).
+      const transition = decidePayoutTransition(record, status, market?.allowsSuccessReversal ?? false);
       switch (transition.kind) {
         case 'duplicate':
           return 'duplicate';
         case 'stale':
-          this.logger.debug(`order ${report.orderNo}: ${report.orderStatus} after ${record?.status} ignored (out of order)`);
+          this.logger.debug(`order ${report.orderNo}: ${status} after ${record?.status} ignored (out of order)`);
           return 'stale';
-        case 'anomaly':
-          this.logger.warn(`order ${report.orderNo}: ${transition.from} → ${report.orderStatus} is not a valid change; nothing emitted`);
-          return 'anomaly';
+        case 'anomaly': {
+          const why = market ? `${transition.from} → ${status} is not allowed` : `${transition.from} → ${status} is not allowed while the order's market is unknown`;
+          const written = await this.emitAnomalyOnce(record, base, report, { kind: 'transition', reason: why });
+          if (written === 'retry') continue;
+          return written;
+        }
         case 'progress': {
-          const next = this.nextRecord(record, report, currency, { status: report.orderStatus, processed: report.orderStatus });
+          const next = { ...base, status, processed: base.processed.includes(status) ? base.processed : [...base.processed, status] };
           if (await this.write(next, record?.revision ?? 0)) return 'progress';
           continue;
         }
         case 'outcome': {
-          const token = CLAIM_TOKEN_PREFIX + (++claimCount).toString(36);
-          const claimed = this.nextRecord(record, report, currency, {
-            claim: { status: report.orderStatus, token, expiresAt: now + claimTtlMs },
-          });
-          if (!(await this.write(claimed, record?.revision ?? 0))) continue;
-          try {
-            await this.emit(report, currency, transition.event, transition.reversed);
-          } catch (error) {
-            // Let the next delivery run the listeners again; if even that fails, the claim expires.
-            await this.settleClaim(report.orderNo, token, undefined).catch((e: unknown) =>
-              this.logger.warn(`order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`),
-            );
-            throw error;
-          }
-          // Record the outcome with one write from the record our claim wrote (nobody else writes an
-          // order while we hold it); only if that fails does `confirm` read and retry.
-          const outcome = { status: report.orderStatus, reversed: transition.reversed };
-          const confirmed = await this.write(settledRecord(claimed, token, outcome), claimed.revision).catch(() => false);
-          if (!confirmed) await this.confirm(report, token, outcome);
+          const emitted = await this.runClaimed(record, base, report, { status, reversed: transition.reversed }, () =>
+            this.emitOutcome(report, known.currency, transition.event, transition.reversed),
+          );
+          if (emitted === 'retry') continue;
           return 'emitted';
         }
       }
@@ -141,40 +144,151 @@ export class PayoutOutcomeProcessor {
     return this.store.findByMchOrderNo(mchOrderNo);
   }
 
-  /** Records what `createPayout` learned, so later reports know the order's account and currency. */
-  async remember(order: Pick<PayoutStatusReport, 'orderNo' | 'mchOrderNo' | 'merchantId'>, currency: PayoutCurrency): Promise<void> {
-    // Revision 0 means "no record yet": one insert-if-absent write, a no-op when the order is known.
-    await this.write(this.nextRecord(undefined, order, currency, {}), 0);
+  /**
+   * Records what `createPayout` learned of an order (its merchant, currency and amount), filling in
+   * a record that a webhook created first (rule 6) without touching its statuses or claim.
+   */
+  async remember(order: { orderNo: string; mchOrderNo: string; merchantId: string; currency: PayoutCurrency; amount: string }): Promise<void> {
+    for (;;) {
+      const record = await this.read(order.orderNo);
+      if (record && record.currency !== undefined && record.amount !== undefined && record.merchantId !== undefined && record.mchOrderNo !== undefined) return;
+      const next: PayoutRecord = {
+        processed: [],
+        reversed: false,
+        ...record,
+        orderNo: order.orderNo,
+        mchOrderNo: record?.mchOrderNo ?? order.mchOrderNo,
+        merchantId: record?.merchantId ?? order.merchantId,
+        currency: record?.currency ?? order.currency,
+        amount: record?.amount ?? order.amount,
+        revision: (record?.revision ?? 0) + 1,
+        updatedAt: Date.now(),
+      };
+      if (await this.write(next, record?.revision ?? 0)) return;
+    }
   }
 
-  private nextRecord(
-    record: PayoutRecord | undefined,
-    report: Pick<PayoutStatusReport, 'orderNo' | 'mchOrderNo' | 'merchantId'>,
-    currency: PayoutCurrency | undefined,
-    change: { status?: PayoutStatus; processed?: PayoutStatus; reversed?: boolean; claim?: PayoutRecord['claim'] },
-  ): PayoutRecord {
+  /**
+   * Emits an anomaly found outside a report (a create answer that disagrees with the request).
+   * A listener's error is logged, not thrown: the caller is already failing with its own error.
+   */
+  async reportAnomaly(fields: Omit<PayoutAnomalyFields, 'previousStatus'>): Promise<void> {
+    this.logger.warn(`order ${fields.orderNo} (${fields.mchOrderNo}): anomaly (${fields.kind}): ${fields.reason}`);
+    try {
+      await this.events.emitAsync(PAYOUT_ANOMALY, new PayoutAnomalyEvent({ ...fields, previousStatus: null }));
+    } catch (error) {
+      this.logger.error(`order ${fields.orderNo}: a payout.anomaly listener failed (${(error as Error).message})`, (error as Error).stack);
+    }
+  }
+
+  /** The record, completed from the create attempt when it lacks the order's merchant, market or amount. */
+  private async knownOrder(record: PayoutRecord | undefined, report: PayoutStatusReport): Promise<KnownOrder> {
+    let attempt: PayoutAttempt | undefined;
+    if (record?.currency === undefined || record.amount === undefined || record.merchantId === undefined) {
+      try {
+        attempt = await this.store.getAttempt(record?.mchOrderNo ?? report.mchOrderNo);
+      } catch (error) {
+        throw new PayoutStoreError('getAttempt', error);
+      }
+    }
     return {
+      merchantId: record?.merchantId ?? attempt?.merchantId,
+      mchOrderNo: record?.mchOrderNo,
+      currency: record?.currency ?? attempt?.currency ?? report.currency,
+      amount: record?.amount ?? attempt?.amount,
+      attemptOrderNo: record ? undefined : attempt?.orderNo,
+    };
+  }
+
+  /** The record to build on: the stored one, or a new one from what is known. */
+  private baseRecord(record: PayoutRecord | undefined, report: PayoutStatusReport, known: KnownOrder): PayoutRecord {
+    return {
+      processed: [],
+      reversed: false,
+      ...record,
       orderNo: report.orderNo,
-      mchOrderNo: record?.mchOrderNo ?? report.mchOrderNo,
-      merchantId: record?.merchantId ?? report.merchantId,
-      currency,
-      status: change.status ?? record?.status,
-      processed: change.processed && !record?.processed.includes(change.processed) ? [...(record?.processed ?? []), change.processed] : (record?.processed ?? []),
-      reversed: change.reversed ?? record?.reversed ?? false,
-      claim: change.claim,
+      mchOrderNo: known.mchOrderNo ?? report.mchOrderNo,
+      merchantId: known.merchantId ?? report.merchantId,
+      currency: known.currency,
+      amount: known.amount ?? (known.currency && report.amount ? formatDecimal(report.amount, marketOf(known.currency)!.amountScale) : undefined),
+      claim: undefined,
       revision: (record?.revision ?? 0) + 1,
       updatedAt: Date.now(),
     };
   }
 
+  /** For an anomaly on an order never seen: a record that only remembers the anomaly (no index, no market). */
+  private anomalyBase(record: PayoutRecord | undefined, report: PayoutStatusReport): PayoutRecord {
+    if (record) return { ...record, claim: undefined, revision: record.revision + 1, updatedAt: Date.now() };
+    return { orderNo: report.orderNo, processed: [], reversed: false, revision: 1, updatedAt: Date.now() };
+  }
+
+  /** Emits `payout.anomaly` once per order, kind and status; the report is acknowledged. */
+  private async emitAnomalyOnce(
+    record: PayoutRecord | undefined,
+    base: PayoutRecord,
+    report: PayoutStatusReport,
+    anomaly: Anomaly,
+  ): Promise<PayoutReportResult | 'retry'> {
+    const key = `${anomaly.kind}:${report.orderStatus}`;
+    if (record?.anomalies?.includes(key)) return 'duplicate';
+    this.logger.warn(`order ${report.orderNo} (${report.mchOrderNo}): anomaly (${anomaly.kind}): ${anomaly.reason}; no payout event emitted`);
+    const event = new PayoutAnomalyEvent({
+      kind: anomaly.kind,
+      merchantId: report.merchantId,
+      mchOrderNo: report.mchOrderNo,
+      orderNo: report.orderNo,
+      previousStatus: record?.status ?? null,
+      status: report.orderStatus,
+      reason: anomaly.reason,
+      raw: report.raw,
+    });
+    const done = await this.runClaimed(record, base, report, { anomaly: key }, async () => {
+      await this.events.emitAsync(PAYOUT_ANOMALY, event);
+    });
+    return done === 'retry' ? 'retry' : 'anomaly';
+  }
+
   /**
-   * Records an emitted outcome. The listeners have succeeded, so the delivery is acknowledged even
+   * Claims the order (one compare-and-set from `record`), runs `emit`, then records `change` and
+   * drops the claim. Resolves `'retry'` when another writer got there first.
+   */
+  private async runClaimed(
+    record: PayoutRecord | undefined,
+    base: PayoutRecord,
+    report: PayoutStatusReport,
+    change: ClaimedChange,
+    emit: () => Promise<void>,
+  ): Promise<'done' | 'retry'> {
+    const { claimTtlMs } = this.config.delivery;
+    const token = this.tokenPrefix + (++this.claimCount).toString(36);
+    const claimStatus = PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus) ? (report.orderStatus as PayoutStatus) : 'PROCESSING';
+    const claimed: PayoutRecord = { ...base, claim: { status: claimStatus, token, expiresAt: Date.now() + claimTtlMs } };
+    if (!(await this.write(claimed, record?.revision ?? 0))) return 'retry';
+    try {
+      await emit();
+    } catch (error) {
+      // Let the next delivery run the listeners again; if even that fails, the claim expires.
+      await this.settleClaim(report.orderNo, token, undefined).catch((e: unknown) =>
+        this.logger.warn(`order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`),
+      );
+      throw error;
+    }
+    // One write from the record our claim wrote (nobody else writes an order while we hold it);
+    // only if that fails does `confirm` read and retry.
+    const confirmed = await this.write(settledRecord(claimed, token, change), claimed.revision).catch(() => false);
+    if (!confirmed) await this.confirm(report, token, change);
+    return 'done';
+  }
+
+  /**
+   * Records an emitted change. The listeners have succeeded, so the delivery is acknowledged even
    * if the store keeps failing: answering 5xx would make Cashy deliver, and the listeners run, again.
    */
-  private async confirm(report: PayoutStatusReport, token: string, outcome: PayoutOutcome): Promise<void> {
+  private async confirm(report: PayoutStatusReport, token: string, change: ClaimedChange): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.settleClaim(report.orderNo, token, outcome);
+        await this.settleClaim(report.orderNo, token, change);
         return;
       } catch (error) {
         if (attempt >= CONFIRM_ATTEMPTS) {
@@ -202,26 +316,26 @@ export class PayoutOutcomeProcessor {
     }
   }
 
-  /** Drops our claim; with `outcome`, also records the status as processed. */
-  private async settleClaim(orderNo: string, token: string, outcome: PayoutOutcome | undefined): Promise<void> {
+  /** Drops our claim; with `change`, also records it. */
+  private async settleClaim(orderNo: string, token: string, change: ClaimedChange | undefined): Promise<void> {
     for (;;) {
       const record = await this.read(orderNo);
       if (!record) return;
-      if (!outcome && record.claim?.token !== token) return;
-      if (await this.write(settledRecord(record, token, outcome), record.revision)) return;
+      if (!change && record.claim?.token !== token) return;
+      if (await this.write(settledRecord(record, token, change), record.revision)) return;
     }
   }
 
-  private async emit(report: PayoutStatusReport, currency: PayoutCurrency | undefined, event: 'succeeded' | 'failed', reversed: boolean): Promise<void> {
+  private async emitOutcome(report: PayoutStatusReport, currency: PayoutCurrency | undefined, event: 'succeeded' | 'failed', reversed: boolean): Promise<void> {
     const scale = marketOf(currency)?.amountScale;
     const fields: PayoutEventFields = {
       merchantId: report.merchantId,
       mchOrderNo: report.mchOrderNo,
       orderNo: report.orderNo,
       channelOrderNo: report.channelOrderNo,
-      amount: report.amount && formatDecimal(report.amount, scale ?? 0),
-      fee: report.fee && formatDecimal(report.fee, scale ?? 0),
-      status: report.orderStatus,
+      amount: eventAmount(report.amount, report.raw.amount, scale),
+      fee: eventAmount(report.fee, report.raw.fee, scale),
+      status: report.orderStatus as PayoutStatus,
       completionTime: report.completionTime,
       resultDesc: report.resultDesc,
       raw: report.raw,
@@ -231,7 +345,36 @@ export class PayoutOutcomeProcessor {
     } else {
       await this.events.emitAsync(PAYOUT_FAILED, new PayoutFailedEvent({ ...(fields as PayoutEventFields & { status: 'FAIL' | 'CANCEL' }), reversed }));
     }
-    // The static call prints the same line through the same logger; the instance one costs ~8× more per call.
-    Logger.log(`order ${report.orderNo} (${report.mchOrderNo}): payout.${event}${reversed ? ' (reversed)' : ''}`, LOG_CONTEXT);
+    this.logger.log(`order ${report.orderNo} (${report.mchOrderNo}): payout.${event}${reversed ? ' (reversed)' : ''}`);
   }
+}
+
+/** An amount for an event: at the market's scale, or as the gateway wrote it when the market is unknown. */
+function eventAmount(parsed: ParsedDecimal | null, sent: unknown, scale: number | undefined): string | null {
+  if (parsed === null) return null;
+  if (scale !== undefined) return formatDecimal(parsed, scale);
+  return typeof sent === 'string' ? sent.trim() : String(sent);
+}
+
+/** The first way a report contradicts what is recorded (money-safety rule 7), if any. */
+function findMismatch(known: KnownOrder, report: PayoutStatusReport): Anomaly | undefined {
+  if (report.bodyMerchantId !== undefined && report.bodyMerchantId !== report.merchantId) {
+    return { kind: 'merchant', reason: `the body names merchant ${report.bodyMerchantId} but merchant ${report.merchantId} signed it` };
+  }
+  if (known.merchantId !== undefined && known.merchantId !== report.merchantId) {
+    return { kind: 'merchant', reason: `the order was created under merchant ${known.merchantId} and reported by merchant ${report.merchantId}` };
+  }
+  if (known.mchOrderNo !== undefined && known.mchOrderNo !== report.mchOrderNo) {
+    return { kind: 'mchOrderNo', reason: `order ${report.orderNo} is recorded under mchOrderNo ${known.mchOrderNo}, not ${report.mchOrderNo}` };
+  }
+  if (known.attemptOrderNo !== undefined && known.attemptOrderNo !== report.orderNo) {
+    return { kind: 'mchOrderNo', reason: `mchOrderNo ${report.mchOrderNo} was created as order ${known.attemptOrderNo}, not ${report.orderNo}` };
+  }
+  if (known.amount !== undefined && report.amount !== null && compareDecimals(parseDecimal(known.amount)!, report.amount) !== 0) {
+    return { kind: 'amount', reason: `the order was created for ${known.amount}${known.currency ? ` ${known.currency}` : ''}; the report says ${String(report.raw.amount)}` };
+  }
+  if (!PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus)) {
+    return { kind: 'status', reason: `orderStatus ${JSON.stringify(report.orderStatus)} is not one Cashy documents` };
+  }
+  return undefined;
 }

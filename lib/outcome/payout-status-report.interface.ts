@@ -1,16 +1,20 @@
-import type { PayoutCurrency, PayoutStatus } from '../interfaces/payout-types.interface';
+import type { PayoutCurrency } from '../interfaces/payout-types.interface';
 import type { ParsedDecimal } from '../money/decimal';
 
 /** A status of one order as the gateway reported it, by webhook or by query. */
 export interface PayoutStatusReport {
+  /** The merchant that reported it: the account whose key verified the webhook, or that was queried. */
   merchantId: string;
+  /** The `merchantId` the body itself names, when it names one. */
+  bodyMerchantId?: string;
   mchOrderNo: string;
   orderNo: string;
   channelOrderNo?: string;
-  /** Parsed once where the report is read, so it is never parsed again; `null` when the gateway sent none. */
+  /** Parsed once where the report is read; `null` when the gateway sent none. */
   amount: ParsedDecimal | null;
   fee: ParsedDecimal | null;
-  orderStatus: PayoutStatus;
+  /** One of the six documented statuses, or an undocumented one as received (an anomaly). */
+  orderStatus: string;
   completionTime: string | null;
   resultDesc: string | null;
   /** The report as parsed from the gateway's bytes. */

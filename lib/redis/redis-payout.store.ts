@@ -1,6 +1,6 @@
 // Types only: nothing of ioredis is loaded at runtime; the host's client brings the code.
 import type { Cluster, Redis } from 'ioredis';
-import type { PayoutRecord, PayoutStore } from '../store/payout-store.interface';
+import type { PayoutAttempt, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
 import { COMPARE_AND_SET, FIND_BY_MCH_ORDER_NO } from './redis-payout.scripts';
 import type { RedisScriptClient } from './redis-script';
 
@@ -28,7 +28,8 @@ export interface RedisPayoutStoreOptions {
  *
  * Keys (`P` = `keyPrefix`):
  * - `P{payout}:order:<orderNo>`, a hash: `revision` and `record` (the JSON of the `PayoutRecord`);
- * - `P{payout}:mch:<mchOrderNo>`, a string: the name of the record key.
+ * - `P{payout}:mch:<mchOrderNo>`, a string: the name of the record key;
+ * - `P{payout}:attempt:<mchOrderNo>`, a hash: `revision` and `record` (the JSON of the `PayoutAttempt`).
  *
  * `compareAndSet` is one Lua script (one round trip) that checks the revision and writes the record,
  * its index and both TTLs together, so the index can never point at a record that was not written.
@@ -84,6 +85,22 @@ export class RedisPayoutStore implements PayoutStore {
     const keys = [this.recordKey(record.orderNo)];
     if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
     const written = await COMPARE_AND_SET.run(this.client, keys, [expectedRevision, record.revision, JSON.stringify(record), this.ttlMs]);
+    return written === 1;
+  }
+
+  /** The key of a create attempt (before any client-side `keyPrefix`). */
+  attemptKey(mchOrderNo: string): string {
+    return `${this.keyPrefix}{payout}:attempt:${mchOrderNo}`;
+  }
+
+  async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
+    const json = await this.client.hget(this.attemptKey(mchOrderNo), 'record');
+    return json === null || json === undefined ? undefined : (JSON.parse(String(json)) as PayoutAttempt);
+  }
+
+  async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
+    const keys = [this.attemptKey(attempt.mchOrderNo)];
+    const written = await COMPARE_AND_SET.run(this.client, keys, [expectedRevision, attempt.revision, JSON.stringify(attempt), this.ttlMs]);
     return written === 1;
   }
 

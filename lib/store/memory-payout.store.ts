@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { PayoutRecord, PayoutStore } from './payout-store.interface';
+import type { PayoutAttempt, PayoutRecord, PayoutStore } from './payout-store.interface';
 
 /** Options of `MemoryPayoutStore`. */
 export interface MemoryPayoutStoreOptions {
-  /** Most orders kept; the least recently written is dropped first (default 100,000). */
+  /** Most orders kept, and most create attempts kept; the least recently written go first (default 100,000). */
   maxEntries?: number;
   /**
    * How long an order is kept after its last write, in ms. The default, 48 h, outlasts Cashy's
@@ -12,19 +12,100 @@ export interface MemoryPayoutStoreOptions {
   ttlMs?: number;
 }
 
-interface Entry {
-  readonly orderNo: string;
-  /**
-   * The record while this is the order's entry in the map; `undefined` once a later write or a
-   * removal replaced it, so a stale queue slot holds no record alive.
-   */
-  record: PayoutRecord | undefined;
+interface Slot<V> {
+  readonly key: string;
+  /** The value while this slot is the key's latest write; `undefined` once superseded or removed. */
+  value: V | undefined;
   readonly expiresAt: number;
 }
 
 /**
- * The default `PayoutStore`: a bounded map in this process's memory. Right for one replica; with
+ * A map bounded in size and age. When full it drops the least recently written entry, except
+ * those `pinned` says are still needed: they are moved to the back instead, and the map may
+ * then hold more than `maxEntries` until they are released.
+ */
+class BoundedMap<V> {
+  private readonly slots = new Map<string, Slot<V>>();
+  // Every write, oldest first, so the oldest entry is found in O(1) amortized.
+  private queue: Slot<V>[] = [];
+  private head = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly ttlMs: number,
+    private readonly pinned: (value: V, now: number) => boolean,
+    private readonly onRemove: (key: string, value: V) => void,
+    private readonly onEarlyEviction: () => void,
+  ) {}
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  get(key: string): V | undefined {
+    const slot = this.slots.get(key);
+    if (slot && slot.expiresAt <= Date.now()) {
+      this.remove(slot);
+      return undefined;
+    }
+    return slot?.value;
+  }
+
+  set(key: string, value: V): void {
+    this.push(key, value, Date.now() + this.ttlMs);
+    this.evict();
+  }
+
+  private push(key: string, value: V, expiresAt: number): void {
+    const previous = this.slots.get(key);
+    if (previous) previous.value = undefined;
+    const slot: Slot<V> = { key, value, expiresAt };
+    this.slots.set(key, slot);
+    this.queue.push(slot);
+  }
+
+  private remove(slot: Slot<V>): void {
+    const value = slot.value;
+    slot.value = undefined;
+    this.slots.delete(slot.key);
+    if (value !== undefined) this.onRemove(slot.key, value);
+  }
+
+  private evict(): void {
+    const now = Date.now();
+    let pinnedSeen = 0;
+    while (this.head < this.queue.length) {
+      const slot = this.queue[this.head];
+      if (slot.value !== undefined) {
+        const expired = slot.expiresAt <= now;
+        if (!expired && this.slots.size <= this.maxEntries) break;
+        if (!expired && this.pinned(slot.value, now)) {
+          // Still needed: keep it, at the back. Stop once every entry has been seen pinned.
+          if (++pinnedSeen > this.slots.size) break;
+          this.head++;
+          this.push(slot.key, slot.value, slot.expiresAt);
+          continue;
+        }
+        if (!expired) this.onEarlyEviction();
+        this.remove(slot);
+      }
+      this.head++;
+    }
+    // Drop consumed and superseded slots once they dominate the queue (rare, so O(1) amortized).
+    const waiting = this.queue.length - this.head;
+    if ((this.head > 1024 && this.head > waiting) || waiting > 4 * this.slots.size + 1024) {
+      this.queue = this.queue.slice(this.head).filter((slot) => slot.value !== undefined);
+      this.head = 0;
+    }
+  }
+}
+
+/**
+ * The default `PayoutStore`: bounded maps in this process's memory. Right for one replica; with
  * several, use a shared store so that a retry landing on another replica is still recognised.
+ *
+ * When full it drops the least recently written orders first, but never an order whose delivery
+ * claim is live, nor a create attempt whose outcome is not known yet (money-safety rule 10).
  */
 export class MemoryPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
@@ -32,12 +113,8 @@ export class MemoryPayoutStore implements PayoutStore {
 
   readonly maxEntries: number;
   readonly ttlMs: number;
-  private readonly entries = new Map<string, Entry>();
-  // Every entry written, oldest first, so the oldest live one is found in O(1) amortized; slots whose
-  // entry has no record were superseded by a later write or removed. (Iterating the
-  // Map from its start instead walks over every entry deleted since V8 last compacted it.)
-  private queue: Entry[] = [];
-  private queueHead = 0;
+  private readonly orders: BoundedMap<PayoutRecord>;
+  private readonly attempts: BoundedMap<PayoutAttempt>;
   private readonly byMchOrderNo = new Map<string, string>();
   private readonly logger = new Logger(MemoryPayoutStore.name);
   private warnedEarlyEviction = false;
@@ -49,89 +126,64 @@ export class MemoryPayoutStore implements PayoutStore {
     if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new RangeError('MemoryPayoutStore: ttlMs must be a whole number of ms >= 1');
     this.maxEntries = maxEntries;
     this.ttlMs = ttlMs;
+    const warn = () => this.warnEarlyEviction();
+    this.orders = new BoundedMap<PayoutRecord>(
+      maxEntries,
+      ttlMs,
+      (record, now) => record.claim !== undefined && record.claim.expiresAt > now,
+      (orderNo, record) => {
+        if (record.mchOrderNo !== undefined && this.byMchOrderNo.get(record.mchOrderNo) === orderNo) this.byMchOrderNo.delete(record.mchOrderNo);
+      },
+      warn,
+    );
+    this.attempts = new BoundedMap<PayoutAttempt>(
+      maxEntries,
+      ttlMs,
+      (attempt) => attempt.state === 'sending' || attempt.state === 'unknown',
+      () => undefined,
+      warn,
+    );
   }
 
   /** Orders currently held. */
   get size(): number {
-    return this.entries.size;
+    return this.orders.size;
   }
 
   async get(orderNo: string): Promise<PayoutRecord | undefined> {
-    return this.live(orderNo)?.record;
+    return this.orders.get(orderNo);
   }
 
   async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
     const orderNo = this.byMchOrderNo.get(mchOrderNo);
-    return orderNo === undefined ? undefined : this.live(orderNo)?.record;
+    return orderNo === undefined ? undefined : this.orders.get(orderNo);
   }
 
   async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
     // Synchronous from read to write, so atomic within this process.
-    const current = this.live(record.orderNo);
-    if ((current?.record?.revision ?? 0) !== expectedRevision) return false;
-    const entry: Entry = { orderNo: record.orderNo, record, expiresAt: Date.now() + this.ttlMs };
-    this.entries.set(record.orderNo, entry);
-    this.queue.push(entry);
-    if (current) current.record = undefined;
+    if ((this.orders.get(record.orderNo)?.revision ?? 0) !== expectedRevision) return false;
     // The last order written under an mchOrderNo is the one found by it (as in RedisPayoutStore).
-    if (record.mchOrderNo !== undefined && this.byMchOrderNo.get(record.mchOrderNo) !== record.orderNo) {
-      this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
-    }
-    this.evict();
+    if (record.mchOrderNo !== undefined) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
+    this.orders.set(record.orderNo, record);
     return true;
   }
 
-  private live(orderNo: string): Entry | undefined {
-    const entry = this.entries.get(orderNo);
-    if (entry && entry.expiresAt <= Date.now()) {
-      this.remove(orderNo, entry);
-      return undefined;
-    }
-    return entry;
+  async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
+    return this.attempts.get(mchOrderNo);
   }
 
-  private remove(orderNo: string, entry: Entry): void {
-    const mchOrderNo = entry.record?.mchOrderNo;
-    entry.record = undefined;
-    this.entries.delete(orderNo);
-    if (mchOrderNo !== undefined && this.byMchOrderNo.get(mchOrderNo) === orderNo) this.byMchOrderNo.delete(mchOrderNo);
+  async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
+    if ((this.attempts.get(attempt.mchOrderNo)?.revision ?? 0) !== expectedRevision) return false;
+    this.attempts.set(attempt.mchOrderNo, attempt);
+    return true;
   }
 
-  private evict(): void {
-    const now = Date.now();
-    while (this.queueHead < this.queue.length) {
-      const entry = this.queue[this.queueHead];
-      if (entry.record !== undefined) {
-        const expired = entry.expiresAt <= now;
-        if (!expired && this.entries.size <= this.maxEntries) break;
-        if (!expired && !this.warnedEarlyEviction) {
-          this.warnedEarlyEviction = true;
-          this.logger.warn(
-            `MemoryPayoutStore is full (${this.maxEntries} orders): dropping orders before their retry window ends. ` +
-              'Raise maxEntries or use a shared store, or a late retry may emit its event again.',
-          );
-        }
-        this.remove(entry.orderNo, entry);
-      }
-      this.queueHead++; // superseded by a later write, already removed, or just evicted
-    }
-    // Rebuild the queue from the live entries once stale slots dominate it: rare, so O(1) amortized,
-    // and the queue never holds more than about four slots per stored order.
-    if (this.queue.length - this.queueHead > 4 * this.entries.size + 1024) this.compactQueue();
-    else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-  }
-
-  /** Drops the superseded slots, keeping write order. */
-  private compactQueue(): void {
-    const live: Entry[] = [];
-    for (let i = this.queueHead; i < this.queue.length; i++) {
-      const entry = this.queue[i];
-      if (entry.record !== undefined) live.push(entry);
-    }
-    this.queue = live;
-    this.queueHead = 0;
+  private warnEarlyEviction(): void {
+    if (this.warnedEarlyEviction) return;
+    this.warnedEarlyEviction = true;
+    this.logger.warn(
+      `MemoryPayoutStore is full (${this.maxEntries} entries): dropping orders before their retry window ends. ` +
+        'Raise maxEntries or use a shared store, or a late retry may emit its event again.',
+    );
   }
 }

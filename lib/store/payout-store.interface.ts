@@ -1,6 +1,6 @@
 import type { PayoutCurrency, PayoutStatus } from '../interfaces/payout-types.interface';
 
-/** A delivery that is running the listeners of one status right now. */
+/** A delivery that is running the listeners of one status (or one anomaly) right now. */
 export interface PayoutClaim {
   status: PayoutStatus;
   /** Unique token of the delivery that holds the claim. */
@@ -16,12 +16,17 @@ export interface PayoutClaim {
 export interface PayoutRecord {
   orderNo: string;
   mchOrderNo?: string;
+  /** The merchant the order was created under (or, for an order first seen by webhook, that signed it). */
   merchantId?: string;
   currency?: PayoutCurrency;
+  /** The amount the order was created with, a decimal string at the market's scale, when known. */
+  amount?: string;
   /** The latest status that counts: a final one once known, else the latest in-progress one. */
   status?: PayoutStatus;
   /** Every status already handled; a notification repeating one of them emits nothing. */
   processed: PayoutStatus[];
+  /** Anomalies already emitted for this order (`<kind>:<status>`), so a repeat emits nothing. */
+  anomalies?: string[];
   /** Whether a `SUCCESS` was already turned into `FAIL` by a SPEI return. */
   reversed: boolean;
   claim?: PayoutClaim;
@@ -32,10 +37,45 @@ export interface PayoutRecord {
 }
 
 /**
- * Where notification state lives. Implement it to share state between replicas; the default,
+ * Where a create stands, as `createPayout` last recorded it:
+ * - `sending`: sent (or about to be), no answer yet; a process that died here left it so;
+ * - `unknown`: an attempt ended ambiguously (timeout, reset, an answer the library cannot classify);
+ * - `created`: the gateway answered with an order;
+ * - `rejected`: the gateway definitely did not create it (a published rejection, or busy throughout).
+ */
+export type PayoutAttemptState = 'sending' | 'unknown' | 'created' | 'rejected';
+
+/**
+ * What the module remembers about one create, keyed by your `mchOrderNo`, written before the create
+ * is sent. It is what keeps a create from being sent twice while an earlier one may still land.
+ */
+export interface PayoutAttempt {
+  mchOrderNo: string;
+  merchantId: string;
+  currency: PayoutCurrency;
+  /** The amount sent, a decimal string at the market's scale. */
+  amount: string;
+  state: PayoutAttemptState;
+  /**
+   * Epoch ms before which the create must not be sent again, nor reported as not created, unless
+   * the gateway shows the order (money-safety rule 3).
+   */
+  resendAfter: number;
+  /** Cashy's `orderNo`, once an answer or a lookup gave it. */
+  orderNo?: string;
+  /** Incremented by every write; the basis of `compareAndSetAttempt`. */
+  revision: number;
+  /** Epoch ms of the last write. */
+  updatedAt: number;
+}
+
+/**
+ * Where payout state lives. Implement it to share state between replicas; the default,
  * `MemoryPayoutStore`, is right for a single process.
  *
- * Every method may be called concurrently; `compareAndSet` must be atomic.
+ * Every method may be called concurrently; both compare-and-set methods must be atomic. A bounded
+ * store must never drop a record whose claim is live, nor an attempt that is `sending` or
+ * `unknown` (money-safety rule 10).
  */
 export interface PayoutStore {
   /** The record of an order, or `undefined`. */
@@ -47,4 +87,8 @@ export interface PayoutStore {
   compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean>;
   /** The record of an order by your `mchOrderNo`, or `undefined`. */
   findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined>;
+  /** The create attempt recorded for an `mchOrderNo`, or `undefined`. */
+  getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined>;
+  /** `compareAndSet` for attempts, keyed by `mchOrderNo`, with the same revision rule. */
+  compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean>;
 }

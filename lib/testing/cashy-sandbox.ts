@@ -3,11 +3,18 @@ import type { AddressInfo, Socket } from 'node:net';
 import { CASHY_ENDPOINTS } from '../client/cashy-endpoints';
 import { isFinalPayoutStatus, type PayoutCurrency, type PayoutStatus } from '../interfaces/payout-types.interface';
 import { SandboxTimers } from './sandbox-clock';
-import { handleSandboxRequest, type SandboxEndpointContext } from './sandbox-endpoints';
+import {
+  checkSandboxRequest,
+  commitSandboxPayOut,
+  processSandboxRequest,
+  type SandboxEndpointContext,
+  type SandboxIncomingRequest,
+} from './sandbox-endpoints';
 import { errorReply } from './sandbox-envelope';
 import { notificationBody, SandboxLedger } from './sandbox-ledger';
 import { SandboxNotifier, type SandboxDeliveryChain } from './sandbox-notifier';
-import type { CashySandboxOptions, SandboxAccount, SandboxFaultSpec } from './sandbox-options.interface';
+import type { SandboxFaultDraw } from './sandbox-faults';
+import type { CashySandboxOptions, SandboxAccount, SandboxFaultSpec, SandboxMismatch } from './sandbox-options.interface';
 import { resolveSandboxOptions, type ResolvedSandboxOptions } from './sandbox-options.resolver';
 import type { SandboxOrder } from './sandbox-order.interface';
 import type { SandboxDeliveryRecord, SandboxFaultReply, SandboxHttpReply, SandboxRequestRecord } from './sandbox-records.interface';
@@ -39,6 +46,16 @@ function parseJson(text: string): unknown {
   }
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The `mismatch` fault: a payOut or payOutQuery answer whose `data` carries the given values instead. */
+function falsify(reply: SandboxHttpReply, path: string, mismatch: SandboxMismatch): SandboxHttpReply {
+  if (path !== CASHY_ENDPOINTS.payOut && path !== CASHY_ENDPOINTS.payOutQuery) return reply;
+  const envelope = parseJson(reply.body);
+  if (!isObject(envelope) || !isObject(envelope.data)) return reply;
+  return { httpStatus: reply.httpStatus, body: JSON.stringify({ ...envelope, data: { ...envelope.data, ...mismatch } }) };
+}
+
 function send(res: ServerResponse, reply: SandboxHttpReply, contentType = 'application/json;charset=UTF-8'): void {
   res.writeHead(reply.httpStatus, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(reply.body) });
   res.end(reply.body);
@@ -67,6 +84,11 @@ function send(res: ServerResponse, reply: SandboxHttpReply, contentType = 'appli
  * SPEI return credits both back. Webhooks are acknowledged only by the exact body `SUCCESS` and
  * retried after 1, 2, 4 … 512 minutes × `timeScale` (at most 11 attempts per status).
  *
+ * Faults (`SandboxFaultMode`, injected with `injectFaults()` or drawn at random with the `faults`
+ * option) imitate a gateway that fails or breaks its promises: no answer, answers after the fact,
+ * scripted or falsified answers, a webhook before the answer, a late commit; `dedupeMchOrderNo:
+ * false` lets a `mchOrderNo` create several orders.
+ *
  * ```ts
  * const sandbox = new CashySandbox({ timeScale: 0.001 });
  * await sandbox.start();
@@ -91,6 +113,7 @@ export class CashySandbox {
   private url?: string;
   private starting?: Promise<string>;
   private stopping?: Promise<void>;
+  private lateCommits = 0;
 
   /** Validates the options (throwing an `Error` that names a bad one); nothing listens until `start()`. */
   constructor(options?: CashySandboxOptions) {
@@ -105,6 +128,7 @@ export class CashySandbox {
       ledger: this.ledger,
       limits: this.options.limits,
       now: () => Date.now(),
+      dedupe: this.options.dedupeMchOrderNo,
       onCreated: (order) => this.startTimeline(order),
     };
   }
@@ -227,7 +251,11 @@ export class CashySandbox {
     await this.notifier.deliver(order, notificationBody(order)).firstAttempt;
   }
 
-  /** The next `count` requests to the given endpoints (default all) get the fault `mode`. */
+  /**
+   * The next `count` requests to the given endpoints (default all) get the fault `mode`. `reply`
+   * needs `spec.reply` (and takes `spec.process`), `mismatch` needs `spec.mismatch`; the spec is
+   * checked now, throwing an `Error` that names the bad field.
+   */
   injectFaults(spec: SandboxFaultSpec): void {
     this.options.faults.inject(spec);
   }
@@ -243,7 +271,10 @@ export class CashySandbox {
     return order && structuredClone(order);
   }
 
-  /** Orders (copies) with this `mchOrderNo`, across accounts; one account never holds two. */
+  /**
+   * Orders (copies) with this `mchOrderNo`, across accounts, oldest first. One account never holds
+   * two unless `dedupeMchOrderNo` is false.
+   */
   ordersByMchOrderNo(mchOrderNo: string): SandboxOrder[] {
     return this.orders().filter((order) => order.mchOrderNo === mchOrderNo);
   }
@@ -280,8 +311,9 @@ export class CashySandbox {
   }
 
   /**
-   * Resolves when no status change, retry or delivery is pending (HOLD orders and hung requests do
-   * not count). Rejects after `timeoutMs` (default 60000) saying what is still pending.
+   * Resolves when no status change, retry, delivery or `late-commit` creation is pending (HOLD
+   * orders and hung requests do not count). Rejects after `timeoutMs` (default 60000) saying what
+   * is still pending.
    */
   idle(timeoutMs = 60_000): Promise<void> {
     return this.waitFor(() => this.timers.size === 0 && this.notifier.pending === 0, timeoutMs).then(
@@ -318,37 +350,97 @@ export class CashySandbox {
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
     const headers = flattenHeaders(req.headers);
     const base = { at: Date.now(), method: req.method ?? '', endpoint: path, headers, body: text, json: parseJson(text), merchantId: headers.merchantid };
-    const answer = (reply: SandboxHttpReply, record: SandboxHttpReply | SandboxFaultReply = reply) => {
-      this.requests.push({ ...base, response: record });
+    const record = (response: SandboxHttpReply | SandboxFaultReply) => void this.requests.push({ ...base, response });
+    const answer = (reply: SandboxHttpReply, response: SandboxHttpReply | SandboxFaultReply = reply) => {
+      record(response);
       send(res, reply);
     };
 
     if (!ENDPOINT_PATHS.includes(path)) return answer(errorReply('Request_path_not_found', 404));
-    const fault = this.options.faults.draw(path);
+    const fault: SandboxFaultDraw | undefined = this.options.faults.draw(path);
+    const mode = fault?.mode;
+    const request: SandboxIncomingRequest = { method: req.method ?? '', path, headers: req.headers, raw };
     // Faults that strike before the gateway does anything.
-    if (fault === 'timeout') return void this.requests.push({ ...base, response: { fault } });
-    if (fault === 'http-500') {
+    if (mode === 'timeout' || (mode === 'late-commit' && path !== CASHY_ENDPOINTS.payOut)) return record({ fault: mode });
+    if (mode === 'late-commit') return this.commitLate(request, base.at, record);
+    if (mode === 'http-500') {
       const reply = { httpStatus: 500, body: 'Internal Server Error' };
-      this.requests.push({ ...base, response: { fault, ...reply } });
+      record({ fault: mode, ...reply });
       return send(res, reply, 'text/plain;charset=UTF-8');
     }
-    if (fault === 'system-busy') {
+    if (mode === 'system-busy') {
       const reply = errorReply('System_busy');
-      return answer(reply, { fault, ...reply });
+      return answer(reply, { fault: mode, ...reply });
+    }
+    if (mode === 'reply' && !fault!.process) {
+      const { httpStatus, body, contentType } = fault!.reply!;
+      record({ fault: mode, httpStatus, body, contentType });
+      return send(res, { httpStatus, body }, contentType);
     }
 
-    const reply = handleSandboxRequest({ method: req.method ?? '', path, headers: req.headers, raw }, this.context);
+    const { reply, created } = processSandboxRequest(request, this.context);
     // Faults that strike after the gateway acted: the caller cannot know what happened.
-    if (fault === 'timeout-after-create') return void this.requests.push({ ...base, response: { fault, withheld: reply } });
-    if (fault === 'drop-after-create') {
-      this.requests.push({ ...base, response: { fault, withheld: reply } });
+    if (mode === 'timeout-after-create') return record({ fault: mode, withheld: reply });
+    if (mode === 'drop-after-create') {
+      record({ fault: mode, withheld: reply });
       return void req.socket.destroy();
     }
-    if (fault === 'system-error') {
+    if (mode === 'system-error') {
       const sent = errorReply('System_error');
-      return answer(sent, { fault, ...sent, withheld: reply });
+      return answer(sent, { fault: mode, ...sent, withheld: reply });
+    }
+    if (mode === 'reply') {
+      const { httpStatus, body, contentType } = fault!.reply!;
+      record({ fault: mode, httpStatus, body, contentType, withheld: reply });
+      return send(res, { httpStatus, body }, contentType);
+    }
+    if (mode === 'mismatch') {
+      const sent = falsify(reply, path, fault!.mismatch!);
+      return answer(sent, { fault: mode, ...sent, withheld: reply });
+    }
+    if (mode === 'notify-before-answer') {
+      if (!created) return answer(reply, { fault: mode, ...reply });
+      const response: SandboxFaultReply = { fault: mode, ...reply };
+      record(response);
+      return void this.notifyBeforeAnswer(created).then(() => {
+        if (this.stopping || res.destroyed || res.writableEnded) return;
+        response.answeredAt = Date.now();
+        send(res, reply);
+      });
     }
     answer(reply);
+  }
+
+  /**
+   * The `late-commit` fault on a payOut: checked now, booked `lateCommitMs` after it arrived (under
+   * a timer, so `stop()` cancels it and `idle()` waits for it), never answered.
+   */
+  private commitLate(request: SandboxIncomingRequest, arrivedAt: number, record: (response: SandboxFaultReply) => void): void {
+    const response: SandboxFaultReply = { fault: 'late-commit' };
+    record(response);
+    const checked = checkSandboxRequest(request, this.context);
+    if (!checked.payOut) {
+      response.withheld = checked.reply;
+      return;
+    }
+    const pending = checked.payOut;
+    this.timers.after(`late-commit:${++this.lateCommits}`, arrivedAt + this.options.lateCommitMs - Date.now(), () => {
+      response.withheld = commitSandboxPayOut(pending, this.context).reply;
+    });
+  }
+
+  /**
+   * The `notify-before-answer` fault: the new order goes straight to the final status its remark
+   * gives (SUCCESS for HOLD), its timeline cancelled, and that status is notified. Resolves once the
+   * notification's first attempt is recorded. A REVERSE (MXN) order still gets its SPEI return
+   * afterwards with `autoSettle`.
+   */
+  private notifyBeforeAnswer(order: SandboxOrder): Promise<void> {
+    this.timers.cancel(this.orderKey(order));
+    const final = order.outcome.final ?? { status: 'SUCCESS' as const, resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS };
+    const { status, chain } = this.changeStatus(order, final.status, final.resultDesc);
+    if (this.options.autoSettle && status === 'SUCCESS') this.scheduleReversal(order, chain);
+    return chain.firstAttempt;
   }
 
   private orderKey(order: SandboxOrder): string {
@@ -376,15 +468,20 @@ export class CashySandbox {
       this.changeStatus(order, 'PAYING', null);
       this.timers.after(key, this.options.payingMs, () => {
         const { status, chain } = this.changeStatus(order, final.status, final.resultDesc);
-        const reversal = order.outcome.reversal;
-        if (status !== 'SUCCESS' || reversal === undefined) return;
-        // W2 comes after W1 has been dealt with, as SPEI returns come after the credit.
-        void chain.done.then(() =>
-          this.timers.after(key, this.options.payingMs, () => {
-            if (order.orderStatus === 'SUCCESS') this.changeStatus(order, 'FAIL', reversal);
-          }),
-        );
+        if (status === 'SUCCESS') this.scheduleReversal(order, chain);
       });
     });
+  }
+
+  /** A REVERSE (MXN) order's SPEI return, `payingMs` after its SUCCESS chain is done; nothing for others. */
+  private scheduleReversal(order: SandboxOrder, chain: SandboxDeliveryChain): void {
+    const reversal = order.outcome.reversal;
+    if (reversal === undefined) return;
+    // W2 comes after W1 has been dealt with, as SPEI returns come after the credit.
+    void chain.done.then(() =>
+      this.timers.after(this.orderKey(order), this.options.payingMs, () => {
+        if (order.orderStatus === 'SUCCESS') this.changeStatus(order, 'FAIL', reversal);
+      }),
+    );
   }
 }

@@ -2,11 +2,14 @@
 export { CashySandbox, type SandboxModuleOptions } from './cashy-sandbox';
 export {
   SANDBOX_FAULT_MODES,
+  SANDBOX_DEFAULT_RANDOM_FAULT_MODES,
   type CashySandboxOptions,
   type SandboxAccount,
   type SandboxFaultMode,
   type SandboxFaultSpec,
+  type SandboxMismatch,
   type SandboxRandomFaults,
+  type SandboxScriptedReply,
 } from './sandbox-options.interface';
 export { SANDBOX_DEFAULT_ACCOUNTS, SANDBOX_DEFAULTS } from './sandbox-options.resolver';
 export type { SandboxOrder, SandboxOrderEvent } from './sandbox-order.interface';

@@ -4,7 +4,7 @@ import type { PayoutCurrency } from '../interfaces/payout-types.interface';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
 import { verifyCashySignature } from '../signing/cashy-signature';
-import { checkCreatePayout } from '../validation/create-payout.rules';
+import { checkCreatePayout, type CashyPayOutBody } from '../validation/create-payout.rules';
 import { errorReply, successReply } from './sandbox-envelope';
 import { queryView, type SandboxLedger } from './sandbox-ledger';
 import type { SandboxAccountState } from './sandbox-options.resolver';
@@ -24,8 +24,25 @@ export interface SandboxEndpointContext {
   ledger: SandboxLedger;
   limits: Readonly<Record<PayoutCurrency, AmountLimits>>;
   now(): number;
+  /** Refuse a payOut whose `mchOrderNo` the account already used (`dedupeMchOrderNo`). */
+  dedupe: boolean;
   /** Called once for each order created, to start its timeline. */
   onCreated(order: SandboxOrder): void;
+}
+
+/** A payOut that passed every check and is ready to be booked with `commitSandboxPayOut`. */
+export interface SandboxPendingPayOut {
+  account: SandboxAccountState;
+  body: CashyPayOutBody;
+}
+
+/** What checking a request gave: its answer, or a payOut still to be booked. */
+export type SandboxCheckedRequest = { reply: SandboxHttpReply; payOut?: undefined } | { payOut: SandboxPendingPayOut; reply?: undefined };
+
+/** A processed request: its answer and, for a payOut that was booked, the new order (live object). */
+export interface SandboxProcessedRequest {
+  reply: SandboxHttpReply;
+  created?: SandboxOrder;
 }
 
 type Json = Record<string, unknown>;
@@ -41,52 +58,65 @@ function paramsError(field: string, required: boolean): SandboxHttpReply {
 }
 
 /**
- * Answers one request to a known endpoint, checking in the order a gateway would: method,
- * content type, body, `MerchantId`, `Sign` over the raw bytes, JSON, `nonceStr`, then the
- * endpoint's own fields. Synchronous on purpose (see `SandboxLedger`).
+ * Processes one request to a known endpoint: `checkSandboxRequest`, then, for a payOut that passed,
+ * `commitSandboxPayOut`. Synchronous on purpose (see `SandboxLedger`).
  */
-export function handleSandboxRequest(request: SandboxIncomingRequest, context: SandboxEndpointContext): SandboxHttpReply {
-  if (request.method !== 'POST') return errorReply('RequestMethod_not_post');
+export function processSandboxRequest(request: SandboxIncomingRequest, context: SandboxEndpointContext): SandboxProcessedRequest {
+  const checked = checkSandboxRequest(request, context);
+  return checked.payOut ? commitSandboxPayOut(checked.payOut, context) : { reply: checked.reply };
+}
+
+/**
+ * Checks one request to a known endpoint in the order a gateway would: method, content type, body,
+ * `MerchantId`, `Sign` over the raw bytes, JSON, `nonceStr`, then the endpoint's own fields. Reads
+ * are answered at once; a payOut that passes is returned to be booked (`commitSandboxPayOut`), so
+ * the `late-commit` fault can book it later.
+ */
+export function checkSandboxRequest(request: SandboxIncomingRequest, context: SandboxEndpointContext): SandboxCheckedRequest {
+  const reply = (answer: SandboxHttpReply): SandboxCheckedRequest => ({ reply: answer });
+  if (request.method !== 'POST') return reply(errorReply('RequestMethod_not_post'));
   const contentType = (header(request.headers, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (contentType !== 'application/json') return errorReply('RequestContentType_not_json');
-  if (request.raw.toString('utf8').trim().length === 0) return errorReply('RequestBody_is_null');
+  if (contentType !== 'application/json') return reply(errorReply('RequestContentType_not_json'));
+  if (request.raw.toString('utf8').trim().length === 0) return reply(errorReply('RequestBody_is_null'));
 
   const merchantId = header(request.headers, 'merchantid');
-  if (merchantId === undefined || merchantId === '') return errorReply('MerchantId_is_null');
-  if (!/^\d+$/.test(merchantId)) return errorReply('MerchantId_not_Number');
+  if (merchantId === undefined || merchantId === '') return reply(errorReply('MerchantId_is_null'));
+  if (!/^\d+$/.test(merchantId)) return reply(errorReply('MerchantId_not_Number'));
   const account = context.ledger.account(merchantId);
-  if (!account) return errorReply('MerchantId_is_error');
+  if (!account) return reply(errorReply('MerchantId_is_error'));
   // A missing Sign is a failed verification: Cashy lists no separate message for it.
-  if (!verifyCashySignature(request.raw, account.apiKey, header(request.headers, 'sign'))) return errorReply('Sign_verify_error');
+  if (!verifyCashySignature(request.raw, account.apiKey, header(request.headers, 'sign'))) return reply(errorReply('Sign_verify_error'));
 
   let json: unknown;
   try {
     json = JSON.parse(request.raw.toString('utf8'));
   } catch {
-    return errorReply('Params_jsonFormat_error');
+    return reply(errorReply('Params_jsonFormat_error'));
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return errorReply('Params_jsonFormat_error');
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return reply(errorReply('Params_jsonFormat_error'));
   const body = json as Json;
-  if (body.nonceStr === undefined || body.nonceStr === null || body.nonceStr === '') return paramsError('nonceStr', true);
-  if (typeof body.nonceStr !== 'string' || body.nonceStr.length > 32) return paramsError('nonceStr', false);
+  if (body.nonceStr === undefined || body.nonceStr === null || body.nonceStr === '') return reply(paramsError('nonceStr', true));
+  if (typeof body.nonceStr !== 'string' || body.nonceStr.length > 32) return reply(paramsError('nonceStr', false));
 
   switch (request.path) {
     case CASHY_ENDPOINTS.payOut:
-      return payOut(account, body, context);
+      return checkPayOut(account, body, context);
     case CASHY_ENDPOINTS.payOutQuery:
-      return payOutQuery(account, body, context);
+      return reply(payOutQuery(account, body, context));
     case CASHY_ENDPOINTS.bankListQuery:
-      return successReply(
-        account.currencies.flatMap((currency) => PAYOUT_MARKETS[currency].banks.map(({ bankId, bankCode, bankName }) => ({ bankId, bankCode, bankName }))),
+      return reply(
+        successReply(
+          account.currencies.flatMap((currency) => PAYOUT_MARKETS[currency].banks.map(({ bankId, bankCode, bankName }) => ({ bankId, bankCode, bankName }))),
+        ),
       );
     default:
-      return successReply({ mchId: account.merchantId, balance: context.ledger.balance(account), unBalance: '0.00' });
+      return reply(successReply({ mchId: account.merchantId, balance: context.ledger.balance(account), unBalance: '0.00' }));
   }
 }
 
-function payOut(account: SandboxAccountState, body: Json, context: SandboxEndpointContext): SandboxHttpReply {
+function checkPayOut(account: SandboxAccountState, body: Json, context: SandboxEndpointContext): SandboxCheckedRequest {
   if (typeof body.currency === 'string' && !account.currencies.includes(body.currency as PayoutCurrency)) {
-    return paramsError('currency', false);
+    return { reply: paramsError('currency', false) };
   }
   const fields: Json = { ...body };
   delete fields.nonceStr;
@@ -95,13 +125,25 @@ function payOut(account: SandboxAccountState, body: Json, context: SandboxEndpoi
   const { errors, body: accepted } = checkCreatePayout(fields, { limits: context.limits, defaultNotifyUrl: undefined });
   if (!accepted) {
     const first = errors[0];
-    return paramsError(first.field, first.rule === 'required');
+    return { reply: paramsError(first.field, first.rule === 'required') };
   }
-  if (context.ledger.byMerchantOrder(account.merchantId, accepted.mchOrderNo)) return errorReply('Params_mchOrderNo_repeat');
+  if (isRepeat(account, accepted, context)) return { reply: errorReply('Params_mchOrderNo_repeat') };
+  return { payOut: { account, body: accepted } };
+}
 
-  const order = context.ledger.create(account, accepted, context.now());
+function isRepeat(account: SandboxAccountState, body: CashyPayOutBody, context: SandboxEndpointContext): boolean {
+  return context.dedupe && context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo) !== undefined;
+}
+
+/**
+ * Books a checked payOut and answers it. The repeat check is made again, as a unique key would at
+ * commit time: a `late-commit` whose `mchOrderNo` was taken meanwhile books nothing.
+ */
+export function commitSandboxPayOut(pending: SandboxPendingPayOut, context: SandboxEndpointContext): SandboxProcessedRequest {
+  if (isRepeat(pending.account, pending.body, context)) return { reply: errorReply('Params_mchOrderNo_repeat') };
+  const order = context.ledger.create(pending.account, pending.body, context.now());
   context.onCreated(order);
-  return successReply({
+  const reply = successReply({
     merchantId: order.merchantId,
     mchOrderNo: order.mchOrderNo,
     orderNo: order.orderNo,
@@ -109,6 +151,7 @@ function payOut(account: SandboxAccountState, body: Json, context: SandboxEndpoi
     fee: order.fee,
     orderStatus: order.orderStatus,
   });
+  return { reply, created: order };
 }
 
 function payOutQuery(account: SandboxAccountState, body: Json, context: SandboxEndpointContext): SandboxHttpReply {

@@ -5,7 +5,7 @@ import type { SandboxHttpReply } from './sandbox-records.interface';
  * which `code` goes with each, so the sandbox picks the convention of Cashy's older docs (`401` =
  * no access, `500` = error) and `400` for everything the caller sent wrong. The HTTP status is 200
  * for every envelope, as in Cashy's samples; only an unknown path gets HTTP 404 (with an envelope),
- * and only the `http-500` fault gets HTTP 500.
+ * only the `http-500` fault gets HTTP 500, and the `reply` fault sends whatever it was given.
  *
  * | code | msg |
  * |---|---|

@@ -14,11 +14,13 @@ export const INSUFFICIENT_BALANCE_DESC = 'MERCHANT_BALANCE_NOT_ENOUGH';
 const ORDER_NO_DIGITS = 19;
 
 /**
- * The sandbox's books: orders (unique per merchant and `mchOrderNo`) and account balances. Every
- * method is synchronous, so concurrent requests can never create the same order twice.
+ * The sandbox's books: orders and account balances. Orders are unique per merchant and `mchOrderNo`
+ * as long as the caller checks before `create` (the endpoints do, unless `dedupeMchOrderNo` is
+ * off). Every method is synchronous, so concurrent requests can never create the same order twice.
  */
 export class SandboxLedger {
   private readonly orders = new Map<string, SandboxOrder>();
+  /** The oldest order of each merchant and `mchOrderNo`. */
   private readonly byMchOrderNo = new Map<string, SandboxOrder>();
   // Start from the clock so numbers also increase across sandboxes of one process; then count.
   private lastOrderNo = BigInt(Date.now()) * 1_000_000n;
@@ -40,12 +42,15 @@ export class SandboxLedger {
     return this.orders.get(orderNo);
   }
 
-  /** The merchant's order with this `mchOrderNo`. */
+  /** The merchant's order with this `mchOrderNo` (the oldest, when uniqueness is not enforced). */
   byMerchantOrder(merchantId: string, mchOrderNo: string): SandboxOrder | undefined {
     return this.byMchOrderNo.get(`${merchantId}\u0000${mchOrderNo}`);
   }
 
-  /** Books a new PROCESSING order; the caller has checked that `mchOrderNo` is new. */
+  /**
+   * Books a new PROCESSING order. The caller checks that `mchOrderNo` is new when uniqueness is
+   * enforced; a repeat is booked too, and `byMerchantOrder` keeps answering the oldest.
+   */
   create(account: SandboxAccountState, body: CashyPayOutBody, now: number): SandboxOrder {
     this.lastOrderNo += 1n;
     const order: SandboxOrder = {
@@ -67,7 +72,8 @@ export class SandboxLedger {
       history: [{ orderStatus: 'PROCESSING', resultDesc: null, at: now }],
     };
     this.orders.set(order.orderNo, order);
-    this.byMchOrderNo.set(`${account.merchantId}\u0000${order.mchOrderNo}`, order);
+    const key = `${account.merchantId}\u0000${order.mchOrderNo}`;
+    if (!this.byMchOrderNo.has(key)) this.byMchOrderNo.set(key, order);
     return order;
   }
 

@@ -14,7 +14,8 @@ export interface SandboxAccount {
 }
 
 /**
- * How the sandbox misbehaves on purpose.
+ * How the sandbox misbehaves on purpose. The first six imitate a gateway that fails; the last five
+ * imitate one that breaks the promises money code relies on (see also `dedupeMchOrderNo: false`).
  *
  * | mode | effect |
  * |---|---|
@@ -24,11 +25,46 @@ export interface SandboxAccount {
  * | `http-500` | HTTP 500 with a text body; nothing is done |
  * | `system-busy` | envelope `{"code":500,"msg":"System_busy"}`; nothing is done |
  * | `system-error` | the request is processed (a payOut creates its order), then envelope `{"code":500,"msg":"System_error"}` |
+ * | `late-commit` | payOut: checked as usual, nothing is answered (as `timeout`), and the order is created `lateCommitMs` after the request arrived (nothing if the check fails, or if by then the `mchOrderNo` is taken and `dedupeMchOrderNo` is on); other endpoints: as `timeout` |
+ * | `reply` | the scripted `SandboxFaultSpec.reply` is sent (any HTTP status, body and content type); nothing is done, unless `process: true`, which processes the request first (a payOut creates its order) |
+ * | `notify-before-answer` | payOut: the order is created, moved at once to the final status its remark gives (SUCCESS for `HOLD`) and notified; the normal PROCESSING answer goes out only after that notification's first attempt; other endpoints: answered normally |
+ * | `mismatch` | the request is processed normally, but the answer's `data` carries the `SandboxFaultSpec.mismatch` values (payOut and payOutQuery success answers; others are answered unchanged) |
+ *
+ * `reply` and `mismatch` need their spec field, so they can only be injected (`injectFaults`),
+ * never drawn at random.
  */
-export type SandboxFaultMode = 'timeout' | 'timeout-after-create' | 'drop-after-create' | 'http-500' | 'system-busy' | 'system-error';
+export type SandboxFaultMode =
+  | 'timeout'
+  | 'timeout-after-create'
+  | 'drop-after-create'
+  | 'http-500'
+  | 'system-busy'
+  | 'system-error'
+  | 'late-commit'
+  | 'reply'
+  | 'notify-before-answer'
+  | 'mismatch';
 
-/** Every fault mode, in a fixed order (the default set of random faults). */
+/** Every fault mode, in a fixed order. */
 export const SANDBOX_FAULT_MODES: readonly SandboxFaultMode[] = [
+  'timeout',
+  'timeout-after-create',
+  'drop-after-create',
+  'http-500',
+  'system-busy',
+  'system-error',
+  'late-commit',
+  'reply',
+  'notify-before-answer',
+  'mismatch',
+];
+
+/**
+ * The modes random faults draw from when `faults.modes` is not given: the six gateway failures
+ * (the set before the money-safety modes existed, so a seed keeps replaying the same faults).
+ * `late-commit` and `notify-before-answer` may be listed in `faults.modes` explicitly.
+ */
+export const SANDBOX_DEFAULT_RANDOM_FAULT_MODES: readonly SandboxFaultMode[] = [
   'timeout',
   'timeout-after-create',
   'drop-after-create',
@@ -43,10 +79,37 @@ export interface SandboxRandomFaults {
   rate: number;
   /** PRNG seed (mulberry32); default a fixed seed, so runs are reproducible unless you vary it. */
   seed?: number;
-  /** Modes to pick from, uniformly (default every mode). */
+  /**
+   * Modes to pick from, uniformly (default `SANDBOX_DEFAULT_RANDOM_FAULT_MODES`). `reply` and
+   * `mismatch` are refused: they need data only `injectFaults` can give.
+   */
   modes?: SandboxFaultMode[];
   /** Endpoints affected, as paths (`'/api/payOut'`) or names (`'payOut'`); default all four. */
   endpoints?: string[];
+}
+
+/** The scripted answer of the `reply` fault. */
+export interface SandboxScriptedReply {
+  /** HTTP status, a whole number from 100 to 599 (default 200). */
+  httpStatus?: number;
+  /**
+   * The body: a string is sent as is, an object is serialized with `JSON.stringify` once, when the
+   * fault is injected (e.g. `{ code: 500, msg: 'Internal_error' }`).
+   */
+  body: string | object;
+  /** `Content-Type` header (default `application/json;charset=UTF-8`, whatever the body). */
+  contentType?: string;
+}
+
+/**
+ * Values the `mismatch` fault puts in the answer's `data` instead of the real ones (at least one).
+ * The order itself keeps what was requested.
+ */
+export interface SandboxMismatch {
+  amount?: string;
+  mchOrderNo?: string;
+  orderStatus?: string;
+  orderNo?: string;
 }
 
 /** Faults for the next `count` matching requests (`CashySandbox.injectFaults`). */
@@ -55,6 +118,16 @@ export interface SandboxFaultSpec {
   count: number;
   /** Endpoints affected, as paths (`'/api/payOut'`) or names (`'payOut'`); default all four. */
   endpoints?: string[];
+  /** Required for (and only allowed with) mode `reply`: what to answer. */
+  reply?: SandboxScriptedReply;
+  /**
+   * Only with mode `reply`. Default false: nothing is done (like `system-busy`). True: the request
+   * is processed first (a payOut creates its order) and the scripted reply replaces the normal
+   * answer, which is recorded as `withheld`.
+   */
+  process?: boolean;
+  /** Required for (and only allowed with) mode `mismatch`: the fields to falsify in the answer's `data`. */
+  mismatch?: SandboxMismatch;
 }
 
 /** Options of `new CashySandbox(options)`. Every field is optional. */
@@ -88,4 +161,16 @@ export interface CashySandboxOptions {
   limits?: Partial<Record<PayoutCurrency, PayoutAmountLimitsOptions>>;
   /** Timeout of each webhook delivery attempt, in ms (default 5000). */
   notifyTimeoutMs?: number;
+  /**
+   * Default true: a payOut reusing a `mchOrderNo` the account already has gets
+   * `Params_mchOrderNo_repeat`. False imitates a gateway that does not enforce uniqueness: every
+   * such payOut creates another order, `ordersByMchOrderNo()` returns them all, and a payOutQuery by
+   * `mchOrderNo` answers the oldest.
+   */
+  dedupeMchOrderNo?: boolean;
+  /**
+   * For the `late-commit` fault: how long after a payOut arrives its order is created, in ms
+   * (default 800).
+   */
+  lateCommitMs?: number;
 }

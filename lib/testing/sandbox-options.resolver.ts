@@ -19,6 +19,8 @@ export const SANDBOX_DEFAULTS = {
   payingMs: 40,
   timeScale: 1,
   notifyTimeoutMs: 5_000,
+  /** Delay of the `late-commit` fault: from a payOut's arrival to its order's creation. */
+  lateCommitMs: 800,
 } as const;
 
 /** A sandbox account with its live balance. */
@@ -42,6 +44,8 @@ export interface ResolvedSandboxOptions {
   limits: Readonly<Record<PayoutCurrency, AmountLimits>>;
   notifyTimeoutMs: number;
   faults: SandboxFaultPlanner;
+  dedupeMchOrderNo: boolean;
+  lateCommitMs: number;
 }
 
 function nonNegative(value: number | undefined, name: string, fallback: number, strictlyPositive = false): number {
@@ -90,6 +94,9 @@ export function resolveSandboxOptions(options: CashySandboxOptions = {}): Resolv
   if (options.host !== undefined && (typeof options.host !== 'string' || options.host.length === 0)) {
     throw new Error('CashySandbox: host must be a non-empty string');
   }
+  if (options.dedupeMchOrderNo !== undefined && typeof options.dedupeMchOrderNo !== 'boolean') {
+    throw new Error('CashySandbox: dedupeMchOrderNo must be a boolean');
+  }
   return {
     accounts,
     host: options.host ?? SANDBOX_DEFAULTS.host,
@@ -101,5 +108,7 @@ export function resolveSandboxOptions(options: CashySandboxOptions = {}): Resolv
     limits,
     notifyTimeoutMs: nonNegative(options.notifyTimeoutMs, 'notifyTimeoutMs', SANDBOX_DEFAULTS.notifyTimeoutMs, true),
     faults: new SandboxFaultPlanner(options.faults),
+    dedupeMchOrderNo: options.dedupeMchOrderNo ?? true,
+    lateCommitMs: nonNegative(options.lateCommitMs, 'lateCommitMs', SANDBOX_DEFAULTS.lateCommitMs),
   };
 }

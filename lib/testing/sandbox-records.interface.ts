@@ -7,14 +7,32 @@ export interface SandboxHttpReply {
   body: string;
 }
 
-/** A request that got a fault instead of (or in place of) its normal answer. */
+/**
+ * A request that met a fault: what was sent instead of (or in place of) its normal answer. The
+ * record is added when the request arrives; for `late-commit` and `notify-before-answer` some fields
+ * are filled in later, as noted.
+ */
 export interface SandboxFaultReply {
   fault: SandboxFaultMode;
-  /** What was actually sent, for `http-500`, `system-busy` and `system-error`. */
+  /**
+   * What was actually sent, for every mode that answers: `http-500`, `system-busy`, `system-error`,
+   * `reply`, `mismatch` and `notify-before-answer` (for the last, set when the request arrives,
+   * although it goes out later: see `answeredAt`). Absent when nothing was sent.
+   */
   httpStatus?: number;
   body?: string;
-  /** The normal answer the fault replaced, for the modes that process the request first. */
+  /** `reply`: the `Content-Type` sent. */
+  contentType?: string;
+  /**
+   * The normal answer the fault replaced, for the modes that process the request first
+   * (`timeout-after-create`, `drop-after-create`, `system-error`, `reply` with `process: true`,
+   * `mismatch`). For a `late-commit` payOut: the answer its commit would have given, set when the
+   * order is created `lateCommitMs` later (or at once when the check fails; absent if `stop()`
+   * came first).
+   */
   withheld?: SandboxHttpReply;
+  /** `notify-before-answer` on a payOut that created its order: `Date.now()` when the answer was sent. */
+  answeredAt?: number;
 }
 
 /** One request the sandbox received. */

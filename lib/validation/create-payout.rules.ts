@@ -3,7 +3,7 @@ import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-typ
 import type { AmountLimits, MarketPayoutFields } from '../markets/payout-market.interface';
 import { marketOf } from '../markets/payout-markets';
 import { compareDecimals, decimalPlaces, formatDecimal, parseDecimal } from '../money/decimal';
-import { isHttpUrl } from './http-url';
+import { isPrintable, normalizeHttpUrl } from './http-url';
 
 /** The create-payout request body, in the order it is sent (the module appends `nonceStr`). */
 export interface CashyPayOutBody {
@@ -86,6 +86,10 @@ export function checkCreatePayout(
     }
     if (v.length > maxLength) {
       report(field, 'maxLength', `${field} must be at most ${maxLength} characters (got ${v.length})`);
+      return undefined;
+    }
+    if (!isPrintable(v)) {
+      report(field, 'printable', `${field} must not contain control, bidirectional or zero-width characters`);
       return undefined;
     }
     return v;
@@ -180,8 +184,11 @@ export function checkCreatePayout(
   let notifyUrl: string | undefined;
   if (present('notifyUrl') && value.notifyUrl !== '') {
     const url = text('notifyUrl', true, 250);
-    if (url !== undefined && !isHttpUrl(url)) report('notifyUrl', 'url', 'notifyUrl must be an http(s) URL');
-    else notifyUrl = url;
+    const normalized = url === undefined ? undefined : normalizeHttpUrl(url);
+    if (url !== undefined && normalized === undefined) report('notifyUrl', 'url', 'notifyUrl must be an absolute http(s) URL');
+    else if (normalized !== undefined && normalized.length > 250) {
+      report('notifyUrl', 'maxLength', `notifyUrl must be at most 250 characters once normalized (got ${normalized.length})`);
+    } else notifyUrl = normalized;
   } else if (context.defaultNotifyUrl) {
     notifyUrl = context.defaultNotifyUrl;
   } else if (context.requireNotifyUrl !== false) {

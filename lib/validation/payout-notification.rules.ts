@@ -1,18 +1,27 @@
 import type { PayoutFieldError } from '../errors/payout-validation.error';
-import { PAYOUT_STATUSES, type PayoutStatus } from '../interfaces/payout-types.interface';
-import { parseDecimal } from '../money/decimal';
+import { parseDecimal, type ParsedDecimal } from '../money/decimal';
 import type { PayoutStatusReport } from '../outcome/payout-status-report.interface';
 
 const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;
+const STATUS_TEXT = /^[A-Za-z_]{1,32}$/;
 
 /** Cashy leaves optional fields out, or sends them as null or "". */
 const absent = (value: unknown): boolean => value === undefined || value === null || value === '';
 
+/** A string of the field, or `null`: numbers become their text, anything else is left out. */
+const lenientText = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : null);
+
 /**
- * Checks a parsed notification body. Unknown fields are allowed (Cashy may add some); known ones
- * must have the documented types, with numbers accepted wherever Cashy sends numbers.
+ * Checks a parsed notification body (money-safety rule 8). It is refused only when it lacks what
+ * identifies the order and its status (`orderNo`, `mchOrderNo`, `orderStatus`), or carries an
+ * amount or fee that is not a non-negative decimal. Everything else is taken as it comes: an
+ * absent, null or empty amount or fee, a numeric `completionTime`, unknown fields. An undocumented
+ * status is passed on (and becomes an anomaly, not a 400 that Cashy would retry for hours).
+ *
+ * `signer` is the merchant whose key verified the body; a `merchantId` in the body that names
+ * another merchant is kept in `bodyMerchantId` and reported as an anomaly.
  */
-export function checkPayoutNotification(input: unknown): { errors: PayoutFieldError[]; report?: PayoutStatusReport } {
+export function checkPayoutNotification(input: unknown, signer?: string): { errors: PayoutFieldError[]; report?: PayoutStatusReport } {
   const errors: PayoutFieldError[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { errors: [{ field: '(body)', rule: 'object', message: 'the notification must be a JSON object' }] };
@@ -20,41 +29,50 @@ export function checkPayoutNotification(input: unknown): { errors: PayoutFieldEr
   const value = input as Record<string, unknown>;
   const broken = (field: string, rule: string, message: string) => errors.push({ field, rule, message });
 
-  const merchantId = typeof value.merchantId === 'number' ? String(value.merchantId) : value.merchantId;
-  if (typeof merchantId !== 'string' || !/^\d{1,20}$/.test(merchantId)) broken('merchantId', 'merchantId', 'merchantId must be a numeric merchant id');
+  const bodyMerchantId = typeof value.merchantId === 'number' ? String(value.merchantId) : value.merchantId;
+  if (!absent(bodyMerchantId) && (typeof bodyMerchantId !== 'string' || !/^\d{1,20}$/.test(bodyMerchantId))) {
+    broken('merchantId', 'merchantId', 'merchantId must be a numeric merchant id');
+  }
+  if (signer === undefined && absent(bodyMerchantId)) broken('merchantId', 'required', 'merchantId is required');
   for (const field of ['mchOrderNo', 'orderNo'] as const) {
     if (typeof value[field] !== 'string' || !ORDER_NUMBER.test(value[field] as string)) {
       broken(field, 'orderNumber', `${field} must be a string of 1 to 64 visible characters`);
     }
   }
-  if (!PAYOUT_STATUSES.includes(value.orderStatus as PayoutStatus)) {
-    broken('orderStatus', 'orderStatus', `orderStatus must be one of ${PAYOUT_STATUSES.join(', ')}`);
+  if (typeof value.orderStatus !== 'string' || !STATUS_TEXT.test(value.orderStatus)) {
+    broken('orderStatus', 'orderStatus', 'orderStatus must be a status name such as SUCCESS, FAIL or PAYING');
   }
-  const amount = absent(value.amount) ? undefined : parseDecimal(value.amount);
-  if (!amount) broken('amount', 'decimal', 'amount must be a decimal (string or number)');
-  const fee = absent(value.fee) ? null : parseDecimal(value.fee);
-  if (fee === undefined) broken('fee', 'decimal', 'fee must be a decimal (string or number) or null');
-  for (const field of ['completionTime', 'resultDesc', 'channelOrderNo'] as const) {
-    if (value[field] !== undefined && value[field] !== null && typeof value[field] !== 'string') {
-      broken(field, 'type', `${field} must be a string or null`);
-    }
-  }
+  const amount = decimalField(value, 'amount', broken);
+  const fee = decimalField(value, 'fee', broken);
   if (errors.length > 0) return { errors };
+
+  const merchantId = signer ?? (bodyMerchantId as string);
   return {
     errors,
     report: {
-      merchantId: merchantId as string,
+      merchantId,
+      ...(typeof bodyMerchantId === 'string' && bodyMerchantId !== merchantId ? { bodyMerchantId } : {}),
       mchOrderNo: value.mchOrderNo as string,
       orderNo: value.orderNo as string,
-      channelOrderNo: typeof value.channelOrderNo === 'string' ? value.channelOrderNo : undefined,
+      channelOrderNo: typeof value.channelOrderNo === 'string' && value.channelOrderNo !== '' ? value.channelOrderNo : undefined,
       amount: amount!,
       fee: fee!,
-      orderStatus: value.orderStatus as PayoutStatus,
-      completionTime: absent(value.completionTime) ? null : (value.completionTime as string),
-      resultDesc: absent(value.resultDesc) ? null : (value.resultDesc as string),
+      orderStatus: value.orderStatus as string,
+      completionTime: lenientText(value.completionTime),
+      resultDesc: typeof value.resultDesc === 'string' && value.resultDesc !== '' ? value.resultDesc : null,
       raw: value,
-      // The market comes from the account that signed it; the caller fills it in.
+      // The market comes from the account that signed it, or from what the store knows.
       currency: undefined,
     },
   };
+}
+
+/** An amount or fee: `null` when absent, a parsed non-negative decimal, or a broken rule. */
+function decimalField(value: Record<string, unknown>, field: 'amount' | 'fee', broken: (field: string, rule: string, message: string) => void): ParsedDecimal | null | undefined {
+  if (absent(value[field])) return null;
+  const parsed = parseDecimal(value[field]);
+  if (!parsed) broken(field, 'decimal', `${field} must be a decimal (string or number), null or absent`);
+  else if (parsed.negative) broken(field, 'nonNegative', `${field} must not be negative`);
+  else return parsed;
+  return undefined;
 }

@@ -6,6 +6,7 @@ import {
   PayoutError,
   PayoutModule,
   type PayoutModuleOptions,
+  PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
   PayoutService,
   PayoutValidationError,
@@ -200,7 +201,7 @@ describe('PayoutService over HTTP', () => {
 
     it('honours per-currency limit overrides', async () => {
       await boot({ limits: { PEN: { max: '10000.00' } } });
-      gateway.then(created(PEN_PAYOUT.mchOrderNo));
+      gateway.then(created(PEN_PAYOUT.mchOrderNo, { amount: '9999.99' }));
       await expect(payouts.createPayout({ ...PEN_PAYOUT, amount: '9999.99' })).resolves.toMatchObject({ orderStatus: 'PROCESSING' });
       await expect(payouts.createPayout({ ...PEN_PAYOUT, amount: '10000.01' })).rejects.toThrow(/at most 10000.00 PEN/);
     });
@@ -224,7 +225,17 @@ describe('PayoutService over HTTP', () => {
       ]);
     });
 
-    it('re-sends the create with the same mchOrderNo only when the gateway does not have it', async () => {
+    it('does not re-send inside the re-send window, even when the lookup says "not found"', async () => {
+      const notFound = { envelope: { code: 400, msg: 'Order_not_exist' } };
+      gateway.then({ drop: true }, notFound, notFound, notFound);
+      const error = await payouts.createPayout(PEN_PAYOUT).catch((e) => e);
+      expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
+      expect(error.message).toMatch(/re-send window/);
+      expect(gateway.requests.filter((r) => r.path === '/api/payOut')).toHaveLength(1);
+    });
+
+    it('re-sends the create with the same mchOrderNo only when a lookup after the window says the gateway does not have it', async () => {
+      await boot({ resendWindowMs: 0 });
       gateway.then({ drop: true }, { envelope: { code: 400, msg: 'Order_not_exist' } }, created(PEN_PAYOUT.mchOrderNo));
       await payouts.createPayout(PEN_PAYOUT);
       expect(gateway.requests.map((r) => [r.path, r.json.mchOrderNo])).toEqual([
@@ -254,8 +265,10 @@ describe('PayoutService over HTTP', () => {
     it('treats a duplicate-order rejection as "look it up", and refuses an mchOrderNo used for another amount', async () => {
       gateway.then({ envelope: { code: 400, msg: 'Params_mchOrderNo_repeat' } }, created(PEN_PAYOUT.mchOrderNo));
       await expect(payouts.createPayout(PEN_PAYOUT)).resolves.toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
+      await boot(); // a fresh store: this module never sent it
       gateway.then({ envelope: { code: 400, msg: 'Params_mchOrderNo_repeat' } }, created(PEN_PAYOUT.mchOrderNo, { amount: '99.00' }));
-      await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(/already belongs to another payout/);
+      await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(PayoutOrderConflictError);
+      expect(gateway.requests.filter((r) => r.path === '/api/payOut')).toHaveLength(2);
     });
 
     it('raises PayoutOutcomeUnknownError carrying the mchOrderNo when every attempt is ambiguous', async () => {
@@ -316,7 +329,7 @@ describe('PayoutService over HTTP', () => {
       // Pointing back at the same gateway, so a followed redirect would show up in its log.
       const redirect = { text: '', httpStatus: 307, headers: { Location: `${gatewayUrl}/elsewhere` } };
       gateway.then(redirect, redirect, redirect);
-      await expect(transportFailure(payouts.getBalance({ currency: 'PEN' }))).resolves.toMatchObject({ failure: 'unparsable' });
+      await expect(transportFailure(payouts.getBalance({ currency: 'PEN' }))).resolves.toMatchObject({ failure: 'http-status' });
       expect(gateway.requests.map((r) => r.path)).toEqual(['/api/getBalance', '/api/getBalance', '/api/getBalance']);
     });
 

@@ -10,11 +10,14 @@ export interface ReceivedNotification {
   body: string;
 }
 
-/** A tiny webhook receiver: records every POST and answers with `answer(n)` (n is 1-based). */
+/** What the receiver answers a notification with ('hang': nothing, ever). */
+export type ReceiverAnswer = { status?: number; body: string } | 'hang';
+
+/** A tiny webhook receiver: records every POST and answers with `answer(n)` (n is 1-based; may be a promise, to answer late). */
 export interface Receiver {
   url: string;
   received: ReceivedNotification[];
-  answer: (n: number, body: string) => { status?: number; body: string } | 'hang';
+  answer: (n: number, body: string) => ReceiverAnswer | Promise<ReceiverAnswer>;
   close(): Promise<void>;
 }
 
@@ -27,10 +30,11 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ body: 
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       received.push({ at: Date.now(), headers: req.headers, body });
-      const reply = receiver.answer(received.length, body);
-      if (reply === 'hang') return;
-      res.writeHead(reply.status ?? 200, { 'Content-Type': 'text/plain' });
-      res.end(reply.body);
+      void Promise.resolve(receiver.answer(received.length, body)).then((reply) => {
+        if (reply === 'hang' || res.destroyed) return;
+        res.writeHead(reply.status ?? 200, { 'Content-Type': 'text/plain' });
+        res.end(reply.body);
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -51,6 +55,8 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ body: 
 /** What `call` got back. */
 export interface CallResult {
   httpStatus: number;
+  /** The `Content-Type` header of the answer. */
+  contentType: string | null;
   text: string;
   json: any;
 }
@@ -95,7 +101,7 @@ export async function call(sandbox: CashySandbox, endpoint: string, body: string
   } catch {
     json = undefined;
   }
-  return { httpStatus: response.status, text: responseText, json };
+  return { httpStatus: response.status, contentType: response.headers.get('content-type'), text: responseText, json };
 }
 
 /** Starts a sandbox with fast defaults for tests; remember to `stop()` it. */

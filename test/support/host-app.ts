@@ -2,7 +2,7 @@ import { type DynamicModule, Injectable, type INestApplication, Module, type Pro
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { OnPayoutFailed, OnPayoutSucceeded, PayoutFailedEvent, PayoutSucceededEvent } from '../../lib';
+import { OnPayoutAnomaly, OnPayoutFailed, OnPayoutSucceeded, PayoutAnomalyEvent, PayoutFailedEvent, PayoutSucceededEvent } from '../../lib';
 
 /** Both HTTP adapters every e2e suite runs on. */
 export const ADAPTERS = ['express', 'fastify'] as const;
@@ -12,6 +12,8 @@ export type AdapterName = (typeof ADAPTERS)[number];
 @Injectable()
 export class RecordingListener {
   readonly events: { name: string; payload: PayoutSucceededEvent | PayoutFailedEvent }[] = [];
+  /** `payout.anomaly` events, kept apart from the payout events. */
+  readonly anomalies: PayoutAnomalyEvent[] = [];
   /** How many of the next calls throw. */
   failNext = 0;
   /** Delay inside the listener, to widen race windows. */
@@ -25,6 +27,11 @@ export class RecordingListener {
   @OnPayoutFailed()
   async failed(event: PayoutFailedEvent): Promise<void> {
     await this.handle('payout.failed', event);
+  }
+
+  @OnPayoutAnomaly()
+  anomaly(event: PayoutAnomalyEvent): void {
+    this.anomalies.push(event);
   }
 
   private async handle(name: string, payload: PayoutSucceededEvent | PayoutFailedEvent): Promise<void> {

@@ -29,6 +29,8 @@ export async function startSandboxHost(sandboxOptions: CashySandboxOptions, modu
         ...sandbox.moduleOptions({ notifyUrl: `http://127.0.0.1:${port}/payout/webhook` }),
         timeoutMs: 150,
         retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 40 },
+        // Longer than the sandbox's late commit (800 ms), so no create is sent again while one may land.
+        resendWindowMs: 1_000,
         ...moduleOptions,
       }),
     ],

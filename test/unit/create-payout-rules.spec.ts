@@ -211,7 +211,7 @@ describe('checkCreatePayout', () => {
       expect(error.message).toContain('40');
     });
 
-    it.each(['José Pérez', 'MUÑOZ QUISPE', 'Zoë Núñez', 'Ångström', 'Łukasz', '李雷', 'Maria\tQuispe', 'Maria 😀'])(
+    it.each(['José Pérez', 'MUÑOZ QUISPE', 'Zoë Núñez', 'Ångström', 'Łukasz', '李雷', 'Maria 😀'])(
       'rejects %p (accented or non-ASCII characters)',
       (accountName) => {
         expectBroken(pe({ accountName }), 'accountName', 'characters');
@@ -244,7 +244,7 @@ describe('checkCreatePayout', () => {
       expectValid(mx({ remark }));
     });
 
-    it.each(['pago a José', 'devolución', 'año 2025', 'retiro €', 'withdrawal\n', '提现', 'ok 👍'])('rejects %p', (remark) => {
+    it.each(['pago a José', 'devolución', 'año 2025', 'retiro €', '提现', 'ok 👍'])('rejects %p', (remark) => {
       expectBroken(pe({ remark }), 'remark', 'characters');
       expectBroken(mx({ remark }), 'remark', 'characters');
     });
@@ -272,6 +272,26 @@ describe('checkCreatePayout', () => {
       expectBroken(without(PE, 'mchOrderNo'), 'mchOrderNo', 'required');
       expectBroken(pe({ mchOrderNo: '' }), 'mchOrderNo', 'required');
       expectBroken(pe({ mchOrderNo: 12345 }), 'mchOrderNo', 'type');
+    });
+  });
+
+  describe('printable strings only (money-safety rule 9)', () => {
+    // Control characters, bidirectional overrides and isolates, zero-width characters, the BOM, separators.
+    const INVISIBLE = ['\t', '\n', '\u0000', '\u007f', '\u0085', '\u202e', '\u202d', '\u2066', '\u2069', '\u200b', '\u200d', '\u2060', '\ufeff', '\u2028'];
+
+    it.each(INVISIBLE)('rejects %j in every text field it could hide in, before anything is sent', (char) => {
+      expectBroken(pe({ accountName: `Maria${char}Quispe` }), 'accountName', 'printable');
+      expectBroken(pe({ remark: `withdrawal${char}` }), 'remark', 'printable');
+      expectBroken(pe({ idType: `1${char}` }), 'idType', 'printable');
+      expectBroken(pe({ idCard: `1234${char}5678` }), 'idCard', 'printable');
+      expectBroken(pe({ email: `a${char}b@example.com` }), 'email', 'printable');
+      expectBroken(pe({ phone: `+51 999${char}888 777` }), 'phone', 'printable');
+      expectBroken(pe({ notifyUrl: `https://pay.example.com/${char}notify` }), 'notifyUrl', 'printable');
+      expectBroken(mx({ accountName: `Jose${char}Hernandez` }), 'accountName', 'printable');
+    });
+
+    it('sends notifyUrl normalized', () => {
+      expect(expectValid(pe({ notifyUrl: 'HTTPS://Pay.Example.COM:443/a/../notify' })).notifyUrl).toBe('https://pay.example.com/notify');
     });
   });
 

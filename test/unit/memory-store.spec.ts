@@ -268,9 +268,68 @@ describe('MemoryPayoutStore write queue', () => {
     const oldest = `A${(5000 - 3) % 3}`;
     expect(await store.get(oldest)).toBeUndefined();
     expect(store.size).toBe(3);
-    const queue = (store as unknown as { queue: { record?: unknown }[] }).queue;
+    const queue = (store as unknown as { orders: { queue: { value?: unknown }[] } }).orders.queue;
     expect(queue.length).toBeLessThan(4 * 3 + 1024 + 2);
     // Slots of superseded writes hold no record alive: only the stored orders' latest records remain.
-    expect(queue.filter((slot) => slot.record !== undefined)).toHaveLength(store.size);
+    expect(queue.filter((slot) => slot.value !== undefined)).toHaveLength(store.size);
+  });
+});
+
+describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+
+  it('never evicts an order whose delivery claim is live; it goes once the claim is released', async () => {
+    const store = new MemoryPayoutStore({ maxEntries: 2 });
+    const claimed = rec('CLAIMED', 1, { claim: { status: 'SUCCESS', token: 't', expiresAt: Date.now() + 60_000 } });
+    await store.compareAndSet(claimed, 0);
+    for (let i = 0; i < 10; i++) await store.compareAndSet(rec(`FILL${i}`, 1), 0);
+    expect(await store.get('CLAIMED')).toEqual(claimed);
+    expect(store.size).toBe(2);
+
+    await store.compareAndSet({ ...claimed, claim: undefined, revision: 2 }, 1);
+    for (let i = 10; i < 13; i++) await store.compareAndSet(rec(`FILL${i}`, 1), 0);
+    expect(await store.get('CLAIMED')).toBeUndefined();
+  });
+
+  it('evicts an order whose claim has expired like any other', async () => {
+    const store = new MemoryPayoutStore({ maxEntries: 1 });
+    await store.compareAndSet(rec('STALE', 1, { claim: { status: 'SUCCESS', token: 't', expiresAt: Date.now() - 1 } }), 0);
+    await store.compareAndSet(rec('NEW', 1), 0);
+    expect(await store.get('STALE')).toBeUndefined();
+    expect(await store.get('NEW')).toBeDefined();
+  });
+
+  it('keeps every entry when all of them are claimed, over its bound, rather than drop one', async () => {
+    const store = new MemoryPayoutStore({ maxEntries: 2 });
+    const claim = { status: 'SUCCESS' as const, token: 't', expiresAt: Date.now() + 60_000 };
+    for (let i = 0; i < 4; i++) await store.compareAndSet(rec(`C${i}`, 1, { claim }), 0);
+    expect(store.size).toBe(4);
+    for (let i = 0; i < 4; i++) expect(await store.get(`C${i}`)).toBeDefined();
+  });
+
+  it('never evicts a create attempt that is sending or unknown; settled ones go first', async () => {
+    const store = new MemoryPayoutStore({ maxEntries: 2 });
+    const attempt = (mchOrderNo: string, state: 'sending' | 'unknown' | 'created' | 'rejected') => ({
+      mchOrderNo, merchantId: '1', currency: 'PEN' as const, amount: '10.00', state, resendAfter: Date.now() + 60_000, revision: 1, updatedAt: Date.now(),
+    });
+    await store.compareAndSetAttempt(attempt('UNKNOWN', 'unknown'), 0);
+    await store.compareAndSetAttempt(attempt('SENDING', 'sending'), 0);
+    for (let i = 0; i < 5; i++) await store.compareAndSetAttempt(attempt(`DONE${i}`, 'created'), 0);
+    expect(await store.getAttempt('UNKNOWN')).toMatchObject({ state: 'unknown' });
+    expect(await store.getAttempt('SENDING')).toMatchObject({ state: 'sending' });
+    expect(await store.getAttempt('DONE0')).toBeUndefined();
+  });
+
+  it('compare-and-sets attempts by revision', async () => {
+    const store = new MemoryPayoutStore();
+    const first = { mchOrderNo: 'M', merchantId: '1', currency: 'PEN' as const, amount: '10.00', state: 'sending' as const, resendAfter: 0, revision: 1, updatedAt: 0 };
+    expect(await store.compareAndSetAttempt(first, 0)).toBe(true);
+    expect(await store.compareAndSetAttempt({ ...first, revision: 2 }, 0)).toBe(false);
+    expect(await store.compareAndSetAttempt({ ...first, state: 'created', revision: 2 }, 1)).toBe(true);
+    expect(await store.getAttempt('M')).toMatchObject({ state: 'created', revision: 2 });
   });
 });

@@ -1,0 +1,130 @@
+import { CashyApiError } from '../errors/cashy-api.error';
+import { CashyTransportError } from './cashy-transport.error';
+
+/** One exchange as received: the HTTP status and, when the body is Cashy's envelope, the envelope. */
+export interface CashyAnswer {
+  httpStatus: number;
+  envelope?: CashyEnvelope;
+}
+
+/** Cashy's `{ code, msg, data }`. */
+export interface CashyEnvelope {
+  code: number;
+  msg: string;
+  data: unknown;
+}
+
+/**
+ * The patterns for Cashy's unpublished wording (module option `gatewayMessages`). Both are matched
+ * against the whole `msg`, so a message must say exactly this to count.
+ */
+export interface CashyMessagePatterns {
+  /** A create refused because an order with this `mchOrderNo` exists. */
+  duplicateOrder: RegExp;
+  /** A query for an order the gateway does not have. */
+  orderNotFound: RegExp;
+}
+
+/** Defaults of `CashyMessagePatterns`: narrow, anchored, and about orders only. */
+export const DEFAULT_CASHY_MESSAGE_PATTERNS: CashyMessagePatterns = {
+  // Params_mchOrderNo_repeat, Repeat_mchOrderNo, Duplicate_order, Order_already_exists, mchOrderNo_exists …
+  duplicateOrder:
+    /^(?:Params_)?(?:mchOrderNo_(?:repeat(?:ed)?|duplicated?|exists?|already_exists?)|(?:repeat(?:ed)?|duplicated?)_(?:mchOrderNo|order(?:No)?)|order(?:No)?_(?:repeat(?:ed)?|duplicated?|already_exists?))$/i,
+  // Order_not_exist, Order_not_found, Params_orderNo_not_exist, mchOrderNo_not_found …
+  orderNotFound: /^(?:Params_)?(?:order|orderNo|mchOrderNo|payOut|payout)_(?:not_?exists?|not_?found|does_?not_?exist)$/i,
+};
+
+/** `msg` values published as "not created": the request was refused before anything was done. */
+const PUBLISHED_REJECTION = /^(?:Params_\w+|MerchantId_\w+|Request\w+|Sign_verify_error)$/;
+/** `msg` values after which the same request may simply be sent again: nothing was done. */
+const BUSY = /^(?:System_busy|System_Maintenance)$/;
+
+/**
+ * What one create attempt tells (money-safety rules 1 and 4):
+ * - `created`: a code-200 answer with an `orderNo`, never sent again;
+ * - `rejected`: a published rejection on a 2xx answer, so definitely not created;
+ * - `busy`: `System_busy`/`System_Maintenance`, nothing done, may be sent again;
+ * - `duplicate`: an order with this `mchOrderNo` exists, so look it up;
+ * - `ambiguous`: anything else (timeouts, resets, 5xx, unknown codes or messages, a 200 without an order).
+ */
+export type CreateAttemptOutcome =
+  | { kind: 'created'; data: Record<string, unknown> }
+  | { kind: 'rejected'; error: CashyApiError }
+  | { kind: 'busy'; error: CashyApiError }
+  | { kind: 'duplicate'; error: CashyApiError }
+  | { kind: 'ambiguous'; reason: string };
+
+/** Classifies a create's answer, or the transport failure that stood for one. */
+export function classifyCreateAnswer(answer: CashyAnswer | CashyTransportError, endpoint: string, patterns: CashyMessagePatterns): CreateAttemptOutcome {
+  if (answer instanceof CashyTransportError) return { kind: 'ambiguous', reason: answer.message };
+  const { httpStatus, envelope } = answer;
+  if (!envelope) return { kind: 'ambiguous', reason: `HTTP ${httpStatus} without a Cashy envelope` };
+  if (httpStatus < 200 || httpStatus > 299) return { kind: 'ambiguous', reason: `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg || 'no msg'})` };
+  if (envelope.code === 200) {
+    const data = envelope.data;
+    const usable = typeof data === 'object' && data !== null && !Array.isArray(data) && isOrderNumber((data as Record<string, unknown>).orderNo);
+    return usable ? { kind: 'created', data: data as Record<string, unknown> } : { kind: 'ambiguous', reason: 'code 200 without an orderNo' };
+  }
+  const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
+  if (patterns.duplicateOrder.test(envelope.msg)) return { kind: 'duplicate', error };
+  if (BUSY.test(envelope.msg)) return { kind: 'busy', error };
+  if (PUBLISHED_REJECTION.test(envelope.msg)) return { kind: 'rejected', error };
+  return { kind: 'ambiguous', reason: error.message };
+}
+
+/**
+ * What a lookup of one order tells (money-safety rule 5):
+ * - `found`: a code-200 answer with an order;
+ * - `absent`: the gateway's unknown-order answer on a 2xx, and nothing else;
+ * - `failed`: no answer to go by; `retryable` when trying again may help.
+ */
+export type LookupOutcome =
+  | { kind: 'found'; data: Record<string, unknown> }
+  | { kind: 'absent'; error: CashyApiError }
+  | { kind: 'failed'; error: CashyApiError | CashyTransportError; retryable: boolean };
+
+/** Classifies a lookup's answer, or the transport failure that stood for one. */
+export function classifyLookupAnswer(answer: CashyAnswer | CashyTransportError, endpoint: string, patterns: CashyMessagePatterns): LookupOutcome {
+  if (answer instanceof CashyTransportError) return { kind: 'failed', error: answer, retryable: true };
+  const { httpStatus, envelope } = answer;
+  const ok = httpStatus >= 200 && httpStatus <= 299;
+  if (!envelope || !ok) {
+    const detail = envelope ? `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg})` : `HTTP ${httpStatus} without a Cashy envelope`;
+    return { kind: 'failed', error: new CashyTransportError(envelope ? 'http-status' : 'unparsable', endpoint, detail), retryable: true };
+  }
+  if (envelope.code === 200) {
+    const data = envelope.data;
+    if (typeof data === 'object' && data !== null && !Array.isArray(data) && isOrderNumber((data as Record<string, unknown>).orderNo)) {
+      return { kind: 'found', data: data as Record<string, unknown> };
+    }
+    return { kind: 'failed', error: new CashyTransportError('unparsable', endpoint, 'code 200 without an orderNo'), retryable: true };
+  }
+  const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
+  if (patterns.orderNotFound.test(envelope.msg)) return { kind: 'absent', error };
+  // A signing or merchant problem will not go away by asking again; anything else might.
+  return { kind: 'failed', error, retryable: !PUBLISHED_REJECTION.test(envelope.msg) };
+}
+
+/** True for `System_busy`, `System_Maintenance` and `System_error`: an idempotent call may be repeated. */
+export function isRetryableApiError(error: unknown): error is CashyApiError {
+  return error instanceof CashyApiError && (BUSY.test(error.msg) || error.msg === 'System_error');
+}
+
+function isOrderNumber(value: unknown): value is string {
+  return typeof value === 'string' && /^[\x21-\x7e]{1,64}$/.test(value);
+}
+
+/** Parses Cashy's envelope from an answer body; `undefined` when it is not one. */
+export function parseEnvelope(text: string): CashyEnvelope | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const { code, msg, data } = parsed as Record<string, unknown>;
+  const numericCode = typeof code === 'number' ? code : typeof code === 'string' && /^\d{1,9}$/.test(code) ? Number(code) : NaN;
+  if (!Number.isInteger(numericCode)) return undefined;
+  return { code: numericCode, msg: typeof msg === 'string' ? msg : msg === undefined || msg === null ? '' : String(msg), data };
+}
