@@ -4,7 +4,7 @@ import { BENCH } from './bench.config';
 import type { ClientResult } from './client.bench';
 import type { MemoryResult } from './memory.bench';
 import type { SigningResult } from './signing.bench';
-import { mib } from './stats.util';
+import { mib, ratio } from './stats.util';
 import type { WebhookResult } from './webhook.bench';
 
 /** Everything one run measured; absent phases were not selected. */
@@ -47,8 +47,9 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     pass: w.ratios.rps >= t.webhookThroughputRatio,
   }));
   if (results.client) {
-    const value = results.client.ratios.callsPerSec;
-    checks.push({ name: 'client: createPayout/raw POST calls/s', value, bound: `>= ${t.clientThroughputRatio}`, pass: value >= t.clientThroughputRatio });
+    const { callsPerSec, cpuUsPerCall } = results.client.ratios;
+    checks.push({ name: 'client: createPayout/HttpService POST calls/s', value: callsPerSec, bound: `>= ${t.clientThroughputRatio}`, pass: callsPerSec >= t.clientThroughputRatio });
+    checks.push({ name: 'client: createPayout/HttpService POST CPU per call', value: cpuUsPerCall, bound: `<= ${t.clientCpuRatio}`, pass: cpuUsPerCall <= t.clientCpuRatio });
   }
   if (results.memory) {
     const m = results.memory;
@@ -144,21 +145,33 @@ export function formatReport(results: BenchResults, machine: ReturnType<typeof m
   }
   const c = results.client;
   if (c) {
+    const pathFigures = (p: { callsPerSec: number; p50: number; p99: number; cpuUsPerCall: number }): RowFigures => [p.callsPerSec, p.p50, p.p99, p.cpuUsPerCall];
     out.push(
-      `createPayout vs a raw signed POST of the same body (${c.setup.concurrency} in flight; ${c.setup.sandbox}; both on ${c.setup.agent}). ` +
+      `createPayout vs the baseline, a signed POST written by hand through HttpService (${c.setup.baseline}), and the floor, the same POST on ` +
+        `node:http (${c.setup.concurrency} in flight; ${c.setup.sandbox}; ${c.setup.agent}). ` +
         `${BENCH.client.rounds} rounds of ${BENCH.client.segmentSeconds} s per path, alternating; medians, calls/s ratio = median of per-round ratios.`,
       '',
       table(
         ['path', 'calls/s', 'p50 ms', 'p99 ms', 'client CPU µs/call', 'ratio calls/s', '(rounds)', 'ratio p99', 'ratio CPU/call'],
-        comparisonRows({ labels: ['raw signed POST'], figures: [c.raw.callsPerSec, c.raw.p50, c.raw.p99, c.raw.cpuUsPerCall] }, [
+        comparisonRows({ labels: ['HttpService signed POST (baseline)'], figures: pathFigures(c.httpService) }, [
           {
             labels: ['createPayout'],
-            figures: [c.createPayout.callsPerSec, c.createPayout.p50, c.createPayout.p99, c.createPayout.cpuUsPerCall],
+            figures: pathFigures(c.createPayout),
             ratios: [c.ratios.callsPerSec, c.ratios.p99, c.ratios.cpuUsPerCall],
             roundRatios: c.roundRatios,
           },
+          {
+            labels: ['node:http signed POST (floor)'],
+            figures: pathFigures(c.raw),
+            ratios: [ratio(c.raw.callsPerSec, c.httpService.callsPerSec), ratio(c.raw.p99, c.httpService.p99), ratio(c.raw.cpuUsPerCall, c.httpService.cpuUsPerCall)],
+            roundRatios: c.floorRoundRatios.httpService.map((r) => ratio(1, r)),
+          },
         ]),
       ),
+      '',
+      `- Over the floor: createPayout calls/s ${fixed(c.overFloor.createPayout.callsPerSec, 3)}, CPU/call ${fixed(c.overFloor.createPayout.cpuUsPerCall, 3)} ` +
+        `(${moreOrLess(c.createPayout.cpuUsPerCall - c.raw.cpuUsPerCall)} per call); the HttpService baseline calls/s ${fixed(c.overFloor.httpService.callsPerSec, 3)}, ` +
+        `CPU/call ${fixed(c.overFloor.httpService.cpuUsPerCall, 3)} (${moreOrLess(c.httpService.cpuUsPerCall - c.raw.cpuUsPerCall)} per call for axios and HttpService).`,
       '',
     );
   }

@@ -6,7 +6,11 @@ import { createPayoutWebhookController } from './webhook/payout-webhook.controll
 
 /** Registration-time options: they shape the module itself, so `forRootAsync` takes them directly. */
 export interface PayoutModuleExtras {
-  /** Register the module globally (default false: import it where you inject `PayoutService`). */
+  /**
+   * Register the module globally (default `true`): registered once at the root, `PayoutService` and
+   * `PayoutSignatureGuard` are injectable in every feature module. `false` scopes it to the modules
+   * that import it, as for any non-global Nest module.
+   */
   isGlobal?: boolean;
   /** The webhook controller's path, or `false` for none. */
   webhook?: PayoutWebhookOptions | false;
@@ -30,9 +34,10 @@ export const {
 } = new ConfigurableModuleBuilder<PayoutModuleOptions>({ moduleName: 'Payout' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createPayoutOptions')
-  .setExtras<PayoutModuleExtras>({ isGlobal: false, webhook: undefined }, (definition, extras) => ({
+  .setExtras<PayoutModuleExtras>({ isGlobal: true, webhook: undefined }, (definition, extras) => ({
     ...definition,
-    global: extras.isGlobal === true,
+    // Only an explicit false opts out: `isGlobal: undefined` given to forRoot still means the default.
+    global: extras.isGlobal !== false,
     controllers: webhookControllers(extras.webhook),
   }))
   .build();

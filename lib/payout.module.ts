@@ -1,14 +1,17 @@
+import { HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { CashyHttpClient } from './client/cashy-http.client';
+import { CashyHttpAgents, CashyHttpClient, createCashyHttpService } from './client/cashy-http.client';
 import { PayoutConfigurationError } from './errors/payout-configuration.error';
 import type { PayoutModuleOptions } from './interfaces/payout-module-options.interface';
 import { PayoutConfig } from './options/payout-config';
 import { resolvePayoutOptions } from './options/payout-options.resolver';
+import { PayoutAttemptLedger } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from './payout.constants';
 import { ConfigurablePayoutModule, PAYOUT_MODULE_OPTIONS } from './payout.module-definition';
 import { PayoutService } from './payout.service';
+import { PayoutReconciler } from './reconciliation/payout-reconciler';
 import { MemoryPayoutStore } from './store/memory-payout.store';
 import { publishPayoutRuleContext } from './validation/payout-rules.context';
 import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
@@ -17,6 +20,9 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
  * Cashy payouts for Peru (PEN) and Mexico (MXN/SPEI). Register with `PayoutModule.forRoot(options)`
  * or `PayoutModule.forRootAsync({ imports, inject, useFactory | useClass | useExisting, webhook })`.
  * The host imports `EventEmitterModule.forRoot()` and creates its app with `rawBody: true`.
+ *
+ * Gateway calls go through an `HttpService` of the module's own, on its own axios instance and
+ * keep-alive agents (option `http`); it is not exported, so it and the host's `HttpModule` never meet.
  */
 @Module({
   providers: [
@@ -46,9 +52,19 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
         return emitter;
       },
     },
+    CashyHttpAgents,
+    {
+      // What HttpModule.register() provides, built from the resolved options (an HttpModule
+      // registered here could not see them without running the host's options factory twice).
+      provide: HttpService,
+      inject: [PayoutConfig, CashyHttpAgents],
+      useFactory: createCashyHttpService,
+    },
     CashyHttpClient,
+    PayoutAttemptLedger,
     PayoutOutcomeProcessor,
     PayoutService,
+    PayoutReconciler,
     PayoutSignatureGuard,
   ],
   exports: [PayoutService, PayoutSignatureGuard, PayoutConfig, PAYOUT_STORE],

@@ -1,24 +1,28 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { classifyCreateAnswer, classifyLookupAnswer, type CreateAttemptOutcome, type LookupOutcome } from './client/cashy-answers';
-import { CASHY_ENDPOINTS } from './client/cashy-endpoints';
+import { CASHY_ENDPOINTS, type CashyEndpoint } from './client/cashy-endpoints';
 import { CashyHttpClient } from './client/cashy-http.client';
 import { soleCurrency, toPayoutBalance, toPayoutBanks, toPayoutOrder } from './client/cashy-response.mapper';
 import { CashyTransportError } from './client/cashy-transport.error';
+import { payoutDiagnostics } from './diagnostics/payout-diagnostics';
 import type { CreatePayoutDto } from './dto/create-payout.dto';
 import type { QueryPayoutDto } from './dto/query-payout.dto';
+import type { CashyApiError } from './errors/cashy-api.error';
 import { PayoutOrderConflictError } from './errors/payout-order-conflict.error';
 import { PayoutOutcomeUnknownError } from './errors/payout-outcome-unknown.error';
 import { PayoutStoreError } from './errors/payout-store.error';
 import { PayoutValidationError } from './errors/payout-validation.error';
-import type { PayoutBalance, PayoutBank, PayoutCurrency, PayoutOrder } from './interfaces/payout-types.interface';
+import { isFinalPayoutStatus, type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder, type PayoutStatus } from './interfaces/payout-types.interface';
 import { marketOf } from './markets/payout-markets';
-import { compareDecimals, parseDecimal } from './money/decimal';
+import { parseDecimal } from './money/decimal';
 import type { CashyAccount } from './options/cashy-account';
 import { PayoutConfig, type PayoutAccountSelector } from './options/payout-config';
+import { type CreateProgress, type CreateRequest, PayoutAttemptLedger, sameAmount } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import type { PayoutReportResult } from './outcome/payout-status-report.interface';
 import { PAYOUT_STORE } from './payout.constants';
-import type { PayoutAttempt, PayoutAttemptState, PayoutStore } from './store/payout-store.interface';
+import { RECONCILIATION_DEFAULTS } from './reconciliation/payout-reconciliation.options';
+import type { PayoutAttemptState, PayoutStore } from './store/payout-store.interface';
 import { maskTail } from './utils/mask';
 import { checkCreatePayout, type CashyPayOutBody } from './validation/create-payout.rules';
 import { checkPayoutNotification } from './validation/payout-notification.rules';
@@ -27,25 +31,27 @@ import { checkQueryPayout, type CashyPayOutQueryBody } from './validation/query-
 /** Per-call options of every `PayoutService` method. */
 export type PayoutCallOptions = PayoutAccountSelector;
 
+/** A payout the module still watches (`PayoutService.listOpenPayouts`). */
+export interface PayoutOpenPayout {
+  mchOrderNo: string;
+  /** Epoch ms its create was first sent. */
+  openedAt: number;
+  /** Epoch ms of the built-in reconciliation's next check. */
+  nextCheckAt: number;
+  /** Where its create stands (`sending`, `unknown`, `created`), when the store still has it. */
+  state?: PayoutAttemptState;
+  orderNo?: string;
+  merchantId?: string;
+  currency?: PayoutCurrency;
+  amount?: string;
+}
+
 function requireCurrency(input: { currency?: unknown } | undefined): PayoutCurrency {
   const currency = input?.currency;
   if (!marketOf(currency)) {
     throw new PayoutValidationError([{ field: 'currency', rule: 'currency', message: 'currency must be one of PEN, MXN' }]);
   }
   return currency as PayoutCurrency;
-}
-
-/**
- * Where one `createPayout` call stands between attempts.
- * - `uncertain`: an attempt (this call's or an earlier one's) may have created the order, so the
- *   call can no longer end in a rejection (money-safety rule 2);
- * - `holdUntil`: while set, the order may exist and the create is not sent before this epoch ms
- *   (rule 3); the call looks the order up instead.
- */
-interface CreateProgress {
-  uncertain: boolean;
-  holdUntil?: number;
-  reason: string;
 }
 
 /** Sends payouts and reads them back. Every input is validated before anything is sent. */
@@ -57,6 +63,7 @@ export class PayoutService {
     private readonly client: CashyHttpClient,
     private readonly config: PayoutConfig,
     private readonly outcomes: PayoutOutcomeProcessor,
+    private readonly attempts: PayoutAttemptLedger,
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
   ) {}
 
@@ -75,14 +82,33 @@ export class PayoutService {
       `payout ${body.mchOrderNo}: ${body.amount} ${body.currency} to bank ${body.bankId} account ${maskTail(body.accountNo)} (merchant ${account.merchantId})`,
     );
 
-    const progress = await this.openAttempt(account, body);
-    let lastError: unknown;
+    const request: CreateRequest = { mchOrderNo: body.mchOrderNo, merchantId: account.merchantId, currency: body.currency, amount: body.amount };
+    const progress = await this.attempts.open(request);
+    try {
+      return await this.sendUntilKnown(account, body, request, progress);
+    } catch (error) {
+      if (!progress.uncertain || error instanceof PayoutOutcomeUnknownError || error instanceof PayoutOrderConflictError) throw error;
+      // Rule 2: once an attempt may have landed, any failure (the store's included) means "unknown".
+      throw this.outcomeUnknown(body, progress, error);
+    }
+  }
+
+  /**
+   * The create loop. Each attempt is a lookup while the order may exist (`holdUntil`), else a send
+   * whose classified answer decides what comes next (rules 1 to 4).
+   */
+  private async sendUntilKnown(account: CashyAccount, body: CashyPayOutBody, request: CreateRequest, progress: CreateProgress): Promise<PayoutOrder> {
+    let busy: CashyApiError | undefined;
     for (let attempt = 1; attempt <= this.config.retry.attempts; attempt++) {
-      if (attempt > 1) await this.client.backoff(attempt - 1);
+      if (attempt > 1) {
+        const endpoint = progress.holdUntil !== undefined ? CASHY_ENDPOINTS.payOutQuery : CASHY_ENDPOINTS.payOut;
+        payoutDiagnostics.retry(() => ({ endpoint, merchantId: account.merchantId, attempt, reason: progress.reason || (busy?.message ?? '') }));
+        await this.client.backoff(attempt - 1);
+      }
       if (progress.holdUntil !== undefined) {
         // Rules 3 and 5: look first; only a real "not found" after the window allows a new send.
-        const found = await this.lookUpOnce(account, { mchOrderNo: body.mchOrderNo });
-        if (found.kind === 'found') return this.acceptOrder(found.data, account, body, 'lookup');
+        const found = await this.lookUpCreate(account, body, progress, attempt);
+        if (found.kind === 'found') return this.acceptOrder(found.data, account, body, 'lookup', progress);
         if (found.kind === 'failed') {
           progress.reason = found.error.message;
           if (!found.retryable) throw this.outcomeUnknown(body, progress);
@@ -94,44 +120,44 @@ export class PayoutService {
         }
         progress.holdUntil = undefined;
       }
-      if (!(await this.markSending(account, body))) {
-        // Another call is sending this mchOrderNo right now.
-        Object.assign(progress, await this.openAttempt(account, body));
+      if (!(await this.attempts.markSending(progress, request))) {
+        // Another call (or a webhook) wrote this mchOrderNo since: start again from what the store says.
+        Object.assign(progress, await this.attempts.open(request));
         continue;
       }
-      const outcome = await this.sendCreate(account, body);
+      const outcome = await this.sendCreate(account, body, attempt);
       switch (outcome.kind) {
         case 'created':
-          return this.acceptOrder(outcome.data, account, body, 'create');
+          return this.acceptOrder(outcome.data, account, body, 'create', progress);
         case 'busy':
-          lastError = outcome.error; // nothing was done: the same request may go again
-          await this.markAttempt(body.mchOrderNo, 'rejected');
+          busy = outcome.error; // nothing was done; the attempt stays "sending" until the call ends
           break;
         case 'rejected':
           if (progress.uncertain) {
             // Rule 2: an earlier attempt may still land, so this is no proof that nothing was created.
             progress.reason = `${outcome.error.message}, after an attempt whose outcome is unknown`;
-            progress.holdUntil = await this.markAttempt(body.mchOrderNo, 'unknown');
+            progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
             break;
           }
-          await this.markAttempt(body.mchOrderNo, 'rejected');
+          await this.settleRejected(progress, body.mchOrderNo);
           throw outcome.error;
         case 'duplicate':
         case 'ambiguous':
           progress.uncertain = true;
           progress.reason = outcome.kind === 'duplicate' ? `${outcome.error.message} (the gateway says the order exists)` : outcome.reason;
-          progress.holdUntil = await this.markAttempt(body.mchOrderNo, 'unknown');
+          progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
           break;
       }
     }
     if (progress.holdUntil !== undefined) {
       // The budget is spent; one more look often turns "unknown" into an answer.
-      const found = await this.lookUpOnce(account, { mchOrderNo: body.mchOrderNo });
-      if (found.kind === 'found') return this.acceptOrder(found.data, account, body, 'lookup');
+      const found = await this.lookUpCreate(account, body, progress, this.config.retry.attempts + 1);
+      if (found.kind === 'found') return this.acceptOrder(found.data, account, body, 'lookup', progress);
     }
-    if (progress.uncertain || progress.holdUntil !== undefined) throw this.outcomeUnknown(body, progress);
+    if (progress.uncertain || progress.holdUntil !== undefined || !busy) throw this.outcomeUnknown(body, progress);
     // Busy on every attempt: nothing was created.
-    throw lastError;
+    await this.settleRejected(progress, body.mchOrderNo);
+    throw busy;
   }
 
   /** Reads one order (`POST /api/payOutQuery`); an order the gateway does not know raises `CashyApiError`. */
@@ -153,7 +179,7 @@ export class PayoutService {
     const { body, account, currency } = await this.prepareQuery(input, options);
     const found = await this.lookUp(account, body);
     if (found.kind === 'failed') throw found.error;
-    if (found.kind === 'absent') return this.confirmAbsent(body, found.error.message);
+    if (found.kind === 'absent') return this.confirmAbsent(body, account, found.error.message);
 
     const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, { currency, mchOrderNo: body.mchOrderNo });
     const raw = found.data;
@@ -171,8 +197,37 @@ export class PayoutService {
       raw,
       currency,
     });
-    await this.markFound(order.mchOrderNo, order.orderNo);
+    await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
+    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus)) await this.attempts.untrack(order.mchOrderNo);
     return order;
+  }
+
+  /**
+   * The payouts the module still watches (a create of unknown outcome, or an order not yet final),
+   * oldest first, a page of at most `limit` (default 100, at most 1000) after `after` (an
+   * `mchOrderNo` of the previous page). The built-in reconciliation settles them by itself.
+   */
+  async listOpenPayouts(page: { limit?: number; after?: string } = {}): Promise<PayoutOpenPayout[]> {
+    const limit = page.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+      throw new PayoutValidationError([{ field: 'limit', rule: 'range', message: 'limit must be a whole number from 1 to 1000' }]);
+    }
+    const entries = await this.storeCall('listOpen', () => this.store.listOpen(limit, page.after));
+    return Promise.all(
+      entries.map(async (entry) => {
+        const attempt = await this.storeCall('getAttempt', () => this.store.getAttempt(entry.mchOrderNo));
+        return {
+          mchOrderNo: entry.mchOrderNo,
+          openedAt: entry.openedAt,
+          nextCheckAt: entry.dueAt,
+          state: attempt?.state,
+          orderNo: attempt?.orderNo,
+          merchantId: attempt?.merchantId,
+          currency: attempt?.currency,
+          amount: attempt?.amount,
+        };
+      }),
+    );
   }
 
   /** The account's payout banks (`POST /api/bankListQuery`). Cache it: it rarely changes. */
@@ -202,141 +257,98 @@ export class PayoutService {
     return this.outcomes.apply(report);
   }
 
-  private outcomeUnknown(body: CashyPayOutBody, progress: CreateProgress): PayoutOutcomeUnknownError {
-    this.logger.warn(`payout ${body.mchOrderNo}: outcome unknown (${progress.reason})`);
-    return new PayoutOutcomeUnknownError(body.mchOrderNo, progress.reason);
+  private outcomeUnknown(body: CashyPayOutBody, progress: CreateProgress, cause?: unknown): PayoutOutcomeUnknownError {
+    const reason = cause === undefined ? progress.reason : `${progress.reason}; then ${(cause as Error)?.message ?? String(cause)}`;
+    this.logger.warn(`payout ${body.mchOrderNo}: outcome unknown (${reason})`);
+    payoutDiagnostics.outcomeUnknown(() => ({ mchOrderNo: body.mchOrderNo, merchantId: progress.attempt?.merchantId ?? '', reason }));
+    return new PayoutOutcomeUnknownError(body.mchOrderNo, reason);
   }
 
-  /**
-   * Reads what the store knows of this `mchOrderNo` before anything is sent. A create recorded as
-   * sending, unknown or created, or an order already known, means the order may exist: the call
-   * looks it up first and re-sends only as rule 3 allows.
-   */
-  private async openAttempt(account: CashyAccount, body: CashyPayOutBody): Promise<CreateProgress> {
-    const [attempt, order] = await this.storeCall('getAttempt', () =>
-      Promise.all([this.store.getAttempt(body.mchOrderNo), this.store.findByMchOrderNo(body.mchOrderNo)]),
-    );
-    if (attempt && (attempt.currency !== body.currency || attempt.merchantId !== account.merchantId || !sameAmount(attempt.amount, body.amount))) {
-      throw new PayoutOrderConflictError(
-        body.mchOrderNo,
-        attempt.orderNo,
-        `it was sent as ${attempt.amount} ${attempt.currency} from merchant ${attempt.merchantId}; this call asks for ${body.amount} ${body.currency} from merchant ${account.merchantId}`,
-      );
-    }
-    // An order the gateway already answered with is never sent again, whatever a lookup says (rule 4).
-    if (attempt?.state === 'created') return { uncertain: true, holdUntil: Infinity, reason: `the gateway created it as order ${attempt.orderNo ?? '?'}` };
-    if (attempt && attempt.state !== 'rejected') {
-      return { uncertain: true, holdUntil: attempt.resendAfter, reason: `an earlier create of this mchOrderNo is ${attempt.state}` };
-    }
-    if (order) return { uncertain: true, holdUntil: Infinity, reason: `the store knows order ${order.orderNo} under this mchOrderNo` };
-    return { uncertain: false, reason: '' };
-  }
-
-  /**
-   * Records, before the create goes out, that it is being sent and may land until the attempt's
-   * timeout plus the re-send window. Resolves `false` when another call holds this mchOrderNo.
-   */
-  private async markSending(account: CashyAccount, body: CashyPayOutBody): Promise<boolean> {
-    const current = await this.storeCall('getAttempt', () => this.store.getAttempt(body.mchOrderNo));
-    if (current && current.state !== 'rejected' && (current.state === 'created' || Date.now() < current.resendAfter)) return false;
-    const now = Date.now();
-    const next: PayoutAttempt = {
-      mchOrderNo: body.mchOrderNo,
-      merchantId: account.merchantId,
-      currency: body.currency,
-      amount: body.amount,
-      state: 'sending',
-      resendAfter: now + this.config.timeoutMs + this.config.resendWindowMs,
-      revision: (current?.revision ?? 0) + 1,
-      updatedAt: now,
-    };
-    return this.storeCall('compareAndSetAttempt', () => this.store.compareAndSetAttempt(next, current?.revision ?? 0));
-  }
-
-  /**
-   * Moves the attempt to `state`. For `unknown`, the window restarts now, when the ambiguous attempt
-   * ended (its create may land later still), and its end is returned. A store failure here is logged, not thrown: the
-   * `sending` record already written keeps the create from going out again.
-   */
-  private async markAttempt(mchOrderNo: string, state: PayoutAttemptState, orderNo?: string): Promise<number> {
-    const holdUntil = Date.now() + this.config.resendWindowMs;
-    try {
-      for (;;) {
-        const current = await this.store.getAttempt(mchOrderNo);
-        if (!current) return holdUntil;
-        const next: PayoutAttempt = {
-          ...current,
-          state,
-          resendAfter: state === 'unknown' ? holdUntil : state === 'rejected' ? 0 : current.resendAfter,
-          ...(orderNo !== undefined ? { orderNo } : {}),
-          revision: current.revision + 1,
-          updatedAt: Date.now(),
-        };
-        if (await this.store.compareAndSetAttempt(next, current.revision)) return next.resendAfter;
-      }
-    } catch (error) {
-      this.logger.warn(`payout ${mchOrderNo}: could not record its create as ${state} (${(error as Error).message})`);
-      return holdUntil;
-    }
+  /** Definitely not created: recorded so, and no longer watched. */
+  private async settleRejected(progress: CreateProgress, mchOrderNo: string): Promise<void> {
+    await this.attempts.markRejected(progress, mchOrderNo);
+    await this.attempts.untrack(mchOrderNo);
   }
 
   /** One create attempt, classified (rules 1 and 4). */
-  private async sendCreate(account: CashyAccount, body: CashyPayOutBody): Promise<CreateAttemptOutcome> {
-    const answer = await this.client.post(account, CASHY_ENDPOINTS.payOut, body).catch((error: unknown) => {
-      if (error instanceof CashyTransportError) return error;
-      throw error;
-    });
+  private async sendCreate(account: CashyAccount, body: CashyPayOutBody, attempt: number): Promise<CreateAttemptOutcome> {
+    // Whatever the transport throws, the bytes may have left: never read it as a rejection.
+    const answer = await this.client.post(account, CASHY_ENDPOINTS.payOut, body, attempt).catch((error: unknown) => asTransportError(error, CASHY_ENDPOINTS.payOut));
     return classifyCreateAnswer(answer, CASHY_ENDPOINTS.payOut, this.config.messages);
   }
 
   /** One lookup, classified (rule 5). */
-  private async lookUpOnce(account: CashyAccount, body: CashyPayOutQueryBody): Promise<LookupOutcome> {
-    const answer = await this.client.post(account, CASHY_ENDPOINTS.payOutQuery, body).catch((error: unknown) => {
-      if (error instanceof CashyTransportError) return error;
-      throw error;
+  private async lookUpOnce(account: CashyAccount, body: CashyPayOutQueryBody, attempt = 1): Promise<LookupOutcome> {
+    const answer = await this.client.post(account, CASHY_ENDPOINTS.payOutQuery, body, attempt).catch((error: unknown) => asTransportError(error, CASHY_ENDPOINTS.payOutQuery));
+    const found = classifyLookupAnswer(answer, CASHY_ENDPOINTS.payOutQuery, this.config.messages);
+    if (found.kind !== 'found') return found;
+    // An answer about another order is no answer about this one (rules 5 and 7).
+    const other = otherOrder(found.data, body);
+    if (!other) return found;
+    await this.outcomes.reportAnomaly({
+      kind: 'answer',
+      merchantId: account.merchantId,
+      mchOrderNo: body.mchOrderNo ?? String(found.data.mchOrderNo ?? ''),
+      orderNo: body.orderNo ?? String(found.data.orderNo ?? ''),
+      status: String(found.data.orderStatus ?? ''),
+      reason: other,
+      raw: found.data,
     });
-    return classifyLookupAnswer(answer, CASHY_ENDPOINTS.payOutQuery, this.config.messages);
+    return { kind: 'failed', error: new CashyTransportError('unparsable', CASHY_ENDPOINTS.payOutQuery, other), retryable: true };
+  }
+
+  /** A lookup of the create's mchOrderNo; an answer naming another order than the one known is not this payout (F5). */
+  private async lookUpCreate(account: CashyAccount, body: CashyPayOutBody, progress: CreateProgress, attempt: number): Promise<LookupOutcome> {
+    return this.lookUpOnce(account, { mchOrderNo: body.mchOrderNo, ...(progress.orderNo ? { orderNo: progress.orderNo } : {}) }, attempt);
   }
 
   /** A lookup retried while the failure may pass, within the retry policy. */
   private async lookUp(account: CashyAccount, body: CashyPayOutQueryBody): Promise<LookupOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const found = await this.lookUpOnce(account, body);
+      const found = await this.lookUpOnce(account, body, attempt);
       if (found.kind !== 'failed' || !found.retryable || attempt >= this.config.retry.attempts) return found;
+      payoutDiagnostics.retry(() => ({ endpoint: CASHY_ENDPOINTS.payOutQuery, merchantId: account.merchantId, attempt: attempt + 1, reason: found.error.message }));
       await this.client.backoff(attempt);
     }
   }
 
   /**
    * Turns an order the gateway holds under this `mchOrderNo` (a create's answer or a lookup) into
-   * the result (rule 4): the same `mchOrderNo` and amount as requested, or `PayoutOrderConflictError`.
-   * Either way it is recorded, so its webhooks are checked against the amount asked for.
+   * the result (rule 4). An answer about another `mchOrderNo`, or another order than the one the
+   * gateway already gave it, is recorded nowhere and rejects with `PayoutOrderConflictError`; one for
+   * another amount is recorded (its webhooks are then checked against the amount asked for) and
+   * rejects the same way. Each emits `payout.anomaly`.
    */
-  private async acceptOrder(data: Record<string, unknown>, account: CashyAccount, body: CashyPayOutBody, source: 'create' | 'lookup'): Promise<PayoutOrder> {
+  private async acceptOrder(
+    data: Record<string, unknown>,
+    account: CashyAccount,
+    body: CashyPayOutBody,
+    source: 'create' | 'lookup',
+    progress: CreateProgress,
+  ): Promise<PayoutOrder> {
     const order = toPayoutOrder(data, source === 'create' ? CASHY_ENDPOINTS.payOut : CASHY_ENDPOINTS.payOutQuery, {
       currency: body.currency,
       mchOrderNo: body.mchOrderNo,
     });
-    await this.markAttempt(body.mchOrderNo, 'created', order.orderNo);
+    const conflict = async (reason: string): Promise<never> => {
+      await this.outcomes.reportAnomaly({ kind: 'answer', merchantId: account.merchantId, mchOrderNo: body.mchOrderNo, orderNo: order.orderNo, status: order.orderStatus, reason, raw: data });
+      throw new PayoutOrderConflictError(body.mchOrderNo, order.orderNo, reason);
+    };
+    const other = otherOrder(data, { mchOrderNo: body.mchOrderNo, orderNo: progress.orderNo });
+    if (other) {
+      // Not this payout's order: whether ours was created is still unknown.
+      if (source === 'create') progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
+      return conflict(`the ${source} ${other}`);
+    }
+    // The order exists whatever the store says next: its bookkeeping never fails the call.
+    await this.attempts.markCreated(progress, body.mchOrderNo, order.orderNo).catch((error: unknown) =>
+      this.logger.warn(`payout ${body.mchOrderNo}: could not record its create as created (${(error as Error).message})`),
+    );
     await this.remember(order, account, body);
-    const answeredMchOrderNo = data.mchOrderNo;
-    const mismatch =
-      answeredMchOrderNo !== undefined && answeredMchOrderNo !== null && answeredMchOrderNo !== '' && answeredMchOrderNo !== body.mchOrderNo
-        ? `the ${source} answer names mchOrderNo ${String(answeredMchOrderNo)}`
-        : data.amount !== undefined && data.amount !== null && data.amount !== '' && !sameAmount(data.amount, body.amount)
-          ? `the ${source} answer says ${String(data.amount)} ${body.currency} where ${body.amount} was asked for`
-          : undefined;
-    if (mismatch) {
-      await this.outcomes.reportAnomaly({
-        kind: 'answer',
-        merchantId: account.merchantId,
-        mchOrderNo: body.mchOrderNo,
-        orderNo: order.orderNo,
-        status: order.orderStatus,
-        reason: mismatch,
-        raw: data,
-      });
-      throw new PayoutOrderConflictError(body.mchOrderNo, order.orderNo, mismatch);
+    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus)) await this.attempts.untrack(body.mchOrderNo);
+    else await this.attempts.track(body.mchOrderNo, Date.now() + this.firstCheckMs());
+    if (!absentValue(data.amount) && !sameAmount(data.amount, body.amount)) {
+      return conflict(`the ${source} answer says ${String(data.amount)} ${body.currency} where ${body.amount} was asked for`);
     }
     return order;
   }
@@ -350,18 +362,12 @@ export class PayoutService {
     }
   }
 
-  /** Marks a create the gateway showed as created. */
-  private async markFound(mchOrderNo: string, orderNo: string): Promise<void> {
-    const attempt = await this.store.getAttempt(mchOrderNo).catch(() => undefined);
-    if (attempt && attempt.state !== 'created') await this.markAttempt(mchOrderNo, 'created', orderNo);
-  }
-
   /**
    * The gateway says it does not have the order: `null` only when nothing known says otherwise and
-   * no create of it may still land (rules 3 and 5). The attempt is then recorded as not created, so
-   * `createPayout` may send it again at once.
+   * no create of it may still land (rules 3 and 5), and only from the merchant it was sent from. The
+   * attempt is then recorded as not created, so `createPayout` may send it again at once.
    */
-  private async confirmAbsent(body: CashyPayOutQueryBody, answer: string): Promise<null> {
+  private async confirmAbsent(body: CashyPayOutQueryBody, account: CashyAccount, answer: string): Promise<null> {
     const record = body.orderNo
       ? await this.storeCall('get', () => this.store.get(body.orderNo!))
       : await this.storeCall('findByMchOrderNo', () => this.store.findByMchOrderNo(body.mchOrderNo!));
@@ -370,31 +376,42 @@ export class PayoutService {
     const unknown = (reason: string) => new PayoutOutcomeUnknownError(mchOrderNo ?? body.orderNo!, `${answer}, but ${reason}`);
     if (record) throw unknown(`the gateway created order ${record.orderNo} earlier`);
     if (attempt?.state === 'created') throw unknown(`the gateway answered its create with order ${attempt.orderNo ?? '?'}`);
+    if (attempt && attempt.merchantId !== account.merchantId) {
+      throw unknown(`merchant ${account.merchantId} was asked, and the payout was sent from merchant ${attempt.merchantId}`);
+    }
     if (attempt && attempt.state !== 'rejected' && Date.now() < attempt.resendAfter) {
       throw unknown(`its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window)`);
     }
-    if (attempt && attempt.state !== 'rejected') await this.markAttempt(attempt.mchOrderNo, 'rejected');
+    if (attempt && attempt.state !== 'rejected') await this.attempts.markRejected(undefined, attempt.mchOrderNo);
     return null;
   }
 
-  /** Validates a query and picks its account and currency from the input, the store or the account. */
+  /**
+   * Validates a query and picks its account: the one named, else the merchant the store knows the
+   * order under, else the one serving the currency; and the currency, for the amounts' scale.
+   */
   private async prepareQuery(input: QueryPayoutDto, options?: PayoutCallOptions) {
     const { errors, body, currency: requested } = checkQueryPayout(input);
     if (!body) throw new PayoutValidationError(errors);
-    const record = requested ? undefined : await this.recordOf(body);
-    const currency = requested ?? record?.currency;
-    const account = record?.merchantId && !options?.account ? this.config.selectAccount({ account: record.merchantId }) : this.config.selectAccount(options, currency);
+    const known = await this.knownOrder(body);
+    const currency = requested ?? known?.currency;
+    const account =
+      known?.merchantId && !options?.account ? this.config.selectAccount({ account: known.merchantId }) : this.config.selectAccount(options, currency);
     return { body, account, currency: currency ?? soleCurrency(account.currencies) };
   }
 
-  /** What the store knows of an order, to pick its account and scale when the caller did not say. */
-  private async recordOf(body: CashyPayOutQueryBody): Promise<{ merchantId?: string; currency?: PayoutCurrency } | undefined> {
+  /** What the store knows of an order (its record, else its create attempt); nothing when the store fails. */
+  private async knownOrder(body: CashyPayOutQueryBody): Promise<{ merchantId?: string; currency?: PayoutCurrency } | undefined> {
     try {
       if (body.orderNo) return await this.store.get(body.orderNo);
       return (await this.store.findByMchOrderNo(body.mchOrderNo!)) ?? (await this.store.getAttempt(body.mchOrderNo!));
     } catch {
       return undefined;
     }
+  }
+
+  private firstCheckMs(): number {
+    return (this.config.reconciliation || RECONCILIATION_DEFAULTS).firstCheckMs;
   }
 
   private async storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
@@ -406,9 +423,28 @@ export class PayoutService {
   }
 }
 
-/** Whether two decimal amounts are equal; an unparsable one equals nothing. */
-function sameAmount(a: unknown, b: unknown): boolean {
-  const x = parseDecimal(a);
-  const y = parseDecimal(b);
-  return x !== undefined && y !== undefined && compareDecimals(x, y) === 0;
+/** Cashy leaves fields out, or sends them as null or "". */
+function absentValue(value: unknown): boolean {
+  return value === undefined || value === null || value === '';
+}
+
+/** An identifier as text: Cashy may send a digit-only one as a JSON number. */
+function idText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : undefined;
+}
+
+/** How an answer names another order than `expected` (by mchOrderNo or orderNo), if it does. */
+function otherOrder(data: Record<string, unknown>, expected: { mchOrderNo?: string; orderNo?: string }): string | undefined {
+  const mchOrderNo = idText(data.mchOrderNo);
+  if (expected.mchOrderNo !== undefined && !absentValue(data.mchOrderNo) && mchOrderNo !== expected.mchOrderNo) {
+    return `answer names mchOrderNo ${String(data.mchOrderNo)}, not ${expected.mchOrderNo}`;
+  }
+  if (expected.orderNo !== undefined && data.orderNo !== expected.orderNo) return `answer names order ${String(data.orderNo)}, not ${expected.orderNo}`;
+  return undefined;
+}
+
+/** Any failure of the transport, as the ambiguous `CashyTransportError` it stands for. */
+function asTransportError(error: unknown, endpoint: CashyEndpoint): CashyTransportError {
+  return error instanceof CashyTransportError ? error : new CashyTransportError('connection', endpoint, (error as Error)?.message ?? String(error));
 }

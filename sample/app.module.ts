@@ -1,28 +1,34 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { ConfigModule, ConfigService } from '@nestjs/config';
+import { ConfigModule, registerAs } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { PayoutModule, type PayoutModuleOptions } from 'nestjs-cashy-payout';
+import { PayoutExceptionFilter, PayoutModule, type PayoutModuleOptions } from 'nestjs-cashy-payout';
+import { payoutConfig } from 'nestjs-cashy-payout/config';
 import { PayoutEventsLog } from './payout-events.log';
 import { PayoutLedger } from './payout.ledger';
 import { PayoutsController } from './payouts.controller';
 
-/** The sample host application. `gateway` holds the PayoutModule options the app was started with. */
+/** The sample host application. */
 @Module({})
 export class AppModule {
-  static register(gateway: PayoutModuleOptions): DynamicModule {
+  /**
+   * Without arguments the gateway settings come from the `CASHY_*` environment variables through
+   * `payoutConfig`. The embedded sandbox passes its own options, loaded as the same `payout` namespace,
+   * so both paths are wired alike.
+   */
+  static register(sandbox?: PayoutModuleOptions): DynamicModule {
+    const payout = sandbox ? registerAs('payout', () => sandbox) : payoutConfig;
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ cashy: gateway })] }),
+        // Settings come from the process environment only (start with `node --env-file=.env` to use a file).
+        ConfigModule.forRoot({ ignoreEnvFile: true, load: [payout] }),
         EventEmitterModule.forRoot(),
-        PayoutModule.forRootAsync({
-          imports: [ConfigModule],
-          inject: [ConfigService],
-          useFactory: (config: ConfigService) => config.getOrThrow<PayoutModuleOptions>('cashy'),
-        }),
+        PayoutModule.forRootAsync(payout.asProvider()),
       ],
       controllers: [PayoutsController],
-      providers: [PayoutLedger, PayoutEventsLog],
+      // Every route answers the module's errors the same way (400 rules, 409 conflicts, 503 + Retry-After …).
+      providers: [PayoutLedger, PayoutEventsLog, { provide: APP_FILTER, useClass: PayoutExceptionFilter }],
     };
   }
 }

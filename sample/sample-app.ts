@@ -1,6 +1,5 @@
 import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { PayoutModuleOptions } from 'nestjs-cashy-payout';
 import { CashySandbox, freePort } from 'nestjs-cashy-payout/testing';
 import { AppModule } from './app.module';
 
@@ -14,6 +13,10 @@ export interface RunningSample {
 
 /** Options of `startSampleApp` (all optional; `npm start` uses the environment). */
 export interface SampleOptions {
+  /**
+   * Where `PORT` and `CASHY_BASE_URL` are looked up (default `process.env`): without `CASHY_BASE_URL` the
+   * embedded sandbox is used. The gateway settings themselves are read from `process.env` by `payoutConfig`.
+   */
   env?: NodeJS.ProcessEnv;
   port?: number;
   logger?: false | LogLevel[] | LoggerService;
@@ -22,8 +25,9 @@ export interface SampleOptions {
 }
 
 /**
- * Starts the sample. With `CASHY_BASE_URL`, `CASHY_MERCHANT_ID` and `CASHY_API_KEY` it talks to that
- * gateway; otherwise it starts an embedded `CashySandbox` and points the module at it.
+ * Starts the sample. With `CASHY_BASE_URL` and the account variables `payoutConfig` reads (`CASHY_MERCHANT_ID`
+ * and `CASHY_API_KEY`, or one pair per currency) it talks to that gateway; otherwise it starts an embedded
+ * `CashySandbox` and points the module at it.
  */
 export async function startSampleApp(options: SampleOptions = {}): Promise<RunningSample> {
   const env = options.env ?? process.env;
@@ -32,24 +36,16 @@ export async function startSampleApp(options: SampleOptions = {}): Promise<Runni
   const localWebhook = `http://127.0.0.1:${listenPort}/payout/webhook`;
 
   let sandbox: CashySandbox | undefined;
-  let gateway: PayoutModuleOptions;
-  if (env.CASHY_BASE_URL) {
-    gateway = {
-      baseUrl: env.CASHY_BASE_URL,
-      merchantId: env.CASHY_MERCHANT_ID ?? '',
-      apiKey: env.CASHY_API_KEY ?? '',
-      notifyUrl: env.CASHY_NOTIFY_URL ?? localWebhook,
-    };
-  } else {
+  if (!env.CASHY_BASE_URL) {
     // Slow enough to watch an order move, fast enough for a demo: one retry "minute" is one second.
     sandbox = new CashySandbox({ processingMs: 500, payingMs: 1500, timeScale: 1 / 60, ...options.sandbox });
     await sandbox.start();
-    gateway = sandbox.moduleOptions({ notifyUrl: localWebhook });
   }
 
   let app: INestApplication;
   try {
-    app = await NestFactory.create(AppModule.register(gateway), { rawBody: true, abortOnError: false, logger: options.logger });
+    const module = sandbox ? AppModule.register(sandbox.moduleOptions({ notifyUrl: localWebhook })) : AppModule.register();
+    app = await NestFactory.create(module, { rawBody: true, abortOnError: false, logger: options.logger });
     app.enableShutdownHooks();
     await app.listen(listenPort, '127.0.0.1');
   } catch (error) {

@@ -36,6 +36,8 @@ export const DEFAULT_CASHY_MESSAGE_PATTERNS: CashyMessagePatterns = {
 
 /** `msg` values published as "not created": the request was refused before anything was done. */
 const PUBLISHED_REJECTION = /^(?:Params_\w+|MerchantId_\w+|Request\w+|Sign_verify_error)$/;
+/** The gateway refusing the mchOrderNo other than as missing (`Params_mchOrderNo_error` …). */
+const MCH_ORDER_NO_REFUSED = /^Params_mchOrderNo_(?!Required$)\w+$/;
 /** `msg` values after which the same request may simply be sent again: nothing was done. */
 const BUSY = /^(?:System_busy|System_Maintenance)$/;
 
@@ -66,7 +68,8 @@ export function classifyCreateAnswer(answer: CashyAnswer | CashyTransportError, 
     return usable ? { kind: 'created', data: data as Record<string, unknown> } : { kind: 'ambiguous', reason: 'code 200 without an orderNo' };
   }
   const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
-  if (patterns.duplicateOrder.test(envelope.msg)) return { kind: 'duplicate', error };
+  // The module checks mchOrderNo before sending, so the gateway refusing it most likely means "in use".
+  if (patterns.duplicateOrder.test(envelope.msg) || MCH_ORDER_NO_REFUSED.test(envelope.msg)) return { kind: 'duplicate', error };
   if (BUSY.test(envelope.msg)) return { kind: 'busy', error };
   if (PUBLISHED_REJECTION.test(envelope.msg)) return { kind: 'rejected', error };
   return { kind: 'ambiguous', reason: error.message };

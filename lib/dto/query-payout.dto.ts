@@ -1,13 +1,32 @@
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-types.interface';
 import { MeetsPayoutRules } from '../validation/payout-rules.decorator';
 import { checkQueryPayout } from '../validation/query-payout.rules';
 
 const rules = (object: object) => checkQueryPayout(object).errors;
 
+const ORDER_NUMBER = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_.:-]{1,32}$' };
+
 /** Input of `PayoutService.queryPayout`: Cashy's `orderNo` (preferred) and/or your `mchOrderNo`. */
 export class QueryPayoutDto {
+  /** Cashy's order number, as the create answered it. */
   @MeetsPayoutRules(rules) orderNo?: string;
+  /** Your order number. */
   @MeetsPayoutRules(rules) mchOrderNo?: string;
   /** Picks the account when several are configured, and the scale of amounts. */
   @MeetsPayoutRules(rules) currency?: PayoutCurrency;
+
+  /**
+   * OpenAPI metadata in the shape `@nestjs/swagger`'s CLI plugin generates (written by hand, so lib/
+   * never imports `@nestjs/swagger`). Both order numbers are optional; at least one is required.
+   */
+  static _OPENAPI_METADATA_FACTORY(): Record<string, Record<string, unknown>> {
+    return {
+      orderNo: { required: false, ...ORDER_NUMBER, example: 'P2024061200001234', description: "Cashy's order number (preferred). Give orderNo, mchOrderNo or both." },
+      mchOrderNo: { required: false, ...ORDER_NUMBER, example: 'ORDER-2024-000123', description: 'Your order number. Give orderNo, mchOrderNo or both.' },
+      currency: {
+        required: false, type: 'string', enum: [...PAYOUT_CURRENCIES], example: 'MXN',
+        description: 'Picks the account when several are configured, and the scale of amounts in the answer.',
+      },
+    };
+  }
 }

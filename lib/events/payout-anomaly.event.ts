@@ -9,9 +9,10 @@ import type { PayoutStatus } from '../interfaces/payout-types.interface';
  * - `mchOrderNo`: the `orderNo` is recorded under another `mchOrderNo`, or the `mchOrderNo` under another `orderNo`;
  * - `amount`: an amount other than the one the order was created with;
  * - `status`: an `orderStatus` Cashy does not document;
- * - `answer`: a create answer that disagrees with the request.
+ * - `answer`: a create answer that disagrees with the request;
+ * - `unresolved`: the built-in reconciliation gave up on a payout still open after its horizon.
  */
-export type PayoutAnomalyKind = 'transition' | 'merchant' | 'mchOrderNo' | 'amount' | 'status' | 'answer';
+export type PayoutAnomalyKind = 'transition' | 'merchant' | 'mchOrderNo' | 'amount' | 'status' | 'answer' | 'unresolved';
 
 /** Fields of `PayoutAnomalyEvent`. */
 export interface PayoutAnomalyFields {

@@ -1,5 +1,5 @@
 import { OnEvent } from '@nestjs/event-emitter';
-import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_SUCCEEDED } from './payout-event-names.constants';
+import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_NOT_CREATED, PAYOUT_SUCCEEDED } from './payout-event-names.constants';
 
 type OnEventOptions = Exclude<Parameters<typeof OnEvent>[1], undefined>;
 
@@ -18,3 +18,9 @@ export const OnPayoutFailed = (options?: PayoutListenerOptions): MethodDecorator
 
 /** Marks a method as a `payout.anomaly` listener. Its errors make the webhook answer 500. */
 export const OnPayoutAnomaly = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_ANOMALY, listenerOptions(options));
+
+/**
+ * Marks a method as a `payout.not_created` listener. Its errors are logged and the check is repeated
+ * later, so the event comes again until a listener succeeds.
+ */
+export const OnPayoutNotCreated = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_NOT_CREATED, listenerOptions(options));

@@ -1,3 +1,6 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { AxiosProxyConfig } from 'axios';
+import type { PayoutReconciliationOptions } from '../reconciliation/payout-reconciliation.options';
 import type { PayoutStore } from '../store/payout-store.interface';
 import type { PayoutCurrency } from './payout-types.interface';
 
@@ -46,6 +49,45 @@ export interface PayoutDeliveryOptions {
   claimWaitMs?: number;
 }
 
+/**
+ * The transport's agents and settings: what the network between your service and Cashy may need
+ * (an egress proxy, a private CA, a client certificate). Signed requests go through the module's
+ * own `HttpService` on its own axios instance; your `HttpModule`, `axios.defaults` and axios
+ * interceptors never touch them, so whatever they need is given here.
+ *
+ * Environment proxies: `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY` are NOT read. A payout's
+ * route to the gateway is configuration, not an accident of the environment the process was
+ * started in; opt in with `proxy` (for instance built from `process.env.HTTPS_PROXY`) or with a
+ * tunnelling `httpsAgent` such as `new HttpsProxyAgent(url)`.
+ */
+export interface PayoutHttpOptions {
+  /**
+   * Agent for an `http:` gateway (or an `http:` proxy). Default: the module's own keep-alive
+   * agent, closed with the module. An agent given here is yours: the module never closes it.
+   */
+  httpAgent?: HttpAgent;
+  /**
+   * Agent for an `https:` gateway: `new https.Agent({ keepAlive: true, ca })` for a private CA,
+   * `{ keepAlive: true, cert, key }` for mutual TLS, or a tunnelling agent such as
+   * `new HttpsProxyAgent(proxyUrl, { keepAlive: true })`. An agent with `rejectUnauthorized: false`
+   * is refused. Default: the module's own keep-alive `https.Agent`, closed with the module.
+   */
+  httpsAgent?: HttpAgent;
+  /**
+   * An explicit egress proxy, `{ protocol?: 'http' | 'https', host, port, auth?: { username, password } }`:
+   * an `https:` gateway is reached through a CONNECT tunnel (the proxy sees neither the body nor
+   * the Sign), an `http:` one through a forwarding request. Default `false`: no proxy, whatever
+   * the environment says.
+   */
+  proxy?: AxiosProxyConfig | false;
+  /**
+   * Extra headers sent with every request (an egress gateway's token, a tracing header). They
+   * may replace `Accept` and `User-Agent`, never `Content-Type`, `Content-Length`, `MerchantId`,
+   * `Sign`, `Host`, `Connection` or `Transfer-Encoding`. Values are never logged.
+   */
+  headers?: Record<string, string>;
+}
+
 /** Options of `PayoutModule.forRoot()` and of the factory given to `forRootAsync()`. */
 export interface PayoutModuleOptions {
   /** Gateway base URL, as Cashy operations hand it out (http or https). */
@@ -72,6 +114,11 @@ export interface PayoutModuleOptions {
   timeoutMs?: number;
   /** Retry policy for transient gateway failures, or `false` for a single attempt. */
   retry?: PayoutRetryOptions | false;
+  /**
+   * The transport's agents, egress proxy and extra headers (see `PayoutHttpOptions`). Default: the
+   * module's own keep-alive agents, no proxy (`HTTP_PROXY`/`HTTPS_PROXY` are not read), no extra headers.
+   */
+  http?: PayoutHttpOptions;
   /** How concurrent deliveries of the same order are serialized. */
   delivery?: PayoutDeliveryOptions;
   /**
@@ -83,6 +130,11 @@ export interface PayoutModuleOptions {
   resendWindowMs?: number;
   /** Override how Cashy's unpublished messages are recognised (see the README's "Guarantees"). */
   gatewayMessages?: PayoutGatewayMessagesOptions;
+  /**
+   * The built-in sweep that settles payouts still open or of unknown outcome, so no outcome is lost
+   * when webhooks are (on by default; `false` turns it off). See `PayoutReconciliationOptions`.
+   */
+  reconciliation?: PayoutReconciliationOptions | false;
 }
 
 /**

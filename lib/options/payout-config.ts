@@ -1,7 +1,10 @@
+import type { Agent as HttpAgent } from 'node:http';
+import type { AxiosProxyConfig } from 'axios';
 import type { PayoutCurrency } from '../interfaces/payout-types.interface';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PayoutConfigurationError } from '../errors/payout-configuration.error';
 import type { CashyMessagePatterns } from '../client/cashy-answers';
+import type { ResolvedReconciliationPolicy } from '../reconciliation/payout-reconciliation.options';
 import { CashyAccount } from './cashy-account';
 
 /** Resolved retry policy. */
@@ -17,6 +20,18 @@ export interface ResolvedDeliveryPolicy {
   claimWaitMs: number;
 }
 
+/** Resolved transport settings (module option `http`). */
+export interface ResolvedHttpOptions {
+  /** The host's agent for `http:`, or `undefined` for the module's own keep-alive agent. */
+  readonly httpAgent: HttpAgent | undefined;
+  /** The host's agent for `https:`, or `undefined` for the module's own keep-alive agent. */
+  readonly httpsAgent: HttpAgent | undefined;
+  /** The egress proxy, or `false` (the default) for none: environment proxies are never read. */
+  readonly proxy: Readonly<AxiosProxyConfig> | false;
+  /** Extra headers for every request, none of them one the module sets for signing. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 /** How a call names the account to use: by name or merchant id. */
 export interface PayoutAccountSelector {
   account?: string | number;
@@ -28,6 +43,8 @@ export interface PayoutAccountSelector {
  */
 export class PayoutConfig {
   private readonly byMerchantId: ReadonlyMap<string, CashyAccount>;
+  // Private like the apiKey: proxy credentials and extra headers may be secrets, so no dump of the config shows them.
+  readonly #http: ResolvedHttpOptions;
 
   constructor(
     readonly baseUrl: string,
@@ -41,8 +58,17 @@ export class PayoutConfig {
     readonly resendWindowMs: number,
     /** How Cashy's unpublished duplicate-order and unknown-order messages are recognised. */
     readonly messages: Readonly<CashyMessagePatterns>,
+    http: ResolvedHttpOptions,
+    /** The built-in sweep of open payouts, or `false` when the host turned it off. */
+    readonly reconciliation: ResolvedReconciliationPolicy | false,
   ) {
     this.byMerchantId = new Map(accounts.map((account) => [account.merchantId, account]));
+    this.#http = http;
+  }
+
+  /** The transport's agents, proxy and extra headers (module option `http`). */
+  get http(): ResolvedHttpOptions {
+    return this.#http;
   }
 
   /** The account whose merchant id is `merchantId` (as a webhook's `MerchantId` header names it). */

@@ -1,3 +1,6 @@
+import { Agent as HttpAgent, type AgentOptions } from 'node:http';
+import { isIPv6 } from 'node:net';
+import type { AxiosProxyConfig } from 'axios';
 import { type CashyMessagePatterns, DEFAULT_CASHY_MESSAGE_PATTERNS } from '../client/cashy-answers';
 import { PayoutConfigurationError } from '../errors/payout-configuration.error';
 import type { PayoutModuleOptions } from '../interfaces/payout-module-options.interface';
@@ -6,8 +9,9 @@ import type { AmountLimits } from '../markets/payout-market.interface';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
 import { compareDecimals, decimalPlaces, formatDecimal, parseDecimal } from '../money/decimal';
 import { isHttpUrl, normalizeHttpUrl } from '../validation/http-url';
+import { resolveReconciliation } from '../reconciliation/payout-reconciliation.options';
 import { CashyAccount } from './cashy-account';
-import { PayoutConfig, type ResolvedDeliveryPolicy, type ResolvedRetryPolicy } from './payout-config';
+import { PayoutConfig, type ResolvedDeliveryPolicy, type ResolvedHttpOptions, type ResolvedRetryPolicy } from './payout-config';
 
 /** Every default of the module, in one place. */
 export const PAYOUT_DEFAULTS = {
@@ -18,11 +22,27 @@ export const PAYOUT_DEFAULTS = {
   /** A gateway may commit a create after the client gave up; two minutes covers a slow commit with room to spare. */
   resendWindowMs: 120_000,
   gatewayMessages: DEFAULT_CASHY_MESSAGE_PATTERNS,
+  /**
+   * The transport: the module's own agents, made with `agent` (one connection per call in flight,
+   * kept for the next), no proxy and no environment proxy, no extra headers.
+   */
+  http: {
+    agent: { keepAlive: true } satisfies AgentOptions,
+    proxy: false,
+    headers: Object.freeze({}) as Readonly<Record<string, string>>,
+  },
 } as const;
 
 const KNOWN_OPTIONS = new Set([
-  'baseUrl', 'merchantId', 'apiKey', 'accounts', 'notifyUrl', 'webhook', 'store', 'limits', 'timeoutMs', 'retry', 'delivery', 'resendWindowMs', 'gatewayMessages',
+  'baseUrl', 'merchantId', 'apiKey', 'accounts', 'notifyUrl', 'webhook', 'store', 'limits', 'timeoutMs', 'retry', 'delivery', 'resendWindowMs', 'gatewayMessages', 'http', 'reconciliation',
 ]);
+/** Headers the module sets to sign and frame a request, which `http.headers` may not replace (lower case). */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'merchantid', 'sign', 'host', 'connection', 'transfer-encoding']);
+/** An RFC 9110 field name. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A header value of printable ASCII (and tabs): nothing Node would refuse mid-request, nothing that splits a header. */
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+const PROXY_KEYS = new Set(['protocol', 'host', 'port', 'auth']);
 const MERCHANT_ID = /^\d{1,20}$/;
 
 function fail(problems: string[]): never {
@@ -183,6 +203,101 @@ function resolveGatewayMessages(value: unknown, problems: string[]): CashyMessag
   return resolved;
 }
 
+function resolveProxy(value: unknown, problems: string[]): AxiosProxyConfig | false {
+  if (value === undefined || value === false) return PAYOUT_DEFAULTS.http.proxy;
+  if (!isRecord(value)) {
+    problems.push('http.proxy must be false or { protocol?: "http" | "https", host, port, auth?: { username, password } }');
+    return false;
+  }
+  for (const key of Object.keys(value)) {
+    if (!PROXY_KEYS.has(key)) problems.push(`http.proxy.${key} is not an option (use protocol, host, port and auth)`);
+  }
+  const { protocol, host, port, auth } = value;
+  if (protocol !== undefined && (typeof protocol !== 'string' || !/^https?:?$/.test(protocol))) problems.push('http.proxy.protocol must be "http" or "https"');
+  // A host name or address only: a URL here would be taken for a host name and fail at the first call.
+  if (typeof host !== 'string' || !(/^[\w.-]+$/.test(host) || isIPv6(host))) {
+    problems.push('http.proxy.host is required and must be a host name or IP address (IPv6 without brackets), without scheme or port');
+  }
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) problems.push('http.proxy.port is required and must be a whole number from 1 to 65535');
+  if (auth !== undefined) {
+    // Checked without ever echoing the credentials.
+    const valid = isRecord(auth) && typeof auth.username === 'string' && typeof auth.password === 'string' && Object.keys(auth).every((k) => k === 'username' || k === 'password');
+    if (!valid) problems.push('http.proxy.auth must be { username: string, password: string }');
+  }
+  const proxy: AxiosProxyConfig = { host: host as string, port: port as number };
+  if (protocol !== undefined) proxy.protocol = (protocol as string).replace(/:$/, '');
+  if (auth !== undefined) proxy.auth = { username: (auth as Record<string, string>).username, password: (auth as Record<string, string>).password };
+  return Object.freeze(proxy);
+}
+
+function resolveHeaders(value: unknown, problems: string[]): Record<string, string> {
+  if (value === undefined) return PAYOUT_DEFAULTS.http.headers;
+  if (!isRecord(value)) {
+    problems.push('http.headers must be an object of header names to string values');
+    return PAYOUT_DEFAULTS.http.headers;
+  }
+  const headers: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const [name, headerValue] of Object.entries(value)) {
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) {
+      problems.push(`http.headers: "${name.replace(/[^\x20-\x7e]/g, '?')}" is not a valid header name`);
+    } else if (RESERVED_HEADERS.has(lower)) {
+      problems.push(`http.headers.${name} may not be set: the module sets it to sign and frame each request`);
+    } else if (seen.has(lower)) {
+      problems.push(`http.headers.${name} is given more than once (header names ignore case)`);
+    } else if (typeof headerValue !== 'string' || !HEADER_VALUE.test(headerValue)) {
+      // The value is never echoed: it may be a token.
+      problems.push(`http.headers.${name} must be a string of printable ASCII characters`);
+    } else {
+      headers[name] = headerValue;
+    }
+    seen.add(lower);
+  }
+  return Object.freeze(headers);
+}
+
+function resolveAgent(value: unknown, key: 'httpAgent' | 'httpsAgent', problems: string[]): HttpAgent | undefined {
+  if (value === undefined) return undefined;
+  // https.Agent and proxy agents (agent-base) both extend http.Agent.
+  if (!(value instanceof HttpAgent)) {
+    problems.push(
+      key === 'httpAgent'
+        ? 'http.httpAgent must be an http.Agent, such as new http.Agent({ keepAlive: true })'
+        : 'http.httpsAgent must be an https.Agent or a tunnelling agent, such as new https.Agent({ keepAlive: true, ca }) or new HttpsProxyAgent(url)',
+    );
+    return undefined;
+  }
+  // A payout's signed request to a gateway nobody verified is not an option.
+  if ((value as { options?: { rejectUnauthorized?: unknown } }).options?.rejectUnauthorized === false) {
+    problems.push(`http.${key} turns TLS certificate verification off (rejectUnauthorized: false); give the gateway's CA with ca instead`);
+    return undefined;
+  }
+  return value;
+}
+
+function resolveHttp(value: unknown, problems: string[]): ResolvedHttpOptions {
+  const defaults = PAYOUT_DEFAULTS.http;
+  if (value !== undefined && !isRecord(value)) {
+    problems.push('http must be { httpAgent?, httpsAgent?, proxy?, headers? }');
+    return { httpAgent: undefined, httpsAgent: undefined, proxy: defaults.proxy, headers: defaults.headers };
+  }
+  const http = value ?? {};
+  for (const key of Object.keys(http)) {
+    if (key === 'timeout') problems.push('http.timeout is not an option: use timeoutMs, which bounds each whole exchange');
+    else if (!['httpAgent', 'httpsAgent', 'proxy', 'headers'].includes(key)) {
+      // Redirects, transforms, status checks and the like are fixed: they decide what a signed request and its answer are.
+      problems.push(`http.${key} is not an option (use httpAgent, httpsAgent, proxy or headers)`);
+    }
+  }
+  return Object.freeze({
+    httpAgent: resolveAgent(http.httpAgent, 'httpAgent', problems),
+    httpsAgent: resolveAgent(http.httpsAgent, 'httpsAgent', problems),
+    proxy: resolveProxy(http.proxy, problems),
+    headers: resolveHeaders(http.headers, problems),
+  });
+}
+
 /**
  * Validates module options and applies every default. Throws `PayoutConfigurationError` naming each
  * bad option; the message never contains an apiKey.
@@ -235,7 +350,9 @@ export function resolvePayoutOptions(input: PayoutModuleOptions | unknown): Payo
   const delivery = resolveDelivery(options.delivery, problems);
   const resendWindowMs = positiveInteger(options.resendWindowMs, 'resendWindowMs', problems, 86_400_000) ?? PAYOUT_DEFAULTS.resendWindowMs;
   const messages = resolveGatewayMessages(options.gatewayMessages, problems);
+  const reconciliation = resolveReconciliation(options.reconciliation, problems);
+  const http = resolveHttp(options.http, problems);
 
   if (problems.length > 0) fail(problems);
-  return new PayoutConfig(baseUrl, accounts, notifyUrl, limits, timeoutMs ?? PAYOUT_DEFAULTS.timeoutMs, retry, delivery, resendWindowMs, messages);
+  return new PayoutConfig(baseUrl, accounts, notifyUrl, limits, timeoutMs ?? PAYOUT_DEFAULTS.timeoutMs, retry, delivery, resendWindowMs, messages, http, reconciliation);
 }

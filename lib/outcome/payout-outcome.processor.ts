@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { PayoutError } from '../errors/payout.error';
 import { PayoutStoreError } from '../errors/payout-store.error';
@@ -15,6 +15,7 @@ import { compareDecimals, formatDecimal, parseDecimal, type ParsedDecimal } from
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
 import type { PayoutAttempt, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
 import { sleep } from '../utils/sleep';
+import { PayoutAttemptLedger } from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
 import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
 
@@ -33,8 +34,10 @@ interface KnownOrder {
   mchOrderNo?: string;
   currency?: PayoutCurrency;
   amount?: string;
-  /** The orderNo the create attempt under this mchOrderNo got, when it got one. */
+  /** The order already known under the report's mchOrderNo (from its create, or an earlier report), when the report's orderNo has no record. */
   attemptOrderNo?: string;
+  /** The create attempt of the report's mchOrderNo, when it was read. */
+  attempt?: PayoutAttempt;
 }
 
 /** `record` with our claim (if it is still ours) dropped and, with `change`, that change recorded. */
@@ -64,8 +67,9 @@ const CONFIRM_ATTEMPTS = 5;
  * delivery runs the listeners again.
  */
 @Injectable()
-export class PayoutOutcomeProcessor {
+export class PayoutOutcomeProcessor implements OnModuleDestroy {
   private readonly logger = new Logger('PayoutWebhook');
+  private stopped = false;
   // Claim tokens: random per instance, counted per claim, so unique across replicas and deliveries.
   private readonly tokenPrefix = `${randomUUID()}-`;
   private claimCount = 0;
@@ -74,14 +78,19 @@ export class PayoutOutcomeProcessor {
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
     @Inject(PAYOUT_EVENT_BUS) private readonly events: EventEmitter2,
     private readonly config: PayoutConfig,
+    private readonly attempts: PayoutAttemptLedger,
   ) {}
+
+  onModuleDestroy(): void {
+    this.stopped = true; // ends the background confirmations
+  }
 
   /**
    * Applies one report; resolves once its listeners (if any) have all succeeded. Rejects with the
    * listener's error, `PayoutBusyError` (another delivery holds the order) or `PayoutStoreError`.
    */
   async apply(report: PayoutStatusReport): Promise<PayoutReportResult> {
-    const { claimTtlMs, claimWaitMs } = this.config.delivery;
+    const { claimWaitMs } = this.config.delivery;
     const giveUpAt = Date.now() + claimWaitMs;
     let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
@@ -120,14 +129,20 @@ export class PayoutOutcomeProcessor {
         }
         case 'progress': {
           const next = { ...base, status, processed: base.processed.includes(status) ? base.processed : [...base.processed, status] };
-          if (await this.write(next, record?.revision ?? 0)) return 'progress';
-          continue;
+          if (!(await this.write(next, record?.revision ?? 0))) continue;
+          await this.noteCreated(known, report);
+          return 'progress';
         }
         case 'outcome': {
           const emitted = await this.runClaimed(record, base, report, { status, reversed: transition.reversed }, () =>
             this.emitOutcome(report, known.currency, transition.event, transition.reversed),
           );
           if (emitted === 'retry') continue;
+          await this.noteCreated(known, report);
+          // A final status is known: the built-in reconciliation has nothing left to ask.
+          await this.store.untrackOpen(base.mchOrderNo ?? report.mchOrderNo).catch((error: unknown) =>
+            this.logger.warn(`order ${report.orderNo}: could not stop tracking it (${(error as Error).message})`),
+          );
           return 'emitted';
         }
       }
@@ -181,23 +196,41 @@ export class PayoutOutcomeProcessor {
     }
   }
 
-  /** The record, completed from the create attempt when it lacks the order's merchant, market or amount. */
+  /**
+   * The record, completed from the create attempt when it lacks the order's merchant, market or
+   * amount. For an orderNo with no record yet, also the order already known under its mchOrderNo:
+   * one mchOrderNo never stands for two orders (rule 7).
+   */
   private async knownOrder(record: PayoutRecord | undefined, report: PayoutStatusReport): Promise<KnownOrder> {
     let attempt: PayoutAttempt | undefined;
-    if (record?.currency === undefined || record.amount === undefined || record.merchantId === undefined) {
-      try {
+    let sibling: PayoutRecord | undefined;
+    try {
+      if (record?.currency === undefined || record.amount === undefined || record.merchantId === undefined) {
         attempt = await this.store.getAttempt(record?.mchOrderNo ?? report.mchOrderNo);
-      } catch (error) {
-        throw new PayoutStoreError('getAttempt', error);
       }
+      if (!record) sibling = await this.store.findByMchOrderNo(report.mchOrderNo);
+    } catch (error) {
+      throw new PayoutStoreError('getAttempt', error);
     }
     return {
       merchantId: record?.merchantId ?? attempt?.merchantId,
       mchOrderNo: record?.mchOrderNo,
       currency: record?.currency ?? attempt?.currency ?? report.currency,
       amount: record?.amount ?? attempt?.amount,
-      attemptOrderNo: record ? undefined : attempt?.orderNo,
+      attemptOrderNo: record ? undefined : (attempt?.orderNo ?? sibling?.orderNo),
+      attempt,
     };
+  }
+
+  /**
+   * A report for a create whose attempt is not marked created yet (the webhook came before the
+   * create's answer, or the create timed out): mark it, so no call sends it again (rule 4).
+   */
+  private async noteCreated(known: KnownOrder, report: PayoutStatusReport): Promise<void> {
+    if (!known.attempt || known.attempt.state === 'created' || known.attempt.mchOrderNo !== report.mchOrderNo) return;
+    await this.attempts.markCreated(undefined, report.mchOrderNo, report.orderNo).catch((error: unknown) =>
+      this.logger.warn(`order ${report.orderNo}: could not mark its create as created (${(error as Error).message})`),
+    );
   }
 
   /** The record to build on: the stored one, or a new one from what is known. */
@@ -250,8 +283,8 @@ export class PayoutOutcomeProcessor {
   }
 
   /**
-   * Claims the order (one compare-and-set from `record`), runs `emit`, then records `change` and
-   * drops the claim. Resolves `'retry'` when another writer got there first.
+   * Claims the order (one compare-and-set from `record`), runs `emit` while keeping the claim alive,
+   * then records `change` and drops the claim. Resolves `'retry'` when another writer got there first.
    */
   private async runClaimed(
     record: PayoutRecord | undefined,
@@ -265,38 +298,81 @@ export class PayoutOutcomeProcessor {
     const claimStatus = PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus) ? (report.orderStatus as PayoutStatus) : 'PROCESSING';
     const claimed: PayoutRecord = { ...base, claim: { status: claimStatus, token, expiresAt: Date.now() + claimTtlMs } };
     if (!(await this.write(claimed, record?.revision ?? 0))) return 'retry';
+    // A listener slower than the claim's life must not let a copy run it again meanwhile.
+    let renewing: Promise<unknown> = Promise.resolve();
+    const renewer = setInterval(() => {
+      renewing = renewing.then(() => this.renewClaim(report.orderNo, token)).catch(() => undefined);
+    }, Math.max(5, Math.floor(claimTtlMs / 3)));
+    renewer.unref();
     try {
       await emit();
     } catch (error) {
+      clearInterval(renewer);
+      await renewing;
       // Let the next delivery run the listeners again; if even that fails, the claim expires.
       await this.settleClaim(report.orderNo, token, undefined).catch((e: unknown) =>
         this.logger.warn(`order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`),
       );
       throw error;
     }
-    // One write from the record our claim wrote (nobody else writes an order while we hold it);
-    // only if that fails does `confirm` read and retry.
-    const confirmed = await this.write(settledRecord(claimed, token, change), claimed.revision).catch(() => false);
-    if (!confirmed) await this.confirm(report, token, change);
+    clearInterval(renewer);
+    await renewing;
+    // Usually one write from the record the claim wrote (a renewal or a store hiccup sends it the long way).
+    const recorded = await this.write(settledRecord(claimed, token, change), claimed.revision).catch(() => false);
+    if (!recorded) await this.confirm(report, token, change);
     return 'done';
   }
 
   /**
    * Records an emitted change. The listeners have succeeded, so the delivery is acknowledged even
-   * if the store keeps failing: answering 5xx would make Cashy deliver, and the listeners run, again.
+   * if the store keeps failing (answering 5xx would make Cashy deliver, and the listeners run,
+   * again); the write goes on in the background for as long as the claim lives, so no copy finds
+   * the order free before its outcome is recorded.
    */
   private async confirm(report: PayoutStatusReport, token: string, change: ClaimedChange): Promise<void> {
+    const giveUpAt = Date.now() + this.config.delivery.claimTtlMs;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.settleClaim(report.orderNo, token, change);
         return;
       } catch (error) {
-        if (attempt >= CONFIRM_ATTEMPTS) {
-          this.logger.error(`order ${report.orderNo}: ${report.orderStatus} emitted but not recorded (${(error as Error).message}); a later duplicate may emit it again`);
+        if (attempt === CONFIRM_ATTEMPTS) {
+          this.logger.error(`order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(error as Error).message}); still trying in the background`);
+          void this.confirmInBackground(report, token, change, giveUpAt);
           return;
         }
         await sleep(20 * 2 ** attempt);
       }
+    }
+  }
+
+  private async confirmInBackground(report: PayoutStatusReport, token: string, change: ClaimedChange, giveUpAt: number): Promise<void> {
+    while (!this.stopped && Date.now() < giveUpAt) {
+      await sleep(Math.min(1_000, Math.max(1, giveUpAt - Date.now())));
+      const recorded = await this.settleClaim(report.orderNo, token, change).then(
+        () => true,
+        () => false,
+      );
+      if (recorded) {
+        this.logger.log(`order ${report.orderNo}: ${report.orderStatus} recorded after all`);
+        return;
+      }
+    }
+    this.logger.error(`order ${report.orderNo}: ${report.orderStatus} emitted but never recorded; a later duplicate may emit it again`);
+  }
+
+  /** Moves our claim's expiry forward, if the claim is still ours. */
+  private async renewClaim(orderNo: string, token: string): Promise<void> {
+    for (;;) {
+      const record = await this.read(orderNo);
+      if (!record?.claim || record.claim.token !== token) return;
+      const renewed: PayoutRecord = {
+        ...record,
+        claim: { ...record.claim, expiresAt: Date.now() + this.config.delivery.claimTtlMs },
+        revision: record.revision + 1,
+        updatedAt: Date.now(),
+      };
+      if (await this.write(renewed, record.revision)) return;
     }
   }
 

@@ -1,20 +1,30 @@
 import { RedisScript } from './redis-script';
 
-/**
- * Compare-and-set of one order. KEYS[1]: the record (a hash of `revision` and `record` JSON);
- * KEYS[2], when the record has an mchOrderNo: its index, which holds KEYS[1]'s name.
- * ARGV: expected revision (0: none stored), new revision, record JSON, TTL in ms.
- * Returns 1 when written, 0 when the stored revision differs. Both keys get the same TTL on every
- * write, so the index never outlives (nor dies before) its record.
- */
-export const COMPARE_AND_SET = new RedisScript(`
+const COMPARE_AND_SET_LUA = `
 local stored = redis.call('HGET', KEYS[1], 'revision')
 if (tonumber(stored) or 0) ~= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'record', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 if KEYS[2] then redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[4]) end
 return 1
-`);
+`;
+
+/**
+ * Compare-and-set of one order or attempt. KEYS[1]: the record (a hash of `revision` and `record`
+ * JSON); KEYS[2], when the record has an mchOrderNo: its index, which holds KEYS[1]'s name.
+ * ARGV: expected revision (0: none stored), new revision, record JSON, TTL in ms.
+ * Returns 1 when written, 0 when the stored revision differs. Both keys get the same TTL on every
+ * write, so the index never outlives (nor dies before) its record. Refused while Redis is full.
+ */
+export const COMPARE_AND_SET = new RedisScript(COMPARE_AND_SET_LUA);
+
+/**
+ * `COMPARE_AND_SET` that Redis runs even when full (`maxmemory` with `noeviction`): for the writes
+ * that record what already happened (an outcome whose listeners ran, a released claim, a create
+ * that was sent). Refusing those would let the outcome be emitted again, or the create be sent
+ * again; the records are about the size of the ones they replace.
+ */
+export const COMPARE_AND_SET_ALLOW_OOM = new RedisScript(`#!lua flags=allow-oom${COMPARE_AND_SET_LUA}`);
 
 /**
  * The record JSON an mchOrderNo index (KEYS[1]) points to, or nil. The index holds the record key's
@@ -25,4 +35,62 @@ export const FIND_BY_MCH_ORDER_NO = new RedisScript(`
 local ref = redis.call('GET', KEYS[1])
 if not ref then return false end
 return redis.call('HGET', ref, 'record')
+`);
+
+/**
+ * Tracks an open payout. KEYS[1]: the due index (sorted set by next check), KEYS[2]: the open index
+ * (sorted set by first tracked). ARGV: mchOrderNo, openedAt, dueAt. Run even when Redis is full: a
+ * create already sent must stay watched (its attempt record was written before, when there was room).
+ */
+export const TRACK_OPEN = new RedisScript(`#!lua flags=allow-oom
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+return 1
+`);
+
+/**
+ * Stops tracking an open payout (same KEYS). It only removes, so Redis runs it even when full.
+ */
+export const UNTRACK_OPEN = new RedisScript(`#!lua flags=allow-oom
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`);
+
+/**
+ * Takes and leases due entries (same KEYS). ARGV: now, limit, lease end. Returns a flat list of
+ * mchOrderNo, dueAt, openedAt for each entry taken; each one's score moves to the lease end in the
+ * same script, so two replicas never take one entry.
+ */
+export const TAKE_DUE_OPEN = new RedisScript(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local taken = {}
+for i = 1, #due, 2 do
+  redis.call('ZADD', KEYS[1], ARGV[3], due[i])
+  taken[#taken + 1] = due[i]
+  taken[#taken + 1] = due[i + 1]
+  taken[#taken + 1] = redis.call('ZSCORE', KEYS[2], due[i]) or due[i + 1]
+end
+return taken
+`);
+
+/**
+ * A page of open entries, oldest opened first (same KEYS). ARGV: limit, and the mchOrderNo to
+ * start after ('' for the first page). Returns mchOrderNo, dueAt, openedAt for each.
+ */
+export const LIST_OPEN = new RedisScript(`
+local start = 0
+if ARGV[2] ~= '' then
+  local rank = redis.call('ZRANK', KEYS[2], ARGV[2])
+  if not rank then return {} end
+  start = rank + 1
+end
+local page = redis.call('ZRANGE', KEYS[2], start, start + tonumber(ARGV[1]) - 1, 'WITHSCORES')
+local out = {}
+for i = 1, #page, 2 do
+  out[#out + 1] = page[i]
+  out[#out + 1] = redis.call('ZSCORE', KEYS[1], page[i]) or page[i + 1]
+  out[#out + 1] = page[i + 1]
+end
+return out
 `);

@@ -1,7 +1,7 @@
 // Types only: nothing of ioredis is loaded at runtime; the host's client brings the code.
 import type { Cluster, Redis } from 'ioredis';
-import type { PayoutAttempt, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
-import { COMPARE_AND_SET, FIND_BY_MCH_ORDER_NO } from './redis-payout.scripts';
+import type { PayoutAttempt, PayoutOpenEntry, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
+import { COMPARE_AND_SET, COMPARE_AND_SET_ALLOW_OOM, FIND_BY_MCH_ORDER_NO, LIST_OPEN, TAKE_DUE_OPEN, TRACK_OPEN, UNTRACK_OPEN } from './redis-payout.scripts';
 import type { RedisScriptClient } from './redis-script';
 
 /** Options of `RedisPayoutStore`. */
@@ -29,7 +29,9 @@ export interface RedisPayoutStoreOptions {
  * Keys (`P` = `keyPrefix`):
  * - `P{payout}:order:<orderNo>`, a hash: `revision` and `record` (the JSON of the `PayoutRecord`);
  * - `P{payout}:mch:<mchOrderNo>`, a string: the name of the record key;
- * - `P{payout}:attempt:<mchOrderNo>`, a hash: `revision` and `record` (the JSON of the `PayoutAttempt`).
+ * - `P{payout}:attempt:<mchOrderNo>`, a hash: `revision` and `record` (the JSON of the `PayoutAttempt`);
+ * - `P{payout}:due` and `P{payout}:open`, sorted sets of the open payouts' mchOrderNo by next check
+ *   and by first tracked: the built-in reconciliation's index, O(log n) per operation, no scans.
  *
  * `compareAndSet` is one Lua script (one round trip) that checks the revision and writes the record,
  * its index and both TTLs together, so the index can never point at a record that was not written.
@@ -84,7 +86,10 @@ export class RedisPayoutStore implements PayoutStore {
   async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
     const keys = [this.recordKey(record.orderNo)];
     if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
-    const written = await COMPARE_AND_SET.run(this.client, keys, [expectedRevision, record.revision, JSON.stringify(record), this.ttlMs]);
+    // A new claim is refused while Redis is full (the webhook answers 503, nothing runs); what records a
+    // claim's end (its outcome, or its release) must not be.
+    const script = record.claim === undefined ? COMPARE_AND_SET_ALLOW_OOM : COMPARE_AND_SET;
+    const written = await script.run(this.client, keys, [expectedRevision, record.revision, JSON.stringify(record), this.ttlMs]);
     return written === 1;
   }
 
@@ -100,8 +105,31 @@ export class RedisPayoutStore implements PayoutStore {
 
   async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
     const keys = [this.attemptKey(attempt.mchOrderNo)];
-    const written = await COMPARE_AND_SET.run(this.client, keys, [expectedRevision, attempt.revision, JSON.stringify(attempt), this.ttlMs]);
+    // Before a create is sent, a full Redis refuses (nothing goes out); after, what happened is always recorded.
+    const script = attempt.state === 'sending' ? COMPARE_AND_SET : COMPARE_AND_SET_ALLOW_OOM;
+    const written = await script.run(this.client, keys, [expectedRevision, attempt.revision, JSON.stringify(attempt), this.ttlMs]);
     return written === 1;
+  }
+
+  async trackOpen(mchOrderNo: string, openedAt: number, dueAt: number): Promise<void> {
+    await TRACK_OPEN.run(this.client, this.openKeys(), [mchOrderNo, openedAt, dueAt]);
+  }
+
+  async untrackOpen(mchOrderNo: string): Promise<void> {
+    await UNTRACK_OPEN.run(this.client, this.openKeys(), [mchOrderNo]);
+  }
+
+  async takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]> {
+    return toOpenEntries(await TAKE_DUE_OPEN.run(this.client, this.openKeys(), [now, limit, now + leaseMs]));
+  }
+
+  async listOpen(limit: number, afterMchOrderNo?: string): Promise<PayoutOpenEntry[]> {
+    return toOpenEntries(await LIST_OPEN.run(this.client, this.openKeys(), [limit, afterMchOrderNo ?? '']));
+  }
+
+  /** The due and open indexes (before any client-side `keyPrefix`). */
+  private openKeys(): string[] {
+    return [`${this.keyPrefix}{payout}:due`, `${this.keyPrefix}{payout}:open`];
   }
 
   async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
@@ -114,4 +142,14 @@ export class RedisPayoutStore implements PayoutStore {
     if (json === null || json === undefined) return undefined;
     return JSON.parse(String(json)) as PayoutRecord;
   }
+}
+
+/** Reads the flat `mchOrderNo, dueAt, openedAt, …` list the index scripts return. */
+function toOpenEntries(reply: unknown): PayoutOpenEntry[] {
+  const flat = Array.isArray(reply) ? reply : [];
+  const entries: PayoutOpenEntry[] = [];
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    entries.push({ mchOrderNo: String(flat[i]), dueAt: Number(flat[i + 1]), openedAt: Number(flat[i + 2]) });
+  }
+  return entries;
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { PayoutAttempt, PayoutRecord, PayoutStore } from './payout-store.interface';
+import { OpenPayoutIndex } from './open-payout.index';
+import type { PayoutAttempt, PayoutOpenEntry, PayoutRecord, PayoutStore } from './payout-store.interface';
 
 /** Options of `MemoryPayoutStore`. */
 export interface MemoryPayoutStoreOptions {
@@ -116,6 +117,7 @@ export class MemoryPayoutStore implements PayoutStore {
   private readonly orders: BoundedMap<PayoutRecord>;
   private readonly attempts: BoundedMap<PayoutAttempt>;
   private readonly byMchOrderNo = new Map<string, string>();
+  private readonly open = new OpenPayoutIndex();
   private readonly logger = new Logger(MemoryPayoutStore.name);
   private warnedEarlyEviction = false;
 
@@ -176,6 +178,22 @@ export class MemoryPayoutStore implements PayoutStore {
     if ((this.attempts.get(attempt.mchOrderNo)?.revision ?? 0) !== expectedRevision) return false;
     this.attempts.set(attempt.mchOrderNo, attempt);
     return true;
+  }
+
+  async trackOpen(mchOrderNo: string, openedAt: number, dueAt: number): Promise<void> {
+    this.open.track(mchOrderNo, openedAt, dueAt);
+  }
+
+  async untrackOpen(mchOrderNo: string): Promise<void> {
+    this.open.untrack(mchOrderNo);
+  }
+
+  async takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]> {
+    return this.open.takeDue(now, limit, leaseMs);
+  }
+
+  async listOpen(limit: number, afterMchOrderNo?: string): Promise<PayoutOpenEntry[]> {
+    return this.open.list(limit, afterMchOrderNo);
   }
 
   private warnEarlyEviction(): void {

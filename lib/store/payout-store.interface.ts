@@ -69,6 +69,15 @@ export interface PayoutAttempt {
   updatedAt: number;
 }
 
+/** A payout the module still watches: a create whose outcome, or whose final status, is not known yet. */
+export interface PayoutOpenEntry {
+  mchOrderNo: string;
+  /** Epoch ms it was first tracked (when its create was first sent). */
+  openedAt: number;
+  /** Epoch ms of its next check by the built-in reconciliation. */
+  dueAt: number;
+}
+
 /**
  * Where payout state lives. Implement it to share state between replicas; the default,
  * `MemoryPayoutStore`, is right for a single process.
@@ -91,4 +100,20 @@ export interface PayoutStore {
   getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined>;
   /** `compareAndSet` for attempts, keyed by `mchOrderNo`, with the same revision rule. */
   compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean>;
+  /**
+   * Tracks `mchOrderNo` as open and (re)schedules its next check at `dueAt`. A second call keeps
+   * the first `openedAt`. O(log n).
+   */
+  trackOpen(mchOrderNo: string, openedAt: number, dueAt: number): Promise<void>;
+  /** Stops tracking `mchOrderNo` (it reached a final status, or was given up). A no-op when not tracked. */
+  untrackOpen(mchOrderNo: string): Promise<void>;
+  /**
+   * Takes up to `limit` open entries whose check is due at `now`, earliest first, and leases them in
+   * the same atomic step: each one's next check moves to `now + leaseMs`, so no other caller (another
+   * replica) takes it before then, and one whose taker died comes back when the lease ends. Returns
+   * the entries with the `dueAt` they had. O(log n) per entry.
+   */
+  takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]>;
+  /** Up to `limit` open entries, oldest opened first, after `afterMchOrderNo` when given. */
+  listOpen(limit: number, afterMchOrderNo?: string): Promise<PayoutOpenEntry[]>;
 }

@@ -5,6 +5,22 @@ import type { PayoutStatusReport } from '../outcome/payout-status-report.interfa
 const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;
 const STATUS_TEXT = /^[A-Za-z_]{1,32}$/;
 
+/** A notification is a flat object of a dozen fields; anything far deeper or larger is not one. */
+const MAX_DEPTH = 8;
+const MAX_VALUES = 500;
+
+/** Whether `root` nests at most `MAX_DEPTH` levels and holds at most `MAX_VALUES` values (no recursion). */
+function withinShape(root: object): boolean {
+  const pending: [unknown, number][] = [[root, 1]];
+  let values = 0;
+  while (pending.length > 0) {
+    const [node, depth] = pending.pop()!;
+    if (++values > MAX_VALUES || depth > MAX_DEPTH) return false;
+    if (typeof node === 'object' && node !== null) for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return true;
+}
+
 /** Cashy leaves optional fields out, or sends them as null or "". */
 const absent = (value: unknown): boolean => value === undefined || value === null || value === '';
 
@@ -28,17 +44,26 @@ export function checkPayoutNotification(input: unknown, signer?: string): { erro
   }
   const value = input as Record<string, unknown>;
   const broken = (field: string, rule: string, message: string) => errors.push({ field, rule, message });
+  // `raw` goes to listeners, which store or log it: keep it something JSON.stringify can always handle.
+  if (!withinShape(value)) {
+    return { errors: [{ field: '(body)', rule: 'shape', message: `the notification may nest at most ${MAX_DEPTH} levels and hold at most ${MAX_VALUES} values` }] };
+  }
 
   const bodyMerchantId = typeof value.merchantId === 'number' ? String(value.merchantId) : value.merchantId;
   if (!absent(bodyMerchantId) && (typeof bodyMerchantId !== 'string' || !/^\d{1,20}$/.test(bodyMerchantId))) {
     broken('merchantId', 'merchantId', 'merchantId must be a numeric merchant id');
   }
   if (signer === undefined && absent(bodyMerchantId)) broken('merchantId', 'required', 'merchantId is required');
-  for (const field of ['mchOrderNo', 'orderNo'] as const) {
-    if (typeof value[field] !== 'string' || !ORDER_NUMBER.test(value[field] as string)) {
-      broken(field, 'orderNumber', `${field} must be a string of 1 to 64 visible characters`);
-    }
-  }
+  // Cashy may send a digit-only order number as a JSON number: it is the same number.
+  const orderNumber = (field: 'mchOrderNo' | 'orderNo'): string | undefined => {
+    const v = value[field];
+    const text = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : v;
+    if (typeof text === 'string' && ORDER_NUMBER.test(text)) return text;
+    broken(field, 'orderNumber', `${field} must be a string of 1 to 64 visible characters`);
+    return undefined;
+  };
+  const mchOrderNo = orderNumber('mchOrderNo');
+  const orderNo = orderNumber('orderNo');
   if (typeof value.orderStatus !== 'string' || !STATUS_TEXT.test(value.orderStatus)) {
     broken('orderStatus', 'orderStatus', 'orderStatus must be a status name such as SUCCESS, FAIL or PAYING');
   }
@@ -52,8 +77,8 @@ export function checkPayoutNotification(input: unknown, signer?: string): { erro
     report: {
       merchantId,
       ...(typeof bodyMerchantId === 'string' && bodyMerchantId !== merchantId ? { bodyMerchantId } : {}),
-      mchOrderNo: value.mchOrderNo as string,
-      orderNo: value.orderNo as string,
+      mchOrderNo: mchOrderNo!,
+      orderNo: orderNo!,
       channelOrderNo: typeof value.channelOrderNo === 'string' && value.channelOrderNo !== '' ? value.channelOrderNo : undefined,
       amount: amount!,
       fee: fee!,

@@ -9,13 +9,16 @@ import {
   Req,
   Res,
   ServiceUnavailableException,
+  SetMetadata,
   type Type,
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
+import { payoutDiagnostics } from '../diagnostics/payout-diagnostics';
 import { PayoutStoreError } from '../errors/payout-store.error';
 import { PayoutValidationError } from '../errors/payout-validation.error';
 import { PayoutBusyError } from '../outcome/payout-outcome.processor';
+import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 import { PayoutService } from '../payout.service';
 import { firstHeaderValue, PayoutSignatureGuard, type PayoutWebhookRequest } from './payout-signature.guard';
 
@@ -50,33 +53,55 @@ export class PayoutWebhookController {
     @Req() request: PayoutWebhookRequest & { body?: unknown },
     @Res({ passthrough: true }) reply: HeaderSettable,
   ): Promise<string> {
+    const started = Date.now();
     const body = request.body as Record<string, unknown> | undefined;
-    // The guard has checked it already; this holds only if a test switched the guard off.
-    const merchantId = firstHeaderValue(request, 'merchantid');
-    if (merchantId === undefined) throw new UnauthorizedException('MerchantId header is missing');
+    const orderNo = typeof body?.orderNo === 'string' ? body.orderNo : undefined;
+    // The guard hands on the account whose key verified the bytes; without it (guard switched off), refuse.
+    const merchantId = request.payoutAccount?.merchantId ?? firstHeaderValue(request, 'merchantid');
+    const answered = (status: number, reason: string, result?: PayoutReportResult) =>
+      payoutDiagnostics.webhook(() => ({ status, reason, merchantId, orderNo, ...(result ? { result } : {}), durationMs: Date.now() - started }));
+    if (merchantId === undefined) {
+      answered(401, 'merchant');
+      throw new UnauthorizedException('MerchantId header is missing');
+    }
+    let result: PayoutReportResult;
     try {
-      await this.payouts.handleNotification(body, merchantId);
+      result = await this.payouts.handleNotification(body, merchantId);
     } catch (error) {
       if (error instanceof PayoutValidationError) {
+        answered(400, 'invalid');
         throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: error.errors.map((e) => e.message) });
       }
-      if (error instanceof PayoutBusyError) throw new ServiceUnavailableException(error.message);
+      if (error instanceof PayoutBusyError) {
+        answered(503, 'busy');
+        throw new ServiceUnavailableException(error.message);
+      }
       if (error instanceof PayoutStoreError) {
+        answered(503, 'store');
         this.logger.error(error.message);
         throw new ServiceUnavailableException('payout state is unavailable; the notification will be retried');
       }
-      const order = typeof body?.orderNo === 'string' ? body.orderNo : '?';
-      this.logger.error(`order ${order}: a payout listener failed, answering 500 so Cashy retries`, (error as Error)?.stack);
+      answered(500, 'listener-failed');
+      this.logger.error(`order ${orderNo ?? '?'}: a payout listener failed, answering 500 so Cashy retries`, (error as Error)?.stack);
       throw new InternalServerErrorException('a payout listener failed; the notification will be retried');
     }
+    answered(200, 'acknowledged', result);
     reply.header('Content-Type', 'text/plain; charset=utf-8');
     return CASHY_ACK;
   }
 }
 
+/**
+ * The key `@ApiExcludeController()` of `@nestjs/swagger` sets (value `[true]`): Cashy's callback is no
+ * route for the host's API clients, so it stays out of the host's OpenAPI document. Set by hand so
+ * that lib/ never imports `@nestjs/swagger`.
+ */
+const SWAGGER_EXCLUDE_CONTROLLER = 'swagger/apiExcludeController';
+
 /** A webhook controller class of its own, mounted at `path`. */
 export function createPayoutWebhookController(path: string): Type<PayoutWebhookController> {
   @Controller(path)
+  @SetMetadata(SWAGGER_EXCLUDE_CONTROLLER, [true])
   class PayoutWebhookRoute extends PayoutWebhookController {}
   return PayoutWebhookRoute;
 }

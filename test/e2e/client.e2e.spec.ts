@@ -1,3 +1,4 @@
+import { HttpService } from '@nestjs/axios';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Test, type TestingModule } from '@nestjs/testing';
 import {
@@ -301,7 +302,7 @@ describe('PayoutService over HTTP', () => {
     });
   });
 
-  describe('transport (node:http on its own keep-alive agent)', () => {
+  describe("transport (the module's own HttpService, axios instance and keep-alive agents)", () => {
     const transportFailure = async (call: Promise<unknown>) => {
       const error = await call.then(
         () => undefined,
@@ -350,6 +351,29 @@ describe('PayoutService over HTTP', () => {
       expect(gateway.requests[1].headers.connection).toBe('keep-alive');
       expect(gateway.requests[0].headers['user-agent']).toMatch(/^nestjs-cashy-payout /);
       expect(gateway.requests.map((r) => r.remotePort)).toEqual([gateway.requests[0].remotePort, gateway.requests[0].remotePort]);
+      expect(gateway.requests[0].headers).toMatchObject({ accept: 'application/json', 'content-length': String(gateway.requests[0].raw.length) });
+    });
+
+    it("sends every call through the module's HttpService", async () => {
+      const http = moduleRef.get(HttpService);
+      const seen: string[] = [];
+      http.axiosRef.interceptors.response.use((response) => {
+        seen.push(`${response.config.method} ${response.config.url} ${response.status}`);
+        return response;
+      });
+      gateway.then(ok({ mchId: 1002001, balance: '1.00', unBalance: '0' }));
+      await payouts.getBalance({ currency: 'PEN' });
+      expect(seen).toEqual([`post ${gatewayUrl}/api/getBalance 200`]);
+    });
+
+    it('adds the extra headers of http.headers, which may replace User-Agent but not what is signed', async () => {
+      await boot({ http: { headers: { 'X-Egress-Token': 'egress-1', 'user-agent': 'acme-payouts/2.0' } } });
+      gateway.then(ok({ mchId: 1002001, balance: '1.00', unBalance: '0' }));
+      await payouts.getBalance({ currency: 'PEN' });
+      const [request] = gateway.requests;
+      expect(request.headers).toMatchObject({ 'x-egress-token': 'egress-1', 'user-agent': 'acme-payouts/2.0', 'content-type': 'application/json' });
+      expect(request.headers.sign).toBe(signCashyBody(request.raw, PEN_ACCOUNT.apiKey));
+      await expect(boot({ http: { headers: { sign: 'forged' } } })).rejects.toThrow(/http\.headers\.sign may not be set/);
     });
   });
 });

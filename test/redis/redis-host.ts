@@ -1,6 +1,6 @@
 import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
-import { PayoutModule, type PayoutDeliveryOptions } from '../../lib';
+import { PayoutModule, type PayoutDeliveryOptions, type PayoutModuleOptions } from '../../lib';
 import { RedisPayoutStore } from '../../lib/redis';
 import { MXN_ACCOUNT, PEN_ACCOUNT } from '../support/notifications';
 
@@ -47,7 +47,7 @@ export class RedisClientModule implements OnApplicationShutdown {
 }
 
 /** `PayoutModule` of one replica, keeping its state in the Redis on `port`, both test accounts configured. */
-export function redisPayoutModule(port: number, delivery?: PayoutDeliveryOptions): DynamicModule {
+export function redisPayoutModule(port: number, delivery?: PayoutDeliveryOptions, extra: Partial<PayoutModuleOptions> = {}): DynamicModule {
   return PayoutModule.forRootAsync({
     imports: [RedisClientModule.forPort(port)],
     inject: [REDIS_CLIENT],
@@ -56,6 +56,7 @@ export function redisPayoutModule(port: number, delivery?: PayoutDeliveryOptions
       accounts: [PEN_ACCOUNT, MXN_ACCOUNT],
       store: new RedisPayoutStore({ client }),
       ...(delivery ? { delivery } : {}),
+      ...extra,
     }),
   });
 }

@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import type { PayoutRecord } from '../../lib';
 import { RedisPayoutStore } from '../../lib/redis';
+import { describeOpenIndexContract } from '../support/open-index.contract';
 import { describeWithRedis, RedisServer } from './redis-server';
 
 let sequence = 0;
@@ -33,6 +34,9 @@ describeWithRedis('RedisPayoutStore', () => {
     clients.forEach((c) => c.disconnect());
     await server?.dispose();
   });
+
+  let indexPrefix = 0;
+  describeOpenIndexContract(() => new RedisPayoutStore({ client, keyPrefix: `index-${process.pid}-${++indexPrefix}:` }));
 
   describe('options', () => {
     it('defaults to the prefix cashy-payout: and 48 h', () => {

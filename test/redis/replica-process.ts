@@ -13,10 +13,14 @@ export interface ReplicaProcess {
 }
 
 /** Starts a replica process on the Redis at `redisPort` and waits until it listens. */
-export async function spawnReplica(redisPort: number, claimTtlMs: number): Promise<ReplicaProcess> {
+export async function spawnReplica(
+  redisPort: number,
+  claimTtlMs: number,
+  options: { fixture?: string; env?: Record<string, string> } = {},
+): Promise<ReplicaProcess> {
   const fixtures = join(__dirname, 'fixtures');
-  const child = spawn(process.execPath, ['--require', join(fixtures, 'ts-register.js'), join(fixtures, 'replica.fixture.ts')], {
-    env: { ...process.env, REDIS_PORT: String(redisPort), CLAIM_TTL_MS: String(claimTtlMs) },
+  const child = spawn(process.execPath, ['--require', join(fixtures, 'ts-register.js'), join(fixtures, options.fixture ?? 'replica.fixture.ts')], {
+    env: { ...process.env, REDIS_PORT: String(redisPort), CLAIM_TTL_MS: String(claimTtlMs), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const messages: Record<string, unknown>[] = [];

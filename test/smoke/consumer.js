@@ -3,6 +3,7 @@
 require('reflect-metadata');
 const assert = require('node:assert/strict');
 const { Injectable, Module } = require('@nestjs/common');
+const { ConfigModule, ConfigService } = require('@nestjs/config');
 const { NestFactory } = require('@nestjs/core');
 const { EventEmitterModule } = require('@nestjs/event-emitter');
 const { FastifyAdapter } = require('@nestjs/platform-fastify');
@@ -10,6 +11,7 @@ const {
   PayoutModule, PayoutService, PayoutValidationError, OnPayoutSucceeded, OnPayoutFailed, PAYOUT_SUCCEEDED, PAYOUT_FAILED,
 } = require('nestjs-cashy-payout');
 const { CashySandbox, freePort: reservePort } = require('nestjs-cashy-payout/testing');
+const { payoutConfig, PAYOUT_ENV_VARIABLES } = require('nestjs-cashy-payout/config');
 
 class Listener {
   constructor() { this.events = []; }
@@ -65,28 +67,46 @@ const INVALID = [
   ['currency USD', { ...MXN, currency: 'USD' }, 'currency'],
 ];
 
+// Express reads its settings from the environment through @nestjs/config; Fastify takes a factory.
 async function run(adapterName) {
   const sandbox = new CashySandbox({ timeScale: 0.001 });
   await sandbox.start();
   let app;
   try {
-    class AppModule {}
-    const notifyHolder = {};
-    Module({
-      imports: [
-        EventEmitterModule.forRoot(),
-        PayoutModule.forRootAsync({ useFactory: () => sandbox.moduleOptions({ notifyUrl: notifyHolder.url }) }),
-      ],
-      providers: [Listener],
-    })(AppModule);
     // The webhook URL needs the port, so listen on a known free one.
     const freePort = await reservePort();
-    notifyHolder.url = `http://127.0.0.1:${freePort}/payout/webhook`;
+    const notifyUrl = `http://127.0.0.1:${freePort}/payout/webhook`;
+    const fromEnv = adapterName === 'express';
+    if (fromEnv) {
+      // Read when the app boots, as a deployment would set them.
+      for (const name of PAYOUT_ENV_VARIABLES) delete process.env[name];
+      Object.assign(process.env, {
+        CASHY_BASE_URL: sandbox.baseUrl,
+        CASHY_NOTIFY_URL: notifyUrl,
+        CASHY_PEN_MERCHANT_ID: sandbox.account('PEN').merchantId,
+        CASHY_PEN_API_KEY: sandbox.account('PEN').apiKey,
+        CASHY_MXN_MERCHANT_ID: sandbox.account('MXN').merchantId,
+        CASHY_MXN_API_KEY: sandbox.account('MXN').apiKey,
+        CASHY_TIMEOUT_MS: '5000',
+      });
+    }
+    class AppModule {}
+    Module({
+      imports: fromEnv
+        ? [ConfigModule.forRoot({ load: [payoutConfig], ignoreEnvFile: true }), EventEmitterModule.forRoot(), PayoutModule.forRootAsync(payoutConfig.asProvider())]
+        : [EventEmitterModule.forRoot(), PayoutModule.forRootAsync({ useFactory: () => sandbox.moduleOptions({ notifyUrl }) })],
+      providers: [Listener],
+    })(AppModule);
     const options = { rawBody: true, logger: false, abortOnError: false };
     app = adapterName === 'fastify' ? await NestFactory.create(AppModule, new FastifyAdapter(), options) : await NestFactory.create(AppModule, options);
     await app.listen(freePort, '127.0.0.1');
     const payouts = app.get(PayoutService);
     const listener = app.get(Listener);
+    if (fromEnv) {
+      const config = app.get(ConfigService).get('payout');
+      assert.deepEqual([config.baseUrl, config.timeoutMs, config.accounts.map((a) => a.name)], [sandbox.baseUrl, 5000, ['pen', 'mxn']]);
+      assert.ok(!JSON.stringify(config).includes(sandbox.account('PEN').apiKey), 'the apiKey must not print');
+    }
 
     const pen = await payouts.createPayout({ ...PEN, mchOrderNo: `SMOKE-PE-${adapterName}` });
     const mxn = await payouts.createPayout({ ...MXN, mchOrderNo: `SMOKE-MX-${adapterName}` });
@@ -118,7 +138,8 @@ async function run(adapterName) {
   let passed = 0;
   for (const adapter of ['express', 'fastify']) {
     passed += await run(adapter);
-    console.log(`  ${adapter}: PEN and MXN payouts settled with events; ${INVALID.length} invalid inputs rejected with no request sent`);
+    const wiring = adapter === 'express' ? 'payoutConfig from CASHY_* variables' : 'a forRootAsync factory';
+    console.log(`  ${adapter} (${wiring}): PEN and MXN payouts settled with events; ${INVALID.length} invalid inputs rejected with no request sent`);
   }
   console.log(`smoke: ${passed} passed, 0 failed`);
 })().catch((error) => {

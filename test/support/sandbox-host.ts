@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { Module } from '@nestjs/common';
+import { Module, type Provider } from '@nestjs/common';
 import { PayoutModule, type PayoutModuleOptions, PayoutService } from '../../lib';
 import { CashySandbox, type CashySandboxOptions, freePort } from '../../lib/testing';
 import { RecordingListener } from './host-app';
@@ -17,7 +17,11 @@ export interface SandboxHost {
   close(): Promise<void>;
 }
 
-export async function startSandboxHost(sandboxOptions: CashySandboxOptions, moduleOptions: Partial<PayoutModuleOptions> = {}): Promise<SandboxHost> {
+export async function startSandboxHost(
+  sandboxOptions: CashySandboxOptions,
+  moduleOptions: Partial<PayoutModuleOptions> = {},
+  extra: { providers?: Provider[] } = {},
+): Promise<SandboxHost> {
   const sandbox = new CashySandbox({ processingMs: 5, payingMs: 10, timeScale: 0.0005, ...sandboxOptions });
   await sandbox.start();
   const port = await freePort();
@@ -34,7 +38,7 @@ export async function startSandboxHost(sandboxOptions: CashySandboxOptions, modu
         ...moduleOptions,
       }),
     ],
-    providers: [RecordingListener],
+    providers: [RecordingListener, ...(extra.providers ?? [])],
   })
   class ReliabilityHostModule {}
 

@@ -11,6 +11,8 @@ export interface ReceivedRequest {
   json: Record<string, unknown>;
   /** The client's port: equal ports mean one reused keep-alive connection. */
   remotePort: number | undefined;
+  /** `Date.now()` when the whole body had arrived. */
+  receivedAt: number;
 }
 
 /** How the gateway answers one request. */
@@ -50,7 +52,7 @@ export class ScriptedGateway {
         } catch {
           /* recorded as received */
         }
-        const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, json, remotePort: req.socket.remotePort };
+        const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, json, remotePort: req.socket.remotePort, receivedAt: Date.now() };
         this.requests.push(request);
         const answer = this.script.shift() ?? this.fallback(request);
         if ('hang' in answer) {

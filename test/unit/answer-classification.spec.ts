@@ -32,7 +32,8 @@ describe('create answer classification (money-safety rules 1 and 4)', () => {
       const msg = randomMsg(next);
       const code = [400, 401, 403, 404, 429, 500, 502, 503, 504, 0, 1, 999][Math.floor(next() * 12)];
       const outcome = classifyCreateAnswer(ANSWER(200, code, msg), '/api/payOut', PATTERNS);
-      const expected = PATTERNS.duplicateOrder.test(msg)
+      // The module checks mchOrderNo itself, so a gateway refusing it (not as missing) means "in use".
+      const expected = PATTERNS.duplicateOrder.test(msg) || /^Params_mchOrderNo_(?!Required$)\w+$/.test(msg)
         ? 'duplicate'
         : /^(System_busy|System_Maintenance)$/.test(msg)
           ? 'busy'

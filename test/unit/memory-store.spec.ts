@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { PayoutStatus } from '../../lib/interfaces/payout-types.interface';
 import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
+import { describeOpenIndexContract } from '../support/open-index.contract';
 import type { PayoutRecord } from '../../lib/store/payout-store.interface';
 
 function rec(orderNo: string, revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
@@ -331,5 +332,18 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
     expect(await store.compareAndSetAttempt({ ...first, revision: 2 }, 0)).toBe(false);
     expect(await store.compareAndSetAttempt({ ...first, state: 'created', revision: 2 }, 1)).toBe(true);
     expect(await store.getAttempt('M')).toMatchObject({ state: 'created', revision: 2 });
+  });
+});
+
+describe('MemoryPayoutStore', () => {
+  describeOpenIndexContract(() => new MemoryPayoutStore());
+
+  it('keeps its due heap bounded under constant rescheduling', async () => {
+    const store = new MemoryPayoutStore();
+    for (let i = 0; i < 100; i++) await store.trackOpen(`H${i}`, 0, 1_000_000);
+    for (let round = 1; round <= 200; round++) for (let i = 0; i < 100; i++) await store.trackOpen(`H${i}`, 0, 1_000_000 + round);
+    const heap = (store as unknown as { open: { heap: unknown[] } }).open.heap;
+    expect(heap.length).toBeLessThanOrEqual(2 * 100 + 1024 + 1);
+    expect(await store.takeDueOpen(2_000_000, 1_000, 1)).toHaveLength(100);
   });
 });

@@ -1,4 +1,7 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { inspect } from 'node:util';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import { PayoutConfigurationError } from '../../lib/errors/payout-configuration.error';
 import { PayoutError } from '../../lib/errors/payout.error';
 import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
@@ -231,6 +234,82 @@ describe('resolvePayoutOptions', () => {
       const account = resolvePayoutOptions(BASE).accounts[0];
       expect(account.sign('{}')).toMatch(/^[0-9A-F]{32}$/);
       expect(account.verify(Buffer.from('{}'), account.sign('{}'))).toBe(true);
+    });
+  });
+
+  describe('http (the transport)', () => {
+    it("defaults to the module's own keep-alive agents, no proxy (environment proxies not read) and no extra headers", () => {
+      expect(resolvePayoutOptions(BASE).http).toEqual({ httpAgent: undefined, httpsAgent: undefined, proxy: false, headers: {} });
+      expect(PAYOUT_DEFAULTS.http).toEqual({ agent: { keepAlive: true }, proxy: false, headers: {} });
+      expect(resolvePayoutOptions({ ...BASE, http: {} }).http.proxy).toBe(false);
+      expect(resolvePayoutOptions({ ...BASE, http: { proxy: false } }).http.proxy).toBe(false);
+    });
+
+    it('takes agents (https, http and tunnelling ones), a proxy and extra headers', () => {
+      const httpAgent = new HttpAgent({ keepAlive: true });
+      const httpsAgent = new HttpsAgent({ keepAlive: true });
+      const tunnel = new HttpsProxyAgent('http://127.0.0.1:3128');
+      try {
+        const config = resolvePayoutOptions({
+          ...BASE,
+          http: {
+            httpAgent,
+            httpsAgent,
+            proxy: { protocol: 'https:', host: 'egress.internal', port: 3128, auth: { username: 'svc', password: 'pw' } },
+            headers: { 'X-Egress-Token': 'abc', 'User-Agent': 'acme/1.0' },
+          },
+        });
+        expect(config.http.httpAgent).toBe(httpAgent);
+        expect(config.http.httpsAgent).toBe(httpsAgent);
+        expect(config.http.proxy).toEqual({ protocol: 'https', host: 'egress.internal', port: 3128, auth: { username: 'svc', password: 'pw' } });
+        expect(config.http.headers).toEqual({ 'X-Egress-Token': 'abc', 'User-Agent': 'acme/1.0' });
+        expect(resolvePayoutOptions({ ...BASE, http: { httpsAgent: tunnel, proxy: { host: '::1', port: 8080 } } }).http).toMatchObject({ httpsAgent: tunnel, proxy: { host: '::1', port: 8080 } });
+      } finally {
+        for (const agent of [httpAgent, httpsAgent, tunnel]) agent.destroy();
+      }
+    });
+
+    it.each<[string, unknown, RegExp]>([
+      ['not an object', 'keep-alive', /^Invalid PayoutModule options: http must be/],
+      ['an unknown key', { maxRedirects: 5 }, /http\.maxRedirects is not an option/],
+      ['a transform', { transformRequest: [] }, /http\.transformRequest is not an option/],
+      ['a timeout (timeoutMs says it)', { timeout: 1000 }, /http\.timeout is not an option: use timeoutMs/],
+      ['an httpAgent that is not an agent', { httpAgent: { keepAlive: true } }, /http\.httpAgent must be an http\.Agent/],
+      ['an httpsAgent that is a string', { httpsAgent: 'https://proxy' }, /http\.httpsAgent must be an https\.Agent/],
+      ['an httpsAgent that does not verify certificates', { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) }, /http\.httpsAgent turns TLS certificate verification off/],
+      ['a proxy given as a URL', { proxy: 'http://proxy:3128' }, /http\.proxy must be false or/],
+      ['a proxy without a port', { proxy: { host: 'proxy' } }, /http\.proxy\.port is required/],
+      ['a proxy port of 0', { proxy: { host: 'proxy', port: 0 } }, /http\.proxy\.port/],
+      ['a proxy port above 65535', { proxy: { host: 'proxy', port: 70000 } }, /http\.proxy\.port/],
+      ['a proxy port as a string', { proxy: { host: 'proxy', port: '3128' } }, /http\.proxy\.port/],
+      ['a proxy host with a scheme', { proxy: { host: 'http://proxy', port: 3128 } }, /http\.proxy\.host/],
+      ['a proxy without a host', { proxy: { port: 3128 } }, /http\.proxy\.host is required/],
+      ['a SOCKS proxy', { proxy: { protocol: 'socks5', host: 'proxy', port: 1080 } }, /http\.proxy\.protocol must be "http" or "https"/],
+      ['an unknown proxy key', { proxy: { host: 'proxy', port: 3128, url: 'x' } }, /http\.proxy\.url is not an option/],
+      ['proxy auth as a string', { proxy: { host: 'proxy', port: 3128, auth: `svc:${SECRET}` } }, /http\.proxy\.auth must be/],
+      ['proxy auth without a password', { proxy: { host: 'proxy', port: 3128, auth: { username: 'svc' } } }, /http\.proxy\.auth must be/],
+      ['headers not an object', { headers: 'X-A: 1' }, /http\.headers must be an object/],
+      ['a Sign header', { headers: { Sign: SECRET } }, /http\.headers\.Sign may not be set/],
+      ['a MerchantId header', { headers: { merchantid: '1' } }, /http\.headers\.merchantid may not be set/],
+      ['a Content-Type header', { headers: { 'Content-Type': 'text/plain' } }, /http\.headers\.Content-Type may not be set/],
+      ['a Content-Length header', { headers: { 'content-length': '10' } }, /http\.headers\.content-length may not be set/],
+      ['a Host header', { headers: { Host: 'cashy.example' } }, /http\.headers\.Host may not be set/],
+      ['a Transfer-Encoding header', { headers: { 'Transfer-Encoding': 'chunked' } }, /http\.headers\.Transfer-Encoding may not be set/],
+      ['an invalid header name', { headers: { 'X Token': 'a' } }, /http\.headers: "X Token" is not a valid header name/],
+      ['a header value with a line break', { headers: { 'X-Token': `${SECRET}\r\nSign: forged` } }, /http\.headers\.X-Token must be a string of printable ASCII/],
+      ['a header value that is a number', { headers: { 'X-Retry': 3 } }, /http\.headers\.X-Retry must be a string/],
+      ['a header given twice', { headers: { 'X-Token': 'a', 'x-token': 'b' } }, /http\.headers\.x-token is given more than once/],
+    ])('refuses %s, naming the option and echoing no secret', (_label, http, names) => {
+      expect(configError({ ...BASE, http })).toMatch(names);
+    });
+
+    it('never prints proxy credentials or header values with the configuration', () => {
+      const config = resolvePayoutOptions({
+        ...BASE,
+        http: { proxy: { host: 'proxy', port: 3128, auth: { username: 'svc', password: OTHER_SECRET } }, headers: { 'X-Egress-Token': OTHER_SECRET } },
+      });
+      for (const text of printed(config)) expect(text).not.toContain(OTHER_SECRET);
+      expect(config.http.proxy).toMatchObject({ auth: { password: OTHER_SECRET } });
     });
   });
 });

@@ -1,0 +1,97 @@
+import type { PayoutOpenEntry } from './payout-store.interface';
+
+interface HeapNode {
+  dueAt: number;
+  mchOrderNo: string;
+}
+
+/** Heap order: earlier due first; ties by mchOrderNo, as a Redis sorted set orders them. */
+function before(a: HeapNode, b: HeapNode): boolean {
+  return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.mchOrderNo < b.mchOrderNo);
+}
+
+/**
+ * The open payouts of `MemoryPayoutStore`: a map in the order they were opened, and a binary
+ * min-heap by due time. A reschedule pushes a new heap node and leaves the old one to be skipped
+ * when it surfaces (its due time no longer matches the map), so every operation is O(log n); the
+ * heap is rebuilt from the map once such stale nodes outnumber the live ones.
+ */
+export class OpenPayoutIndex {
+  private readonly entries = new Map<string, { openedAt: number; dueAt: number }>();
+  private heap: HeapNode[] = [];
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  track(mchOrderNo: string, openedAt: number, dueAt: number): void {
+    const current = this.entries.get(mchOrderNo);
+    if (current?.dueAt === dueAt) return;
+    this.entries.set(mchOrderNo, { openedAt: current?.openedAt ?? openedAt, dueAt });
+    this.push({ dueAt, mchOrderNo });
+    if (this.heap.length > 2 * this.entries.size + 1024) this.rebuild();
+  }
+
+  untrack(mchOrderNo: string): void {
+    this.entries.delete(mchOrderNo);
+  }
+
+  takeDue(now: number, limit: number, leaseMs: number): PayoutOpenEntry[] {
+    const taken: PayoutOpenEntry[] = [];
+    while (taken.length < limit && this.heap.length > 0 && this.heap[0].dueAt <= now) {
+      const node = this.pop()!;
+      const entry = this.entries.get(node.mchOrderNo);
+      if (!entry || entry.dueAt !== node.dueAt) continue; // rescheduled or untracked since
+      taken.push({ mchOrderNo: node.mchOrderNo, openedAt: entry.openedAt, dueAt: entry.dueAt });
+    }
+    for (const entry of taken) this.track(entry.mchOrderNo, entry.openedAt, now + leaseMs);
+    return taken;
+  }
+
+  list(limit: number, afterMchOrderNo?: string): PayoutOpenEntry[] {
+    const page: PayoutOpenEntry[] = [];
+    let started = afterMchOrderNo === undefined;
+    for (const [mchOrderNo, entry] of this.entries) {
+      if (page.length >= limit) break;
+      if (started) page.push({ mchOrderNo, ...entry });
+      else if (mchOrderNo === afterMchOrderNo) started = true;
+    }
+    return page;
+  }
+
+  private rebuild(): void {
+    this.heap = [];
+    for (const [mchOrderNo, { dueAt }] of this.entries) this.push({ dueAt, mchOrderNo });
+  }
+
+  private push(node: HeapNode): void {
+    const heap = this.heap;
+    heap.push(node);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(node, heap[parent])) break;
+      heap[i] = heap[parent];
+      i = parent;
+    }
+    heap[i] = node;
+  }
+
+  private pop(): HeapNode | undefined {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (heap.length === 0 || last === undefined) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const child = left + 1 < heap.length && before(heap[left + 1], heap[left]) ? left + 1 : left;
+      if (!before(heap[child], last)) break;
+      heap[i] = heap[child];
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+}
