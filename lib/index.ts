@@ -5,26 +5,26 @@ export { PayoutService, type PayoutCallOptions, type PayoutOpenPayout } from './
 export { PayoutSignatureGuard, type PayoutWebhookRequest } from './webhook/payout-signature.guard';
 export { PAYOUT_STORE } from './payout.constants';
 
-export { CreatePayoutDto } from './dto/create-payout.dto';
-export { QueryPayoutDto } from './dto/query-payout.dto';
-export { PayoutNotificationDto } from './dto/payout-notification.dto';
+export { CreatePayoutDto } from './validation/create-payout.dto';
+export { QueryPayoutDto } from './validation/query-payout.dto';
+export { PayoutNotificationDto } from './validation/payout-notification.dto';
 
-export { PAYOUT_SUCCEEDED, PAYOUT_FAILED, PAYOUT_ANOMALY, PAYOUT_NOT_CREATED } from './events/payout-event-names.constants';
-export { PayoutNotCreatedEvent, type PayoutNotCreatedFields } from './events/payout-not-created.event';
-export { PayoutAnomalyEvent, type PayoutAnomalyFields, type PayoutAnomalyKind } from './events/payout-anomaly.event';
-export { PayoutSucceededEvent } from './events/payout-succeeded.event';
-export { PayoutEvent, type PayoutEventFields } from './events/payout-event';
-export { PayoutFailedEvent } from './events/payout-failed.event';
+export { PAYOUT_SUCCEEDED, PAYOUT_FAILED, PAYOUT_ANOMALY, PAYOUT_NOT_CREATED } from './events/payout.events';
+export { PayoutNotCreatedEvent, type PayoutNotCreatedFields } from './events/payout.events';
+export { PayoutAnomalyEvent, type PayoutAnomalyFields, type PayoutAnomalyKind } from './events/payout.events';
+export { PayoutSucceededEvent } from './events/payout.events';
+export { PayoutEvent, type PayoutEventFields } from './events/payout.events';
+export { PayoutFailedEvent } from './events/payout.events';
 export { OnPayoutSucceeded, OnPayoutFailed, OnPayoutAnomaly, OnPayoutNotCreated, type PayoutListenerOptions } from './events/payout-event.decorators';
 
-export { PayoutError } from './errors/payout.error';
-export { PayoutValidationError, type PayoutFieldError } from './errors/payout-validation.error';
-export { CashyApiError } from './errors/cashy-api.error';
-export { PayoutOutcomeUnknownError } from './errors/payout-outcome-unknown.error';
-export { PayoutOrderConflictError } from './errors/payout-order-conflict.error';
-export { PayoutConfigurationError } from './errors/payout-configuration.error';
-export { PayoutStoreError } from './errors/payout-store.error';
-export { CashyTransportError, type CashyTransportFailure } from './client/cashy-transport.error';
+export { PayoutError } from './payout.errors';
+export { PayoutValidationError, type PayoutFieldError } from './payout.errors';
+export { CashyApiError } from './payout.errors';
+export { PayoutOutcomeUnknownError } from './payout.errors';
+export { PayoutOrderConflictError } from './payout.errors';
+export { PayoutConfigurationError } from './payout.errors';
+export { PayoutStoreError } from './payout.errors';
+export { CashyTransportError, type CashyTransportFailure } from './payout.errors';
 export {
   PAYOUT_DIAGNOSTICS_CHANNELS,
   type PayoutRequestMessage,
@@ -32,8 +32,8 @@ export {
   type PayoutOutcomeUnknownMessage,
   type PayoutWebhookMessage,
   type PayoutSweepMessage,
-} from './diagnostics/payout-diagnostics';
-export { PayoutExceptionFilter, type PayoutHttpAnswer, type PayoutHttpErrorBody } from './errors/payout-exception.filter';
+} from './payout.diagnostics';
+export { PayoutExceptionFilter, type PayoutHttpAnswer, type PayoutHttpErrorBody } from './payout-exception.filter';
 
 export type { PayoutStore, PayoutRecord, PayoutClaim, PayoutAttempt, PayoutAttemptState, PayoutOpenEntry } from './store/payout-store.interface';
 export { MemoryPayoutStore, type MemoryPayoutStoreOptions } from './store/memory-payout.store';
@@ -49,7 +49,7 @@ export type {
   PayoutGatewayMessagesOptions,
   PayoutHttpOptions,
   PayoutOptionsFactory,
-} from './interfaces/payout-module-options.interface';
+} from './options/payout-module-options.interface';
 export type {
   PayoutCurrency,
   PayoutStatus,
@@ -57,5 +57,5 @@ export type {
   PayoutOrder,
   PayoutBank,
   PayoutBalance,
-} from './interfaces/payout-types.interface';
+} from './payout.types';
 export type { PayoutReportResult } from './outcome/payout-status-report.interface';

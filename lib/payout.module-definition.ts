@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
-import { PayoutConfigurationError } from './errors/payout-configuration.error';
-import type { PayoutModuleOptions, PayoutWebhookOptions } from './interfaces/payout-module-options.interface';
+import { PayoutConfigurationError } from './payout.errors';
+import type { PayoutModuleOptions, PayoutWebhookOptions } from './options/payout-module-options.interface';
 import { PAYOUT_DEFAULTS } from './options/payout-options.resolver';
 import { createPayoutWebhookController } from './webhook/payout-webhook.controller';
 

@@ -2,8 +2,8 @@ import { HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { CashyHttpAgents, CashyHttpClient, createCashyHttpService } from './client/cashy-http.client';
-import { PayoutConfigurationError } from './errors/payout-configuration.error';
-import type { PayoutModuleOptions } from './interfaces/payout-module-options.interface';
+import { PayoutConfigurationError } from './payout.errors';
+import type { PayoutModuleOptions } from './options/payout-module-options.interface';
 import { PayoutConfig } from './options/payout-config';
 import { resolvePayoutOptions } from './options/payout-options.resolver';
 import { PayoutAttemptLedger } from './outcome/payout-attempt.ledger';
@@ -11,9 +11,9 @@ import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from './payout.constants';
 import { ConfigurablePayoutModule, PAYOUT_MODULE_OPTIONS } from './payout.module-definition';
 import { PayoutService } from './payout.service';
-import { PayoutReconciler } from './reconciliation/payout-reconciler';
+import { PayoutReconciliationService } from './reconciliation/payout-reconciliation.service';
 import { MemoryPayoutStore } from './store/memory-payout.store';
-import { publishPayoutRuleContext } from './validation/payout-rules.context';
+import { PayoutRulesConstraint } from './validation/payout-rules.decorator';
 import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
 
 /**
@@ -29,11 +29,7 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     {
       provide: PayoutConfig,
       inject: [PAYOUT_MODULE_OPTIONS],
-      useFactory: (options: PayoutModuleOptions) => {
-        const config = resolvePayoutOptions(options);
-        publishPayoutRuleContext({ limits: config.limits, defaultNotifyUrl: config.notifyUrl });
-        return config;
-      },
+      useFactory: (options: PayoutModuleOptions) => resolvePayoutOptions(options),
     },
     {
       provide: PAYOUT_STORE,
@@ -64,9 +60,10 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     PayoutAttemptLedger,
     PayoutOutcomeProcessor,
     PayoutService,
-    PayoutReconciler,
+    PayoutReconciliationService,
     PayoutSignatureGuard,
+    PayoutRulesConstraint,
   ],
-  exports: [PayoutService, PayoutSignatureGuard, PayoutConfig, PAYOUT_STORE],
+  exports: [PayoutService, PayoutSignatureGuard, PayoutRulesConstraint, PayoutConfig, PAYOUT_STORE],
 })
 export class PayoutModule extends ConfigurablePayoutModule {}

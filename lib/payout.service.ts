@@ -1,20 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { classifyCreateAnswer, classifyLookupAnswer, type CreateAttemptOutcome, type LookupOutcome } from './client/cashy-answers';
-import { CASHY_ENDPOINTS, type CashyEndpoint } from './client/cashy-endpoints';
+import { classifyCreateAnswer, classifyLookupAnswer, type CreateAttemptOutcome, type LookupOutcome, CASHY_ENDPOINTS, type CashyEndpoint } from './client/cashy-protocol';
 import { CashyHttpClient } from './client/cashy-http.client';
 import { soleCurrency, toPayoutBalance, toPayoutBanks, toPayoutOrder } from './client/cashy-response.mapper';
-import { CashyTransportError } from './client/cashy-transport.error';
-import { payoutDiagnostics } from './diagnostics/payout-diagnostics';
-import type { CreatePayoutDto } from './dto/create-payout.dto';
-import type { QueryPayoutDto } from './dto/query-payout.dto';
-import type { CashyApiError } from './errors/cashy-api.error';
-import { PayoutOrderConflictError } from './errors/payout-order-conflict.error';
-import { PayoutOutcomeUnknownError } from './errors/payout-outcome-unknown.error';
-import { PayoutStoreError } from './errors/payout-store.error';
-import { PayoutValidationError } from './errors/payout-validation.error';
-import { isFinalPayoutStatus, type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder, type PayoutStatus } from './interfaces/payout-types.interface';
+import { CashyTransportError, PayoutOrderConflictError, PayoutOutcomeUnknownError, PayoutStoreError, PayoutValidationError } from './payout.errors';
+import { payoutDiagnostics } from './payout.diagnostics';
+import type { CreatePayoutDto } from './validation/create-payout.dto';
+import type { QueryPayoutDto } from './validation/query-payout.dto';
+import type { CashyApiError } from './payout.errors';
+import { isFinalPayoutStatus, type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder, type PayoutStatus } from './payout.types';
 import { marketOf } from './markets/payout-markets';
-import { parseDecimal } from './money/decimal';
+import { parseDecimal } from './markets/decimal';
 import type { CashyAccount } from './options/cashy-account';
 import { PayoutConfig, type PayoutAccountSelector } from './options/payout-config';
 import { type CreateProgress, type CreateRequest, PayoutAttemptLedger, sameAmount } from './outcome/payout-attempt.ledger';
@@ -23,7 +18,6 @@ import type { PayoutReportResult } from './outcome/payout-status-report.interfac
 import { PAYOUT_STORE } from './payout.constants';
 import { RECONCILIATION_DEFAULTS } from './reconciliation/payout-reconciliation.options';
 import type { PayoutAttemptState, PayoutStore } from './store/payout-store.interface';
-import { maskTail } from './utils/mask';
 import { checkCreatePayout, type CashyPayOutBody } from './validation/create-payout.rules';
 import { checkPayoutNotification } from './validation/payout-notification.rules';
 import { checkQueryPayout, type CashyPayOutQueryBody } from './validation/query-payout.rules';
@@ -447,4 +441,9 @@ function otherOrder(data: Record<string, unknown>, expected: { mchOrderNo?: stri
 /** Any failure of the transport, as the ambiguous `CashyTransportError` it stands for. */
 function asTransportError(error: unknown, endpoint: CashyEndpoint): CashyTransportError {
   return error instanceof CashyTransportError ? error : new CashyTransportError('connection', endpoint, (error as Error)?.message ?? String(error));
+}
+
+/** An account number for logs: its last 4 characters only (`****6813`). */
+function maskTail(value: string): string {
+  return value.length <= 4 ? '****' : `****${value.slice(-4)}`;
 }

@@ -1,35 +1,20 @@
-import { randomFillSync } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { HttpService } from '@nestjs/axios';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import axios, { AxiosError } from 'axios';
-import { CashyApiError } from '../errors/cashy-api.error';
+import { CashyApiError, CashyTransportError } from '../payout.errors';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
 import { PAYOUT_DEFAULTS } from '../options/payout-options.resolver';
-import { sleep } from '../utils/sleep';
-import { type CashyAnswer, isRetryableApiError, parseEnvelope } from './cashy-answers';
-import type { CashyEndpoint } from './cashy-endpoints';
-import { CashyTransportError } from './cashy-transport.error';
-import { payoutDiagnostics, type PayoutRequestMessage } from '../diagnostics/payout-diagnostics';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CashyAnswer, type CashyEndpoint, isRetryableApiError, parseEnvelope } from './cashy-protocol';
+import { payoutDiagnostics, type PayoutRequestMessage } from '../payout.diagnostics';
 
-const NONCE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const NONCE_LENGTH = 16;
-// Random bytes are drawn from the OS 4 KiB at a time: one system call per 256 nonces, not one each.
-const entropy = Buffer.alloc(4096);
-let entropyOffset = entropy.length;
-
-/** A fresh 16-character alphanumeric `nonceStr`. */
+/** A fresh `nonceStr`: 32 random hex characters (Cashy allows up to 32). */
 export function createNonce(): string {
-  if (entropyOffset + NONCE_LENGTH > entropy.length) {
-    randomFillSync(entropy);
-    entropyOffset = 0;
-  }
-  let nonce = '';
-  for (let i = 0; i < NONCE_LENGTH; i++) nonce += NONCE_ALPHABET[entropy[entropyOffset + i] % NONCE_ALPHABET.length];
-  entropyOffset += NONCE_LENGTH;
-  return nonce;
+  return randomUUID().replace(/-/g, '');
 }
 
 /** Names the library to the gateway (some WAFs refuse requests without a User-Agent). */
@@ -125,7 +110,8 @@ export class CashyHttpClient {
    * What an answer means is for the caller to decide (see `cashy-answers.ts`).
    */
   async post(account: CashyAccount, endpoint: CashyEndpoint, payload: object, attempt = 1): Promise<CashyAnswer> {
-    const body = withNonce(JSON.stringify(payload), createNonce());
+    // Serialized once: these exact bytes are signed and sent (nonceStr last, as Cashy's samples show it).
+    const body = JSON.stringify({ ...payload, nonceStr: createNonce() });
     const started = payoutDiagnostics.requestObserved ? performance.now() : 0;
     const report = (outcome: PayoutRequestMessage['outcome'], answer?: CashyAnswer) =>
       payoutDiagnostics.request(() => ({
@@ -227,8 +213,5 @@ function transportError(endpoint: CashyEndpoint, error: unknown): CashyTransport
   return new CashyTransportError('connection', endpoint, typeof code === 'string' && code !== '' ? code : error instanceof Error ? error.message : String(error));
 }
 
-/** Appends `"nonceStr"` as the last member of a serialized object, without copying the object first. */
-function withNonce(json: string, nonce: string): string {
-  return json === '{}' ? `{"nonceStr":"${nonce}"}` : `${json.slice(0, -1)},"nonceStr":"${nonce}"}`;
-}
+
 

@@ -1,8 +1,8 @@
-import { type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder } from '../interfaces/payout-types.interface';
+import { type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
-import { formatDecimal, normalizeAmount, parseDecimal } from '../money/decimal';
-import type { CashyEndpoint } from './cashy-endpoints';
-import { CashyTransportError } from './cashy-transport.error';
+import { formatDecimal, normalizeAmount, parseDecimal } from '../markets/decimal';
+import type { CashyEndpoint } from './cashy-protocol';
+import { CashyTransportError } from '../payout.errors';
 
 /** Cashy reports balances with two decimals in every market. */
 const BALANCE_SCALE = 2;

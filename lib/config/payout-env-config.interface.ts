@@ -1,4 +1,4 @@
-import type { PayoutAccountOptions, PayoutModuleOptions } from '../interfaces/payout-module-options.interface';
+import type { PayoutAccountOptions, PayoutModuleOptions } from '../options/payout-module-options.interface';
 
 /** An account read from `CASHY_PEN_*` or `CASHY_MXN_*`. */
 export interface PayoutEnvAccount extends PayoutAccountOptions {

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { PayoutConfigurationError } from '../errors/payout-configuration.error';
+import { PayoutConfigurationError } from '../payout.errors';
 import { resolvePayoutOptions } from '../options/payout-options.resolver';
 import { PAYOUT_ENV_ACCOUNTS, type PayoutEnvVariable } from './payout-env.constants';
 import type { PayoutEnvConfig } from './payout-env-config.interface';

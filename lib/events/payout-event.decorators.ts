@@ -1,5 +1,5 @@
 import { OnEvent } from '@nestjs/event-emitter';
-import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_NOT_CREATED, PAYOUT_SUCCEEDED } from './payout-event-names.constants';
+import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_NOT_CREATED, PAYOUT_SUCCEEDED } from './payout.events';
 
 type OnEventOptions = Exclude<Parameters<typeof OnEvent>[1], undefined>;
 

@@ -1,4 +1,4 @@
-import { isValidClabe } from '../validation/clabe';
+import { isValidClabe } from './clabe';
 import type { MarketBank, MarketPayoutFields, MarketRuleViolation, PayoutMarket } from './payout-market.interface';
 
 /**

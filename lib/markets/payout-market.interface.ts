@@ -1,4 +1,4 @@
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { PayoutCurrency } from '../payout.types';
 
 /** A bank of a market's static bank table. */
 export interface MarketBank {

@@ -1,4 +1,4 @@
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { PayoutCurrency } from '../payout.types';
 import { MEXICO_MARKET } from './mexico.market';
 import type { PayoutMarket } from './payout-market.interface';
 import { PERU_MARKET } from './peru.market';

@@ -1,4 +1,4 @@
-import { isValidCci } from '../validation/cci';
+import { isValidCci } from './cci';
 import type { MarketBank, MarketPayoutFields, MarketRuleViolation, PayoutMarket } from './payout-market.interface';
 
 /** Peru's payout banks (Cashy's Peru appendix; ids 15 and 16 are not published). */

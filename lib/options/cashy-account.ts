@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
-import { signCashyBody, verifyCashySignature } from '../signing/cashy-signature';
+import type { PayoutCurrency } from '../payout.types';
+import { signCashyBody, verifyCashySignature } from '../client/cashy-signature';
 
 /**
  * A resolved merchant account. The apiKey is held in a private field and only ever used to sign

@@ -1,9 +1,9 @@
 import type { Agent as HttpAgent } from 'node:http';
 import type { AxiosProxyConfig } from 'axios';
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
-import { PayoutConfigurationError } from '../errors/payout-configuration.error';
-import type { CashyMessagePatterns } from '../client/cashy-answers';
+import { PayoutConfigurationError } from '../payout.errors';
+import type { CashyMessagePatterns } from '../client/cashy-protocol';
 import type { ResolvedReconciliationPolicy } from '../reconciliation/payout-reconciliation.options';
 import { CashyAccount } from './cashy-account';
 

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { PayoutOrderConflictError } from '../errors/payout-order-conflict.error';
-import { PayoutStoreError } from '../errors/payout-store.error';
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
-import { compareDecimals, parseDecimal } from '../money/decimal';
+import { PayoutOrderConflictError, PayoutStoreError } from '../payout.errors';
+import type { PayoutCurrency } from '../payout.types';
+import { compareDecimals, parseDecimal } from '../markets/decimal';
 import { PayoutConfig } from '../options/payout-config';
 import { PAYOUT_STORE } from '../payout.constants';
 import type { PayoutAttempt, PayoutStore } from '../store/payout-store.interface';

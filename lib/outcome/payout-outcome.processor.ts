@@ -1,20 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
-import { PayoutError } from '../errors/payout.error';
-import { PayoutStoreError } from '../errors/payout-store.error';
+import { PayoutBusyError, PayoutStoreError } from '../payout.errors';
 import { PayoutConfig } from '../options/payout-config';
-import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_SUCCEEDED } from '../events/payout-event-names.constants';
-import { PayoutAnomalyEvent, type PayoutAnomalyFields, type PayoutAnomalyKind } from '../events/payout-anomaly.event';
-import { PayoutFailedEvent } from '../events/payout-failed.event';
-import type { PayoutEventFields } from '../events/payout-event';
-import { PayoutSucceededEvent } from '../events/payout-succeeded.event';
-import { PAYOUT_STATUSES, type PayoutCurrency, type PayoutStatus } from '../interfaces/payout-types.interface';
+import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_SUCCEEDED, PayoutAnomalyEvent, type PayoutAnomalyFields, type PayoutAnomalyKind, PayoutFailedEvent, PayoutSucceededEvent } from '../events/payout.events';
+import type { PayoutEventFields } from '../events/payout.events';
+import { PAYOUT_STATUSES, type PayoutCurrency, type PayoutStatus } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
-import { compareDecimals, formatDecimal, parseDecimal, type ParsedDecimal } from '../money/decimal';
+import { compareDecimals, formatDecimal, parseDecimal, type ParsedDecimal } from '../markets/decimal';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
 import type { PayoutAttempt, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
-import { sleep } from '../utils/sleep';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PayoutAttemptLedger } from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
 import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
@@ -52,9 +48,6 @@ function settledRecord(record: PayoutRecord, token: string, change: ClaimedChang
   }
   return next;
 }
-
-/** Another delivery of the same order is still running its listeners; try again later. */
-export class PayoutBusyError extends PayoutError {}
 
 /** Waiting deliveries poll the store from every 5 ms up to every 100 ms, to spare a shared store. */
 const CLAIM_POLL_MS = { first: 5, max: 100 };

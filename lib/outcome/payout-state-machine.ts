@@ -1,4 +1,4 @@
-import { isFinalPayoutStatus, type PayoutStatus } from '../interfaces/payout-types.interface';
+import { isFinalPayoutStatus, type PayoutStatus } from '../payout.types';
 import type { PayoutRecord } from '../store/payout-store.interface';
 
 /** What to do with a status reported for an order, given what is already known about it. */

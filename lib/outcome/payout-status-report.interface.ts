@@ -1,5 +1,5 @@
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
-import type { ParsedDecimal } from '../money/decimal';
+import type { PayoutCurrency } from '../payout.types';
+import type { ParsedDecimal } from '../markets/decimal';
 
 /** A status of one order as the gateway reported it, by webhook or by query. */
 export interface PayoutStatusReport {

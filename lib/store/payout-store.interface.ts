@@ -1,4 +1,4 @@
-import type { PayoutCurrency, PayoutStatus } from '../interfaces/payout-types.interface';
+import type { PayoutCurrency, PayoutStatus } from '../payout.types';
 
 /** A delivery that is running the listeners of one status (or one anomaly) right now. */
 export interface PayoutClaim {

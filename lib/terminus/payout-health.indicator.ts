@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
-import { PayoutConfigurationError } from '../errors/payout-configuration.error';
+import { PayoutConfigurationError } from '../payout.errors';
 import { PayoutProbe } from './payout-probe';
 
 /** Options of `PayoutHealthIndicator.isHealthy`. */

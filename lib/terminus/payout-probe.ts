@@ -1,9 +1,9 @@
 import type { ModuleRef } from '@nestjs/core';
-import type { CashyAnswer } from '../client/cashy-answers';
-import { CASHY_ENDPOINTS } from '../client/cashy-endpoints';
+import type { CashyAnswer } from '../client/cashy-protocol';
+import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
 import { CashyHttpClient } from '../client/cashy-http.client';
 import { toPayoutBalance } from '../client/cashy-response.mapper';
-import { PayoutConfigurationError } from '../errors/payout-configuration.error';
+import { PayoutConfigurationError } from '../payout.errors';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
 

@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CASHY_ENDPOINTS } from '../client/cashy-endpoints';
-import { isFinalPayoutStatus, type PayoutCurrency, type PayoutStatus } from '../interfaces/payout-types.interface';
-import { SandboxTimers } from './sandbox-clock';
+import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
+import { isFinalPayoutStatus, type PayoutCurrency, type PayoutStatus } from '../payout.types';
+import { SandboxTimers, errorReply } from './sandbox-conventions';
 import {
   checkSandboxRequest,
   commitSandboxPayOut,
@@ -10,14 +10,11 @@ import {
   type SandboxEndpointContext,
   type SandboxIncomingRequest,
 } from './sandbox-endpoints';
-import { errorReply } from './sandbox-envelope';
 import { notificationBody, SandboxLedger } from './sandbox-ledger';
 import { SandboxNotifier, type SandboxDeliveryChain } from './sandbox-notifier';
 import type { SandboxFaultDraw } from './sandbox-faults';
-import type { CashySandboxOptions, SandboxAccount, SandboxFaultSpec, SandboxMismatch } from './sandbox-options.interface';
+import type { CashySandboxOptions, SandboxAccount, SandboxFaultSpec, SandboxMismatch, SandboxOrder, SandboxDeliveryRecord, SandboxFaultReply, SandboxHttpReply, SandboxRequestRecord } from './sandbox.types';
 import { resolveSandboxOptions, type ResolvedSandboxOptions } from './sandbox-options.resolver';
-import type { SandboxOrder } from './sandbox-order.interface';
-import type { SandboxDeliveryRecord, SandboxFaultReply, SandboxHttpReply, SandboxRequestRecord } from './sandbox-records.interface';
 import { SANDBOX_DEFAULT_RESULT_DESC, SANDBOX_DEFAULT_REVERSAL_DESC, type SandboxFinalStatus } from './sandbox-triggers';
 
 /** Options for `PayoutModule.forRoot()` pointing at a sandbox (`sandbox.moduleOptions()`). */

@@ -1,4 +1,4 @@
-// nestjs-cashy-payout/testing: an embedded Cashy gateway and signing helpers for tests and demos.
+// nestjs-cashy-payout/testing: an embedded Cashy gateway and what a host's tests need around it.
 export { CashySandbox, type SandboxModuleOptions } from './cashy-sandbox';
 export {
   SANDBOX_FAULT_MODES,
@@ -10,33 +10,24 @@ export {
   type SandboxMismatch,
   type SandboxRandomFaults,
   type SandboxScriptedReply,
-} from './sandbox-options.interface';
-export { SANDBOX_DEFAULT_ACCOUNTS, SANDBOX_DEFAULTS } from './sandbox-options.resolver';
-export type { SandboxOrder, SandboxOrderEvent } from './sandbox-order.interface';
-export type { SandboxDeliveryRecord, SandboxFaultReply, SandboxHttpReply, SandboxRequestRecord } from './sandbox-records.interface';
-export {
-  SANDBOX_TRIGGERS,
-  SANDBOX_DEFAULT_RESULT_DESC,
-  SANDBOX_DEFAULT_REVERSAL_DESC,
-  outcomeOfRemark,
-  type SandboxFinalStatus,
-  type SandboxOutcome,
-  type SandboxTrigger,
-  type SandboxTriggerDoc,
-} from './sandbox-triggers';
-export { SANDBOX_ERROR_CODES } from './sandbox-envelope';
-export { SANDBOX_DEFAULT_FAULT_SEED, mulberry32 } from './sandbox-faults';
-export { SANDBOX_FEES, SANDBOX_DEFAULT_BALANCE } from './sandbox-money';
-export { SANDBOX_RETRY_MINUTES } from './sandbox-notifier';
-export { SANDBOX_UTC_OFFSET_MINUTES } from './sandbox-clock';
-export { INSUFFICIENT_BALANCE_DESC } from './sandbox-ledger';
+  type SandboxOrder,
+  type SandboxOrderEvent,
+  type SandboxDeliveryRecord,
+  type SandboxFaultReply,
+  type SandboxHttpReply,
+  type SandboxRequestRecord,
+} from './sandbox.types';
+export { SANDBOX_TRIGGERS, type SandboxFinalStatus, type SandboxOutcome, type SandboxTrigger, type SandboxTriggerDoc } from './sandbox-triggers';
+export { mulberry32 } from './sandbox-faults';
 export {
   signCashyPayload,
   cashyHeaders,
   postSignedNotification,
   buildNotification,
+  samplePayout,
+  sandboxMchOrderNo,
+  freePort,
   type SandboxNotificationFields,
   type SignedPostResult,
-} from './sandbox-signing';
-export { samplePayout, sandboxMchOrderNo, type SandboxPayoutInput } from './sandbox-samples';
-export { freePort } from './free-port';
+  type SandboxPayoutInput,
+} from './sandbox-helpers';

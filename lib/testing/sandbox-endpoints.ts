@@ -1,15 +1,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { CASHY_ENDPOINTS } from '../client/cashy-endpoints';
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
+import type { PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
-import { verifyCashySignature } from '../signing/cashy-signature';
+import { verifyCashySignature } from '../client/cashy-signature';
 import { checkCreatePayout, type CashyPayOutBody } from '../validation/create-payout.rules';
-import { errorReply, successReply } from './sandbox-envelope';
+import { errorReply, successReply } from './sandbox-conventions';
 import { queryView, type SandboxLedger } from './sandbox-ledger';
 import type { SandboxAccountState } from './sandbox-options.resolver';
-import type { SandboxOrder } from './sandbox-order.interface';
-import type { SandboxHttpReply } from './sandbox-records.interface';
+import type { SandboxOrder, SandboxHttpReply } from './sandbox.types';
 
 /** A request as the endpoints see it: the raw bytes, never a re-serialized body. */
 export interface SandboxIncomingRequest {

@@ -1,4 +1,4 @@
-import { CASHY_ENDPOINTS } from '../client/cashy-endpoints';
+import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
 import {
   SANDBOX_DEFAULT_RANDOM_FAULT_MODES,
   SANDBOX_FAULT_MODES,
@@ -6,7 +6,7 @@ import {
   type SandboxFaultSpec,
   type SandboxMismatch,
   type SandboxRandomFaults,
-} from './sandbox-options.interface';
+} from './sandbox.types';
 
 /** Seed of the fault PRNG when none is given: fixed, so runs replay unless you choose otherwise. */
 export const SANDBOX_DEFAULT_FAULT_SEED = 0x5eed;

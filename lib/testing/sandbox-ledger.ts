@@ -1,10 +1,9 @@
-import type { PayoutStatus } from '../interfaces/payout-types.interface';
+import type { PayoutStatus } from '../payout.types';
 import type { CashyPayOutBody } from '../validation/create-payout.rules';
-import { formatCompletionTime } from './sandbox-clock';
-import { fromCents, SANDBOX_FEES, toCents } from './sandbox-money';
+import { formatCompletionTime, fromCents, SANDBOX_FEES, toCents } from './sandbox-conventions';
 import type { SandboxAccountState } from './sandbox-options.resolver';
-import type { SandboxOrder } from './sandbox-order.interface';
-import { buildNotification } from './sandbox-signing';
+import type { SandboxOrder } from './sandbox.types';
+import { buildNotification } from './sandbox-helpers';
 import { outcomeOfRemark } from './sandbox-triggers';
 
 /** `resultDesc` of a SUCCESS the merchant balance cannot cover (a code Cashy uses on other markets). */

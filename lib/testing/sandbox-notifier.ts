@@ -1,9 +1,8 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { SandboxTimers } from './sandbox-clock';
-import type { SandboxOrder } from './sandbox-order.interface';
-import type { SandboxDeliveryRecord } from './sandbox-records.interface';
-import { cashyHeaders } from './sandbox-signing';
+import type { SandboxTimers } from './sandbox-conventions';
+import type { SandboxOrder, SandboxDeliveryRecord } from './sandbox.types';
+import { cashyHeaders } from './sandbox-helpers';
 
 /** Gaps before each retry, in minutes (Cashy's legacy docs): 10 retries after the first attempt. */
 export const SANDBOX_RETRY_MINUTES: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];

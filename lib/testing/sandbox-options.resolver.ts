@@ -1,9 +1,9 @@
-import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-types.interface';
+import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { resolvePayoutOptions } from '../options/payout-options.resolver';
 import { SandboxFaultPlanner } from './sandbox-faults';
-import { SANDBOX_DEFAULT_BALANCE, toCents } from './sandbox-money';
-import type { CashySandboxOptions, SandboxAccount } from './sandbox-options.interface';
+import { SANDBOX_DEFAULT_BALANCE, toCents } from './sandbox-conventions';
+import type { CashySandboxOptions, SandboxAccount } from './sandbox.types';
 
 /** Accounts of a sandbox created without `accounts`: one per market, as an enterprise would hold. */
 export const SANDBOX_DEFAULT_ACCOUNTS: readonly Readonly<SandboxAccount>[] = [

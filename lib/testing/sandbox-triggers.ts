@@ -1,4 +1,4 @@
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { PayoutCurrency } from '../payout.types';
 
 /** A final status the sandbox can put an order in. */
 export type SandboxFinalStatus = 'SUCCESS' | 'FAIL' | 'CANCEL';

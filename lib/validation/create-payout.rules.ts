@@ -1,9 +1,9 @@
-import type { PayoutFieldError } from '../errors/payout-validation.error';
-import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { PayoutFieldError } from '../payout.errors';
+import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import type { AmountLimits, MarketPayoutFields } from '../markets/payout-market.interface';
 import { marketOf } from '../markets/payout-markets';
-import { compareDecimals, decimalPlaces, formatDecimal, parseDecimal } from '../money/decimal';
-import { isPrintable, normalizeHttpUrl } from './http-url';
+import { compareDecimals, decimalPlaces, formatDecimal, parseDecimal } from '../markets/decimal';
+import { isPrintable, normalizeHttpUrl } from './printable-text';
 
 /** The create-payout request body, in the order it is sent (the module appends `nonceStr`). */
 export interface CashyPayOutBody {
@@ -25,7 +25,8 @@ export interface CashyPayOutBody {
 
 /** What the rules need from the module: the limits in force and the default `notifyUrl`. */
 export interface CreatePayoutRuleContext {
-  limits: Readonly<Record<PayoutCurrency, AmountLimits>>;
+  /** The limits in force; without them (a DTO validated outside Nest's container) amounts are not bounded here. */
+  limits?: Readonly<Record<PayoutCurrency, AmountLimits>>;
   defaultNotifyUrl?: string;
   /** When false, a missing `notifyUrl` is not reported (the DTO cannot see the module's default). */
   requireNotifyUrl?: boolean;
@@ -159,16 +160,16 @@ export function checkCreatePayout(
     if (!parsed || parsed.negative) {
       report('amount', 'decimal', 'amount must be a positive decimal, as a string ("150.50") or a number');
     } else if (market) {
-      const limits = context.limits[market.currency];
+      const limits = context.limits?.[market.currency];
       if (decimalPlaces(parsed) > market.amountScale) {
         report(
           'amount',
           'scale',
           market.amountScale === 0 ? `amount must be whole ${market.currency} (no decimals)` : `amount may have at most ${market.amountScale} decimals for ${market.currency}`,
         );
-      } else if (compareDecimals(parsed, parseDecimal(limits.min)!) < 0) {
+      } else if (limits && compareDecimals(parsed, parseDecimal(limits.min)!) < 0) {
         report('amount', 'min', `amount must be at least ${limits.min} ${market.currency}`);
-      } else if (compareDecimals(parsed, parseDecimal(limits.max)!) > 0) {
+      } else if (limits && compareDecimals(parsed, parseDecimal(limits.max)!) > 0) {
         report('amount', 'max', `amount must be at most ${limits.max} ${market.currency}`);
       } else {
         amount = formatDecimal(parsed, market.amountScale);

@@ -1,5 +1,5 @@
-import type { PayoutFieldError } from '../errors/payout-validation.error';
-import { parseDecimal, type ParsedDecimal } from '../money/decimal';
+import type { PayoutFieldError } from '../payout.errors';
+import { parseDecimal, type ParsedDecimal } from '../markets/decimal';
 import type { PayoutStatusReport } from '../outcome/payout-status-report.interface';
 
 const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;

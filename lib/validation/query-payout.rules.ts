@@ -1,5 +1,5 @@
-import type { PayoutFieldError } from '../errors/payout-validation.error';
-import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { PayoutFieldError } from '../payout.errors';
+import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
 
 /** The payOutQuery body before `nonceStr`. */

@@ -10,7 +10,7 @@ import {
   UnauthorizedException,
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
-import { payoutDiagnostics } from '../diagnostics/payout-diagnostics';
+import { payoutDiagnostics } from '../payout.diagnostics';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
 

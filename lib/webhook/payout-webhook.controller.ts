@@ -14,10 +14,8 @@ import {
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
-import { payoutDiagnostics } from '../diagnostics/payout-diagnostics';
-import { PayoutStoreError } from '../errors/payout-store.error';
-import { PayoutValidationError } from '../errors/payout-validation.error';
-import { PayoutBusyError } from '../outcome/payout-outcome.processor';
+import { payoutDiagnostics } from '../payout.diagnostics';
+import { PayoutBusyError, PayoutStoreError, PayoutValidationError } from '../payout.errors';
 import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 import { PayoutService } from '../payout.service';
 import { firstHeaderValue, PayoutSignatureGuard, type PayoutWebhookRequest } from './payout-signature.guard';

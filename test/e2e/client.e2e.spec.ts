@@ -12,8 +12,8 @@ import {
   PayoutService,
   PayoutValidationError,
 } from '../../lib';
-import { CashyTransportError } from '../../lib/client/cashy-transport.error';
-import { signCashyBody } from '../../lib/signing/cashy-signature';
+import { CashyTransportError } from '../../lib/payout.errors';
+import { signCashyBody } from '../../lib/client/cashy-signature';
 import { MXN_ACCOUNT, PEN_ACCOUNT } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
 
@@ -99,7 +99,7 @@ describe('PayoutService over HTTP', () => {
         'accountName', 'accountNo', 'accountType', 'currency', 'amount', 'bankId', 'mchOrderNo', 'notifyUrl', 'idType', 'idCard', 'remark', 'nonceStr',
       ]);
       expect(rest).toEqual({ ...PEN_PAYOUT, amount: '150.50', notifyUrl: 'https://merchant.example.com/payout/webhook' });
-      expect(nonceStr).toMatch(/^[a-z0-9]{16}$/);
+      expect(nonceStr).toMatch(/^[0-9a-f]{32}$/);
     });
 
     it('uses a fresh nonceStr for every request and the per-call notifyUrl over the default', async () => {

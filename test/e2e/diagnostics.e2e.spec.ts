@@ -1,7 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { INestApplication } from '@nestjs/common';
 import { PAYOUT_DIAGNOSTICS_CHANNELS, PayoutModule, PayoutService } from '../../lib';
-import { PayoutReconciler } from '../../lib/reconciliation/payout-reconciler';
+import { PayoutReconciliationService } from '../../lib/reconciliation/payout-reconciliation.service';
 import { startHostApp } from '../support/host-app';
 import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
@@ -82,7 +82,7 @@ describe('diagnostics channels', () => {
   });
 
   it('publishes each sweep of the built-in reconciliation', async () => {
-    await app.get(PayoutReconciler).sweep();
+    await app.get(PayoutReconciliationService).sweep();
     expect(seen[PAYOUT_DIAGNOSTICS_CHANNELS.sweep]).toEqual([expect.objectContaining({ durationMs: expect.any(Number), settled: expect.any(Number), open: expect.any(Number) })]);
   });
 });

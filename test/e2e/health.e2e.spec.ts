@@ -3,7 +3,8 @@ import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminu
 import { Test } from '@nestjs/testing';
 import { PayoutConfigurationError, PayoutModule } from '../../lib';
 import { PayoutHealthIndicator } from '../../lib/terminus';
-import { CashySandbox, SANDBOX_DEFAULT_BALANCE } from '../../lib/testing';
+import { CashySandbox } from '../../lib/testing';
+import { SANDBOX_DEFAULT_BALANCE } from '../../lib/testing/sandbox-conventions';
 import { ADAPTERS, startHostApp } from '../support/host-app';
 
 /** The probe's timeout in these tests; the module's own is 10 s with 3 attempts. */

@@ -11,8 +11,8 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import { firstValueFrom } from 'rxjs';
 import { generate } from 'selfsigned';
 import { PayoutModule, type PayoutModuleOptions, PayoutService } from '../../lib';
-import { CashyTransportError } from '../../lib/client/cashy-transport.error';
-import { signCashyBody } from '../../lib/signing/cashy-signature';
+import { CashyTransportError } from '../../lib/payout.errors';
+import { signCashyBody } from '../../lib/client/cashy-signature';
 import { PEN_ACCOUNT } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
 
@@ -242,7 +242,7 @@ describe('transport: proxies, TLS and isolation from the host', () => {
         expect(request.url).toBe('/api/getBalance');
         expect(request.headers.sign).toBe(signCashyBody(request.raw, PEN_ACCOUNT.apiKey));
         expect(request.headers['content-length']).toBe(String(request.raw.length));
-        expect(request.raw.toString()).toMatch(/^\{"nonceStr":"[a-z0-9]{16}"\}$/);
+        expect(request.raw.toString()).toMatch(/^\{"nonceStr":"[0-9a-f]{32}"\}$/);
       } finally {
         agent.destroy();
       }

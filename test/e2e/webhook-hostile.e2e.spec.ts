@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { PayoutModule, type PayoutModuleOptions } from '../../lib';
-import { signCashyBody } from '../../lib/signing/cashy-signature';
+import { signCashyBody } from '../../lib/client/cashy-signature';
 import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
 import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
 

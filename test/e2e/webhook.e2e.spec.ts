@@ -14,7 +14,7 @@ import {
 } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { PayoutModule, type PayoutModuleOptions, type PayoutOptionsFactory, PayoutService, PayoutSignatureGuard } from '../../lib';
-import { signCashyBody } from '../../lib/signing/cashy-signature';
+import { signCashyBody } from '../../lib/client/cashy-signature';
 import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
 import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
 

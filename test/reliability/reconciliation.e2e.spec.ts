@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OnPayoutNotCreated, PayoutNotCreatedEvent, PayoutOutcomeUnknownError } from '../../lib';
-import { PayoutReconciler } from '../../lib/reconciliation/payout-reconciler';
+import { PayoutReconciliationService } from '../../lib/reconciliation/payout-reconciliation.service';
 import { freePort, samplePayout } from '../../lib/testing';
 import { type SandboxHost, startSandboxHost } from '../support/sandbox-host';
 
@@ -93,7 +93,7 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(queries()).toBe(0);
     // A host may still drive a sweep itself.
-    const summary = await host.app.get(PayoutReconciler).sweep();
+    const summary = await host.app.get(PayoutReconciliationService).sweep();
     expect(summary).toMatchObject({ open: 0 });
   });
 });

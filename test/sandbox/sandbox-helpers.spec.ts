@@ -1,15 +1,15 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { signCashyBody } from '../../lib/signing/cashy-signature';
+import { signCashyBody } from '../../lib/client/cashy-signature';
 import {
   buildNotification,
   cashyHeaders,
-  outcomeOfRemark,
   postSignedNotification,
   samplePayout,
   SANDBOX_TRIGGERS,
   signCashyPayload,
 } from '../../lib/testing';
+import { outcomeOfRemark } from '../../lib/testing/sandbox-triggers';
 import { checkCreatePayout } from '../../lib/validation/create-payout.rules';
 import { PERU_MARKET } from '../../lib/markets/peru.market';
 import { MEXICO_MARKET } from '../../lib/markets/mexico.market';

@@ -1,13 +1,13 @@
 import {
   CashySandbox,
   SANDBOX_DEFAULT_RANDOM_FAULT_MODES,
-  SANDBOX_DEFAULTS,
   SANDBOX_FAULT_MODES,
   samplePayout,
   type SandboxFaultMode,
   type SandboxFaultReply,
   type SandboxFaultSpec,
 } from '../../lib/testing';
+import { SANDBOX_DEFAULTS } from '../../lib/testing/sandbox-options.resolver';
 import { call, startReceiver, startSandbox, type Receiver } from './sandbox-test.helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,5 @@
-import { samplePayout, SANDBOX_RETRY_MINUTES, type CashySandbox } from '../../lib/testing';
+import { samplePayout, type CashySandbox } from '../../lib/testing';
+import { SANDBOX_RETRY_MINUTES } from '../../lib/testing/sandbox-notifier';
 import { call, startReceiver, startSandbox } from './sandbox-test.helpers';
 
 /** Creates a HOLD order and settles it, so exactly one delivery chain runs. */

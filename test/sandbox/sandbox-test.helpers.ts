@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CashySandbox, cashyHeaders, type CashySandboxOptions } from '../../lib/testing';
-import type { PayoutCurrency } from '../../lib/interfaces/payout-types.interface';
+import type { PayoutCurrency } from '../../lib/payout.types';
 
 /** One notification the receiver got. */
 export interface ReceivedNotification {

@@ -1,4 +1,4 @@
-import { verifyCashySignature } from '../../lib/signing/cashy-signature';
+import { verifyCashySignature } from '../../lib/client/cashy-signature';
 import { buildNotification, CashySandbox, samplePayout, type SandboxDeliveryRecord } from '../../lib/testing';
 import { call, startReceiver, startSandbox, type Receiver } from './sandbox-test.helpers';
 

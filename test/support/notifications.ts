@@ -1,4 +1,4 @@
-import { signCashyBody } from '../../lib/signing/cashy-signature';
+import { signCashyBody } from '../../lib/client/cashy-signature';
 
 /** Test merchant accounts: one per country, each with its own key. */
 export const PEN_ACCOUNT = { name: 'peru', merchantId: '1002001', apiKey: 'pen-test-key-7f3a9c', currencies: ['PEN' as const] };

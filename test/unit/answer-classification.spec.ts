@@ -1,5 +1,5 @@
-import { classifyCreateAnswer, classifyLookupAnswer, DEFAULT_CASHY_MESSAGE_PATTERNS, parseEnvelope } from '../../lib/client/cashy-answers';
-import { CashyTransportError } from '../../lib/client/cashy-transport.error';
+import { classifyCreateAnswer, classifyLookupAnswer, DEFAULT_CASHY_MESSAGE_PATTERNS, parseEnvelope } from '../../lib/client/cashy-protocol';
+import { CashyTransportError } from '../../lib/payout.errors';
 
 /** A small seeded PRNG, so a failing case replays. */
 function prng(seed: number): () => number {

@@ -1,4 +1,4 @@
-import { cciGroupCheckDigit, isValidCci } from '../../lib/validation/cci';
+import { cciGroupCheckDigit, isValidCci } from '../../lib/markets/cci';
 import { makeCci, randomDigits, referenceCciGroupDigit, seededRandom, singleDigitChanges } from './support/check-digits';
 
 describe('Peruvian CCI check digits (cashy-reference §8.2)', () => {

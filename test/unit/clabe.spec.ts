@@ -1,4 +1,4 @@
-import { clabeCheckDigit, isValidClabe } from '../../lib/validation/clabe';
+import { clabeCheckDigit, isValidClabe } from '../../lib/markets/clabe';
 import { makeClabe, randomDigits, referenceClabeCheckDigit, seededRandom, singleDigitChanges } from './support/check-digits';
 
 describe('CLABE check digit (cashy-reference §8.1)', () => {

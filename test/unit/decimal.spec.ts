@@ -6,7 +6,7 @@ import {
   parseDecimal,
   toScaledInteger,
   type ParsedDecimal,
-} from '../../lib/money/decimal';
+} from '../../lib/markets/decimal';
 
 const p = (value: unknown): ParsedDecimal => {
   const parsed = parseDecimal(value);

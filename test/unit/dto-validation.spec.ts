@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { BadRequestException, ValidationPipe } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
-import { CreatePayoutDto } from '../../lib/dto/create-payout.dto';
-import { QueryPayoutDto } from '../../lib/dto/query-payout.dto';
-import type { PayoutFieldError } from '../../lib/errors/payout-validation.error';
+import { useContainer, validate } from 'class-validator';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { PayoutModule, type PayoutModuleOptions } from '../../lib';
+import { CreatePayoutDto } from '../../lib/validation/create-payout.dto';
+import { QueryPayoutDto } from '../../lib/validation/query-payout.dto';
+import type { PayoutFieldError } from '../../lib/payout.errors';
 import { checkCreatePayout, type CreatePayoutRuleContext } from '../../lib/validation/create-payout.rules';
-import { publishPayoutRuleContext } from '../../lib/validation/payout-rules.context';
 import { checkQueryPayout } from '../../lib/validation/query-payout.rules';
 import { makeCci, makeClabe } from './support/check-digits';
 import { DEFAULT_LIMITS, MX, PE } from './support/valid-payouts';
@@ -91,6 +93,25 @@ async function pipeError(metatype: new () => object, input: unknown): Promise<{ 
   throw new Error('ValidationPipe accepted the input');
 }
 
+/** A Nest module with PayoutModule, for class-validator's container (Nest's documented idiom for injected validators). */
+async function payoutContainer(options: Partial<PayoutModuleOptions> = {}): Promise<TestingModule> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [EventEmitterModule.forRoot(), PayoutModule.forRoot({ baseUrl: 'http://127.0.0.1:9', merchantId: '1', apiKey: 'k', reconciliation: false, ...options })],
+  }).compile();
+  moduleRef.useLogger(false);
+  return moduleRef;
+}
+
+let container: TestingModule;
+beforeAll(async () => {
+  container = await payoutContainer();
+  useContainer(container, { fallbackOnErrors: true });
+});
+afterAll(async () => {
+  useContainer({ get: (someClass: new () => unknown) => new someClass() });
+  await container.close();
+});
+
 describe('CreatePayoutDto', () => {
   describe('with class-validator', () => {
     it.each([
@@ -128,18 +149,31 @@ describe('CreatePayoutDto', () => {
       expect(error.getResponse().message).toEqual(expect.arrayContaining(['property nonceStr should not exist', 'property foo should not exist']));
     });
 
-    it('uses the limits the module published', async () => {
+    it("uses the limits of the PayoutModule it reaches through Nest's container", async () => {
       const cheap = { ...PE, amount: '5.00' };
       expect((await dtoMessages(CreatePayoutDto, cheap)).get('amount')).toContain('10.00');
-      publishPayoutRuleContext({ limits: { PEN: { min: '1.00', max: '5000.00' }, MXN: { min: '40', max: '15000' } } });
+      const other = await payoutContainer({ limits: { PEN: { min: '1.00', max: '5000.00' } } });
+      useContainer(other, { fallbackOnErrors: true });
       try {
         expect(await validate(plainToInstance(CreatePayoutDto, cheap))).toEqual([]);
         expect(await validate(plainToInstance(CreatePayoutDto, { ...PE, amount: '4000.00' }))).toEqual([]);
         expect((await dtoMessages(CreatePayoutDto, { ...PE, amount: '5000.01' })).get('amount')).toContain('5000.00');
       } finally {
-        publishPayoutRuleContext({ limits: DEFAULT_LIMITS });
+        useContainer(container, { fallbackOnErrors: true });
+        await other.close();
       }
       expect((await dtoMessages(CreatePayoutDto, cheap)).get('amount')).toContain('10.00');
+    });
+
+    it('without the container, checks everything but the amount limits, which the service checks', async () => {
+      useContainer({ get: (someClass: new () => unknown) => new someClass() });
+      try {
+        expect(await validate(plainToInstance(CreatePayoutDto, { ...PE, amount: '999999.00' }))).toEqual([]);
+        expect((await dtoMessages(CreatePayoutDto, { ...PE, amount: '150.505' })).get('amount')).toMatch(/at most 2 decimals/);
+        expect((await dtoMessages(CreatePayoutDto, { ...PE, accountName: 'José' })).get('accountName')).toBeDefined();
+      } finally {
+        useContainer(container, { fallbackOnErrors: true });
+      }
     });
   });
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { PayoutStatus } from '../../lib/interfaces/payout-types.interface';
+import type { PayoutStatus } from '../../lib/payout.types';
 import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
 import { describeOpenIndexContract } from '../support/open-index.contract';
 import type { PayoutRecord } from '../../lib/store/payout-store.interface';

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { PAYOUT_ENV_VARIABLES, payoutConfig, type PayoutEnvConfig } from '../../lib/config';
-import { PayoutConfigurationError } from '../../lib/errors/payout-configuration.error';
+import { PayoutConfigurationError } from '../../lib/payout.errors';
 import { resolvePayoutOptions } from '../../lib/options/payout-options.resolver';
 
 const SECRET = 'SUPERSECRET-KEY-123';

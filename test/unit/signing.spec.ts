@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createNonce } from '../../lib/client/cashy-http.client';
-import { signCashyBody, verifyCashySignature } from '../../lib/signing/cashy-signature';
+import { signCashyBody, verifyCashySignature } from '../../lib/client/cashy-signature';
 
 // cashy-reference.md §1: a made-up key and body, cross-checked with coreutils md5sum.
 const API_KEY = 'demoKey_NOT_REAL_7f3a9c';
@@ -73,10 +73,9 @@ describe('Cashy signing', () => {
     }
   });
 
-  it('gives every request a fresh 16-character alphanumeric nonceStr', () => {
-    // 10,000 nonces span about 40 refills of the pooled random bytes.
+  it('gives every request a fresh 32-character hex nonceStr (Cashy allows up to 32)', () => {
     const nonces = Array.from({ length: 10_000 }, createNonce);
-    for (const nonce of nonces) expect(nonce).toMatch(/^[a-z0-9]{16}$/);
+    for (const nonce of nonces) expect(nonce).toMatch(/^[0-9a-f]{32}$/);
     expect(new Set(nonces).size).toBe(nonces.length);
   });
 });

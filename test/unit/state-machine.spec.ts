@@ -1,4 +1,4 @@
-import type { PayoutStatus } from '../../lib/interfaces/payout-types.interface';
+import type { PayoutStatus } from '../../lib/payout.types';
 import { decidePayoutTransition } from '../../lib/outcome/payout-state-machine';
 import type { PayoutRecord } from '../../lib/store/payout-store.interface';
 

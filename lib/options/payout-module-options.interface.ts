@@ -2,7 +2,7 @@ import type { Agent as HttpAgent } from 'node:http';
 import type { AxiosProxyConfig } from 'axios';
 import type { PayoutReconciliationOptions } from '../reconciliation/payout-reconciliation.options';
 import type { PayoutStore } from '../store/payout-store.interface';
-import type { PayoutCurrency } from './payout-types.interface';
+import type { PayoutCurrency } from '../payout.types';
 
 /** One Cashy merchant account. Enterprises usually hold one per country. */
 export interface PayoutAccountOptions {

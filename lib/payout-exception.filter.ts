@@ -1,15 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpStatus, Logger, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { DEFAULT_CASHY_MESSAGE_PATTERNS } from '../client/cashy-answers';
-import { CashyTransportError } from '../client/cashy-transport.error';
-import { CashyApiError } from './cashy-api.error';
-import { PayoutConfigurationError } from './payout-configuration.error';
-import { PayoutOrderConflictError } from './payout-order-conflict.error';
-import { PayoutOutcomeUnknownError } from './payout-outcome-unknown.error';
-import { PayoutStoreError } from './payout-store.error';
-import { PayoutValidationError } from './payout-validation.error';
-import { PayoutError } from './payout.error';
+import { DEFAULT_CASHY_MESSAGE_PATTERNS } from './client/cashy-protocol';
+import { CashyTransportError, CashyApiError, PayoutConfigurationError, PayoutOrderConflictError, PayoutOutcomeUnknownError, PayoutStoreError, PayoutValidationError, PayoutError } from './payout.errors';
 
 /** The JSON body `PayoutExceptionFilter` answers with: Nest's usual three fields, and more per error. */
 export interface PayoutHttpErrorBody {

@@ -1,5 +1,15 @@
-import { CashyApiError } from '../errors/cashy-api.error';
-import { CashyTransportError } from './cashy-transport.error';
+import { CashyApiError, CashyTransportError } from '../payout.errors';
+
+/** Cashy payout API paths. Every endpoint is a signed JSON POST. */
+export const CASHY_ENDPOINTS = {
+  payOut: '/api/payOut',
+  payOutQuery: '/api/payOutQuery',
+  bankListQuery: '/api/bankListQuery',
+  getBalance: '/api/getBalance',
+} as const;
+
+/** One of Cashy's payout API paths. */
+export type CashyEndpoint = (typeof CASHY_ENDPOINTS)[keyof typeof CASHY_ENDPOINTS];
 
 /** One exchange as received: the HTTP status and, when the body is Cashy's envelope, the envelope. */
 export interface CashyAnswer {

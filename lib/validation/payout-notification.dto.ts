@@ -1,6 +1,6 @@
-import type { PayoutStatus } from '../interfaces/payout-types.interface';
-import { checkPayoutNotification } from '../validation/payout-notification.rules';
-import { MeetsPayoutRules } from '../validation/payout-rules.decorator';
+import type { PayoutStatus } from '../payout.types';
+import { checkPayoutNotification } from './payout-notification.rules';
+import { MeetsPayoutRules } from './payout-rules.decorator';
 
 const rules = (object: object) => checkPayoutNotification(object).errors;
 

@@ -1,10 +1,11 @@
-import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-types.interface';
+import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
-import { checkCreatePayout } from '../validation/create-payout.rules';
-import { dtoRuleContext } from '../validation/payout-rules.context';
-import { MeetsPayoutRules } from '../validation/payout-rules.decorator';
+import { checkCreatePayout } from './create-payout.rules';
+import { MeetsPayoutRules, type PayoutRulesCheck } from './payout-rules.decorator';
 
-const rules = (object: object) => checkCreatePayout(object, dtoRuleContext()).errors;
+// A missing notifyUrl is left to the service, which knows the module's default.
+const rules: PayoutRulesCheck = (object, config) =>
+  checkCreatePayout(object, { limits: config?.limits, defaultNotifyUrl: config?.notifyUrl, requireNotifyUrl: false }).errors;
 
 // OpenAPI facts, read from the market rules so the document follows them. Where markets differ the
 // schema keeps the widest bound that holds in every market and the description gives each one.

@@ -1,5 +1,7 @@
-import type { PayoutAmountLimitsOptions } from '../interfaces/payout-module-options.interface';
-import type { PayoutCurrency } from '../interfaces/payout-types.interface';
+import type { PayoutAmountLimitsOptions } from '../options/payout-module-options.interface';
+import type { PayoutCurrency, PayoutStatus } from '../payout.types';
+import type { CashyPayOutBody } from '../validation/create-payout.rules';
+import type { SandboxOutcome } from './sandbox-triggers';
 
 /** A merchant account the sandbox knows: the `MerchantId` header it accepts and the key it verifies with. */
 export interface SandboxAccount {
@@ -173,4 +175,121 @@ export interface CashySandboxOptions {
    * (default 800).
    */
   lateCommitMs?: number;
+}
+
+/** One status change of a sandbox order. */
+export interface SandboxOrderEvent {
+  orderStatus: PayoutStatus;
+  resultDesc: string | null;
+  /** `Date.now()` of the change. */
+  at: number;
+}
+
+/** A payout order held by the sandbox (the getters return copies; change orders with `settle()`/`reverse()`). */
+export interface SandboxOrder {
+  /** Cashy's order number: `PAYOUT` + 19 digits, increasing. */
+  orderNo: string;
+  mchOrderNo: string;
+  merchantId: string;
+  currency: PayoutCurrency;
+  /** Decimal string at the market's scale (`'150.50'`, `'1500'`). */
+  amount: string;
+  /** The fee charged; the API shows it only once the order is SUCCESS. */
+  fee: string;
+  orderStatus: PayoutStatus;
+  resultDesc: string | null;
+  /** `yyyy-MM-dd HH:mm:ss` in the market's local time while the order is SUCCESS, else `null`. */
+  completionTime: string | null;
+  notifyUrl: string;
+  remark: string;
+  /** What the remark asked for (see `SANDBOX_TRIGGERS`). */
+  outcome: SandboxOutcome;
+  /** True once a SUCCESS was returned (SPEI return, MXN only). */
+  reversed: boolean;
+  /** The create fields as accepted (validated and normalized, without `nonceStr`). */
+  request: CashyPayOutBody;
+  /** `Date.now()` of creation. */
+  createdAt: number;
+  /** Every status the order has had, oldest first (starts with PROCESSING). */
+  history: SandboxOrderEvent[];
+}
+
+/** What the sandbox answered. */
+export interface SandboxHttpReply {
+  httpStatus: number;
+  body: string;
+}
+
+/**
+ * A request that met a fault: what was sent instead of (or in place of) its normal answer. The
+ * record is added when the request arrives; for `late-commit` and `notify-before-answer` some fields
+ * are filled in later, as noted.
+ */
+export interface SandboxFaultReply {
+  fault: SandboxFaultMode;
+  /**
+   * What was actually sent, for every mode that answers: `http-500`, `system-busy`, `system-error`,
+   * `reply`, `mismatch` and `notify-before-answer` (for the last, set when the request arrives,
+   * although it goes out later: see `answeredAt`). Absent when nothing was sent.
+   */
+  httpStatus?: number;
+  body?: string;
+  /** `reply`: the `Content-Type` sent. */
+  contentType?: string;
+  /**
+   * The normal answer the fault replaced, for the modes that process the request first
+   * (`timeout-after-create`, `drop-after-create`, `system-error`, `reply` with `process: true`,
+   * `mismatch`). For a `late-commit` payOut: the answer its commit would have given, set when the
+   * order is created `lateCommitMs` later (or at once when the check fails; absent if `stop()`
+   * came first).
+   */
+  withheld?: SandboxHttpReply;
+  /** `notify-before-answer` on a payOut that created its order: `Date.now()` when the answer was sent. */
+  answeredAt?: number;
+}
+
+/** One request the sandbox received. */
+export interface SandboxRequestRecord {
+  /** `Date.now()` when the whole body had arrived. */
+  at: number;
+  method: string;
+  /** The request path, e.g. `/api/payOut`. */
+  endpoint: string;
+  /** Headers with lower-case names (repeated headers joined with `, `). */
+  headers: Record<string, string>;
+  /** The body exactly as received, decoded as UTF-8. */
+  body: string;
+  /** The body parsed as JSON, or `undefined` when it is not JSON. */
+  json: unknown;
+  /** The `MerchantId` header, if any. */
+  merchantId: string | undefined;
+  response: SandboxHttpReply | SandboxFaultReply;
+}
+
+/** One webhook delivery attempt. */
+export interface SandboxDeliveryRecord {
+  /** `Date.now()` when the attempt started. */
+  at: number;
+  /** Identifies the delivery chain (one per status change or `notifyAgain`), 1-based. */
+  chain: number;
+  orderNo: string;
+  mchOrderNo: string;
+  merchantId: string;
+  orderStatus: PayoutStatus;
+  /** 1 for the first attempt of the chain, up to 11. */
+  attempt: number;
+  url: string;
+  /** The exact notification body sent (the same bytes on every attempt of a chain). */
+  body: string;
+  /** The `Sign` header sent. */
+  sign: string;
+  /** HTTP status of the answer; `undefined` when there was none (network error, timeout). */
+  httpStatus: number | undefined;
+  /** The answer's body, as text ('' when there was none). */
+  responseBody: string;
+  /** True when the answer body was exactly `SUCCESS`. */
+  acknowledged: boolean;
+  /** Why there was no answer (connection refused, timeout, sandbox stopped). */
+  error?: string;
+  durationMs: number;
 }

@@ -1,5 +1,7 @@
-import type { PayoutStatus } from '../interfaces/payout-types.interface';
-import { signCashyBody } from '../signing/cashy-signature';
+import type { PayoutStatus, PayoutCurrency } from '../payout.types';
+import { signCashyBody } from '../client/cashy-signature';
+import type { CashyPayOutBody } from '../validation/create-payout.rules';
+import { createServer } from 'node:net';
 
 /** `Sign` for a body: upper-case hex `MD5(body bytes + apiKey)`, as Cashy computes it. */
 export function signCashyPayload(body: string | Buffer, apiKey: string): string {
@@ -76,4 +78,60 @@ export async function postSignedNotification(
     responseHeaders[name.toLowerCase()] = value;
   });
   return { status: response.status, body: await response.text(), headers: responseHeaders };
+}
+
+/** A create-payout input (what `PayoutService.createPayout` takes), as the samples build it. */
+export type SandboxPayoutInput = Omit<CashyPayOutBody, 'notifyUrl'> & { notifyUrl?: string };
+
+let sampleCounter = 0;
+
+/** A fresh `mchOrderNo` (`SBX-<time>-<n>`, well under 32 characters). */
+export function sandboxMchOrderNo(prefix = 'SBX'): string {
+  sampleCounter += 1;
+  return `${prefix}-${Date.now().toString(36)}-${sampleCounter}`;
+}
+
+/**
+ * A create-payout input that passes every rule for its market, with a fresh `mchOrderNo`:
+ * PEN 150.50 to a BCP savings account (DNI holder), MXN 1500 to a Banamex CLABE. `overrides`
+ * replace fields (set the `remark` to pick an outcome, see `SANDBOX_TRIGGERS`).
+ */
+export function samplePayout(currency: PayoutCurrency, overrides: Partial<SandboxPayoutInput> = {}): SandboxPayoutInput {
+  const base: SandboxPayoutInput =
+    currency === 'PEN'
+      ? {
+          accountName: 'Maria Quispe',
+          accountNo: '19312345678901',
+          accountType: 1,
+          currency: 'PEN',
+          amount: '150.50',
+          bankId: 3,
+          mchOrderNo: sandboxMchOrderNo(),
+          idType: '1',
+          idCard: '45671234',
+          remark: 'payout',
+        }
+      : {
+          accountName: 'Jose Hernandez',
+          accountNo: '002010077777777771',
+          accountType: 40,
+          currency: 'MXN',
+          amount: '1500',
+          bankId: 80,
+          mchOrderNo: sandboxMchOrderNo(),
+          remark: 'retiro',
+        };
+  return { ...base, ...overrides };
+}
+
+/**
+ * A loopback port that was free a moment ago. Host tests need their webhook URL before the module
+ * is built, so they pick the port first and listen on it afterwards.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -1,10 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
-import { payoutDiagnostics } from '../diagnostics/payout-diagnostics';
-import { PayoutOutcomeUnknownError } from '../errors/payout-outcome-unknown.error';
-import { PAYOUT_NOT_CREATED } from '../events/payout-event-names.constants';
-import { PayoutNotCreatedEvent } from '../events/payout-not-created.event';
-import { isFinalPayoutStatus, type PayoutStatus } from '../interfaces/payout-types.interface';
+import { payoutDiagnostics } from '../payout.diagnostics';
+import { PayoutOutcomeUnknownError } from '../payout.errors';
+import { PAYOUT_NOT_CREATED, PayoutNotCreatedEvent } from '../events/payout.events';
+import { isFinalPayoutStatus, type PayoutStatus } from '../payout.types';
 import { PayoutConfig } from '../options/payout-config';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
@@ -42,7 +41,7 @@ const MAX_BATCHES_PER_SWEEP = 20;
  * `payout.not_created`, once; the module never sends it again by itself.
  */
 @Injectable()
-export class PayoutReconciler implements OnApplicationBootstrap, OnModuleDestroy {
+export class PayoutReconciliationService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('PayoutReconciliation');
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<PayoutSweepSummary>;

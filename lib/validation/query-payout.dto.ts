@@ -1,6 +1,6 @@
-import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../interfaces/payout-types.interface';
-import { MeetsPayoutRules } from '../validation/payout-rules.decorator';
-import { checkQueryPayout } from '../validation/query-payout.rules';
+import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
+import { MeetsPayoutRules } from './payout-rules.decorator';
+import { checkQueryPayout } from './query-payout.rules';
 
 const rules = (object: object) => checkQueryPayout(object).errors;
 

@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
-import type { CashyTransportFailure } from '../client/cashy-transport.error';
-import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
+import type { CashyTransportFailure } from './payout.errors';
+import type { PayoutReportResult } from './outcome/payout-status-report.interface';
 
 /**
  * `node:diagnostics_channel` names the module publishes on. Subscribe with
