@@ -1,8 +1,24 @@
 import { STATUS_CODES } from 'node:http';
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpStatus, Logger, Optional } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpStatus,
+  Logger,
+  Optional,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DEFAULT_CASHY_MESSAGE_PATTERNS } from './client/cashy-protocol';
-import { CashyTransportError, CashyApiError, PayoutConfigurationError, PayoutOrderConflictError, PayoutOutcomeUnknownError, PayoutStoreError, PayoutValidationError, PayoutError } from './payout.errors';
+import {
+  CashyTransportError,
+  CashyApiError,
+  PayoutConfigurationError,
+  PayoutOrderConflictError,
+  PayoutOutcomeUnknownError,
+  PayoutStoreError,
+  PayoutValidationError,
+  PayoutError,
+} from './payout.errors';
 
 /** The JSON body `PayoutExceptionFilter` answers with: Nest's usual three fields, and more per error. */
 export interface PayoutHttpErrorBody {
@@ -59,11 +75,15 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
 
   /** Picks the mapping for `error`'s class; the most specific class wins. */
   protected toHttpAnswer(error: PayoutError): PayoutHttpAnswer {
-    if (error instanceof PayoutValidationError) return this.forValidation(error);
-    if (error instanceof PayoutOrderConflictError) return this.forOrderConflict(error);
+    if (error instanceof PayoutValidationError)
+      return this.forValidation(error);
+    if (error instanceof PayoutOrderConflictError)
+      return this.forOrderConflict(error);
     if (error instanceof CashyApiError) return this.forCashyApi(error);
-    if (error instanceof PayoutOutcomeUnknownError) return this.forOutcomeUnknown(error);
-    if (error instanceof PayoutConfigurationError) return this.forConfiguration(error);
+    if (error instanceof PayoutOutcomeUnknownError)
+      return this.forOutcomeUnknown(error);
+    if (error instanceof PayoutConfigurationError)
+      return this.forConfiguration(error);
     if (error instanceof PayoutStoreError) return this.forStore(error);
     if (error instanceof CashyTransportError) return this.forTransport(error);
     return this.forOther(error);
@@ -71,12 +91,22 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
 
   /** 400 with every broken rule, in the shape of Nest's `ValidationPipe` plus `errors`. */
   protected forValidation(error: PayoutValidationError): PayoutHttpAnswer {
-    const errors = error.errors.map(({ field, rule, message }) => ({ field, rule, message }));
-    return this.answer(HttpStatus.BAD_REQUEST, errors.map((e) => e.message), { errors });
+    const errors = error.errors.map(({ field, rule, message }) => ({
+      field,
+      rule,
+      message,
+    }));
+    return this.answer(
+      HttpStatus.BAD_REQUEST,
+      errors.map((e) => e.message),
+      { errors },
+    );
   }
 
   /** 409: this `mchOrderNo` holds another payout; `orderNo` is the gateway's order when known. */
-  protected forOrderConflict(error: PayoutOrderConflictError): PayoutHttpAnswer {
+  protected forOrderConflict(
+    error: PayoutOrderConflictError,
+  ): PayoutHttpAnswer {
     return this.answer(
       HttpStatus.CONFLICT,
       `mchOrderNo ${error.mchOrderNo} already holds another payout; look that order up, and use a new mchOrderNo only for a new payout`,
@@ -100,8 +130,13 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
             : status === HttpStatus.SERVICE_UNAVAILABLE
               ? 'the payout gateway is busy; nothing was done, try again later'
               : 'the payout gateway refused the request';
-    const answer = this.answer(status, message, { code: error.code, msg: error.msg });
-    return status === HttpStatus.SERVICE_UNAVAILABLE ? this.withRetryAfter(answer, this.retryAfterSeconds(error)) : answer;
+    const answer = this.answer(status, message, {
+      code: error.code,
+      msg: error.msg,
+    });
+    return status === HttpStatus.SERVICE_UNAVAILABLE
+      ? this.withRetryAfter(answer, this.retryAfterSeconds(error))
+      : answer;
   }
 
   /**
@@ -116,9 +151,11 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
    *   `System_error` or an unknown code is the gateway's failure.
    * The order wording uses the module's default patterns; override this if you set `gatewayMessages`.
    */
-  protected cashyApiStatus(error: CashyApiError): number {
-    if (DEFAULT_CASHY_MESSAGE_PATTERNS.orderNotFound.test(error.msg)) return HttpStatus.NOT_FOUND;
-    if (DEFAULT_CASHY_MESSAGE_PATTERNS.duplicateOrder.test(error.msg)) return HttpStatus.CONFLICT;
+  protected cashyApiStatus(error: CashyApiError): HttpStatus {
+    if (DEFAULT_CASHY_MESSAGE_PATTERNS.orderNotFound.test(error.msg))
+      return HttpStatus.NOT_FOUND;
+    if (DEFAULT_CASHY_MESSAGE_PATTERNS.duplicateOrder.test(error.msg))
+      return HttpStatus.CONFLICT;
     if (BUSY_MSG.test(error.msg)) return HttpStatus.SERVICE_UNAVAILABLE;
     if (PARAMS_MSG.test(error.msg)) return HttpStatus.UNPROCESSABLE_ENTITY;
     return HttpStatus.BAD_GATEWAY;
@@ -128,7 +165,9 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
    * 503 with `Retry-After`: the gateway may or may not hold the order. The caller asks again with
    * the same `mchOrderNo` (the module looks it up before it sends anything), never with a new one.
    */
-  protected forOutcomeUnknown(error: PayoutOutcomeUnknownError): PayoutHttpAnswer {
+  protected forOutcomeUnknown(
+    error: PayoutOutcomeUnknownError,
+  ): PayoutHttpAnswer {
     const answer = this.answer(
       HttpStatus.SERVICE_UNAVAILABLE,
       `the outcome of payout ${error.mchOrderNo} is not known yet; ask again later with the same mchOrderNo, never a new one`,
@@ -138,25 +177,45 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
   }
 
   /** 500 with a generic message: the text names options and accounts, which are the server's business. */
-  protected forConfiguration(_error: PayoutConfigurationError): PayoutHttpAnswer {
-    return this.answer(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error');
+  protected forConfiguration(
+    _error: PayoutConfigurationError,
+  ): PayoutHttpAnswer {
+    return this.answer(
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      'Internal server error',
+    );
   }
 
   /** 503 with `Retry-After`: the payout store (Redis, a database) is unreachable for now. */
   protected forStore(error: PayoutStoreError): PayoutHttpAnswer {
-    return this.withRetryAfter(this.answer(HttpStatus.SERVICE_UNAVAILABLE, 'payout state is temporarily unavailable; try again later'), this.retryAfterSeconds(error));
+    return this.withRetryAfter(
+      this.answer(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'payout state is temporarily unavailable; try again later',
+      ),
+      this.retryAfterSeconds(error),
+    );
   }
 
   /** 504 when the gateway did not answer in time, 502 when it answered with nothing usable. */
   protected forTransport(error: CashyTransportError): PayoutHttpAnswer {
     return error.failure === 'timeout'
-      ? this.answer(HttpStatus.GATEWAY_TIMEOUT, 'the payout gateway did not answer in time')
-      : this.answer(HttpStatus.BAD_GATEWAY, 'the payout gateway gave no usable answer');
+      ? this.answer(
+          HttpStatus.GATEWAY_TIMEOUT,
+          'the payout gateway did not answer in time',
+        )
+      : this.answer(
+          HttpStatus.BAD_GATEWAY,
+          'the payout gateway gave no usable answer',
+        );
   }
 
   /** 500 for any other member of the family (including ones added later). */
   protected forOther(_error: PayoutError): PayoutHttpAnswer {
-    return this.answer(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal server error');
+    return this.answer(
+      HttpStatus.INTERNAL_SERVER_ERROR,
+      'Internal server error',
+    );
   }
 
   /**
@@ -164,14 +223,19 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
    * 30 for an unknown outcome (long enough for the order to show up in a lookup).
    */
   protected retryAfterSeconds(error: PayoutError): number {
-    if (error instanceof CashyApiError && error.msg === 'System_Maintenance') return 60;
+    if (error instanceof CashyApiError && error.msg === 'System_Maintenance')
+      return 60;
     if (error instanceof PayoutOutcomeUnknownError) return 30;
     return 5;
   }
 
   /** Logs what the body leaves out: 5xx with the full error (whose text never holds an apiKey), 4xx at debug. */
   protected log(error: PayoutError, answer: PayoutHttpAnswer): void {
-    if (answer.status >= 500) this.logger.error(`${answer.status} ${error.name}: ${error.message}`, error.stack);
+    if (answer.status >= 500)
+      this.logger.error(
+        `${answer.status} ${error.name}: ${error.message}`,
+        error.stack,
+      );
     else this.logger.debug(`${answer.status} ${error.name}: ${error.message}`);
   }
 
@@ -181,7 +245,8 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
     const adapter = this.adapterHost?.httpAdapter;
     if (adapter) {
       if (adapter.isHeadersSent(response)) return;
-      for (const [name, value] of Object.entries(answer.headers ?? {})) adapter.setHeader(response, name, value);
+      for (const [name, value] of Object.entries(answer.headers ?? {}))
+        adapter.setHeader(response, name, value);
       adapter.reply(response, answer.body, answer.status);
       return;
     }
@@ -189,18 +254,37 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
     if (response.headersSent || response.sent) return;
     if (typeof response.code === 'function') response.code(answer.status);
     else response.status?.(answer.status);
-    for (const [name, value] of Object.entries(answer.headers ?? {})) response.header(name, value);
+    for (const [name, value] of Object.entries(answer.headers ?? {}))
+      response.header(name, value);
     response.header('Content-Type', 'application/json; charset=utf-8');
     response.send(JSON.stringify(answer.body));
   }
 
   /** `{ statusCode, error, message, ...extra }` with the status's reason phrase as `error`. */
-  protected answer(status: number, message: string | string[], extra: Record<string, unknown> = {}): PayoutHttpAnswer {
-    return { status, body: { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, ...extra } };
+  protected answer(
+    status: number,
+    message: string | string[],
+    extra: Record<string, unknown> = {},
+  ): PayoutHttpAnswer {
+    return {
+      status,
+      body: {
+        statusCode: status,
+        error: STATUS_CODES[status] ?? 'Error',
+        message,
+        ...extra,
+      },
+    };
   }
 
   /** Adds `Retry-After: seconds` to an answer. */
-  protected withRetryAfter(answer: PayoutHttpAnswer, seconds: number): PayoutHttpAnswer {
-    return { ...answer, headers: { ...answer.headers, 'Retry-After': String(seconds) } };
+  protected withRetryAfter(
+    answer: PayoutHttpAnswer,
+    seconds: number,
+  ): PayoutHttpAnswer {
+    return {
+      ...answer,
+      headers: { ...answer.headers, 'Retry-After': String(seconds) },
+    };
   }
 }

@@ -34,14 +34,17 @@ export class CashyApiError extends PayoutError {
   readonly msg: string;
 
   constructor(code: number, msg: string, endpoint?: string) {
-    super(`Cashy${endpoint ? ` ${endpoint}` : ''} answered code ${code}: ${msg}`);
+    super(
+      `Cashy${endpoint ? ` ${endpoint}` : ''} answered code ${code}: ${msg}`,
+    );
     this.code = code;
     this.msg = msg;
   }
 }
 
 /** Why an exchange with the gateway gave no usable answer. */
-export type CashyTransportFailure = 'timeout' | 'connection' | 'http-status' | 'unparsable';
+export type CashyTransportFailure =
+  'timeout' | 'connection' | 'http-status' | 'unparsable';
 
 /**
  * The gateway could not be reached or gave no usable answer (timeout, reset connection, HTTP 5xx,
@@ -65,7 +68,9 @@ export class PayoutOutcomeUnknownError extends PayoutError {
   readonly mchOrderNo: string;
 
   constructor(mchOrderNo: string, reason: string) {
-    super(`Outcome of payout ${mchOrderNo} is unknown (${reason}); look it up with queryPayout({ mchOrderNo }) before doing anything else`);
+    super(
+      `Outcome of payout ${mchOrderNo} is unknown (${reason}); look it up with queryPayout({ mchOrderNo }) before doing anything else`,
+    );
     this.mchOrderNo = mchOrderNo;
   }
 }
@@ -82,7 +87,9 @@ export class PayoutOrderConflictError extends PayoutError {
   readonly orderNo: string | undefined;
 
   constructor(mchOrderNo: string, orderNo: string | undefined, detail: string) {
-    super(`mchOrderNo ${mchOrderNo} holds another payout${orderNo ? ` (order ${orderNo})` : ''}: ${detail}`);
+    super(
+      `mchOrderNo ${mchOrderNo} holds another payout${orderNo ? ` (order ${orderNo})` : ''}: ${detail}`,
+    );
     this.mchOrderNo = mchOrderNo;
     this.orderNo = orderNo;
   }
@@ -94,7 +101,9 @@ export class PayoutConfigurationError extends PayoutError {}
 /** The `PayoutStore` failed (for example Redis is unreachable); the webhook answers 503 so Cashy retries. */
 export class PayoutStoreError extends PayoutError {
   constructor(operation: string, cause: unknown) {
-    super(`PayoutStore ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `PayoutStore ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   }
 }
 

@@ -1,6 +1,9 @@
 import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
 import { PayoutConfigurationError } from './payout.errors';
-import type { PayoutModuleOptions, PayoutWebhookOptions } from './options/payout-module-options.interface';
+import type {
+  PayoutModuleOptions,
+  PayoutWebhookOptions,
+} from './options/payout-module-options.interface';
 import { PAYOUT_DEFAULTS } from './options/payout-options.resolver';
 import { createPayoutWebhookController } from './webhook/payout-webhook.controller';
 
@@ -18,10 +21,17 @@ export interface PayoutModuleExtras {
 
 function webhookControllers(webhook: unknown): Type[] {
   if (webhook === false) return [];
-  if (webhook === undefined || webhook === null) return [createPayoutWebhookController(PAYOUT_DEFAULTS.webhookPath)];
+  if (webhook === undefined || webhook === null)
+    return [createPayoutWebhookController(PAYOUT_DEFAULTS.webhookPath)];
   const path = (webhook as PayoutWebhookOptions).path;
-  if (typeof webhook !== 'object' || (path !== undefined && (typeof path !== 'string' || !/^\/?[\w\-./:]+$/.test(path)))) {
-    throw new PayoutConfigurationError('Invalid PayoutModule options: webhook must be false or { path?: string } with a route path such as "payout/webhook"');
+  if (
+    typeof webhook !== 'object' ||
+    (path !== undefined &&
+      (typeof path !== 'string' || !/^\/?[\w\-./:]+$/.test(path)))
+  ) {
+    throw new PayoutConfigurationError(
+      'Invalid PayoutModule options: webhook must be false or { path?: string } with a route path such as "payout/webhook"',
+    );
   }
   return [createPayoutWebhookController(path ?? PAYOUT_DEFAULTS.webhookPath)];
 }
@@ -34,10 +44,13 @@ export const {
 } = new ConfigurableModuleBuilder<PayoutModuleOptions>({ moduleName: 'Payout' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createPayoutOptions')
-  .setExtras<PayoutModuleExtras>({ isGlobal: true, webhook: undefined }, (definition, extras) => ({
-    ...definition,
-    // Only an explicit false opts out: `isGlobal: undefined` given to forRoot still means the default.
-    global: extras.isGlobal !== false,
-    controllers: webhookControllers(extras.webhook),
-  }))
+  .setExtras<PayoutModuleExtras>(
+    { isGlobal: true, webhook: undefined },
+    (definition, extras) => ({
+      ...definition,
+      // Only an explicit false opts out: `isGlobal: undefined` given to forRoot still means the default.
+      global: extras.isGlobal !== false,
+      controllers: webhookControllers(extras.webhook),
+    }),
+  )
   .build();

@@ -1,7 +1,11 @@
 import { HttpService } from '@nestjs/axios';
 import { Module } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { CashyHttpAgents, CashyHttpClient, createCashyHttpService } from './client/cashy-http.client';
+import {
+  CashyHttpAgents,
+  CashyHttpClient,
+  createCashyHttpService,
+} from './client/cashy-http.client';
 import { PayoutConfigurationError } from './payout.errors';
 import type { PayoutModuleOptions } from './options/payout-module-options.interface';
 import { PayoutConfig } from './options/payout-config';
@@ -9,7 +13,10 @@ import { resolvePayoutOptions } from './options/payout-options.resolver';
 import { PayoutAttemptLedger } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from './payout.constants';
-import { ConfigurablePayoutModule, PAYOUT_MODULE_OPTIONS } from './payout.module-definition';
+import {
+  ConfigurablePayoutModule,
+  PAYOUT_MODULE_OPTIONS,
+} from './payout.module-definition';
 import { PayoutService } from './payout.service';
 import { PayoutReconciliationService } from './reconciliation/payout-reconciliation.service';
 import { MemoryPayoutStore } from './store/memory-payout.store';
@@ -29,12 +36,14 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     {
       provide: PayoutConfig,
       inject: [PAYOUT_MODULE_OPTIONS],
-      useFactory: (options: PayoutModuleOptions) => resolvePayoutOptions(options),
+      useFactory: (options: PayoutModuleOptions) =>
+        resolvePayoutOptions(options),
     },
     {
       provide: PAYOUT_STORE,
       inject: [PAYOUT_MODULE_OPTIONS],
-      useFactory: (options: PayoutModuleOptions) => options.store ?? new MemoryPayoutStore(),
+      useFactory: (options: PayoutModuleOptions) =>
+        options.store ?? new MemoryPayoutStore(),
     },
     {
       provide: PAYOUT_EVENT_BUS,
@@ -64,6 +73,12 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     PayoutSignatureGuard,
     PayoutRulesConstraint,
   ],
-  exports: [PayoutService, PayoutSignatureGuard, PayoutRulesConstraint, PayoutConfig, PAYOUT_STORE],
+  exports: [
+    PayoutService,
+    PayoutSignatureGuard,
+    PayoutRulesConstraint,
+    PayoutConfig,
+    PAYOUT_STORE,
+  ],
 })
 export class PayoutModule extends ConfigurablePayoutModule {}

@@ -1,26 +1,68 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { classifyCreateAnswer, classifyLookupAnswer, type CreateAttemptOutcome, type LookupOutcome, CASHY_ENDPOINTS, type CashyEndpoint } from './client/cashy-protocol';
+import {
+  classifyCreateAnswer,
+  classifyLookupAnswer,
+  type CreateAttemptOutcome,
+  type LookupOutcome,
+  CASHY_ENDPOINTS,
+  type CashyEndpoint,
+} from './client/cashy-protocol';
 import { CashyHttpClient } from './client/cashy-http.client';
-import { soleCurrency, toPayoutBalance, toPayoutBanks, toPayoutOrder } from './client/cashy-response.mapper';
-import { CashyTransportError, PayoutOrderConflictError, PayoutOutcomeUnknownError, PayoutStoreError, PayoutValidationError } from './payout.errors';
+import {
+  soleCurrency,
+  toPayoutBalance,
+  toPayoutBanks,
+  toPayoutOrder,
+} from './client/cashy-response.mapper';
+import {
+  CashyTransportError,
+  PayoutOrderConflictError,
+  PayoutOutcomeUnknownError,
+  PayoutStoreError,
+  PayoutValidationError,
+} from './payout.errors';
 import { payoutDiagnostics } from './payout.diagnostics';
 import type { CreatePayoutDto } from './validation/create-payout.dto';
 import type { QueryPayoutDto } from './validation/query-payout.dto';
 import type { CashyApiError } from './payout.errors';
-import { isFinalPayoutStatus, type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder, type PayoutStatus } from './payout.types';
+import {
+  isFinalPayoutStatus,
+  type PayoutBalance,
+  type PayoutBank,
+  type PayoutCurrency,
+  type PayoutOrder,
+  type PayoutStatus,
+} from './payout.types';
 import { marketOf } from './markets/payout-markets';
 import { parseDecimal } from './markets/decimal';
 import type { CashyAccount } from './options/cashy-account';
-import { PayoutConfig, type PayoutAccountSelector } from './options/payout-config';
-import { type CreateProgress, type CreateRequest, PayoutAttemptLedger, sameAmount } from './outcome/payout-attempt.ledger';
+import {
+  PayoutConfig,
+  type PayoutAccountSelector,
+} from './options/payout-config';
+import {
+  type CreateProgress,
+  type CreateRequest,
+  PayoutAttemptLedger,
+  sameAmount,
+} from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import type { PayoutReportResult } from './outcome/payout-status-report.interface';
 import { PAYOUT_STORE } from './payout.constants';
 import { RECONCILIATION_DEFAULTS } from './reconciliation/payout-reconciliation.options';
-import type { PayoutAttemptState, PayoutStore } from './store/payout-store.interface';
-import { checkCreatePayout, type CashyPayOutBody } from './validation/create-payout.rules';
+import type {
+  PayoutAttemptState,
+  PayoutStore,
+} from './store/payout-store.interface';
+import {
+  checkCreatePayout,
+  type CashyPayOutBody,
+} from './validation/create-payout.rules';
 import { checkPayoutNotification } from './validation/payout-notification.rules';
-import { checkQueryPayout, type CashyPayOutQueryBody } from './validation/query-payout.rules';
+import {
+  checkQueryPayout,
+  type CashyPayOutQueryBody,
+} from './validation/query-payout.rules';
 
 /** Per-call options of every `PayoutService` method. */
 export type PayoutCallOptions = PayoutAccountSelector;
@@ -40,10 +82,18 @@ export interface PayoutOpenPayout {
   amount?: string;
 }
 
-function requireCurrency(input: { currency?: unknown } | undefined): PayoutCurrency {
+function requireCurrency(
+  input: { currency?: unknown } | undefined,
+): PayoutCurrency {
   const currency = input?.currency;
   if (!marketOf(currency)) {
-    throw new PayoutValidationError([{ field: 'currency', rule: 'currency', message: 'currency must be one of PEN, MXN' }]);
+    throw new PayoutValidationError([
+      {
+        field: 'currency',
+        rule: 'currency',
+        message: 'currency must be one of PEN, MXN',
+      },
+    ]);
   }
   return currency as PayoutCurrency;
 }
@@ -68,20 +118,36 @@ export class PayoutService {
    * `PayoutOrderConflictError` (this `mchOrderNo` holds another payout) or
    * `PayoutOutcomeUnknownError` (it may exist: settle it with `reconcile({ mchOrderNo })`).
    */
-  async createPayout(input: CreatePayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
-    const { errors, body } = checkCreatePayout(input, { limits: this.config.limits, defaultNotifyUrl: this.config.notifyUrl });
+  async createPayout(
+    input: CreatePayoutDto,
+    options?: PayoutCallOptions,
+  ): Promise<PayoutOrder> {
+    const { errors, body } = checkCreatePayout(input, {
+      limits: this.config.limits,
+      defaultNotifyUrl: this.config.notifyUrl,
+    });
     if (!body) throw new PayoutValidationError(errors);
     const account = this.config.selectAccount(options, body.currency);
     this.logger.log(
       `payout ${body.mchOrderNo}: ${body.amount} ${body.currency} to bank ${body.bankId} account ${maskTail(body.accountNo)} (merchant ${account.merchantId})`,
     );
 
-    const request: CreateRequest = { mchOrderNo: body.mchOrderNo, merchantId: account.merchantId, currency: body.currency, amount: body.amount };
+    const request: CreateRequest = {
+      mchOrderNo: body.mchOrderNo,
+      merchantId: account.merchantId,
+      currency: body.currency,
+      amount: body.amount,
+    };
     const progress = await this.attempts.open(request);
     try {
       return await this.sendUntilKnown(account, body, request, progress);
     } catch (error) {
-      if (!progress.uncertain || error instanceof PayoutOutcomeUnknownError || error instanceof PayoutOrderConflictError) throw error;
+      if (
+        !progress.uncertain ||
+        error instanceof PayoutOutcomeUnknownError ||
+        error instanceof PayoutOrderConflictError
+      )
+        throw error;
       // Rule 2: once an attempt may have landed, any failure (the store's included) means "unknown".
       throw this.outcomeUnknown(body, progress, error);
     }
@@ -91,18 +157,38 @@ export class PayoutService {
    * The create loop. Each attempt is a lookup while the order may exist (`holdUntil`), else a send
    * whose classified answer decides what comes next (rules 1 to 4).
    */
-  private async sendUntilKnown(account: CashyAccount, body: CashyPayOutBody, request: CreateRequest, progress: CreateProgress): Promise<PayoutOrder> {
+  private async sendUntilKnown(
+    account: CashyAccount,
+    body: CashyPayOutBody,
+    request: CreateRequest,
+    progress: CreateProgress,
+  ): Promise<PayoutOrder> {
     let busy: CashyApiError | undefined;
     for (let attempt = 1; attempt <= this.config.retry.attempts; attempt++) {
       if (attempt > 1) {
-        const endpoint = progress.holdUntil !== undefined ? CASHY_ENDPOINTS.payOutQuery : CASHY_ENDPOINTS.payOut;
-        payoutDiagnostics.retry(() => ({ endpoint, merchantId: account.merchantId, attempt, reason: progress.reason || (busy?.message ?? '') }));
+        const endpoint =
+          progress.holdUntil !== undefined
+            ? CASHY_ENDPOINTS.payOutQuery
+            : CASHY_ENDPOINTS.payOut;
+        payoutDiagnostics.retry(() => ({
+          endpoint,
+          merchantId: account.merchantId,
+          attempt,
+          reason: progress.reason || (busy?.message ?? ''),
+        }));
         await this.client.backoff(attempt - 1);
       }
       if (progress.holdUntil !== undefined) {
         // Rules 3 and 5: look first; only a real "not found" after the window allows a new send.
         const found = await this.lookUpCreate(account, body, progress, attempt);
-        if (found.kind === 'found') return this.acceptOrder(found.data, account, body, 'lookup', progress);
+        if (found.kind === 'found')
+          return this.acceptOrder(
+            found.data,
+            account,
+            body,
+            'lookup',
+            progress,
+          );
         if (found.kind === 'failed') {
           progress.reason = found.error.message;
           if (!found.retryable) throw this.outcomeUnknown(body, progress);
@@ -122,7 +208,13 @@ export class PayoutService {
       const outcome = await this.sendCreate(account, body, attempt);
       switch (outcome.kind) {
         case 'created':
-          return this.acceptOrder(outcome.data, account, body, 'create', progress);
+          return this.acceptOrder(
+            outcome.data,
+            account,
+            body,
+            'create',
+            progress,
+          );
         case 'busy':
           busy = outcome.error; // nothing was done; the attempt stays "sending" until the call ends
           break;
@@ -130,7 +222,10 @@ export class PayoutService {
           if (progress.uncertain) {
             // Rule 2: an earlier attempt may still land, so this is no proof that nothing was created.
             progress.reason = `${outcome.error.message}, after an attempt whose outcome is unknown`;
-            progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
+            progress.holdUntil = await this.attempts.markUnknown(
+              progress,
+              body.mchOrderNo,
+            );
             break;
           }
           await this.settleRejected(progress, body.mchOrderNo);
@@ -138,27 +233,50 @@ export class PayoutService {
         case 'duplicate':
         case 'ambiguous':
           progress.uncertain = true;
-          progress.reason = outcome.kind === 'duplicate' ? `${outcome.error.message} (the gateway says the order exists)` : outcome.reason;
-          progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
+          progress.reason =
+            outcome.kind === 'duplicate'
+              ? `${outcome.error.message} (the gateway says the order exists)`
+              : outcome.reason;
+          progress.holdUntil = await this.attempts.markUnknown(
+            progress,
+            body.mchOrderNo,
+          );
           break;
       }
     }
     if (progress.holdUntil !== undefined) {
       // The budget is spent; one more look often turns "unknown" into an answer.
-      const found = await this.lookUpCreate(account, body, progress, this.config.retry.attempts + 1);
-      if (found.kind === 'found') return this.acceptOrder(found.data, account, body, 'lookup', progress);
+      const found = await this.lookUpCreate(
+        account,
+        body,
+        progress,
+        this.config.retry.attempts + 1,
+      );
+      if (found.kind === 'found')
+        return this.acceptOrder(found.data, account, body, 'lookup', progress);
     }
-    if (progress.uncertain || progress.holdUntil !== undefined || !busy) throw this.outcomeUnknown(body, progress);
+    if (progress.uncertain || progress.holdUntil !== undefined || !busy)
+      throw this.outcomeUnknown(body, progress);
     // Busy on every attempt: nothing was created.
     await this.settleRejected(progress, body.mchOrderNo);
     throw busy;
   }
 
   /** Reads one order (`POST /api/payOutQuery`); an order the gateway does not know raises `CashyApiError`. */
-  async queryPayout(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
+  async queryPayout(
+    input: QueryPayoutDto,
+    options?: PayoutCallOptions,
+  ): Promise<PayoutOrder> {
     const { body, account, currency } = await this.prepareQuery(input, options);
-    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.payOutQuery, body);
-    return toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, { currency, mchOrderNo: body.mchOrderNo });
+    const data = await this.client.sendIdempotent(
+      account,
+      CASHY_ENDPOINTS.payOutQuery,
+      body,
+    );
+    return toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, {
+      currency,
+      mchOrderNo: body.mchOrderNo,
+    });
   }
 
   /**
@@ -169,20 +287,31 @@ export class PayoutService {
    * then be sent again with the same `mchOrderNo`. Rejects with `PayoutOutcomeUnknownError` while
    * an earlier create may still land (money-safety rule 3).
    */
-  async reconcile(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder | null> {
+  async reconcile(
+    input: QueryPayoutDto,
+    options?: PayoutCallOptions,
+  ): Promise<PayoutOrder | null> {
     const { body, account, currency } = await this.prepareQuery(input, options);
     const found = await this.lookUp(account, body);
     if (found.kind === 'failed') throw found.error;
-    if (found.kind === 'absent') return this.confirmAbsent(body, account, found.error.message);
+    if (found.kind === 'absent')
+      return this.confirmAbsent(body, account, found.error.message);
 
-    const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, { currency, mchOrderNo: body.mchOrderNo });
+    const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, {
+      currency,
+      mchOrderNo: body.mchOrderNo,
+    });
     const raw = found.data;
     await this.outcomes.apply({
       merchantId: account.merchantId,
-      ...(order.merchantId && order.merchantId !== account.merchantId ? { bodyMerchantId: order.merchantId } : {}),
+      ...(order.merchantId && order.merchantId !== account.merchantId
+        ? { bodyMerchantId: order.merchantId }
+        : {}),
       mchOrderNo: order.mchOrderNo,
       orderNo: order.orderNo,
-      ...(order.channelOrderNo !== undefined ? { channelOrderNo: order.channelOrderNo } : {}),
+      ...(order.channelOrderNo !== undefined
+        ? { channelOrderNo: order.channelOrderNo }
+        : {}),
       amount: parseDecimal(raw.amount) ?? null,
       fee: parseDecimal(raw.fee) ?? null,
       orderStatus: order.orderStatus,
@@ -192,7 +321,8 @@ export class PayoutService {
       currency,
     });
     await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
-    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus)) await this.attempts.untrack(order.mchOrderNo);
+    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus))
+      await this.attempts.untrack(order.mchOrderNo);
     return order;
   }
 
@@ -201,15 +331,27 @@ export class PayoutService {
    * oldest first, a page of at most `limit` (default 100, at most 1000) after `after` (an
    * `mchOrderNo` of the previous page). The built-in reconciliation settles them by itself.
    */
-  async listOpenPayouts(page: { limit?: number; after?: string } = {}): Promise<PayoutOpenPayout[]> {
+  async listOpenPayouts(
+    page: { limit?: number; after?: string } = {},
+  ): Promise<PayoutOpenPayout[]> {
     const limit = page.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new PayoutValidationError([{ field: 'limit', rule: 'range', message: 'limit must be a whole number from 1 to 1000' }]);
+      throw new PayoutValidationError([
+        {
+          field: 'limit',
+          rule: 'range',
+          message: 'limit must be a whole number from 1 to 1000',
+        },
+      ]);
     }
-    const entries = await this.storeCall('listOpen', () => this.store.listOpen(limit, page.after));
+    const entries = await this.storeCall('listOpen', () =>
+      this.store.listOpen(limit, page.after),
+    );
     return Promise.all(
       entries.map(async (entry) => {
-        const attempt = await this.storeCall('getAttempt', () => this.store.getAttempt(entry.mchOrderNo));
+        const attempt = await this.storeCall('getAttempt', () =>
+          this.store.getAttempt(entry.mchOrderNo),
+        );
         return {
           mchOrderNo: entry.mchOrderNo,
           openedAt: entry.openedAt,
@@ -225,17 +367,35 @@ export class PayoutService {
   }
 
   /** The account's payout banks (`POST /api/bankListQuery`). Cache it: it rarely changes. */
-  async listBanks(input: { currency: PayoutCurrency }, options?: PayoutCallOptions): Promise<PayoutBank[]> {
+  async listBanks(
+    input: { currency: PayoutCurrency },
+    options?: PayoutCallOptions,
+  ): Promise<PayoutBank[]> {
     const account = this.config.selectAccount(options, requireCurrency(input));
-    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.bankListQuery, {});
+    const data = await this.client.sendIdempotent(
+      account,
+      CASHY_ENDPOINTS.bankListQuery,
+      {},
+    );
     return toPayoutBanks(data, CASHY_ENDPOINTS.bankListQuery);
   }
 
   /** The account's balance (`POST /api/getBalance`). */
-  async getBalance(input: { currency: PayoutCurrency }, options?: PayoutCallOptions): Promise<PayoutBalance> {
+  async getBalance(
+    input: { currency: PayoutCurrency },
+    options?: PayoutCallOptions,
+  ): Promise<PayoutBalance> {
     const account = this.config.selectAccount(options, requireCurrency(input));
-    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.getBalance, {});
-    return toPayoutBalance(data, CASHY_ENDPOINTS.getBalance, account.merchantId);
+    const data = await this.client.sendIdempotent(
+      account,
+      CASHY_ENDPOINTS.getBalance,
+      {},
+    );
+    return toPayoutBalance(
+      data,
+      CASHY_ENDPOINTS.getBalance,
+      account.merchantId,
+    );
   }
 
   /**
@@ -244,37 +404,80 @@ export class PayoutService {
    * emits its event once. Resolves when every listener has succeeded; rejects with
    * `PayoutValidationError` for a body that does not identify an outcome.
    */
-  async handleNotification(body: unknown, merchantId: string): Promise<PayoutReportResult> {
+  async handleNotification(
+    body: unknown,
+    merchantId: string,
+  ): Promise<PayoutReportResult> {
     const { errors, report } = checkPayoutNotification(body, merchantId);
     if (!report) throw new PayoutValidationError(errors);
-    report.currency = soleCurrency(this.config.accountByMerchantId(merchantId)?.currencies);
+    report.currency = soleCurrency(
+      this.config.accountByMerchantId(merchantId)?.currencies,
+    );
     return this.outcomes.apply(report);
   }
 
-  private outcomeUnknown(body: CashyPayOutBody, progress: CreateProgress, cause?: unknown): PayoutOutcomeUnknownError {
-    const reason = cause === undefined ? progress.reason : `${progress.reason}; then ${(cause as Error)?.message ?? String(cause)}`;
+  private outcomeUnknown(
+    body: CashyPayOutBody,
+    progress: CreateProgress,
+    cause?: unknown,
+  ): PayoutOutcomeUnknownError {
+    const reason =
+      cause === undefined
+        ? progress.reason
+        : `${progress.reason}; then ${(cause as Error)?.message ?? String(cause)}`;
     this.logger.warn(`payout ${body.mchOrderNo}: outcome unknown (${reason})`);
-    payoutDiagnostics.outcomeUnknown(() => ({ mchOrderNo: body.mchOrderNo, merchantId: progress.attempt?.merchantId ?? '', reason }));
+    payoutDiagnostics.outcomeUnknown(() => ({
+      mchOrderNo: body.mchOrderNo,
+      merchantId: progress.attempt?.merchantId ?? '',
+      reason,
+    }));
     return new PayoutOutcomeUnknownError(body.mchOrderNo, reason);
   }
 
   /** Definitely not created: recorded so, and no longer watched. */
-  private async settleRejected(progress: CreateProgress, mchOrderNo: string): Promise<void> {
+  private async settleRejected(
+    progress: CreateProgress,
+    mchOrderNo: string,
+  ): Promise<void> {
     await this.attempts.markRejected(progress, mchOrderNo);
     await this.attempts.untrack(mchOrderNo);
   }
 
   /** One create attempt, classified (rules 1 and 4). */
-  private async sendCreate(account: CashyAccount, body: CashyPayOutBody, attempt: number): Promise<CreateAttemptOutcome> {
+  private async sendCreate(
+    account: CashyAccount,
+    body: CashyPayOutBody,
+    attempt: number,
+  ): Promise<CreateAttemptOutcome> {
     // Whatever the transport throws, the bytes may have left: never read it as a rejection.
-    const answer = await this.client.post(account, CASHY_ENDPOINTS.payOut, body, attempt).catch((error: unknown) => asTransportError(error, CASHY_ENDPOINTS.payOut));
-    return classifyCreateAnswer(answer, CASHY_ENDPOINTS.payOut, this.config.messages);
+    const answer = await this.client
+      .post(account, CASHY_ENDPOINTS.payOut, body, attempt)
+      .catch((error: unknown) =>
+        asTransportError(error, CASHY_ENDPOINTS.payOut),
+      );
+    return classifyCreateAnswer(
+      answer,
+      CASHY_ENDPOINTS.payOut,
+      this.config.messages,
+    );
   }
 
   /** One lookup, classified (rule 5). */
-  private async lookUpOnce(account: CashyAccount, body: CashyPayOutQueryBody, attempt = 1): Promise<LookupOutcome> {
-    const answer = await this.client.post(account, CASHY_ENDPOINTS.payOutQuery, body, attempt).catch((error: unknown) => asTransportError(error, CASHY_ENDPOINTS.payOutQuery));
-    const found = classifyLookupAnswer(answer, CASHY_ENDPOINTS.payOutQuery, this.config.messages);
+  private async lookUpOnce(
+    account: CashyAccount,
+    body: CashyPayOutQueryBody,
+    attempt = 1,
+  ): Promise<LookupOutcome> {
+    const answer = await this.client
+      .post(account, CASHY_ENDPOINTS.payOutQuery, body, attempt)
+      .catch((error: unknown) =>
+        asTransportError(error, CASHY_ENDPOINTS.payOutQuery),
+      );
+    const found = classifyLookupAnswer(
+      answer,
+      CASHY_ENDPOINTS.payOutQuery,
+      this.config.messages,
+    );
     if (found.kind !== 'found') return found;
     // An answer about another order is no answer about this one (rules 5 and 7).
     const other = otherOrder(found.data, body);
@@ -288,20 +491,53 @@ export class PayoutService {
       reason: other,
       raw: found.data,
     });
-    return { kind: 'failed', error: new CashyTransportError('unparsable', CASHY_ENDPOINTS.payOutQuery, other), retryable: true };
+    return {
+      kind: 'failed',
+      error: new CashyTransportError(
+        'unparsable',
+        CASHY_ENDPOINTS.payOutQuery,
+        other,
+      ),
+      retryable: true,
+    };
   }
 
   /** A lookup of the create's mchOrderNo; an answer naming another order than the one known is not this payout (F5). */
-  private async lookUpCreate(account: CashyAccount, body: CashyPayOutBody, progress: CreateProgress, attempt: number): Promise<LookupOutcome> {
-    return this.lookUpOnce(account, { mchOrderNo: body.mchOrderNo, ...(progress.orderNo ? { orderNo: progress.orderNo } : {}) }, attempt);
+  private async lookUpCreate(
+    account: CashyAccount,
+    body: CashyPayOutBody,
+    progress: CreateProgress,
+    attempt: number,
+  ): Promise<LookupOutcome> {
+    return this.lookUpOnce(
+      account,
+      {
+        mchOrderNo: body.mchOrderNo,
+        ...(progress.orderNo ? { orderNo: progress.orderNo } : {}),
+      },
+      attempt,
+    );
   }
 
   /** A lookup retried while the failure may pass, within the retry policy. */
-  private async lookUp(account: CashyAccount, body: CashyPayOutQueryBody): Promise<LookupOutcome> {
+  private async lookUp(
+    account: CashyAccount,
+    body: CashyPayOutQueryBody,
+  ): Promise<LookupOutcome> {
     for (let attempt = 1; ; attempt++) {
       const found = await this.lookUpOnce(account, body, attempt);
-      if (found.kind !== 'failed' || !found.retryable || attempt >= this.config.retry.attempts) return found;
-      payoutDiagnostics.retry(() => ({ endpoint: CASHY_ENDPOINTS.payOutQuery, merchantId: account.merchantId, attempt: attempt + 1, reason: found.error.message }));
+      if (
+        found.kind !== 'failed' ||
+        !found.retryable ||
+        attempt >= this.config.retry.attempts
+      )
+        return found;
+      payoutDiagnostics.retry(() => ({
+        endpoint: CASHY_ENDPOINTS.payOutQuery,
+        merchantId: account.merchantId,
+        attempt: attempt + 1,
+        reason: found.error.message,
+      }));
       await this.client.backoff(attempt);
     }
   }
@@ -320,39 +556,87 @@ export class PayoutService {
     source: 'create' | 'lookup',
     progress: CreateProgress,
   ): Promise<PayoutOrder> {
-    const order = toPayoutOrder(data, source === 'create' ? CASHY_ENDPOINTS.payOut : CASHY_ENDPOINTS.payOutQuery, {
-      currency: body.currency,
-      mchOrderNo: body.mchOrderNo,
-    });
+    const order = toPayoutOrder(
+      data,
+      source === 'create'
+        ? CASHY_ENDPOINTS.payOut
+        : CASHY_ENDPOINTS.payOutQuery,
+      {
+        currency: body.currency,
+        mchOrderNo: body.mchOrderNo,
+      },
+    );
     const conflict = async (reason: string): Promise<never> => {
-      await this.outcomes.reportAnomaly({ kind: 'answer', merchantId: account.merchantId, mchOrderNo: body.mchOrderNo, orderNo: order.orderNo, status: order.orderStatus, reason, raw: data });
-      throw new PayoutOrderConflictError(body.mchOrderNo, order.orderNo, reason);
+      await this.outcomes.reportAnomaly({
+        kind: 'answer',
+        merchantId: account.merchantId,
+        mchOrderNo: body.mchOrderNo,
+        orderNo: order.orderNo,
+        status: order.orderStatus,
+        reason,
+        raw: data,
+      });
+      throw new PayoutOrderConflictError(
+        body.mchOrderNo,
+        order.orderNo,
+        reason,
+      );
     };
-    const other = otherOrder(data, { mchOrderNo: body.mchOrderNo, orderNo: progress.orderNo });
+    const other = otherOrder(data, {
+      mchOrderNo: body.mchOrderNo,
+      orderNo: progress.orderNo,
+    });
     if (other) {
       // Not this payout's order: whether ours was created is still unknown.
-      if (source === 'create') progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
+      if (source === 'create')
+        progress.holdUntil = await this.attempts.markUnknown(
+          progress,
+          body.mchOrderNo,
+        );
       return conflict(`the ${source} ${other}`);
     }
     // The order exists whatever the store says next: its bookkeeping never fails the call.
-    await this.attempts.markCreated(progress, body.mchOrderNo, order.orderNo).catch((error: unknown) =>
-      this.logger.warn(`payout ${body.mchOrderNo}: could not record its create as created (${(error as Error).message})`),
-    );
+    await this.attempts
+      .markCreated(progress, body.mchOrderNo, order.orderNo)
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `payout ${body.mchOrderNo}: could not record its create as created (${(error as Error).message})`,
+        ),
+      );
     await this.remember(order, account, body);
-    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus)) await this.attempts.untrack(body.mchOrderNo);
-    else await this.attempts.track(body.mchOrderNo, Date.now() + this.firstCheckMs());
+    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus))
+      await this.attempts.untrack(body.mchOrderNo);
+    else
+      await this.attempts.track(
+        body.mchOrderNo,
+        Date.now() + this.firstCheckMs(),
+      );
     if (!absentValue(data.amount) && !sameAmount(data.amount, body.amount)) {
-      return conflict(`the ${source} answer says ${String(data.amount)} ${body.currency} where ${body.amount} was asked for`);
+      return conflict(
+        `the ${source} answer says ${String(data.amount)} ${body.currency} where ${body.amount} was asked for`,
+      );
     }
     return order;
   }
 
   /** Records the order so later reports know its merchant, market and amount; a failure only costs that. */
-  private async remember(order: PayoutOrder, account: CashyAccount, body: CashyPayOutBody): Promise<void> {
+  private async remember(
+    order: PayoutOrder,
+    account: CashyAccount,
+    body: CashyPayOutBody,
+  ): Promise<void> {
     try {
-      await this.outcomes.remember({ orderNo: order.orderNo, mchOrderNo: body.mchOrderNo, merchantId: account.merchantId, currency: body.currency, amount: body.amount });
+      await this.outcomes.remember({
+        orderNo: order.orderNo,
+        mchOrderNo: body.mchOrderNo,
+        merchantId: account.merchantId,
+        currency: body.currency,
+        amount: body.amount,
+      });
     } catch (error) {
-      this.logger.warn(`payout ${body.mchOrderNo}: could not record it in the store (${(error as Error).message})`);
+      this.logger.warn(
+        `payout ${body.mchOrderNo}: could not record it in the store (${(error as Error).message})`,
+      );
     }
   }
 
@@ -361,22 +645,50 @@ export class PayoutService {
    * no create of it may still land (rules 3 and 5), and only from the merchant it was sent from. The
    * attempt is then recorded as not created, so `createPayout` may send it again at once.
    */
-  private async confirmAbsent(body: CashyPayOutQueryBody, account: CashyAccount, answer: string): Promise<null> {
+  private async confirmAbsent(
+    body: CashyPayOutQueryBody,
+    account: CashyAccount,
+    answer: string,
+  ): Promise<null> {
     const record = body.orderNo
       ? await this.storeCall('get', () => this.store.get(body.orderNo!))
-      : await this.storeCall('findByMchOrderNo', () => this.store.findByMchOrderNo(body.mchOrderNo!));
+      : await this.storeCall('findByMchOrderNo', () =>
+          this.store.findByMchOrderNo(body.mchOrderNo!),
+        );
     const mchOrderNo = body.mchOrderNo ?? record?.mchOrderNo;
-    const attempt = mchOrderNo === undefined ? undefined : await this.storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo));
-    const unknown = (reason: string) => new PayoutOutcomeUnknownError(mchOrderNo ?? body.orderNo!, `${answer}, but ${reason}`);
-    if (record) throw unknown(`the gateway created order ${record.orderNo} earlier`);
-    if (attempt?.state === 'created') throw unknown(`the gateway answered its create with order ${attempt.orderNo ?? '?'}`);
+    const attempt =
+      mchOrderNo === undefined
+        ? undefined
+        : await this.storeCall('getAttempt', () =>
+            this.store.getAttempt(mchOrderNo),
+          );
+    const unknown = (reason: string) =>
+      new PayoutOutcomeUnknownError(
+        mchOrderNo ?? body.orderNo!,
+        `${answer}, but ${reason}`,
+      );
+    if (record)
+      throw unknown(`the gateway created order ${record.orderNo} earlier`);
+    if (attempt?.state === 'created')
+      throw unknown(
+        `the gateway answered its create with order ${attempt.orderNo ?? '?'}`,
+      );
     if (attempt && attempt.merchantId !== account.merchantId) {
-      throw unknown(`merchant ${account.merchantId} was asked, and the payout was sent from merchant ${attempt.merchantId}`);
+      throw unknown(
+        `merchant ${account.merchantId} was asked, and the payout was sent from merchant ${attempt.merchantId}`,
+      );
     }
-    if (attempt && attempt.state !== 'rejected' && Date.now() < attempt.resendAfter) {
-      throw unknown(`its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window)`);
+    if (
+      attempt &&
+      attempt.state !== 'rejected' &&
+      Date.now() < attempt.resendAfter
+    ) {
+      throw unknown(
+        `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window)`,
+      );
     }
-    if (attempt && attempt.state !== 'rejected') await this.attempts.markRejected(undefined, attempt.mchOrderNo);
+    if (attempt && attempt.state !== 'rejected')
+      await this.attempts.markRejected(undefined, attempt.mchOrderNo);
     return null;
   }
 
@@ -384,21 +696,35 @@ export class PayoutService {
    * Validates a query and picks its account: the one named, else the merchant the store knows the
    * order under, else the one serving the currency; and the currency, for the amounts' scale.
    */
-  private async prepareQuery(input: QueryPayoutDto, options?: PayoutCallOptions) {
+  private async prepareQuery(
+    input: QueryPayoutDto,
+    options?: PayoutCallOptions,
+  ) {
     const { errors, body, currency: requested } = checkQueryPayout(input);
     if (!body) throw new PayoutValidationError(errors);
     const known = await this.knownOrder(body);
     const currency = requested ?? known?.currency;
     const account =
-      known?.merchantId && !options?.account ? this.config.selectAccount({ account: known.merchantId }) : this.config.selectAccount(options, currency);
-    return { body, account, currency: currency ?? soleCurrency(account.currencies) };
+      known?.merchantId && !options?.account
+        ? this.config.selectAccount({ account: known.merchantId })
+        : this.config.selectAccount(options, currency);
+    return {
+      body,
+      account,
+      currency: currency ?? soleCurrency(account.currencies),
+    };
   }
 
   /** What the store knows of an order (its record, else its create attempt); nothing when the store fails. */
-  private async knownOrder(body: CashyPayOutQueryBody): Promise<{ merchantId?: string; currency?: PayoutCurrency } | undefined> {
+  private async knownOrder(
+    body: CashyPayOutQueryBody,
+  ): Promise<{ merchantId?: string; currency?: PayoutCurrency } | undefined> {
     try {
       if (body.orderNo) return await this.store.get(body.orderNo);
-      return (await this.store.findByMchOrderNo(body.mchOrderNo!)) ?? (await this.store.getAttempt(body.mchOrderNo!));
+      return (
+        (await this.store.findByMchOrderNo(body.mchOrderNo!)) ??
+        (await this.store.getAttempt(body.mchOrderNo!))
+      );
     } catch {
       return undefined;
     }
@@ -408,7 +734,10 @@ export class PayoutService {
     return (this.config.reconciliation || RECONCILIATION_DEFAULTS).firstCheckMs;
   }
 
-  private async storeCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  private async storeCall<T>(
+    operation: string,
+    call: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await call();
     } catch (error) {
@@ -425,22 +754,41 @@ function absentValue(value: unknown): boolean {
 /** An identifier as text: Cashy may send a digit-only one as a JSON number. */
 function idText(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
-  return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : undefined;
+  return typeof value === 'number' && Number.isSafeInteger(value)
+    ? String(value)
+    : undefined;
 }
 
 /** How an answer names another order than `expected` (by mchOrderNo or orderNo), if it does. */
-function otherOrder(data: Record<string, unknown>, expected: { mchOrderNo?: string; orderNo?: string }): string | undefined {
+function otherOrder(
+  data: Record<string, unknown>,
+  expected: { mchOrderNo?: string; orderNo?: string },
+): string | undefined {
   const mchOrderNo = idText(data.mchOrderNo);
-  if (expected.mchOrderNo !== undefined && !absentValue(data.mchOrderNo) && mchOrderNo !== expected.mchOrderNo) {
+  if (
+    expected.mchOrderNo !== undefined &&
+    !absentValue(data.mchOrderNo) &&
+    mchOrderNo !== expected.mchOrderNo
+  ) {
     return `answer names mchOrderNo ${String(data.mchOrderNo)}, not ${expected.mchOrderNo}`;
   }
-  if (expected.orderNo !== undefined && data.orderNo !== expected.orderNo) return `answer names order ${String(data.orderNo)}, not ${expected.orderNo}`;
+  if (expected.orderNo !== undefined && data.orderNo !== expected.orderNo)
+    return `answer names order ${String(data.orderNo)}, not ${expected.orderNo}`;
   return undefined;
 }
 
 /** Any failure of the transport, as the ambiguous `CashyTransportError` it stands for. */
-function asTransportError(error: unknown, endpoint: CashyEndpoint): CashyTransportError {
-  return error instanceof CashyTransportError ? error : new CashyTransportError('connection', endpoint, (error as Error)?.message ?? String(error));
+function asTransportError(
+  error: unknown,
+  endpoint: CashyEndpoint,
+): CashyTransportError {
+  return error instanceof CashyTransportError
+    ? error
+    : new CashyTransportError(
+        'connection',
+        endpoint,
+        (error as Error)?.message ?? String(error),
+      );
 }
 
 /** An account number for logs: its last 4 characters only (`****6813`). */

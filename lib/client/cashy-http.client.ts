@@ -9,8 +9,16 @@ import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
 import { PAYOUT_DEFAULTS } from '../options/payout-options.resolver';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CashyAnswer, type CashyEndpoint, isRetryableApiError, parseEnvelope } from './cashy-protocol';
-import { payoutDiagnostics, type PayoutRequestMessage } from '../payout.diagnostics';
+import {
+  type CashyAnswer,
+  type CashyEndpoint,
+  isRetryableApiError,
+  parseEnvelope,
+} from './cashy-protocol';
+import {
+  payoutDiagnostics,
+  type PayoutRequestMessage,
+} from '../payout.diagnostics';
 
 /** A fresh `nonceStr`: 32 random hex characters (Cashy allows up to 32). */
 export function createNonce(): string {
@@ -37,8 +45,12 @@ export class CashyHttpAgents implements OnModuleDestroy {
   private readonly own: HttpAgent[] = [];
 
   constructor(config: PayoutConfig) {
-    this.http = config.http.httpAgent ?? this.adopt(new HttpAgent(PAYOUT_DEFAULTS.http.agent));
-    this.https = config.http.httpsAgent ?? this.adopt(new HttpsAgent(PAYOUT_DEFAULTS.http.agent));
+    this.http =
+      config.http.httpAgent ??
+      this.adopt(new HttpAgent(PAYOUT_DEFAULTS.http.agent));
+    this.https =
+      config.http.httpsAgent ??
+      this.adopt(new HttpsAgent(PAYOUT_DEFAULTS.http.agent));
   }
 
   onModuleDestroy(): void {
@@ -59,7 +71,10 @@ export class CashyHttpAgents implements OnModuleDestroy {
  * `HttpModule`, `axios.defaults` and interceptors never see a signed request, and the host
  * never gets this instance.
  */
-export function createCashyHttpService(config: PayoutConfig, agents: CashyHttpAgents): HttpService {
+export function createCashyHttpService(
+  config: PayoutConfig,
+  agents: CashyHttpAgents,
+): HttpService {
   const instance = axios.create();
   // axios.create() starts from a copy of axios.defaults as the host left them (common headers,
   // auth, params, timeout...): drop all of it and keep only what is set here.
@@ -99,9 +114,18 @@ export class CashyHttpClient {
     private readonly http: HttpService,
   ) {
     const extra = config.http.headers;
-    const replaced = new Set(Object.keys(extra).map((name) => name.toLowerCase()));
-    const defaults = Object.entries({ Accept: 'application/json', 'User-Agent': USER_AGENT }).filter(([name]) => !replaced.has(name.toLowerCase()));
-    this.headers = Object.freeze({ ...Object.fromEntries(defaults), ...extra, 'Content-Type': 'application/json' });
+    const replaced = new Set(
+      Object.keys(extra).map((name) => name.toLowerCase()),
+    );
+    const defaults = Object.entries({
+      Accept: 'application/json',
+      'User-Agent': USER_AGENT,
+    }).filter(([name]) => !replaced.has(name.toLowerCase()));
+    this.headers = Object.freeze({
+      ...Object.fromEntries(defaults),
+      ...extra,
+      'Content-Type': 'application/json',
+    });
   }
 
   /**
@@ -109,11 +133,19 @@ export class CashyHttpClient {
    * envelope, whatever they say; rejects with `CashyTransportError` when there was no whole answer.
    * What an answer means is for the caller to decide (see `cashy-answers.ts`).
    */
-  async post(account: CashyAccount, endpoint: CashyEndpoint, payload: object, attempt = 1): Promise<CashyAnswer> {
+  async post(
+    account: CashyAccount,
+    endpoint: CashyEndpoint,
+    payload: object,
+    attempt = 1,
+  ): Promise<CashyAnswer> {
     // Serialized once: these exact bytes are signed and sent (nonceStr last, as Cashy's samples show it).
     const body = JSON.stringify({ ...payload, nonceStr: createNonce() });
     const started = payoutDiagnostics.requestObserved ? performance.now() : 0;
-    const report = (outcome: PayoutRequestMessage['outcome'], answer?: CashyAnswer) =>
+    const report = (
+      outcome: PayoutRequestMessage['outcome'],
+      answer?: CashyAnswer,
+    ) =>
       payoutDiagnostics.request(() => ({
         endpoint,
         merchantId: account.merchantId,
@@ -121,15 +153,24 @@ export class CashyHttpClient {
         durationMs: performance.now() - started,
         outcome,
         ...(answer ? { httpStatus: answer.httpStatus } : {}),
-        ...(answer?.envelope ? { code: answer.envelope.code, msg: answer.envelope.msg } : {}),
+        ...(answer?.envelope
+          ? { code: answer.envelope.code, msg: answer.envelope.msg }
+          : {}),
       }));
     try {
-      const { status, text } = await this.exchange(endpoint, body, account.merchantId, account.sign(body));
+      const { status, text } = await this.exchange(
+        endpoint,
+        body,
+        account.merchantId,
+        account.sign(body),
+      );
       const answer = { httpStatus: status, envelope: parseEnvelope(text) };
       report('answered', answer);
       return answer;
     } catch (error) {
-      report(error instanceof CashyTransportError ? error.failure : 'connection');
+      report(
+        error instanceof CashyTransportError ? error.failure : 'connection',
+      );
       throw error;
     }
   }
@@ -139,11 +180,32 @@ export class CashyHttpClient {
    * `data` of a code-200 envelope on a 2xx; rejects with `CashyApiError` for any other envelope, or
    * `CashyTransportError` when there is no envelope to go by.
    */
-  async send(account: CashyAccount, endpoint: CashyEndpoint, payload: object, attempt = 1): Promise<unknown> {
-    const { httpStatus, envelope } = await this.post(account, endpoint, payload, attempt);
-    if (!envelope) throw new CashyTransportError(httpStatus >= 200 && httpStatus <= 299 ? 'unparsable' : 'http-status', endpoint, `HTTP ${httpStatus}, not a Cashy envelope`);
-    if (envelope.code !== 200) throw new CashyApiError(envelope.code, envelope.msg, endpoint);
-    if (httpStatus < 200 || httpStatus > 299) throw new CashyTransportError('http-status', endpoint, `HTTP ${httpStatus} with a code-200 envelope`);
+  async send(
+    account: CashyAccount,
+    endpoint: CashyEndpoint,
+    payload: object,
+    attempt = 1,
+  ): Promise<unknown> {
+    const { httpStatus, envelope } = await this.post(
+      account,
+      endpoint,
+      payload,
+      attempt,
+    );
+    if (!envelope)
+      throw new CashyTransportError(
+        httpStatus >= 200 && httpStatus <= 299 ? 'unparsable' : 'http-status',
+        endpoint,
+        `HTTP ${httpStatus}, not a Cashy envelope`,
+      );
+    if (envelope.code !== 200)
+      throw new CashyApiError(envelope.code, envelope.msg, endpoint);
+    if (httpStatus < 200 || httpStatus > 299)
+      throw new CashyTransportError(
+        'http-status',
+        endpoint,
+        `HTTP ${httpStatus} with a code-200 envelope`,
+      );
     return envelope.data;
   }
 
@@ -152,14 +214,24 @@ export class CashyHttpClient {
    * transport failures and `System_busy`/`System_Maintenance`/`System_error` are retried with
    * capped exponential backoff and full jitter.
    */
-  async sendIdempotent(account: CashyAccount, endpoint: CashyEndpoint, payload: object): Promise<unknown> {
+  async sendIdempotent(
+    account: CashyAccount,
+    endpoint: CashyEndpoint,
+    payload: object,
+  ): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.send(account, endpoint, payload, attempt);
       } catch (error) {
-        const retryable = error instanceof CashyTransportError || isRetryableApiError(error);
+        const retryable =
+          error instanceof CashyTransportError || isRetryableApiError(error);
         if (!retryable || attempt >= this.config.retry.attempts) throw error;
-        payoutDiagnostics.retry(() => ({ endpoint, merchantId: account.merchantId, attempt: attempt + 1, reason: (error as Error).message }));
+        payoutDiagnostics.retry(() => ({
+          endpoint,
+          merchantId: account.merchantId,
+          attempt: attempt + 1,
+          reason: (error as Error).message,
+        }));
         await this.backoff(attempt);
       }
     }
@@ -176,7 +248,12 @@ export class CashyHttpClient {
    * POSTs `body` as is and reads the whole answer as text, within `timeoutMs` from the first byte
    * sent to the last byte received. Redirects are not followed: a signed request goes nowhere else.
    */
-  private async exchange(endpoint: CashyEndpoint, body: string, merchantId: string, sign: string): Promise<{ status: number; text: string }> {
+  private async exchange(
+    endpoint: CashyEndpoint,
+    body: string,
+    merchantId: string,
+    sign: string,
+  ): Promise<{ status: number; text: string }> {
     const timeoutMs = this.config.timeoutMs;
     // A timer cleared when the exchange ends (AbortSignal.timeout's would outlive every call by timeoutMs).
     const deadline = new AbortController();
@@ -188,12 +265,23 @@ export class CashyHttpClient {
         method: 'POST',
         url: this.config.baseUrl + endpoint,
         data: body,
-        headers: { ...this.headers, 'Content-Length': Buffer.byteLength(body), MerchantId: merchantId, Sign: sign },
+        headers: {
+          ...this.headers,
+          'Content-Length': Buffer.byteLength(body),
+          MerchantId: merchantId,
+          Sign: sign,
+        },
         signal: deadline.signal,
       });
       return { status: answer.status, text: answer.data };
     } catch (error) {
-      throw deadline.signal.aborted ? new CashyTransportError('timeout', endpoint, `no complete answer within ${timeoutMs} ms`) : transportError(endpoint, error);
+      throw deadline.signal.aborted
+        ? new CashyTransportError(
+            'timeout',
+            endpoint,
+            `no complete answer within ${timeoutMs} ms`,
+          )
+        : transportError(endpoint, error);
     } finally {
       clearTimeout(timer);
     }
@@ -205,13 +293,29 @@ export class CashyHttpClient {
  * reset, TLS verification, proxy) `connection`, named by its code. The apiKey is never sent, so no
  * error text can carry it; the Sign and body are left out all the same.
  */
-function transportError(endpoint: CashyEndpoint, error: unknown): CashyTransportError {
-  if (error instanceof AxiosError && error.code === AxiosError.ERR_BAD_RESPONSE && error.message.startsWith('maxContentLength')) {
-    return new CashyTransportError('unparsable', endpoint, `answer longer than ${MAX_ANSWER_BYTES} bytes`);
+function transportError(
+  endpoint: CashyEndpoint,
+  error: unknown,
+): CashyTransportError {
+  if (
+    error instanceof AxiosError &&
+    error.code === AxiosError.ERR_BAD_RESPONSE &&
+    error.message.startsWith('maxContentLength')
+  ) {
+    return new CashyTransportError(
+      'unparsable',
+      endpoint,
+      `answer longer than ${MAX_ANSWER_BYTES} bytes`,
+    );
   }
   const code = (error as { code?: unknown } | null)?.code;
-  return new CashyTransportError('connection', endpoint, typeof code === 'string' && code !== '' ? code : error instanceof Error ? error.message : String(error));
+  return new CashyTransportError(
+    'connection',
+    endpoint,
+    typeof code === 'string' && code !== ''
+      ? code
+      : error instanceof Error
+        ? error.message
+        : String(error),
+  );
 }
-
-
-

@@ -9,7 +9,8 @@ export const CASHY_ENDPOINTS = {
 } as const;
 
 /** One of Cashy's payout API paths. */
-export type CashyEndpoint = (typeof CASHY_ENDPOINTS)[keyof typeof CASHY_ENDPOINTS];
+export type CashyEndpoint =
+  (typeof CASHY_ENDPOINTS)[keyof typeof CASHY_ENDPOINTS];
 
 /** One exchange as received: the HTTP status and, when the body is Cashy's envelope, the envelope. */
 export interface CashyAnswer {
@@ -41,11 +42,13 @@ export const DEFAULT_CASHY_MESSAGE_PATTERNS: CashyMessagePatterns = {
   duplicateOrder:
     /^(?:Params_)?(?:mchOrderNo_(?:repeat(?:ed)?|duplicated?|exists?|already_exists?)|(?:repeat(?:ed)?|duplicated?)_(?:mchOrderNo|order(?:No)?)|order(?:No)?_(?:repeat(?:ed)?|duplicated?|already_exists?))$/i,
   // Order_not_exist, Order_not_found, Params_orderNo_not_exist, mchOrderNo_not_found …
-  orderNotFound: /^(?:Params_)?(?:order|orderNo|mchOrderNo|payOut|payout)_(?:not_?exists?|not_?found|does_?not_?exist)$/i,
+  orderNotFound:
+    /^(?:Params_)?(?:order|orderNo|mchOrderNo|payOut|payout)_(?:not_?exists?|not_?found|does_?not_?exist)$/i,
 };
 
 /** `msg` values published as "not created": the request was refused before anything was done. */
-const PUBLISHED_REJECTION = /^(?:Params_\w+|MerchantId_\w+|Request\w+|Sign_verify_error)$/;
+const PUBLISHED_REJECTION =
+  /^(?:Params_\w+|MerchantId_\w+|Request\w+|Sign_verify_error)$/;
 /** The gateway refusing the mchOrderNo other than as missing (`Params_mchOrderNo_error` …). */
 const MCH_ORDER_NO_REFUSED = /^Params_mchOrderNo_(?!Required$)\w+$/;
 /** `msg` values after which the same request may simply be sent again: nothing was done. */
@@ -67,21 +70,45 @@ export type CreateAttemptOutcome =
   | { kind: 'ambiguous'; reason: string };
 
 /** Classifies a create's answer, or the transport failure that stood for one. */
-export function classifyCreateAnswer(answer: CashyAnswer | CashyTransportError, endpoint: string, patterns: CashyMessagePatterns): CreateAttemptOutcome {
-  if (answer instanceof CashyTransportError) return { kind: 'ambiguous', reason: answer.message };
+export function classifyCreateAnswer(
+  answer: CashyAnswer | CashyTransportError,
+  endpoint: string,
+  patterns: CashyMessagePatterns,
+): CreateAttemptOutcome {
+  if (answer instanceof CashyTransportError)
+    return { kind: 'ambiguous', reason: answer.message };
   const { httpStatus, envelope } = answer;
-  if (!envelope) return { kind: 'ambiguous', reason: `HTTP ${httpStatus} without a Cashy envelope` };
-  if (httpStatus < 200 || httpStatus > 299) return { kind: 'ambiguous', reason: `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg || 'no msg'})` };
+  if (!envelope)
+    return {
+      kind: 'ambiguous',
+      reason: `HTTP ${httpStatus} without a Cashy envelope`,
+    };
+  if (httpStatus < 200 || httpStatus > 299)
+    return {
+      kind: 'ambiguous',
+      reason: `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg || 'no msg'})`,
+    };
   if (envelope.code === 200) {
     const data = envelope.data;
-    const usable = typeof data === 'object' && data !== null && !Array.isArray(data) && isOrderNumber((data as Record<string, unknown>).orderNo);
-    return usable ? { kind: 'created', data: data as Record<string, unknown> } : { kind: 'ambiguous', reason: 'code 200 without an orderNo' };
+    const usable =
+      typeof data === 'object' &&
+      data !== null &&
+      !Array.isArray(data) &&
+      isOrderNumber((data as Record<string, unknown>).orderNo);
+    return usable
+      ? { kind: 'created', data: data as Record<string, unknown> }
+      : { kind: 'ambiguous', reason: 'code 200 without an orderNo' };
   }
   const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
   // The module checks mchOrderNo before sending, so the gateway refusing it most likely means "in use".
-  if (patterns.duplicateOrder.test(envelope.msg) || MCH_ORDER_NO_REFUSED.test(envelope.msg)) return { kind: 'duplicate', error };
+  if (
+    patterns.duplicateOrder.test(envelope.msg) ||
+    MCH_ORDER_NO_REFUSED.test(envelope.msg)
+  )
+    return { kind: 'duplicate', error };
   if (BUSY.test(envelope.msg)) return { kind: 'busy', error };
-  if (PUBLISHED_REJECTION.test(envelope.msg)) return { kind: 'rejected', error };
+  if (PUBLISHED_REJECTION.test(envelope.msg))
+    return { kind: 'rejected', error };
   return { kind: 'ambiguous', reason: error.message };
 }
 
@@ -94,33 +121,73 @@ export function classifyCreateAnswer(answer: CashyAnswer | CashyTransportError, 
 export type LookupOutcome =
   | { kind: 'found'; data: Record<string, unknown> }
   | { kind: 'absent'; error: CashyApiError }
-  | { kind: 'failed'; error: CashyApiError | CashyTransportError; retryable: boolean };
+  | {
+      kind: 'failed';
+      error: CashyApiError | CashyTransportError;
+      retryable: boolean;
+    };
 
 /** Classifies a lookup's answer, or the transport failure that stood for one. */
-export function classifyLookupAnswer(answer: CashyAnswer | CashyTransportError, endpoint: string, patterns: CashyMessagePatterns): LookupOutcome {
-  if (answer instanceof CashyTransportError) return { kind: 'failed', error: answer, retryable: true };
+export function classifyLookupAnswer(
+  answer: CashyAnswer | CashyTransportError,
+  endpoint: string,
+  patterns: CashyMessagePatterns,
+): LookupOutcome {
+  if (answer instanceof CashyTransportError)
+    return { kind: 'failed', error: answer, retryable: true };
   const { httpStatus, envelope } = answer;
   const ok = httpStatus >= 200 && httpStatus <= 299;
   if (!envelope || !ok) {
-    const detail = envelope ? `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg})` : `HTTP ${httpStatus} without a Cashy envelope`;
-    return { kind: 'failed', error: new CashyTransportError(envelope ? 'http-status' : 'unparsable', endpoint, detail), retryable: true };
+    const detail = envelope
+      ? `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg})`
+      : `HTTP ${httpStatus} without a Cashy envelope`;
+    return {
+      kind: 'failed',
+      error: new CashyTransportError(
+        envelope ? 'http-status' : 'unparsable',
+        endpoint,
+        detail,
+      ),
+      retryable: true,
+    };
   }
   if (envelope.code === 200) {
     const data = envelope.data;
-    if (typeof data === 'object' && data !== null && !Array.isArray(data) && isOrderNumber((data as Record<string, unknown>).orderNo)) {
+    if (
+      typeof data === 'object' &&
+      data !== null &&
+      !Array.isArray(data) &&
+      isOrderNumber((data as Record<string, unknown>).orderNo)
+    ) {
       return { kind: 'found', data: data as Record<string, unknown> };
     }
-    return { kind: 'failed', error: new CashyTransportError('unparsable', endpoint, 'code 200 without an orderNo'), retryable: true };
+    return {
+      kind: 'failed',
+      error: new CashyTransportError(
+        'unparsable',
+        endpoint,
+        'code 200 without an orderNo',
+      ),
+      retryable: true,
+    };
   }
   const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
-  if (patterns.orderNotFound.test(envelope.msg)) return { kind: 'absent', error };
+  if (patterns.orderNotFound.test(envelope.msg))
+    return { kind: 'absent', error };
   // A signing or merchant problem will not go away by asking again; anything else might.
-  return { kind: 'failed', error, retryable: !PUBLISHED_REJECTION.test(envelope.msg) };
+  return {
+    kind: 'failed',
+    error,
+    retryable: !PUBLISHED_REJECTION.test(envelope.msg),
+  };
 }
 
 /** True for `System_busy`, `System_Maintenance` and `System_error`: an idempotent call may be repeated. */
 export function isRetryableApiError(error: unknown): error is CashyApiError {
-  return error instanceof CashyApiError && (BUSY.test(error.msg) || error.msg === 'System_error');
+  return (
+    error instanceof CashyApiError &&
+    (BUSY.test(error.msg) || error.msg === 'System_error')
+  );
 }
 
 function isOrderNumber(value: unknown): value is string {
@@ -135,9 +202,24 @@ export function parseEnvelope(text: string): CashyEnvelope | undefined {
   } catch {
     return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return undefined;
   const { code, msg, data } = parsed as Record<string, unknown>;
-  const numericCode = typeof code === 'number' ? code : typeof code === 'string' && /^\d{1,9}$/.test(code) ? Number(code) : NaN;
+  const numericCode =
+    typeof code === 'number'
+      ? code
+      : typeof code === 'string' && /^\d{1,9}$/.test(code)
+        ? Number(code)
+        : NaN;
   if (!Number.isInteger(numericCode)) return undefined;
-  return { code: numericCode, msg: typeof msg === 'string' ? msg : msg === undefined || msg === null ? '' : String(msg), data };
+  return {
+    code: numericCode,
+    msg:
+      typeof msg === 'string'
+        ? msg
+        : msg === undefined || msg === null
+          ? ''
+          : String(msg),
+    data,
+  };
 }

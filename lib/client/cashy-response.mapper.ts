@@ -1,28 +1,54 @@
-import { type PayoutBalance, type PayoutBank, type PayoutCurrency, type PayoutOrder } from '../payout.types';
+import {
+  type PayoutBalance,
+  type PayoutBank,
+  type PayoutCurrency,
+  type PayoutOrder,
+} from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
-import { formatDecimal, normalizeAmount, parseDecimal } from '../markets/decimal';
+import {
+  formatDecimal,
+  normalizeAmount,
+  parseDecimal,
+} from '../markets/decimal';
 import type { CashyEndpoint } from './cashy-protocol';
 import { CashyTransportError } from '../payout.errors';
 
 /** Cashy reports balances with two decimals in every market. */
 const BALANCE_SCALE = 2;
 
-function record(data: unknown, endpoint: CashyEndpoint): Record<string, unknown> {
+function record(
+  data: unknown,
+  endpoint: CashyEndpoint,
+): Record<string, unknown> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new CashyTransportError('unparsable', endpoint, 'data is not an object');
+    throw new CashyTransportError(
+      'unparsable',
+      endpoint,
+      'data is not an object',
+    );
   }
   return data as Record<string, unknown>;
 }
 
-function amount(value: unknown, scale: number | undefined, endpoint: CashyEndpoint, field: string): string | null {
+function amount(
+  value: unknown,
+  scale: number | undefined,
+  endpoint: CashyEndpoint,
+  field: string,
+): string | null {
   try {
     return normalizeAmount(value, scale);
   } catch {
-    throw new CashyTransportError('unparsable', endpoint, `${field} is not a decimal`);
+    throw new CashyTransportError(
+      'unparsable',
+      endpoint,
+      `${field} is not a decimal`,
+    );
   }
 }
 
-const optionalText = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+const optionalText = (value: unknown): string | undefined =>
+  typeof value === 'string' && value !== '' ? value : undefined;
 
 /**
  * Normalizes an order from payOut or payOutQuery: merchantId as a string, amounts as decimal
@@ -31,54 +57,101 @@ const optionalText = (value: unknown): string | undefined => (typeof value === '
  * received and an amount or fee that is not a decimal becomes `null` (callers that must compare
  * amounts read them from `data` themselves).
  */
-export function toPayoutOrder(data: unknown, endpoint: CashyEndpoint, known: { currency?: PayoutCurrency; mchOrderNo?: string }): PayoutOrder {
+export function toPayoutOrder(
+  data: unknown,
+  endpoint: CashyEndpoint,
+  known: { currency?: PayoutCurrency; mchOrderNo?: string },
+): PayoutOrder {
   const value = record(data, endpoint);
-  if (typeof value.orderNo !== 'string' || value.orderNo === '') throw new CashyTransportError('unparsable', endpoint, 'orderNo missing');
+  if (typeof value.orderNo !== 'string' || value.orderNo === '')
+    throw new CashyTransportError('unparsable', endpoint, 'orderNo missing');
   const scale = marketOf(known.currency)?.amountScale;
   const resultDesc = optionalText(value.resultDesc);
   const channelOrderNo = optionalText(value.channelOrderNo);
   return {
-    merchantId: value.merchantId === undefined || value.merchantId === null ? '' : String(value.merchantId),
+    merchantId:
+      value.merchantId === undefined || value.merchantId === null
+        ? ''
+        : String(value.merchantId),
     mchOrderNo: optionalText(value.mchOrderNo) ?? known.mchOrderNo ?? '',
     orderNo: value.orderNo,
     ...(known.currency ? { currency: known.currency } : {}),
     amount: lenientAmount(value.amount, scale),
     fee: lenientAmount(value.fee, scale),
-    orderStatus: typeof value.orderStatus === 'string' ? value.orderStatus : String(value.orderStatus ?? ''),
-    completionTime: typeof value.completionTime === 'number' ? String(value.completionTime) : (optionalText(value.completionTime) ?? null),
+    orderStatus:
+      typeof value.orderStatus === 'string'
+        ? value.orderStatus
+        : String(value.orderStatus ?? ''),
+    completionTime:
+      typeof value.completionTime === 'number'
+        ? String(value.completionTime)
+        : (optionalText(value.completionTime) ?? null),
     ...(resultDesc !== undefined ? { resultDesc } : {}),
     ...(channelOrderNo !== undefined ? { channelOrderNo } : {}),
   };
 }
 
-function lenientAmount(value: unknown, scale: number | undefined): string | null {
+function lenientAmount(
+  value: unknown,
+  scale: number | undefined,
+): string | null {
   const parsed = parseDecimal(value);
   if (!parsed) return null;
-  return scale === undefined && typeof value === 'string' ? value.trim() : formatDecimal(parsed, scale ?? 0);
+  return scale === undefined && typeof value === 'string'
+    ? value.trim()
+    : formatDecimal(parsed, scale ?? 0);
 }
 
 /** Normalizes bankListQuery's array. */
-export function toPayoutBanks(data: unknown, endpoint: CashyEndpoint): PayoutBank[] {
-  if (!Array.isArray(data)) throw new CashyTransportError('unparsable', endpoint, 'data is not an array');
+export function toPayoutBanks(
+  data: unknown,
+  endpoint: CashyEndpoint,
+): PayoutBank[] {
+  if (!Array.isArray(data))
+    throw new CashyTransportError(
+      'unparsable',
+      endpoint,
+      'data is not an array',
+    );
   return data.map((entry) => {
     const bank = record(entry, endpoint);
     const bankId = Number(bank.bankId);
-    if (!Number.isSafeInteger(bankId)) throw new CashyTransportError('unparsable', endpoint, 'bankId is not a number');
-    return { bankId, bankCode: String(bank.bankCode ?? ''), bankName: String(bank.bankName ?? '') };
+    if (!Number.isSafeInteger(bankId))
+      throw new CashyTransportError(
+        'unparsable',
+        endpoint,
+        'bankId is not a number',
+      );
+    return {
+      bankId,
+      bankCode: String(bank.bankCode ?? ''),
+      bankName: String(bank.bankName ?? ''),
+    };
   });
 }
 
 /** Normalizes getBalance (`mchId` becomes `merchantId`). */
-export function toPayoutBalance(data: unknown, endpoint: CashyEndpoint, merchantId: string): PayoutBalance {
+export function toPayoutBalance(
+  data: unknown,
+  endpoint: CashyEndpoint,
+  merchantId: string,
+): PayoutBalance {
   const value = record(data, endpoint);
   return {
-    merchantId: value.mchId !== undefined && value.mchId !== null ? String(value.mchId) : merchantId,
-    balance: amount(value.balance, BALANCE_SCALE, endpoint, 'balance') ?? '0.00',
-    unBalance: amount(value.unBalance, BALANCE_SCALE, endpoint, 'unBalance') ?? '0.00',
+    merchantId:
+      value.mchId !== undefined && value.mchId !== null
+        ? String(value.mchId)
+        : merchantId,
+    balance:
+      amount(value.balance, BALANCE_SCALE, endpoint, 'balance') ?? '0.00',
+    unBalance:
+      amount(value.unBalance, BALANCE_SCALE, endpoint, 'unBalance') ?? '0.00',
   };
 }
 
 /** The currency an account's answers are in, when the account serves exactly one. */
-export function soleCurrency(currencies: readonly PayoutCurrency[] | undefined): PayoutCurrency | undefined {
+export function soleCurrency(
+  currencies: readonly PayoutCurrency[] | undefined,
+): PayoutCurrency | undefined {
   return currencies?.length === 1 ? currencies[0] : undefined;
 }

@@ -13,7 +13,10 @@ function digest(body: string | Uint8Array, apiKey: CashyApiKey): Buffer {
  * travels on the wire. There is no canonical form, so always sign the string you send and verify
  * the bytes you received.
  */
-export function signCashyBody(body: string | Uint8Array, apiKey: CashyApiKey): string {
+export function signCashyBody(
+  body: string | Uint8Array,
+  apiKey: CashyApiKey,
+): string {
   return digest(body, apiKey).toString('hex').toUpperCase();
 }
 
@@ -23,7 +26,11 @@ const HEX_DIGEST = /^[0-9a-fA-F]{32}$/;
  * Verifies a `Sign` header against the raw body bytes in constant time. Either hex case is accepted;
  * anything that is not 32 hex digits is rejected without comparing.
  */
-export function verifyCashySignature(rawBody: string | Uint8Array, apiKey: CashyApiKey, sign: unknown): boolean {
+export function verifyCashySignature(
+  rawBody: string | Uint8Array,
+  apiKey: CashyApiKey,
+  sign: unknown,
+): boolean {
   if (typeof sign !== 'string' || !HEX_DIGEST.test(sign)) return false;
   return timingSafeEqual(digest(rawBody, apiKey), Buffer.from(sign, 'hex'));
 }

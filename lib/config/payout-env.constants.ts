@@ -20,6 +20,16 @@ export type PayoutEnvVariable = (typeof PAYOUT_ENV_VARIABLES)[number];
 
 /** The per-currency accounts, in the order they are listed in `accounts`. */
 export const PAYOUT_ENV_ACCOUNTS = [
-  { name: 'pen', currency: 'PEN', merchantId: 'CASHY_PEN_MERCHANT_ID', apiKey: 'CASHY_PEN_API_KEY' },
-  { name: 'mxn', currency: 'MXN', merchantId: 'CASHY_MXN_MERCHANT_ID', apiKey: 'CASHY_MXN_API_KEY' },
+  {
+    name: 'pen',
+    currency: 'PEN',
+    merchantId: 'CASHY_PEN_MERCHANT_ID',
+    apiKey: 'CASHY_PEN_API_KEY',
+  },
+  {
+    name: 'mxn',
+    currency: 'MXN',
+    merchantId: 'CASHY_MXN_MERCHANT_ID',
+    apiKey: 'CASHY_MXN_API_KEY',
+  },
 ] as const;

@@ -12,4 +12,6 @@ import { readPayoutEnv } from './payout-env.reader';
  * PayoutModule.forRootAsync(payoutConfig.asProvider()),
  * ```
  */
-export const payoutConfig = registerAs('payout', (): PayoutEnvConfig => readPayoutEnv(process.env));
+export const payoutConfig = registerAs('payout', (): PayoutEnvConfig =>
+  readPayoutEnv(process.env),
+);

@@ -1,26 +1,46 @@
 import { OnEvent } from '@nestjs/event-emitter';
-import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_NOT_CREATED, PAYOUT_SUCCEEDED } from './payout.events';
+import {
+  PAYOUT_ANOMALY,
+  PAYOUT_FAILED,
+  PAYOUT_NOT_CREATED,
+  PAYOUT_SUCCEEDED,
+} from './payout.events';
 
 type OnEventOptions = Exclude<Parameters<typeof OnEvent>[1], undefined>;
 
 /** `@OnEvent` options a payout listener may set; errors are never suppressed. */
-export type PayoutListenerOptions = Omit<OnEventOptions, 'suppressErrors' | 'async'>;
+export type PayoutListenerOptions = Omit<
+  OnEventOptions,
+  'suppressErrors' | 'async'
+>;
 
 // A thrown listener must reach the webhook so it answers 500 and Cashy retries; `async` would detach
 // the listener from emitAsync and let the webhook acknowledge before it settled.
-const listenerOptions = (options?: PayoutListenerOptions): OnEventOptions => ({ ...options, suppressErrors: false, async: false });
+const listenerOptions = (options?: PayoutListenerOptions): OnEventOptions => ({
+  ...options,
+  suppressErrors: false,
+  async: false,
+});
 
 /** Marks a method as a `payout.succeeded` listener. Its errors make the webhook answer 500. */
-export const OnPayoutSucceeded = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_SUCCEEDED, listenerOptions(options));
+export const OnPayoutSucceeded = (
+  options?: PayoutListenerOptions,
+): MethodDecorator => OnEvent(PAYOUT_SUCCEEDED, listenerOptions(options));
 
 /** Marks a method as a `payout.failed` listener. Its errors make the webhook answer 500. */
-export const OnPayoutFailed = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_FAILED, listenerOptions(options));
+export const OnPayoutFailed = (
+  options?: PayoutListenerOptions,
+): MethodDecorator => OnEvent(PAYOUT_FAILED, listenerOptions(options));
 
 /** Marks a method as a `payout.anomaly` listener. Its errors make the webhook answer 500. */
-export const OnPayoutAnomaly = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_ANOMALY, listenerOptions(options));
+export const OnPayoutAnomaly = (
+  options?: PayoutListenerOptions,
+): MethodDecorator => OnEvent(PAYOUT_ANOMALY, listenerOptions(options));
 
 /**
  * Marks a method as a `payout.not_created` listener. Its errors are logged and the check is repeated
  * later, so the event comes again until a listener succeeds.
  */
-export const OnPayoutNotCreated = (options?: PayoutListenerOptions): MethodDecorator => OnEvent(PAYOUT_NOT_CREATED, listenerOptions(options));
+export const OnPayoutNotCreated = (
+  options?: PayoutListenerOptions,
+): MethodDecorator => OnEvent(PAYOUT_NOT_CREATED, listenerOptions(options));

@@ -1,4 +1,8 @@
-import type { PayoutResultDesc, PayoutStatus, PayoutCurrency } from '../payout.types';
+import type {
+  PayoutResultDesc,
+  PayoutStatus,
+  PayoutCurrency,
+} from '../payout.types';
 
 /** Emitted the first time an order is reported `SUCCESS`. */
 export const PAYOUT_SUCCEEDED = 'payout.succeeded' as const;
@@ -66,7 +70,12 @@ export class PayoutFailedEvent extends PayoutEvent {
   /** True when this undoes an earlier `payout.succeeded` (a Mexican SPEI return). */
   readonly reversed: boolean;
 
-  constructor(fields: PayoutEventFields & { status: 'FAIL' | 'CANCEL'; reversed: boolean }) {
+  constructor(
+    fields: PayoutEventFields & {
+      status: 'FAIL' | 'CANCEL';
+      reversed: boolean;
+    },
+  ) {
     super(fields);
     this.reason = fields.resultDesc;
     this.reversed = fields.reversed;
@@ -85,7 +94,14 @@ export class PayoutFailedEvent extends PayoutEvent {
  * - `answer`: a create answer that disagrees with the request;
  * - `unresolved`: the built-in reconciliation gave up on a payout still open after its horizon.
  */
-export type PayoutAnomalyKind = 'transition' | 'merchant' | 'mchOrderNo' | 'amount' | 'status' | 'answer' | 'unresolved';
+export type PayoutAnomalyKind =
+  | 'transition'
+  | 'merchant'
+  | 'mchOrderNo'
+  | 'amount'
+  | 'status'
+  | 'answer'
+  | 'unresolved';
 
 /** Fields of `PayoutAnomalyEvent`. */
 export interface PayoutAnomalyFields {

@@ -36,7 +36,11 @@ export function parseDecimal(value: unknown): ParsedDecimal | undefined {
   if (!match) return undefined;
   const integer = match[2];
   const fraction = match[3] ?? '';
-  return { negative: match[1] === '-' && (integer !== '0' || fraction !== ''), integer, fraction };
+  return {
+    negative: match[1] === '-' && (integer !== '0' || fraction !== ''),
+    integer,
+    fraction,
+  };
 }
 
 /** Number of decimal places actually used (trailing zeros do not count). */
@@ -63,7 +67,8 @@ export function compareDecimals(a: ParsedDecimal, b: ParsedDecimal): number {
  * compare as text, and fractions compare as text once padded to the same length.
  */
 function compareMagnitudes(a: ParsedDecimal, b: ParsedDecimal): number {
-  if (a.integer.length !== b.integer.length) return a.integer.length < b.integer.length ? -1 : 1;
+  if (a.integer.length !== b.integer.length)
+    return a.integer.length < b.integer.length ? -1 : 1;
   if (a.integer !== b.integer) return a.integer < b.integer ? -1 : 1;
   const width = Math.max(a.fraction.length, b.fraction.length);
   const fa = a.fraction.padEnd(width, '0');
@@ -76,7 +81,10 @@ function compareMagnitudes(a: ParsedDecimal, b: ParsedDecimal): number {
  * rounded away), so the result is always lossless: `("150.5", 2) -> "150.50"`, `("1500.00", 0) -> "1500"`.
  */
 export function formatDecimal(parsed: ParsedDecimal, scale: number): string {
-  const fraction = parsed.fraction.length >= scale ? parsed.fraction : parsed.fraction.padEnd(scale, '0');
+  const fraction =
+    parsed.fraction.length >= scale
+      ? parsed.fraction
+      : parsed.fraction.padEnd(scale, '0');
   return `${parsed.negative ? '-' : ''}${parsed.integer}${fraction ? `.${fraction}` : ''}`;
 }
 
@@ -85,7 +93,10 @@ export function formatDecimal(parsed: ParsedDecimal, scale: number): string {
  * when the gateway sent none. With no known scale the value is rendered as given, minus noise zeros.
  * Throws `TypeError` for a value that is not a decimal at all.
  */
-export function normalizeAmount(value: unknown, scale: number | undefined): string | null {
+export function normalizeAmount(
+  value: unknown,
+  scale: number | undefined,
+): string | null {
   if (value === null || value === undefined || value === '') return null;
   const parsed = parseDecimal(value);
   if (!parsed) throw new TypeError(`not a decimal: ${JSON.stringify(value)}`);

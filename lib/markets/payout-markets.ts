@@ -11,7 +11,8 @@ export const PAYOUT_MARKETS: Readonly<Record<PayoutCurrency, PayoutMarket>> = {
 
 /** The market of a currency code, or `undefined` for one the module does not serve. */
 export function marketOf(currency: unknown): PayoutMarket | undefined {
-  return typeof currency === 'string' && Object.prototype.hasOwnProperty.call(PAYOUT_MARKETS, currency)
+  return typeof currency === 'string' &&
+    Object.prototype.hasOwnProperty.call(PAYOUT_MARKETS, currency)
     ? PAYOUT_MARKETS[currency as PayoutCurrency]
     : undefined;
 }

@@ -29,16 +29,28 @@ export class CashyAccount {
 
   /** Upper-case `MD5(body + apiKey)`. */
   sign(body: string | Buffer): string {
-    return signCashyBody(body, typeof body === 'string' ? this.#apiKey : this.#apiKeyBytes);
+    return signCashyBody(
+      body,
+      typeof body === 'string' ? this.#apiKey : this.#apiKeyBytes,
+    );
   }
 
   /** Constant-time check of a `Sign` header over raw bytes. */
   verify(rawBody: Buffer | string, sign: unknown): boolean {
-    return verifyCashySignature(rawBody, typeof rawBody === 'string' ? this.#apiKey : this.#apiKeyBytes, sign);
+    return verifyCashySignature(
+      rawBody,
+      typeof rawBody === 'string' ? this.#apiKey : this.#apiKeyBytes,
+      sign,
+    );
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, merchantId: this.merchantId, currencies: this.currencies, apiKey: '[redacted]' };
+    return {
+      name: this.name,
+      merchantId: this.merchantId,
+      currencies: this.currencies,
+      apiKey: '[redacted]',
+    };
   }
 
   [inspect.custom](): string {

@@ -62,7 +62,9 @@ export class PayoutConfig {
     /** The built-in sweep of open payouts, or `false` when the host turned it off. */
     readonly reconciliation: ResolvedReconciliationPolicy | false,
   ) {
-    this.byMerchantId = new Map(accounts.map((account) => [account.merchantId, account]));
+    this.byMerchantId = new Map(
+      accounts.map((account) => [account.merchantId, account]),
+    );
     this.#http = http;
   }
 
@@ -80,25 +82,34 @@ export class PayoutConfig {
    * The account a call uses: the one named by `selector.account`, else the single account that
    * serves `currency`, else the only account. Anything ambiguous or unknown is an error.
    */
-  selectAccount(selector: PayoutAccountSelector | undefined, currency?: PayoutCurrency): CashyAccount {
+  selectAccount(
+    selector: PayoutAccountSelector | undefined,
+    currency?: PayoutCurrency,
+  ): CashyAccount {
     const wanted = selector?.account;
     if (wanted !== undefined && wanted !== null && wanted !== '') {
       const key = String(wanted);
-      const account = this.accounts.find((a) => a.name === key || a.merchantId === key);
+      const account = this.accounts.find(
+        (a) => a.name === key || a.merchantId === key,
+      );
       if (!account) {
         throw new PayoutConfigurationError(
           `account: no configured account is named or has merchantId "${key}" (known: ${this.accounts.map((a) => a.name).join(', ')})`,
         );
       }
       if (currency && !account.serves(currency)) {
-        throw new PayoutConfigurationError(`account: account "${account.name}" does not serve ${currency}`);
+        throw new PayoutConfigurationError(
+          `account: account "${account.name}" does not serve ${currency}`,
+        );
       }
       return account;
     }
     if (this.accounts.length === 1) {
       const [only] = this.accounts;
       if (currency && !only.serves(currency)) {
-        throw new PayoutConfigurationError(`currency: the configured account "${only.name}" does not serve ${currency}`);
+        throw new PayoutConfigurationError(
+          `currency: the configured account "${only.name}" does not serve ${currency}`,
+        );
       }
       return only;
     }
@@ -112,7 +123,9 @@ export class PayoutConfig {
     const candidates = dedicated.length === 1 ? dedicated : serving;
     if (candidates.length === 1) return candidates[0];
     if (candidates.length === 0) {
-      throw new PayoutConfigurationError(`currency: no configured account serves ${currency}`);
+      throw new PayoutConfigurationError(
+        `currency: no configured account serves ${currency}`,
+      );
     }
     throw new PayoutConfigurationError(
       `account: accounts ${candidates.map((a) => a.name).join(' and ')} all serve ${currency}; pass { account } to choose`,

@@ -4,7 +4,10 @@ import type { PayoutCurrency } from '../payout.types';
 import { compareDecimals, parseDecimal } from '../markets/decimal';
 import { PayoutConfig } from '../options/payout-config';
 import { PAYOUT_STORE } from '../payout.constants';
-import type { PayoutAttempt, PayoutStore } from '../store/payout-store.interface';
+import type {
+  PayoutAttempt,
+  PayoutStore,
+} from '../store/payout-store.interface';
 
 /** What a create is about: its key, amount and the account it goes out from. */
 export interface CreateRequest {
@@ -60,9 +63,24 @@ export class PayoutAttemptLedger {
    * used for another amount, currency or merchant.
    */
   async open(request: CreateRequest): Promise<CreateProgress> {
-    const [attempt, record] = await this.call('getAttempt', () => Promise.all([this.store.getAttempt(request.mchOrderNo), this.store.findByMchOrderNo(request.mchOrderNo)]));
-    const sent = attempt ?? (record?.amount !== undefined && record.currency !== undefined ? { ...record, amount: record.amount, currency: record.currency } : undefined);
-    if (sent && (sent.currency !== request.currency || (sent.merchantId !== undefined && sent.merchantId !== request.merchantId) || !sameAmount(sent.amount, request.amount))) {
+    const [attempt, record] = await this.call('getAttempt', () =>
+      Promise.all([
+        this.store.getAttempt(request.mchOrderNo),
+        this.store.findByMchOrderNo(request.mchOrderNo),
+      ]),
+    );
+    const sent =
+      attempt ??
+      (record?.amount !== undefined && record.currency !== undefined
+        ? { ...record, amount: record.amount, currency: record.currency }
+        : undefined);
+    if (
+      sent &&
+      (sent.currency !== request.currency ||
+        (sent.merchantId !== undefined &&
+          sent.merchantId !== request.merchantId) ||
+        !sameAmount(sent.amount, request.amount))
+    ) {
       throw new PayoutOrderConflictError(
         request.mchOrderNo,
         attempt?.orderNo ?? record?.orderNo,
@@ -72,10 +90,21 @@ export class PayoutAttemptLedger {
     const orderNo = record?.orderNo ?? attempt?.orderNo;
     // An order the gateway already answered with, or reported by webhook, is never sent again (rule 4).
     if (orderNo !== undefined || attempt?.state === 'created') {
-      return { uncertain: true, holdUntil: Infinity, reason: `the gateway already has it as order ${orderNo ?? '?'}`, attempt, orderNo };
+      return {
+        uncertain: true,
+        holdUntil: Infinity,
+        reason: `the gateway already has it as order ${orderNo ?? '?'}`,
+        attempt,
+        orderNo,
+      };
     }
     if (attempt && attempt.state !== 'rejected') {
-      return { uncertain: true, holdUntil: attempt.resendAfter, reason: `an earlier create of this mchOrderNo is ${attempt.state}`, attempt };
+      return {
+        uncertain: true,
+        holdUntil: attempt.resendAfter,
+        reason: `an earlier create of this mchOrderNo is ${attempt.state}`,
+        attempt,
+      };
     }
     return { uncertain: false, reason: '', attempt };
   }
@@ -85,7 +114,10 @@ export class PayoutAttemptLedger {
    * timeout plus the re-send window, and tracks it for the built-in reconciliation. A compare-and-set
    * from the attempt this call last saw: resolves `false` when anyone else wrote it since.
    */
-  async markSending(progress: CreateProgress, request: CreateRequest): Promise<boolean> {
+  async markSending(
+    progress: CreateProgress,
+    request: CreateRequest,
+  ): Promise<boolean> {
     const current = progress.attempt;
     const now = Date.now();
     const next: PayoutAttempt = {
@@ -95,59 +127,112 @@ export class PayoutAttemptLedger {
       revision: (current?.revision ?? 0) + 1,
       updatedAt: now,
     };
-    if (!(await this.call('compareAndSetAttempt', () => this.store.compareAndSetAttempt(next, current?.revision ?? 0)))) return false;
+    if (
+      !(await this.call('compareAndSetAttempt', () =>
+        this.store.compareAndSetAttempt(next, current?.revision ?? 0),
+      ))
+    )
+      return false;
     progress.attempt = next;
     // Tracked before it is sent, so the built-in reconciliation settles it whatever happens next.
-    await this.call('trackOpen', () => this.store.trackOpen(request.mchOrderNo, now, next.resendAfter));
+    await this.call('trackOpen', () =>
+      this.store.trackOpen(request.mchOrderNo, now, next.resendAfter),
+    );
     return true;
   }
 
   /** An attempt ended ambiguously: the window restarts now, and its end is returned. */
-  async markUnknown(progress: CreateProgress, mchOrderNo: string): Promise<number> {
+  async markUnknown(
+    progress: CreateProgress,
+    mchOrderNo: string,
+  ): Promise<number> {
     const holdUntil = Date.now() + this.config.resendWindowMs;
-    const next = await this.update(progress, mchOrderNo, { state: 'unknown', resendAfter: holdUntil });
-    await this.call('trackOpen', () => this.store.trackOpen(mchOrderNo, Date.now(), next?.resendAfter ?? holdUntil));
+    const next = await this.update(progress, mchOrderNo, {
+      state: 'unknown',
+      resendAfter: holdUntil,
+    });
+    await this.call('trackOpen', () =>
+      this.store.trackOpen(
+        mchOrderNo,
+        Date.now(),
+        next?.resendAfter ?? holdUntil,
+      ),
+    );
     return next?.resendAfter ?? holdUntil;
   }
 
   /** The gateway showed the order: recorded with its orderNo. */
-  async markCreated(progress: CreateProgress | undefined, mchOrderNo: string, orderNo: string): Promise<void> {
+  async markCreated(
+    progress: CreateProgress | undefined,
+    mchOrderNo: string,
+    orderNo: string,
+  ): Promise<void> {
     await this.update(progress, mchOrderNo, { state: 'created', orderNo });
   }
 
   /** Definitely not created: the mchOrderNo may be sent again at once. */
-  async markRejected(progress: CreateProgress | undefined, mchOrderNo: string): Promise<void> {
-    await this.update(progress, mchOrderNo, { state: 'rejected', resendAfter: 0 });
+  async markRejected(
+    progress: CreateProgress | undefined,
+    mchOrderNo: string,
+  ): Promise<void> {
+    await this.update(progress, mchOrderNo, {
+      state: 'rejected',
+      resendAfter: 0,
+    });
   }
 
   /** (Re)schedules the built-in reconciliation's next check of an open payout; a store failure is logged. */
   async track(mchOrderNo: string, dueAt: number): Promise<void> {
-    await this.store.trackOpen(mchOrderNo, Date.now(), dueAt).catch((error: unknown) => {
-      this.logger.warn(`payout ${mchOrderNo}: could not schedule its reconciliation (${(error as Error).message})`);
-    });
+    await this.store
+      .trackOpen(mchOrderNo, Date.now(), dueAt)
+      .catch((error: unknown) => {
+        this.logger.warn(
+          `payout ${mchOrderNo}: could not schedule its reconciliation (${(error as Error).message})`,
+        );
+      });
   }
 
   /** Stops watching a payout whose outcome is known; a store failure is logged (the sweep finds it settled). */
   async untrack(mchOrderNo: string): Promise<void> {
     await this.store.untrackOpen(mchOrderNo).catch((error: unknown) => {
-      this.logger.warn(`payout ${mchOrderNo}: could not stop tracking it (${(error as Error).message})`);
+      this.logger.warn(
+        `payout ${mchOrderNo}: could not stop tracking it (${(error as Error).message})`,
+      );
     });
   }
 
   /** Rewrites the attempt with `change`, re-reading it when someone else (a webhook, a sweep) wrote it since. */
-  private async update(progress: CreateProgress | undefined, mchOrderNo: string, change: Partial<Pick<PayoutAttempt, 'state' | 'resendAfter' | 'orderNo'>>): Promise<PayoutAttempt | undefined> {
-    let current = progress?.attempt ?? (await this.call('getAttempt', () => this.store.getAttempt(mchOrderNo)));
+  private async update(
+    progress: CreateProgress | undefined,
+    mchOrderNo: string,
+    change: Partial<Pick<PayoutAttempt, 'state' | 'resendAfter' | 'orderNo'>>,
+  ): Promise<PayoutAttempt | undefined> {
+    let current =
+      progress?.attempt ??
+      (await this.call('getAttempt', () => this.store.getAttempt(mchOrderNo)));
     for (;;) {
       if (!current) return undefined;
       // An order the gateway showed stays created, whatever an attempt of it reports afterwards.
-      if (current.state === 'created' && change.state !== 'created') return current;
-      const next: PayoutAttempt = { ...current, ...change, revision: current.revision + 1, updatedAt: Date.now() };
+      if (current.state === 'created' && change.state !== 'created')
+        return current;
+      const next: PayoutAttempt = {
+        ...current,
+        ...change,
+        revision: current.revision + 1,
+        updatedAt: Date.now(),
+      };
       const base = current;
-      if (await this.call('compareAndSetAttempt', () => this.store.compareAndSetAttempt(next, base.revision))) {
+      if (
+        await this.call('compareAndSetAttempt', () =>
+          this.store.compareAndSetAttempt(next, base.revision),
+        )
+      ) {
         if (progress) progress.attempt = next;
         return next;
       }
-      current = await this.call('getAttempt', () => this.store.getAttempt(mchOrderNo));
+      current = await this.call('getAttempt', () =>
+        this.store.getAttempt(mchOrderNo),
+      );
     }
   }
 

@@ -1,22 +1,53 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { PayoutBusyError, PayoutStoreError } from '../payout.errors';
 import { PayoutConfig } from '../options/payout-config';
-import { PAYOUT_ANOMALY, PAYOUT_FAILED, PAYOUT_SUCCEEDED, PayoutAnomalyEvent, type PayoutAnomalyFields, type PayoutAnomalyKind, PayoutFailedEvent, PayoutSucceededEvent } from '../events/payout.events';
+import {
+  PAYOUT_ANOMALY,
+  PAYOUT_FAILED,
+  PAYOUT_SUCCEEDED,
+  PayoutAnomalyEvent,
+  type PayoutAnomalyFields,
+  type PayoutAnomalyKind,
+  PayoutFailedEvent,
+  PayoutSucceededEvent,
+} from '../events/payout.events';
 import type { PayoutEventFields } from '../events/payout.events';
-import { PAYOUT_STATUSES, type PayoutCurrency, type PayoutStatus } from '../payout.types';
+import {
+  PAYOUT_STATUSES,
+  type PayoutCurrency,
+  type PayoutStatus,
+} from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
-import { compareDecimals, formatDecimal, parseDecimal, type ParsedDecimal } from '../markets/decimal';
+import {
+  compareDecimals,
+  formatDecimal,
+  parseDecimal,
+  type ParsedDecimal,
+} from '../markets/decimal';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
-import type { PayoutAttempt, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
+import type {
+  PayoutAttempt,
+  PayoutRecord,
+  PayoutStore,
+} from '../store/payout-store.interface';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PayoutAttemptLedger } from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
-import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
+import type {
+  PayoutReportResult,
+  PayoutStatusReport,
+} from './payout-status-report.interface';
 
 /** What a claim was taken for: a status to record as processed, or an anomaly to record as emitted. */
-type ClaimedChange = { status: PayoutStatus; reversed: boolean } | { anomaly: string };
+type ClaimedChange =
+  { status: PayoutStatus; reversed: boolean } | { anomaly: string };
 
 /** A report the rules forbid: what kind, and a sentence saying why. */
 interface Anomaly {
@@ -37,11 +68,21 @@ interface KnownOrder {
 }
 
 /** `record` with our claim (if it is still ours) dropped and, with `change`, that change recorded. */
-function settledRecord(record: PayoutRecord, token: string, change: ClaimedChange | undefined): PayoutRecord {
-  const next: PayoutRecord = { ...record, claim: record.claim?.token === token ? undefined : record.claim, revision: record.revision + 1, updatedAt: Date.now() };
+function settledRecord(
+  record: PayoutRecord,
+  token: string,
+  change: ClaimedChange | undefined,
+): PayoutRecord {
+  const next: PayoutRecord = {
+    ...record,
+    claim: record.claim?.token === token ? undefined : record.claim,
+    revision: record.revision + 1,
+    updatedAt: Date.now(),
+  };
   if (change && 'status' in change) {
     next.status = change.status;
-    if (!record.processed.includes(change.status)) next.processed = [...record.processed, change.status];
+    if (!record.processed.includes(change.status))
+      next.processed = [...record.processed, change.status];
     next.reversed = record.reversed || change.reversed;
   } else if (change && !(record.anomalies ?? []).includes(change.anomaly)) {
     next.anomalies = [...(record.anomalies ?? []), change.anomaly];
@@ -90,8 +131,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       const record = await this.read(report.orderNo);
       if (record?.claim && record.claim.expiresAt > Date.now()) {
         // A copy of a status already handled needs nothing from the holder.
-        if (record.processed.includes(report.orderStatus as PayoutStatus)) return 'duplicate';
-        if (Date.now() >= giveUpAt) throw new PayoutBusyError(`order ${report.orderNo} is being processed by another delivery`);
+        if (record.processed.includes(report.orderStatus as PayoutStatus))
+          return 'duplicate';
+        if (Date.now() >= giveUpAt)
+          throw new PayoutBusyError(
+            `order ${report.orderNo} is being processed by another delivery`,
+          );
         await sleep(pollMs);
         pollMs = Math.min(pollMs * 2, CLAIM_POLL_MS.max);
         continue;
@@ -100,42 +145,78 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       const base = this.baseRecord(record, report, known);
       const mismatch = findMismatch(known, report);
       if (mismatch) {
-        const written = await this.emitAnomalyOnce(record, this.anomalyBase(record, report), report, mismatch);
+        const written = await this.emitAnomalyOnce(
+          record,
+          this.anomalyBase(record, report),
+          report,
+          mismatch,
+        );
         if (written === 'retry') continue;
         return written;
       }
       const status = report.orderStatus as PayoutStatus;
       const market = marketOf(known.currency);
       // With the market unknown, a SUCCESS → FAIL is not read as a SPEI return (rule 6).
-      const transition = decidePayoutTransition(record, status, market?.allowsSuccessReversal ?? false);
+      const transition = decidePayoutTransition(
+        record,
+        status,
+        market?.allowsSuccessReversal ?? false,
+      );
       switch (transition.kind) {
         case 'duplicate':
           return 'duplicate';
         case 'stale':
-          this.logger.debug(`order ${report.orderNo}: ${status} after ${record?.status} ignored (out of order)`);
+          this.logger.debug(
+            `order ${report.orderNo}: ${status} after ${record?.status} ignored (out of order)`,
+          );
           return 'stale';
         case 'anomaly': {
-          const why = market ? `${transition.from} → ${status} is not allowed` : `${transition.from} → ${status} is not allowed while the order's market is unknown`;
-          const written = await this.emitAnomalyOnce(record, base, report, { kind: 'transition', reason: why });
+          const why = market
+            ? `${transition.from} → ${status} is not allowed`
+            : `${transition.from} → ${status} is not allowed while the order's market is unknown`;
+          const written = await this.emitAnomalyOnce(record, base, report, {
+            kind: 'transition',
+            reason: why,
+          });
           if (written === 'retry') continue;
           return written;
         }
         case 'progress': {
-          const next = { ...base, status, processed: base.processed.includes(status) ? base.processed : [...base.processed, status] };
+          const next = {
+            ...base,
+            status,
+            processed: base.processed.includes(status)
+              ? base.processed
+              : [...base.processed, status],
+          };
           if (!(await this.write(next, record?.revision ?? 0))) continue;
           await this.noteCreated(known, report);
           return 'progress';
         }
         case 'outcome': {
-          const emitted = await this.runClaimed(record, base, report, { status, reversed: transition.reversed }, () =>
-            this.emitOutcome(report, known.currency, transition.event, transition.reversed),
+          const emitted = await this.runClaimed(
+            record,
+            base,
+            report,
+            { status, reversed: transition.reversed },
+            () =>
+              this.emitOutcome(
+                report,
+                known.currency,
+                transition.event,
+                transition.reversed,
+              ),
           );
           if (emitted === 'retry') continue;
           await this.noteCreated(known, report);
           // A final status is known: the built-in reconciliation has nothing left to ask.
-          await this.store.untrackOpen(base.mchOrderNo ?? report.mchOrderNo).catch((error: unknown) =>
-            this.logger.warn(`order ${report.orderNo}: could not stop tracking it (${(error as Error).message})`),
-          );
+          await this.store
+            .untrackOpen(base.mchOrderNo ?? report.mchOrderNo)
+            .catch((error: unknown) =>
+              this.logger.warn(
+                `order ${report.orderNo}: could not stop tracking it (${(error as Error).message})`,
+              ),
+            );
           return 'emitted';
         }
       }
@@ -156,10 +237,23 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * Records what `createPayout` learned of an order (its merchant, currency and amount), filling in
    * a record that a webhook created first (rule 6) without touching its statuses or claim.
    */
-  async remember(order: { orderNo: string; mchOrderNo: string; merchantId: string; currency: PayoutCurrency; amount: string }): Promise<void> {
+  async remember(order: {
+    orderNo: string;
+    mchOrderNo: string;
+    merchantId: string;
+    currency: PayoutCurrency;
+    amount: string;
+  }): Promise<void> {
     for (;;) {
       const record = await this.read(order.orderNo);
-      if (record && record.currency !== undefined && record.amount !== undefined && record.merchantId !== undefined && record.mchOrderNo !== undefined) return;
+      if (
+        record &&
+        record.currency !== undefined &&
+        record.amount !== undefined &&
+        record.merchantId !== undefined &&
+        record.mchOrderNo !== undefined
+      )
+        return;
       const next: PayoutRecord = {
         processed: [],
         reversed: false,
@@ -180,12 +274,22 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * Emits an anomaly found outside a report (a create answer that disagrees with the request).
    * A listener's error is logged, not thrown: the caller is already failing with its own error.
    */
-  async reportAnomaly(fields: Omit<PayoutAnomalyFields, 'previousStatus'>): Promise<void> {
-    this.logger.warn(`order ${fields.orderNo} (${fields.mchOrderNo}): anomaly (${fields.kind}): ${fields.reason}`);
+  async reportAnomaly(
+    fields: Omit<PayoutAnomalyFields, 'previousStatus'>,
+  ): Promise<void> {
+    this.logger.warn(
+      `order ${fields.orderNo} (${fields.mchOrderNo}): anomaly (${fields.kind}): ${fields.reason}`,
+    );
     try {
-      await this.events.emitAsync(PAYOUT_ANOMALY, new PayoutAnomalyEvent({ ...fields, previousStatus: null }));
+      await this.events.emitAsync(
+        PAYOUT_ANOMALY,
+        new PayoutAnomalyEvent({ ...fields, previousStatus: null }),
+      );
     } catch (error) {
-      this.logger.error(`order ${fields.orderNo}: a payout.anomaly listener failed (${(error as Error).message})`, (error as Error).stack);
+      this.logger.error(
+        `order ${fields.orderNo}: a payout.anomaly listener failed (${(error as Error).message})`,
+        (error as Error).stack,
+      );
     }
   }
 
@@ -194,14 +298,24 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * amount. For an orderNo with no record yet, also the order already known under its mchOrderNo:
    * one mchOrderNo never stands for two orders (rule 7).
    */
-  private async knownOrder(record: PayoutRecord | undefined, report: PayoutStatusReport): Promise<KnownOrder> {
+  private async knownOrder(
+    record: PayoutRecord | undefined,
+    report: PayoutStatusReport,
+  ): Promise<KnownOrder> {
     let attempt: PayoutAttempt | undefined;
     let sibling: PayoutRecord | undefined;
     try {
-      if (record?.currency === undefined || record.amount === undefined || record.merchantId === undefined) {
-        attempt = await this.store.getAttempt(record?.mchOrderNo ?? report.mchOrderNo);
+      if (
+        record?.currency === undefined ||
+        record.amount === undefined ||
+        record.merchantId === undefined
+      ) {
+        attempt = await this.store.getAttempt(
+          record?.mchOrderNo ?? report.mchOrderNo,
+        );
       }
-      if (!record) sibling = await this.store.findByMchOrderNo(report.mchOrderNo);
+      if (!record)
+        sibling = await this.store.findByMchOrderNo(report.mchOrderNo);
     } catch (error) {
       throw new PayoutStoreError('getAttempt', error);
     }
@@ -210,7 +324,9 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       mchOrderNo: record?.mchOrderNo,
       currency: record?.currency ?? attempt?.currency ?? report.currency,
       amount: record?.amount ?? attempt?.amount,
-      attemptOrderNo: record ? undefined : (attempt?.orderNo ?? sibling?.orderNo),
+      attemptOrderNo: record
+        ? undefined
+        : (attempt?.orderNo ?? sibling?.orderNo),
       attempt,
     };
   }
@@ -219,15 +335,31 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * A report for a create whose attempt is not marked created yet (the webhook came before the
    * create's answer, or the create timed out): mark it, so no call sends it again (rule 4).
    */
-  private async noteCreated(known: KnownOrder, report: PayoutStatusReport): Promise<void> {
-    if (!known.attempt || known.attempt.state === 'created' || known.attempt.mchOrderNo !== report.mchOrderNo) return;
-    await this.attempts.markCreated(undefined, report.mchOrderNo, report.orderNo).catch((error: unknown) =>
-      this.logger.warn(`order ${report.orderNo}: could not mark its create as created (${(error as Error).message})`),
-    );
+  private async noteCreated(
+    known: KnownOrder,
+    report: PayoutStatusReport,
+  ): Promise<void> {
+    if (
+      !known.attempt ||
+      known.attempt.state === 'created' ||
+      known.attempt.mchOrderNo !== report.mchOrderNo
+    )
+      return;
+    await this.attempts
+      .markCreated(undefined, report.mchOrderNo, report.orderNo)
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `order ${report.orderNo}: could not mark its create as created (${(error as Error).message})`,
+        ),
+      );
   }
 
   /** The record to build on: the stored one, or a new one from what is known. */
-  private baseRecord(record: PayoutRecord | undefined, report: PayoutStatusReport, known: KnownOrder): PayoutRecord {
+  private baseRecord(
+    record: PayoutRecord | undefined,
+    report: PayoutStatusReport,
+    known: KnownOrder,
+  ): PayoutRecord {
     return {
       processed: [],
       reversed: false,
@@ -236,7 +368,11 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       mchOrderNo: known.mchOrderNo ?? report.mchOrderNo,
       merchantId: known.merchantId ?? report.merchantId,
       currency: known.currency,
-      amount: known.amount ?? (known.currency && report.amount ? formatDecimal(report.amount, marketOf(known.currency)!.amountScale) : undefined),
+      amount:
+        known.amount ??
+        (known.currency && report.amount
+          ? formatDecimal(report.amount, marketOf(known.currency)!.amountScale)
+          : undefined),
       claim: undefined,
       revision: (record?.revision ?? 0) + 1,
       updatedAt: Date.now(),
@@ -244,9 +380,24 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   }
 
   /** For an anomaly on an order never seen: a record that only remembers the anomaly (no index, no market). */
-  private anomalyBase(record: PayoutRecord | undefined, report: PayoutStatusReport): PayoutRecord {
-    if (record) return { ...record, claim: undefined, revision: record.revision + 1, updatedAt: Date.now() };
-    return { orderNo: report.orderNo, processed: [], reversed: false, revision: 1, updatedAt: Date.now() };
+  private anomalyBase(
+    record: PayoutRecord | undefined,
+    report: PayoutStatusReport,
+  ): PayoutRecord {
+    if (record)
+      return {
+        ...record,
+        claim: undefined,
+        revision: record.revision + 1,
+        updatedAt: Date.now(),
+      };
+    return {
+      orderNo: report.orderNo,
+      processed: [],
+      reversed: false,
+      revision: 1,
+      updatedAt: Date.now(),
+    };
   }
 
   /** Emits `payout.anomaly` once per order, kind and status; the report is acknowledged. */
@@ -258,7 +409,9 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   ): Promise<PayoutReportResult | 'retry'> {
     const key = `${anomaly.kind}:${report.orderStatus}`;
     if (record?.anomalies?.includes(key)) return 'duplicate';
-    this.logger.warn(`order ${report.orderNo} (${report.mchOrderNo}): anomaly (${anomaly.kind}): ${anomaly.reason}; no payout event emitted`);
+    this.logger.warn(
+      `order ${report.orderNo} (${report.mchOrderNo}): anomaly (${anomaly.kind}): ${anomaly.reason}; no payout event emitted`,
+    );
     const event = new PayoutAnomalyEvent({
       kind: anomaly.kind,
       merchantId: report.merchantId,
@@ -269,9 +422,15 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       reason: anomaly.reason,
       raw: report.raw,
     });
-    const done = await this.runClaimed(record, base, report, { anomaly: key }, async () => {
-      await this.events.emitAsync(PAYOUT_ANOMALY, event);
-    });
+    const done = await this.runClaimed(
+      record,
+      base,
+      report,
+      { anomaly: key },
+      async () => {
+        await this.events.emitAsync(PAYOUT_ANOMALY, event);
+      },
+    );
     return done === 'retry' ? 'retry' : 'anomaly';
   }
 
@@ -288,14 +447,26 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   ): Promise<'done' | 'retry'> {
     const { claimTtlMs } = this.config.delivery;
     const token = this.tokenPrefix + (++this.claimCount).toString(36);
-    const claimStatus = PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus) ? (report.orderStatus as PayoutStatus) : 'PROCESSING';
-    const claimed: PayoutRecord = { ...base, claim: { status: claimStatus, token, expiresAt: Date.now() + claimTtlMs } };
+    const claimStatus = PAYOUT_STATUSES.includes(
+      report.orderStatus as PayoutStatus,
+    )
+      ? (report.orderStatus as PayoutStatus)
+      : 'PROCESSING';
+    const claimed: PayoutRecord = {
+      ...base,
+      claim: { status: claimStatus, token, expiresAt: Date.now() + claimTtlMs },
+    };
     if (!(await this.write(claimed, record?.revision ?? 0))) return 'retry';
     // A listener slower than the claim's life must not let a copy run it again meanwhile.
     let renewing: Promise<unknown> = Promise.resolve();
-    const renewer = setInterval(() => {
-      renewing = renewing.then(() => this.renewClaim(report.orderNo, token)).catch(() => undefined);
-    }, Math.max(5, Math.floor(claimTtlMs / 3)));
+    const renewer = setInterval(
+      () => {
+        renewing = renewing
+          .then(() => this.renewClaim(report.orderNo, token))
+          .catch(() => undefined);
+      },
+      Math.max(5, Math.floor(claimTtlMs / 3)),
+    );
     renewer.unref();
     try {
       await emit();
@@ -303,15 +474,21 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       clearInterval(renewer);
       await renewing;
       // Let the next delivery run the listeners again; if even that fails, the claim expires.
-      await this.settleClaim(report.orderNo, token, undefined).catch((e: unknown) =>
-        this.logger.warn(`order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`),
+      await this.settleClaim(report.orderNo, token, undefined).catch(
+        (e: unknown) =>
+          this.logger.warn(
+            `order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`,
+          ),
       );
       throw error;
     }
     clearInterval(renewer);
     await renewing;
     // Usually one write from the record the claim wrote (a renewal or a store hiccup sends it the long way).
-    const recorded = await this.write(settledRecord(claimed, token, change), claimed.revision).catch(() => false);
+    const recorded = await this.write(
+      settledRecord(claimed, token, change),
+      claimed.revision,
+    ).catch(() => false);
     if (!recorded) await this.confirm(report, token, change);
     return 'done';
   }
@@ -322,7 +499,11 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * again); the write goes on in the background for as long as the claim lives, so no copy finds
    * the order free before its outcome is recorded.
    */
-  private async confirm(report: PayoutStatusReport, token: string, change: ClaimedChange): Promise<void> {
+  private async confirm(
+    report: PayoutStatusReport,
+    token: string,
+    change: ClaimedChange,
+  ): Promise<void> {
     const giveUpAt = Date.now() + this.config.delivery.claimTtlMs;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -330,7 +511,9 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         return;
       } catch (error) {
         if (attempt === CONFIRM_ATTEMPTS) {
-          this.logger.error(`order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(error as Error).message}); still trying in the background`);
+          this.logger.error(
+            `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(error as Error).message}); still trying in the background`,
+          );
           void this.confirmInBackground(report, token, change, giveUpAt);
           return;
         }
@@ -339,19 +522,32 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     }
   }
 
-  private async confirmInBackground(report: PayoutStatusReport, token: string, change: ClaimedChange, giveUpAt: number): Promise<void> {
+  private async confirmInBackground(
+    report: PayoutStatusReport,
+    token: string,
+    change: ClaimedChange,
+    giveUpAt: number,
+  ): Promise<void> {
     while (!this.stopped && Date.now() < giveUpAt) {
       await sleep(Math.min(1_000, Math.max(1, giveUpAt - Date.now())));
-      const recorded = await this.settleClaim(report.orderNo, token, change).then(
+      const recorded = await this.settleClaim(
+        report.orderNo,
+        token,
+        change,
+      ).then(
         () => true,
         () => false,
       );
       if (recorded) {
-        this.logger.log(`order ${report.orderNo}: ${report.orderStatus} recorded after all`);
+        this.logger.log(
+          `order ${report.orderNo}: ${report.orderStatus} recorded after all`,
+        );
         return;
       }
     }
-    this.logger.error(`order ${report.orderNo}: ${report.orderStatus} emitted but never recorded; a later duplicate may emit it again`);
+    this.logger.error(
+      `order ${report.orderNo}: ${report.orderStatus} emitted but never recorded; a later duplicate may emit it again`,
+    );
   }
 
   /** Moves our claim's expiry forward, if the claim is still ours. */
@@ -361,7 +557,10 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       if (!record?.claim || record.claim.token !== token) return;
       const renewed: PayoutRecord = {
         ...record,
-        claim: { ...record.claim, expiresAt: Date.now() + this.config.delivery.claimTtlMs },
+        claim: {
+          ...record.claim,
+          expiresAt: Date.now() + this.config.delivery.claimTtlMs,
+        },
         revision: record.revision + 1,
         updatedAt: Date.now(),
       };
@@ -377,7 +576,10 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     }
   }
 
-  private async write(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
+  private async write(
+    record: PayoutRecord,
+    expectedRevision: number,
+  ): Promise<boolean> {
     try {
       return await this.store.compareAndSet(record, expectedRevision);
     } catch (error) {
@@ -386,16 +588,28 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   }
 
   /** Drops our claim; with `change`, also records it. */
-  private async settleClaim(orderNo: string, token: string, change: ClaimedChange | undefined): Promise<void> {
+  private async settleClaim(
+    orderNo: string,
+    token: string,
+    change: ClaimedChange | undefined,
+  ): Promise<void> {
     for (;;) {
       const record = await this.read(orderNo);
       if (!record) return;
       if (!change && record.claim?.token !== token) return;
-      if (await this.write(settledRecord(record, token, change), record.revision)) return;
+      if (
+        await this.write(settledRecord(record, token, change), record.revision)
+      )
+        return;
     }
   }
 
-  private async emitOutcome(report: PayoutStatusReport, currency: PayoutCurrency | undefined, event: 'succeeded' | 'failed', reversed: boolean): Promise<void> {
+  private async emitOutcome(
+    report: PayoutStatusReport,
+    currency: PayoutCurrency | undefined,
+    event: 'succeeded' | 'failed',
+    reversed: boolean,
+  ): Promise<void> {
     const scale = marketOf(currency)?.amountScale;
     const fields: PayoutEventFields = {
       merchantId: report.merchantId,
@@ -410,40 +624,94 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       raw: report.raw,
     };
     if (event === 'succeeded') {
-      await this.events.emitAsync(PAYOUT_SUCCEEDED, new PayoutSucceededEvent(fields as PayoutEventFields & { status: 'SUCCESS' }));
+      await this.events.emitAsync(
+        PAYOUT_SUCCEEDED,
+        new PayoutSucceededEvent(
+          fields as PayoutEventFields & { status: 'SUCCESS' },
+        ),
+      );
     } else {
-      await this.events.emitAsync(PAYOUT_FAILED, new PayoutFailedEvent({ ...(fields as PayoutEventFields & { status: 'FAIL' | 'CANCEL' }), reversed }));
+      await this.events.emitAsync(
+        PAYOUT_FAILED,
+        new PayoutFailedEvent({
+          ...(fields as PayoutEventFields & { status: 'FAIL' | 'CANCEL' }),
+          reversed,
+        }),
+      );
     }
-    this.logger.log(`order ${report.orderNo} (${report.mchOrderNo}): payout.${event}${reversed ? ' (reversed)' : ''}`);
+    this.logger.log(
+      `order ${report.orderNo} (${report.mchOrderNo}): payout.${event}${reversed ? ' (reversed)' : ''}`,
+    );
   }
 }
 
 /** An amount for an event: at the market's scale, or as the gateway wrote it when the market is unknown. */
-function eventAmount(parsed: ParsedDecimal | null, sent: unknown, scale: number | undefined): string | null {
+function eventAmount(
+  parsed: ParsedDecimal | null,
+  sent: unknown,
+  scale: number | undefined,
+): string | null {
   if (parsed === null) return null;
   if (scale !== undefined) return formatDecimal(parsed, scale);
   return typeof sent === 'string' ? sent.trim() : String(sent);
 }
 
 /** The first way a report contradicts what is recorded (money-safety rule 7), if any. */
-function findMismatch(known: KnownOrder, report: PayoutStatusReport): Anomaly | undefined {
-  if (report.bodyMerchantId !== undefined && report.bodyMerchantId !== report.merchantId) {
-    return { kind: 'merchant', reason: `the body names merchant ${report.bodyMerchantId} but merchant ${report.merchantId} signed it` };
+function findMismatch(
+  known: KnownOrder,
+  report: PayoutStatusReport,
+): Anomaly | undefined {
+  if (
+    report.bodyMerchantId !== undefined &&
+    report.bodyMerchantId !== report.merchantId
+  ) {
+    return {
+      kind: 'merchant',
+      reason: `the body names merchant ${report.bodyMerchantId} but merchant ${report.merchantId} signed it`,
+    };
   }
-  if (known.merchantId !== undefined && known.merchantId !== report.merchantId) {
-    return { kind: 'merchant', reason: `the order was created under merchant ${known.merchantId} and reported by merchant ${report.merchantId}` };
+  if (
+    known.merchantId !== undefined &&
+    known.merchantId !== report.merchantId
+  ) {
+    return {
+      kind: 'merchant',
+      reason: `the order was created under merchant ${known.merchantId} and reported by merchant ${report.merchantId}`,
+    };
   }
-  if (known.mchOrderNo !== undefined && known.mchOrderNo !== report.mchOrderNo) {
-    return { kind: 'mchOrderNo', reason: `order ${report.orderNo} is recorded under mchOrderNo ${known.mchOrderNo}, not ${report.mchOrderNo}` };
+  if (
+    known.mchOrderNo !== undefined &&
+    known.mchOrderNo !== report.mchOrderNo
+  ) {
+    return {
+      kind: 'mchOrderNo',
+      reason: `order ${report.orderNo} is recorded under mchOrderNo ${known.mchOrderNo}, not ${report.mchOrderNo}`,
+    };
   }
-  if (known.attemptOrderNo !== undefined && known.attemptOrderNo !== report.orderNo) {
-    return { kind: 'mchOrderNo', reason: `mchOrderNo ${report.mchOrderNo} was created as order ${known.attemptOrderNo}, not ${report.orderNo}` };
+  if (
+    known.attemptOrderNo !== undefined &&
+    known.attemptOrderNo !== report.orderNo
+  ) {
+    return {
+      kind: 'mchOrderNo',
+      reason: `mchOrderNo ${report.mchOrderNo} was created as order ${known.attemptOrderNo}, not ${report.orderNo}`,
+    };
   }
-  if (known.amount !== undefined && report.amount !== null && compareDecimals(parseDecimal(known.amount)!, report.amount) !== 0) {
-    return { kind: 'amount', reason: `the order was created for ${known.amount}${known.currency ? ` ${known.currency}` : ''}; the report says ${String(report.raw.amount)}` };
+  if (
+    known.amount !== undefined &&
+    report.amount !== null &&
+    compareDecimals(parseDecimal(known.amount)!, report.amount) !== 0
+  ) {
+    return {
+      kind: 'amount',
+      reason: `the order was created for ${known.amount}${known.currency ? ` ${known.currency}` : ''}; the report says ${String(report.raw.amount)}`,
+    };
   }
   if (!PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus)) {
-    return { kind: 'status', reason: `orderStatus ${JSON.stringify(report.orderStatus)} is not one Cashy documents` };
+    return {
+      kind: 'status',
+      reason: `orderStatus ${JSON.stringify(report.orderStatus)} is not one Cashy documents`,
+    };
   }
   return undefined;
 }

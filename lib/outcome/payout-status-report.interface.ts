@@ -24,4 +24,5 @@ export interface PayoutStatusReport {
 }
 
 /** What applying a report did. */
-export type PayoutReportResult = 'emitted' | 'duplicate' | 'progress' | 'stale' | 'anomaly';
+export type PayoutReportResult =
+  'emitted' | 'duplicate' | 'progress' | 'stale' | 'anomaly';

@@ -17,7 +17,8 @@ export interface PayoutReconciliationOptions {
 }
 
 /** The reconciliation settings after defaults. */
-export type ResolvedReconciliationPolicy = Required<PayoutReconciliationOptions>;
+export type ResolvedReconciliationPolicy =
+  Required<PayoutReconciliationOptions>;
 
 /** Defaults of the built-in reconciliation, in one place. */
 export const RECONCILIATION_DEFAULTS: ResolvedReconciliationPolicy = {
@@ -41,11 +42,16 @@ const LIMITS: Record<keyof ResolvedReconciliationPolicy, [number, number]> = {
 };
 
 /** Validates `reconciliation` (an object or `false`), pushing one message per bad field. */
-export function resolveReconciliation(value: unknown, problems: string[]): ResolvedReconciliationPolicy | false {
+export function resolveReconciliation(
+  value: unknown,
+  problems: string[],
+): ResolvedReconciliationPolicy | false {
   if (value === false) return false;
   if (value === undefined) return { ...RECONCILIATION_DEFAULTS };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problems.push('reconciliation must be false or an object { intervalMs?, batchSize?, concurrency?, firstCheckMs?, maxIntervalMs?, horizonMs?, leaseMs? }');
+    problems.push(
+      'reconciliation must be false or an object { intervalMs?, batchSize?, concurrency?, firstCheckMs?, maxIntervalMs?, horizonMs?, leaseMs? }',
+    );
     return { ...RECONCILIATION_DEFAULTS };
   }
   const given = value as Record<string, unknown>;
@@ -58,9 +64,15 @@ export function resolveReconciliation(value: unknown, problems: string[]): Resol
     const [min, max] = LIMITS[key as keyof ResolvedReconciliationPolicy];
     const v = given[key];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) problems.push(`reconciliation.${key} must be a whole number from ${min} to ${max}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      problems.push(
+        `reconciliation.${key} must be a whole number from ${min} to ${max}`,
+      );
     else resolved[key as keyof ResolvedReconciliationPolicy] = v;
   }
-  if (resolved.maxIntervalMs < resolved.firstCheckMs) problems.push('reconciliation.maxIntervalMs must not be below reconciliation.firstCheckMs');
+  if (resolved.maxIntervalMs < resolved.firstCheckMs)
+    problems.push(
+      'reconciliation.maxIntervalMs must not be below reconciliation.firstCheckMs',
+    );
   return resolved;
 }

@@ -1,15 +1,30 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { payoutDiagnostics } from '../payout.diagnostics';
 import { PayoutOutcomeUnknownError } from '../payout.errors';
-import { PAYOUT_NOT_CREATED, PayoutNotCreatedEvent } from '../events/payout.events';
+import {
+  PAYOUT_NOT_CREATED,
+  PayoutNotCreatedEvent,
+} from '../events/payout.events';
 import { isFinalPayoutStatus, type PayoutStatus } from '../payout.types';
 import { PayoutConfig } from '../options/payout-config';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
 import { PayoutService } from '../payout.service';
-import type { PayoutOpenEntry, PayoutStore } from '../store/payout-store.interface';
-import { RECONCILIATION_DEFAULTS, type ResolvedReconciliationPolicy } from './payout-reconciliation.options';
+import type {
+  PayoutOpenEntry,
+  PayoutStore,
+} from '../store/payout-store.interface';
+import {
+  RECONCILIATION_DEFAULTS,
+  type ResolvedReconciliationPolicy,
+} from './payout-reconciliation.options';
 
 /** What one check of an open payout found. */
 export type PayoutCheckResult =
@@ -41,7 +56,9 @@ const MAX_BATCHES_PER_SWEEP = 20;
  * `payout.not_created`, once; the module never sends it again by itself.
  */
 @Injectable()
-export class PayoutReconciliationService implements OnApplicationBootstrap, OnModuleDestroy {
+export class PayoutReconciliationService
+  implements OnApplicationBootstrap, OnModuleDestroy
+{
   private readonly logger = new Logger('PayoutReconciliation');
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<PayoutSweepSummary>;
@@ -56,7 +73,8 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.reconciliation) this.schedule(this.config.reconciliation.intervalMs);
+    if (this.config.reconciliation)
+      this.schedule(this.config.reconciliation.intervalMs);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -74,7 +92,10 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
       const started = Date.now();
       this.sweeping = this.runSweep()
         .then((summary) => {
-          payoutDiagnostics.sweep(() => ({ durationMs: Date.now() - started, ...summary }));
+          payoutDiagnostics.sweep(() => ({
+            durationMs: Date.now() - started,
+            ...summary,
+          }));
           return summary;
         })
         .finally(() => (this.sweeping = undefined));
@@ -90,14 +111,23 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     if (now - entry.openedAt > policy.horizonMs) return this.abandon(entry);
     const attempt = await this.store.getAttempt(mchOrderNo);
     try {
-      const order = await this.payouts.reconcile({ mchOrderNo }, attempt ? { account: attempt.merchantId } : undefined);
+      const order = await this.payouts.reconcile(
+        { mchOrderNo },
+        attempt ? { account: attempt.merchantId } : undefined,
+      );
       if (order === null) {
         if (!attempt) return this.abandon(entry);
-        await this.events.emitAsync(PAYOUT_NOT_CREATED, new PayoutNotCreatedEvent(attempt));
+        await this.events.emitAsync(
+          PAYOUT_NOT_CREATED,
+          new PayoutNotCreatedEvent(attempt),
+        );
         // A listener may have sent it again at once: that create tracks itself, so leave it be.
         const after = await this.store.getAttempt(mchOrderNo);
-        if (!after || after.state === 'rejected') await this.store.untrackOpen(mchOrderNo);
-        this.logger.log(`payout ${mchOrderNo}: not created (payout.not_created emitted)`);
+        if (!after || after.state === 'rejected')
+          await this.store.untrackOpen(mchOrderNo);
+        this.logger.log(
+          `payout ${mchOrderNo}: not created (payout.not_created emitted)`,
+        );
         return 'not_created';
       }
       if (isFinalPayoutStatus(order.orderStatus as PayoutStatus)) {
@@ -108,11 +138,15 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
       return 'open';
     } catch (error) {
       if (error instanceof PayoutOutcomeUnknownError) {
-        const current = await this.store.getAttempt(mchOrderNo).catch(() => undefined);
+        const current = await this.store
+          .getAttempt(mchOrderNo)
+          .catch(() => undefined);
         await this.reschedule(entry, now, current?.resendAfter);
         return 'unknown';
       }
-      this.logger.warn(`payout ${mchOrderNo}: check failed, trying again later (${(error as Error).message})`);
+      this.logger.warn(
+        `payout ${mchOrderNo}: check failed, trying again later (${(error as Error).message})`,
+      );
       await this.reschedule(entry, now).catch(() => undefined);
       return 'failed';
     }
@@ -120,12 +154,29 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
 
   private async runSweep(): Promise<PayoutSweepSummary> {
     const policy = this.policy();
-    const summary: PayoutSweepSummary = { settled: 0, open: 0, not_created: 0, unknown: 0, failed: 0, abandoned: 0 };
-    for (let batch = 0; batch < MAX_BATCHES_PER_SWEEP && !this.stopped; batch++) {
-      const due = await this.store.takeDueOpen(Date.now(), policy.batchSize, policy.leaseMs);
+    const summary: PayoutSweepSummary = {
+      settled: 0,
+      open: 0,
+      not_created: 0,
+      unknown: 0,
+      failed: 0,
+      abandoned: 0,
+    };
+    for (
+      let batch = 0;
+      batch < MAX_BATCHES_PER_SWEEP && !this.stopped;
+      batch++
+    ) {
+      const due = await this.store.takeDueOpen(
+        Date.now(),
+        policy.batchSize,
+        policy.leaseMs,
+      );
       await runPool(due, policy.concurrency, async (entry) => {
         const result = await this.check(entry).catch((error: unknown) => {
-          this.logger.warn(`payout ${entry.mchOrderNo}: check failed (${(error as Error).message}); its lease ends in ${policy.leaseMs} ms`);
+          this.logger.warn(
+            `payout ${entry.mchOrderNo}: check failed (${(error as Error).message}); its lease ends in ${policy.leaseMs} ms`,
+          );
           return 'failed' as const;
         });
         summary[result]++;
@@ -139,24 +190,43 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.sweep()
-        .catch((error: unknown) => this.logger.error(`sweep failed (${(error as Error).message}); next one in ${delayMs} ms`, (error as Error).stack))
+        .catch((error: unknown) =>
+          this.logger.error(
+            `sweep failed (${(error as Error).message}); next one in ${delayMs} ms`,
+            (error as Error).stack,
+          ),
+        )
         .finally(() => this.schedule(this.policy().intervalMs));
     }, delayMs);
     this.timer.unref();
   }
 
   /** Next check: after a wait that grows with the payout's age (half of it, within bounds), or at `notBefore`. */
-  private async reschedule(entry: PayoutOpenEntry, now: number, notBefore?: number): Promise<void> {
+  private async reschedule(
+    entry: PayoutOpenEntry,
+    now: number,
+    notBefore?: number,
+  ): Promise<void> {
     const { firstCheckMs, maxIntervalMs } = this.policy();
-    const wait = Math.min(maxIntervalMs, Math.max(firstCheckMs, Math.floor((now - entry.openedAt) / 2)));
+    const wait = Math.min(
+      maxIntervalMs,
+      Math.max(firstCheckMs, Math.floor((now - entry.openedAt) / 2)),
+    );
     // A little jitter so payouts opened together do not stay in lockstep.
-    const dueAt = Math.max(notBefore ?? 0, now + wait + Math.floor(Math.random() * Math.min(wait, 1000) * 0.1));
+    const dueAt = Math.max(
+      notBefore ?? 0,
+      now + wait + Math.floor(Math.random() * Math.min(wait, 1000) * 0.1),
+    );
     await this.store.trackOpen(entry.mchOrderNo, entry.openedAt, dueAt);
   }
 
   private async abandon(entry: PayoutOpenEntry): Promise<PayoutCheckResult> {
-    const attempt = await this.store.getAttempt(entry.mchOrderNo).catch(() => undefined);
-    const order = await this.store.findByMchOrderNo(entry.mchOrderNo).catch(() => undefined);
+    const attempt = await this.store
+      .getAttempt(entry.mchOrderNo)
+      .catch(() => undefined);
+    const order = await this.store
+      .findByMchOrderNo(entry.mchOrderNo)
+      .catch(() => undefined);
     await this.outcomes.reportAnomaly({
       kind: 'unresolved',
       merchantId: attempt?.merchantId ?? order?.merchantId ?? '',
@@ -177,10 +247,16 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
 }
 
 /** Runs `work` over `items` with at most `concurrency` at once. */
-async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+async function runPool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await work(items[next++]);
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, worker),
+  );
 }

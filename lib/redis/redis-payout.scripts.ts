@@ -24,7 +24,9 @@ export const COMPARE_AND_SET = new RedisScript(COMPARE_AND_SET_LUA);
  * that was sent). Refusing those would let the outcome be emitted again, or the create be sent
  * again; the records are about the size of the ones they replace.
  */
-export const COMPARE_AND_SET_ALLOW_OOM = new RedisScript(`#!lua flags=allow-oom${COMPARE_AND_SET_LUA}`);
+export const COMPARE_AND_SET_ALLOW_OOM = new RedisScript(
+  `#!lua flags=allow-oom${COMPARE_AND_SET_LUA}`,
+);
 
 /**
  * The record JSON an mchOrderNo index (KEYS[1]) points to, or nil. The index holds the record key's

@@ -1,7 +1,20 @@
 // Types only: nothing of ioredis is loaded at runtime; the host's client brings the code.
 import type { Cluster, Redis } from 'ioredis';
-import type { PayoutAttempt, PayoutOpenEntry, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
-import { COMPARE_AND_SET, COMPARE_AND_SET_ALLOW_OOM, FIND_BY_MCH_ORDER_NO, LIST_OPEN, TAKE_DUE_OPEN, TRACK_OPEN, UNTRACK_OPEN } from './redis-payout.scripts';
+import type {
+  PayoutAttempt,
+  PayoutOpenEntry,
+  PayoutRecord,
+  PayoutStore,
+} from '../store/payout-store.interface';
+import {
+  COMPARE_AND_SET,
+  COMPARE_AND_SET_ALLOW_OOM,
+  FIND_BY_MCH_ORDER_NO,
+  LIST_OPEN,
+  TAKE_DUE_OPEN,
+  TRACK_OPEN,
+  UNTRACK_OPEN,
+} from './redis-payout.scripts';
 import type { RedisScriptClient } from './redis-script';
 
 /** Options of `RedisPayoutStore`. */
@@ -47,7 +60,10 @@ export interface RedisPayoutStoreOptions {
  */
 export class RedisPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
-  static readonly DEFAULTS = { keyPrefix: 'cashy-payout:', ttlMs: 48 * 60 * 60 * 1000 } as const;
+  static readonly DEFAULTS = {
+    keyPrefix: 'cashy-payout:',
+    ttlMs: 48 * 60 * 60 * 1000,
+  } as const;
 
   readonly keyPrefix: string;
   readonly ttlMs: number;
@@ -55,16 +71,28 @@ export class RedisPayoutStore implements PayoutStore {
   private readonly client: Pick<Redis, 'hget'> & RedisScriptClient;
 
   constructor(options: RedisPayoutStoreOptions) {
-    const client = options?.client as (Redis | Cluster | undefined) & Partial<RedisScriptClient>;
-    if (!client || typeof client.evalsha !== 'function' || typeof client.hget !== 'function') {
-      throw new TypeError('RedisPayoutStore: client must be an ioredis Redis or Cluster instance');
+    const client = options?.client;
+    if (
+      !client ||
+      typeof client.evalsha !== 'function' ||
+      typeof client.hget !== 'function'
+    ) {
+      throw new TypeError(
+        'RedisPayoutStore: client must be an ioredis Redis or Cluster instance',
+      );
     }
     const keyPrefix = options.keyPrefix ?? RedisPayoutStore.DEFAULTS.keyPrefix;
     const ttlMs = options.ttlMs ?? RedisPayoutStore.DEFAULTS.ttlMs;
     // A brace in the prefix would become the hash tag and could scatter one order's keys over slots.
-    if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) throw new RangeError('RedisPayoutStore: keyPrefix must be a string without { or }');
-    if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new RangeError('RedisPayoutStore: ttlMs must be a whole number of ms >= 1');
-    this.client = client as unknown as Pick<Redis, 'hget'> & RedisScriptClient;
+    if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix))
+      throw new RangeError(
+        'RedisPayoutStore: keyPrefix must be a string without { or }',
+      );
+    if (!Number.isInteger(ttlMs) || ttlMs < 1)
+      throw new RangeError(
+        'RedisPayoutStore: ttlMs must be a whole number of ms >= 1',
+      );
+    this.client = client;
     this.keyPrefix = keyPrefix;
     this.ttlMs = ttlMs;
   }
@@ -80,16 +108,28 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async get(orderNo: string): Promise<PayoutRecord | undefined> {
-    return this.parse(await this.client.hget(this.recordKey(orderNo), 'record'));
+    return this.parse(
+      await this.client.hget(this.recordKey(orderNo), 'record'),
+    );
   }
 
-  async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
+  async compareAndSet(
+    record: PayoutRecord,
+    expectedRevision: number,
+  ): Promise<boolean> {
     const keys = [this.recordKey(record.orderNo)];
-    if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
+    if (record.mchOrderNo !== undefined)
+      keys.push(this.indexKey(record.mchOrderNo));
     // A new claim is refused while Redis is full (the webhook answers 503, nothing runs); what records a
     // claim's end (its outcome, or its release) must not be.
-    const script = record.claim === undefined ? COMPARE_AND_SET_ALLOW_OOM : COMPARE_AND_SET;
-    const written = await script.run(this.client, keys, [expectedRevision, record.revision, JSON.stringify(record), this.ttlMs]);
+    const script =
+      record.claim === undefined ? COMPARE_AND_SET_ALLOW_OOM : COMPARE_AND_SET;
+    const written = await script.run(this.client, keys, [
+      expectedRevision,
+      record.revision,
+      JSON.stringify(record),
+      this.ttlMs,
+    ]);
     return written === 1;
   }
 
@@ -100,31 +140,68 @@ export class RedisPayoutStore implements PayoutStore {
 
   async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
     const json = await this.client.hget(this.attemptKey(mchOrderNo), 'record');
-    return json === null || json === undefined ? undefined : (JSON.parse(String(json)) as PayoutAttempt);
+    return json === null || json === undefined
+      ? undefined
+      : (JSON.parse(String(json)) as PayoutAttempt);
   }
 
-  async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
+  async compareAndSetAttempt(
+    attempt: PayoutAttempt,
+    expectedRevision: number,
+  ): Promise<boolean> {
     const keys = [this.attemptKey(attempt.mchOrderNo)];
     // Before a create is sent, a full Redis refuses (nothing goes out); after, what happened is always recorded.
-    const script = attempt.state === 'sending' ? COMPARE_AND_SET : COMPARE_AND_SET_ALLOW_OOM;
-    const written = await script.run(this.client, keys, [expectedRevision, attempt.revision, JSON.stringify(attempt), this.ttlMs]);
+    const script =
+      attempt.state === 'sending' ? COMPARE_AND_SET : COMPARE_AND_SET_ALLOW_OOM;
+    const written = await script.run(this.client, keys, [
+      expectedRevision,
+      attempt.revision,
+      JSON.stringify(attempt),
+      this.ttlMs,
+    ]);
     return written === 1;
   }
 
-  async trackOpen(mchOrderNo: string, openedAt: number, dueAt: number): Promise<void> {
-    await TRACK_OPEN.run(this.client, this.openKeys(), [mchOrderNo, openedAt, dueAt]);
+  async trackOpen(
+    mchOrderNo: string,
+    openedAt: number,
+    dueAt: number,
+  ): Promise<void> {
+    await TRACK_OPEN.run(this.client, this.openKeys(), [
+      mchOrderNo,
+      openedAt,
+      dueAt,
+    ]);
   }
 
   async untrackOpen(mchOrderNo: string): Promise<void> {
     await UNTRACK_OPEN.run(this.client, this.openKeys(), [mchOrderNo]);
   }
 
-  async takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]> {
-    return toOpenEntries(await TAKE_DUE_OPEN.run(this.client, this.openKeys(), [now, limit, now + leaseMs]));
+  async takeDueOpen(
+    now: number,
+    limit: number,
+    leaseMs: number,
+  ): Promise<PayoutOpenEntry[]> {
+    return toOpenEntries(
+      await TAKE_DUE_OPEN.run(this.client, this.openKeys(), [
+        now,
+        limit,
+        now + leaseMs,
+      ]),
+    );
   }
 
-  async listOpen(limit: number, afterMchOrderNo?: string): Promise<PayoutOpenEntry[]> {
-    return toOpenEntries(await LIST_OPEN.run(this.client, this.openKeys(), [limit, afterMchOrderNo ?? '']));
+  async listOpen(
+    limit: number,
+    afterMchOrderNo?: string,
+  ): Promise<PayoutOpenEntry[]> {
+    return toOpenEntries(
+      await LIST_OPEN.run(this.client, this.openKeys(), [
+        limit,
+        afterMchOrderNo ?? '',
+      ]),
+    );
   }
 
   /** The due and open indexes (before any client-side `keyPrefix`). */
@@ -132,8 +209,16 @@ export class RedisPayoutStore implements PayoutStore {
     return [`${this.keyPrefix}{payout}:due`, `${this.keyPrefix}{payout}:open`];
   }
 
-  async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
-    const record = this.parse(await FIND_BY_MCH_ORDER_NO.run(this.client, [this.indexKey(mchOrderNo)], []));
+  async findByMchOrderNo(
+    mchOrderNo: string,
+  ): Promise<PayoutRecord | undefined> {
+    const record = this.parse(
+      await FIND_BY_MCH_ORDER_NO.run(
+        this.client,
+        [this.indexKey(mchOrderNo)],
+        [],
+      ),
+    );
     // An order rewritten under another mchOrderNo leaves the old index behind until it expires.
     return record?.mchOrderNo === mchOrderNo ? record : undefined;
   }
@@ -149,7 +234,11 @@ function toOpenEntries(reply: unknown): PayoutOpenEntry[] {
   const flat = Array.isArray(reply) ? reply : [];
   const entries: PayoutOpenEntry[] = [];
   for (let i = 0; i + 2 < flat.length; i += 3) {
-    entries.push({ mchOrderNo: String(flat[i]), dueAt: Number(flat[i + 1]), openedAt: Number(flat[i + 2]) });
+    entries.push({
+      mchOrderNo: String(flat[i]),
+      dueAt: Number(flat[i + 1]),
+      openedAt: Number(flat[i + 2]),
+    });
   }
   return entries;
 }

@@ -2,8 +2,16 @@ import { createHash } from 'node:crypto';
 
 /** The two commands a script needs; both `Redis` and `Cluster` of ioredis have them. */
 export interface RedisScriptClient {
-  evalsha(sha1: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
-  eval(script: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  evalsha(
+    sha1: string,
+    numkeys: number,
+    ...keysAndArgs: (string | number)[]
+  ): Promise<unknown>;
+  eval(
+    script: string,
+    numkeys: number,
+    ...keysAndArgs: (string | number)[]
+  ): Promise<unknown>;
 }
 
 /**
@@ -20,11 +28,16 @@ export class RedisScript {
   }
 
   /** Runs the script atomically on the node that owns `keys` (all in one slot on a cluster). */
-  async run(client: RedisScriptClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(
+    client: RedisScriptClient,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT'))
+        throw error;
       return client.eval(this.lua, keys.length, ...keys, ...args);
     }
   }

@@ -1,6 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { OpenPayoutIndex } from './open-payout.index';
-import type { PayoutAttempt, PayoutOpenEntry, PayoutRecord, PayoutStore } from './payout-store.interface';
+import type {
+  PayoutAttempt,
+  PayoutOpenEntry,
+  PayoutRecord,
+  PayoutStore,
+} from './payout-store.interface';
 
 /** Options of `MemoryPayoutStore`. */
 export interface MemoryPayoutStoreOptions {
@@ -94,8 +99,13 @@ class BoundedMap<V> {
     }
     // Drop consumed and superseded slots once they dominate the queue (rare, so O(1) amortized).
     const waiting = this.queue.length - this.head;
-    if ((this.head > 1024 && this.head > waiting) || waiting > 4 * this.slots.size + 1024) {
-      this.queue = this.queue.slice(this.head).filter((slot) => slot.value !== undefined);
+    if (
+      (this.head > 1024 && this.head > waiting) ||
+      waiting > 4 * this.slots.size + 1024
+    ) {
+      this.queue = this.queue
+        .slice(this.head)
+        .filter((slot) => slot.value !== undefined);
       this.head = 0;
     }
   }
@@ -110,7 +120,10 @@ class BoundedMap<V> {
  */
 export class MemoryPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
-  static readonly DEFAULTS = { maxEntries: 100_000, ttlMs: 48 * 60 * 60 * 1000 } as const;
+  static readonly DEFAULTS = {
+    maxEntries: 100_000,
+    ttlMs: 48 * 60 * 60 * 1000,
+  } as const;
 
   readonly maxEntries: number;
   readonly ttlMs: number;
@@ -122,19 +135,31 @@ export class MemoryPayoutStore implements PayoutStore {
   private warnedEarlyEviction = false;
 
   constructor(options: MemoryPayoutStoreOptions = {}) {
-    const maxEntries = options.maxEntries ?? MemoryPayoutStore.DEFAULTS.maxEntries;
+    const maxEntries =
+      options.maxEntries ?? MemoryPayoutStore.DEFAULTS.maxEntries;
     const ttlMs = options.ttlMs ?? MemoryPayoutStore.DEFAULTS.ttlMs;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('MemoryPayoutStore: maxEntries must be a whole number >= 1');
-    if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new RangeError('MemoryPayoutStore: ttlMs must be a whole number of ms >= 1');
+    if (!Number.isInteger(maxEntries) || maxEntries < 1)
+      throw new RangeError(
+        'MemoryPayoutStore: maxEntries must be a whole number >= 1',
+      );
+    if (!Number.isInteger(ttlMs) || ttlMs < 1)
+      throw new RangeError(
+        'MemoryPayoutStore: ttlMs must be a whole number of ms >= 1',
+      );
     this.maxEntries = maxEntries;
     this.ttlMs = ttlMs;
     const warn = () => this.warnEarlyEviction();
     this.orders = new BoundedMap<PayoutRecord>(
       maxEntries,
       ttlMs,
-      (record, now) => record.claim !== undefined && record.claim.expiresAt > now,
+      (record, now) =>
+        record.claim !== undefined && record.claim.expiresAt > now,
       (orderNo, record) => {
-        if (record.mchOrderNo !== undefined && this.byMchOrderNo.get(record.mchOrderNo) === orderNo) this.byMchOrderNo.delete(record.mchOrderNo);
+        if (
+          record.mchOrderNo !== undefined &&
+          this.byMchOrderNo.get(record.mchOrderNo) === orderNo
+        )
+          this.byMchOrderNo.delete(record.mchOrderNo);
       },
       warn,
     );
@@ -156,16 +181,23 @@ export class MemoryPayoutStore implements PayoutStore {
     return this.orders.get(orderNo);
   }
 
-  async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
+  async findByMchOrderNo(
+    mchOrderNo: string,
+  ): Promise<PayoutRecord | undefined> {
     const orderNo = this.byMchOrderNo.get(mchOrderNo);
     return orderNo === undefined ? undefined : this.orders.get(orderNo);
   }
 
-  async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
+  async compareAndSet(
+    record: PayoutRecord,
+    expectedRevision: number,
+  ): Promise<boolean> {
     // Synchronous from read to write, so atomic within this process.
-    if ((this.orders.get(record.orderNo)?.revision ?? 0) !== expectedRevision) return false;
+    if ((this.orders.get(record.orderNo)?.revision ?? 0) !== expectedRevision)
+      return false;
     // The last order written under an mchOrderNo is the one found by it (as in RedisPayoutStore).
-    if (record.mchOrderNo !== undefined) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
+    if (record.mchOrderNo !== undefined)
+      this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
     this.orders.set(record.orderNo, record);
     return true;
   }
@@ -174,13 +206,24 @@ export class MemoryPayoutStore implements PayoutStore {
     return this.attempts.get(mchOrderNo);
   }
 
-  async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
-    if ((this.attempts.get(attempt.mchOrderNo)?.revision ?? 0) !== expectedRevision) return false;
+  async compareAndSetAttempt(
+    attempt: PayoutAttempt,
+    expectedRevision: number,
+  ): Promise<boolean> {
+    if (
+      (this.attempts.get(attempt.mchOrderNo)?.revision ?? 0) !==
+      expectedRevision
+    )
+      return false;
     this.attempts.set(attempt.mchOrderNo, attempt);
     return true;
   }
 
-  async trackOpen(mchOrderNo: string, openedAt: number, dueAt: number): Promise<void> {
+  async trackOpen(
+    mchOrderNo: string,
+    openedAt: number,
+    dueAt: number,
+  ): Promise<void> {
     this.open.track(mchOrderNo, openedAt, dueAt);
   }
 
@@ -188,11 +231,18 @@ export class MemoryPayoutStore implements PayoutStore {
     this.open.untrack(mchOrderNo);
   }
 
-  async takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]> {
+  async takeDueOpen(
+    now: number,
+    limit: number,
+    leaseMs: number,
+  ): Promise<PayoutOpenEntry[]> {
     return this.open.takeDue(now, limit, leaseMs);
   }
 
-  async listOpen(limit: number, afterMchOrderNo?: string): Promise<PayoutOpenEntry[]> {
+  async listOpen(
+    limit: number,
+    afterMchOrderNo?: string,
+  ): Promise<PayoutOpenEntry[]> {
     return this.open.list(limit, afterMchOrderNo);
   }
 

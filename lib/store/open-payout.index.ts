@@ -7,7 +7,9 @@ interface HeapNode {
 
 /** Heap order: earlier due first; ties by mchOrderNo, as a Redis sorted set orders them. */
 function before(a: HeapNode, b: HeapNode): boolean {
-  return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.mchOrderNo < b.mchOrderNo);
+  return (
+    a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.mchOrderNo < b.mchOrderNo)
+  );
 }
 
 /**
@@ -17,7 +19,10 @@ function before(a: HeapNode, b: HeapNode): boolean {
  * heap is rebuilt from the map once such stale nodes outnumber the live ones.
  */
 export class OpenPayoutIndex {
-  private readonly entries = new Map<string, { openedAt: number; dueAt: number }>();
+  private readonly entries = new Map<
+    string,
+    { openedAt: number; dueAt: number }
+  >();
   private heap: HeapNode[] = [];
 
   get size(): number {
@@ -27,7 +32,10 @@ export class OpenPayoutIndex {
   track(mchOrderNo: string, openedAt: number, dueAt: number): void {
     const current = this.entries.get(mchOrderNo);
     if (current?.dueAt === dueAt) return;
-    this.entries.set(mchOrderNo, { openedAt: current?.openedAt ?? openedAt, dueAt });
+    this.entries.set(mchOrderNo, {
+      openedAt: current?.openedAt ?? openedAt,
+      dueAt,
+    });
     this.push({ dueAt, mchOrderNo });
     if (this.heap.length > 2 * this.entries.size + 1024) this.rebuild();
   }
@@ -38,13 +46,22 @@ export class OpenPayoutIndex {
 
   takeDue(now: number, limit: number, leaseMs: number): PayoutOpenEntry[] {
     const taken: PayoutOpenEntry[] = [];
-    while (taken.length < limit && this.heap.length > 0 && this.heap[0].dueAt <= now) {
+    while (
+      taken.length < limit &&
+      this.heap.length > 0 &&
+      this.heap[0].dueAt <= now
+    ) {
       const node = this.pop()!;
       const entry = this.entries.get(node.mchOrderNo);
       if (!entry || entry.dueAt !== node.dueAt) continue; // rescheduled or untracked since
-      taken.push({ mchOrderNo: node.mchOrderNo, openedAt: entry.openedAt, dueAt: entry.dueAt });
+      taken.push({
+        mchOrderNo: node.mchOrderNo,
+        openedAt: entry.openedAt,
+        dueAt: entry.dueAt,
+      });
     }
-    for (const entry of taken) this.track(entry.mchOrderNo, entry.openedAt, now + leaseMs);
+    for (const entry of taken)
+      this.track(entry.mchOrderNo, entry.openedAt, now + leaseMs);
     return taken;
   }
 
@@ -61,7 +78,8 @@ export class OpenPayoutIndex {
 
   private rebuild(): void {
     this.heap = [];
-    for (const [mchOrderNo, { dueAt }] of this.entries) this.push({ dueAt, mchOrderNo });
+    for (const [mchOrderNo, { dueAt }] of this.entries)
+      this.push({ dueAt, mchOrderNo });
   }
 
   private push(node: HeapNode): void {
@@ -86,7 +104,10 @@ export class OpenPayoutIndex {
     for (;;) {
       const left = 2 * i + 1;
       if (left >= heap.length) break;
-      const child = left + 1 < heap.length && before(heap[left + 1], heap[left]) ? left + 1 : left;
+      const child =
+        left + 1 < heap.length && before(heap[left + 1], heap[left])
+          ? left + 1
+          : left;
       if (!before(heap[child], last)) break;
       heap[i] = heap[child];
       i = child;

@@ -1,6 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  type HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { PayoutConfigurationError } from '../payout.errors';
 import { PayoutProbe } from './payout-probe';
 
@@ -66,11 +69,21 @@ export class PayoutHealthIndicator implements OnModuleInit {
   ): Promise<HealthIndicatorResult<Key, 'up' | 'down', PayoutHealthDetails>> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-      throw new PayoutConfigurationError(`PayoutHealthIndicator: timeoutMs must be a positive whole number of ms (got ${timeoutMs})`);
+      throw new PayoutConfigurationError(
+        `PayoutHealthIndicator: timeoutMs must be a positive whole number of ms (got ${timeoutMs})`,
+      );
     }
     const results = await this.probe.checkAll(timeoutMs);
     const accounts: Record<string, PayoutAccountHealth> = {};
-    for (const { account, merchantId, up, latencyMs, reason, code, msg } of results) {
+    for (const {
+      account,
+      merchantId,
+      up,
+      latencyMs,
+      reason,
+      code,
+      msg,
+    } of results) {
       accounts[account] = {
         status: up ? 'up' : 'down',
         merchantId,

@@ -53,14 +53,24 @@ export class PayoutProbe {
 
   /** Probes every configured account at once, so the whole check takes about one `timeoutMs`. */
   checkAll(timeoutMs: number): Promise<PayoutProbeResult[]> {
-    return Promise.all(this.resolve().config.accounts.map((account) => this.check(account, timeoutMs)));
+    return Promise.all(
+      this.resolve().config.accounts.map((account) =>
+        this.check(account, timeoutMs),
+      ),
+    );
   }
 
   /** Probes one account: up when the gateway answers a code-200 balance on a 2xx. */
-  async check(account: CashyAccount, timeoutMs: number): Promise<PayoutProbeResult> {
+  async check(
+    account: CashyAccount,
+    timeoutMs: number,
+  ): Promise<PayoutProbeResult> {
     const { client } = this.resolve();
     const started = Date.now();
-    const result = (up: boolean, extra: Partial<PayoutProbeResult> = {}): PayoutProbeResult => ({
+    const result = (
+      up: boolean,
+      extra: Partial<PayoutProbeResult> = {},
+    ): PayoutProbeResult => ({
       account: account.name,
       merchantId: account.merchantId,
       up,
@@ -68,27 +78,49 @@ export class PayoutProbe {
       ...extra,
     });
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(resolve, timeoutMs, TIMED_OUT)));
+    const deadline = new Promise<typeof TIMED_OUT>(
+      (resolve) => (timer = setTimeout(resolve, timeoutMs, TIMED_OUT)),
+    );
     let answer: CashyAnswer | typeof TIMED_OUT;
     try {
       // The client's own timeout is the module's (10 s by default) and cannot be shortened per call:
       // the race answers on time, and the losing request ends at that timeout (race handles its rejection).
-      answer = await Promise.race([client.post(account, CASHY_ENDPOINTS.getBalance, {}), deadline]);
+      answer = await Promise.race([
+        client.post(account, CASHY_ENDPOINTS.getBalance, {}),
+        deadline,
+      ]);
     } catch (error) {
-      return result(false, { reason: error instanceof Error ? error.message : String(error) });
+      return result(false, {
+        reason: error instanceof Error ? error.message : String(error),
+      });
     } finally {
       clearTimeout(timer);
     }
-    if (answer === TIMED_OUT) return result(false, { reason: `no answer within ${timeoutMs} ms` });
+    if (answer === TIMED_OUT)
+      return result(false, { reason: `no answer within ${timeoutMs} ms` });
 
     const { httpStatus, envelope } = answer;
-    if (!envelope) return result(false, { reason: `HTTP ${httpStatus} without a Cashy envelope` });
+    if (!envelope)
+      return result(false, {
+        reason: `HTTP ${httpStatus} without a Cashy envelope`,
+      });
     if (envelope.code !== 200) {
-      return result(false, { reason: `Cashy answered code ${envelope.code}: ${envelope.msg || 'no msg'}`, code: envelope.code, msg: envelope.msg });
+      return result(false, {
+        reason: `Cashy answered code ${envelope.code}: ${envelope.msg || 'no msg'}`,
+        code: envelope.code,
+        msg: envelope.msg,
+      });
     }
-    if (httpStatus < 200 || httpStatus > 299) return result(false, { reason: `HTTP ${httpStatus} with a code-200 envelope` });
+    if (httpStatus < 200 || httpStatus > 299)
+      return result(false, {
+        reason: `HTTP ${httpStatus} with a code-200 envelope`,
+      });
     try {
-      toPayoutBalance(envelope.data, CASHY_ENDPOINTS.getBalance, account.merchantId); // shape check only: the figures are dropped
+      toPayoutBalance(
+        envelope.data,
+        CASHY_ENDPOINTS.getBalance,
+        account.merchantId,
+      ); // shape check only: the figures are dropped
     } catch (error) {
       return result(false, { reason: (error as Error).message });
     }

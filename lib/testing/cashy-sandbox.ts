@@ -1,7 +1,17 @@
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
-import { isFinalPayoutStatus, type PayoutCurrency, type PayoutStatus } from '../payout.types';
+import {
+  isFinalPayoutStatus,
+  type PayoutCurrency,
+  type PayoutStatus,
+} from '../payout.types';
 import { SandboxTimers, errorReply } from './sandbox-conventions';
 import {
   checkSandboxRequest,
@@ -13,24 +23,51 @@ import {
 import { notificationBody, SandboxLedger } from './sandbox-ledger';
 import { SandboxNotifier, type SandboxDeliveryChain } from './sandbox-notifier';
 import type { SandboxFaultDraw } from './sandbox-faults';
-import type { CashySandboxOptions, SandboxAccount, SandboxFaultSpec, SandboxMismatch, SandboxOrder, SandboxDeliveryRecord, SandboxFaultReply, SandboxHttpReply, SandboxRequestRecord } from './sandbox.types';
-import { resolveSandboxOptions, type ResolvedSandboxOptions } from './sandbox-options.resolver';
-import { SANDBOX_DEFAULT_RESULT_DESC, SANDBOX_DEFAULT_REVERSAL_DESC, type SandboxFinalStatus } from './sandbox-triggers';
+import type {
+  CashySandboxOptions,
+  SandboxAccount,
+  SandboxFaultSpec,
+  SandboxMismatch,
+  SandboxOrder,
+  SandboxDeliveryRecord,
+  SandboxFaultReply,
+  SandboxHttpReply,
+  SandboxRequestRecord,
+} from './sandbox.types';
+import {
+  resolveSandboxOptions,
+  type ResolvedSandboxOptions,
+} from './sandbox-options.resolver';
+import {
+  SANDBOX_DEFAULT_RESULT_DESC,
+  SANDBOX_DEFAULT_REVERSAL_DESC,
+  type SandboxFinalStatus,
+} from './sandbox-triggers';
 
 /** Options for `PayoutModule.forRoot()` pointing at a sandbox (`sandbox.moduleOptions()`). */
 export interface SandboxModuleOptions {
   baseUrl: string;
-  accounts: { name: string; merchantId: string; apiKey: string; currencies: PayoutCurrency[] }[];
+  accounts: {
+    name: string;
+    merchantId: string;
+    apiKey: string;
+    currencies: PayoutCurrency[];
+  }[];
   notifyUrl?: string;
 }
 
 const ENDPOINT_PATHS: readonly string[] = Object.values(CASHY_ENDPOINTS);
-const FINAL_STATUSES: readonly SandboxFinalStatus[] = ['SUCCESS', 'FAIL', 'CANCEL'];
+const FINAL_STATUSES: readonly SandboxFinalStatus[] = [
+  'SUCCESS',
+  'FAIL',
+  'CANCEL',
+];
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value !== undefined)
+      flat[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return flat;
 }
@@ -43,18 +80,37 @@ function parseJson(text: string): unknown {
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The `mismatch` fault: a payOut or payOutQuery answer whose `data` carries the given values instead. */
-function falsify(reply: SandboxHttpReply, path: string, mismatch: SandboxMismatch): SandboxHttpReply {
-  if (path !== CASHY_ENDPOINTS.payOut && path !== CASHY_ENDPOINTS.payOutQuery) return reply;
+function falsify(
+  reply: SandboxHttpReply,
+  path: string,
+  mismatch: SandboxMismatch,
+): SandboxHttpReply {
+  if (path !== CASHY_ENDPOINTS.payOut && path !== CASHY_ENDPOINTS.payOutQuery)
+    return reply;
   const envelope = parseJson(reply.body);
   if (!isObject(envelope) || !isObject(envelope.data)) return reply;
-  return { httpStatus: reply.httpStatus, body: JSON.stringify({ ...envelope, data: { ...envelope.data, ...mismatch } }) };
+  return {
+    httpStatus: reply.httpStatus,
+    body: JSON.stringify({
+      ...envelope,
+      data: { ...envelope.data, ...mismatch },
+    }),
+  };
 }
 
-function send(res: ServerResponse, reply: SandboxHttpReply, contentType = 'application/json;charset=UTF-8'): void {
-  res.writeHead(reply.httpStatus, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(reply.body) });
+function send(
+  res: ServerResponse,
+  reply: SandboxHttpReply,
+  contentType = 'application/json;charset=UTF-8',
+): void {
+  res.writeHead(reply.httpStatus, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(reply.body),
+  });
   res.end(reply.body);
 }
 
@@ -118,7 +174,11 @@ export class CashySandbox {
     this.ledger = new SandboxLedger(this.options.accounts);
     this.notifier = new SandboxNotifier(
       this.timers,
-      { timeScale: this.options.timeScale, notifyTimeoutMs: this.options.notifyTimeoutMs, apiKeyOf: (id) => this.ledger.account(id)!.apiKey },
+      {
+        timeScale: this.options.timeScale,
+        notifyTimeoutMs: this.options.notifyTimeoutMs,
+        apiKeyOf: (id) => this.ledger.account(id)!.apiKey,
+      },
       (delivery) => this.deliveries.push(delivery),
     );
     this.context = {
@@ -132,7 +192,12 @@ export class CashySandbox {
 
   /** Starts listening; resolves with the base URL (`http://127.0.0.1:PORT`). Calling it again returns the same URL. */
   start(): Promise<string> {
-    if (this.stopping) return Promise.reject(new Error('CashySandbox: a stopped sandbox cannot start again; create a new one'));
+    if (this.stopping)
+      return Promise.reject(
+        new Error(
+          'CashySandbox: a stopped sandbox cannot start again; create a new one',
+        ),
+      );
     if (!this.starting) {
       this.starting = new Promise<string>((resolve, reject) => {
         const server = createServer((req, res) => this.onRequest(req, res));
@@ -147,7 +212,14 @@ export class CashySandbox {
         server.listen(this.options.port, this.options.host, () => {
           const { port } = server.address() as AddressInfo;
           const host = this.options.host;
-          const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+          const urlHost =
+            host === '0.0.0.0'
+              ? '127.0.0.1'
+              : host === '::'
+                ? '[::1]'
+                : host.includes(':')
+                  ? `[${host}]`
+                  : host;
           this.url = `http://${urlHost}:${port}`;
           resolve(this.url);
         });
@@ -168,7 +240,8 @@ export class CashySandbox {
 
   /** The base URL; throws before `start()` has resolved. */
   get baseUrl(): string {
-    if (!this.url) throw new Error('CashySandbox: not started; await sandbox.start() first');
+    if (!this.url)
+      throw new Error('CashySandbox: not started; await sandbox.start() first');
     return this.url;
   }
 
@@ -184,7 +257,9 @@ export class CashySandbox {
 
   /** The (first) account serving `currency`; throws when none does. */
   account(currency: PayoutCurrency): SandboxAccount {
-    const found = this.accounts.find((account) => account.currencies.includes(currency));
+    const found = this.accounts.find((account) =>
+      account.currencies.includes(currency),
+    );
     if (!found) throw new Error(`CashySandbox: no account serves ${currency}`);
     return found;
   }
@@ -194,12 +269,19 @@ export class CashySandbox {
    * currency are named after it in lower case (`'pen'`, `'mxn'`); others (and clashes) by merchant id.
    */
   moduleOptions(extra: { notifyUrl?: string } = {}): SandboxModuleOptions {
-    const label = (currencies: PayoutCurrency[]) => (currencies.length === 1 ? currencies[0].toLowerCase() : undefined);
-    const labels = this.ledger.accounts.map((account) => label(account.currencies));
+    const label = (currencies: PayoutCurrency[]) =>
+      currencies.length === 1 ? currencies[0].toLowerCase() : undefined;
+    const labels = this.ledger.accounts.map((account) =>
+      label(account.currencies),
+    );
     return {
       baseUrl: this.baseUrl,
       accounts: this.ledger.accounts.map((account, i) => ({
-        name: labels[i] !== undefined && labels.filter((l) => l === labels[i]).length === 1 ? labels[i]! : account.merchantId,
+        name:
+          labels[i] !== undefined &&
+          labels.filter((l) => l === labels[i]).length === 1
+            ? labels[i]
+            : account.merchantId,
         merchantId: account.merchantId,
         apiKey: account.apiKey,
         currencies: [...account.currencies],
@@ -215,14 +297,27 @@ export class CashySandbox {
    * the first delivery attempt is recorded (retries go on in the background); throws for an
    * unknown or already final order.
    */
-  async settle(orderNo: string, status: SandboxFinalStatus, resultDesc?: string): Promise<void> {
-    if (!FINAL_STATUSES.includes(status)) throw new Error(`CashySandbox.settle: status must be one of ${FINAL_STATUSES.join(', ')}`);
+  async settle(
+    orderNo: string,
+    status: SandboxFinalStatus,
+    resultDesc?: string,
+  ): Promise<void> {
+    if (!FINAL_STATUSES.includes(status))
+      throw new Error(
+        `CashySandbox.settle: status must be one of ${FINAL_STATUSES.join(', ')}`,
+      );
     const order = this.requireOrder(orderNo, 'settle');
     if (isFinalPayoutStatus(order.orderStatus)) {
-      throw new Error(`CashySandbox.settle: order ${orderNo} is already ${order.orderStatus} (use reverse() for a SPEI return)`);
+      throw new Error(
+        `CashySandbox.settle: order ${orderNo} is already ${order.orderStatus} (use reverse() for a SPEI return)`,
+      );
     }
     this.timers.cancel(this.orderKey(order));
-    await this.changeStatus(order, status, resultDesc ?? SANDBOX_DEFAULT_RESULT_DESC[status]).chain.firstAttempt;
+    await this.changeStatus(
+      order,
+      status,
+      resultDesc ?? SANDBOX_DEFAULT_RESULT_DESC[status],
+    ).chain.firstAttempt;
   }
 
   /**
@@ -230,10 +325,19 @@ export class CashySandbox {
    * (default `ACCOUNT_NOT_EXIST`), amount and fee go back to the balance, and the FAIL is notified.
    * Resolves once the first delivery attempt is recorded; throws for any other order.
    */
-  async reverse(orderNo: string, reason: string = SANDBOX_DEFAULT_REVERSAL_DESC): Promise<void> {
+  async reverse(
+    orderNo: string,
+    reason: string = SANDBOX_DEFAULT_REVERSAL_DESC,
+  ): Promise<void> {
     const order = this.requireOrder(orderNo, 'reverse');
-    if (order.currency !== 'MXN') throw new Error(`CashySandbox.reverse: order ${orderNo} is ${order.currency}; only MXN (SPEI) payouts are returned`);
-    if (order.orderStatus !== 'SUCCESS') throw new Error(`CashySandbox.reverse: order ${orderNo} is ${order.orderStatus}; only a SUCCESS can be returned`);
+    if (order.currency !== 'MXN')
+      throw new Error(
+        `CashySandbox.reverse: order ${orderNo} is ${order.currency}; only MXN (SPEI) payouts are returned`,
+      );
+    if (order.orderStatus !== 'SUCCESS')
+      throw new Error(
+        `CashySandbox.reverse: order ${orderNo} is ${order.orderStatus}; only a SUCCESS can be returned`,
+      );
     this.timers.cancel(this.orderKey(order));
     await this.changeStatus(order, 'FAIL', reason).chain.firstAttempt;
   }
@@ -281,7 +385,10 @@ export class CashySandbox {
    * and resolves with that. A probe that throws is retried (handy for `expect` inside it). Rejects
    * after `timeoutMs` (default 5000) with the probe's source and its last error.
    */
-  waitFor<T>(probe: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
+  waitFor<T>(
+    probe: () => T | undefined | false,
+    timeoutMs = 5_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     return new Promise<T>((resolve, reject) => {
       const check = () => {
@@ -297,8 +404,15 @@ export class CashySandbox {
         }
         if (Date.now() >= deadline) {
           const source = String(probe).replace(/\s+/g, ' ').slice(0, 200);
-          const cause = lastError === undefined ? '' : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-          reject(new Error(`CashySandbox.waitFor: condition not met within ${timeoutMs} ms: ${source}${cause}`));
+          const cause =
+            lastError === undefined
+              ? ''
+              : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+          reject(
+            new Error(
+              `CashySandbox.waitFor: condition not met within ${timeoutMs} ms: ${source}${cause}`,
+            ),
+          );
           return;
         }
         setTimeout(check, 5);
@@ -313,10 +427,15 @@ export class CashySandbox {
    * is still pending.
    */
   idle(timeoutMs = 60_000): Promise<void> {
-    return this.waitFor(() => this.timers.size === 0 && this.notifier.pending === 0, timeoutMs).then(
+    return this.waitFor(
+      () => this.timers.size === 0 && this.notifier.pending === 0,
+      timeoutMs,
+    ).then(
       () => undefined,
       () => {
-        throw new Error(`CashySandbox.idle: still busy after ${timeoutMs} ms (${this.timers.size} timers, ${this.notifier.pending} delivery chains pending)`);
+        throw new Error(
+          `CashySandbox.idle: still busy after ${timeoutMs} ms (${this.timers.size} timers, ${this.notifier.pending} delivery chains pending)`,
+        );
       },
     );
   }
@@ -342,24 +461,51 @@ export class CashySandbox {
     req.on('error', () => undefined);
   }
 
-  private respond(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
+  private respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    raw: Buffer,
+  ): void {
     const text = raw.toString('utf8');
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
     const headers = flattenHeaders(req.headers);
-    const base = { at: Date.now(), method: req.method ?? '', endpoint: path, headers, body: text, json: parseJson(text), merchantId: headers.merchantid };
-    const record = (response: SandboxHttpReply | SandboxFaultReply) => void this.requests.push({ ...base, response });
-    const answer = (reply: SandboxHttpReply, response: SandboxHttpReply | SandboxFaultReply = reply) => {
+    const base = {
+      at: Date.now(),
+      method: req.method ?? '',
+      endpoint: path,
+      headers,
+      body: text,
+      json: parseJson(text),
+      merchantId: headers.merchantid,
+    };
+    const record = (response: SandboxHttpReply | SandboxFaultReply) =>
+      void this.requests.push({ ...base, response });
+    const answer = (
+      reply: SandboxHttpReply,
+      response: SandboxHttpReply | SandboxFaultReply = reply,
+    ) => {
       record(response);
       send(res, reply);
     };
 
-    if (!ENDPOINT_PATHS.includes(path)) return answer(errorReply('Request_path_not_found', 404));
+    if (!ENDPOINT_PATHS.includes(path))
+      return answer(errorReply('Request_path_not_found', 404));
     const fault: SandboxFaultDraw | undefined = this.options.faults.draw(path);
     const mode = fault?.mode;
-    const request: SandboxIncomingRequest = { method: req.method ?? '', path, headers: req.headers, raw };
+    const request: SandboxIncomingRequest = {
+      method: req.method ?? '',
+      path,
+      headers: req.headers,
+      raw,
+    };
     // Faults that strike before the gateway does anything.
-    if (mode === 'timeout' || (mode === 'late-commit' && path !== CASHY_ENDPOINTS.payOut)) return record({ fault: mode });
-    if (mode === 'late-commit') return this.commitLate(request, base.at, record);
+    if (
+      mode === 'timeout' ||
+      (mode === 'late-commit' && path !== CASHY_ENDPOINTS.payOut)
+    )
+      return record({ fault: mode });
+    if (mode === 'late-commit')
+      return this.commitLate(request, base.at, record);
     if (mode === 'http-500') {
       const reply = { httpStatus: 500, body: 'Internal Server Error' };
       record({ fault: mode, ...reply });
@@ -377,7 +523,8 @@ export class CashySandbox {
 
     const { reply, created } = processSandboxRequest(request, this.context);
     // Faults that strike after the gateway acted: the caller cannot know what happened.
-    if (mode === 'timeout-after-create') return record({ fault: mode, withheld: reply });
+    if (mode === 'timeout-after-create')
+      return record({ fault: mode, withheld: reply });
     if (mode === 'drop-after-create') {
       record({ fault: mode, withheld: reply });
       return void req.socket.destroy();
@@ -412,7 +559,11 @@ export class CashySandbox {
    * The `late-commit` fault on a payOut: checked now, booked `lateCommitMs` after it arrived (under
    * a timer, so `stop()` cancels it and `idle()` waits for it), never answered.
    */
-  private commitLate(request: SandboxIncomingRequest, arrivedAt: number, record: (response: SandboxFaultReply) => void): void {
+  private commitLate(
+    request: SandboxIncomingRequest,
+    arrivedAt: number,
+    record: (response: SandboxFaultReply) => void,
+  ): void {
     const response: SandboxFaultReply = { fault: 'late-commit' };
     record(response);
     const checked = checkSandboxRequest(request, this.context);
@@ -421,9 +572,13 @@ export class CashySandbox {
       return;
     }
     const pending = checked.payOut;
-    this.timers.after(`late-commit:${++this.lateCommits}`, arrivedAt + this.options.lateCommitMs - Date.now(), () => {
-      response.withheld = commitSandboxPayOut(pending, this.context).reply;
-    });
+    this.timers.after(
+      `late-commit:${++this.lateCommits}`,
+      arrivedAt + this.options.lateCommitMs - Date.now(),
+      () => {
+        response.withheld = commitSandboxPayOut(pending, this.context).reply;
+      },
+    );
   }
 
   /**
@@ -434,9 +589,17 @@ export class CashySandbox {
    */
   private notifyBeforeAnswer(order: SandboxOrder): Promise<void> {
     this.timers.cancel(this.orderKey(order));
-    const final = order.outcome.final ?? { status: 'SUCCESS' as const, resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS };
-    const { status, chain } = this.changeStatus(order, final.status, final.resultDesc);
-    if (this.options.autoSettle && status === 'SUCCESS') this.scheduleReversal(order, chain);
+    const final = order.outcome.final ?? {
+      status: 'SUCCESS' as const,
+      resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS,
+    };
+    const { status, chain } = this.changeStatus(
+      order,
+      final.status,
+      final.resultDesc,
+    );
+    if (this.options.autoSettle && status === 'SUCCESS')
+      this.scheduleReversal(order, chain);
     return chain.firstAttempt;
   }
 
@@ -451,9 +614,21 @@ export class CashySandbox {
   }
 
   /** Records a status change and starts notifying it. */
-  private changeStatus(order: SandboxOrder, status: PayoutStatus, resultDesc: string | null): { status: PayoutStatus; chain: SandboxDeliveryChain } {
-    const reached = this.ledger.transition(order, status, resultDesc, Date.now());
-    return { status: reached, chain: this.notifier.deliver(order, notificationBody(order)) };
+  private changeStatus(
+    order: SandboxOrder,
+    status: PayoutStatus,
+    resultDesc: string | null,
+  ): { status: PayoutStatus; chain: SandboxDeliveryChain } {
+    const reached = this.ledger.transition(
+      order,
+      status,
+      resultDesc,
+      Date.now(),
+    );
+    return {
+      status: reached,
+      chain: this.notifier.deliver(order, notificationBody(order)),
+    };
   }
 
   /** The automatic life of a new order (nothing with `autoSettle: false` or a HOLD remark). */
@@ -464,20 +639,28 @@ export class CashySandbox {
     this.timers.after(key, this.options.processingMs, () => {
       this.changeStatus(order, 'PAYING', null);
       this.timers.after(key, this.options.payingMs, () => {
-        const { status, chain } = this.changeStatus(order, final.status, final.resultDesc);
+        const { status, chain } = this.changeStatus(
+          order,
+          final.status,
+          final.resultDesc,
+        );
         if (status === 'SUCCESS') this.scheduleReversal(order, chain);
       });
     });
   }
 
   /** A REVERSE (MXN) order's SPEI return, `payingMs` after its SUCCESS chain is done; nothing for others. */
-  private scheduleReversal(order: SandboxOrder, chain: SandboxDeliveryChain): void {
+  private scheduleReversal(
+    order: SandboxOrder,
+    chain: SandboxDeliveryChain,
+  ): void {
     const reversal = order.outcome.reversal;
     if (reversal === undefined) return;
     // W2 comes after W1 has been dealt with, as SPEI returns come after the credit.
     void chain.done.then(() =>
       this.timers.after(this.orderKey(order), this.options.payingMs, () => {
-        if (order.orderStatus === 'SUCCESS') this.changeStatus(order, 'FAIL', reversal);
+        if (order.orderStatus === 'SUCCESS')
+          this.changeStatus(order, 'FAIL', reversal);
       }),
     );
   }

@@ -17,7 +17,13 @@ export {
   type SandboxHttpReply,
   type SandboxRequestRecord,
 } from './sandbox.types';
-export { SANDBOX_TRIGGERS, type SandboxFinalStatus, type SandboxOutcome, type SandboxTrigger, type SandboxTriggerDoc } from './sandbox-triggers';
+export {
+  SANDBOX_TRIGGERS,
+  type SandboxFinalStatus,
+  type SandboxOutcome,
+  type SandboxTrigger,
+  type SandboxTriggerDoc,
+} from './sandbox-triggers';
 export { mulberry32 } from './sandbox-faults';
 export {
   signCashyPayload,

@@ -1,18 +1,30 @@
 import type { PayoutCurrency } from '../payout.types';
-import { decimalPlaces, formatDecimal, parseDecimal, toScaledInteger } from '../markets/decimal';
+import {
+  decimalPlaces,
+  formatDecimal,
+  parseDecimal,
+  toScaledInteger,
+} from '../markets/decimal';
 import type { SandboxHttpReply } from './sandbox.types';
 
 /**
  * UTC offset of each market's local time, in minutes. Cashy's `completionTime` carries no offset;
  * Lima is UTC−5 and Mexico City UTC−6, both without daylight saving time.
  */
-export const SANDBOX_UTC_OFFSET_MINUTES: Readonly<Record<PayoutCurrency, number>> = { PEN: -300, MXN: -360 };
+export const SANDBOX_UTC_OFFSET_MINUTES: Readonly<
+  Record<PayoutCurrency, number>
+> = { PEN: -300, MXN: -360 };
 
 const two = (n: number) => String(n).padStart(2, '0');
 
 /** `yyyy-MM-dd HH:mm:ss` in the market's local time. */
-export function formatCompletionTime(epochMs: number, currency: PayoutCurrency): string {
-  const local = new Date(epochMs + SANDBOX_UTC_OFFSET_MINUTES[currency] * 60_000);
+export function formatCompletionTime(
+  epochMs: number,
+  currency: PayoutCurrency,
+): string {
+  const local = new Date(
+    epochMs + SANDBOX_UTC_OFFSET_MINUTES[currency] * 60_000,
+  );
   return (
     `${local.getUTCFullYear()}-${two(local.getUTCMonth() + 1)}-${two(local.getUTCDate())} ` +
     `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}`
@@ -36,7 +48,7 @@ export class SandboxTimers {
 
   /** Runs `fn` after `ms` unless the key is cancelled or the timers are cleared first. */
   after(key: string, ms: number, fn: () => void): void {
-    this.sleep(key, ms).then((fired) => {
+    void this.sleep(key, ms).then((fired) => {
       if (fired) fn();
     });
   }
@@ -48,10 +60,13 @@ export class SandboxTimers {
       let timers = this.byKey.get(key);
       if (!timers) this.byKey.set(key, (timers = new Map()));
       const group = timers;
-      const handle = setTimeout(() => {
-        this.forget(key, group, handle);
-        resolve(true);
-      }, Math.max(0, ms));
+      const handle = setTimeout(
+        () => {
+          this.forget(key, group, handle);
+          resolve(true);
+        },
+        Math.max(0, ms),
+      );
       group.set(handle, () => resolve(false));
     });
   }
@@ -73,9 +88,14 @@ export class SandboxTimers {
     for (const key of [...this.byKey.keys()]) this.cancel(key);
   }
 
-  private forget(key: string, group: Map<NodeJS.Timeout, () => void>, handle: NodeJS.Timeout): void {
+  private forget(
+    key: string,
+    group: Map<NodeJS.Timeout, () => void>,
+    handle: NodeJS.Timeout,
+  ): void {
     group.delete(handle);
-    if (group.size === 0 && this.byKey.get(key) === group) this.byKey.delete(key);
+    if (group.size === 0 && this.byKey.get(key) === group)
+      this.byKey.delete(key);
   }
 }
 
@@ -83,7 +103,10 @@ export class SandboxTimers {
  * The sandbox's fixed fee per payout, at the market's scale. Cashy's real fees are per contract
  * and unpublished; these are round numbers that make fee handling visible in tests.
  */
-export const SANDBOX_FEES: Readonly<Record<PayoutCurrency, string>> = { PEN: '1.50', MXN: '5' };
+export const SANDBOX_FEES: Readonly<Record<PayoutCurrency, string>> = {
+  PEN: '1.50',
+  MXN: '5',
+};
 
 /** Balances have two decimals in every market (Cashy's `decimal(20,2)`). */
 export const BALANCE_SCALE = 2;
@@ -94,14 +117,19 @@ export const SANDBOX_DEFAULT_BALANCE = '1000000.00';
 /** A decimal string as an integer count of cents (`'150.5'` → `15050n`); throws for anything else. */
 export function toCents(value: string, what: string): bigint {
   const parsed = parseDecimal(value);
-  if (!parsed || decimalPlaces(parsed) > BALANCE_SCALE) throw new Error(`CashySandbox: ${what} must be a decimal with at most ${BALANCE_SCALE} places`);
+  if (!parsed || decimalPlaces(parsed) > BALANCE_SCALE)
+    throw new Error(
+      `CashySandbox: ${what} must be a decimal with at most ${BALANCE_SCALE} places`,
+    );
   return toScaledInteger(parsed, BALANCE_SCALE);
 }
 
 /** Cents back to a two-decimal string (`15050n` → `'150.50'`). */
 export function fromCents(cents: bigint): string {
   const negative = cents < 0n;
-  const digits = (negative ? -cents : cents).toString().padStart(BALANCE_SCALE + 1, '0');
+  const digits = (negative ? -cents : cents)
+    .toString()
+    .padStart(BALANCE_SCALE + 1, '0');
   const text = `${negative ? '-' : ''}${digits.slice(0, -BALANCE_SCALE)}.${digits.slice(-BALANCE_SCALE)}`;
   return formatDecimal(parseDecimal(text)!, BALANCE_SCALE);
 }
@@ -152,10 +180,16 @@ export function envelopeCodeOf(msg: string): number {
 
 /** `{"code":200,"msg":"SUCCESS","data":…}` with HTTP 200. */
 export function successReply(data: unknown): SandboxHttpReply {
-  return { httpStatus: 200, body: JSON.stringify({ code: 200, msg: 'SUCCESS', data }) };
+  return {
+    httpStatus: 200,
+    body: JSON.stringify({ code: 200, msg: 'SUCCESS', data }),
+  };
 }
 
 /** `{"code":…,"msg":…}` without `data`, as Cashy's failure example shows; HTTP 200 unless told. */
 export function errorReply(msg: string, httpStatus = 200): SandboxHttpReply {
-  return { httpStatus, body: JSON.stringify({ code: envelopeCodeOf(msg), msg }) };
+  return {
+    httpStatus,
+    body: JSON.stringify({ code: envelopeCodeOf(msg), msg }),
+  };
 }

@@ -4,7 +4,10 @@ import type { PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
 import { verifyCashySignature } from '../client/cashy-signature';
-import { checkCreatePayout, type CashyPayOutBody } from '../validation/create-payout.rules';
+import {
+  checkCreatePayout,
+  type CashyPayOutBody,
+} from '../validation/create-payout.rules';
 import { errorReply, successReply } from './sandbox-conventions';
 import { queryView, type SandboxLedger } from './sandbox-ledger';
 import type { SandboxAccountState } from './sandbox-options.resolver';
@@ -36,7 +39,9 @@ export interface SandboxPendingPayOut {
 }
 
 /** What checking a request gave: its answer, or a payOut still to be booked. */
-export type SandboxCheckedRequest = { reply: SandboxHttpReply; payOut?: undefined } | { payOut: SandboxPendingPayOut; reply?: undefined };
+export type SandboxCheckedRequest =
+  | { reply: SandboxHttpReply; payOut?: undefined }
+  | { payOut: SandboxPendingPayOut; reply?: undefined };
 
 /** A processed request: its answer and, for a payOut that was booked, the new order (live object). */
 export interface SandboxProcessedRequest {
@@ -46,7 +51,10 @@ export interface SandboxProcessedRequest {
 
 type Json = Record<string, unknown>;
 
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+function header(
+  headers: IncomingHttpHeaders,
+  name: string,
+): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }
@@ -60,9 +68,14 @@ function paramsError(field: string, required: boolean): SandboxHttpReply {
  * Processes one request to a known endpoint: `checkSandboxRequest`, then, for a payOut that passed,
  * `commitSandboxPayOut`. Synchronous on purpose (see `SandboxLedger`).
  */
-export function processSandboxRequest(request: SandboxIncomingRequest, context: SandboxEndpointContext): SandboxProcessedRequest {
+export function processSandboxRequest(
+  request: SandboxIncomingRequest,
+  context: SandboxEndpointContext,
+): SandboxProcessedRequest {
   const checked = checkSandboxRequest(request, context);
-  return checked.payOut ? commitSandboxPayOut(checked.payOut, context) : { reply: checked.reply };
+  return checked.payOut
+    ? commitSandboxPayOut(checked.payOut, context)
+    : { reply: checked.reply };
 }
 
 /**
@@ -71,20 +84,40 @@ export function processSandboxRequest(request: SandboxIncomingRequest, context: 
  * are answered at once; a payOut that passes is returned to be booked (`commitSandboxPayOut`), so
  * the `late-commit` fault can book it later.
  */
-export function checkSandboxRequest(request: SandboxIncomingRequest, context: SandboxEndpointContext): SandboxCheckedRequest {
-  const reply = (answer: SandboxHttpReply): SandboxCheckedRequest => ({ reply: answer });
-  if (request.method !== 'POST') return reply(errorReply('RequestMethod_not_post'));
-  const contentType = (header(request.headers, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (contentType !== 'application/json') return reply(errorReply('RequestContentType_not_json'));
-  if (request.raw.toString('utf8').trim().length === 0) return reply(errorReply('RequestBody_is_null'));
+export function checkSandboxRequest(
+  request: SandboxIncomingRequest,
+  context: SandboxEndpointContext,
+): SandboxCheckedRequest {
+  const reply = (answer: SandboxHttpReply): SandboxCheckedRequest => ({
+    reply: answer,
+  });
+  if (request.method !== 'POST')
+    return reply(errorReply('RequestMethod_not_post'));
+  const contentType = (header(request.headers, 'content-type') ?? '')
+    .split(';')[0]
+    .trim()
+    .toLowerCase();
+  if (contentType !== 'application/json')
+    return reply(errorReply('RequestContentType_not_json'));
+  if (request.raw.toString('utf8').trim().length === 0)
+    return reply(errorReply('RequestBody_is_null'));
 
   const merchantId = header(request.headers, 'merchantid');
-  if (merchantId === undefined || merchantId === '') return reply(errorReply('MerchantId_is_null'));
-  if (!/^\d+$/.test(merchantId)) return reply(errorReply('MerchantId_not_Number'));
+  if (merchantId === undefined || merchantId === '')
+    return reply(errorReply('MerchantId_is_null'));
+  if (!/^\d+$/.test(merchantId))
+    return reply(errorReply('MerchantId_not_Number'));
   const account = context.ledger.account(merchantId);
   if (!account) return reply(errorReply('MerchantId_is_error'));
   // A missing Sign is a failed verification: Cashy lists no separate message for it.
-  if (!verifyCashySignature(request.raw, account.apiKey, header(request.headers, 'sign'))) return reply(errorReply('Sign_verify_error'));
+  if (
+    !verifyCashySignature(
+      request.raw,
+      account.apiKey,
+      header(request.headers, 'sign'),
+    )
+  )
+    return reply(errorReply('Sign_verify_error'));
 
   let json: unknown;
   try {
@@ -92,10 +125,17 @@ export function checkSandboxRequest(request: SandboxIncomingRequest, context: Sa
   } catch {
     return reply(errorReply('Params_jsonFormat_error'));
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return reply(errorReply('Params_jsonFormat_error'));
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return reply(errorReply('Params_jsonFormat_error'));
   const body = json as Json;
-  if (body.nonceStr === undefined || body.nonceStr === null || body.nonceStr === '') return reply(paramsError('nonceStr', true));
-  if (typeof body.nonceStr !== 'string' || body.nonceStr.length > 32) return reply(paramsError('nonceStr', false));
+  if (
+    body.nonceStr === undefined ||
+    body.nonceStr === null ||
+    body.nonceStr === ''
+  )
+    return reply(paramsError('nonceStr', true));
+  if (typeof body.nonceStr !== 'string' || body.nonceStr.length > 32)
+    return reply(paramsError('nonceStr', false));
 
   switch (request.path) {
     case CASHY_ENDPOINTS.payOut:
@@ -105,42 +145,83 @@ export function checkSandboxRequest(request: SandboxIncomingRequest, context: Sa
     case CASHY_ENDPOINTS.bankListQuery:
       return reply(
         successReply(
-          account.currencies.flatMap((currency) => PAYOUT_MARKETS[currency].banks.map(({ bankId, bankCode, bankName }) => ({ bankId, bankCode, bankName }))),
+          account.currencies.flatMap((currency) =>
+            PAYOUT_MARKETS[currency].banks.map(
+              ({ bankId, bankCode, bankName }) => ({
+                bankId,
+                bankCode,
+                bankName,
+              }),
+            ),
+          ),
         ),
       );
     default:
-      return reply(successReply({ mchId: account.merchantId, balance: context.ledger.balance(account), unBalance: '0.00' }));
+      return reply(
+        successReply({
+          mchId: account.merchantId,
+          balance: context.ledger.balance(account),
+          unBalance: '0.00',
+        }),
+      );
   }
 }
 
-function checkPayOut(account: SandboxAccountState, body: Json, context: SandboxEndpointContext): SandboxCheckedRequest {
-  if (typeof body.currency === 'string' && !account.currencies.includes(body.currency as PayoutCurrency)) {
+function checkPayOut(
+  account: SandboxAccountState,
+  body: Json,
+  context: SandboxEndpointContext,
+): SandboxCheckedRequest {
+  if (
+    typeof body.currency === 'string' &&
+    !account.currencies.includes(body.currency as PayoutCurrency)
+  ) {
     return { reply: paramsError('currency', false) };
   }
   const fields: Json = { ...body };
   delete fields.nonceStr;
   // The module's own rules, so the sandbox refuses exactly what the module would refuse; the first
   // broken rule becomes Cashy's message (unknown fields too: stricter than Cashy, to catch client bugs).
-  const { errors, body: accepted } = checkCreatePayout(fields, { limits: context.limits, defaultNotifyUrl: undefined });
+  const { errors, body: accepted } = checkCreatePayout(fields, {
+    limits: context.limits,
+    defaultNotifyUrl: undefined,
+  });
   if (!accepted) {
     const first = errors[0];
     return { reply: paramsError(first.field, first.rule === 'required') };
   }
-  if (isRepeat(account, accepted, context)) return { reply: errorReply('Params_mchOrderNo_repeat') };
+  if (isRepeat(account, accepted, context))
+    return { reply: errorReply('Params_mchOrderNo_repeat') };
   return { payOut: { account, body: accepted } };
 }
 
-function isRepeat(account: SandboxAccountState, body: CashyPayOutBody, context: SandboxEndpointContext): boolean {
-  return context.dedupe && context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo) !== undefined;
+function isRepeat(
+  account: SandboxAccountState,
+  body: CashyPayOutBody,
+  context: SandboxEndpointContext,
+): boolean {
+  return (
+    context.dedupe &&
+    context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo) !==
+      undefined
+  );
 }
 
 /**
  * Books a checked payOut and answers it. The repeat check is made again, as a unique key would at
  * commit time: a `late-commit` whose `mchOrderNo` was taken meanwhile books nothing.
  */
-export function commitSandboxPayOut(pending: SandboxPendingPayOut, context: SandboxEndpointContext): SandboxProcessedRequest {
-  if (isRepeat(pending.account, pending.body, context)) return { reply: errorReply('Params_mchOrderNo_repeat') };
-  const order = context.ledger.create(pending.account, pending.body, context.now());
+export function commitSandboxPayOut(
+  pending: SandboxPendingPayOut,
+  context: SandboxEndpointContext,
+): SandboxProcessedRequest {
+  if (isRepeat(pending.account, pending.body, context))
+    return { reply: errorReply('Params_mchOrderNo_repeat') };
+  const order = context.ledger.create(
+    pending.account,
+    pending.body,
+    context.now(),
+  );
   context.onCreated(order);
   const reply = successReply({
     merchantId: order.merchantId,
@@ -153,21 +234,32 @@ export function commitSandboxPayOut(pending: SandboxPendingPayOut, context: Sand
   return { reply, created: order };
 }
 
-function payOutQuery(account: SandboxAccountState, body: Json, context: SandboxEndpointContext): SandboxHttpReply {
-  const given = (field: 'orderNo' | 'mchOrderNo') => body[field] !== undefined && body[field] !== null && body[field] !== '';
+function payOutQuery(
+  account: SandboxAccountState,
+  body: Json,
+  context: SandboxEndpointContext,
+): SandboxHttpReply {
+  const given = (field: 'orderNo' | 'mchOrderNo') =>
+    body[field] !== undefined && body[field] !== null && body[field] !== '';
   for (const field of ['orderNo', 'mchOrderNo'] as const) {
-    if (given(field) && typeof body[field] !== 'string') return paramsError(field, false);
+    if (given(field) && typeof body[field] !== 'string')
+      return paramsError(field, false);
   }
-  if (!given('orderNo') && !given('mchOrderNo')) return paramsError('orderNo', true);
+  if (!given('orderNo') && !given('mchOrderNo'))
+    return paramsError('orderNo', true);
 
   // orderNo first, as Cashy recommends; when both are given they must name the same order.
   let order: SandboxOrder | undefined;
   if (given('orderNo')) {
     const found = context.ledger.get(body.orderNo as string);
     order = found?.merchantId === account.merchantId ? found : undefined;
-    if (order && given('mchOrderNo') && order.mchOrderNo !== body.mchOrderNo) order = undefined;
+    if (order && given('mchOrderNo') && order.mchOrderNo !== body.mchOrderNo)
+      order = undefined;
   } else {
-    order = context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo as string);
+    order = context.ledger.byMerchantOrder(
+      account.merchantId,
+      body.mchOrderNo as string,
+    );
   }
   return order ? successReply(queryView(order)) : errorReply('Order_not_exist');
 }

@@ -4,13 +4,24 @@ import type { CashyPayOutBody } from '../validation/create-payout.rules';
 import { createServer } from 'node:net';
 
 /** `Sign` for a body: upper-case hex `MD5(body bytes + apiKey)`, as Cashy computes it. */
-export function signCashyPayload(body: string | Buffer, apiKey: string): string {
+export function signCashyPayload(
+  body: string | Buffer,
+  apiKey: string,
+): string {
   return signCashyBody(body, apiKey);
 }
 
 /** The three headers of a signed Cashy request or notification for `body`. */
-export function cashyHeaders(body: string, merchantId: string, apiKey: string): Record<string, string> {
-  return { 'Content-Type': 'application/json', MerchantId: merchantId, Sign: signCashyPayload(body, apiKey) };
+export function cashyHeaders(
+  body: string,
+  merchantId: string,
+  apiKey: string,
+): Record<string, string> {
+  return {
+    'Content-Type': 'application/json',
+    MerchantId: merchantId,
+    Sign: signCashyPayload(body, apiKey),
+  };
 }
 
 /** The fields of a payout notification, as Cashy sends them. */
@@ -46,7 +57,9 @@ export function buildNotification(fields: SandboxNotificationFields): string {
     orderNo: fields.orderNo,
     completionTime: fields.completionTime ?? null,
     resultDesc: fields.resultDesc ?? null,
-    ...(fields.channelOrderNo !== undefined ? { channelOrderNo: fields.channelOrderNo } : {}),
+    ...(fields.channelOrderNo !== undefined
+      ? { channelOrderNo: fields.channelOrderNo }
+      : {}),
   });
 }
 
@@ -71,17 +84,27 @@ export async function postSignedNotification(
   init: { sign?: string; headers?: Record<string, string> } = {},
 ): Promise<SignedPostResult> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const headers = { ...cashyHeaders(text, account.merchantId, account.apiKey), ...(init.sign !== undefined ? { Sign: init.sign } : {}), ...init.headers };
+  const headers = {
+    ...cashyHeaders(text, account.merchantId, account.apiKey),
+    ...(init.sign !== undefined ? { Sign: init.sign } : {}),
+    ...init.headers,
+  };
   const response = await fetch(url, { method: 'POST', headers, body: text });
   const responseHeaders: Record<string, string> = {};
   response.headers.forEach((value, name) => {
     responseHeaders[name.toLowerCase()] = value;
   });
-  return { status: response.status, body: await response.text(), headers: responseHeaders };
+  return {
+    status: response.status,
+    body: await response.text(),
+    headers: responseHeaders,
+  };
 }
 
 /** A create-payout input (what `PayoutService.createPayout` takes), as the samples build it. */
-export type SandboxPayoutInput = Omit<CashyPayOutBody, 'notifyUrl'> & { notifyUrl?: string };
+export type SandboxPayoutInput = Omit<CashyPayOutBody, 'notifyUrl'> & {
+  notifyUrl?: string;
+};
 
 let sampleCounter = 0;
 
@@ -96,7 +119,10 @@ export function sandboxMchOrderNo(prefix = 'SBX'): string {
  * PEN 150.50 to a BCP savings account (DNI holder), MXN 1500 to a Banamex CLABE. `overrides`
  * replace fields (set the `remark` to pick an outcome, see `SANDBOX_TRIGGERS`).
  */
-export function samplePayout(currency: PayoutCurrency, overrides: Partial<SandboxPayoutInput> = {}): SandboxPayoutInput {
+export function samplePayout(
+  currency: PayoutCurrency,
+  overrides: Partial<SandboxPayoutInput> = {},
+): SandboxPayoutInput {
   const base: SandboxPayoutInput =
     currency === 'PEN'
       ? {
@@ -130,7 +156,9 @@ export function samplePayout(currency: PayoutCurrency, overrides: Partial<Sandbo
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+  await new Promise<void>((resolve, reject) =>
+    server.once('error', reject).listen(0, host, resolve),
+  );
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;

@@ -1,11 +1,17 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { SandboxTimers } from './sandbox-conventions';
 import type { SandboxOrder, SandboxDeliveryRecord } from './sandbox.types';
 import { cashyHeaders } from './sandbox-helpers';
 
 /** Gaps before each retry, in minutes (Cashy's legacy docs): 10 retries after the first attempt. */
-export const SANDBOX_RETRY_MINUTES: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
+export const SANDBOX_RETRY_MINUTES: readonly number[] = [
+  1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
+];
 
 /** The exact answer body that acknowledges a notification. */
 const ACK = 'SUCCESS';
@@ -42,7 +48,11 @@ export class SandboxNotifier {
 
   constructor(
     private readonly timers: SandboxTimers,
-    private readonly settings: { timeScale: number; notifyTimeoutMs: number; apiKeyOf: (merchantId: string) => string },
+    private readonly settings: {
+      timeScale: number;
+      notifyTimeoutMs: number;
+      apiKeyOf: (merchantId: string) => string;
+    },
     private readonly record: (delivery: SandboxDeliveryRecord) => void,
   ) {}
 
@@ -54,24 +64,52 @@ export class SandboxNotifier {
   /** Starts delivering the order's current state; the body is fixed now and resent unchanged. */
   deliver(order: SandboxOrder, body: string): SandboxDeliveryChain {
     const chain = ++this.chains;
-    const headers = cashyHeaders(body, order.merchantId, this.settings.apiKeyOf(order.merchantId));
-    const base = { chain, orderNo: order.orderNo, mchOrderNo: order.mchOrderNo, merchantId: order.merchantId, orderStatus: order.orderStatus, url: order.notifyUrl, body, sign: headers.Sign };
+    const headers = cashyHeaders(
+      body,
+      order.merchantId,
+      this.settings.apiKeyOf(order.merchantId),
+    );
+    const base = {
+      chain,
+      orderNo: order.orderNo,
+      mchOrderNo: order.mchOrderNo,
+      merchantId: order.merchantId,
+      orderStatus: order.orderStatus,
+      url: order.notifyUrl,
+      body,
+      sign: headers.Sign,
+    };
     let firstDone!: () => void;
     const firstAttempt = new Promise<void>((resolve) => (firstDone = resolve));
 
     this.activeChains++;
     const run = async (): Promise<boolean> => {
       try {
-        for (let attempt = 1; attempt <= SANDBOX_RETRY_MINUTES.length + 1; attempt++) {
+        for (
+          let attempt = 1;
+          attempt <= SANDBOX_RETRY_MINUTES.length + 1;
+          attempt++
+        ) {
           if (attempt > 1) {
-            const delayMs = SANDBOX_RETRY_MINUTES[attempt - 2] * 60_000 * this.settings.timeScale;
-            if (!(await this.timers.sleep(`chain:${chain}`, delayMs))) return false;
+            const delayMs =
+              SANDBOX_RETRY_MINUTES[attempt - 2] *
+              60_000 *
+              this.settings.timeScale;
+            if (!(await this.timers.sleep(`chain:${chain}`, delayMs)))
+              return false;
           }
           if (this.stopped) return false;
           const at = Date.now();
           const result = await this.post(order.notifyUrl, body, headers);
           const acknowledged = result.responseBody === ACK;
-          this.record({ at, ...base, attempt, ...result, acknowledged, durationMs: Date.now() - at });
+          this.record({
+            at,
+            ...base,
+            attempt,
+            ...result,
+            acknowledged,
+            durationMs: Date.now() - at,
+          });
           if (attempt === 1) firstDone();
           if (acknowledged) return true;
         }
@@ -87,18 +125,27 @@ export class SandboxNotifier {
   /** Aborts attempts in flight and refuses new ones (pending retries are the timers' job). */
   stop(): void {
     this.stopped = true;
-    for (const request of this.inFlight) request.destroy(new Error('sandbox stopped'));
+    for (const request of this.inFlight)
+      request.destroy(new Error('sandbox stopped'));
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
 
-  private post(url: string, body: string, headers: Record<string, string>): Promise<AttemptResult> {
+  private post(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<AttemptResult> {
     return new Promise<AttemptResult>((resolve) => {
       let target: URL;
       try {
         target = new URL(url);
       } catch {
-        resolve({ httpStatus: undefined, responseBody: '', error: `invalid notifyUrl ${url}` });
+        resolve({
+          httpStatus: undefined,
+          responseBody: '',
+          error: `invalid notifyUrl ${url}`,
+        });
         return;
       }
       const https = target.protocol === 'https:';
@@ -114,21 +161,53 @@ export class SandboxNotifier {
       const request = send(target, {
         method: 'POST',
         agent: https ? this.httpsAgent : this.httpAgent,
-        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
+        headers: {
+          ...headers,
+          'Content-Length': String(Buffer.byteLength(body)),
+        },
       });
       this.inFlight.add(request);
-      const timeout = setTimeout(() => request.destroy(new Error(`timeout after ${this.settings.notifyTimeoutMs} ms`)), this.settings.notifyTimeoutMs);
-      request.on('error', (error) => finish({ httpStatus: undefined, responseBody: '', error: error.message }));
+      const timeout = setTimeout(
+        () =>
+          request.destroy(
+            new Error(`timeout after ${this.settings.notifyTimeoutMs} ms`),
+          ),
+        this.settings.notifyTimeoutMs,
+      );
+      request.on('error', (error) =>
+        finish({
+          httpStatus: undefined,
+          responseBody: '',
+          error: error.message,
+        }),
+      );
       request.on('response', (response) => {
         let text = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
           if (text.length < MAX_RESPONSE_CHARS) text += chunk;
         });
-        response.on('end', () => finish({ httpStatus: response.statusCode, responseBody: text.slice(0, MAX_RESPONSE_CHARS) }));
-        response.on('error', (error) => finish({ httpStatus: response.statusCode, responseBody: text, error: error.message }));
+        response.on('end', () =>
+          finish({
+            httpStatus: response.statusCode,
+            responseBody: text.slice(0, MAX_RESPONSE_CHARS),
+          }),
+        );
+        response.on('error', (error) =>
+          finish({
+            httpStatus: response.statusCode,
+            responseBody: text,
+            error: error.message,
+          }),
+        );
         // 'aborted' without 'end' (the peer died mid-answer) must still settle the attempt.
-        response.on('close', () => finish({ httpStatus: response.statusCode, responseBody: text, error: response.complete ? undefined : 'answer cut off' }));
+        response.on('close', () =>
+          finish({
+            httpStatus: response.statusCode,
+            responseBody: text,
+            error: response.complete ? undefined : 'answer cut off',
+          }),
+        );
       });
       request.end(body);
     });

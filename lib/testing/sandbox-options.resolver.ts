@@ -48,67 +48,153 @@ export interface ResolvedSandboxOptions {
   lateCommitMs: number;
 }
 
-function nonNegative(value: number | undefined, name: string, fallback: number, strictlyPositive = false): number {
+function nonNegative(
+  value: number | undefined,
+  name: string,
+  fallback: number,
+  strictlyPositive = false,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (strictlyPositive && value === 0)) {
-    throw new Error(`CashySandbox: ${name} must be a ${strictlyPositive ? 'positive' : 'non-negative'} number`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (strictlyPositive && value === 0)
+  ) {
+    throw new Error(
+      `CashySandbox: ${name} must be a ${strictlyPositive ? 'positive' : 'non-negative'} number`,
+    );
   }
   return value;
 }
 
-function resolveAccount(account: SandboxAccount, i: number): SandboxAccountState {
+function resolveAccount(
+  account: SandboxAccount,
+  i: number,
+): SandboxAccountState {
   const where = `accounts[${i}]`;
-  if (typeof account?.merchantId !== 'string' || !/^\d{1,20}$/.test(account.merchantId)) {
-    throw new Error(`CashySandbox: ${where}.merchantId must be a string of digits`);
+  if (
+    typeof account?.merchantId !== 'string' ||
+    !/^\d{1,20}$/.test(account.merchantId)
+  ) {
+    throw new Error(
+      `CashySandbox: ${where}.merchantId must be a string of digits`,
+    );
   }
   // Name the problem, never the key.
-  if (typeof account.apiKey !== 'string' || account.apiKey.length === 0) throw new Error(`CashySandbox: ${where}.apiKey must be a non-empty string`);
+  if (typeof account.apiKey !== 'string' || account.apiKey.length === 0)
+    throw new Error(`CashySandbox: ${where}.apiKey must be a non-empty string`);
   const currencies = account.currencies;
-  if (!Array.isArray(currencies) || currencies.length === 0 || currencies.some((c) => !PAYOUT_CURRENCIES.includes(c))) {
-    throw new Error(`CashySandbox: ${where}.currencies must be a non-empty array of ${PAYOUT_CURRENCIES.join(', ')}`);
+  if (
+    !Array.isArray(currencies) ||
+    currencies.length === 0 ||
+    currencies.some((c) => !PAYOUT_CURRENCIES.includes(c))
+  ) {
+    throw new Error(
+      `CashySandbox: ${where}.currencies must be a non-empty array of ${PAYOUT_CURRENCIES.join(', ')}`,
+    );
   }
-  const balanceCents = toCents(account.balance ?? SANDBOX_DEFAULT_BALANCE, `${where}.balance`);
-  return { merchantId: account.merchantId, apiKey: account.apiKey, currencies: [...new Set(currencies)], balanceCents };
+  const balanceCents = toCents(
+    account.balance ?? SANDBOX_DEFAULT_BALANCE,
+    `${where}.balance`,
+  );
+  return {
+    merchantId: account.merchantId,
+    apiKey: account.apiKey,
+    currencies: [...new Set(currencies)],
+    balanceCents,
+  };
 }
 
 /** Validates sandbox options and applies the defaults; throws an `Error` naming the bad option. */
-export function resolveSandboxOptions(options: CashySandboxOptions = {}): ResolvedSandboxOptions {
-  const accounts = (options.accounts ?? SANDBOX_DEFAULT_ACCOUNTS.map((a) => ({ ...a, currencies: [...a.currencies] }))).map(resolveAccount);
-  if (accounts.length === 0) throw new Error('CashySandbox: accounts must not be empty');
+export function resolveSandboxOptions(
+  options: CashySandboxOptions = {},
+): ResolvedSandboxOptions {
+  const accounts = (
+    options.accounts ??
+    SANDBOX_DEFAULT_ACCOUNTS.map((a) => ({
+      ...a,
+      currencies: [...a.currencies],
+    }))
+  ).map(resolveAccount);
+  if (accounts.length === 0)
+    throw new Error('CashySandbox: accounts must not be empty');
   const seen = new Set<string>();
   for (const account of accounts) {
-    if (seen.has(account.merchantId)) throw new Error(`CashySandbox: merchantId ${account.merchantId} appears twice in accounts`);
+    if (seen.has(account.merchantId))
+      throw new Error(
+        `CashySandbox: merchantId ${account.merchantId} appears twice in accounts`,
+      );
     seen.add(account.merchantId);
   }
 
   // The module's own resolver owns the limit rules; borrow it so both sides agree on every bound.
   let limits: Readonly<Record<PayoutCurrency, AmountLimits>>;
   try {
-    limits = resolvePayoutOptions({ baseUrl: 'http://127.0.0.1', merchantId: '1', apiKey: 'limits-only', limits: options.limits }).limits;
+    limits = resolvePayoutOptions({
+      baseUrl: 'http://127.0.0.1',
+      merchantId: '1',
+      apiKey: 'limits-only',
+      limits: options.limits,
+    }).limits;
   } catch (error) {
-    throw new Error(`CashySandbox: ${(error as Error).message.replace(/^Invalid PayoutModule options: /, '')}`);
+    throw new Error(
+      `CashySandbox: ${(error as Error).message.replace(/^Invalid PayoutModule options: /, '')}`,
+      { cause: error },
+    );
   }
 
   const port = nonNegative(options.port, 'port', SANDBOX_DEFAULTS.port);
-  if (!Number.isInteger(port) || port > 65_535) throw new Error('CashySandbox: port must be a whole number from 0 to 65535');
-  if (options.host !== undefined && (typeof options.host !== 'string' || options.host.length === 0)) {
+  if (!Number.isInteger(port) || port > 65_535)
+    throw new Error(
+      'CashySandbox: port must be a whole number from 0 to 65535',
+    );
+  if (
+    options.host !== undefined &&
+    (typeof options.host !== 'string' || options.host.length === 0)
+  ) {
     throw new Error('CashySandbox: host must be a non-empty string');
   }
-  if (options.dedupeMchOrderNo !== undefined && typeof options.dedupeMchOrderNo !== 'boolean') {
+  if (
+    options.dedupeMchOrderNo !== undefined &&
+    typeof options.dedupeMchOrderNo !== 'boolean'
+  ) {
     throw new Error('CashySandbox: dedupeMchOrderNo must be a boolean');
   }
   return {
     accounts,
     host: options.host ?? SANDBOX_DEFAULTS.host,
     port,
-    processingMs: nonNegative(options.processingMs, 'processingMs', SANDBOX_DEFAULTS.processingMs),
-    payingMs: nonNegative(options.payingMs, 'payingMs', SANDBOX_DEFAULTS.payingMs),
+    processingMs: nonNegative(
+      options.processingMs,
+      'processingMs',
+      SANDBOX_DEFAULTS.processingMs,
+    ),
+    payingMs: nonNegative(
+      options.payingMs,
+      'payingMs',
+      SANDBOX_DEFAULTS.payingMs,
+    ),
     autoSettle: options.autoSettle ?? true,
-    timeScale: nonNegative(options.timeScale, 'timeScale', SANDBOX_DEFAULTS.timeScale, true),
+    timeScale: nonNegative(
+      options.timeScale,
+      'timeScale',
+      SANDBOX_DEFAULTS.timeScale,
+      true,
+    ),
     limits,
-    notifyTimeoutMs: nonNegative(options.notifyTimeoutMs, 'notifyTimeoutMs', SANDBOX_DEFAULTS.notifyTimeoutMs, true),
+    notifyTimeoutMs: nonNegative(
+      options.notifyTimeoutMs,
+      'notifyTimeoutMs',
+      SANDBOX_DEFAULTS.notifyTimeoutMs,
+      true,
+    ),
     faults: new SandboxFaultPlanner(options.faults),
     dedupeMchOrderNo: options.dedupeMchOrderNo ?? true,
-    lateCommitMs: nonNegative(options.lateCommitMs, 'lateCommitMs', SANDBOX_DEFAULTS.lateCommitMs),
+    lateCommitMs: nonNegative(
+      options.lateCommitMs,
+      'lateCommitMs',
+      SANDBOX_DEFAULTS.lateCommitMs,
+    ),
   };
 }

@@ -16,7 +16,9 @@ export interface SandboxOutcome {
 }
 
 /** `resultDesc` used when a remark or a call names none. */
-export const SANDBOX_DEFAULT_RESULT_DESC: Readonly<Record<SandboxFinalStatus, string>> = {
+export const SANDBOX_DEFAULT_RESULT_DESC: Readonly<
+  Record<SandboxFinalStatus, string>
+> = {
   SUCCESS: 'SUCCESS',
   FAIL: 'ACCOUNT_NOT_EXIST',
   CANCEL: 'COMPLIANCE_REJECT',
@@ -51,30 +53,81 @@ export interface SandboxTriggerDoc {
  * | anything else | SUCCESS, `resultDesc` `SUCCESS` | PAYING, SUCCESS |
  */
 export const SANDBOX_TRIGGERS: readonly SandboxTriggerDoc[] = [
-  { remark: 'FAIL [CODE]', notifications: 'PAYING, FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)', currencies: ['PEN', 'MXN'] },
-  { remark: 'CANCEL [CODE]', notifications: 'PAYING, CANCEL (resultDesc CODE, default COMPLIANCE_REJECT)', currencies: ['PEN', 'MXN'] },
-  { remark: 'REVERSE [CODE]', notifications: 'PAYING, SUCCESS, then FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)', currencies: ['MXN'] },
-  { remark: 'REVERSE', notifications: 'PAYING, SUCCESS (no SPEI return in Peru)', currencies: ['PEN'] },
-  { remark: 'HOLD', notifications: 'none: PROCESSING until settle()', currencies: ['PEN', 'MXN'] },
-  { remark: '(anything else)', notifications: 'PAYING, SUCCESS', currencies: ['PEN', 'MXN'] },
+  {
+    remark: 'FAIL [CODE]',
+    notifications: 'PAYING, FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)',
+    currencies: ['PEN', 'MXN'],
+  },
+  {
+    remark: 'CANCEL [CODE]',
+    notifications:
+      'PAYING, CANCEL (resultDesc CODE, default COMPLIANCE_REJECT)',
+    currencies: ['PEN', 'MXN'],
+  },
+  {
+    remark: 'REVERSE [CODE]',
+    notifications:
+      'PAYING, SUCCESS, then FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)',
+    currencies: ['MXN'],
+  },
+  {
+    remark: 'REVERSE',
+    notifications: 'PAYING, SUCCESS (no SPEI return in Peru)',
+    currencies: ['PEN'],
+  },
+  {
+    remark: 'HOLD',
+    notifications: 'none: PROCESSING until settle()',
+    currencies: ['PEN', 'MXN'],
+  },
+  {
+    remark: '(anything else)',
+    notifications: 'PAYING, SUCCESS',
+    currencies: ['PEN', 'MXN'],
+  },
 ];
 
 const CODE = /^[A-Za-z0-9_]{1,32}$/;
 
 /** The outcome a remark asks for (see `SANDBOX_TRIGGERS`). */
-export function outcomeOfRemark(remark: string, currency: PayoutCurrency): SandboxOutcome {
+export function outcomeOfRemark(
+  remark: string,
+  currency: PayoutCurrency,
+): SandboxOutcome {
   const [first = '', second] = remark.trim().split(/\s+/);
   const word = first.toUpperCase();
-  const code = (fallback: string) => (second !== undefined && CODE.test(second) ? second.toUpperCase() : fallback);
+  const code = (fallback: string) =>
+    second !== undefined && CODE.test(second) ? second.toUpperCase() : fallback;
 
-  if (word.startsWith('FAIL')) return { trigger: 'FAIL', final: { status: 'FAIL', resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC.FAIL) } };
-  if (word.startsWith('CANCEL')) return { trigger: 'CANCEL', final: { status: 'CANCEL', resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC.CANCEL) } };
+  if (word.startsWith('FAIL'))
+    return {
+      trigger: 'FAIL',
+      final: {
+        status: 'FAIL',
+        resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC.FAIL),
+      },
+    };
+  if (word.startsWith('CANCEL'))
+    return {
+      trigger: 'CANCEL',
+      final: {
+        status: 'CANCEL',
+        resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC.CANCEL),
+      },
+    };
   if (word.startsWith('HOLD')) return { trigger: 'HOLD' };
-  const success = { status: 'SUCCESS' as const, resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS };
+  const success = {
+    status: 'SUCCESS' as const,
+    resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS,
+  };
   if (word.startsWith('REVERSE')) {
     // Only SPEI (Mexico) returns a paid transfer; in Peru a SUCCESS is final.
     return currency === 'MXN'
-      ? { trigger: 'REVERSE', final: success, reversal: code(SANDBOX_DEFAULT_REVERSAL_DESC) }
+      ? {
+          trigger: 'REVERSE',
+          final: success,
+          reversal: code(SANDBOX_DEFAULT_REVERSAL_DESC),
+        }
       : { trigger: 'REVERSE', final: success };
   }
   return { trigger: 'SUCCESS', final: success };

@@ -16,16 +16,23 @@ function withinShape(root: object): boolean {
   while (pending.length > 0) {
     const [node, depth] = pending.pop()!;
     if (++values > MAX_VALUES || depth > MAX_DEPTH) return false;
-    if (typeof node === 'object' && node !== null) for (const child of Object.values(node)) pending.push([child, depth + 1]);
+    if (typeof node === 'object' && node !== null)
+      for (const child of Object.values(node)) pending.push([child, depth + 1]);
   }
   return true;
 }
 
 /** Cashy leaves optional fields out, or sends them as null or "". */
-const absent = (value: unknown): boolean => value === undefined || value === null || value === '';
+const absent = (value: unknown): boolean =>
+  value === undefined || value === null || value === '';
 
 /** A string of the field, or `null`: numbers become their text, anything else is left out. */
-const lenientText = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : null);
+const lenientText = (value: unknown): string | null =>
+  typeof value === 'string' && value !== ''
+    ? value
+    : typeof value === 'number'
+      ? String(value)
+      : null;
 
 /**
  * Checks a parsed notification body (money-safety rule 8). It is refused only when it lacks what
@@ -37,35 +44,80 @@ const lenientText = (value: unknown): string | null => (typeof value === 'string
  * `signer` is the merchant whose key verified the body; a `merchantId` in the body that names
  * another merchant is kept in `bodyMerchantId` and reported as an anomaly.
  */
-export function checkPayoutNotification(input: unknown, signer?: string): { errors: PayoutFieldError[]; report?: PayoutStatusReport } {
+export function checkPayoutNotification(
+  input: unknown,
+  signer?: string,
+): { errors: PayoutFieldError[]; report?: PayoutStatusReport } {
   const errors: PayoutFieldError[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { errors: [{ field: '(body)', rule: 'object', message: 'the notification must be a JSON object' }] };
+    return {
+      errors: [
+        {
+          field: '(body)',
+          rule: 'object',
+          message: 'the notification must be a JSON object',
+        },
+      ],
+    };
   }
   const value = input as Record<string, unknown>;
-  const broken = (field: string, rule: string, message: string) => errors.push({ field, rule, message });
+  const broken = (field: string, rule: string, message: string) =>
+    errors.push({ field, rule, message });
   // `raw` goes to listeners, which store or log it: keep it something JSON.stringify can always handle.
   if (!withinShape(value)) {
-    return { errors: [{ field: '(body)', rule: 'shape', message: `the notification may nest at most ${MAX_DEPTH} levels and hold at most ${MAX_VALUES} values` }] };
+    return {
+      errors: [
+        {
+          field: '(body)',
+          rule: 'shape',
+          message: `the notification may nest at most ${MAX_DEPTH} levels and hold at most ${MAX_VALUES} values`,
+        },
+      ],
+    };
   }
 
-  const bodyMerchantId = typeof value.merchantId === 'number' ? String(value.merchantId) : value.merchantId;
-  if (!absent(bodyMerchantId) && (typeof bodyMerchantId !== 'string' || !/^\d{1,20}$/.test(bodyMerchantId))) {
-    broken('merchantId', 'merchantId', 'merchantId must be a numeric merchant id');
+  const bodyMerchantId =
+    typeof value.merchantId === 'number'
+      ? String(value.merchantId)
+      : value.merchantId;
+  if (
+    !absent(bodyMerchantId) &&
+    (typeof bodyMerchantId !== 'string' || !/^\d{1,20}$/.test(bodyMerchantId))
+  ) {
+    broken(
+      'merchantId',
+      'merchantId',
+      'merchantId must be a numeric merchant id',
+    );
   }
-  if (signer === undefined && absent(bodyMerchantId)) broken('merchantId', 'required', 'merchantId is required');
+  if (signer === undefined && absent(bodyMerchantId))
+    broken('merchantId', 'required', 'merchantId is required');
   // Cashy may send a digit-only order number as a JSON number: it is the same number.
   const orderNumber = (field: 'mchOrderNo' | 'orderNo'): string | undefined => {
     const v = value[field];
-    const text = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : v;
+    const text =
+      typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+        ? String(v)
+        : v;
     if (typeof text === 'string' && ORDER_NUMBER.test(text)) return text;
-    broken(field, 'orderNumber', `${field} must be a string of 1 to 64 visible characters`);
+    broken(
+      field,
+      'orderNumber',
+      `${field} must be a string of 1 to 64 visible characters`,
+    );
     return undefined;
   };
   const mchOrderNo = orderNumber('mchOrderNo');
   const orderNo = orderNumber('orderNo');
-  if (typeof value.orderStatus !== 'string' || !STATUS_TEXT.test(value.orderStatus)) {
-    broken('orderStatus', 'orderStatus', 'orderStatus must be a status name such as SUCCESS, FAIL or PAYING');
+  if (
+    typeof value.orderStatus !== 'string' ||
+    !STATUS_TEXT.test(value.orderStatus)
+  ) {
+    broken(
+      'orderStatus',
+      'orderStatus',
+      'orderStatus must be a status name such as SUCCESS, FAIL or PAYING',
+    );
   }
   const amount = decimalField(value, 'amount', broken);
   const fee = decimalField(value, 'fee', broken);
@@ -76,15 +128,23 @@ export function checkPayoutNotification(input: unknown, signer?: string): { erro
     errors,
     report: {
       merchantId,
-      ...(typeof bodyMerchantId === 'string' && bodyMerchantId !== merchantId ? { bodyMerchantId } : {}),
+      ...(typeof bodyMerchantId === 'string' && bodyMerchantId !== merchantId
+        ? { bodyMerchantId }
+        : {}),
       mchOrderNo: mchOrderNo!,
       orderNo: orderNo!,
-      channelOrderNo: typeof value.channelOrderNo === 'string' && value.channelOrderNo !== '' ? value.channelOrderNo : undefined,
+      channelOrderNo:
+        typeof value.channelOrderNo === 'string' && value.channelOrderNo !== ''
+          ? value.channelOrderNo
+          : undefined,
       amount: amount!,
       fee: fee!,
       orderStatus: value.orderStatus as string,
       completionTime: lenientText(value.completionTime),
-      resultDesc: typeof value.resultDesc === 'string' && value.resultDesc !== '' ? value.resultDesc : null,
+      resultDesc:
+        typeof value.resultDesc === 'string' && value.resultDesc !== ''
+          ? value.resultDesc
+          : null,
       raw: value,
       // The market comes from the account that signed it, or from what the store knows.
       currency: undefined,
@@ -93,11 +153,21 @@ export function checkPayoutNotification(input: unknown, signer?: string): { erro
 }
 
 /** An amount or fee: `null` when absent, a parsed non-negative decimal, or a broken rule. */
-function decimalField(value: Record<string, unknown>, field: 'amount' | 'fee', broken: (field: string, rule: string, message: string) => void): ParsedDecimal | null | undefined {
+function decimalField(
+  value: Record<string, unknown>,
+  field: 'amount' | 'fee',
+  broken: (field: string, rule: string, message: string) => void,
+): ParsedDecimal | null | undefined {
   if (absent(value[field])) return null;
   const parsed = parseDecimal(value[field]);
-  if (!parsed) broken(field, 'decimal', `${field} must be a decimal (string or number), null or absent`);
-  else if (parsed.negative) broken(field, 'nonNegative', `${field} must not be negative`);
+  if (!parsed)
+    broken(
+      field,
+      'decimal',
+      `${field} must be a decimal (string or number), null or absent`,
+    );
+  else if (parsed.negative)
+    broken(field, 'nonNegative', `${field} must not be negative`);
   else return parsed;
   return undefined;
 }

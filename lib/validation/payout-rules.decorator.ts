@@ -1,10 +1,18 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { registerDecorator, type ValidationArguments, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import {
+  registerDecorator,
+  type ValidationArguments,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
 import { PayoutConfig } from '../options/payout-config';
 import type { PayoutFieldError } from '../payout.errors';
 
 /** A DTO's rule check: every broken rule of `object`, given the module's options when they can be reached. */
-export type PayoutRulesCheck = (object: object, config: PayoutConfig | undefined) => PayoutFieldError[];
+export type PayoutRulesCheck = (
+  object: object,
+  config: PayoutConfig | undefined,
+) => PayoutFieldError[];
 
 /**
  * The class-validator constraint behind `@MeetsPayoutRules`. class-validator creates it on its own
@@ -30,7 +38,9 @@ export class PayoutRulesConstraint implements ValidatorConstraintInterface {
 
   private broken(args: ValidationArguments): PayoutFieldError[] {
     const [check] = args.constraints as [PayoutRulesCheck];
-    return check(args.object, this.config).filter((error) => error.field === args.property);
+    return check(args.object, this.config).filter(
+      (error) => error.field === args.property,
+    );
   }
 }
 

@@ -4,7 +4,12 @@ import { checkQueryPayout } from './query-payout.rules';
 
 const rules = (object: object) => checkQueryPayout(object).errors;
 
-const ORDER_NUMBER = { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_.:-]{1,32}$' };
+const ORDER_NUMBER = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 32,
+  pattern: '^[A-Za-z0-9_.:-]{1,32}$',
+};
 
 /** Input of `PayoutService.queryPayout`: Cashy's `orderNo` (preferred) and/or your `mchOrderNo`. */
 export class QueryPayoutDto {
@@ -21,11 +26,26 @@ export class QueryPayoutDto {
    */
   static _OPENAPI_METADATA_FACTORY(): Record<string, Record<string, unknown>> {
     return {
-      orderNo: { required: false, ...ORDER_NUMBER, example: 'P2024061200001234', description: "Cashy's order number (preferred). Give orderNo, mchOrderNo or both." },
-      mchOrderNo: { required: false, ...ORDER_NUMBER, example: 'ORDER-2024-000123', description: 'Your order number. Give orderNo, mchOrderNo or both.' },
+      orderNo: {
+        required: false,
+        ...ORDER_NUMBER,
+        example: 'P2024061200001234',
+        description:
+          "Cashy's order number (preferred). Give orderNo, mchOrderNo or both.",
+      },
+      mchOrderNo: {
+        required: false,
+        ...ORDER_NUMBER,
+        example: 'ORDER-2024-000123',
+        description: 'Your order number. Give orderNo, mchOrderNo or both.',
+      },
       currency: {
-        required: false, type: 'string', enum: [...PAYOUT_CURRENCIES], example: 'MXN',
-        description: 'Picks the account when several are configured, and the scale of amounts in the answer.',
+        required: false,
+        type: 'string',
+        enum: [...PAYOUT_CURRENCIES],
+        example: 'MXN',
+        description:
+          'Picks the account when several are configured, and the scale of amounts in the answer.',
       },
     };
   }

@@ -11,31 +11,65 @@ export interface CashyPayOutQueryBody {
 const ORDER_NUMBER = /^[A-Za-z0-9_.:-]{1,32}$/;
 
 /** Checks a query input: `orderNo` and/or `mchOrderNo`, and an optional `currency` to pick the account. */
-export function checkQueryPayout(input: unknown): { errors: PayoutFieldError[]; body?: CashyPayOutQueryBody; currency?: PayoutCurrency } {
+export function checkQueryPayout(input: unknown): {
+  errors: PayoutFieldError[];
+  body?: CashyPayOutQueryBody;
+  currency?: PayoutCurrency;
+} {
   const errors: PayoutFieldError[] = [];
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { errors: [{ field: '(input)', rule: 'object', message: 'the query input must be an object' }] };
+    return {
+      errors: [
+        {
+          field: '(input)',
+          rule: 'object',
+          message: 'the query input must be an object',
+        },
+      ],
+    };
   }
   const value = input as Record<string, unknown>;
   for (const key of Object.keys(value)) {
-    if (!['orderNo', 'mchOrderNo', 'currency'].includes(key)) errors.push({ field: key, rule: 'unknownField', message: `${key} is not a query field` });
+    if (!['orderNo', 'mchOrderNo', 'currency'].includes(key))
+      errors.push({
+        field: key,
+        rule: 'unknownField',
+        message: `${key} is not a query field`,
+      });
   }
   const body: CashyPayOutQueryBody = {};
   for (const field of ['orderNo', 'mchOrderNo'] as const) {
     const v = value[field];
     if (v === undefined || v === null || v === '') continue;
     if (typeof v !== 'string' || !ORDER_NUMBER.test(v)) {
-      errors.push({ field, rule: 'orderNumber', message: `${field} must be 1 to 32 letters, digits or _ . : -` });
+      errors.push({
+        field,
+        rule: 'orderNumber',
+        message: `${field} must be 1 to 32 letters, digits or _ . : -`,
+      });
     } else {
       body[field] = v;
     }
   }
-  if (body.orderNo === undefined && body.mchOrderNo === undefined && !errors.some((e) => e.field === 'orderNo' || e.field === 'mchOrderNo')) {
-    errors.push({ field: 'orderNo', rule: 'oneRequired', message: 'give orderNo or mchOrderNo (or both)' });
+  if (
+    body.orderNo === undefined &&
+    body.mchOrderNo === undefined &&
+    !errors.some((e) => e.field === 'orderNo' || e.field === 'mchOrderNo')
+  ) {
+    errors.push({
+      field: 'orderNo',
+      rule: 'oneRequired',
+      message: 'give orderNo or mchOrderNo (or both)',
+    });
   }
   let currency: PayoutCurrency | undefined;
   if (value.currency !== undefined) {
-    if (!marketOf(value.currency)) errors.push({ field: 'currency', rule: 'currency', message: `currency must be one of ${PAYOUT_CURRENCIES.join(', ')}` });
+    if (!marketOf(value.currency))
+      errors.push({
+        field: 'currency',
+        rule: 'currency',
+        message: `currency must be one of ${PAYOUT_CURRENCIES.join(', ')}`,
+      });
     else currency = value.currency as PayoutCurrency;
   }
   return errors.length > 0 ? { errors } : { errors, body, currency };

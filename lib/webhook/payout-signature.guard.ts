@@ -23,7 +23,10 @@ export interface PayoutWebhookRequest {
 }
 
 /** A header's value (`name` in lower case), trimmed; the first one when repeated; `undefined` when blank. */
-export function firstHeaderValue(request: PayoutWebhookRequest, name: string): string | undefined {
+export function firstHeaderValue(
+  request: PayoutWebhookRequest,
+  name: string,
+): string | undefined {
   const value = request.headers[name];
   const first = Array.isArray(value) ? value[0] : value;
   const trimmed = first?.trim();
@@ -67,7 +70,11 @@ export class PayoutSignatureGuard implements CanActivate {
     } catch (error) {
       if (error instanceof HttpException) {
         const status = error.getStatus();
-        payoutDiagnostics.webhook(() => ({ status, reason: refusalReason(status, error.message), merchantId: firstHeaderValue(request, 'merchantid') }));
+        payoutDiagnostics.webhook(() => ({
+          status,
+          reason: refusalReason(status, error.message),
+          merchantId: firstHeaderValue(request, 'merchantid'),
+        }));
       }
       throw error;
     }
@@ -77,23 +84,39 @@ export class PayoutSignatureGuard implements CanActivate {
   protected verify(request: PayoutWebhookRequest): CashyAccount {
     this.checkContentType(this.getHeader(request, 'content-type'));
     const rawBody = this.getRawBody(request) ?? this.missingRawBody(request);
-    if (rawBody.length > MAX_NOTIFICATION_BYTES) throw new PayloadTooLargeException(`a notification may be at most ${MAX_NOTIFICATION_BYTES} bytes`);
+    if (rawBody.length > MAX_NOTIFICATION_BYTES)
+      throw new PayloadTooLargeException(
+        `a notification may be at most ${MAX_NOTIFICATION_BYTES} bytes`,
+      );
     const merchantId = this.getHeader(request, 'merchantid');
-    if (!merchantId) throw new UnauthorizedException('MerchantId header is missing');
+    if (!merchantId)
+      throw new UnauthorizedException('MerchantId header is missing');
     const account = this.findAccount(merchantId);
-    if (!account) throw new UnauthorizedException('MerchantId is not a configured account');
+    if (!account)
+      throw new UnauthorizedException('MerchantId is not a configured account');
     const sign = this.getHeader(request, 'sign');
     if (!sign) throw new UnauthorizedException('Sign header is missing');
-    if (!this.verifySignature(rawBody, sign, account)) throw new UnauthorizedException('Sign does not match the body');
+    if (!this.verifySignature(rawBody, sign, account))
+      throw new UnauthorizedException('Sign does not match the body');
     return account;
   }
 
   /** JSON in UTF-8 only (Cashy sends `application/json`); a charset other than UTF-8 is 415 on both adapters. */
   protected checkContentType(contentType: string | undefined): void {
-    const [mediaType, ...parameters] = (contentType ?? '').split(';').map((part) => part.trim().toLowerCase());
-    const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
-    if (mediaType !== 'application/json' || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
-      throw new UnsupportedMediaTypeException('Content-Type must be application/json (UTF-8)');
+    const [mediaType, ...parameters] = (contentType ?? '')
+      .split(';')
+      .map((part) => part.trim().toLowerCase());
+    const charset = parameters
+      .find((p) => p.startsWith('charset='))
+      ?.slice('charset='.length)
+      .replace(/"/g, '');
+    if (
+      mediaType !== 'application/json' ||
+      (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
+    ) {
+      throw new UnsupportedMediaTypeException(
+        'Content-Type must be application/json (UTF-8)',
+      );
     }
   }
 
@@ -103,7 +126,9 @@ export class PayoutSignatureGuard implements CanActivate {
    */
   protected missingRawBody(request: PayoutWebhookRequest): Buffer {
     const length = Number(this.getHeader(request, 'content-length') ?? '0');
-    const declaresBody = (Number.isFinite(length) && length > 0) || this.getHeader(request, 'transfer-encoding') !== undefined;
+    const declaresBody =
+      (Number.isFinite(length) && length > 0) ||
+      this.getHeader(request, 'transfer-encoding') !== undefined;
     if (!declaresBody) return Buffer.alloc(0);
     if (!this.warnedRawBody) {
       this.warnedRawBody = true;
@@ -120,7 +145,10 @@ export class PayoutSignatureGuard implements CanActivate {
   }
 
   /** A header's value (`name` in lower case); the first one when repeated. */
-  protected getHeader(request: PayoutWebhookRequest, name: string): string | undefined {
+  protected getHeader(
+    request: PayoutWebhookRequest,
+    name: string,
+  ): string | undefined {
     return firstHeaderValue(request, name);
   }
 
@@ -130,14 +158,19 @@ export class PayoutSignatureGuard implements CanActivate {
   }
 
   /** Constant-time comparison of `Sign` with `MD5(rawBody + apiKey)`. */
-  protected verifySignature(rawBody: Buffer, sign: string, account: CashyAccount): boolean {
+  protected verifySignature(
+    rawBody: Buffer,
+    sign: string,
+    account: CashyAccount,
+  ): boolean {
     return account.verify(rawBody, sign);
   }
 }
 
 /** A short word for why the guard refused, for diagnostics. */
-function refusalReason(status: number, message: string): string {
-  if (status === HttpStatus.UNAUTHORIZED) return /MerchantId/.test(message) ? 'merchant' : 'signature';
+function refusalReason(status: HttpStatus, message: string): string {
+  if (status === HttpStatus.UNAUTHORIZED)
+    return /MerchantId/.test(message) ? 'merchant' : 'signature';
   if (status === HttpStatus.INTERNAL_SERVER_ERROR) return 'raw-body';
   if (status === HttpStatus.PAYLOAD_TOO_LARGE) return 'too-large';
   if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return 'content-type';

@@ -15,10 +15,18 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { payoutDiagnostics } from '../payout.diagnostics';
-import { PayoutBusyError, PayoutStoreError, PayoutValidationError } from '../payout.errors';
+import {
+  PayoutBusyError,
+  PayoutStoreError,
+  PayoutValidationError,
+} from '../payout.errors';
 import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 import { PayoutService } from '../payout.service';
-import { firstHeaderValue, PayoutSignatureGuard, type PayoutWebhookRequest } from './payout-signature.guard';
+import {
+  firstHeaderValue,
+  PayoutSignatureGuard,
+  type PayoutWebhookRequest,
+} from './payout-signature.guard';
 
 /** Cashy stops retrying only on this exact body. */
 export const CASHY_ACK = 'SUCCESS';
@@ -53,11 +61,25 @@ export class PayoutWebhookController {
   ): Promise<string> {
     const started = Date.now();
     const body = request.body as Record<string, unknown> | undefined;
-    const orderNo = typeof body?.orderNo === 'string' ? body.orderNo : undefined;
+    const orderNo =
+      typeof body?.orderNo === 'string' ? body.orderNo : undefined;
     // The guard hands on the account whose key verified the bytes; without it (guard switched off), refuse.
-    const merchantId = request.payoutAccount?.merchantId ?? firstHeaderValue(request, 'merchantid');
-    const answered = (status: number, reason: string, result?: PayoutReportResult) =>
-      payoutDiagnostics.webhook(() => ({ status, reason, merchantId, orderNo, ...(result ? { result } : {}), durationMs: Date.now() - started }));
+    const merchantId =
+      request.payoutAccount?.merchantId ??
+      firstHeaderValue(request, 'merchantid');
+    const answered = (
+      status: number,
+      reason: string,
+      result?: PayoutReportResult,
+    ) =>
+      payoutDiagnostics.webhook(() => ({
+        status,
+        reason,
+        merchantId,
+        orderNo,
+        ...(result ? { result } : {}),
+        durationMs: Date.now() - started,
+      }));
     if (merchantId === undefined) {
       answered(401, 'merchant');
       throw new UnauthorizedException('MerchantId header is missing');
@@ -68,7 +90,11 @@ export class PayoutWebhookController {
     } catch (error) {
       if (error instanceof PayoutValidationError) {
         answered(400, 'invalid');
-        throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: error.errors.map((e) => e.message) });
+        throw new BadRequestException({
+          statusCode: 400,
+          error: 'Bad Request',
+          message: error.errors.map((e) => e.message),
+        });
       }
       if (error instanceof PayoutBusyError) {
         answered(503, 'busy');
@@ -77,11 +103,18 @@ export class PayoutWebhookController {
       if (error instanceof PayoutStoreError) {
         answered(503, 'store');
         this.logger.error(error.message);
-        throw new ServiceUnavailableException('payout state is unavailable; the notification will be retried');
+        throw new ServiceUnavailableException(
+          'payout state is unavailable; the notification will be retried',
+        );
       }
       answered(500, 'listener-failed');
-      this.logger.error(`order ${orderNo ?? '?'}: a payout listener failed, answering 500 so Cashy retries`, (error as Error)?.stack);
-      throw new InternalServerErrorException('a payout listener failed; the notification will be retried');
+      this.logger.error(
+        `order ${orderNo ?? '?'}: a payout listener failed, answering 500 so Cashy retries`,
+        (error as Error)?.stack,
+      );
+      throw new InternalServerErrorException(
+        'a payout listener failed; the notification will be retried',
+      );
     }
     answered(200, 'acknowledged', result);
     reply.header('Content-Type', 'text/plain; charset=utf-8');
@@ -97,7 +130,9 @@ export class PayoutWebhookController {
 const SWAGGER_EXCLUDE_CONTROLLER = 'swagger/apiExcludeController';
 
 /** A webhook controller class of its own, mounted at `path`. */
-export function createPayoutWebhookController(path: string): Type<PayoutWebhookController> {
+export function createPayoutWebhookController(
+  path: string,
+): Type<PayoutWebhookController> {
   @Controller(path)
   @SetMetadata(SWAGGER_EXCLUDE_CONTROLLER, [true])
   class PayoutWebhookRoute extends PayoutWebhookController {}

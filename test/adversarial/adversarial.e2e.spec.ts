@@ -17,13 +17,21 @@ import {
   PayoutOutcomeUnknownError,
   type PayoutRecord,
   PayoutService,
-  type PayoutStore,
 } from '../../lib';
 import { CashyHttpClient } from '../../lib/client/cashy-http.client';
 import { RedisPayoutStore } from '../../lib/redis';
 import { type RecordingListener, startHostApp } from '../support/host-app';
-import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
-import { type ReceivedRequest, type ScriptedAnswer, ScriptedGateway } from '../support/scripted-gateway';
+import {
+  deliver,
+  MXN_ACCOUNT,
+  notification,
+  PEN_ACCOUNT,
+} from '../support/notifications';
+import {
+  type ReceivedRequest,
+  type ScriptedAnswer,
+  ScriptedGateway,
+} from '../support/scripted-gateway';
 import { describeWithRedis, RedisServer } from '../redis/redis-server';
 
 jest.setTimeout(30_000);
@@ -45,7 +53,13 @@ const PEN_PAYOUT = {
   remark: 'payout',
 };
 
-const envelope = (code: number, msg: string, data?: unknown): ScriptedAnswer => ({ envelope: data === undefined ? { code, msg } : { code, msg, data } });
+const envelope = (
+  code: number,
+  msg: string,
+  data?: unknown,
+): ScriptedAnswer => ({
+  envelope: data === undefined ? { code, msg } : { code, msg, data },
+});
 const orderData = (extra: Record<string, unknown> = {}) => ({
   merchantId: PEN_ACCOUNT.merchantId,
   mchOrderNo: PEN_PAYOUT.mchOrderNo,
@@ -55,7 +69,8 @@ const orderData = (extra: Record<string, unknown> = {}) => ({
   orderStatus: 'PROCESSING',
   ...extra,
 });
-const created = (extra: Record<string, unknown> = {}) => envelope(200, 'SUCCESS', orderData(extra));
+const created = (extra: Record<string, unknown> = {}) =>
+  envelope(200, 'SUCCESS', orderData(extra));
 const NOT_FOUND = envelope(400, 'Order_not_exist');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -73,7 +88,11 @@ interface Rig {
   close(): Promise<void>;
 }
 
-async function rig(options: Partial<PayoutModuleOptions> = {}, gateway?: ScriptedGateway, gatewayUrl?: string): Promise<Rig> {
+async function rig(
+  options: Partial<PayoutModuleOptions> = {},
+  gateway?: ScriptedGateway,
+  gatewayUrl?: string,
+): Promise<Rig> {
   const gw = gateway ?? new ScriptedGateway();
   const baseUrl = gatewayUrl ?? (await gw.start());
   gw.fallback = () => NOT_FOUND;
@@ -105,14 +124,26 @@ async function rig(options: Partial<PayoutModuleOptions> = {}, gateway?: Scripte
 
 /** A signed PEN notification for PEN_PAYOUT's mchOrderNo. */
 const penNotice = (overrides: Record<string, unknown>) =>
-  notification({ mchOrderNo: PEN_PAYOUT.mchOrderNo, merchantId: PEN_ACCOUNT.merchantId, amount: '150.50', fee: '1.50', ...overrides });
+  notification({
+    mchOrderNo: PEN_PAYOUT.mchOrderNo,
+    merchantId: PEN_ACCOUNT.merchantId,
+    amount: '150.50',
+    fee: '1.50',
+    ...overrides,
+  });
 
-async function acknowledged(r: Rig, body: Record<string, unknown>): Promise<void> {
+async function acknowledged(
+  r: Rig,
+  body: Record<string, unknown>,
+): Promise<void> {
   const response = await deliver(r.webhook, body, PEN_ACCOUNT);
   expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
 }
 
-const outcomesFor = (r: Rig, mchOrderNo: string) => r.listener.events.filter((e) => e.payload.mchOrderNo === mchOrderNo).map((e) => [e.name, e.payload.orderNo]);
+const outcomesFor = (r: Rig, mchOrderNo: string) =>
+  r.listener.events
+    .filter((e) => e.payload.mchOrderNo === mchOrderNo)
+    .map((e) => [e.name, e.payload.orderNo]);
 
 // ---------------------------------------------------------------------------------------------
 // Findings (these tests fail against the current library)
@@ -129,15 +160,30 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
     r = await rig();
     // The create is lost in transit; the gateway's query replica lags and keeps saying "not found".
     r.gateway.then({ drop: true });
-    r.gateway.fallback = (req) => (isCreate(req) ? created({ orderNo: 'PAYOUT8600000000000000002' }) : NOT_FOUND);
-    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    r.gateway.fallback = (req) =>
+      isCreate(req)
+        ? created({ orderNo: 'PAYOUT8600000000000000002' })
+        : NOT_FOUND;
+    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
     expect(r.creates()).toBe(1);
 
     // The first create did land: Cashy reports it paid, and the module emits payout.succeeded.
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' }));
-    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([['payout.succeeded', 'PAYOUT8600000000000000001']]);
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'SUCCESS',
+      }),
+    );
+    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
+      ['payout.succeeded', 'PAYOUT8600000000000000001'],
+    ]);
     // reconcile knows better than to call it absent ...
-    await expect(r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(
+      r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }),
+    ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
 
     // ... but once the re-send window is over, the host's retry sends the paid payout a second time.
     await sleep(400);
@@ -148,18 +194,28 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
   it('FINDING 2 (rules 3/5): reconcile never says null while a createPayout call is backing off after System_busy and will send again', async () => {
     // The backoff is random in [0, ceiling): pin it near the ceiling so the race is deterministic.
     jest.spyOn(Math, 'random').mockReturnValue(0.999);
-    r = await rig({ retry: { attempts: 2, baseDelayMs: 1000, maxDelayMs: 1000 } });
+    r = await rig({
+      retry: { attempts: 2, baseDelayMs: 1000, maxDelayMs: 1000 },
+    });
     r.gateway.then(envelope(500, 'System_busy'));
     r.gateway.fallback = (req) => (isCreate(req) ? created() : NOT_FOUND);
 
     const creating = r.payouts.createPayout(PEN_PAYOUT);
     // The first create has been answered busy; the call is now backing off for about a second.
-    for (const until = Date.now() + 2_000; r.creates() < 1 && Date.now() < until; ) await sleep(5);
+    for (
+      const until = Date.now() + 2_000;
+      r.creates() < 1 && Date.now() < until;
+    )
+      await sleep(5);
     await sleep(100);
     // The host (or the built-in sweep) asks while the call is still retrying.
-    const verdict = await r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }).catch((e: unknown) => e);
+    const verdict = await r.payouts
+      .reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })
+      .catch((e: unknown) => e);
     // Then the same call sends the create again and it is created.
-    await expect(creating).resolves.toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
+    await expect(creating).resolves.toMatchObject({
+      orderNo: 'PAYOUT8600000000000000001',
+    });
     expect(r.creates()).toBe(2);
     // "null" told the host the payout definitely does not exist and no create of it may still land.
     expect(verdict).toBeInstanceOf(PayoutOutcomeUnknownError);
@@ -168,17 +224,27 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
   it('FINDING 3 (rules 3/5): a "not found" from another merchant account makes reconcile say null for a PEN payout that exists, and the next createPayout re-sends it blind', async () => {
     r = await rig();
     r.gateway.then({ drop: true });
-    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
     await sleep(400); // past the re-send window
     // The PEN merchant has the order; the MXN merchant, naturally, does not. The gateway does not dedupe.
     r.gateway.fallback = (req) =>
-      req.headers.merchantid === PEN_ACCOUNT.merchantId ? (isLookup(req) ? created() : created({ orderNo: 'PAYOUT8600000000000000002' })) : NOT_FOUND;
+      req.headers.merchantid === PEN_ACCOUNT.merchantId
+        ? isLookup(req)
+          ? created()
+          : created({ orderNo: 'PAYOUT8600000000000000002' })
+        : NOT_FOUND;
     // The host names another account: its "not found" proves nothing about a payout sent from 1002001.
-    const named = await r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }, { account: 'mexico' }).catch((e: unknown) => e);
+    const named = await r.payouts
+      .reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }, { account: 'mexico' })
+      .catch((e: unknown) => e);
     expect(named).toBeInstanceOf(PayoutConfigurationError);
     expect((named as Error).message).toMatch(/does not serve PEN/);
     // The host passes the wrong currency: the merchant the store knows wins, and finds the order.
-    const byCurrency = await r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo, currency: 'MXN' }).catch((e: unknown) => e);
+    const byCurrency = await r.payouts
+      .reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo, currency: 'MXN' })
+      .catch((e: unknown) => e);
     expect(byCurrency).toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
     await r.payouts.createPayout(PEN_PAYOUT).catch(() => undefined);
     expect(r.creates()).toBe(1);
@@ -195,51 +261,118 @@ describe('adversarial: one mchOrderNo, one order', () => {
   it('FINDING 4 (rule 7 / outcome emitted twice): after a timed-out create, SUCCESS of one orderNo and FAIL of another under the same mchOrderNo both become outcomes', async () => {
     r = await rig();
     r.gateway.then({ hang: true });
-    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
     // A gateway that does not dedupe (or lies) reports two orders for ADV-1.
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' }));
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000002', orderStatus: 'FAIL', resultDesc: 'ACCOUNT_NOT_EXIST' }));
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'SUCCESS',
+      }),
+    );
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000002',
+        orderStatus: 'FAIL',
+        resultDesc: 'ACCOUNT_NOT_EXIST',
+      }),
+    );
     // ADV-1 is reported paid and then failed (reversed: false): the host refunds a paid payout.
-    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([['payout.succeeded', 'PAYOUT8600000000000000001']]);
+    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
+      ['payout.succeeded', 'PAYOUT8600000000000000001'],
+    ]);
     expect(r.listener.anomalies.map((a) => a.kind)).toEqual(['mchOrderNo']);
   });
 
-  it('FINDING 5 (rules 4/7): a later lookup that shows a second orderNo under the same mchOrderNo is returned as the order, and both orders\' outcomes are emitted', async () => {
+  it("FINDING 5 (rules 4/7): a later lookup that shows a second orderNo under the same mchOrderNo is returned as the order, and both orders' outcomes are emitted", async () => {
     r = await rig();
-    r.gateway.then(created({ orderNo: 'PAYOUT8600000000000000001' }), created({ orderNo: 'PAYOUT8600000000000000002' }));
-    await expect(r.payouts.createPayout(PEN_PAYOUT)).resolves.toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
+    r.gateway.then(
+      created({ orderNo: 'PAYOUT8600000000000000001' }),
+      created({ orderNo: 'PAYOUT8600000000000000002' }),
+    );
+    await expect(r.payouts.createPayout(PEN_PAYOUT)).resolves.toMatchObject({
+      orderNo: 'PAYOUT8600000000000000001',
+    });
     // The host asks again (same input: the idempotent way to fetch it). The gateway now shows another order.
-    const second = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' }));
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000002', orderStatus: 'FAIL', resultDesc: 'ACCOUNT_NOT_EXIST' }));
+    const second = await r.payouts
+      .createPayout(PEN_PAYOUT)
+      .catch((e: unknown) => e);
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'SUCCESS',
+      }),
+    );
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000002',
+        orderStatus: 'FAIL',
+        resultDesc: 'ACCOUNT_NOT_EXIST',
+      }),
+    );
     // One mchOrderNo, one outcome: the first order was paid; "failed" for ADV-1 would make the host refund a paid payout.
-    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([['payout.succeeded', 'PAYOUT8600000000000000001']]);
+    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
+      ['payout.succeeded', 'PAYOUT8600000000000000001'],
+    ]);
     // A lookup answering with another order than the one the gateway gave is no answer: unknown, not O2.
     expect(second).toBeInstanceOf(PayoutOutcomeUnknownError);
   });
 
-  it('FINDING 6 (rules 5/7): reconcile({ mchOrderNo }) answered with another mchOrderNo\'s FAILED order resolves with it and emits payout.failed', async () => {
+  it("FINDING 6 (rules 5/7): reconcile({ mchOrderNo }) answered with another mchOrderNo's FAILED order resolves with it and emits payout.failed", async () => {
     r = await rig();
     r.gateway.then({ drop: true });
-    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
     // The gateway answers the lookup of ADV-1 with some other order that failed.
-    r.gateway.fallback = () => created({ mchOrderNo: 'SOMEONE-ELSE', orderNo: 'PAYOUT9999999999999999999', orderStatus: 'FAIL', resultDesc: 'ACCOUNT_NOT_EXIST' });
-    const answer = await r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }).catch((e: unknown) => e);
+    r.gateway.fallback = () =>
+      created({
+        mchOrderNo: 'SOMEONE-ELSE',
+        orderNo: 'PAYOUT9999999999999999999',
+        orderStatus: 'FAIL',
+        resultDesc: 'ACCOUNT_NOT_EXIST',
+      });
+    const answer = await r.payouts
+      .reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })
+      .catch((e: unknown) => e);
     // Actual: resolves { mchOrderNo: 'SOMEONE-ELSE', orderStatus: 'FAIL' } and emits payout.failed for it. A host
     // that checks `order?.orderStatus` of the payout it asked about refunds ADV-1, which may well be paid.
     expect(answer).toBeInstanceOf(Error);
-    expect(r.listener.events.map((e) => [e.name, e.payload.mchOrderNo])).toEqual([]);
+    expect(
+      r.listener.events.map((e) => [e.name, e.payload.mchOrderNo]),
+    ).toEqual([]);
   });
 
-  it('FINDING 7 (rule 7 / lost outcome): a lookup answered with ANOTHER order is recorded as ours, and the real order\'s outcome is then swallowed as an anomaly', async () => {
+  it("FINDING 7 (rule 7 / lost outcome): a lookup answered with ANOTHER order is recorded as ours, and the real order's outcome is then swallowed as an anomaly", async () => {
     r = await rig();
-    r.gateway.then({ drop: true }, created({ mchOrderNo: 'SOMEONE-ELSE', orderNo: 'PAYOUT9999999999999999999' }));
+    r.gateway.then(
+      { drop: true },
+      created({
+        mchOrderNo: 'SOMEONE-ELSE',
+        orderNo: 'PAYOUT9999999999999999999',
+      }),
+    );
     // A lookup answering with another mchOrderNo's order is no answer about ADV-1: still unknown, nothing recorded.
-    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
     // The real order of ADV-1 then reports SUCCESS:
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' }));
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'SUCCESS',
+      }),
+    );
     // Actual: no outcome at all for the payout that was made, only a 'mchOrderNo' anomaly blaming the real order.
-    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([['payout.succeeded', 'PAYOUT8600000000000000001']]);
+    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
+      ['payout.succeeded', 'PAYOUT8600000000000000001'],
+    ]);
     expect(r.listener.anomalies.map((a) => a.kind)).toEqual(['answer']);
   });
 });
@@ -256,30 +389,43 @@ describe('adversarial: exactly-once delivery', () => {
       down = false;
       override async compareAndSet(record: PayoutRecord, expected: number) {
         // Only the write that records the processed status (no claim) fails; the claim write goes through.
-        if (this.down && !record.claim && record.processed.includes('SUCCESS')) throw new Error('READONLY You can\'t write against a read only replica');
+        if (this.down && !record.claim && record.processed.includes('SUCCESS'))
+          throw new Error(
+            "READONLY You can't write against a read only replica",
+          );
         return super.compareAndSet(record, expected);
       }
     }
     const store = new ConfirmOutage();
     r = await rig({ store, delivery: { claimTtlMs: 1_500, claimWaitMs: 100 } });
-    const success = penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' });
+    const success = penNotice({
+      orderNo: 'PAYOUT8600000000000000001',
+      orderStatus: 'SUCCESS',
+    });
     store.down = true;
     await acknowledged(r, success); // listeners ran; recording failed 5 times in ~0.6 s and gave up
     store.down = false; // the store is back a moment later
     await sleep(1_600); // the claim (not the processed status) is all that was left, and it expires
     await acknowledged(r, success); // Cashy's duplicate delivery, or the sweep's reconcile
-    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([['payout.succeeded', 'PAYOUT8600000000000000001']]);
+    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
+      ['payout.succeeded', 'PAYOUT8600000000000000001'],
+    ]);
   });
 
   it('FINDING 9 (concurrent deliveries emit once): a listener still running when its claim expires lets a concurrent copy emit the same outcome', async () => {
     r = await rig({ delivery: { claimTtlMs: 300, claimWaitMs: 2_000 } });
     r.listener.delayMs = 700; // e.g. a ledger write stuck behind a lock; nothing renews the claim meanwhile
-    const success = penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' });
+    const success = penNotice({
+      orderNo: 'PAYOUT8600000000000000001',
+      orderStatus: 'SUCCESS',
+    });
     const first = deliver(r.webhook, success, PEN_ACCOUNT);
     await sleep(400);
     const second = deliver(r.webhook, success, PEN_ACCOUNT); // Cashy's retry after its own timeout
     await Promise.all([first, second]);
-    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([['payout.succeeded', 'PAYOUT8600000000000000001']]);
+    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
+      ['payout.succeeded', 'PAYOUT8600000000000000001'],
+    ]);
   });
 });
 
@@ -296,7 +442,10 @@ describe('adversarial: numbers vs strings', () => {
     r.gateway.then(created({ mchOrderNo: Number(input.mchOrderNo) }));
     // Actual: PayoutOrderConflictError ("the gateway holds another payout under this mchOrderNo"),
     // which invites the host to pay again under a new number, for a payout that was created.
-    await expect(r.payouts.createPayout(input)).resolves.toMatchObject({ orderNo: 'PAYOUT8600000000000000001', mchOrderNo: input.mchOrderNo });
+    await expect(r.payouts.createPayout(input)).resolves.toMatchObject({
+      orderNo: 'PAYOUT8600000000000000001',
+      mchOrderNo: input.mchOrderNo,
+    });
   });
 
   it('FINDING 10b (rule 8): a notification whose mchOrderNo is a JSON number is refused with 400 (Cashy retries ~17 h, then the outcome is lost)', async () => {
@@ -304,10 +453,16 @@ describe('adversarial: numbers vs strings', () => {
     const input = { ...PEN_PAYOUT, mchOrderNo: '20250101000002' };
     r.gateway.then(created({ mchOrderNo: input.mchOrderNo }));
     await r.payouts.createPayout(input);
-    const body = penNotice({ mchOrderNo: 20250101000002, orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' });
+    const body = penNotice({
+      mchOrderNo: 20250101000002,
+      orderNo: 'PAYOUT8600000000000000001',
+      orderStatus: 'SUCCESS',
+    });
     const response = await deliver(r.webhook, body, PEN_ACCOUNT);
     expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
-    expect(outcomesFor(r, input.mchOrderNo)).toEqual([['payout.succeeded', 'PAYOUT8600000000000000001']]);
+    expect(outcomesFor(r, input.mchOrderNo)).toEqual([
+      ['payout.succeeded', 'PAYOUT8600000000000000001'],
+    ]);
   });
 });
 
@@ -325,7 +480,10 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
         if (this.broken) throw new Error('ECONNRESET');
         return super.getAttempt(mchOrderNo);
       }
-      override async compareAndSetAttempt(attempt: PayoutAttempt, expected: number) {
+      override async compareAndSetAttempt(
+        attempt: PayoutAttempt,
+        expected: number,
+      ) {
         const written = await super.compareAndSetAttempt(attempt, expected);
         if (attempt.state === 'unknown') this.broken = true; // the store goes down right after the timeout was recorded
         return written;
@@ -333,7 +491,9 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
     }
     r = await rig({ store: new BreakingStore(), resendWindowMs: 0 });
     r.gateway.then({ drop: true });
-    const error = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
+    const error = await r.payouts
+      .createPayout(PEN_PAYOUT)
+      .catch((e: unknown) => e);
     // The dropped create may have been created: rule 2 allows only the order or PayoutOutcomeUnknownError.
     expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
   });
@@ -343,7 +503,9 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
     r = await rig();
     r.gateway.then(envelope(400, 'Params_mchOrderNo_error'));
     r.gateway.fallback = (req) => (isLookup(req) ? created() : NOT_FOUND);
-    const error = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
+    const error = await r.payouts
+      .createPayout(PEN_PAYOUT)
+      .catch((e: unknown) => e);
     // The library validated mchOrderNo itself, so "mchOrderNo invalid" from the gateway is most plausibly a duplicate.
     expect(error).not.toBeInstanceOf(CashyApiError);
     expect(r.gateway.requests.some(isLookup)).toBe(true);
@@ -355,11 +517,20 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
     r = await rig();
     r.gateway.then(created());
     const post = CashyHttpClient.prototype.post;
-    jest.spyOn(CashyHttpClient.prototype, 'post').mockImplementation(async function (this: CashyHttpClient, ...args: Parameters<typeof post>) {
-      await post.apply(this, args);
-      throw new TypeError("Cannot read properties of undefined (reading 'data')");
-    });
-    const error = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
+    jest
+      .spyOn(CashyHttpClient.prototype, 'post')
+      .mockImplementation(async function (
+        this: CashyHttpClient,
+        ...args: Parameters<typeof post>
+      ) {
+        await post.apply(this, args);
+        throw new TypeError(
+          "Cannot read properties of undefined (reading 'data')",
+        );
+      });
+    const error = await r.payouts
+      .createPayout(PEN_PAYOUT)
+      .catch((e: unknown) => e);
     expect(r.creates()).toBe(1);
     expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
   });
@@ -381,11 +552,17 @@ describe('adversarial: attacks that held', () => {
     const other = await rig({ store }, gateway, url);
     try {
       gateway.fallback = (req) => (isCreate(req) ? { hang: true } : NOT_FOUND);
-      const calls = [r.payouts, other.payouts, r.payouts, other.payouts].map((p) => p.createPayout(PEN_PAYOUT).catch((e: unknown) => e));
+      const calls = [r.payouts, other.payouts, r.payouts, other.payouts].map(
+        (p) => p.createPayout(PEN_PAYOUT).catch((e: unknown) => e),
+      );
       const results = await Promise.all(calls);
-      for (const result of results) expect(result).toBeInstanceOf(PayoutOutcomeUnknownError);
+      for (const result of results)
+        expect(result).toBeInstanceOf(PayoutOutcomeUnknownError);
       // Again, from both instances, right after PayoutOutcomeUnknownError, still inside the window.
-      await Promise.all([r.payouts.createPayout(PEN_PAYOUT).catch(() => undefined), other.payouts.createPayout(PEN_PAYOUT).catch(() => undefined)]);
+      await Promise.all([
+        r.payouts.createPayout(PEN_PAYOUT).catch(() => undefined),
+        other.payouts.createPayout(PEN_PAYOUT).catch(() => undefined),
+      ]);
       expect(gateway.requests.filter(isCreate)).toHaveLength(1);
     } finally {
       await other.close();
@@ -397,12 +574,25 @@ describe('adversarial: attacks that held', () => {
     const store = new MemoryPayoutStore();
     // The "crashed" process recorded the attempt and died before the bytes left.
     await store.compareAndSetAttempt(
-      { mchOrderNo: PEN_PAYOUT.mchOrderNo, merchantId: PEN_ACCOUNT.merchantId, currency: 'PEN', amount: '150.50', state: 'sending', resendAfter: Date.now() + 5_000, revision: 1, updatedAt: Date.now() },
+      {
+        mchOrderNo: PEN_PAYOUT.mchOrderNo,
+        merchantId: PEN_ACCOUNT.merchantId,
+        currency: 'PEN',
+        amount: '150.50',
+        state: 'sending',
+        resendAfter: Date.now() + 5_000,
+        revision: 1,
+        updatedAt: Date.now(),
+      },
       0,
     );
     r = await rig({ store });
-    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
-    await expect(r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
+    await expect(
+      r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }),
+    ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
     expect(r.creates()).toBe(0);
   });
 
@@ -413,48 +603,127 @@ describe('adversarial: attacks that held', () => {
       `{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"orderStatus":"SUCCESS","amount":"150.50","fee":"1.50","mchOrderNo":"HOSTILE-1","merchantId":"${PEN_ACCOUNT.merchantId}","orderNo":"__proto__"}`,
       `{"orderStatus":"constructor","amount":"150.50","mchOrderNo":"constructor","merchantId":"${PEN_ACCOUNT.merchantId}","orderNo":"hasOwnProperty"}`,
     ];
-    for (const body of hostile) expect((await deliver(r.webhook, body, PEN_ACCOUNT)).status).toBe(200);
+    for (const body of hostile)
+      expect((await deliver(r.webhook, body, PEN_ACCOUNT)).status).toBe(200);
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(r.listener.anomalies.map((a) => [a.kind, a.status])).toEqual([['status', 'constructor']]);
+    expect(r.listener.anomalies.map((a) => [a.kind, a.status])).toEqual([
+      ['status', 'constructor'],
+    ]);
 
-    for (const amount of ['1e3', '0x10', '\u0661\u0665\u0660.\u0665\u0660', '150,50', 'NaN', 'Infinity', '-0.01', '1'.repeat(70)]) {
-      const response = await deliver(r.webhook, penNotice({ mchOrderNo: 'HOSTILE-AMT', amount }), PEN_ACCOUNT);
+    for (const amount of [
+      '1e3',
+      '0x10',
+      '\u0661\u0665\u0660.\u0665\u0660',
+      '150,50',
+      'NaN',
+      'Infinity',
+      '-0.01',
+      '1'.repeat(70),
+    ]) {
+      const response = await deliver(
+        r.webhook,
+        penNotice({ mchOrderNo: 'HOSTILE-AMT', amount }),
+        PEN_ACCOUNT,
+      );
       expect([amount, response.status]).toEqual([amount, 400]);
     }
-    expect((await deliver(r.webhook, `{"orderStatus":"SUCCESS","amount":1e400,"mchOrderNo":"HOSTILE-BIG","merchantId":"${PEN_ACCOUNT.merchantId}","orderNo":"PAYOUT-BIG"}`, PEN_ACCOUNT)).status).toBe(400);
+    expect(
+      (
+        await deliver(
+          r.webhook,
+          `{"orderStatus":"SUCCESS","amount":1e400,"mchOrderNo":"HOSTILE-BIG","merchantId":"${PEN_ACCOUNT.merchantId}","orderNo":"PAYOUT-BIG"}`,
+          PEN_ACCOUNT,
+        )
+      ).status,
+    ).toBe(400);
     // A huge nested body is refused by the body parser before anything is read.
     const nested = `{"orderStatus":"SUCCESS","x":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
     expect((await deliver(r.webhook, nested, PEN_ACCOUNT)).status).toBe(413);
     // Lenient, not unsafe: the signed amount, padded or as a number, is the recorded amount.
     r.gateway.then(created());
     await r.payouts.createPayout(PEN_PAYOUT);
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'PAYING', amount: ' 150.50 ' }));
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS', amount: '150.5\n' }));
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS', amount: 150.5 }));
-    expect(r.listener.events.map((e) => [e.payload.mchOrderNo, e.payload.amount])).toEqual([
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'PAYING',
+        amount: ' 150.50 ',
+      }),
+    );
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'SUCCESS',
+        amount: '150.5\n',
+      }),
+    );
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'SUCCESS',
+        amount: 150.5,
+      }),
+    );
+    expect(
+      r.listener.events.map((e) => [e.payload.mchOrderNo, e.payload.amount]),
+    ).toEqual([
       ['HOSTILE-1', '150.50'],
       [PEN_PAYOUT.mchOrderNo, '150.50'],
     ]);
     // A different amount written with padding is still a different amount.
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'FAIL', amount: ' 1505.0 ' }));
-    expect(r.listener.anomalies.map((a) => a.kind)).toEqual(['status', 'amount']);
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'FAIL',
+        amount: ' 1505.0 ',
+      }),
+    );
+    expect(r.listener.anomalies.map((a) => a.kind)).toEqual([
+      'status',
+      'amount',
+    ]);
   });
 
   it('HELD: a webhook for an order created under another merchant, or recorded under another mchOrderNo, emits an anomaly and no outcome', async () => {
     r = await rig();
     r.gateway.then(created());
     await r.payouts.createPayout(PEN_PAYOUT);
-    const wrongMerchant = { ...penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' }), merchantId: MXN_ACCOUNT.merchantId };
-    expect(await deliver(r.webhook, wrongMerchant, MXN_ACCOUNT)).toMatchObject({ status: 200 });
-    await acknowledged(r, penNotice({ orderNo: 'PAYOUT8600000000000000001', mchOrderNo: 'ADV-OTHER', orderStatus: 'FAIL' }));
+    const wrongMerchant = {
+      ...penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        orderStatus: 'SUCCESS',
+      }),
+      merchantId: MXN_ACCOUNT.merchantId,
+    };
+    expect(await deliver(r.webhook, wrongMerchant, MXN_ACCOUNT)).toMatchObject({
+      status: 200,
+    });
+    await acknowledged(
+      r,
+      penNotice({
+        orderNo: 'PAYOUT8600000000000000001',
+        mchOrderNo: 'ADV-OTHER',
+        orderStatus: 'FAIL',
+      }),
+    );
     expect(r.listener.events).toEqual([]);
-    expect(r.listener.anomalies.map((a) => a.kind)).toEqual(['merchant', 'mchOrderNo']);
+    expect(r.listener.anomalies.map((a) => a.kind)).toEqual([
+      'merchant',
+      'mchOrderNo',
+    ]);
   });
 
   it('HELD: an anomaly listener that throws makes the delivery fail (500) and the anomaly is emitted again on the retry, never as an outcome', async () => {
     r = await rig();
-    const fail = penNotice({ orderNo: 'PAYOUT8600000000000000003', orderStatus: 'FAIL', resultDesc: 'X' });
+    const fail = penNotice({
+      orderNo: 'PAYOUT8600000000000000003',
+      orderStatus: 'FAIL',
+      resultDesc: 'X',
+    });
     await acknowledged(r, fail);
     const original = r.listener.anomaly.bind(r.listener);
     let throws = 1;
@@ -463,12 +732,30 @@ describe('adversarial: attacks that held', () => {
       original(event);
     };
     // FAIL → SUCCESS is an anomaly; its listener throws once.
-    const first = await deliver(r.webhook, { ...fail, orderStatus: 'SUCCESS' }, PEN_ACCOUNT);
-    const second = await deliver(r.webhook, { ...fail, orderStatus: 'SUCCESS' }, PEN_ACCOUNT);
-    const third = await deliver(r.webhook, { ...fail, orderStatus: 'SUCCESS' }, PEN_ACCOUNT);
-    expect([first.status, second.status, third.status]).toEqual([500, 200, 200]);
-    expect(r.listener.anomalies.map((a) => [a.kind, a.status])).toEqual([['transition', 'SUCCESS']]);
-    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([['payout.failed', 'PAYOUT8600000000000000003']]);
+    const first = await deliver(
+      r.webhook,
+      { ...fail, orderStatus: 'SUCCESS' },
+      PEN_ACCOUNT,
+    );
+    const second = await deliver(
+      r.webhook,
+      { ...fail, orderStatus: 'SUCCESS' },
+      PEN_ACCOUNT,
+    );
+    const third = await deliver(
+      r.webhook,
+      { ...fail, orderStatus: 'SUCCESS' },
+      PEN_ACCOUNT,
+    );
+    expect([first.status, second.status, third.status]).toEqual([
+      500, 200, 200,
+    ]);
+    expect(r.listener.anomalies.map((a) => [a.kind, a.status])).toEqual([
+      ['transition', 'SUCCESS'],
+    ]);
+    expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
+      ['payout.failed', 'PAYOUT8600000000000000003'],
+    ]);
   });
 });
 
@@ -482,14 +769,23 @@ describeWithRedis('adversarial: two replicas over Redis', () => {
   it('HELD: concurrent createPayout of one mchOrderNo on two replicas sharing Redis sends one create to a non-deduping gateway', async () => {
     const gateway = new ScriptedGateway();
     const url = await gateway.start();
-    const clients = [new Redis({ port: redis.port, host: '127.0.0.1' }), new Redis({ port: redis.port, host: '127.0.0.1' })];
+    const clients = [
+      new Redis({ port: redis.port, host: '127.0.0.1' }),
+      new Redis({ port: redis.port, host: '127.0.0.1' }),
+    ];
     const rigs: Rig[] = [];
     try {
-      for (const client of clients) rigs.push(await rig({ store: new RedisPayoutStore({ client }) as PayoutStore }, gateway, url));
+      for (const client of clients)
+        rigs.push(
+          await rig({ store: new RedisPayoutStore({ client }) }, gateway, url),
+        );
       // Every create is committed by a gateway that does not dedupe, but the answer is lost.
       gateway.fallback = (req) => (isCreate(req) ? { drop: true } : NOT_FOUND);
-      const calls = Array.from({ length: 6 }, (_, i) => rigs[i % 2].payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e));
-      for (const result of await Promise.all(calls)) expect(result).toBeInstanceOf(PayoutOutcomeUnknownError);
+      const calls = Array.from({ length: 6 }, (_, i) =>
+        rigs[i % 2].payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e),
+      );
+      for (const result of await Promise.all(calls))
+        expect(result).toBeInstanceOf(PayoutOutcomeUnknownError);
       expect(gateway.requests.filter(isCreate)).toHaveLength(1);
     } finally {
       for (const x of rigs) await x.app.close();

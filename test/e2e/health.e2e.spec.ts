@@ -1,5 +1,9 @@
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckService,
+  TerminusModule,
+} from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { PayoutConfigurationError, PayoutModule } from '../../lib';
 import { PayoutHealthIndicator } from '../../lib/terminus';
@@ -20,13 +24,21 @@ class HealthController {
   @Get()
   @HealthCheck()
   check() {
-    return this.health.check([() => this.cashy.isHealthy('cashy', { timeoutMs: PROBE_MS })]);
+    return this.health.check([
+      () => this.cashy.isHealthy('cashy', { timeoutMs: PROBE_MS }),
+    ]);
   }
 }
 
 interface HealthBody {
   status: string;
-  details: { cashy: { status: string; message?: string; accounts: Record<string, Record<string, unknown>> } };
+  details: {
+    cashy: {
+      status: string;
+      message?: string;
+      accounts: Record<string, Record<string, unknown>>;
+    };
+  };
 }
 
 describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
@@ -36,12 +48,19 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
   /** A host app with Terminus and the indicator, on the sandbox; `mxnKey` replaces the MXN account's apiKey. */
   const startHost = async (mxnKey?: string) => {
     const options = sandbox.moduleOptions();
-    if (mxnKey) options.accounts = options.accounts.map((account) => (account.name === 'mxn' ? { ...account, apiKey: mxnKey } : account));
-    const { app, url } = await startHostApp(adapter, PayoutModule.forRoot({ ...options, webhook: false }), {
-      imports: [TerminusModule.forRoot({ logger: false })],
-      controllers: [HealthController],
-      providers: [PayoutHealthIndicator],
-    });
+    if (mxnKey)
+      options.accounts = options.accounts.map((account) =>
+        account.name === 'mxn' ? { ...account, apiKey: mxnKey } : account,
+      );
+    const { app, url } = await startHostApp(
+      adapter,
+      PayoutModule.forRoot({ ...options, webhook: false }),
+      {
+        imports: [TerminusModule.forRoot({ logger: false })],
+        controllers: [HealthController],
+        providers: [PayoutHealthIndicator],
+      },
+    );
     apps.push(app);
     return url;
   };
@@ -49,9 +68,17 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
     const started = Date.now();
     const response = await fetch(`${url}/health`);
     const text = await response.text();
-    return { status: response.status, ms: Date.now() - started, text, body: JSON.parse(text) as HealthBody };
+    return {
+      status: response.status,
+      ms: Date.now() - started,
+      text,
+      body: JSON.parse(text) as HealthBody,
+    };
   };
-  const balanceCalls = () => sandbox.requests.filter((request) => request.endpoint === '/api/getBalance');
+  const balanceCalls = () =>
+    sandbox.requests.filter(
+      (request) => request.endpoint === '/api/getBalance',
+    );
 
   beforeAll(async () => {
     sandbox = new CashySandbox();
@@ -73,20 +100,41 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
     expect(answer.body.details.cashy).toEqual({
       status: 'up',
       accounts: {
-        pen: { status: 'up', merchantId: sandbox.account('PEN').merchantId, latencyMs: expect.any(Number) },
-        mxn: { status: 'up', merchantId: sandbox.account('MXN').merchantId, latencyMs: expect.any(Number) },
+        pen: {
+          status: 'up',
+          merchantId: sandbox.account('PEN').merchantId,
+          latencyMs: expect.any(Number),
+        },
+        mxn: {
+          status: 'up',
+          merchantId: sandbox.account('MXN').merchantId,
+          latencyMs: expect.any(Number),
+        },
       },
     });
     expect(answer.text).not.toContain(sandbox.account('PEN').apiKey);
     expect(answer.text).not.toContain(sandbox.account('MXN').apiKey);
     expect(answer.text).not.toMatch(/balance/i);
     expect(answer.text).not.toContain(SANDBOX_DEFAULT_BALANCE);
-    expect(balanceCalls().map((request) => request.merchantId).sort()).toEqual([sandbox.account('PEN').merchantId, sandbox.account('MXN').merchantId].sort());
+    expect(
+      balanceCalls()
+        .map((request) => request.merchantId)
+        .sort(),
+    ).toEqual(
+      [
+        sandbox.account('PEN').merchantId,
+        sandbox.account('MXN').merchantId,
+      ].sort(),
+    );
   });
 
   it('answers 503 within about the probe timeout when the gateway hangs, with one request per account', async () => {
     const url = await startHost();
-    sandbox.injectFaults({ mode: 'timeout', count: 2, endpoints: ['getBalance'] });
+    sandbox.injectFaults({
+      mode: 'timeout',
+      count: 2,
+      endpoints: ['getBalance'],
+    });
     const answer = await check(url);
     expect(answer.status).toBe(503);
     expect(answer.ms).toBeLessThan(PROBE_MS + 1_500); // not the module's 10 s × 3 attempts
@@ -95,8 +143,18 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
       status: 'down',
       message: expect.stringContaining('2 of 2'),
       accounts: {
-        pen: { status: 'down', merchantId: sandbox.account('PEN').merchantId, latencyMs: expect.any(Number), reason: `no answer within ${PROBE_MS} ms` },
-        mxn: { status: 'down', merchantId: sandbox.account('MXN').merchantId, latencyMs: expect.any(Number), reason: `no answer within ${PROBE_MS} ms` },
+        pen: {
+          status: 'down',
+          merchantId: sandbox.account('PEN').merchantId,
+          latencyMs: expect.any(Number),
+          reason: `no answer within ${PROBE_MS} ms`,
+        },
+        mxn: {
+          status: 'down',
+          merchantId: sandbox.account('MXN').merchantId,
+          latencyMs: expect.any(Number),
+          reason: `no answer within ${PROBE_MS} ms`,
+        },
       },
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -111,7 +169,11 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
     const answer = await check(url);
     expect(answer.status).toBe(503);
     expect(answer.body.details.cashy.accounts).toEqual({
-      pen: { status: 'up', merchantId: sandbox.account('PEN').merchantId, latencyMs: expect.any(Number) },
+      pen: {
+        status: 'up',
+        merchantId: sandbox.account('PEN').merchantId,
+        latencyMs: expect.any(Number),
+      },
       mxn: {
         status: 'down',
         merchantId: sandbox.account('MXN').merchantId,
@@ -129,8 +191,14 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
 
 describe('PayoutHealthIndicator without PayoutModule', () => {
   it('fails at startup, saying what is missing', async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [TerminusModule.forRoot({ logger: false })], providers: [PayoutHealthIndicator] }).compile();
-    const error = await moduleRef.init().then(() => undefined, (e: unknown) => e);
+    const moduleRef = await Test.createTestingModule({
+      imports: [TerminusModule.forRoot({ logger: false })],
+      providers: [PayoutHealthIndicator],
+    }).compile();
+    const error = await moduleRef.init().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(PayoutConfigurationError);
     expect((error as Error).message).toMatch(/PayoutModule\.forRoot/);
     // No close(): it would rethrow the failed init, and nothing was opened.

@@ -1,8 +1,29 @@
-import { Body, Controller, type DynamicModule, Get, HttpCode, type INestApplication, Module, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  type DynamicModule,
+  Get,
+  HttpCode,
+  type INestApplication,
+  Module,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { type PayoutCurrency, PayoutModule, type PayoutModuleExtras, PayoutService, PayoutSignatureGuard } from '../../lib';
-import { buildNotification, CashySandbox, cashyHeaders } from '../../lib/testing';
+import {
+  type PayoutCurrency,
+  PayoutModule,
+  type PayoutModuleExtras,
+  PayoutService,
+  PayoutSignatureGuard,
+} from '../../lib';
+import {
+  buildNotification,
+  CashySandbox,
+  cashyHeaders,
+} from '../../lib/testing';
 
 /** A feature module's controller: it injects PayoutService and guards its own webhook route. */
 @Controller('treasury')
@@ -27,13 +48,28 @@ class TreasuryController {
 class TreasuryModule {}
 
 /** The root module registers PayoutModule once; the feature module sits beside it. */
-function rootModule(sandbox: CashySandbox, extras: PayoutModuleExtras, async = false): DynamicModule {
+function rootModule(
+  sandbox: CashySandbox,
+  extras: PayoutModuleExtras,
+  async = false,
+): DynamicModule {
   @Module({})
   class RootModule {}
   const payout = async
-    ? PayoutModule.forRootAsync({ useFactory: () => sandbox.moduleOptions(), webhook: false, ...extras })
-    : PayoutModule.forRoot({ ...sandbox.moduleOptions(), webhook: false, ...extras });
-  return { module: RootModule, imports: [EventEmitterModule.forRoot(), payout, TreasuryModule] };
+    ? PayoutModule.forRootAsync({
+        useFactory: () => sandbox.moduleOptions(),
+        webhook: false,
+        ...extras,
+      })
+    : PayoutModule.forRoot({
+        ...sandbox.moduleOptions(),
+        webhook: false,
+        ...extras,
+      });
+  return {
+    module: RootModule,
+    imports: [EventEmitterModule.forRoot(), payout, TreasuryModule],
+  };
 }
 
 describe('PayoutModule scoping', () => {
@@ -54,7 +90,11 @@ describe('PayoutModule scoping', () => {
     let url: string;
 
     beforeAll(async () => {
-      app = await NestFactory.create(rootModule(sandbox, extras, async), { rawBody: true, logger: false, abortOnError: false });
+      app = await NestFactory.create(rootModule(sandbox, extras, async), {
+        rawBody: true,
+        logger: false,
+        abortOnError: false,
+      });
       await app.listen(0, '127.0.0.1');
       url = await app.getUrl();
     });
@@ -63,29 +103,51 @@ describe('PayoutModule scoping', () => {
     it('injects PayoutService into a feature module that does not import it', async () => {
       const response = await fetch(`${url}/treasury/balance?currency=PEN`);
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({ merchantId: sandbox.account('PEN').merchantId });
+      expect(await response.json()).toMatchObject({
+        merchantId: sandbox.account('PEN').merchantId,
+      });
     });
 
     it("runs PayoutSignatureGuard on the feature module's route, with the root's accounts", async () => {
       const account = sandbox.account('MXN');
-      const body = buildNotification({ orderStatus: 'SUCCESS', amount: '1500', mchOrderNo: 'SCOPE-1', merchantId: account.merchantId, orderNo: 'PAYOUT8600000000000000001' });
+      const body = buildNotification({
+        orderStatus: 'SUCCESS',
+        amount: '1500',
+        mchOrderNo: 'SCOPE-1',
+        merchantId: account.merchantId,
+        orderNo: 'PAYOUT8600000000000000001',
+      });
       const headers = cashyHeaders(body, account.merchantId, account.apiKey);
-      const post = (sign: string) => fetch(`${url}/treasury/webhook`, { method: 'POST', headers: { ...headers, Sign: sign }, body });
+      const post = (sign: string) =>
+        fetch(`${url}/treasury/webhook`, {
+          method: 'POST',
+          headers: { ...headers, Sign: sign },
+          body,
+        });
       const signed = await post(headers.Sign);
-      expect([signed.status, await signed.json()]).toEqual([200, { verified: 'SCOPE-1' }]);
+      expect([signed.status, await signed.json()]).toEqual([
+        200,
+        { verified: 'SCOPE-1' },
+      ]);
       expect((await post('0'.repeat(32))).status).toBe(401);
     });
   });
 
-  it.each([false, true])("with isGlobal: false, the same wiring fails at startup with Nest's unresolved-dependency message (forRootAsync: %s)", async (async) => {
-    const error = await NestFactory.create(rootModule(sandbox, { isGlobal: false }, async), { logger: false, abortOnError: false }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(Error);
-    // Nest names whichever of the guard (needs PayoutConfig) or the controller (needs PayoutService) it builds first.
-    expect((error as Error).message).toMatch(
-      /^Nest can't resolve dependencies of the (PayoutSignatureGuard|TreasuryController) \(\?\)\. Please make sure that the argument (PayoutConfig|PayoutService) at index \[0\] is available in the TreasuryModule module/,
-    );
-  });
+  it.each([false, true])(
+    "with isGlobal: false, the same wiring fails at startup with Nest's unresolved-dependency message (forRootAsync: %s)",
+    async (async) => {
+      const error = await NestFactory.create(
+        rootModule(sandbox, { isGlobal: false }, async),
+        { logger: false, abortOnError: false },
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      // Nest names whichever of the guard (needs PayoutConfig) or the controller (needs PayoutService) it builds first.
+      expect((error as Error).message).toMatch(
+        /^Nest can't resolve dependencies of the (PayoutSignatureGuard|TreasuryController) \(\?\)\. Please make sure that the argument (PayoutConfig|PayoutService) at index \[0\] is available in the TreasuryModule module/,
+      );
+    },
+  );
 });

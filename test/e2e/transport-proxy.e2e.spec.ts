@@ -1,6 +1,16 @@
 import { once } from 'node:events';
-import { type ClientRequest, Agent as HttpAgent, createServer, type IncomingMessage, request as httpRequest, type Server } from 'node:http';
-import { Agent as HttpsAgent, createServer as createHttpsServer } from 'node:https';
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  createServer,
+  type IncomingMessage,
+  request as httpRequest,
+  type Server,
+} from 'node:http';
+import {
+  Agent as HttpsAgent,
+  createServer as createHttpsServer,
+} from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Injectable, Module } from '@nestjs/common';
@@ -10,7 +20,11 @@ import axios from 'axios';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { firstValueFrom } from 'rxjs';
 import { generate } from 'selfsigned';
-import { PayoutModule, type PayoutModuleOptions, PayoutService } from '../../lib';
+import {
+  PayoutModule,
+  type PayoutModuleOptions,
+  PayoutService,
+} from '../../lib';
 import { CashyTransportError } from '../../lib/payout.errors';
 import { signCashyBody } from '../../lib/client/cashy-signature';
 import { PEN_ACCOUNT } from '../support/notifications';
@@ -19,7 +33,11 @@ import { ScriptedGateway } from '../support/scripted-gateway';
 // Real sockets on 127.0.0.1 only: an HTTPS gateway with a self-signed certificate, a plain-HTTP
 // gateway, and a proxy that tunnels CONNECT and forwards absolute-URI requests, recording both.
 
-const BALANCE = { code: 200, msg: 'SUCCESS', data: { mchId: PEN_ACCOUNT.merchantId, balance: '10.00', unBalance: '0' } };
+const BALANCE = {
+  code: 200,
+  msg: 'SUCCESS',
+  data: { mchId: PEN_ACCOUNT.merchantId, balance: '10.00', unBalance: '0' },
+};
 const PEN_PAYOUT = {
   accountName: 'Juan Perez',
   accountNo: '19312345678901',
@@ -89,17 +107,38 @@ class HttpsGateway {
       algorithm: 'sha256',
       extensions: [
         { name: 'basicConstraints', cA: true },
-        { name: 'keyUsage', keyCertSign: true, digitalSignature: true, keyEncipherment: true },
+        {
+          name: 'keyUsage',
+          keyCertSign: true,
+          digitalSignature: true,
+          keyEncipherment: true,
+        },
         { name: 'extKeyUsage', serverAuth: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
       ],
     });
     this.cert = pems.cert;
-    this.server = createHttpsServer({ key: pems.private, cert: pems.cert }, async (req, res) => {
-      const raw = await readBody(req);
-      this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw });
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(BALANCE));
-    });
+    this.server = createHttpsServer(
+      { key: pems.private, cert: pems.cert },
+      async (req, res) => {
+        const raw = await readBody(req);
+        this.requests.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          raw,
+        });
+        res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify(BALANCE));
+      },
+    );
     this.sockets = track(this.server);
   }
 
@@ -128,31 +167,48 @@ class RecordingProxy {
   constructor() {
     this.server = createServer(async (req, res) => {
       const raw = await readBody(req);
-      this.forwarded.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw });
+      this.forwarded.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        raw,
+      });
       const target = new URL(req.url ?? '');
       const { 'proxy-connection': _hop, ...headers } = req.headers;
-      const upstream = httpRequest({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = httpRequest(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname + target.search,
+          method: req.method,
+          headers,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on('error', () => res.destroy());
       upstream.end(raw);
     });
-    this.server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
-      this.connects.push(req.url ?? '');
-      const [host, port] = (req.url ?? '').split(':');
-      const upstream = connect(Number(port), host, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      this.sockets.add(upstream);
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.on('close', () => upstream.destroy());
-    });
+    this.server.on(
+      'connect',
+      (req: IncomingMessage, client: Socket, head: Buffer) => {
+        this.connects.push(req.url ?? '');
+        const [host, port] = (req.url ?? '').split(':');
+        const upstream = connect(Number(port), host, () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          upstream.write(head);
+          upstream.pipe(client);
+          client.pipe(upstream);
+        });
+        this.sockets.add(upstream);
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+        client.on('close', () => upstream.destroy());
+      },
+    );
     this.sockets = track(this.server);
   }
 
@@ -182,8 +238,14 @@ class HttpsProxyAgentWithOriginCa extends HttpsProxyAgent<string> {
     super(proxyUrl, { ca: originCa, keepAlive: true });
   }
 
-  override connect(req: ClientRequest, opts: Parameters<HttpsProxyAgent<string>['connect']>[1]) {
-    return super.connect(req, opts.secureEndpoint ? { ...opts, ca: this.originCa } : opts);
+  override connect(
+    req: ClientRequest,
+    opts: Parameters<HttpsProxyAgent<string>['connect']>[1],
+  ) {
+    return super.connect(
+      req,
+      opts.secureEndpoint ? { ...opts, ca: this.originCa } : opts,
+    );
   }
 }
 
@@ -194,12 +256,21 @@ describe('transport: proxies, TLS and isolation from the host', () => {
   let proxy: RecordingProxy;
   let moduleRef: TestingModule | undefined;
 
-  async function boot(options: Partial<PayoutModuleOptions>): Promise<PayoutService> {
+  async function boot(
+    options: Partial<PayoutModuleOptions>,
+  ): Promise<PayoutService> {
     await moduleRef?.close();
     moduleRef = await Test.createTestingModule({
       imports: [
         EventEmitterModule.forRoot(),
-        PayoutModule.forRoot({ baseUrl: gatewayUrl, merchantId: PEN_ACCOUNT.merchantId, apiKey: PEN_ACCOUNT.apiKey, timeoutMs: 3000, retry: false, ...options }),
+        PayoutModule.forRoot({
+          baseUrl: gatewayUrl,
+          merchantId: PEN_ACCOUNT.merchantId,
+          apiKey: PEN_ACCOUNT.apiKey,
+          timeoutMs: 3000,
+          retry: false,
+          ...options,
+        }),
       ],
     }).compile();
     moduleRef.useLogger(false);
@@ -231,8 +302,15 @@ describe('transport: proxies, TLS and isolation from the host', () => {
     it('tunnels to the gateway, verifies its certificate against the given CA, and delivers the exact signed bytes', async () => {
       const agent = new HttpsProxyAgentWithOriginCa(proxy.url, https.cert);
       try {
-        const payouts = await boot({ baseUrl: https.url, http: { httpsAgent: agent } });
-        await expect(payouts.getBalance({ currency: 'PEN' })).resolves.toEqual({ merchantId: PEN_ACCOUNT.merchantId, balance: '10.00', unBalance: '0.00' });
+        const payouts = await boot({
+          baseUrl: https.url,
+          http: { httpsAgent: agent },
+        });
+        await expect(payouts.getBalance({ currency: 'PEN' })).resolves.toEqual({
+          merchantId: PEN_ACCOUNT.merchantId,
+          balance: '10.00',
+          unBalance: '0.00',
+        });
         await payouts.getBalance({ currency: 'PEN' });
         // One CONNECT to the gateway: the second call reuses the kept-alive tunnel.
         expect(proxy.connects).toEqual([https.url.replace('https://', '')]);
@@ -240,9 +318,15 @@ describe('transport: proxies, TLS and isolation from the host', () => {
         expect(https.requests).toHaveLength(2);
         const [request] = https.requests;
         expect(request.url).toBe('/api/getBalance');
-        expect(request.headers.sign).toBe(signCashyBody(request.raw, PEN_ACCOUNT.apiKey));
-        expect(request.headers['content-length']).toBe(String(request.raw.length));
-        expect(request.raw.toString()).toMatch(/^\{"nonceStr":"[0-9a-f]{32}"\}$/);
+        expect(request.headers.sign).toBe(
+          signCashyBody(request.raw, PEN_ACCOUNT.apiKey),
+        );
+        expect(request.headers['content-length']).toBe(
+          String(request.raw.length),
+        );
+        expect(request.raw.toString()).toMatch(
+          /^\{"nonceStr":"[0-9a-f]{32}"\}$/,
+        );
       } finally {
         agent.destroy();
       }
@@ -251,8 +335,13 @@ describe('transport: proxies, TLS and isolation from the host', () => {
     it('fails as a transport error when the certificate cannot be verified (no CA given): TLS verification stays on', async () => {
       const agent = new HttpsProxyAgent(proxy.url);
       try {
-        const payouts = await boot({ baseUrl: https.url, http: { httpsAgent: agent } });
-        const error = await payouts.getBalance({ currency: 'PEN' }).catch((e: unknown) => e);
+        const payouts = await boot({
+          baseUrl: https.url,
+          http: { httpsAgent: agent },
+        });
+        const error = await payouts
+          .getBalance({ currency: 'PEN' })
+          .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(CashyTransportError);
         expect(error).toMatchObject({ failure: 'connection' });
         expect((error as Error).message).toMatch(/CERT|certificate/i);
@@ -267,49 +356,111 @@ describe('transport: proxies, TLS and isolation from the host', () => {
     it('tunnels with http.proxy too, verifying the gateway against the CA of the https.Agent given beside it', async () => {
       const agent = new HttpsAgent({ ca: https.cert, keepAlive: true });
       try {
-        const payouts = await boot({ baseUrl: https.url, http: { httpsAgent: agent, proxy: { host: '127.0.0.1', port: proxy.port } } });
+        const payouts = await boot({
+          baseUrl: https.url,
+          http: {
+            httpsAgent: agent,
+            proxy: { host: '127.0.0.1', port: proxy.port },
+          },
+        });
         await payouts.getBalance({ currency: 'PEN' });
         await payouts.getBalance({ currency: 'PEN' });
         // axios's own tunnel (https-proxy-agent 5) opens one per request: no keep-alive through it.
-        expect(proxy.connects).toEqual([https.url.replace('https://', ''), https.url.replace('https://', '')]);
+        expect(proxy.connects).toEqual([
+          https.url.replace('https://', ''),
+          https.url.replace('https://', ''),
+        ]);
         expect(proxy.forwarded).toHaveLength(0);
-        expect(https.requests.map((r) => r.headers.sign === signCashyBody(r.raw, PEN_ACCOUNT.apiKey))).toEqual([true, true]);
+        expect(
+          https.requests.map(
+            (r) => r.headers.sign === signCashyBody(r.raw, PEN_ACCOUNT.apiKey),
+          ),
+        ).toEqual([true, true]);
       } finally {
         agent.destroy();
       }
     });
 
-    it('also verifies certificates with the module\'s default agent: a self-signed gateway is refused', async () => {
+    it("also verifies certificates with the module's default agent: a self-signed gateway is refused", async () => {
       const payouts = await boot({ baseUrl: https.url });
-      await expect(payouts.getBalance({ currency: 'PEN' })).rejects.toMatchObject({ failure: 'connection' });
+      await expect(
+        payouts.getBalance({ currency: 'PEN' }),
+      ).rejects.toMatchObject({ failure: 'connection' });
       expect(https.requests).toHaveLength(0);
     });
   });
 
   describe('a plain-HTTP gateway through a forward proxy (http.proxy)', () => {
     it('sends the absolute URL to the proxy, and the gateway receives the signed bytes intact', async () => {
-      const payouts = await boot({ baseUrl: `${gatewayUrl}/gateway/v1`, http: { proxy: { protocol: 'http', host: '127.0.0.1', port: proxy.port } } });
-      gateway.then({ envelope: { code: 200, msg: 'SUCCESS', data: { merchantId: PEN_ACCOUNT.merchantId, mchOrderNo: PEN_PAYOUT.mchOrderNo, orderNo: 'PAYOUT1', amount: '150.50', fee: '1.50', orderStatus: 'PROCESSING' } } });
-      await payouts.createPayout({ ...PEN_PAYOUT, notifyUrl: 'https://merchant.example.com/payout/webhook' });
-      expect(proxy.forwarded.map((r) => [r.method, r.url])).toEqual([['POST', `${gatewayUrl}/gateway/v1/api/payOut`]]);
+      const payouts = await boot({
+        baseUrl: `${gatewayUrl}/gateway/v1`,
+        http: {
+          proxy: { protocol: 'http', host: '127.0.0.1', port: proxy.port },
+        },
+      });
+      gateway.then({
+        envelope: {
+          code: 200,
+          msg: 'SUCCESS',
+          data: {
+            merchantId: PEN_ACCOUNT.merchantId,
+            mchOrderNo: PEN_PAYOUT.mchOrderNo,
+            orderNo: 'PAYOUT1',
+            amount: '150.50',
+            fee: '1.50',
+            orderStatus: 'PROCESSING',
+          },
+        },
+      });
+      await payouts.createPayout({
+        ...PEN_PAYOUT,
+        notifyUrl: 'https://merchant.example.com/payout/webhook',
+      });
+      expect(proxy.forwarded.map((r) => [r.method, r.url])).toEqual([
+        ['POST', `${gatewayUrl}/gateway/v1/api/payOut`],
+      ]);
       expect(proxy.connects).toHaveLength(0);
       const [atProxy] = proxy.forwarded;
       const [atGateway] = gateway.requests;
       expect(atGateway.path).toBe('/gateway/v1/api/payOut');
       expect(atGateway.raw.equals(atProxy.raw)).toBe(true);
-      expect(atGateway.headers['content-length']).toBe(String(atGateway.raw.length));
-      expect(atGateway.headers.sign).toBe(signCashyBody(atGateway.raw, PEN_ACCOUNT.apiKey));
-      expect(atGateway.json).toMatchObject({ mchOrderNo: PEN_PAYOUT.mchOrderNo, amount: '150.50' });
+      expect(atGateway.headers['content-length']).toBe(
+        String(atGateway.raw.length),
+      );
+      expect(atGateway.headers.sign).toBe(
+        signCashyBody(atGateway.raw, PEN_ACCOUNT.apiKey),
+      );
+      expect(atGateway.json).toMatchObject({
+        mchOrderNo: PEN_PAYOUT.mchOrderNo,
+        amount: '150.50',
+      });
     });
   });
 
   describe('environment proxies', () => {
-    const NAMES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'all_proxy', 'no_proxy'];
+    const NAMES = [
+      'HTTP_PROXY',
+      'HTTPS_PROXY',
+      'ALL_PROXY',
+      'NO_PROXY',
+      'http_proxy',
+      'https_proxy',
+      'all_proxy',
+      'no_proxy',
+    ];
     let saved: Record<string, string | undefined>;
     beforeEach(() => {
-      saved = Object.fromEntries(NAMES.map((name) => [name, process.env[name]]));
+      saved = Object.fromEntries(
+        NAMES.map((name) => [name, process.env[name]]),
+      );
       for (const name of NAMES) delete process.env[name];
-      for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy']) process.env[name] = proxy.url;
+      for (const name of [
+        'HTTP_PROXY',
+        'HTTPS_PROXY',
+        'http_proxy',
+        'https_proxy',
+      ])
+        process.env[name] = proxy.url;
     });
     afterEach(() => {
       for (const name of NAMES) {
@@ -320,18 +471,28 @@ describe('transport: proxies, TLS and isolation from the host', () => {
 
     it('are not read: HTTP_PROXY/HTTPS_PROXY set, the module still goes straight to the gateway', async () => {
       // The control: a plain axios instance in this same environment does go through the proxy.
-      await axios.create().post(`${gatewayUrl}/probe`, '{}', { headers: { 'Content-Type': 'application/json' } });
-      expect(proxy.forwarded.map((r) => r.url)).toEqual([`${gatewayUrl}/probe`]);
+      await axios.create().post(`${gatewayUrl}/probe`, '{}', {
+        headers: { 'Content-Type': 'application/json' },
+      });
+      expect(proxy.forwarded.map((r) => r.url)).toEqual([
+        `${gatewayUrl}/probe`,
+      ]);
 
       const payouts = await boot({});
       await payouts.getBalance({ currency: 'PEN' });
-      expect(gateway.requests.map((r) => r.path)).toEqual(['/probe', '/api/getBalance']);
+      expect(gateway.requests.map((r) => r.path)).toEqual([
+        '/probe',
+        '/api/getBalance',
+      ]);
       expect(proxy.forwarded).toHaveLength(1);
 
       // The same with an agent of the host's (a private CA) for an HTTPS gateway: no CONNECT either.
       const agent = new HttpsAgent({ ca: https.cert, keepAlive: true });
       try {
-        const secure = await boot({ baseUrl: https.url, http: { httpsAgent: agent } });
+        const secure = await boot({
+          baseUrl: https.url,
+          http: { httpsAgent: agent },
+        });
         await secure.getBalance({ currency: 'PEN' });
         expect(https.requests).toHaveLength(1);
         expect(proxy.connects).toHaveLength(0);
@@ -350,7 +511,11 @@ describe('transport: proxies, TLS and isolation from the host', () => {
     it("keeps the host's HttpModule, axios.defaults and interceptors off signed requests, and its own off the host's", async () => {
       const common = axios.defaults.headers.common as Record<string, unknown>;
       const post = axios.defaults.headers.post as Record<string, unknown>;
-      const before = { timeout: axios.defaults.timeout, params: axios.defaults.params, auth: axios.defaults.auth };
+      const before = {
+        timeout: axios.defaults.timeout,
+        params: axios.defaults.params,
+        auth: axios.defaults.auth,
+      };
       // Set before the module starts: axios.create() copies axios.defaults as they are then.
       common['X-Global'] = 'leak';
       post['X-Global-Post'] = 'leak';
@@ -369,42 +534,91 @@ describe('transport: proxies, TLS and isolation from the host', () => {
           imports: [
             HttpModule.register({ headers: { 'X-Host': '1' }, timeout: 1 }),
             EventEmitterModule.forRoot(),
-            PayoutModule.forRoot({ baseUrl: gatewayUrl, merchantId: PEN_ACCOUNT.merchantId, apiKey: PEN_ACCOUNT.apiKey, timeoutMs: 3000, retry: false }),
+            PayoutModule.forRoot({
+              baseUrl: gatewayUrl,
+              merchantId: PEN_ACCOUNT.merchantId,
+              apiKey: PEN_ACCOUNT.apiKey,
+              timeoutMs: 3000,
+              retry: false,
+            }),
           ],
           providers: [HostClient],
         })
         class HostAppModule {}
-        moduleRef = await Test.createTestingModule({ imports: [HostAppModule] }).compile();
+        moduleRef = await Test.createTestingModule({
+          imports: [HostAppModule],
+        }).compile();
         moduleRef.useLogger(false);
         const hostClient = moduleRef.get(HostClient);
         host = hostClient;
-        hostInterceptor = hostClient.http.axiosRef.interceptors.request.use((config) => {
-          config.data = '{"tampered":"host"}';
-          return config;
-        });
+        hostInterceptor = hostClient.http.axiosRef.interceptors.request.use(
+          (config) => {
+            config.data = '{"tampered":"host"}';
+            return config;
+          },
+        );
 
         const payouts = moduleRef.get(PayoutService);
-        gateway.then({ envelope: { code: 200, msg: 'SUCCESS', data: { merchantId: PEN_ACCOUNT.merchantId, mchOrderNo: PEN_PAYOUT.mchOrderNo, orderNo: 'PAYOUT2', amount: '150.50', fee: '1.50', orderStatus: 'PROCESSING' } } });
-        await payouts.createPayout({ ...PEN_PAYOUT, notifyUrl: 'https://merchant.example.com/payout/webhook' });
+        gateway.then({
+          envelope: {
+            code: 200,
+            msg: 'SUCCESS',
+            data: {
+              merchantId: PEN_ACCOUNT.merchantId,
+              mchOrderNo: PEN_PAYOUT.mchOrderNo,
+              orderNo: 'PAYOUT2',
+              amount: '150.50',
+              fee: '1.50',
+              orderStatus: 'PROCESSING',
+            },
+          },
+        });
+        await payouts.createPayout({
+          ...PEN_PAYOUT,
+          notifyUrl: 'https://merchant.example.com/payout/webhook',
+        });
         const [signed] = gateway.requests;
         expect(signed.path).toBe('/api/payOut');
-        expect(signed.headers.sign).toBe(signCashyBody(signed.raw, PEN_ACCOUNT.apiKey));
+        expect(signed.headers.sign).toBe(
+          signCashyBody(signed.raw, PEN_ACCOUNT.apiKey),
+        );
         // Byte for byte what the module serialized: the payout's fields in order, nonceStr last.
         const { nonceStr, ...fields } = signed.json;
-        expect(fields).toEqual({ ...PEN_PAYOUT, notifyUrl: 'https://merchant.example.com/payout/webhook' });
-        expect(signed.raw.toString()).toBe(JSON.stringify({ ...fields, nonceStr }));
-        for (const name of ['x-host', 'x-global', 'x-global-post', 'x-global-interceptor', 'authorization']) expect(signed.headers).not.toHaveProperty(name);
+        expect(fields).toEqual({
+          ...PEN_PAYOUT,
+          notifyUrl: 'https://merchant.example.com/payout/webhook',
+        });
+        expect(signed.raw.toString()).toBe(
+          JSON.stringify({ ...fields, nonceStr }),
+        );
+        for (const name of [
+          'x-host',
+          'x-global',
+          'x-global-post',
+          'x-global-interceptor',
+          'authorization',
+        ])
+          expect(signed.headers).not.toHaveProperty(name);
 
         // The control: the host's own HttpService does carry all of it (and gets none of ours).
-        await firstValueFrom(hostClient.http.post(`${gatewayUrl}/host`, '{"a":1}', { headers: { 'Content-Type': 'application/json' }, timeout: 3000 }));
+        await firstValueFrom(
+          hostClient.http.post(`${gatewayUrl}/host`, '{"a":1}', {
+            headers: { 'Content-Type': 'application/json' },
+            timeout: 3000,
+          }),
+        );
         const hostRequest = gateway.requests[1];
         expect(hostRequest.path).toBe('/host?leak=1');
         expect(hostRequest.raw.toString()).toBe('{"tampered":"host"}');
-        expect(hostRequest.headers).toMatchObject({ 'x-host': '1', 'x-global': 'leak' });
+        expect(hostRequest.headers).toMatchObject({
+          'x-host': '1',
+          'x-global': 'leak',
+        });
         expect(hostRequest.headers.merchantid).toBeUndefined();
         expect(hostRequest.headers['user-agent']).toMatch(/^axios\//);
       } finally {
-        if (hostInterceptor !== undefined) host?.http.axiosRef.interceptors.request.eject(hostInterceptor);
+        if (hostInterceptor !== undefined)
+          host?.http.axiosRef.interceptors.request.eject(hostInterceptor);
         axios.interceptors.request.eject(globalInterceptor);
         delete common['X-Global'];
         delete post['X-Global-Post'];

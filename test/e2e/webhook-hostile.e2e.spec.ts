@@ -2,13 +2,30 @@ import { request as httpRequest } from 'node:http';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { PayoutModule, type PayoutModuleOptions } from '../../lib';
 import { signCashyBody } from '../../lib/client/cashy-signature';
-import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
-import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
+import {
+  ADAPTERS,
+  type RecordingListener,
+  startHostApp,
+} from '../support/host-app';
+import {
+  deliver,
+  MXN_ACCOUNT,
+  notification,
+  PEN_ACCOUNT,
+} from '../support/notifications';
 
-const OPTIONS: PayoutModuleOptions = { baseUrl: 'http://127.0.0.1:9', accounts: [PEN_ACCOUNT, MXN_ACCOUNT], reconciliation: false };
+const OPTIONS: PayoutModuleOptions = {
+  baseUrl: 'http://127.0.0.1:9',
+  accounts: [PEN_ACCOUNT, MXN_ACCOUNT],
+  reconciliation: false,
+};
 
 /** A raw POST with exactly these headers and body (no fetch defaults). */
-function rawPost(url: string, headers: Record<string, string | number>, body?: string | Buffer): Promise<{ status: number; text: string }> {
+function rawPost(
+  url: string,
+  headers: Record<string, string | number>,
+  body?: string | Buffer,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: 'POST', headers }, (res) => {
       let text = '';
@@ -27,96 +44,136 @@ function nested(depth: number): string {
   return `${base.slice(0, -1)},"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`;
 }
 
-describe.each(ADAPTERS)('hostile and odd webhooks on %s answer the same on both adapters', (adapter) => {
-  let app: INestApplication;
-  let url: string;
-  let listener: RecordingListener;
-  let errors: jest.SpyInstance;
+describe.each(ADAPTERS)(
+  'hostile and odd webhooks on %s answer the same on both adapters',
+  (adapter) => {
+    let app: INestApplication;
+    let url: string;
+    let listener: RecordingListener;
+    let errors: jest.SpyInstance;
 
-  beforeAll(async () => {
-    ({ app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS)));
-    url += '/payout/webhook';
-  });
-  afterAll(() => app.close());
-  beforeEach(() => {
-    listener.events.length = 0;
-    listener.anomalies.length = 0;
-    errors = jest.spyOn(Logger.prototype, 'error');
-  });
-  afterEach(() => errors.mockRestore());
+    beforeAll(async () => {
+      ({ app, url, listener } = await startHostApp(
+        adapter,
+        PayoutModule.forRoot(OPTIONS),
+      ));
+      url += '/payout/webhook';
+    });
+    afterAll(() => app.close());
+    beforeEach(() => {
+      listener.events.length = 0;
+      listener.anomalies.length = 0;
+      errors = jest.spyOn(Logger.prototype, 'error');
+    });
+    afterEach(() => errors.mockRestore());
 
-  // Fastify refuses an empty JSON body itself (400) before any guard runs; Express lets it through to the guard (401).
-  const BODILESS = adapter === 'fastify' ? 400 : 401;
+    // Fastify refuses an empty JSON body itself (400) before any guard runs; Express lets it through to the guard (401).
+    const BODILESS = adapter === 'fastify' ? 400 : 401;
 
-  it('answers 400 or 401, never 500, to 200 bodiless JSON POSTs, and logs nothing at ERROR', async () => {
-    for (let i = 0; i < 200; i++) {
-      const response = await rawPost(url, { 'Content-Type': 'application/json', 'Content-Length': 0 });
-      expect(response.status).toBe(BODILESS);
-    }
-    expect(errors).not.toHaveBeenCalled();
-  });
+    it('answers 400 or 401, never 500, to 200 bodiless JSON POSTs, and logs nothing at ERROR', async () => {
+      for (let i = 0; i < 200; i++) {
+        const response = await rawPost(url, {
+          'Content-Type': 'application/json',
+          'Content-Length': 0,
+        });
+        expect(response.status).toBe(BODILESS);
+      }
+      expect(errors).not.toHaveBeenCalled();
+    });
 
-  it('answers 400 to a correctly signed empty body', async () => {
-    // Signed with the key, so the guard lets it through on Express; the body is then no notification.
-    const response = await rawPost(url, { 'Content-Type': 'application/json', 'Content-Length': 0, MerchantId: PEN_ACCOUNT.merchantId, Sign: signCashyBody('', PEN_ACCOUNT.apiKey) });
-    expect(response.status).toBe(400);
-  });
+    it('answers 400 to a correctly signed empty body', async () => {
+      // Signed with the key, so the guard lets it through on Express; the body is then no notification.
+      const response = await rawPost(url, {
+        'Content-Type': 'application/json',
+        'Content-Length': 0,
+        MerchantId: PEN_ACCOUNT.merchantId,
+        Sign: signCashyBody('', PEN_ACCOUNT.apiKey),
+      });
+      expect(response.status).toBe(400);
+    });
 
-  it('answers 401 to an unsigned request with 500 headers, and 431 (Node\'s own limit) to 2,000', async () => {
-    const headers = (count: number) => {
-      const all: Record<string, string> = { 'Content-Type': 'application/json' };
-      for (let i = 0; i < count; i++) all[`X-Junk-${i}`] = 'x';
-      return all;
-    };
-    expect((await rawPost(url, headers(500), '{}')).status).toBe(401);
-    expect((await rawPost(url, headers(2000), '{}')).status).toBe(431);
-    expect(errors).not.toHaveBeenCalled();
-  });
+    it("answers 401 to an unsigned request with 500 headers, and 431 (Node's own limit) to 2,000", async () => {
+      const headers = (count: number) => {
+        const all: Record<string, string> = {
+          'Content-Type': 'application/json',
+        };
+        for (let i = 0; i < count; i++) all[`X-Junk-${i}`] = 'x';
+        return all;
+      };
+      expect((await rawPost(url, headers(500), '{}')).status).toBe(401);
+      expect((await rawPost(url, headers(2000), '{}')).status).toBe(431);
+      expect(errors).not.toHaveBeenCalled();
+    });
 
-  it.each([
-    ['text/plain', 'text/plain'],
-    ['a Latin-1 charset', 'application/json; charset=ISO-8859-1'],
-    ['form data', 'application/x-www-form-urlencoded'],
-  ])('answers 415 to %s, signed or not', async (_case, contentType) => {
-    const response = await deliver(url, notification(), PEN_ACCOUNT, { contentType });
-    expect(response.status).toBe(415);
-    expect(listener.events).toHaveLength(0);
-  });
+    it.each([
+      ['text/plain', 'text/plain'],
+      ['a Latin-1 charset', 'application/json; charset=ISO-8859-1'],
+      ['form data', 'application/x-www-form-urlencoded'],
+    ])('answers 415 to %s, signed or not', async (_case, contentType) => {
+      const response = await deliver(url, notification(), PEN_ACCOUNT, {
+        contentType,
+      });
+      expect(response.status).toBe(415);
+      expect(listener.events).toHaveLength(0);
+    });
 
-  it('accepts an explicit UTF-8 charset', async () => {
-    expect((await deliver(url, notification(), PEN_ACCOUNT, { contentType: 'application/json; charset=UTF-8' })).status).toBe(200);
-  });
+    it('accepts an explicit UTF-8 charset', async () => {
+      expect(
+        (
+          await deliver(url, notification(), PEN_ACCOUNT, {
+            contentType: 'application/json; charset=UTF-8',
+          })
+        ).status,
+      ).toBe(200);
+    });
 
-  it.each([
-    ['80 KiB', 80 * 1024],
-    ['500 KiB', 500 * 1024],
-    ['2 MiB', 2 * 1024 * 1024],
-  ])('answers 413 to a signed body of %s', async (_case, size) => {
-    const base = JSON.stringify(notification());
-    const text = `${base.slice(0, -1)},"padding":"${'x'.repeat(size)}"}`;
-    const response = await deliver(url, text, PEN_ACCOUNT);
-    expect(response.status).toBe(413);
-    expect(listener.events).toHaveLength(0);
-  });
+    it.each([
+      ['80 KiB', 80 * 1024],
+      ['500 KiB', 500 * 1024],
+      ['2 MiB', 2 * 1024 * 1024],
+    ])('answers 413 to a signed body of %s', async (_case, size) => {
+      const base = JSON.stringify(notification());
+      const text = `${base.slice(0, -1)},"padding":"${'x'.repeat(size)}"}`;
+      const response = await deliver(url, text, PEN_ACCOUNT);
+      expect(response.status).toBe(413);
+      expect(listener.events).toHaveLength(0);
+    });
 
-  it('refuses a signed notification nested deeper than a notification can be (400), and takes one a few levels deep', async () => {
-    expect((await deliver(url, nested(50), PEN_ACCOUNT)).status).toBe(400);
-    expect((await deliver(url, nested(20_000), PEN_ACCOUNT)).status).toBe(400);
-    expect(listener.events).toHaveLength(0);
-    const ok = await deliver(url, nested(3), PEN_ACCOUNT);
-    expect(ok.status).toBe(200);
-    // What a listener stores can always be serialized again.
-    expect(() => JSON.stringify(listener.events[0].payload.raw)).not.toThrow();
-  });
-});
+    it('refuses a signed notification nested deeper than a notification can be (400), and takes one a few levels deep', async () => {
+      expect((await deliver(url, nested(50), PEN_ACCOUNT)).status).toBe(400);
+      expect((await deliver(url, nested(20_000), PEN_ACCOUNT)).status).toBe(
+        400,
+      );
+      expect(listener.events).toHaveLength(0);
+      const ok = await deliver(url, nested(3), PEN_ACCOUNT);
+      expect(ok.status).toBe(200);
+      // What a listener stores can always be serialized again.
+      expect(() =>
+        JSON.stringify(listener.events[0].payload.raw),
+      ).not.toThrow();
+    });
+  },
+);
 
 describe.each(ADAPTERS)('an app without rawBody on %s', (adapter) => {
   it('answers 400 or 401 to bodiless requests and 500 (logged once) to requests with a body', async () => {
     const errors = jest.spyOn(Logger.prototype, 'error');
-    const { app, url } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS), { rawBody: false });
+    const { app, url } = await startHostApp(
+      adapter,
+      PayoutModule.forRoot(OPTIONS),
+      { rawBody: false },
+    );
     try {
       const webhook = `${url}/payout/webhook`;
-      for (let i = 0; i < 20; i++) expect([400, 401]).toContain((await rawPost(webhook, { 'Content-Type': 'application/json', 'Content-Length': 0 })).status);
+      for (let i = 0; i < 20; i++)
+        expect([400, 401]).toContain(
+          (
+            await rawPost(webhook, {
+              'Content-Type': 'application/json',
+              'Content-Length': 0,
+            })
+          ).status,
+        );
       expect(errors).not.toHaveBeenCalled();
       for (let i = 0; i < 5; i++) {
         const response = await deliver(webhook, notification());

@@ -13,7 +13,11 @@ class FlakyStore extends MemoryPayoutStore {
   }
 
   override async compareAndSet(record: PayoutRecord, expectedRevision: number) {
-    if (this.down || (this.failConfirms && record.processed.length > 0 && !record.claim)) throw new Error('connection reset');
+    if (
+      this.down ||
+      (this.failConfirms && record.processed.length > 0 && !record.claim)
+    )
+      throw new Error('connection reset');
     return super.compareAndSet(record, expectedRevision);
   }
 }
@@ -21,7 +25,14 @@ class FlakyStore extends MemoryPayoutStore {
 describe.each(ADAPTERS)('webhook with a failing store on %s', (adapter) => {
   it('answers 503 while the store is down and emits nothing; the retry then succeeds once', async () => {
     const store = new FlakyStore();
-    const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot({ baseUrl: 'http://127.0.0.1:9', accounts: [PEN_ACCOUNT], store }));
+    const { app, url, listener } = await startHostApp(
+      adapter,
+      PayoutModule.forRoot({
+        baseUrl: 'http://127.0.0.1:9',
+        accounts: [PEN_ACCOUNT],
+        store,
+      }),
+    );
     try {
       const body = notification();
       store.down = true;
@@ -29,7 +40,10 @@ describe.each(ADAPTERS)('webhook with a failing store on %s', (adapter) => {
       expect(response.status).toBe(503);
       expect(listener.events).toHaveLength(0);
       store.down = false;
-      expect(await deliver(`${url}/payout/webhook`, body)).toMatchObject({ status: 200, text: 'SUCCESS' });
+      expect(await deliver(`${url}/payout/webhook`, body)).toMatchObject({
+        status: 200,
+        text: 'SUCCESS',
+      });
       expect(listener.events).toHaveLength(1);
     } finally {
       await app.close();
@@ -38,10 +52,19 @@ describe.each(ADAPTERS)('webhook with a failing store on %s', (adapter) => {
 
   it('acknowledges once the listeners succeeded even if recording the outcome fails', async () => {
     const store = new FlakyStore();
-    const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot({ baseUrl: 'http://127.0.0.1:9', accounts: [PEN_ACCOUNT], store }));
+    const { app, url, listener } = await startHostApp(
+      adapter,
+      PayoutModule.forRoot({
+        baseUrl: 'http://127.0.0.1:9',
+        accounts: [PEN_ACCOUNT],
+        store,
+      }),
+    );
     try {
       store.failConfirms = true;
-      expect(await deliver(`${url}/payout/webhook`, notification())).toMatchObject({ status: 200, text: 'SUCCESS' });
+      expect(
+        await deliver(`${url}/payout/webhook`, notification()),
+      ).toMatchObject({ status: 200, text: 'SUCCESS' });
       expect(listener.events).toHaveLength(1);
     } finally {
       await app.close();

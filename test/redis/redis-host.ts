@@ -1,6 +1,15 @@
-import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Inject,
+  Module,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
-import { PayoutModule, type PayoutDeliveryOptions, type PayoutModuleOptions } from '../../lib';
+import {
+  PayoutModule,
+  type PayoutDeliveryOptions,
+  type PayoutModuleOptions,
+} from '../../lib';
 import { RedisPayoutStore } from '../../lib/redis';
 import { MXN_ACCOUNT, PEN_ACCOUNT } from '../support/notifications';
 
@@ -29,7 +38,12 @@ export class RedisClientModule implements OnApplicationShutdown {
         {
           provide: REDIS_CLIENT,
           useFactory: async () => {
-            const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, ...FAIL_FAST });
+            const client = new Redis({
+              host: '127.0.0.1',
+              port,
+              lazyConnect: true,
+              ...FAIL_FAST,
+            });
             // ioredis reports connection errors as events; the commands that fail carry them anyway.
             client.on('error', () => undefined);
             await client.connect();
@@ -47,7 +61,11 @@ export class RedisClientModule implements OnApplicationShutdown {
 }
 
 /** `PayoutModule` of one replica, keeping its state in the Redis on `port`, both test accounts configured. */
-export function redisPayoutModule(port: number, delivery?: PayoutDeliveryOptions, extra: Partial<PayoutModuleOptions> = {}): DynamicModule {
+export function redisPayoutModule(
+  port: number,
+  delivery?: PayoutDeliveryOptions,
+  extra: Partial<PayoutModuleOptions> = {},
+): DynamicModule {
   return PayoutModule.forRootAsync({
     imports: [RedisClientModule.forPort(port)],
     inject: [REDIS_CLIENT],
@@ -62,9 +80,13 @@ export function redisPayoutModule(port: number, delivery?: PayoutDeliveryOptions
 }
 
 /** Resolves once `probe` holds, polling every 10 ms; rejects after `ms`. */
-export async function eventually(probe: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  for (const until = Date.now() + ms; !(await probe()); ) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+export async function eventually(
+  probe: () => boolean | Promise<boolean>,
+  ms = 5000,
+): Promise<void> {
+  for (const until = Date.now() + ms; !(await probe());) {
+    if (Date.now() > until)
+      throw new Error(`condition not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

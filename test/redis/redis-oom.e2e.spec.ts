@@ -30,7 +30,15 @@ describeWithRedis('a full Redis (maxmemory, noeviction)', () => {
     server = await RedisServer.start();
     admin = new Redis({ host: '127.0.0.1', port: server.port });
     await admin.config('SET', 'maxmemory-policy', 'noeviction');
-    ({ app, url } = await startHostApp('express', redisPayoutModule(server.port, { claimTtlMs: 300, claimWaitMs: 100 }, { reconciliation: false }), { providers: [FillingListener] }));
+    ({ app, url } = await startHostApp(
+      'express',
+      redisPayoutModule(
+        server.port,
+        { claimTtlMs: 300, claimWaitMs: 100 },
+        { reconciliation: false },
+      ),
+      { providers: [FillingListener] },
+    ));
     url += '/payout/webhook';
     listener = app.get(FillingListener);
     listener.admin = admin;
@@ -43,19 +51,31 @@ describeWithRedis('a full Redis (maxmemory, noeviction)', () => {
 
   it('records an outcome whose listeners ran even when Redis filled up meanwhile, so it is never emitted again', async () => {
     const body = notification();
-    expect(await deliver(url, body)).toMatchObject({ status: 200, text: 'SUCCESS' });
+    expect(await deliver(url, body)).toMatchObject({
+      status: 200,
+      text: 'SUCCESS',
+    });
     expect(listener.seen).toEqual([body.orderNo]);
     listener.admin = undefined;
     // Still full: a copy of the same notification is a duplicate, whatever the claim's age.
     await new Promise((r) => setTimeout(r, 400));
-    expect(await deliver(url, body)).toMatchObject({ status: 200, text: 'SUCCESS' });
+    expect(await deliver(url, body)).toMatchObject({
+      status: 200,
+      text: 'SUCCESS',
+    });
     // A new order cannot be claimed while Redis is full: 503, nothing runs, Cashy retries.
     const other = notification();
     expect((await deliver(url, other)).status).toBe(503);
     // Room again: the copy is still a duplicate, and the new order goes through once.
     await admin.config('SET', 'maxmemory', '0');
-    expect(await deliver(url, body)).toMatchObject({ status: 200, text: 'SUCCESS' });
-    expect(await deliver(url, other)).toMatchObject({ status: 200, text: 'SUCCESS' });
+    expect(await deliver(url, body)).toMatchObject({
+      status: 200,
+      text: 'SUCCESS',
+    });
+    expect(await deliver(url, other)).toMatchObject({
+      status: 200,
+      text: 'SUCCESS',
+    });
     expect(listener.seen).toEqual([body.orderNo, other.orderNo]);
   });
 });

@@ -12,28 +12,46 @@ describeWithRedis('Redis briefly unavailable', () => {
   });
   afterAll(() => server?.dispose());
 
-  it.each(ADAPTERS)('answers 503 and emits nothing while Redis is down, then 200 once it is back (%s)', async (adapter) => {
-    const { app, url, listener } = await startHostApp(adapter, redisPayoutModule(server.port));
-    const webhook = `${url}/payout/webhook`;
-    const client = app.get<Redis>(REDIS_CLIENT);
-    try {
-      expect(await deliver(webhook, notification())).toMatchObject({ status: 200, text: 'SUCCESS' });
-      expect(listener.events).toHaveLength(1);
+  it.each(ADAPTERS)(
+    'answers 503 and emits nothing while Redis is down, then 200 once it is back (%s)',
+    async (adapter) => {
+      const { app, url, listener } = await startHostApp(
+        adapter,
+        redisPayoutModule(server.port),
+      );
+      const webhook = `${url}/payout/webhook`;
+      const client = app.get<Redis>(REDIS_CLIENT);
+      try {
+        expect(await deliver(webhook, notification())).toMatchObject({
+          status: 200,
+          text: 'SUCCESS',
+        });
+        expect(listener.events).toHaveLength(1);
 
-      await server.stop();
-      const body = notification();
-      const down = await deliver(webhook, body);
-      expect(down.status).toBe(503);
-      expect(down.text).toMatch(/payout state is unavailable/);
-      expect(listener.events).toHaveLength(1);
+        await server.stop();
+        const body = notification();
+        const down = await deliver(webhook, body);
+        expect(down.status).toBe(503);
+        expect(down.text).toMatch(/payout state is unavailable/);
+        expect(listener.events).toHaveLength(1);
 
-      await server.restart();
-      await eventually(() => client.status === 'ready');
-      expect(await deliver(webhook, body)).toMatchObject({ status: 200, text: 'SUCCESS' });
-      expect(await deliver(webhook, body)).toMatchObject({ status: 200, text: 'SUCCESS' });
-      expect(listener.events.map((e) => e.payload.orderNo)).toEqual([expect.any(String), body.orderNo]);
-    } finally {
-      await app.close();
-    }
-  });
+        await server.restart();
+        await eventually(() => client.status === 'ready');
+        expect(await deliver(webhook, body)).toMatchObject({
+          status: 200,
+          text: 'SUCCESS',
+        });
+        expect(await deliver(webhook, body)).toMatchObject({
+          status: 200,
+          text: 'SUCCESS',
+        });
+        expect(listener.events.map((e) => e.payload.orderNo)).toEqual([
+          expect.any(String),
+          body.orderNo,
+        ]);
+      } finally {
+        await app.close();
+      }
+    },
+  );
 });

@@ -22,13 +22,17 @@ export function describeWithRedis(name: string, body: () => void): void {
   if (process.env.CI) {
     describe(name, () => {
       it('needs redis-server', () => {
-        throw new Error(`redis-server is not installed; the Redis suites need it on CI: ${INSTALL}`);
+        throw new Error(
+          `redis-server is not installed; the Redis suites need it on CI: ${INSTALL}`,
+        );
       });
     });
     return;
   }
   // Straight to stderr: Jest drops console output of a file whose tests are all skipped.
-  process.stderr.write(`\nSkipping "${name}": redis-server is not installed. Install it to run the Redis suites: ${INSTALL}\n`);
+  process.stderr.write(
+    `\nSkipping "${name}": redis-server is not installed. Install it to run the Redis suites: ${INSTALL}\n`,
+  );
   describe.skip(name, body);
 }
 
@@ -65,7 +69,11 @@ export class RedisServer {
 
   /** Starts a server on a free port and waits until it accepts connections. */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'cashy-redis-')), options);
+    const server = new RedisServer(
+      await freePort(),
+      mkdtempSync(join(tmpdir(), 'cashy-redis-')),
+      options,
+    );
     await server.restart();
     if (options.cluster) await server.claimAllSlots();
     return server;
@@ -74,12 +82,32 @@ export class RedisServer {
   /** Starts the server again on the same port (empty: nothing is persisted). */
   async restart(): Promise<void> {
     if (this.process) throw new Error('redis-server is already running');
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+    ];
     if (this.options.cluster) {
       // Announce an address, or CLUSTER SLOTS names the node with an empty host that clients cannot reach.
-      args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(this.dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1');
+      args.push(
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(this.dir, 'nodes.conf'),
+        '--cluster-announce-ip',
+        '127.0.0.1',
+      );
     }
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('redis-server', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.process = child;
     process.once('exit', this.killOnExit);
     await new Promise<void>((resolve, reject) => {
@@ -94,14 +122,22 @@ export class RedisServer {
         child.kill('SIGKILL');
         this.process = undefined;
         process.off('exit', this.killOnExit);
-        reject(new Error(`redis-server on port ${this.port}: ${error.message}\n${output}`));
+        reject(
+          new Error(
+            `redis-server on port ${this.port}: ${error.message}\n${output}`,
+          ),
+        );
       };
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (READY.test(output)) settle();
       };
-      const onExit = (code: number | null) => settle(new Error(`exited with ${code}`));
-      const timer = setTimeout(() => settle(new Error('did not start within 10 s')), 10_000);
+      const onExit = (code: number | null) =>
+        settle(new Error(`exited with ${code}`));
+      const timer = setTimeout(
+        () => settle(new Error('did not start within 10 s')),
+        10_000,
+      );
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
       child.once('exit', onExit);
@@ -133,13 +169,21 @@ export class RedisServer {
 
   // A cluster node serves nothing until it owns slots: take them all and wait for the state to settle.
   private async claimAllSlots(): Promise<void> {
-    const admin = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: true });
+    const admin = new Redis({
+      host: '127.0.0.1',
+      port: this.port,
+      lazyConnect: true,
+    });
     try {
       await admin.connect();
       await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
-      for (const until = Date.now() + 10_000; ; ) {
-        if (/cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO')))) return;
-        if (Date.now() > until) throw new Error('cluster did not reach state ok');
+      for (const until = Date.now() + 10_000; ;) {
+        if (
+          /cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO')))
+        )
+          return;
+        if (Date.now() > until)
+          throw new Error('cluster did not reach state ok');
         await new Promise((r) => setTimeout(r, 50));
       }
     } finally {

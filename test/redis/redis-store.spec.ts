@@ -7,9 +7,21 @@ import { describeWithRedis, RedisServer } from './redis-server';
 let sequence = 0;
 
 /** A record of a fresh order unless `orderNo` is given. */
-function rec(revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
+function rec(
+  revision: number,
+  extra: Partial<PayoutRecord> = {},
+): PayoutRecord {
   const orderNo = extra.orderNo ?? `PAYOUT-${process.pid}-${++sequence}`;
-  return { orderNo, mchOrderNo: `M-${orderNo}`, status: 'PROCESSING', processed: ['PROCESSING'], reversed: false, revision, updatedAt: Date.now(), ...extra };
+  return {
+    orderNo,
+    mchOrderNo: `M-${orderNo}`,
+    status: 'PROCESSING',
+    processed: ['PROCESSING'],
+    reversed: false,
+    revision,
+    updatedAt: Date.now(),
+    ...extra,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -20,7 +32,12 @@ describeWithRedis('RedisPayoutStore', () => {
   let store: RedisPayoutStore;
   const clients: Redis[] = [];
   const connect = (options: { keyPrefix?: string } = {}) => {
-    const c = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: 1, ...options });
+    const c = new Redis({
+      host: '127.0.0.1',
+      port: server.port,
+      maxRetriesPerRequest: 1,
+      ...options,
+    });
     clients.push(c);
     return c;
   };
@@ -36,7 +53,13 @@ describeWithRedis('RedisPayoutStore', () => {
   });
 
   let indexPrefix = 0;
-  describeOpenIndexContract(() => new RedisPayoutStore({ client, keyPrefix: `index-${process.pid}-${++indexPrefix}:` }));
+  describeOpenIndexContract(
+    () =>
+      new RedisPayoutStore({
+        client,
+        keyPrefix: `index-${process.pid}-${++indexPrefix}:`,
+      }),
+  );
 
   describe('options', () => {
     it('defaults to the prefix cashy-payout: and 48 h', () => {
@@ -48,12 +71,22 @@ describeWithRedis('RedisPayoutStore', () => {
 
     it.each<[string, object, RegExp]>([
       ['no client', { client: undefined }, /client must be an ioredis/],
-      ['a client that is not ioredis', { client: {} }, /client must be an ioredis/],
-      ['a prefix with a brace', { keyPrefix: 'a{b}:' }, /keyPrefix must be a string without/],
+      [
+        'a client that is not ioredis',
+        { client: {} },
+        /client must be an ioredis/,
+      ],
+      [
+        'a prefix with a brace',
+        { keyPrefix: 'a{b}:' },
+        /keyPrefix must be a string without/,
+      ],
       ['ttlMs 0', { ttlMs: 0 }, /ttlMs must be a whole number/],
       ['ttlMs fractional', { ttlMs: 1.5 }, /ttlMs must be a whole number/],
     ])('rejects %s', (_case, options, message) => {
-      expect(() => new RedisPayoutStore({ client, ...options } as never)).toThrow(message);
+      expect(() => new RedisPayoutStore({ client, ...options })).toThrow(
+        message,
+      );
     });
   });
 
@@ -61,16 +94,34 @@ describeWithRedis('RedisPayoutStore', () => {
     it('writes only over the expected revision (0: no record yet)', async () => {
       const first = rec(1);
       expect(await store.compareAndSet(first, 0)).toBe(true);
-      expect(await store.compareAndSet(rec(1, { orderNo: first.orderNo }), 0)).toBe(false);
-      const second = rec(2, { orderNo: first.orderNo, status: 'SUCCESS', processed: ['PROCESSING', 'SUCCESS'] });
+      expect(
+        await store.compareAndSet(rec(1, { orderNo: first.orderNo }), 0),
+      ).toBe(false);
+      const second = rec(2, {
+        orderNo: first.orderNo,
+        status: 'SUCCESS',
+        processed: ['PROCESSING', 'SUCCESS'],
+      });
       expect(await store.compareAndSet(second, 1)).toBe(true);
-      expect(await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 1)).toBe(false);
-      expect(await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 5)).toBe(false);
+      expect(
+        await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 1),
+      ).toBe(false);
+      expect(
+        await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 5),
+      ).toBe(false);
       expect(await store.get(first.orderNo)).toEqual(second);
     });
 
     it('keeps every field, a claim included, and hands out a new object each time', async () => {
-      const record = rec(1, { currency: 'MXN', merchantId: '1002002', claim: { status: 'SUCCESS', token: 't-1', expiresAt: Date.now() + 1000 } });
+      const record = rec(1, {
+        currency: 'MXN',
+        merchantId: '1002002',
+        claim: {
+          status: 'SUCCESS',
+          token: 't-1',
+          expiresAt: Date.now() + 1000,
+        },
+      });
       await store.compareAndSet(record, 0);
       const read = await store.get(record.orderNo);
       expect(read).toEqual(record);
@@ -80,15 +131,28 @@ describeWithRedis('RedisPayoutStore', () => {
     it('writes a record without mchOrderNo, and no index for it', async () => {
       const record = rec(1, { mchOrderNo: undefined });
       expect(await store.compareAndSet(record, 0)).toBe(true);
-      expect(await store.get(record.orderNo)).toEqual({ ...record, mchOrderNo: undefined });
-      expect(await client.keys(store.indexKey('*'))).not.toContain(store.indexKey(`M-${record.orderNo}`));
+      expect(await store.get(record.orderNo)).toEqual({
+        ...record,
+        mchOrderNo: undefined,
+      });
+      expect(await client.keys(store.indexKey('*'))).not.toContain(
+        store.indexKey(`M-${record.orderNo}`),
+      );
     });
 
     it('lets exactly one of 50 concurrent writers over five connections win', async () => {
-      const connections = Array.from({ length: 5 }, () => new RedisPayoutStore({ client: connect() }));
+      const connections = Array.from(
+        { length: 5 },
+        () => new RedisPayoutStore({ client: connect() }),
+      );
       const orderNo = `RACE-${++sequence}`;
       const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => connections[i % 5].compareAndSet(rec(1, { orderNo, updatedAt: i }), 0)),
+        Array.from({ length: 50 }, (_, i) =>
+          connections[i % 5].compareAndSet(
+            rec(1, { orderNo, updatedAt: i }),
+            0,
+          ),
+        ),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
       expect((await store.get(orderNo))?.updatedAt).toBe(results.indexOf(true));
@@ -98,9 +162,13 @@ describeWithRedis('RedisPayoutStore', () => {
       const record = rec(1);
       await store.compareAndSet(record, 0);
       await client.script('FLUSH');
-      expect(await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1)).toBe(true);
+      expect(
+        await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1),
+      ).toBe(true);
       await client.script('FLUSH');
-      expect((await store.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(2);
+      expect((await store.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(
+        2,
+      );
     });
   });
 
@@ -108,7 +176,11 @@ describeWithRedis('RedisPayoutStore', () => {
     it('finds the latest record of an mchOrderNo, and nothing for an unknown one', async () => {
       const record = rec(1);
       await store.compareAndSet(record, 0);
-      const latest = rec(2, { orderNo: record.orderNo, status: 'FAIL', processed: ['PROCESSING', 'FAIL'] });
+      const latest = rec(2, {
+        orderNo: record.orderNo,
+        status: 'FAIL',
+        processed: ['PROCESSING', 'FAIL'],
+      });
       await store.compareAndSet(latest, 1);
       expect(await store.findByMchOrderNo(record.mchOrderNo!)).toEqual(latest);
       expect(await store.findByMchOrderNo('NO-SUCH-ORDER')).toBeUndefined();
@@ -117,9 +189,14 @@ describeWithRedis('RedisPayoutStore', () => {
     it('ignores an index left behind by an order rewritten under another mchOrderNo', async () => {
       const record = rec(1, { mchOrderNo: 'OLD-MCH' });
       await store.compareAndSet(record, 0);
-      await store.compareAndSet(rec(2, { orderNo: record.orderNo, mchOrderNo: 'NEW-MCH' }), 1);
+      await store.compareAndSet(
+        rec(2, { orderNo: record.orderNo, mchOrderNo: 'NEW-MCH' }),
+        1,
+      );
       expect(await store.findByMchOrderNo('OLD-MCH')).toBeUndefined();
-      expect((await store.findByMchOrderNo('NEW-MCH'))?.orderNo).toBe(record.orderNo);
+      expect((await store.findByMchOrderNo('NEW-MCH'))?.orderNo).toBe(
+        record.orderNo,
+      );
     });
   });
 
@@ -130,20 +207,32 @@ describeWithRedis('RedisPayoutStore', () => {
       await short.compareAndSet(record, 0);
       await sleep(200);
       await short.compareAndSet(rec(2, { orderNo: record.orderNo }), 1);
-      for (const key of [short.recordKey(record.orderNo), short.indexKey(record.mchOrderNo!)]) {
+      for (const key of [
+        short.recordKey(record.orderNo),
+        short.indexKey(record.mchOrderNo!),
+      ]) {
         expect(await client.pttl(key)).toBeGreaterThan(400);
         expect(await client.pttl(key)).toBeLessThanOrEqual(500);
       }
       // Past the first write's expiry, kept alive by the second.
       await sleep(320);
       expect((await short.get(record.orderNo))?.revision).toBe(2);
-      expect((await short.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(2);
+      expect((await short.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(
+        2,
+      );
       await sleep(300);
       expect(await short.get(record.orderNo)).toBeUndefined();
       expect(await short.findByMchOrderNo(record.mchOrderNo!)).toBeUndefined();
-      expect(await client.exists(short.recordKey(record.orderNo), short.indexKey(record.mchOrderNo!))).toBe(0);
+      expect(
+        await client.exists(
+          short.recordKey(record.orderNo),
+          short.indexKey(record.mchOrderNo!),
+        ),
+      ).toBe(0);
       // Forgotten means new: the next write starts from revision 0 again.
-      expect(await short.compareAndSet(rec(1, { orderNo: record.orderNo }), 0)).toBe(true);
+      expect(
+        await short.compareAndSet(rec(1, { orderNo: record.orderNo }), 0),
+      ).toBe(true);
     });
   });
 
@@ -155,18 +244,37 @@ describeWithRedis('RedisPayoutStore', () => {
       expect(await a.compareAndSet(record, 0)).toBe(true);
       expect(await b.get(record.orderNo)).toBeUndefined();
       expect(await b.findByMchOrderNo(record.mchOrderNo!)).toBeUndefined();
-      expect(await b.compareAndSet(rec(1, { orderNo: record.orderNo, status: 'FAIL' }), 0)).toBe(true);
+      expect(
+        await b.compareAndSet(
+          rec(1, { orderNo: record.orderNo, status: 'FAIL' }),
+          0,
+        ),
+      ).toBe(true);
       expect((await a.get(record.orderNo))?.status).toBe('PROCESSING');
-      expect((await client.keys(`tenant-a:*${record.orderNo}`)).sort()).toEqual([`tenant-a:{payout}:mch:M-${record.orderNo}`, `tenant-a:{payout}:order:${record.orderNo}`]);
+      expect((await client.keys(`tenant-a:*${record.orderNo}`)).sort()).toEqual(
+        [
+          `tenant-a:{payout}:mch:M-${record.orderNo}`,
+          `tenant-a:{payout}:order:${record.orderNo}`,
+        ],
+      );
     });
 
     it("works under the client's own keyPrefix", async () => {
-      const prefixed = new RedisPayoutStore({ client: connect({ keyPrefix: 'host-app:' }) });
+      const prefixed = new RedisPayoutStore({
+        client: connect({ keyPrefix: 'host-app:' }),
+      });
       const record = rec(1);
       await prefixed.compareAndSet(record, 0);
       expect(await prefixed.get(record.orderNo)).toEqual(record);
-      expect(await prefixed.findByMchOrderNo(record.mchOrderNo!)).toEqual(record);
-      expect(await client.exists(`host-app:${prefixed.recordKey(record.orderNo)}`, `host-app:${prefixed.indexKey(record.mchOrderNo!)}`)).toBe(2);
+      expect(await prefixed.findByMchOrderNo(record.mchOrderNo!)).toEqual(
+        record,
+      );
+      expect(
+        await client.exists(
+          `host-app:${prefixed.recordKey(record.orderNo)}`,
+          `host-app:${prefixed.indexKey(record.mchOrderNo!)}`,
+        ),
+      ).toBe(2);
       expect(await store.get(record.orderNo)).toBeUndefined();
     });
   });
@@ -174,19 +282,35 @@ describeWithRedis('RedisPayoutStore', () => {
   describe('errors', () => {
     it('rejects with the Redis error when Redis cannot be reached', async () => {
       // Not connected, and told not to queue: every command fails at once, as while Redis is down.
-      const closed = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+      const closed = new Redis({
+        host: '127.0.0.1',
+        port: server.port,
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+      });
       const offline = new RedisPayoutStore({ client: closed });
       try {
         await expect(offline.get('P1')).rejects.toThrow(/enableOfflineQueue/);
-        await expect(offline.compareAndSet(rec(1), 0)).rejects.toThrow(/enableOfflineQueue/);
-        await expect(offline.findByMchOrderNo('M1')).rejects.toThrow(/enableOfflineQueue/);
+        await expect(offline.compareAndSet(rec(1), 0)).rejects.toThrow(
+          /enableOfflineQueue/,
+        );
+        await expect(offline.findByMchOrderNo('M1')).rejects.toThrow(
+          /enableOfflineQueue/,
+        );
       } finally {
         closed.disconnect();
       }
     });
 
     it('rejects when a stored record is not JSON', async () => {
-      await client.hset(store.recordKey('CORRUPT'), 'revision', '1', 'record', '{oops');
+      await client.hset(
+        store.recordKey('CORRUPT'),
+        'revision',
+        '1',
+        'record',
+        '{oops',
+      );
       await expect(store.get('CORRUPT')).rejects.toThrow(SyntaxError);
     });
   });
@@ -198,7 +322,9 @@ describeWithRedis('RedisPayoutStore on Redis Cluster', () => {
 
   beforeAll(async () => {
     server = await RedisServer.start({ cluster: true });
-    cluster = new Cluster([{ host: '127.0.0.1', port: server.port }], { redisOptions: { maxRetriesPerRequest: 1 } });
+    cluster = new Cluster([{ host: '127.0.0.1', port: server.port }], {
+      redisOptions: { maxRetriesPerRequest: 1 },
+    });
   });
   afterAll(async () => {
     cluster?.disconnect();
@@ -209,16 +335,33 @@ describeWithRedis('RedisPayoutStore on Redis Cluster', () => {
     const store = new RedisPayoutStore({ client: cluster });
     const record = rec(1);
     expect(await store.compareAndSet(record, 0)).toBe(true);
-    expect(await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1)).toBe(true);
-    expect(await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1)).toBe(false);
+    expect(
+      await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1),
+    ).toBe(true);
+    expect(
+      await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1),
+    ).toBe(false);
     expect((await store.get(record.orderNo))?.revision).toBe(2);
-    expect((await store.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(2);
-    const slots = await Promise.all([store.recordKey(record.orderNo), store.indexKey(record.mchOrderNo!)].map((key) => cluster.cluster('KEYSLOT', key)));
+    expect((await store.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(
+      2,
+    );
+    const slots = await Promise.all(
+      [store.recordKey(record.orderNo), store.indexKey(record.mchOrderNo!)].map(
+        (key) => cluster.cluster('KEYSLOT', key),
+      ),
+    );
     expect(slots[0]).toBe(slots[1]);
   });
 
   it('gets the CROSSSLOT error this layout avoids when keys of different slots meet in one script', async () => {
     // The control experiment: without the shared hash tag, the cluster rejects the write.
-    await expect(cluster.eval("return redis.call('SET', KEYS[2], KEYS[1])", 2, 'cashy-payout:order:P1', 'cashy-payout:mch:M1')).rejects.toThrow(/CROSSSLOT/);
+    await expect(
+      cluster.eval(
+        "return redis.call('SET', KEYS[2], KEYS[1])",
+        2,
+        'cashy-payout:order:P1',
+        'cashy-payout:mch:M1',
+      ),
+    ).rejects.toThrow(/CROSSSLOT/);
   });
 });

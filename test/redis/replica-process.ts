@@ -19,10 +19,23 @@ export async function spawnReplica(
   options: { fixture?: string; env?: Record<string, string> } = {},
 ): Promise<ReplicaProcess> {
   const fixtures = join(__dirname, 'fixtures');
-  const child = spawn(process.execPath, ['--require', join(fixtures, 'ts-register.js'), join(fixtures, options.fixture ?? 'replica.fixture.ts')], {
-    env: { ...process.env, REDIS_PORT: String(redisPort), CLAIM_TTL_MS: String(claimTtlMs), ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--require',
+      join(fixtures, 'ts-register.js'),
+      join(fixtures, options.fixture ?? 'replica.fixture.ts'),
+    ],
+    {
+      env: {
+        ...process.env,
+        REDIS_PORT: String(redisPort),
+        CLAIM_TTL_MS: String(claimTtlMs),
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const messages: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
   let pending = '';
@@ -31,7 +44,8 @@ export async function spawnReplica(
     pending += chunk.toString();
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('{')) messages.push(JSON.parse(line));
+    for (const line of lines)
+      if (line.startsWith('{')) messages.push(JSON.parse(line));
     waiters.forEach((wake) => wake());
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -39,7 +53,13 @@ export async function spawnReplica(
 
   const next = (key: string, ms = 15_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => settle(new Error(`replica sent no "${key}" within ${ms} ms\n${stderr}`)), ms);
+      const timer = setTimeout(
+        () =>
+          settle(
+            new Error(`replica sent no "${key}" within ${ms} ms\n${stderr}`),
+          ),
+        ms,
+      );
       const settle = (error?: Error, message?: Record<string, unknown>) => {
         clearTimeout(timer);
         waiters.delete(check);
@@ -49,7 +69,8 @@ export async function spawnReplica(
       const check = () => {
         const found = messages.find((m) => key in m);
         if (found) settle(undefined, found);
-        else if (child.exitCode !== null || child.signalCode !== null) settle(new Error(`replica exited before "${key}"\n${stderr}`));
+        else if (child.exitCode !== null || child.signalCode !== null)
+          settle(new Error(`replica exited before "${key}"\n${stderr}`));
       };
       waiters.add(check);
       check();
@@ -57,7 +78,8 @@ export async function spawnReplica(
 
   const kill = () =>
     new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      if (child.exitCode !== null || child.signalCode !== null)
+        return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
     });

@@ -1,6 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CashySandbox, cashyHeaders, type CashySandboxOptions } from '../../lib/testing';
+import {
+  CashySandbox,
+  cashyHeaders,
+  type CashySandboxOptions,
+} from '../../lib/testing';
 import type { PayoutCurrency } from '../../lib/payout.types';
 
 /** One notification the receiver got. */
@@ -22,7 +26,9 @@ export interface Receiver {
 }
 
 /** Starts a receiver on an ephemeral port; by default it acknowledges everything with `SUCCESS`. */
-export async function startReceiver(answer: Receiver['answer'] = () => ({ body: 'SUCCESS' })): Promise<Receiver> {
+export async function startReceiver(
+  answer: Receiver['answer'] = () => ({ body: 'SUCCESS' }),
+): Promise<Receiver> {
   const received: ReceivedNotification[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -30,11 +36,13 @@ export async function startReceiver(answer: Receiver['answer'] = () => ({ body: 
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       received.push({ at: Date.now(), headers: req.headers, body });
-      void Promise.resolve(receiver.answer(received.length, body)).then((reply) => {
-        if (reply === 'hang' || res.destroyed) return;
-        res.writeHead(reply.status ?? 200, { 'Content-Type': 'text/plain' });
-        res.end(reply.body);
-      });
+      void Promise.resolve(receiver.answer(received.length, body)).then(
+        (reply) => {
+          if (reply === 'hang' || res.destroyed) return;
+          res.writeHead(reply.status ?? 200, { 'Content-Type': 'text/plain' });
+          res.end(reply.body);
+        },
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -78,10 +86,22 @@ export interface CallOptions {
  * Sends a signed request to the sandbox like a Cashy client: a string body is sent as is, an object
  * gets a `nonceStr` (unless it has one) and is serialized once.
  */
-export async function call(sandbox: CashySandbox, endpoint: string, body: string | object, options: CallOptions = {}): Promise<CallResult> {
+export async function call(
+  sandbox: CashySandbox,
+  endpoint: string,
+  body: string | object,
+  options: CallOptions = {},
+): Promise<CallResult> {
   const account = sandbox.account(options.currency ?? 'PEN');
-  const text = typeof body === 'string' ? body : JSON.stringify({ nonceStr: 'n0nce1234', ...body });
-  const headers: Record<string, string> = cashyHeaders(text, options.merchantId ?? account.merchantId, options.apiKey ?? account.apiKey);
+  const text =
+    typeof body === 'string'
+      ? body
+      : JSON.stringify({ nonceStr: 'n0nce1234', ...body });
+  const headers: Record<string, string> = cashyHeaders(
+    text,
+    options.merchantId ?? account.merchantId,
+    options.apiKey ?? account.apiKey,
+  );
   if (options.sign !== undefined) headers.Sign = options.sign;
   for (const [name, value] of Object.entries(options.headers ?? {})) {
     delete headers[name];
@@ -101,12 +121,24 @@ export async function call(sandbox: CashySandbox, endpoint: string, body: string
   } catch {
     json = undefined;
   }
-  return { httpStatus: response.status, contentType: response.headers.get('content-type'), text: responseText, json };
+  return {
+    httpStatus: response.status,
+    contentType: response.headers.get('content-type'),
+    text: responseText,
+    json,
+  };
 }
 
 /** Starts a sandbox with fast defaults for tests; remember to `stop()` it. */
-export async function startSandbox(options: CashySandboxOptions = {}): Promise<CashySandbox> {
-  const sandbox = new CashySandbox({ processingMs: 10, payingMs: 20, timeScale: 0.001, ...options });
+export async function startSandbox(
+  options: CashySandboxOptions = {},
+): Promise<CashySandbox> {
+  const sandbox = new CashySandbox({
+    processingMs: 10,
+    payingMs: 20,
+    timeScale: 0.001,
+    ...options,
+  });
   await sandbox.start();
   return sandbox;
 }

@@ -1,8 +1,22 @@
-import { type DynamicModule, Injectable, type INestApplication, Module, type Provider, type Type } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Injectable,
+  type INestApplication,
+  Module,
+  type Provider,
+  type Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { OnPayoutAnomaly, OnPayoutFailed, OnPayoutSucceeded, PayoutAnomalyEvent, PayoutFailedEvent, PayoutSucceededEvent } from '../../lib';
+import {
+  OnPayoutAnomaly,
+  OnPayoutFailed,
+  OnPayoutSucceeded,
+  PayoutAnomalyEvent,
+  PayoutFailedEvent,
+  PayoutSucceededEvent,
+} from '../../lib';
 
 /** Both HTTP adapters every e2e suite runs on. */
 export const ADAPTERS = ['express', 'fastify'] as const;
@@ -11,7 +25,10 @@ export type AdapterName = (typeof ADAPTERS)[number];
 /** Events the test listener saw, in order, and a switch to make it throw. */
 @Injectable()
 export class RecordingListener {
-  readonly events: { name: string; payload: PayoutSucceededEvent | PayoutFailedEvent }[] = [];
+  readonly events: {
+    name: string;
+    payload: PayoutSucceededEvent | PayoutFailedEvent;
+  }[] = [];
   /** `payout.anomaly` events, kept apart from the payout events. */
   readonly anomalies: PayoutAnomalyEvent[] = [];
   /** How many of the next calls throw. */
@@ -34,7 +51,10 @@ export class RecordingListener {
     this.anomalies.push(event);
   }
 
-  private async handle(name: string, payload: PayoutSucceededEvent | PayoutFailedEvent): Promise<void> {
+  private async handle(
+    name: string,
+    payload: PayoutSucceededEvent | PayoutFailedEvent,
+  ): Promise<void> {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.failNext > 0) {
       this.failNext--;
@@ -48,19 +68,39 @@ export class RecordingListener {
 export async function startHostApp(
   adapter: AdapterName,
   payoutModule: DynamicModule,
-  extra: { controllers?: Type[]; providers?: Provider[]; imports?: DynamicModule[]; rawBody?: boolean; eventEmitter?: boolean | 'after' } = {},
-): Promise<{ app: INestApplication; url: string; listener: RecordingListener }> {
+  extra: {
+    controllers?: Type[];
+    providers?: Provider[];
+    imports?: DynamicModule[];
+    rawBody?: boolean;
+    eventEmitter?: boolean | 'after';
+  } = {},
+): Promise<{
+  app: INestApplication;
+  url: string;
+  listener: RecordingListener;
+}> {
   @Module({
     imports:
       extra.eventEmitter === 'after'
         ? [payoutModule, ...(extra.imports ?? []), EventEmitterModule.forRoot()]
-        : [...(extra.eventEmitter === false ? [] : [EventEmitterModule.forRoot()]), payoutModule, ...(extra.imports ?? [])],
+        : [
+            ...(extra.eventEmitter === false
+              ? []
+              : [EventEmitterModule.forRoot()]),
+            payoutModule,
+            ...(extra.imports ?? []),
+          ],
     controllers: extra.controllers ?? [],
     providers: [RecordingListener, ...(extra.providers ?? [])],
   })
   class HostModule {}
 
-  const options = { rawBody: extra.rawBody ?? true, logger: false as const, abortOnError: false };
+  const options = {
+    rawBody: extra.rawBody ?? true,
+    logger: false as const,
+    abortOnError: false,
+  };
   const app =
     adapter === 'fastify'
       ? await NestFactory.create(HostModule, new FastifyAdapter(), options)

@@ -4,7 +4,9 @@ import type { PayoutStore } from '../../lib';
  * The open-payout index contract every `PayoutStore` must meet (built-in reconciliation): run by the
  * memory and Redis store suites. `fresh()` gives a store with nothing tracked.
  */
-export function describeOpenIndexContract(fresh: () => PayoutStore | Promise<PayoutStore>): void {
+export function describeOpenIndexContract(
+  fresh: () => PayoutStore | Promise<PayoutStore>,
+): void {
   describe('open-payout index', () => {
     let store: PayoutStore;
     beforeEach(async () => {
@@ -24,13 +26,19 @@ export function describeOpenIndexContract(fresh: () => PayoutStore | Promise<Pay
       ]);
       // Leased until 1500: nobody takes them again before then, and they come back after.
       expect(await store.takeDueOpen(1_499, 10, 1_000)).toEqual([]);
-      expect((await store.takeDueOpen(1_500, 10, 1_000)).map((e) => e.mchOrderNo)).toEqual(['A', 'B', 'C']);
+      expect(
+        (await store.takeDueOpen(1_500, 10, 1_000)).map((e) => e.mchOrderNo),
+      ).toEqual(['A', 'B', 'C']);
     });
 
     it('takes at most limit entries', async () => {
       for (let i = 0; i < 5; i++) await store.trackOpen(`L${i}`, i, i);
-      expect((await store.takeDueOpen(100, 2, 1_000)).map((e) => e.mchOrderNo)).toEqual(['L0', 'L1']);
-      expect((await store.takeDueOpen(100, 10, 1_000)).map((e) => e.mchOrderNo)).toEqual(['L2', 'L3', 'L4']);
+      expect(
+        (await store.takeDueOpen(100, 2, 1_000)).map((e) => e.mchOrderNo),
+      ).toEqual(['L0', 'L1']);
+      expect(
+        (await store.takeDueOpen(100, 10, 1_000)).map((e) => e.mchOrderNo),
+      ).toEqual(['L2', 'L3', 'L4']);
     });
 
     it('reschedules, keeps the first openedAt, and forgets untracked entries', async () => {
@@ -40,13 +48,20 @@ export function describeOpenIndexContract(fresh: () => PayoutStore | Promise<Pay
       await store.untrackOpen('U');
       await store.untrackOpen('NEVER');
       expect(await store.takeDueOpen(100, 10, 1_000)).toEqual([]);
-      expect(await store.takeDueOpen(500, 10, 1_000)).toEqual([{ mchOrderNo: 'R', openedAt: 5, dueAt: 500 }]);
-      expect(await store.listOpen(10)).toEqual([{ mchOrderNo: 'R', openedAt: 5, dueAt: 1_500 }]);
+      expect(await store.takeDueOpen(500, 10, 1_000)).toEqual([
+        { mchOrderNo: 'R', openedAt: 5, dueAt: 500 },
+      ]);
+      expect(await store.listOpen(10)).toEqual([
+        { mchOrderNo: 'R', openedAt: 5, dueAt: 1_500 },
+      ]);
     });
 
     it('gives two concurrent takers disjoint entries', async () => {
       for (let i = 0; i < 50; i++) await store.trackOpen(`D${i}`, i, i);
-      const [a, b] = await Promise.all([store.takeDueOpen(1_000, 30, 60_000), store.takeDueOpen(1_000, 30, 60_000)]);
+      const [a, b] = await Promise.all([
+        store.takeDueOpen(1_000, 30, 60_000),
+        store.takeDueOpen(1_000, 30, 60_000),
+      ]);
       const all = [...a, ...b].map((e) => e.mchOrderNo);
       expect(all).toHaveLength(50);
       expect(new Set(all).size).toBe(50);
@@ -56,8 +71,13 @@ export function describeOpenIndexContract(fresh: () => PayoutStore | Promise<Pay
       await store.trackOpen('P1', 10, 900);
       await store.trackOpen('P2', 20, 100);
       await store.trackOpen('P3', 30, 500);
-      expect((await store.listOpen(2)).map((e) => e.mchOrderNo)).toEqual(['P1', 'P2']);
-      expect(await store.listOpen(2, 'P2')).toEqual([{ mchOrderNo: 'P3', openedAt: 30, dueAt: 500 }]);
+      expect((await store.listOpen(2)).map((e) => e.mchOrderNo)).toEqual([
+        'P1',
+        'P2',
+      ]);
+      expect(await store.listOpen(2, 'P2')).toEqual([
+        { mchOrderNo: 'P3', openedAt: 30, dueAt: 500 },
+      ]);
       expect(await store.listOpen(2, 'P3')).toEqual([]);
     });
   });

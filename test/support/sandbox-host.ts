@@ -2,8 +2,16 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Module, type Provider } from '@nestjs/common';
-import { PayoutModule, type PayoutModuleOptions, PayoutService } from '../../lib';
-import { CashySandbox, type CashySandboxOptions, freePort } from '../../lib/testing';
+import {
+  PayoutModule,
+  type PayoutModuleOptions,
+  PayoutService,
+} from '../../lib';
+import {
+  CashySandbox,
+  type CashySandboxOptions,
+  freePort,
+} from '../../lib/testing';
 import { RecordingListener } from './host-app';
 
 /** A sandbox gateway and a real Nest host wired to it (Express), for end-to-end reliability tests. */
@@ -22,7 +30,12 @@ export async function startSandboxHost(
   moduleOptions: Partial<PayoutModuleOptions> = {},
   extra: { providers?: Provider[] } = {},
 ): Promise<SandboxHost> {
-  const sandbox = new CashySandbox({ processingMs: 5, payingMs: 10, timeScale: 0.0005, ...sandboxOptions });
+  const sandbox = new CashySandbox({
+    processingMs: 5,
+    payingMs: 10,
+    timeScale: 0.0005,
+    ...sandboxOptions,
+  });
   await sandbox.start();
   const port = await freePort();
 
@@ -30,7 +43,9 @@ export async function startSandboxHost(
     imports: [
       EventEmitterModule.forRoot(),
       PayoutModule.forRoot({
-        ...sandbox.moduleOptions({ notifyUrl: `http://127.0.0.1:${port}/payout/webhook` }),
+        ...sandbox.moduleOptions({
+          notifyUrl: `http://127.0.0.1:${port}/payout/webhook`,
+        }),
         timeoutMs: 150,
         retry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 40 },
         // Longer than the sandbox's late commit (800 ms), so no create is sent again while one may land.
@@ -42,7 +57,11 @@ export async function startSandboxHost(
   })
   class ReliabilityHostModule {}
 
-  const app = await NestFactory.create(ReliabilityHostModule, { rawBody: true, logger: false, abortOnError: false });
+  const app = await NestFactory.create(ReliabilityHostModule, {
+    rawBody: true,
+    logger: false,
+    abortOnError: false,
+  });
   await app.listen(port, '127.0.0.1');
   const listener = app.get(RecordingListener);
   return {
@@ -50,7 +69,8 @@ export async function startSandboxHost(
     app,
     payouts: app.get(PayoutService),
     listener,
-    eventsFor: (mchOrderNo) => listener.events.filter((e) => e.payload.mchOrderNo === mchOrderNo),
+    eventsFor: (mchOrderNo) =>
+      listener.events.filter((e) => e.payload.mchOrderNo === mchOrderNo),
     async close() {
       await sandbox.stop();
       await app.close();

@@ -1,4 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One request as the gateway received it. */
@@ -32,7 +37,9 @@ export class ScriptedGateway {
   private readonly hung = new Set<ServerResponse>();
   private server?: Server;
   /** Answer used when the script is empty. */
-  fallback: (request: ReceivedRequest) => ScriptedAnswer = () => ({ envelope: { code: 500, msg: 'System_error' } });
+  fallback: (request: ReceivedRequest) => ScriptedAnswer = () => ({
+    envelope: { code: 500, msg: 'System_error' },
+  });
 
   /** Queues answers for the next requests, in order. */
   then(...answers: ScriptedAnswer[]): this {
@@ -52,7 +59,15 @@ export class ScriptedGateway {
         } catch {
           /* recorded as received */
         }
-        const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, json, remotePort: req.socket.remotePort, receivedAt: Date.now() };
+        const request = {
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          raw,
+          json,
+          remotePort: req.socket.remotePort,
+          receivedAt: Date.now(),
+        };
         this.requests.push(request);
         const answer = this.script.shift() ?? this.fallback(request);
         if ('hang' in answer) {
@@ -63,17 +78,27 @@ export class ScriptedGateway {
           req.socket.destroy();
           return;
         }
-        const body = 'text' in answer ? answer.text : JSON.stringify(answer.envelope);
-        res.writeHead(answer.httpStatus ?? 200, { 'Content-Type': 'application/json', ...('headers' in answer ? answer.headers : {}) }).end(body);
+        const body =
+          'text' in answer ? answer.text : JSON.stringify(answer.envelope);
+        res
+          .writeHead(answer.httpStatus ?? 200, {
+            'Content-Type': 'application/json',
+            ...('headers' in answer ? answer.headers : {}),
+          })
+          .end(body);
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve) =>
+      this.server!.listen(0, '127.0.0.1', resolve),
+    );
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
     for (const res of this.hung) res.socket?.destroy();
     this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await new Promise<void>(
+      (resolve) => this.server?.close(() => resolve()) ?? resolve(),
+    );
   }
 }

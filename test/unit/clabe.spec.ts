@@ -1,5 +1,11 @@
 import { clabeCheckDigit, isValidClabe } from '../../lib/markets/clabe';
-import { makeClabe, randomDigits, referenceClabeCheckDigit, seededRandom, singleDigitChanges } from './support/check-digits';
+import {
+  makeClabe,
+  randomDigits,
+  referenceClabeCheckDigit,
+  seededRandom,
+  singleDigitChanges,
+} from './support/check-digits';
 
 describe('CLABE check digit (cashy-reference §8.1)', () => {
   describe('published vectors (§8.3)', () => {
@@ -52,9 +58,15 @@ describe('CLABE check digit (cashy-reference §8.1)', () => {
 
   describe('property: derived from the algorithm', () => {
     const random = seededRandom(0xc1abe);
-    const samples = Array.from({ length: 400 }, () => makeClabe(randomDigits(random, 17)));
+    const samples = Array.from({ length: 400 }, () =>
+      makeClabe(randomDigits(random, 17)),
+    );
     // Edge patterns: all zeros, all nines, and every check digit value 0..9 at least once.
-    samples.push(makeClabe('0'.repeat(17)), makeClabe('9'.repeat(17)), makeClabe('12345678901234567'));
+    samples.push(
+      makeClabe('0'.repeat(17)),
+      makeClabe('9'.repeat(17)),
+      makeClabe('12345678901234567'),
+    );
     for (let d = 0; d <= 9; d++) {
       let found: string | undefined;
       for (let n = 0; !found; n++) {
@@ -65,7 +77,11 @@ describe('CLABE check digit (cashy-reference §8.1)', () => {
     }
 
     it('the library check digit equals the reference algorithm', () => {
-      const mismatches = samples.filter((s) => clabeCheckDigit(s.slice(0, 17)) !== referenceClabeCheckDigit(s.slice(0, 17)));
+      const mismatches = samples.filter(
+        (s) =>
+          clabeCheckDigit(s.slice(0, 17)) !==
+          referenceClabeCheckDigit(s.slice(0, 17)),
+      );
       expect(mismatches).toEqual([]);
     });
 
@@ -91,7 +107,12 @@ describe('CLABE check digit (cashy-reference §8.1)', () => {
     });
 
     it('rejects a valid CLABE with a digit dropped or added', () => {
-      const accepted = samples.filter((s) => isValidClabe(s.slice(1)) || isValidClabe(s + '0') || isValidClabe('0' + s));
+      const accepted = samples.filter(
+        (s) =>
+          isValidClabe(s.slice(1)) ||
+          isValidClabe(s + '0') ||
+          isValidClabe('0' + s),
+      );
       expect(accepted).toEqual([]);
     });
   });

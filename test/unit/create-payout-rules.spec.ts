@@ -1,4 +1,7 @@
-import { checkCreatePayout, type CreatePayoutRuleContext } from '../../lib/validation/create-payout.rules';
+import {
+  checkCreatePayout,
+  type CreatePayoutRuleContext,
+} from '../../lib/validation/create-payout.rules';
 import { makeCci, makeClabe } from './support/check-digits';
 import { DEFAULT_LIMITS, MX, NOTIFY, PE } from './support/valid-payouts';
 
@@ -8,8 +11,14 @@ const BANBIF_CCI = '03810110700064503226'; // reference §3.1 example, entity 03
 const BCP_CCI = '00219300153895206813'; // §8.3 vector, entity 002
 const CASHY_INVALID_CCI = '00219400254640654321'; // §8.3: fails the check digits
 
-const pe = (overrides: Record<string, unknown> = {}) => ({ ...PE, ...overrides });
-const mx = (overrides: Record<string, unknown> = {}) => ({ ...MX, ...overrides });
+const pe = (overrides: Record<string, unknown> = {}) => ({
+  ...PE,
+  ...overrides,
+});
+const mx = (overrides: Record<string, unknown> = {}) => ({
+  ...MX,
+  ...overrides,
+});
 const without = (base: Record<string, unknown>, ...fields: string[]) => {
   const copy = { ...base };
   for (const field of fields) delete copy[field];
@@ -24,7 +33,12 @@ function expectValid(input: unknown, context: CreatePayoutRuleContext = CTX) {
 }
 
 /** Exactly one broken rule, on `field`, named `rule`, whose message names the field. */
-function expectBroken(input: unknown, field: string, rule: string, context: CreatePayoutRuleContext = CTX) {
+function expectBroken(
+  input: unknown,
+  field: string,
+  rule: string,
+  context: CreatePayoutRuleContext = CTX,
+) {
   const result = checkCreatePayout(input, context);
   expect(result.errors.map((e) => [e.field, e.rule])).toEqual([[field, rule]]);
   expect(result.body).toBeUndefined();
@@ -41,7 +55,9 @@ describe('checkCreatePayout', () => {
   });
 
   it('does not mutate its input', () => {
-    const input = Object.freeze(pe({ amount: 150.5, accountType: '1', bankId: '3', idType: 1 }));
+    const input = Object.freeze(
+      pe({ amount: 150.5, accountType: '1', bankId: '3', idType: 1 }),
+    );
     const before = JSON.stringify(input);
     expectValid(input);
     expect(JSON.stringify(input)).toBe(before);
@@ -56,18 +72,28 @@ describe('checkCreatePayout', () => {
       ['a number', 42],
     ])('rejects %s as input', (_label, input) => {
       const result = checkCreatePayout(input, CTX);
-      expect(result.errors).toEqual([{ field: '(input)', rule: 'object', message: expect.any(String) }]);
+      expect(result.errors).toEqual([
+        { field: '(input)', rule: 'object', message: expect.any(String) },
+      ]);
       expect(result.body).toBeUndefined();
     });
 
     it('rejects an unknown field, naming it', () => {
       expectBroken(pe({ foo: 'bar' }), 'foo', 'unknownField');
       expectBroken(mx({ sign: 'ABC' }), 'sign', 'unknownField');
-      expectBroken(pe({ accountname: 'Juan Perez' }), 'accountname', 'unknownField');
+      expectBroken(
+        pe({ accountname: 'Juan Perez' }),
+        'accountname',
+        'unknownField',
+      );
     });
 
     it('rejects nonceStr: the module generates it', () => {
-      const error = expectBroken(pe({ nonceStr: 'abc123' }), 'nonceStr', 'notAllowed');
+      const error = expectBroken(
+        pe({ nonceStr: 'abc123' }),
+        'nonceStr',
+        'notAllowed',
+      );
       expect(error.message).toMatch(/generated/);
       expectBroken(mx({ nonceStr: 'abc123' }), 'nonceStr', 'notAllowed');
     });
@@ -103,18 +129,33 @@ describe('checkCreatePayout', () => {
       expect(expectValid(pe({ amount })).amount).toBe(sent);
     });
 
-    it.each<[unknown]>([['9.99'], [9.99], ['0.01'], ['0'], [0], ['0.00']])('rejects %p as below the minimum', (amount) => {
-      const error = expectBroken(pe({ amount }), 'amount', 'min');
-      expect(error.message).toContain('10.00');
-      expect(error.message).toContain('PEN');
-    });
+    it.each<[unknown]>([['9.99'], [9.99], ['0.01'], ['0'], [0], ['0.00']])(
+      'rejects %p as below the minimum',
+      (amount) => {
+        const error = expectBroken(pe({ amount }), 'amount', 'min');
+        expect(error.message).toContain('10.00');
+        expect(error.message).toContain('PEN');
+      },
+    );
 
-    it.each<[unknown]>([['2000.01'], [2000.01], ['10000.00'], ['99999999999999999.99']])('rejects %p as above the maximum', (amount) => {
+    it.each<[unknown]>([
+      ['2000.01'],
+      [2000.01],
+      ['10000.00'],
+      ['99999999999999999.99'],
+    ])('rejects %p as above the maximum', (amount) => {
       const error = expectBroken(pe({ amount }), 'amount', 'max');
       expect(error.message).toContain('2000.00');
     });
 
-    it.each<[unknown]>([['150.505'], [150.505], ['10.001'], ['2000.001'], ['9.999'], [0.1 + 0.2]])('rejects %p for having more than 2 decimals', (amount) => {
+    it.each<[unknown]>([
+      ['150.505'],
+      [150.505],
+      ['10.001'],
+      ['2000.001'],
+      ['9.999'],
+      [0.1 + 0.2],
+    ])('rejects %p for having more than 2 decimals', (amount) => {
       expectBroken(pe({ amount }), 'amount', 'scale');
     });
 
@@ -155,33 +196,54 @@ describe('checkCreatePayout', () => {
       expect(expectValid(mx({ amount })).amount).toBe(sent);
     });
 
-    it.each<[unknown]>([['39'], [39], ['0'], ['1']])('rejects %p as below the minimum', (amount) => {
-      const error = expectBroken(mx({ amount }), 'amount', 'min');
-      expect(error.message).toContain('40');
-      expect(error.message).toContain('MXN');
-    });
+    it.each<[unknown]>([['39'], [39], ['0'], ['1']])(
+      'rejects %p as below the minimum',
+      (amount) => {
+        const error = expectBroken(mx({ amount }), 'amount', 'min');
+        expect(error.message).toContain('40');
+        expect(error.message).toContain('MXN');
+      },
+    );
 
-    it.each<[unknown]>([['15001'], [15001], ['60000']])('rejects %p as above the maximum', (amount) => {
-      const error = expectBroken(mx({ amount }), 'amount', 'max');
-      expect(error.message).toContain('15000');
-    });
+    it.each<[unknown]>([['15001'], [15001], ['60000']])(
+      'rejects %p as above the maximum',
+      (amount) => {
+        const error = expectBroken(mx({ amount }), 'amount', 'max');
+        expect(error.message).toContain('15000');
+      },
+    );
 
-    it.each<[unknown]>([[100.5], ['100.5'], ['1500.50'], ['40.01'], ['14999.99'], ['39.5']])('rejects %p for not being whole pesos', (amount) => {
+    it.each<[unknown]>([
+      [100.5],
+      ['100.5'],
+      ['1500.50'],
+      ['40.01'],
+      ['14999.99'],
+      ['39.5'],
+    ])('rejects %p for not being whole pesos', (amount) => {
       expectBroken(mx({ amount }), 'amount', 'scale');
     });
   });
 
   describe('amount limits overridden through the context', () => {
     const custom: CreatePayoutRuleContext = {
-      limits: { PEN: { min: '1.00', max: '50000.00' }, MXN: { min: '100', max: '200' } },
+      limits: {
+        PEN: { min: '1.00', max: '50000.00' },
+        MXN: { min: '100', max: '200' },
+      },
     };
 
     it('applies the overridden PEN range', () => {
       expectValid(pe({ amount: '1.00' }), custom);
       expectValid(pe({ amount: '5.00' }), custom);
       expectValid(pe({ amount: '50000.00' }), custom);
-      expect(expectBroken(pe({ amount: '0.99' }), 'amount', 'min', custom).message).toContain('1.00');
-      expect(expectBroken(pe({ amount: '50000.01' }), 'amount', 'max', custom).message).toContain('50000.00');
+      expect(
+        expectBroken(pe({ amount: '0.99' }), 'amount', 'min', custom).message,
+      ).toContain('1.00');
+      expect(
+        expectBroken(pe({ amount: '50000.01' }), 'amount', 'max', custom)
+          .message,
+      ).toContain('50000.00');
       // The market scale does not change with the limits.
       expectBroken(pe({ amount: '5.001' }), 'amount', 'scale', custom);
     });
@@ -189,8 +251,12 @@ describe('checkCreatePayout', () => {
     it('applies the overridden MXN range', () => {
       expectValid(mx({ amount: 100 }), custom);
       expectValid(mx({ amount: '200' }), custom);
-      expect(expectBroken(mx({ amount: 99 }), 'amount', 'min', custom).message).toContain('100');
-      expect(expectBroken(mx({ amount: '201' }), 'amount', 'max', custom).message).toContain('200');
+      expect(
+        expectBroken(mx({ amount: 99 }), 'amount', 'min', custom).message,
+      ).toContain('100');
+      expect(
+        expectBroken(mx({ amount: '201' }), 'amount', 'max', custom).message,
+      ).toContain('200');
       // 1500 is fine with the defaults, not with these limits.
       expectBroken(mx({ amount: '1500' }), 'amount', 'max', custom);
       expectValid(mx({ amount: '1500' }));
@@ -200,26 +266,44 @@ describe('checkCreatePayout', () => {
   describe('accountName', () => {
     it('allows 32 characters for PEN and rejects 33', () => {
       expectValid(pe({ accountName: 'A'.repeat(32) }));
-      const error = expectBroken(pe({ accountName: 'A'.repeat(33) }), 'accountName', 'maxLength');
+      const error = expectBroken(
+        pe({ accountName: 'A'.repeat(33) }),
+        'accountName',
+        'maxLength',
+      );
       expect(error.message).toContain('32');
     });
 
     it('allows 40 characters for MXN and rejects 41', () => {
       expectValid(mx({ accountName: 'A'.repeat(33) }));
       expectValid(mx({ accountName: 'A'.repeat(40) }));
-      const error = expectBroken(mx({ accountName: 'A'.repeat(41) }), 'accountName', 'maxLength');
+      const error = expectBroken(
+        mx({ accountName: 'A'.repeat(41) }),
+        'accountName',
+        'maxLength',
+      );
       expect(error.message).toContain('40');
     });
 
-    it.each(['José Pérez', 'MUÑOZ QUISPE', 'Zoë Núñez', 'Ångström', 'Łukasz', '李雷', 'Maria 😀'])(
-      'rejects %p (accented or non-ASCII characters)',
-      (accountName) => {
-        expectBroken(pe({ accountName }), 'accountName', 'characters');
-        expectBroken(mx({ accountName }), 'accountName', 'characters');
-      },
-    );
+    it.each([
+      'José Pérez',
+      'MUÑOZ QUISPE',
+      'Zoë Núñez',
+      'Ångström',
+      'Łukasz',
+      '李雷',
+      'Maria 😀',
+    ])('rejects %p (accented or non-ASCII characters)', (accountName) => {
+      expectBroken(pe({ accountName }), 'accountName', 'characters');
+      expectBroken(mx({ accountName }), 'accountName', 'characters');
+    });
 
-    it.each(["Maria O'Brien-Quispe", 'Juan Perez Jr.', 'Jose Hernandez', 'ACME S.A.C.'])('accepts %p', (accountName) => {
+    it.each([
+      "Maria O'Brien-Quispe",
+      'Juan Perez Jr.',
+      'Jose Hernandez',
+      'ACME S.A.C.',
+    ])('accepts %p', (accountName) => {
       expectValid(pe({ accountName }));
     });
 
@@ -235,16 +319,29 @@ describe('checkCreatePayout', () => {
     it('allows 32 characters and rejects 33', () => {
       expectValid(pe({ remark: 'r'.repeat(32) }));
       expectValid(mx({ remark: 'r'.repeat(32) }));
-      expect(expectBroken(pe({ remark: 'r'.repeat(33) }), 'remark', 'maxLength').message).toContain('32');
+      expect(
+        expectBroken(pe({ remark: 'r'.repeat(33) }), 'remark', 'maxLength')
+          .message,
+      ).toContain('32');
       expectBroken(mx({ remark: 'r'.repeat(33) }), 'remark', 'maxLength');
     });
 
-    it.each(['retiro de saldo', 'Payout #123, order 45.', 'pago-cliente/2025'])('accepts %p', (remark) => {
-      expectValid(pe({ remark }));
-      expectValid(mx({ remark }));
-    });
+    it.each(['retiro de saldo', 'Payout #123, order 45.', 'pago-cliente/2025'])(
+      'accepts %p',
+      (remark) => {
+        expectValid(pe({ remark }));
+        expectValid(mx({ remark }));
+      },
+    );
 
-    it.each(['pago a José', 'devolución', 'año 2025', 'retiro €', '提现', 'ok 👍'])('rejects %p', (remark) => {
+    it.each([
+      'pago a José',
+      'devolución',
+      'año 2025',
+      'retiro €',
+      '提现',
+      'ok 👍',
+    ])('rejects %p', (remark) => {
       expectBroken(pe({ remark }), 'remark', 'characters');
       expectBroken(mx({ remark }), 'remark', 'characters');
     });
@@ -261,7 +358,13 @@ describe('checkCreatePayout', () => {
   describe('mchOrderNo (at most 32 characters)', () => {
     it('allows 32 characters and rejects 33', () => {
       expectValid(pe({ mchOrderNo: 'X'.repeat(32) }));
-      expect(expectBroken(pe({ mchOrderNo: 'X'.repeat(33) }), 'mchOrderNo', 'maxLength').message).toContain('32');
+      expect(
+        expectBroken(
+          pe({ mchOrderNo: 'X'.repeat(33) }),
+          'mchOrderNo',
+          'maxLength',
+        ).message,
+      ).toContain('32');
     });
 
     it('accepts a single character', () => {
@@ -277,21 +380,67 @@ describe('checkCreatePayout', () => {
 
   describe('printable strings only (money-safety rule 9)', () => {
     // Control characters, bidirectional overrides and isolates, zero-width characters, the BOM, separators.
-    const INVISIBLE = ['\t', '\n', '\u0000', '\u007f', '\u0085', '\u202e', '\u202d', '\u2066', '\u2069', '\u200b', '\u200d', '\u2060', '\ufeff', '\u2028'];
+    const INVISIBLE = [
+      '\t',
+      '\n',
+      '\u0000',
+      '\u007f',
+      '\u0085',
+      '\u202e',
+      '\u202d',
+      '\u2066',
+      '\u2069',
+      '\u200b',
+      '\u200d',
+      '\u2060',
+      '\ufeff',
+      '\u2028',
+    ];
 
-    it.each(INVISIBLE)('rejects %j in every text field it could hide in, before anything is sent', (char) => {
-      expectBroken(pe({ accountName: `Maria${char}Quispe` }), 'accountName', 'printable');
-      expectBroken(pe({ remark: `withdrawal${char}` }), 'remark', 'printable');
-      expectBroken(pe({ idType: `1${char}` }), 'idType', 'printable');
-      expectBroken(pe({ idCard: `1234${char}5678` }), 'idCard', 'printable');
-      expectBroken(pe({ email: `a${char}b@example.com` }), 'email', 'printable');
-      expectBroken(pe({ phone: `+51 999${char}888 777` }), 'phone', 'printable');
-      expectBroken(pe({ notifyUrl: `https://pay.example.com/${char}notify` }), 'notifyUrl', 'printable');
-      expectBroken(mx({ accountName: `Jose${char}Hernandez` }), 'accountName', 'printable');
-    });
+    it.each(INVISIBLE)(
+      'rejects %j in every text field it could hide in, before anything is sent',
+      (char) => {
+        expectBroken(
+          pe({ accountName: `Maria${char}Quispe` }),
+          'accountName',
+          'printable',
+        );
+        expectBroken(
+          pe({ remark: `withdrawal${char}` }),
+          'remark',
+          'printable',
+        );
+        expectBroken(pe({ idType: `1${char}` }), 'idType', 'printable');
+        expectBroken(pe({ idCard: `1234${char}5678` }), 'idCard', 'printable');
+        expectBroken(
+          pe({ email: `a${char}b@example.com` }),
+          'email',
+          'printable',
+        );
+        expectBroken(
+          pe({ phone: `+51 999${char}888 777` }),
+          'phone',
+          'printable',
+        );
+        expectBroken(
+          pe({ notifyUrl: `https://pay.example.com/${char}notify` }),
+          'notifyUrl',
+          'printable',
+        );
+        expectBroken(
+          mx({ accountName: `Jose${char}Hernandez` }),
+          'accountName',
+          'printable',
+        );
+      },
+    );
 
     it('sends notifyUrl normalized', () => {
-      expect(expectValid(pe({ notifyUrl: 'HTTPS://Pay.Example.COM:443/a/../notify' })).notifyUrl).toBe('https://pay.example.com/notify');
+      expect(
+        expectValid(
+          pe({ notifyUrl: 'HTTPS://Pay.Example.COM:443/a/../notify' }),
+        ).notifyUrl,
+      ).toBe('https://pay.example.com/notify');
     });
   });
 
@@ -313,34 +462,56 @@ describe('checkCreatePayout', () => {
       const at250 = prefix + 'a'.repeat(250 - prefix.length);
       expect(at250).toHaveLength(250);
       expectValid(pe({ notifyUrl: at250 }));
-      expect(expectBroken(pe({ notifyUrl: at250 + 'a' }), 'notifyUrl', 'maxLength').message).toContain('250');
+      expect(
+        expectBroken(pe({ notifyUrl: at250 + 'a' }), 'notifyUrl', 'maxLength')
+          .message,
+      ).toContain('250');
     });
 
-    it.each(['ftp://pay.example.com/notify', 'pay.example.com/notify', '/payout/webhook', 'not a url', 'javascript:alert(1)', 'mailto:ops@example.com', 'https://'])(
-      'rejects %p',
-      (notifyUrl) => {
-        expectBroken(pe({ notifyUrl }), 'notifyUrl', 'url');
-      },
-    );
+    it.each([
+      'ftp://pay.example.com/notify',
+      'pay.example.com/notify',
+      '/payout/webhook',
+      'not a url',
+      'javascript:alert(1)',
+      'mailto:ops@example.com',
+      'https://',
+    ])('rejects %p', (notifyUrl) => {
+      expectBroken(pe({ notifyUrl }), 'notifyUrl', 'url');
+    });
 
     it('rejects a non-string', () => {
       expectBroken(pe({ notifyUrl: 42 }), 'notifyUrl', 'type');
     });
 
     it('falls back to the default of the context, and a per-call value wins over it', () => {
-      const context: CreatePayoutRuleContext = { limits: DEFAULT_LIMITS, defaultNotifyUrl: 'https://default.example.com/notify' };
-      expect(expectValid(without(PE, 'notifyUrl'), context).notifyUrl).toBe('https://default.example.com/notify');
-      expect(expectValid(without(MX, 'notifyUrl'), context).notifyUrl).toBe('https://default.example.com/notify');
+      const context: CreatePayoutRuleContext = {
+        limits: DEFAULT_LIMITS,
+        defaultNotifyUrl: 'https://default.example.com/notify',
+      };
+      expect(expectValid(without(PE, 'notifyUrl'), context).notifyUrl).toBe(
+        'https://default.example.com/notify',
+      );
+      expect(expectValid(without(MX, 'notifyUrl'), context).notifyUrl).toBe(
+        'https://default.example.com/notify',
+      );
       expect(expectValid(PE, context).notifyUrl).toBe(NOTIFY);
     });
 
     it('is required when there is no default', () => {
-      const error = expectBroken(without(PE, 'notifyUrl'), 'notifyUrl', 'required');
+      const error = expectBroken(
+        without(PE, 'notifyUrl'),
+        'notifyUrl',
+        'required',
+      );
       expect(error.message).toMatch(/module option/);
     });
 
     it('is not reported missing when the context says so (DTO validation)', () => {
-      const result = checkCreatePayout(without(PE, 'notifyUrl'), { limits: DEFAULT_LIMITS, requireNotifyUrl: false });
+      const result = checkCreatePayout(without(PE, 'notifyUrl'), {
+        limits: DEFAULT_LIMITS,
+        requireNotifyUrl: false,
+      });
       expect(result.errors).toEqual([]);
     });
   });
@@ -393,16 +564,40 @@ describe('checkCreatePayout', () => {
     });
 
     it('rejects cciAccountNo given as a number with one entry (not also "required")', () => {
-      expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: 3810110700064503226 }), 'cciAccountNo', 'type');
+      expectBroken(
+        pe({
+          bankId: 6,
+          accountNo: BANBIF_CCI,
+          // eslint-disable-next-line no-loss-of-precision -- a CCI as a number loses digits: that is the point
+          cciAccountNo: 3810110700064503226,
+        }),
+        'cciAccountNo',
+        'type',
+      );
     });
 
     it('rejects cciAccountNo given as a number (rule type reported)', () => {
-      const result = checkCreatePayout(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: 3810110700064503226 }), CTX);
-      expect(result.errors).toContainEqual(expect.objectContaining({ field: 'cciAccountNo', rule: 'type' }));
+      const result = checkCreatePayout(
+        pe({
+          bankId: 6,
+          accountNo: BANBIF_CCI,
+          // eslint-disable-next-line no-loss-of-precision -- a CCI as a number loses digits: that is the point
+          cciAccountNo: 3810110700064503226,
+        }),
+        CTX,
+      );
+      expect(result.errors).toContainEqual(
+        expect.objectContaining({ field: 'cciAccountNo', rule: 'type' }),
+      );
       expect(result.body).toBeUndefined();
     });
 
-    it.each(['1911-2345678-0-12', '191 12345678012', '1911234567801A', '+19112345678012'])('rejects accountNo %p with non-digits', (accountNo) => {
+    it.each([
+      '1911-2345678-0-12',
+      '191 12345678012',
+      '1911234567801A',
+      '+19112345678012',
+    ])('rejects accountNo %p with non-digits', (accountNo) => {
       expectBroken(pe({ accountNo }), 'accountNo', 'digits');
     });
 
@@ -414,18 +609,24 @@ describe('checkCreatePayout', () => {
   });
 
   describe('bankId must be in the market bank table', () => {
-    it.each([0, 15, 16, 29, 99])('rejects PEN bankId %p, pointing to listBanks', (bankId) => {
-      const error = expectBroken(pe({ bankId }), 'bankId', 'unknownBank');
-      expect(error.message).toContain('listBanks');
-      expect(error.message).toContain(String(bankId));
-      expect(error.message).toContain('PEN');
-    });
+    it.each([0, 15, 16, 29, 99])(
+      'rejects PEN bankId %p, pointing to listBanks',
+      (bankId) => {
+        const error = expectBroken(pe({ bankId }), 'bankId', 'unknownBank');
+        expect(error.message).toContain('listBanks');
+        expect(error.message).toContain(String(bankId));
+        expect(error.message).toContain('PEN');
+      },
+    );
 
-    it.each([1, 2, 9, 14, 23, 82, 90, 91, 96, 1000])('rejects MXN bankId %p, pointing to listBanks', (bankId) => {
-      const error = expectBroken(mx({ bankId }), 'bankId', 'unknownBank');
-      expect(error.message).toContain('listBanks');
-      expect(error.message).toContain('MXN');
-    });
+    it.each([1, 2, 9, 14, 23, 82, 90, 91, 96, 1000])(
+      'rejects MXN bankId %p, pointing to listBanks',
+      (bankId) => {
+        const error = expectBroken(mx({ bankId }), 'bankId', 'unknownBank');
+        expect(error.message).toContain('listBanks');
+        expect(error.message).toContain('MXN');
+      },
+    );
 
     it('reports an unknown numeric-string bankId the same way', () => {
       expectBroken(pe({ bankId: '15' }), 'bankId', 'unknownBank');
@@ -440,7 +641,16 @@ describe('checkCreatePayout', () => {
       });
 
       it.each([2, 3, 40, 10])('rejects %p', (accountType) => {
-        const error = expectBroken(pe({ accountType, bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI }), 'accountType', 'accountType');
+        const error = expectBroken(
+          pe({
+            accountType,
+            bankId: 6,
+            accountNo: BANBIF_CCI,
+            cciAccountNo: BANBIF_CCI,
+          }),
+          'accountType',
+          'accountType',
+        );
         expect(error.message).toContain('PEN');
       });
     });
@@ -478,12 +688,20 @@ describe('checkCreatePayout', () => {
         ['RUC', '4', '201234567890'],
         ['RUC', '4', '2012345678A'],
       ])('rejects a %s (idType %p) idCard %p', (name, idType, idCard) => {
-        const error = expectBroken(pe({ idType, idCard }), 'idCard', 'idFormat');
+        const error = expectBroken(
+          pe({ idType, idCard }),
+          'idCard',
+          'idFormat',
+        );
         expect(error.message).toContain(name);
       });
 
       it('rejects an idCard over 32 characters whatever the document', () => {
-        expectBroken(pe({ idType: '3', idCard: 'A'.repeat(33) }), 'idCard', 'maxLength');
+        expectBroken(
+          pe({ idType: '3', idCard: 'A'.repeat(33) }),
+          'idCard',
+          'maxLength',
+        );
       });
 
       it.each(['0', '5', '9', 'DNI', '01'])('rejects idType %p', (idType) => {
@@ -493,7 +711,9 @@ describe('checkCreatePayout', () => {
       it('accepts idType as a whole number and sends it as a string', () => {
         const body = expectValid(pe({ idType: 1 }));
         expect(body.idType).toBe('1');
-        expect(expectValid(pe({ idType: 4, idCard: '20123456789' })).idType).toBe('4');
+        expect(
+          expectValid(pe({ idType: 4, idCard: '20123456789' })).idType,
+        ).toBe('4');
       });
 
       it('rejects idType of another type', () => {
@@ -521,9 +741,14 @@ describe('checkCreatePayout', () => {
         ['BCP ahorro', 3, 1, 14],
         ['Scotiabank', 4, 0, 10],
         ['Scotiabank', 4, 1, 10],
-      ])('accepts %s (bankId %p, accountType %p) with %p digits', (_name, bankId, accountType, length) => {
-        expectValid(pe({ bankId, accountType, accountNo: '1'.repeat(length) }));
-      });
+      ])(
+        'accepts %s (bankId %p, accountType %p) with %p digits',
+        (_name, bankId, accountType, length) => {
+          expectValid(
+            pe({ bankId, accountType, accountNo: '1'.repeat(length) }),
+          );
+        },
+      );
 
       it.each<[string, number, number, number]>([
         ['BBVA', 1, 1, 17],
@@ -539,10 +764,17 @@ describe('checkCreatePayout', () => {
         ['Scotiabank', 4, 1, 9],
         ['Scotiabank', 4, 1, 11],
         ['Scotiabank', 4, 1, 20],
-      ])('rejects %s (bankId %p, accountType %p) with %p digits', (_name, bankId, accountType, length) => {
-        const error = expectBroken(pe({ bankId, accountType, accountNo: '1'.repeat(length) }), 'accountNo', 'accountFormat');
-        expect(error.message).toContain(`bankId ${bankId}`);
-      });
+      ])(
+        'rejects %s (bankId %p, accountType %p) with %p digits',
+        (_name, bankId, accountType, length) => {
+          const error = expectBroken(
+            pe({ bankId, accountType, accountNo: '1'.repeat(length) }),
+            'accountNo',
+            'accountFormat',
+          );
+          expect(error.message).toContain(`bankId ${bankId}`);
+        },
+      );
 
       it('does not require cciAccountNo for the big four', () => {
         expectValid(pe({ bankId: 1, accountNo: '001106660100012345' }));
@@ -552,9 +784,17 @@ describe('checkCreatePayout', () => {
       it('checks an optional cciAccountNo given to a big-four bank', () => {
         const body = expectValid(pe({ cciAccountNo: BCP_CCI }));
         expect(body.cciAccountNo).toBe(BCP_CCI);
-        expectBroken(pe({ cciAccountNo: CASHY_INVALID_CCI }), 'cciAccountNo', 'cciCheckDigits');
+        expectBroken(
+          pe({ cciAccountNo: CASHY_INVALID_CCI }),
+          'cciAccountNo',
+          'cciCheckDigits',
+        );
         // Valid check digits, but the BBVA entity code 011 does not belong to BCP (002).
-        const error = expectBroken(pe({ cciAccountNo: makeCci('011066000100012345') }), 'cciAccountNo', 'cciBankMatch');
+        const error = expectBroken(
+          pe({ cciAccountNo: makeCci('011066000100012345') }),
+          'cciAccountNo',
+          'cciBankMatch',
+        );
         expect(error.message).toContain('002');
       });
 
@@ -563,54 +803,179 @@ describe('checkCreatePayout', () => {
         [2, '003'],
         [3, '002'],
         [4, '009'],
-      ])('matches the CCI entity code of big-four bankId %p (%p)', (bankId, entity) => {
-        const accountNo = { 1: '1'.repeat(18), 2: '1'.repeat(13), 3: '1'.repeat(14), 4: '1'.repeat(10) }[bankId]!;
-        expectValid(pe({ bankId, accountNo, cciAccountNo: makeCci(`${entity}123456789012345`) }));
-        expectBroken(pe({ bankId, accountNo, cciAccountNo: makeCci('038123456789012345') }), 'cciAccountNo', 'cciBankMatch');
-      });
+      ])(
+        'matches the CCI entity code of big-four bankId %p (%p)',
+        (bankId, entity) => {
+          const accountNo = {
+            1: '1'.repeat(18),
+            2: '1'.repeat(13),
+            3: '1'.repeat(14),
+            4: '1'.repeat(10),
+          }[bankId]!;
+          expectValid(
+            pe({
+              bankId,
+              accountNo,
+              cciAccountNo: makeCci(`${entity}123456789012345`),
+            }),
+          );
+          expectBroken(
+            pe({
+              bankId,
+              accountNo,
+              cciAccountNo: makeCci('038123456789012345'),
+            }),
+            'cciAccountNo',
+            'cciBankMatch',
+          );
+        },
+      );
     });
 
     describe('other banks are paid by CCI', () => {
       it('accepts the reference BanBif example and sends the CCI in cciAccountNo', () => {
-        const body = expectValid(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI }));
+        const body = expectValid(
+          pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI }),
+        );
         expect(body.cciAccountNo).toBe(BANBIF_CCI);
         expect(body.accountNo).toBe(BANBIF_CCI);
       });
 
       it("accepts the bank's own account number in accountNo (digits, at most 32)", () => {
-        expectValid(pe({ bankId: 6, accountNo: '107000645032', cciAccountNo: BANBIF_CCI }));
-        expectValid(pe({ bankId: 6, accountNo: '1'.repeat(32), cciAccountNo: BANBIF_CCI }));
-        expectBroken(pe({ bankId: 6, accountNo: '1'.repeat(33), cciAccountNo: BANBIF_CCI }), 'accountNo', 'maxLength');
+        expectValid(
+          pe({
+            bankId: 6,
+            accountNo: '107000645032',
+            cciAccountNo: BANBIF_CCI,
+          }),
+        );
+        expectValid(
+          pe({
+            bankId: 6,
+            accountNo: '1'.repeat(32),
+            cciAccountNo: BANBIF_CCI,
+          }),
+        );
+        expectBroken(
+          pe({
+            bankId: 6,
+            accountNo: '1'.repeat(33),
+            cciAccountNo: BANBIF_CCI,
+          }),
+          'accountNo',
+          'maxLength',
+        );
       });
 
       it('requires cciAccountNo', () => {
-        const error = expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI }), 'cciAccountNo', 'required');
+        const error = expectBroken(
+          pe({ bankId: 6, accountNo: BANBIF_CCI }),
+          'cciAccountNo',
+          'required',
+        );
         expect(error.message).toContain('bankId 6');
-        expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: '' }), 'cciAccountNo', 'required');
-        expectBroken(pe({ bankId: 22, accountNo: '123456789' }), 'cciAccountNo', 'required');
+        expectBroken(
+          pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: '' }),
+          'cciAccountNo',
+          'required',
+        );
+        expectBroken(
+          pe({ bankId: 22, accountNo: '123456789' }),
+          'cciAccountNo',
+          'required',
+        );
       });
 
       it("rejects Cashy's appendix CCI and any CCI with wrong check digits", () => {
-        expectBroken(pe({ bankId: 3, accountNo: '19112345678012', cciAccountNo: CASHY_INVALID_CCI }), 'cciAccountNo', 'cciCheckDigits');
-        expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: '03810110700064503227' }), 'cciAccountNo', 'cciCheckDigits');
-        expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: '03810110700064503216' }), 'cciAccountNo', 'cciCheckDigits');
+        expectBroken(
+          pe({
+            bankId: 3,
+            accountNo: '19112345678012',
+            cciAccountNo: CASHY_INVALID_CCI,
+          }),
+          'cciAccountNo',
+          'cciCheckDigits',
+        );
+        expectBroken(
+          pe({
+            bankId: 6,
+            accountNo: BANBIF_CCI,
+            cciAccountNo: '03810110700064503227',
+          }),
+          'cciAccountNo',
+          'cciCheckDigits',
+        );
+        expectBroken(
+          pe({
+            bankId: 6,
+            accountNo: BANBIF_CCI,
+            cciAccountNo: '03810110700064503216',
+          }),
+          'cciAccountNo',
+          'cciCheckDigits',
+        );
       });
 
       it('rejects a CCI that is not 20 digits', () => {
-        expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI.slice(0, 19) }), 'cciAccountNo', 'cciCheckDigits');
-        expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI + '0' }), 'cciAccountNo', 'cciCheckDigits');
-        const result = checkCreatePayout(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: '038-101-107000645032-26' }), CTX);
-        expect(result.errors).toContainEqual(expect.objectContaining({ field: 'cciAccountNo', rule: 'digits' }));
+        expectBroken(
+          pe({
+            bankId: 6,
+            accountNo: BANBIF_CCI,
+            cciAccountNo: BANBIF_CCI.slice(0, 19),
+          }),
+          'cciAccountNo',
+          'cciCheckDigits',
+        );
+        expectBroken(
+          pe({
+            bankId: 6,
+            accountNo: BANBIF_CCI,
+            cciAccountNo: BANBIF_CCI + '0',
+          }),
+          'cciAccountNo',
+          'cciCheckDigits',
+        );
+        const result = checkCreatePayout(
+          pe({
+            bankId: 6,
+            accountNo: BANBIF_CCI,
+            cciAccountNo: '038-101-107000645032-26',
+          }),
+          CTX,
+        );
+        expect(result.errors).toContainEqual(
+          expect.objectContaining({ field: 'cciAccountNo', rule: 'digits' }),
+        );
         expect(result.body).toBeUndefined();
       });
 
       it('reports a malformed cciAccountNo once, not also as "required"', () => {
-        expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: '038-101-107000645032-26' }), 'cciAccountNo', 'digits');
-        expectBroken(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: '1'.repeat(33) }), 'cciAccountNo', 'maxLength');
+        expectBroken(
+          pe({
+            bankId: 6,
+            accountNo: BANBIF_CCI,
+            cciAccountNo: '038-101-107000645032-26',
+          }),
+          'cciAccountNo',
+          'digits',
+        );
+        expectBroken(
+          pe({
+            bankId: 6,
+            accountNo: BANBIF_CCI,
+            cciAccountNo: '1'.repeat(33),
+          }),
+          'cciAccountNo',
+          'maxLength',
+        );
       });
 
       it('rejects a valid CCI of another bank (entity prefix mismatch)', () => {
-        const error = expectBroken(pe({ bankId: 6, accountNo: BCP_CCI, cciAccountNo: BCP_CCI }), 'cciAccountNo', 'cciBankMatch');
+        const error = expectBroken(
+          pe({ bankId: 6, accountNo: BCP_CCI, cciAccountNo: BCP_CCI }),
+          'cciAccountNo',
+          'cciBankMatch',
+        );
         expect(error.message).toContain('038');
         expect(error.message).toContain('002');
       });
@@ -634,12 +999,21 @@ describe('checkCreatePayout', () => {
         ['Banco Pichincha', 21, '035'],
         ['Caja Tacna', 27, '813'],
         ['Banco Ripley', 28, '055'],
-      ])('%s (bankId %p) takes CCIs starting %p and no other', (_name, bankId, entity) => {
-        const own = makeCci(`${entity}001123456789012`);
-        expectValid(pe({ bankId, accountNo: own, cciAccountNo: own }));
-        const other = makeCci(`${entity === '038' ? '054' : '038'}001123456789012`);
-        expectBroken(pe({ bankId, accountNo: other, cciAccountNo: other }), 'cciAccountNo', 'cciBankMatch');
-      });
+      ])(
+        '%s (bankId %p) takes CCIs starting %p and no other',
+        (_name, bankId, entity) => {
+          const own = makeCci(`${entity}001123456789012`);
+          expectValid(pe({ bankId, accountNo: own, cciAccountNo: own }));
+          const other = makeCci(
+            `${entity === '038' ? '054' : '038'}001123456789012`,
+          );
+          expectBroken(
+            pe({ bankId, accountNo: other, cciAccountNo: other }),
+            'cciAccountNo',
+            'cciBankMatch',
+          );
+        },
+      );
 
       it.each<[string, number]>([
         ['Banco Azteca', 22],
@@ -647,11 +1021,18 @@ describe('checkCreatePayout', () => {
         ['ICBC PERU BANK', 24],
         ['Caja Maynas', 25],
         ['Caja Municipal Ica', 26],
-      ])('%s (bankId %p) has no published entity code: any valid CCI is accepted, an invalid one is not', (_name, bankId) => {
-        const cci = makeCci('999001123456789012');
-        expectValid(pe({ bankId, accountNo: cci, cciAccountNo: cci }));
-        expectBroken(pe({ bankId, accountNo: cci, cciAccountNo: CASHY_INVALID_CCI }), 'cciAccountNo', 'cciCheckDigits');
-      });
+      ])(
+        '%s (bankId %p) has no published entity code: any valid CCI is accepted, an invalid one is not',
+        (_name, bankId) => {
+          const cci = makeCci('999001123456789012');
+          expectValid(pe({ bankId, accountNo: cci, cciAccountNo: cci }));
+          expectBroken(
+            pe({ bankId, accountNo: cci, cciAccountNo: CASHY_INVALID_CCI }),
+            'cciAccountNo',
+            'cciCheckDigits',
+          );
+        },
+      );
     });
   });
 
@@ -662,12 +1043,18 @@ describe('checkCreatePayout', () => {
 
     describe('accountType 3: 16-digit card/account number', () => {
       it('accepts 16 digits', () => {
-        const body = expectValid(mx({ accountType: 3, accountNo: '4152313812345678', bankId: 79 }));
+        const body = expectValid(
+          mx({ accountType: 3, accountNo: '4152313812345678', bankId: 79 }),
+        );
         expect(body.accountType).toBe(3);
       });
 
       it.each([15, 17, 18, 10])('rejects %p digits', (length) => {
-        const error = expectBroken(mx({ accountType: 3, accountNo: '4'.repeat(length), bankId: 79 }), 'accountNo', 'accountFormat');
+        const error = expectBroken(
+          mx({ accountType: 3, accountNo: '4'.repeat(length), bankId: 79 }),
+          'accountNo',
+          'accountFormat',
+        );
         expect(error.message).toContain('16');
       });
     });
@@ -676,57 +1063,99 @@ describe('checkCreatePayout', () => {
       it('accepts CLABEs whose prefix is the last 3 digits of the bank SPEI code', () => {
         expectValid(mx({ accountNo: '002010077777777771', bankId: 80 })); // BANAMEX 40002
         expectValid(mx({ accountNo: BBVA_MX_CLABE, bankId: 79 })); // BBVA MEXICO 40012
-        expectValid(mx({ accountNo: makeClabe('07218000123456789'), bankId: 68 })); // BANORTE 40072
+        expectValid(
+          mx({ accountNo: makeClabe('07218000123456789'), bankId: 68 }),
+        ); // BANORTE 40072
         expectValid(mx({ accountNo: STP_CLABE, bankId: 24 })); // STP 90646
         expectValid(mx({ accountNo: BANXICO_CLABE, bankId: 87 })); // BANXICO 2001 -> 001
       });
 
       it('rejects a wrong check digit (published vector 002010077777777779)', () => {
-        const error = expectBroken(mx({ accountNo: '002010077777777779' }), 'accountNo', 'clabeCheckDigit');
+        const error = expectBroken(
+          mx({ accountNo: '002010077777777779' }),
+          'accountNo',
+          'clabeCheckDigit',
+        );
         expect(error.message).toContain('CLABE');
       });
 
-      it.each(['00201007777777777', '0020100777777777710', '4152313812345678'])('rejects %p (not 18 digits)', (accountNo) => {
-        expectBroken(mx({ accountNo }), 'accountNo', 'clabeCheckDigit');
-      });
+      it.each(['00201007777777777', '0020100777777777710', '4152313812345678'])(
+        'rejects %p (not 18 digits)',
+        (accountNo) => {
+          expectBroken(mx({ accountNo }), 'accountNo', 'clabeCheckDigit');
+        },
+      );
 
       it('rejects a checksum-valid CLABE of another bank', () => {
-        const result = checkCreatePayout(mx({ accountNo: BBVA_MX_CLABE, bankId: 80 }), CTX);
-        expect(result.errors.map((e) => [e.field, e.rule])).toEqual([['accountNo', 'clabeBankMatch']]);
+        const result = checkCreatePayout(
+          mx({ accountNo: BBVA_MX_CLABE, bankId: 80 }),
+          CTX,
+        );
+        expect(result.errors.map((e) => [e.field, e.rule])).toEqual([
+          ['accountNo', 'clabeBankMatch'],
+        ]);
         expect(result.errors[0].message).toContain('012');
         expect(result.errors[0].message).toContain('002');
       });
 
       it('rejects the reference example: 032180000118359719 sent to BBVA MEXICO (79), its prefix 032 is not 012', () => {
-        const result = checkCreatePayout(mx({ accountNo: '032180000118359719', bankId: 79 }), CTX);
-        expect(result.errors.map((e) => [e.field, e.rule])).toEqual([['accountNo', 'clabeBankMatch']]);
+        const result = checkCreatePayout(
+          mx({ accountNo: '032180000118359719', bankId: 79 }),
+          CTX,
+        );
+        expect(result.errors.map((e) => [e.field, e.rule])).toEqual([
+          ['accountNo', 'clabeBankMatch'],
+        ]);
       });
 
       it('rejects the checksum-valid 000000000000000000 for every bank (bank 000 does not exist)', () => {
         const accepted: number[] = [];
         for (const bankId of [5, 24, 38, 79, 80, 87, 95]) {
-          const result = checkCreatePayout(mx({ accountNo: '000000000000000000', bankId }), CTX);
-          if (!result.errors.some((e) => e.field === 'accountNo' && e.rule === 'clabeBankMatch')) accepted.push(bankId);
+          const result = checkCreatePayout(
+            mx({ accountNo: '000000000000000000', bankId }),
+            CTX,
+          );
+          if (
+            !result.errors.some(
+              (e) => e.field === 'accountNo' && e.rule === 'clabeBankMatch',
+            )
+          )
+            accepted.push(bankId);
         }
         expect(accepted).toEqual([]);
       });
 
       it('names the field accountNo in the clabeBankMatch message', () => {
-        const result = checkCreatePayout(mx({ accountNo: BBVA_MX_CLABE, bankId: 80 }), CTX);
+        const result = checkCreatePayout(
+          mx({ accountNo: BBVA_MX_CLABE, bankId: 80 }),
+          CTX,
+        );
         expect(result.errors[0].message).toContain('accountNo');
       });
     });
 
     it.each([0, 1, 2, 4, 39, 41])('rejects accountType %p', (accountType) => {
-      const error = expectBroken(mx({ accountType }), 'accountType', 'accountType');
+      const error = expectBroken(
+        mx({ accountType }),
+        'accountType',
+        'accountType',
+      );
       expect(error.message).toContain('MXN');
     });
 
     it('STP (bankId 24) accepts CLABE only', () => {
       expectValid(mx({ bankId: 24, accountType: 40, accountNo: STP_CLABE }));
-      const error = expectBroken(mx({ bankId: 24, accountType: 3, accountNo: '4152313812345678' }), 'accountType', 'stpClabeOnly');
+      const error = expectBroken(
+        mx({ bankId: 24, accountType: 3, accountNo: '4152313812345678' }),
+        'accountType',
+        'stpClabeOnly',
+      );
       expect(error.message).toContain('40');
-      expectBroken(mx({ bankId: '24', accountType: '3', accountNo: '4152313812345678' }), 'accountType', 'stpClabeOnly');
+      expectBroken(
+        mx({ bankId: '24', accountType: '3', accountNo: '4152313812345678' }),
+        'accountType',
+        'stpClabeOnly',
+      );
     });
 
     it('rejects cciAccountNo (a Peruvian field)', () => {
@@ -737,7 +1166,9 @@ describe('checkCreatePayout', () => {
       const body = expectValid(MX);
       expect(body).not.toHaveProperty('idType');
       expect(body).not.toHaveProperty('idCard');
-      const withId = expectValid(mx({ idType: '1', idCard: 'HEGJ800101HDFRRN09' }));
+      const withId = expectValid(
+        mx({ idType: '1', idCard: 'HEGJ800101HDFRRN09' }),
+      );
       expect(withId.idType).toBe('1');
       expect(withId.idCard).toBe('HEGJ800101HDFRRN09');
       expectBroken(mx({ idCard: 'HEGJ-800101' }), 'idCard', 'idFormat');
@@ -747,7 +1178,9 @@ describe('checkCreatePayout', () => {
 
   describe('phone and email (optional)', () => {
     it('accepts and sends valid values', () => {
-      const body = expectValid(pe({ phone: '+51 987 654 321', email: 'maria@example.com' }));
+      const body = expectValid(
+        pe({ phone: '+51 987 654 321', email: 'maria@example.com' }),
+      );
       expect(body.phone).toBe('+51 987 654 321');
       expect(body.email).toBe('maria@example.com');
     });
@@ -762,42 +1195,90 @@ describe('checkCreatePayout', () => {
   describe('several broken rules are reported together, one entry per broken rule', () => {
     it('lists every broken rule of a PEN payout', () => {
       const result = checkCreatePayout(
-        pe({ nonceStr: 'x', accountName: 'José Pérez', amount: '9.99', bankId: 99, remark: undefined, mchOrderNo: 'M'.repeat(33) }),
+        pe({
+          nonceStr: 'x',
+          accountName: 'José Pérez',
+          amount: '9.99',
+          bankId: 99,
+          remark: undefined,
+          mchOrderNo: 'M'.repeat(33),
+        }),
         CTX,
       );
       const pairs = result.errors.map((e) => `${e.field}:${e.rule}`);
       expect(pairs.sort()).toEqual(
-        ['accountName:characters', 'amount:min', 'bankId:unknownBank', 'mchOrderNo:maxLength', 'nonceStr:notAllowed', 'remark:required'].sort(),
+        [
+          'accountName:characters',
+          'amount:min',
+          'bankId:unknownBank',
+          'mchOrderNo:maxLength',
+          'nonceStr:notAllowed',
+          'remark:required',
+        ].sort(),
       );
       expect(new Set(pairs).size).toBe(pairs.length);
       expect(result.body).toBeUndefined();
-      for (const error of result.errors) expect(error.message).toContain(error.field);
+      for (const error of result.errors)
+        expect(error.message).toContain(error.field);
     });
 
     it('lists market rules and common rules together', () => {
       const result = checkCreatePayout(
-        pe({ accountType: 2, idType: '1', idCard: '123', bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: undefined, amount: '150.505', notifyUrl: 'ftp://x' }),
+        pe({
+          accountType: 2,
+          idType: '1',
+          idCard: '123',
+          bankId: 6,
+          accountNo: BANBIF_CCI,
+          cciAccountNo: undefined,
+          amount: '150.505',
+          notifyUrl: 'ftp://x',
+        }),
         CTX,
       );
       expect(result.errors.map((e) => `${e.field}:${e.rule}`).sort()).toEqual(
-        ['accountType:accountType', 'amount:scale', 'cciAccountNo:required', 'idCard:idFormat', 'notifyUrl:url'].sort(),
+        [
+          'accountType:accountType',
+          'amount:scale',
+          'cciAccountNo:required',
+          'idCard:idFormat',
+          'notifyUrl:url',
+        ].sort(),
       );
     });
 
     it('lists two rules broken on related MXN fields', () => {
-      const result = checkCreatePayout(mx({ bankId: 24, accountType: 3, accountNo: '415231381234567', amount: 100.5 }), CTX);
-      expect(result.errors.map((e) => `${e.field}:${e.rule}`).sort()).toEqual(['accountNo:accountFormat', 'accountType:stpClabeOnly', 'amount:scale']);
+      const result = checkCreatePayout(
+        mx({
+          bankId: 24,
+          accountType: 3,
+          accountNo: '415231381234567',
+          amount: 100.5,
+        }),
+        CTX,
+      );
+      expect(result.errors.map((e) => `${e.field}:${e.rule}`).sort()).toEqual([
+        'accountNo:accountFormat',
+        'accountType:stpClabeOnly',
+        'amount:scale',
+      ]);
     });
 
     it('reports several unknown fields, one entry each', () => {
       const result = checkCreatePayout(pe({ a: 1, b: 2, nonceStr: 'n' }), CTX);
-      expect(result.errors.map((e) => `${e.field}:${e.rule}`).sort()).toEqual(['a:unknownField', 'b:unknownField', 'nonceStr:notAllowed']);
+      expect(result.errors.map((e) => `${e.field}:${e.rule}`).sort()).toEqual([
+        'a:unknownField',
+        'b:unknownField',
+        'nonceStr:notAllowed',
+      ]);
     });
   });
 
   describe('the body to send', () => {
     it('is normalized and keyed in the documented order (PEN)', () => {
-      const body = expectValid(pe({ amount: '150.5', accountType: '1', bankId: '3', idType: 1 }));
+      const body = expectValid(
+        pe({ amount: '150.5', accountType: '1', bankId: '3', idType: 1 }),
+      );
       expect(body).toEqual({
         accountName: 'Juan Perez',
         accountNo: '19112345678012',
@@ -812,7 +1293,17 @@ describe('checkCreatePayout', () => {
         remark: 'withdrawal',
       });
       expect(Object.keys(body)).toEqual([
-        'accountName', 'accountNo', 'accountType', 'currency', 'amount', 'bankId', 'mchOrderNo', 'notifyUrl', 'idType', 'idCard', 'remark',
+        'accountName',
+        'accountNo',
+        'accountType',
+        'currency',
+        'amount',
+        'bankId',
+        'mchOrderNo',
+        'notifyUrl',
+        'idType',
+        'idCard',
+        'remark',
       ]);
       expect(typeof body.accountType).toBe('number');
       expect(typeof body.bankId).toBe('number');
@@ -821,23 +1312,50 @@ describe('checkCreatePayout', () => {
     });
 
     it('places every optional field at its documented position', () => {
-      const body = expectValid(pe({ bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI, phone: '+51987654321', email: 'm@example.com' }));
+      const body = expectValid(
+        pe({
+          bankId: 6,
+          accountNo: BANBIF_CCI,
+          cciAccountNo: BANBIF_CCI,
+          phone: '+51987654321',
+          email: 'm@example.com',
+        }),
+      );
       expect(Object.keys(body)).toEqual([
-        'accountName', 'accountNo', 'cciAccountNo', 'accountType', 'currency', 'amount', 'bankId', 'mchOrderNo', 'notifyUrl',
-        'idType', 'idCard', 'phone', 'email', 'remark',
+        'accountName',
+        'accountNo',
+        'cciAccountNo',
+        'accountType',
+        'currency',
+        'amount',
+        'bankId',
+        'mchOrderNo',
+        'notifyUrl',
+        'idType',
+        'idCard',
+        'phone',
+        'email',
+        'remark',
       ]);
     });
 
     it('reproduces the reference Peru example (§3.1) byte for byte, without nonceStr', () => {
       const example =
         '{"accountName":"Maria Quispe","accountNo":"03810110700064503226","cciAccountNo":"03810110700064503226","accountType":1,"currency":"PEN","amount":"250.00","bankId":6,"mchOrderNo":"PE-2025-000123","notifyUrl":"https://pay.example.com/cashy/payout/notify","nonceStr":"k3j9x0q2","idType":"1","idCard":"45671234","remark":"withdrawal"}';
-      const { nonceStr: _nonce, ...input } = JSON.parse(example) as Record<string, unknown>;
+      const { nonceStr: _nonce, ...input } = JSON.parse(example) as Record<
+        string,
+        unknown
+      >;
       const body = expectValid({ ...input, amount: 250 });
-      expect(JSON.stringify(body)).toBe(example.replace('"nonceStr":"k3j9x0q2",', ''));
+      expect(JSON.stringify(body)).toBe(
+        example.replace('"nonceStr":"k3j9x0q2",', ''),
+      );
     });
 
     it('is normalized and keyed in the documented order (MXN)', () => {
-      const body = expectValid(mx({ amount: 1500, accountType: '40', bankId: '80' }));
+      const body = expectValid(
+        mx({ amount: 1500, accountType: '40', bankId: '80' }),
+      );
       expect(body).toEqual({
         accountName: 'Jose Hernandez',
         accountNo: '002010077777777771',
@@ -849,7 +1367,17 @@ describe('checkCreatePayout', () => {
         notifyUrl: NOTIFY,
         remark: 'retiro',
       });
-      expect(Object.keys(body)).toEqual(['accountName', 'accountNo', 'accountType', 'currency', 'amount', 'bankId', 'mchOrderNo', 'notifyUrl', 'remark']);
+      expect(Object.keys(body)).toEqual([
+        'accountName',
+        'accountNo',
+        'accountType',
+        'currency',
+        'amount',
+        'bankId',
+        'mchOrderNo',
+        'notifyUrl',
+        'remark',
+      ]);
     });
 
     it('carries no nonceStr and no field that was not given', () => {
@@ -861,7 +1389,9 @@ describe('checkCreatePayout', () => {
     });
 
     it('is absent whenever a rule is broken', () => {
-      expect(checkCreatePayout(pe({ amount: '9.99' }), CTX).body).toBeUndefined();
+      expect(
+        checkCreatePayout(pe({ amount: '9.99' }), CTX).body,
+      ).toBeUndefined();
     });
   });
 });

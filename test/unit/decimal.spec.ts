@@ -29,8 +29,18 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       ['0.05', { negative: false, integer: '0', fraction: '05' }],
       ['00.10', { negative: false, integer: '0', fraction: '1' }],
       ['-2.50', { negative: true, integer: '2', fraction: '5' }],
-      ['99999999999999999.99', { negative: false, integer: '99999999999999999', fraction: '99' }],
-      ['123456789012345678901234567890.123456789', { negative: false, integer: '123456789012345678901234567890', fraction: '123456789' }],
+      [
+        '99999999999999999.99',
+        { negative: false, integer: '99999999999999999', fraction: '99' },
+      ],
+      [
+        '123456789012345678901234567890.123456789',
+        {
+          negative: false,
+          integer: '123456789012345678901234567890',
+          fraction: '123456789',
+        },
+      ],
     ])('parses the string %p', (input, expected) => {
       expect(parseDecimal(input)).toEqual(expected);
     });
@@ -44,19 +54,37 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       [0, { negative: false, integer: '0', fraction: '' }],
       [-7.25, { negative: true, integer: '7', fraction: '25' }],
       [133334.0, { negative: false, integer: '133334', fraction: '' }],
-    ])('parses the JSON number %p by its shortest round-trip text (no float noise)', (input, expected) => {
-      expect(parseDecimal(input)).toEqual(expected);
-    });
+    ])(
+      'parses the JSON number %p by its shortest round-trip text (no float noise)',
+      (input, expected) => {
+        expect(parseDecimal(input)).toEqual(expected);
+      },
+    );
 
     it('treats negative zero as zero', () => {
-      expect(parseDecimal('-0')).toEqual({ negative: false, integer: '0', fraction: '' });
-      expect(parseDecimal('-0.00')).toEqual({ negative: false, integer: '0', fraction: '' });
-      expect(parseDecimal(-0)).toEqual({ negative: false, integer: '0', fraction: '' });
+      expect(parseDecimal('-0')).toEqual({
+        negative: false,
+        integer: '0',
+        fraction: '',
+      });
+      expect(parseDecimal('-0.00')).toEqual({
+        negative: false,
+        integer: '0',
+        fraction: '',
+      });
+      expect(parseDecimal(-0)).toEqual({
+        negative: false,
+        integer: '0',
+        fraction: '',
+      });
     });
 
-    it.each(['1e3', '1E3', '1.5e2', '1e-2', '-1e3', '15e-1'])('rejects the exponent notation %p', (input) => {
-      expect(parseDecimal(input)).toBeUndefined();
-    });
+    it.each(['1e3', '1E3', '1.5e2', '1e-2', '-1e3', '15e-1'])(
+      'rejects the exponent notation %p',
+      (input) => {
+        expect(parseDecimal(input)).toBeUndefined();
+      },
+    );
 
     it('rejects numbers whose shortest text uses an exponent (too large or too small to write plainly)', () => {
       expect(String(1e21)).toBe('1e+21');
@@ -109,15 +137,25 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       expect(toScaledInteger(p('150.5'), 2)).toBe(15050n);
       expect(toScaledInteger(p('0.01'), 2)).toBe(1n);
       expect(toScaledInteger(p('-2.5'), 1)).toBe(-25n);
-      expect(toScaledInteger(p('99999999999999999.99'), 2)).toBe(9999999999999999999n);
+      expect(toScaledInteger(p('99999999999999999.99'), 2)).toBe(
+        9999999999999999999n,
+      );
     });
   });
 
   describe('hostile input', () => {
     it('rejects texts longer than 64 characters at once, whatever they hold', () => {
-      expect(p('1'.repeat(64))).toEqual({ negative: false, integer: '1'.repeat(64), fraction: '' });
+      expect(p('1'.repeat(64))).toEqual({
+        negative: false,
+        integer: '1'.repeat(64),
+        fraction: '',
+      });
       // Without the cap, a backtracking pattern would spend minutes on the first two.
-      for (const text of ['0'.repeat(100_000) + 'x', '1.' + '0'.repeat(100_000) + '1', '0'.repeat(65)]) {
+      for (const text of [
+        '0'.repeat(100_000) + 'x',
+        '1.' + '0'.repeat(100_000) + '1',
+        '0'.repeat(65),
+      ]) {
         expect(parseDecimal(text)).toBeUndefined();
       }
     });
@@ -142,7 +180,9 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       expect(cmp('0.30000000000000004', '0.3')).toBe(1);
       expect(cmp(0.1 + 0.2, '0.3')).toBe(1); // the number really is 0.30000000000000004
       // 2^53 + 1 is not representable as a double; as text it still compares correctly.
-      expect(Number('9007199254740993') === Number('9007199254740992')).toBe(true);
+      expect(Number('9007199254740993') === Number('9007199254740992')).toBe(
+        true,
+      );
       expect(cmp('9007199254740993', '9007199254740992')).toBe(1);
       expect(cmp('99999999999999999.99', '99999999999999999.98')).toBe(1);
       expect(cmp('99999999999999999.99', '100000000000000000')).toBe(-1);
@@ -160,7 +200,8 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       // A seeded Park–Miller generator (its products stay below 2^53), so a failure replays.
       let seed = 20261122;
       const next = (n: number) => (seed = (seed * 48271) % 2147483647) % n;
-      const digits = (count: number) => Array.from({ length: count }, () => String(next(10))).join('');
+      const digits = (count: number) =>
+        Array.from({ length: count }, () => String(next(10))).join('');
       const generate = () => {
         // Leading zeros, integer parts of 1 to 12 digits, fractions of 0 to 6 digits (trailing zeros too).
         const integer = '0'.repeat(next(3)) + digits(1 + next(12));
@@ -176,8 +217,13 @@ describe('decimal helpers (amounts never pass through floats)', () => {
         const a = generate();
         const b = next(10) === 0 ? a : generate();
         const diff = exact(a, 6) - exact(b, 6);
-        if (next(50) === 0) expect(cmp(a, a.includes('.') ? `${a}0` : `${a}.0`)).toBe(0); // a trailing zero changes nothing
-        expect([a, b, cmp(a, b)]).toEqual([a, b, diff === 0n ? 0 : diff < 0n ? -1 : 1]);
+        if (next(50) === 0)
+          expect(cmp(a, a.includes('.') ? `${a}0` : `${a}.0`)).toBe(0); // a trailing zero changes nothing
+        expect([a, b, cmp(a, b)]).toEqual([
+          a,
+          b,
+          diff === 0n ? 0 : diff < 0n ? -1 : 1,
+        ]);
       }
     });
 
@@ -190,8 +236,24 @@ describe('decimal helpers (amounts never pass through floats)', () => {
     });
 
     it('is a valid Array.sort comparator', () => {
-      const values = ['10.5', '2', '-3', '0.25', '10.05', '99999999999999999.99', '0'];
-      expect([...values].sort((a, b) => cmp(a, b))).toEqual(['-3', '0', '0.25', '2', '10.05', '10.5', '99999999999999999.99']);
+      const values = [
+        '10.5',
+        '2',
+        '-3',
+        '0.25',
+        '10.05',
+        '99999999999999999.99',
+        '0',
+      ];
+      expect([...values].sort((a, b) => cmp(a, b))).toEqual([
+        '-3',
+        '0',
+        '0.25',
+        '2',
+        '10.05',
+        '10.5',
+        '99999999999999999.99',
+      ]);
     });
   });
 
@@ -236,7 +298,9 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       expect(normalizeAmount(0, 2)).toBe('0.00');
       expect(normalizeAmount('0', 0)).toBe('0');
       expect(normalizeAmount(133334.0, 2)).toBe('133334.00');
-      expect(normalizeAmount('99999999999999999.99', 2)).toBe('99999999999999999.99');
+      expect(normalizeAmount('99999999999999999.99', 2)).toBe(
+        '99999999999999999.99',
+      );
     });
 
     it('renders the value as given, minus noise zeros, when the scale is unknown', () => {
@@ -249,8 +313,11 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       expect(normalizeAmount('1.2345', 2)).toBe('1.2345');
     });
 
-    it.each<unknown>(['abc', '1e3', {}, [], true, NaN, '1,5'])('throws TypeError for the non-decimal %p', (value) => {
-      expect(() => normalizeAmount(value, 2)).toThrow(TypeError);
-    });
+    it.each<unknown>(['abc', '1e3', {}, [], true, NaN, '1,5'])(
+      'throws TypeError for the non-decimal %p',
+      (value) => {
+        expect(() => normalizeAmount(value, 2)).toThrow(TypeError);
+      },
+    );
   });
 });

@@ -8,13 +8,19 @@ import { PayoutModule, type PayoutModuleOptions } from '../../lib';
 import { CreatePayoutDto } from '../../lib/validation/create-payout.dto';
 import { QueryPayoutDto } from '../../lib/validation/query-payout.dto';
 import type { PayoutFieldError } from '../../lib/payout.errors';
-import { checkCreatePayout, type CreatePayoutRuleContext } from '../../lib/validation/create-payout.rules';
+import {
+  checkCreatePayout,
+  type CreatePayoutRuleContext,
+} from '../../lib/validation/create-payout.rules';
 import { checkQueryPayout } from '../../lib/validation/query-payout.rules';
 import { makeCci, makeClabe } from './support/check-digits';
 import { DEFAULT_LIMITS, MX, PE } from './support/valid-payouts';
 
 /** What the DTO applies: the module's limits, and no complaint about a missing notifyUrl (the service adds the default). */
-const DTO_CTX: CreatePayoutRuleContext = { limits: DEFAULT_LIMITS, requireNotifyUrl: false };
+const DTO_CTX: CreatePayoutRuleContext = {
+  limits: DEFAULT_LIMITS,
+  requireNotifyUrl: false,
+};
 
 const BANBIF_CCI = '03810110700064503226';
 
@@ -41,38 +47,85 @@ const INVALID: Array<[string, Record<string, unknown>]> = [
   ['BCP ahorro 13 digits', { ...PE, accountNo: '1911234567801' }],
   ['BBVA 19 digits', { ...PE, bankId: 1, accountNo: '1'.repeat(19) }],
   ['BanBif without CCI', { ...PE, bankId: 6, accountNo: BANBIF_CCI }],
-  ['BanBif with bad CCI', { ...PE, bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: '00219400254640654321' }],
-  ['BanBif with BCP CCI', { ...PE, bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: makeCci('002193001538952068') }],
+  [
+    'BanBif with bad CCI',
+    {
+      ...PE,
+      bankId: 6,
+      accountNo: BANBIF_CCI,
+      cciAccountNo: '00219400254640654321',
+    },
+  ],
+  [
+    'BanBif with BCP CCI',
+    {
+      ...PE,
+      bankId: 6,
+      accountNo: BANBIF_CCI,
+      cciAccountNo: makeCci('002193001538952068'),
+    },
+  ],
   ['unknown PEN bank', { ...PE, bankId: 15 }],
   ['unknown MXN bank', { ...MX, bankId: 1 }],
   ['MXN accountType 1', { ...MX, accountType: 1 }],
   ['MXN CLABE check digit', { ...MX, accountNo: '002010077777777779' }],
-  ['MXN CLABE of another bank', { ...MX, accountNo: makeClabe('01218000123456789') }],
-  ['MXN 15-digit card', { ...MX, accountType: 3, accountNo: '415231381234567' }],
-  ['STP with a card', { ...MX, bankId: 24, accountType: 3, accountNo: '4152313812345678' }],
+  [
+    'MXN CLABE of another bank',
+    { ...MX, accountNo: makeClabe('01218000123456789') },
+  ],
+  [
+    'MXN 15-digit card',
+    { ...MX, accountType: 3, accountNo: '415231381234567' },
+  ],
+  [
+    'STP with a card',
+    { ...MX, bankId: 24, accountType: 3, accountNo: '4152313812345678' },
+  ],
   ['MXN with cciAccountNo', { ...MX, cciAccountNo: BANBIF_CCI }],
   ['mchOrderNo too long', { ...PE, mchOrderNo: 'X'.repeat(33) }],
   ['notifyUrl not http', { ...PE, notifyUrl: 'ftp://pay.example.com/x' }],
-  ['notifyUrl too long', { ...PE, notifyUrl: 'https://pay.example.com/' + 'a'.repeat(230) }],
+  [
+    'notifyUrl too long',
+    { ...PE, notifyUrl: 'https://pay.example.com/' + 'a'.repeat(230) },
+  ],
   ['accountNo as a number', { ...PE, accountNo: 19112345678012 }],
   ['currency unknown', { ...PE, currency: 'USD' }],
   ['currency missing', { ...PE, currency: undefined }],
   [
     'many broken rules at once',
-    { ...PE, accountName: 'José', amount: '9.99', bankId: 99, remark: '', mchOrderNo: 'M'.repeat(40), notifyUrl: 'nope', idType: '9' },
+    {
+      ...PE,
+      accountName: 'José',
+      amount: '9.99',
+      bankId: 99,
+      remark: '',
+      mchOrderNo: 'M'.repeat(40),
+      notifyUrl: 'nope',
+      idType: '9',
+    },
   ],
 ];
 
-const clean = (input: Record<string, unknown>) => JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
+const clean = (input: Record<string, unknown>) =>
+  JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
 
 /** The service's broken rules, as the DTO would phrase them: one message per field, joined by "; ". */
 function expectedDtoMessages(errors: PayoutFieldError[]): Map<string, string> {
   const byField = new Map<string, string[]>();
-  for (const error of errors) byField.set(error.field, [...(byField.get(error.field) ?? []), error.message]);
-  return new Map([...byField].map(([field, messages]) => [field, messages.join('; ')]));
+  for (const error of errors)
+    byField.set(error.field, [
+      ...(byField.get(error.field) ?? []),
+      error.message,
+    ]);
+  return new Map(
+    [...byField].map(([field, messages]) => [field, messages.join('; ')]),
+  );
 }
 
-async function dtoMessages<T extends object>(cls: new () => T, input: Record<string, unknown>): Promise<Map<string, string>> {
+async function dtoMessages<T extends object>(
+  cls: new () => T,
+  input: Record<string, unknown>,
+): Promise<Map<string, string>> {
   const errors = await validate(plainToInstance(cls, input) as object);
   const out = new Map<string, string>();
   for (const error of errors) {
@@ -82,21 +135,38 @@ async function dtoMessages<T extends object>(cls: new () => T, input: Record<str
   return out;
 }
 
-async function pipeError(metatype: new () => object, input: unknown): Promise<{ message: string[]; statusCode: number }> {
+async function pipeError(
+  metatype: new () => object,
+  input: unknown,
+): Promise<{ message: string[]; statusCode: number }> {
   const pipe = new ValidationPipe();
   try {
     await pipe.transform(input, { type: 'body', metatype });
   } catch (error) {
     expect(error).toBeInstanceOf(BadRequestException);
-    return (error as BadRequestException).getResponse() as { message: string[]; statusCode: number };
+    return (error as BadRequestException).getResponse() as {
+      message: string[];
+      statusCode: number;
+    };
   }
   throw new Error('ValidationPipe accepted the input');
 }
 
 /** A Nest module with PayoutModule, for class-validator's container (Nest's documented idiom for injected validators). */
-async function payoutContainer(options: Partial<PayoutModuleOptions> = {}): Promise<TestingModule> {
+async function payoutContainer(
+  options: Partial<PayoutModuleOptions> = {},
+): Promise<TestingModule> {
   const moduleRef = await Test.createTestingModule({
-    imports: [EventEmitterModule.forRoot(), PayoutModule.forRoot({ baseUrl: 'http://127.0.0.1:9', merchantId: '1', apiKey: 'k', reconciliation: false, ...options })],
+    imports: [
+      EventEmitterModule.forRoot(),
+      PayoutModule.forRoot({
+        baseUrl: 'http://127.0.0.1:9',
+        merchantId: '1',
+        apiKey: 'k',
+        reconciliation: false,
+        ...options,
+      }),
+    ],
   }).compile();
   moduleRef.useLogger(false);
   return moduleRef;
@@ -117,60 +187,129 @@ describe('CreatePayoutDto', () => {
     it.each([
       ['valid PEN', PE],
       ['valid MXN', MX],
-      ['PEN with numeric strings and a number amount', { ...PE, accountType: '1', bankId: '3', amount: 150.5, idType: 1 }],
-      ['BanBif by CCI', { ...PE, bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI }],
-      ['without notifyUrl (the module default applies later)', { ...PE, notifyUrl: undefined }],
+      [
+        'PEN with numeric strings and a number amount',
+        { ...PE, accountType: '1', bankId: '3', amount: 150.5, idType: 1 },
+      ],
+      [
+        'BanBif by CCI',
+        { ...PE, bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI },
+      ],
+      [
+        'without notifyUrl (the module default applies later)',
+        { ...PE, notifyUrl: undefined },
+      ],
     ])('accepts %s', async (_label, input) => {
       expect(checkCreatePayout(clean(input), DTO_CTX).errors).toEqual([]);
-      expect(await validate(plainToInstance(CreatePayoutDto, clean(input)))).toEqual([]);
+      expect(
+        await validate(plainToInstance(CreatePayoutDto, clean(input))),
+      ).toEqual([]);
     });
 
-    it.each(INVALID)('reports the same messages as checkCreatePayout: %s', async (_label, raw) => {
-      const input = clean(raw);
-      const expected = expectedDtoMessages(checkCreatePayout(input, DTO_CTX).errors);
-      expect(expected.size).toBeGreaterThan(0);
-      const actual = await dtoMessages(CreatePayoutDto, input);
-      expect(new Set(actual.keys())).toEqual(new Set(expected.keys()));
-      expect(new Set(actual.values())).toEqual(new Set(expected.values()));
-      // And every service message appears, verbatim, under its own property.
-      for (const error of checkCreatePayout(input, DTO_CTX).errors) expect(actual.get(error.field)).toContain(error.message);
-    });
+    it.each(INVALID)(
+      'reports the same messages as checkCreatePayout: %s',
+      async (_label, raw) => {
+        const input = clean(raw);
+        const expected = expectedDtoMessages(
+          checkCreatePayout(input, DTO_CTX).errors,
+        );
+        expect(expected.size).toBeGreaterThan(0);
+        const actual = await dtoMessages(CreatePayoutDto, input);
+        expect(new Set(actual.keys())).toEqual(new Set(expected.keys()));
+        expect(new Set(actual.values())).toEqual(new Set(expected.values()));
+        // And every service message appears, verbatim, under its own property.
+        for (const error of checkCreatePayout(input, DTO_CTX).errors)
+          expect(actual.get(error.field)).toContain(error.message);
+      },
+    );
 
     it('reports the rules of the many-broken input under their own properties', async () => {
-      const actual = await dtoMessages(CreatePayoutDto, clean(INVALID[INVALID.length - 1][1]));
-      expect([...actual.keys()].sort()).toEqual(['accountName', 'amount', 'bankId', 'idType', 'mchOrderNo', 'notifyUrl', 'remark']);
+      const actual = await dtoMessages(
+        CreatePayoutDto,
+        clean(INVALID[INVALID.length - 1][1]),
+      );
+      expect([...actual.keys()].sort()).toEqual([
+        'accountName',
+        'amount',
+        'bankId',
+        'idType',
+        'mchOrderNo',
+        'notifyUrl',
+        'remark',
+      ]);
     });
 
     // Class-validator only validates declared properties; unknown fields are the pipe's job, as the README says.
     it('rejects nonceStr and unknown fields with ValidationPipe({ whitelist: true, forbidNonWhitelisted: true })', async () => {
-      const pipe = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true });
-      const error = await pipe.transform({ ...PE, nonceStr: 'abc', foo: 'bar' }, { type: 'body', metatype: CreatePayoutDto }).catch((e) => e);
+      const pipe = new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+      });
+      const error = await pipe
+        .transform(
+          { ...PE, nonceStr: 'abc', foo: 'bar' },
+          { type: 'body', metatype: CreatePayoutDto },
+        )
+        .catch((e) => e);
       expect(error).toBeInstanceOf(BadRequestException);
-      expect(error.getResponse().message).toEqual(expect.arrayContaining(['property nonceStr should not exist', 'property foo should not exist']));
+      expect(error.getResponse().message).toEqual(
+        expect.arrayContaining([
+          'property nonceStr should not exist',
+          'property foo should not exist',
+        ]),
+      );
     });
 
     it("uses the limits of the PayoutModule it reaches through Nest's container", async () => {
       const cheap = { ...PE, amount: '5.00' };
-      expect((await dtoMessages(CreatePayoutDto, cheap)).get('amount')).toContain('10.00');
-      const other = await payoutContainer({ limits: { PEN: { min: '1.00', max: '5000.00' } } });
+      expect(
+        (await dtoMessages(CreatePayoutDto, cheap)).get('amount'),
+      ).toContain('10.00');
+      const other = await payoutContainer({
+        limits: { PEN: { min: '1.00', max: '5000.00' } },
+      });
       useContainer(other, { fallbackOnErrors: true });
       try {
-        expect(await validate(plainToInstance(CreatePayoutDto, cheap))).toEqual([]);
-        expect(await validate(plainToInstance(CreatePayoutDto, { ...PE, amount: '4000.00' }))).toEqual([]);
-        expect((await dtoMessages(CreatePayoutDto, { ...PE, amount: '5000.01' })).get('amount')).toContain('5000.00');
+        expect(await validate(plainToInstance(CreatePayoutDto, cheap))).toEqual(
+          [],
+        );
+        expect(
+          await validate(
+            plainToInstance(CreatePayoutDto, { ...PE, amount: '4000.00' }),
+          ),
+        ).toEqual([]);
+        expect(
+          (
+            await dtoMessages(CreatePayoutDto, { ...PE, amount: '5000.01' })
+          ).get('amount'),
+        ).toContain('5000.00');
       } finally {
         useContainer(container, { fallbackOnErrors: true });
         await other.close();
       }
-      expect((await dtoMessages(CreatePayoutDto, cheap)).get('amount')).toContain('10.00');
+      expect(
+        (await dtoMessages(CreatePayoutDto, cheap)).get('amount'),
+      ).toContain('10.00');
     });
 
     it('without the container, checks everything but the amount limits, which the service checks', async () => {
       useContainer({ get: (someClass: new () => unknown) => new someClass() });
       try {
-        expect(await validate(plainToInstance(CreatePayoutDto, { ...PE, amount: '999999.00' }))).toEqual([]);
-        expect((await dtoMessages(CreatePayoutDto, { ...PE, amount: '150.505' })).get('amount')).toMatch(/at most 2 decimals/);
-        expect((await dtoMessages(CreatePayoutDto, { ...PE, accountName: 'José' })).get('accountName')).toBeDefined();
+        expect(
+          await validate(
+            plainToInstance(CreatePayoutDto, { ...PE, amount: '999999.00' }),
+          ),
+        ).toEqual([]);
+        expect(
+          (
+            await dtoMessages(CreatePayoutDto, { ...PE, amount: '150.505' })
+          ).get('amount'),
+        ).toMatch(/at most 2 decimals/);
+        expect(
+          (
+            await dtoMessages(CreatePayoutDto, { ...PE, accountName: 'José' })
+          ).get('accountName'),
+        ).toBeDefined();
       } finally {
         useContainer(container, { fallbackOnErrors: true });
       }
@@ -180,29 +319,47 @@ describe('CreatePayoutDto', () => {
   describe("with Nest's ValidationPipe", () => {
     it('passes a valid body through untouched', async () => {
       const input = { ...PE, amount: 150.5, accountType: '1' };
-      const out = await new ValidationPipe().transform(input, { type: 'body', metatype: CreatePayoutDto });
+      const out = await new ValidationPipe().transform(input, {
+        type: 'body',
+        metatype: CreatePayoutDto,
+      });
       expect(out).toEqual(input);
     });
 
     it('passes a valid body through as a CreatePayoutDto with transform: true, values untouched', async () => {
       const input = { ...MX, amount: 1500, bankId: '80' };
-      const out = await new ValidationPipe({ transform: true }).transform(input, { type: 'body', metatype: CreatePayoutDto });
+      const out = await new ValidationPipe({ transform: true }).transform(
+        input,
+        { type: 'body', metatype: CreatePayoutDto },
+      );
       expect(out).toBeInstanceOf(CreatePayoutDto);
       expect({ ...out }).toEqual(input);
     });
 
-    it.each(INVALID)('answers 400 with the messages of checkCreatePayout: %s', async (_label, raw) => {
-      const input = clean(raw);
-      const expected = [...expectedDtoMessages(checkCreatePayout(input, DTO_CTX).errors).values()];
-      const response = await pipeError(CreatePayoutDto, input);
-      expect(response.statusCode).toBe(400);
-      expect(Array.isArray(response.message)).toBe(true);
-      expect(response.message).toEqual(expect.arrayContaining(expected));
-      expect(response.message).toHaveLength(expected.length);
-    });
+    it.each(INVALID)(
+      'answers 400 with the messages of checkCreatePayout: %s',
+      async (_label, raw) => {
+        const input = clean(raw);
+        const expected = [
+          ...expectedDtoMessages(
+            checkCreatePayout(input, DTO_CTX).errors,
+          ).values(),
+        ];
+        const response = await pipeError(CreatePayoutDto, input);
+        expect(response.statusCode).toBe(400);
+        expect(Array.isArray(response.message)).toBe(true);
+        expect(response.message).toEqual(expect.arrayContaining(expected));
+        expect(response.message).toHaveLength(expected.length);
+      },
+    );
 
     it('lists every broken rule of one body', async () => {
-      const response = await pipeError(CreatePayoutDto, { ...PE, amount: '9.99', accountName: 'José', bankId: 99 });
+      const response = await pipeError(CreatePayoutDto, {
+        ...PE,
+        amount: '9.99',
+        accountName: 'José',
+        bankId: 99,
+      });
       expect(response.message).toEqual(
         expect.arrayContaining([
           expect.stringContaining('amount must be at least 10.00'),
@@ -222,33 +379,59 @@ describe('QueryPayoutDto', () => {
     ['mchOrderNo with a space', { mchOrderNo: 'PE 1' }],
     ['orderNo as a number', { orderNo: 123 }],
     ['unknown currency', { orderNo: 'PAYOUT1', currency: 'USD' }],
-    ['two broken fields', { orderNo: 'P'.repeat(40), mchOrderNo: 'a b', currency: 'EUR' }],
+    [
+      'two broken fields',
+      { orderNo: 'P'.repeat(40), mchOrderNo: 'a b', currency: 'EUR' },
+    ],
   ];
 
   it.each([
     ['orderNo', { orderNo: 'PAYOUT8600000000000000001' }],
     ['mchOrderNo', { mchOrderNo: 'PE-2025-000123' }],
-    ['both and a currency', { orderNo: 'PAYOUT8600000000000000001', mchOrderNo: 'PE-2025-000123', currency: 'PEN' }],
+    [
+      'both and a currency',
+      {
+        orderNo: 'PAYOUT8600000000000000001',
+        mchOrderNo: 'PE-2025-000123',
+        currency: 'PEN',
+      },
+    ],
   ])('accepts %s', async (_label, input) => {
     expect(await validate(plainToInstance(QueryPayoutDto, input))).toEqual([]);
-    const out = await new ValidationPipe({ transform: true }).transform(input, { type: 'body', metatype: QueryPayoutDto });
+    const out = await new ValidationPipe({ transform: true }).transform(input, {
+      type: 'body',
+      metatype: QueryPayoutDto,
+    });
     expect(out).toBeInstanceOf(QueryPayoutDto);
     expect({ ...out }).toEqual(input);
   });
 
-  it.each(INVALID_QUERIES)('reports the same messages as checkQueryPayout: %s', async (_label, input) => {
-    const expected = expectedDtoMessages(checkQueryPayout(input).errors);
-    expect(expected.size).toBeGreaterThan(0);
-    const actual = await dtoMessages(QueryPayoutDto, input);
-    expect(actual).toEqual(expected);
-    const response = await pipeError(QueryPayoutDto, input);
-    expect(response.message).toEqual(expect.arrayContaining([...expected.values()]));
-    expect(response.message).toHaveLength(expected.size);
-  });
+  it.each(INVALID_QUERIES)(
+    'reports the same messages as checkQueryPayout: %s',
+    async (_label, input) => {
+      const expected = expectedDtoMessages(checkQueryPayout(input).errors);
+      expect(expected.size).toBeGreaterThan(0);
+      const actual = await dtoMessages(QueryPayoutDto, input);
+      expect(actual).toEqual(expected);
+      const response = await pipeError(QueryPayoutDto, input);
+      expect(response.message).toEqual(
+        expect.arrayContaining([...expected.values()]),
+      );
+      expect(response.message).toHaveLength(expected.size);
+    },
+  );
 
   it('rejects an unknown query field with forbidNonWhitelisted', async () => {
-    const pipe = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true });
-    const error = await pipe.transform({ orderNo: 'PAYOUT1', foo: 1 }, { type: 'body', metatype: QueryPayoutDto }).catch((e) => e);
+    const pipe = new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+    });
+    const error = await pipe
+      .transform(
+        { orderNo: 'PAYOUT1', foo: 1 },
+        { type: 'body', metatype: QueryPayoutDto },
+      )
+      .catch((e) => e);
     expect(error).toBeInstanceOf(BadRequestException);
   });
 });

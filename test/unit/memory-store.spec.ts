@@ -1,14 +1,17 @@
 import { Logger } from '@nestjs/common';
-import type { PayoutStatus } from '../../lib/payout.types';
 import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
 import { describeOpenIndexContract } from '../support/open-index.contract';
 import type { PayoutRecord } from '../../lib/store/payout-store.interface';
 
-function rec(orderNo: string, revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
+function rec(
+  orderNo: string,
+  revision: number,
+  extra: Partial<PayoutRecord> = {},
+): PayoutRecord {
   return {
     orderNo,
     mchOrderNo: `M-${orderNo}`,
-    status: 'PROCESSING' as PayoutStatus,
+    status: 'PROCESSING',
     processed: ['PROCESSING'],
     reversed: false,
     revision,
@@ -20,7 +23,9 @@ function rec(orderNo: string, revision: number, extra: Partial<PayoutRecord> = {
 describe('MemoryPayoutStore', () => {
   let warn: jest.SpyInstance;
   beforeEach(() => {
-    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    warn = jest
+      .spyOn(Logger.prototype, 'warn')
+      .mockImplementation(() => undefined);
   });
   afterEach(() => {
     warn.mockRestore();
@@ -51,9 +56,13 @@ describe('MemoryPayoutStore', () => {
       const store = new MemoryPayoutStore();
       expect(await store.get('A')).toBeUndefined();
       expect(await store.compareAndSet(rec('A', 1), 0)).toBe(true);
-      expect(await store.get('A')).toEqual(rec('A', 1, { updatedAt: expect.any(Number) }));
+      expect(await store.get('A')).toEqual(
+        rec('A', 1, { updatedAt: expect.any(Number) }),
+      );
       // A second creation loses.
-      expect(await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0)).toBe(false);
+      expect(
+        await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0),
+      ).toBe(false);
       expect((await store.get('A'))?.status).toBe('PROCESSING');
     });
 
@@ -67,23 +76,45 @@ describe('MemoryPayoutStore', () => {
     it('updates only from the current revision, and a stale writer writes nothing', async () => {
       const store = new MemoryPayoutStore();
       await store.compareAndSet(rec('A', 1), 0);
-      expect(await store.compareAndSet(rec('A', 2, { status: 'PAYING', processed: ['PROCESSING', 'PAYING'] }), 1)).toBe(true);
-      expect(await store.compareAndSet(rec('A', 2, { status: 'SUCCESS' }), 1)).toBe(false);
-      expect(await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 3)).toBe(false);
+      expect(
+        await store.compareAndSet(
+          rec('A', 2, {
+            status: 'PAYING',
+            processed: ['PROCESSING', 'PAYING'],
+          }),
+          1,
+        ),
+      ).toBe(true);
+      expect(
+        await store.compareAndSet(rec('A', 2, { status: 'SUCCESS' }), 1),
+      ).toBe(false);
+      expect(
+        await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 3),
+      ).toBe(false);
       expect((await store.get('A'))?.status).toBe('PAYING');
-      expect(await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 2)).toBe(true);
-      expect(await store.get('A')).toMatchObject({ status: 'SUCCESS', revision: 3 });
+      expect(
+        await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 2),
+      ).toBe(true);
+      expect(await store.get('A')).toMatchObject({
+        status: 'SUCCESS',
+        revision: 3,
+      });
     });
 
     it('lets exactly one of many concurrent writers of the same revision win', async () => {
       const store = new MemoryPayoutStore();
       await store.compareAndSet(rec('A', 1), 0);
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.compareAndSet(rec('A', 2, { updatedAt: i }), 1)),
+        Array.from({ length: 20 }, (_, i) =>
+          store.compareAndSet(rec('A', 2, { updatedAt: i }), 1),
+        ),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = results.indexOf(true);
-      expect(await store.get('A')).toMatchObject({ revision: 2, updatedAt: winner });
+      expect(await store.get('A')).toMatchObject({
+        revision: 2,
+        updatedAt: winner,
+      });
     });
 
     it('keeps orders apart', async () => {
@@ -106,8 +137,15 @@ describe('MemoryPayoutStore', () => {
     it('follows the latest write of the record', async () => {
       const store = new MemoryPayoutStore();
       await store.compareAndSet(rec('A', 1, { mchOrderNo: 'PE-1' }), 0);
-      await store.compareAndSet(rec('A', 2, { mchOrderNo: 'PE-1', status: 'SUCCESS' }), 1);
-      expect(await store.findByMchOrderNo('PE-1')).toMatchObject({ orderNo: 'A', status: 'SUCCESS', revision: 2 });
+      await store.compareAndSet(
+        rec('A', 2, { mchOrderNo: 'PE-1', status: 'SUCCESS' }),
+        1,
+      );
+      expect(await store.findByMchOrderNo('PE-1')).toMatchObject({
+        orderNo: 'A',
+        status: 'SUCCESS',
+        revision: 2,
+      });
     });
 
     it('ignores records without mchOrderNo', async () => {
@@ -141,7 +179,11 @@ describe('MemoryPayoutStore', () => {
       expect(sizes).toEqual([1, 2, 3, 3, 3]);
       expect(await store.get('A')).toBeUndefined();
       expect(await store.get('B')).toBeUndefined();
-      expect((await Promise.all(['C', 'D', 'E'].map((o) => store.get(o)))).every(Boolean)).toBe(true);
+      expect(
+        (await Promise.all(['C', 'D', 'E'].map((o) => store.get(o)))).every(
+          Boolean,
+        ),
+      ).toBe(true);
       expect(await store.findByMchOrderNo('M-A')).toBeUndefined();
       expect(await store.findByMchOrderNo('M-B')).toBeUndefined();
       expect((await store.findByMchOrderNo('M-E'))?.orderNo).toBe('E');
@@ -192,7 +234,8 @@ describe('MemoryPayoutStore', () => {
 
     it('warns once when it drops live orders early', async () => {
       const store = new MemoryPayoutStore({ maxEntries: 1 });
-      for (const orderNo of ['A', 'B', 'C']) await store.compareAndSet(rec(orderNo, 1), 0);
+      for (const orderNo of ['A', 'B', 'C'])
+        await store.compareAndSet(rec(orderNo, 1), 0);
       expect(warn).toHaveBeenCalledTimes(1);
       expect(String(warn.mock.calls[0][0])).toMatch(/maxEntries/);
     });
@@ -231,14 +274,17 @@ describe('MemoryPayoutStore', () => {
       await store.compareAndSet(rec('A', 1), 0);
       jest.advanceTimersByTime(1000);
       expect(await store.compareAndSet(rec('A', 2), 1)).toBe(false);
-      expect(await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0)).toBe(true);
+      expect(
+        await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0),
+      ).toBe(true);
       expect((await store.get('A'))?.status).toBe('SUCCESS');
     });
 
     it('drops expired orders when writing, without counting them against the bound', async () => {
       jest.useFakeTimers({ now: 1_000_000 });
       const store = new MemoryPayoutStore({ ttlMs: 1000, maxEntries: 10 });
-      for (const orderNo of ['A', 'B', 'C']) await store.compareAndSet(rec(orderNo, 1), 0);
+      for (const orderNo of ['A', 'B', 'C'])
+        await store.compareAndSet(rec(orderNo, 1), 0);
       jest.advanceTimersByTime(1500);
       await store.compareAndSet(rec('D', 1), 0);
       expect(store.size).toBe(1);
@@ -261,44 +307,70 @@ describe('MemoryPayoutStore write queue', () => {
     const revisions = new Map<string, number>();
     const write = async (orderNo: string) => {
       const revision = revisions.get(orderNo) ?? 0;
-      expect(await store.compareAndSet({ orderNo, processed: [], reversed: false, revision: revision + 1, updatedAt: 0 }, revision)).toBe(true);
+      expect(
+        await store.compareAndSet(
+          {
+            orderNo,
+            processed: [],
+            reversed: false,
+            revision: revision + 1,
+            updatedAt: 0,
+          },
+          revision,
+        ),
+      ).toBe(true);
       revisions.set(orderNo, revision + 1);
     };
     for (let i = 0; i < 5000; i++) await write(`A${i % 3}`); // 5000 writes, 3 orders: stale slots pile up
-    await write('B');                                         // a 4th order: the least recently written goes
+    await write('B'); // a 4th order: the least recently written goes
     const oldest = `A${(5000 - 3) % 3}`;
     expect(await store.get(oldest)).toBeUndefined();
     expect(store.size).toBe(3);
-    const queue = (store as unknown as { orders: { queue: { value?: unknown }[] } }).orders.queue;
+    const queue = (
+      store as unknown as { orders: { queue: { value?: unknown }[] } }
+    ).orders.queue;
     expect(queue.length).toBeLessThan(4 * 3 + 1024 + 2);
     // Slots of superseded writes hold no record alive: only the stored orders' latest records remain.
-    expect(queue.filter((slot) => slot.value !== undefined)).toHaveLength(store.size);
+    expect(queue.filter((slot) => slot.value !== undefined)).toHaveLength(
+      store.size,
+    );
   });
 });
 
 describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
   let warn: jest.SpyInstance;
   beforeEach(() => {
-    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    warn = jest
+      .spyOn(Logger.prototype, 'warn')
+      .mockImplementation(() => undefined);
   });
   afterEach(() => warn.mockRestore());
 
   it('never evicts an order whose delivery claim is live; it goes once the claim is released', async () => {
     const store = new MemoryPayoutStore({ maxEntries: 2 });
-    const claimed = rec('CLAIMED', 1, { claim: { status: 'SUCCESS', token: 't', expiresAt: Date.now() + 60_000 } });
+    const claimed = rec('CLAIMED', 1, {
+      claim: { status: 'SUCCESS', token: 't', expiresAt: Date.now() + 60_000 },
+    });
     await store.compareAndSet(claimed, 0);
-    for (let i = 0; i < 10; i++) await store.compareAndSet(rec(`FILL${i}`, 1), 0);
+    for (let i = 0; i < 10; i++)
+      await store.compareAndSet(rec(`FILL${i}`, 1), 0);
     expect(await store.get('CLAIMED')).toEqual(claimed);
     expect(store.size).toBe(2);
 
     await store.compareAndSet({ ...claimed, claim: undefined, revision: 2 }, 1);
-    for (let i = 10; i < 13; i++) await store.compareAndSet(rec(`FILL${i}`, 1), 0);
+    for (let i = 10; i < 13; i++)
+      await store.compareAndSet(rec(`FILL${i}`, 1), 0);
     expect(await store.get('CLAIMED')).toBeUndefined();
   });
 
   it('evicts an order whose claim has expired like any other', async () => {
     const store = new MemoryPayoutStore({ maxEntries: 1 });
-    await store.compareAndSet(rec('STALE', 1, { claim: { status: 'SUCCESS', token: 't', expiresAt: Date.now() - 1 } }), 0);
+    await store.compareAndSet(
+      rec('STALE', 1, {
+        claim: { status: 'SUCCESS', token: 't', expiresAt: Date.now() - 1 },
+      }),
+      0,
+    );
     await store.compareAndSet(rec('NEW', 1), 0);
     expect(await store.get('STALE')).toBeUndefined();
     expect(await store.get('NEW')).toBeDefined();
@@ -306,32 +378,71 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
 
   it('keeps every entry when all of them are claimed, over its bound, rather than drop one', async () => {
     const store = new MemoryPayoutStore({ maxEntries: 2 });
-    const claim = { status: 'SUCCESS' as const, token: 't', expiresAt: Date.now() + 60_000 };
-    for (let i = 0; i < 4; i++) await store.compareAndSet(rec(`C${i}`, 1, { claim }), 0);
+    const claim = {
+      status: 'SUCCESS' as const,
+      token: 't',
+      expiresAt: Date.now() + 60_000,
+    };
+    for (let i = 0; i < 4; i++)
+      await store.compareAndSet(rec(`C${i}`, 1, { claim }), 0);
     expect(store.size).toBe(4);
     for (let i = 0; i < 4; i++) expect(await store.get(`C${i}`)).toBeDefined();
   });
 
   it('never evicts a create attempt that is sending or unknown; settled ones go first', async () => {
     const store = new MemoryPayoutStore({ maxEntries: 2 });
-    const attempt = (mchOrderNo: string, state: 'sending' | 'unknown' | 'created' | 'rejected') => ({
-      mchOrderNo, merchantId: '1', currency: 'PEN' as const, amount: '10.00', state, resendAfter: Date.now() + 60_000, revision: 1, updatedAt: Date.now(),
+    const attempt = (
+      mchOrderNo: string,
+      state: 'sending' | 'unknown' | 'created' | 'rejected',
+    ) => ({
+      mchOrderNo,
+      merchantId: '1',
+      currency: 'PEN' as const,
+      amount: '10.00',
+      state,
+      resendAfter: Date.now() + 60_000,
+      revision: 1,
+      updatedAt: Date.now(),
     });
     await store.compareAndSetAttempt(attempt('UNKNOWN', 'unknown'), 0);
     await store.compareAndSetAttempt(attempt('SENDING', 'sending'), 0);
-    for (let i = 0; i < 5; i++) await store.compareAndSetAttempt(attempt(`DONE${i}`, 'created'), 0);
-    expect(await store.getAttempt('UNKNOWN')).toMatchObject({ state: 'unknown' });
-    expect(await store.getAttempt('SENDING')).toMatchObject({ state: 'sending' });
+    for (let i = 0; i < 5; i++)
+      await store.compareAndSetAttempt(attempt(`DONE${i}`, 'created'), 0);
+    expect(await store.getAttempt('UNKNOWN')).toMatchObject({
+      state: 'unknown',
+    });
+    expect(await store.getAttempt('SENDING')).toMatchObject({
+      state: 'sending',
+    });
     expect(await store.getAttempt('DONE0')).toBeUndefined();
   });
 
   it('compare-and-sets attempts by revision', async () => {
     const store = new MemoryPayoutStore();
-    const first = { mchOrderNo: 'M', merchantId: '1', currency: 'PEN' as const, amount: '10.00', state: 'sending' as const, resendAfter: 0, revision: 1, updatedAt: 0 };
+    const first = {
+      mchOrderNo: 'M',
+      merchantId: '1',
+      currency: 'PEN' as const,
+      amount: '10.00',
+      state: 'sending' as const,
+      resendAfter: 0,
+      revision: 1,
+      updatedAt: 0,
+    };
     expect(await store.compareAndSetAttempt(first, 0)).toBe(true);
-    expect(await store.compareAndSetAttempt({ ...first, revision: 2 }, 0)).toBe(false);
-    expect(await store.compareAndSetAttempt({ ...first, state: 'created', revision: 2 }, 1)).toBe(true);
-    expect(await store.getAttempt('M')).toMatchObject({ state: 'created', revision: 2 });
+    expect(await store.compareAndSetAttempt({ ...first, revision: 2 }, 0)).toBe(
+      false,
+    );
+    expect(
+      await store.compareAndSetAttempt(
+        { ...first, state: 'created', revision: 2 },
+        1,
+      ),
+    ).toBe(true);
+    expect(await store.getAttempt('M')).toMatchObject({
+      state: 'created',
+      revision: 2,
+    });
   });
 });
 
@@ -341,7 +452,9 @@ describe('MemoryPayoutStore', () => {
   it('keeps its due heap bounded under constant rescheduling', async () => {
     const store = new MemoryPayoutStore();
     for (let i = 0; i < 100; i++) await store.trackOpen(`H${i}`, 0, 1_000_000);
-    for (let round = 1; round <= 200; round++) for (let i = 0; i < 100; i++) await store.trackOpen(`H${i}`, 0, 1_000_000 + round);
+    for (let round = 1; round <= 200; round++)
+      for (let i = 0; i < 100; i++)
+        await store.trackOpen(`H${i}`, 0, 1_000_000 + round);
     const heap = (store as unknown as { open: { heap: unknown[] } }).open.heap;
     expect(heap.length).toBeLessThanOrEqual(2 * 100 + 1024 + 1);
     expect(await store.takeDueOpen(2_000_000, 1_000, 1)).toHaveLength(100);

@@ -2,7 +2,10 @@
 // purpose, so the rules are not checked against fixtures the library itself ships.
 
 /** The market defaults of design.md ("Decisions where the sources disagree"). */
-export const DEFAULT_LIMITS = { PEN: { min: '10.00', max: '2000.00' }, MXN: { min: '40', max: '15000' } } as const;
+export const DEFAULT_LIMITS = {
+  PEN: { min: '10.00', max: '2000.00' },
+  MXN: { min: '40', max: '15000' },
+} as const;
 export const NOTIFY = 'https://pay.example.com/cashy/payout/notify';
 
 /** A valid PEN payout: BCP (bankId 3), ahorro (1), 14-digit account, DNI. */
