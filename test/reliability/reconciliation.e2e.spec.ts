@@ -145,7 +145,9 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
       PayoutOutcomeUnknownError,
     );
     // The window runs from the end of the ambiguous attempt, as recorded.
-    const attempt = await host.app.get<PayoutStore>(PAYOUT_STORE).getAttempt('UNKNOWN-ABSENT');
+    const attempt = await host.app
+      .get<PayoutStore>(PAYOUT_STORE)
+      .getAttempt('UNKNOWN-ABSENT');
     expect(attempt).toMatchObject({ state: 'unknown' });
     const recorder = host.app.get(NotCreatedRecorder);
     await host.sandbox.waitFor(() => recorder.events.length === 1, 15_000);
