@@ -62,14 +62,15 @@ export class CashyTransportError extends PayoutError {
 
 /**
  * The gateway may or may not hold the order: every attempt to create it or look it up ended
- * ambiguously. Never retry under a new `mchOrderNo`; reconcile this one with `queryPayout`.
+ * ambiguously. Never retry under a new `mchOrderNo`: the built-in reconciliation settles this one
+ * (with its outcome event, or `payout.not_created`), or call `reconcile({ mchOrderNo })`.
  */
 export class PayoutOutcomeUnknownError extends PayoutError {
   readonly mchOrderNo: string;
 
   constructor(mchOrderNo: string, reason: string) {
     super(
-      `Outcome of payout ${mchOrderNo} is unknown (${reason}); look it up with queryPayout({ mchOrderNo }) before doing anything else`,
+      `Outcome of payout ${mchOrderNo} is unknown (${reason}); it is settled by reconciliation; never send it again under a new mchOrderNo`,
     );
     this.mchOrderNo = mchOrderNo;
   }

@@ -9,7 +9,6 @@ import {
 } from './client/cashy-protocol';
 import { CashyHttpClient } from './client/cashy-http.client';
 import {
-  soleCurrency,
   toPayoutBalance,
   toPayoutBanks,
   toPayoutOrder,
@@ -410,9 +409,7 @@ export class PayoutService {
   ): Promise<PayoutReportResult> {
     const { errors, report } = checkPayoutNotification(body, merchantId);
     if (!report) throw new PayoutValidationError(errors);
-    report.currency = soleCurrency(
-      this.config.accountByMerchantId(merchantId)?.currencies,
-    );
+    report.currency = this.config.accountByMerchantId(merchantId)?.soleCurrency;
     return this.outcomes.apply(report);
   }
 
@@ -711,7 +708,7 @@ export class PayoutService {
     return {
       body,
       account,
-      currency: currency ?? soleCurrency(account.currencies),
+      currency: currency ?? account.soleCurrency,
     };
   }
 

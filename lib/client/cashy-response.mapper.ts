@@ -148,10 +148,3 @@ export function toPayoutBalance(
       amount(value.unBalance, BALANCE_SCALE, endpoint, 'unBalance') ?? '0.00',
   };
 }
-
-/** The currency an account's answers are in, when the account serves exactly one. */
-export function soleCurrency(
-  currencies: readonly PayoutCurrency[] | undefined,
-): PayoutCurrency | undefined {
-  return currencies?.length === 1 ? currencies[0] : undefined;
-}

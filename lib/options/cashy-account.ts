@@ -22,6 +22,11 @@ export class CashyAccount {
     this.#apiKeyBytes = Buffer.from(apiKey, 'utf8');
   }
 
+  /** The currency of this account's orders, when it serves exactly one (else the order must say). */
+  get soleCurrency(): PayoutCurrency | undefined {
+    return this.currencies?.length === 1 ? this.currencies[0] : undefined;
+  }
+
   /** Whether this account pays out in `currency`. */
   serves(currency: PayoutCurrency): boolean {
     return this.currencies === undefined || this.currencies.includes(currency);

@@ -223,16 +223,6 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     }
   }
 
-  /** What the store holds for an order, by Cashy's orderNo. */
-  recall(orderNo: string): Promise<PayoutRecord | undefined> {
-    return this.store.get(orderNo);
-  }
-
-  /** What the store holds for an order, by your mchOrderNo. */
-  recallByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
-    return this.store.findByMchOrderNo(mchOrderNo);
-  }
-
   /**
    * Records what `createPayout` learned of an order (its merchant, currency and amount), filling in
    * a record that a webhook created first (rule 6) without touching its statuses or claim.
@@ -314,7 +304,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
           record?.mchOrderNo ?? report.mchOrderNo,
         );
       }
-      if (!record)
+      // A record without an mchOrderNo was only ever an anomaly: check it against the order again.
+      if (record?.mchOrderNo === undefined)
         sibling = await this.store.findByMchOrderNo(report.mchOrderNo);
     } catch (error) {
       throw new PayoutStoreError('getAttempt', error);
@@ -324,9 +315,10 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       mchOrderNo: record?.mchOrderNo,
       currency: record?.currency ?? attempt?.currency ?? report.currency,
       amount: record?.amount ?? attempt?.amount,
-      attemptOrderNo: record
-        ? undefined
-        : (attempt?.orderNo ?? sibling?.orderNo),
+      attemptOrderNo:
+        record?.mchOrderNo !== undefined
+          ? undefined
+          : (attempt?.orderNo ?? sibling?.orderNo),
       attempt,
     };
   }

@@ -20,6 +20,7 @@ import {
   type SandboxEndpointContext,
   type SandboxIncomingRequest,
 } from './sandbox-endpoints';
+import { waitFor } from './sandbox-helpers';
 import { notificationBody, SandboxLedger } from './sandbox-ledger';
 import { SandboxNotifier, type SandboxDeliveryChain } from './sandbox-notifier';
 import type { SandboxFaultDraw } from './sandbox-faults';
@@ -386,39 +387,10 @@ export class CashySandbox {
    * after `timeoutMs` (default 5000) with the probe's source and its last error.
    */
   waitFor<T>(
-    probe: () => T | undefined | false,
+    probe: () => T | undefined | null | false,
     timeoutMs = 5_000,
   ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const check = () => {
-        let lastError: unknown;
-        try {
-          const value = probe();
-          if (value !== undefined && value !== null && value !== false) {
-            resolve(value);
-            return;
-          }
-        } catch (error) {
-          lastError = error;
-        }
-        if (Date.now() >= deadline) {
-          const source = String(probe).replace(/\s+/g, ' ').slice(0, 200);
-          const cause =
-            lastError === undefined
-              ? ''
-              : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-          reject(
-            new Error(
-              `CashySandbox.waitFor: condition not met within ${timeoutMs} ms: ${source}${cause}`,
-            ),
-          );
-          return;
-        }
-        setTimeout(check, 5);
-      };
-      check();
-    });
+    return waitFor(probe, timeoutMs);
   }
 
   /**

@@ -33,6 +33,7 @@ export {
   samplePayout,
   sandboxMchOrderNo,
   freePort,
+  waitFor,
   type SandboxNotificationFields,
   type SignedPostResult,
   type SandboxPayoutInput,

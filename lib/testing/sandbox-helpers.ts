@@ -163,3 +163,38 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/**
+ * Polls `probe` every 5 ms until it returns something other than `undefined`, `null` or `false`
+ * (awaiting it when it returns a promise), and resolves with that. A probe that throws is retried
+ * (handy for `expect` inside it). Rejects after `timeoutMs` (default 5000) with the probe's source
+ * and its last error.
+ */
+export async function waitFor<T>(
+  probe: () =>
+    T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let lastError: unknown;
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== null && value !== false)
+        return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= deadline) {
+      const source = String(probe).replace(/\s+/g, ' ').slice(0, 200);
+      const cause =
+        lastError === undefined
+          ? ''
+          : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+      throw new Error(
+        `waitFor: condition not met within ${timeoutMs} ms: ${source}${cause}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { PayoutEventsLog } from '../../sample/payout-events.log';
 import { type RunningSample, startSampleApp } from '../../sample/sample-app';
 
@@ -64,6 +65,30 @@ describe('sample app on the embedded sandbox', () => {
 
   it('starts an embedded sandbox when no gateway is configured', () => {
     expect(sample.sandbox).toBeDefined();
+  });
+
+  it('cuts slow clients off: server timeouts fit for a webhook facing the internet', () => {
+    const server = sample.app.getHttpServer() as Server & {
+      connectionsCheckingInterval: number;
+    };
+    const {
+      requestTimeout,
+      headersTimeout,
+      keepAliveTimeout,
+      connectionsCheckingInterval,
+    } = server;
+    // The whole request in 10 s, its headers in 5 s, idle keep-alive 5 s, checked every second (npm run stress proves the effect).
+    expect({
+      requestTimeout,
+      headersTimeout,
+      keepAliveTimeout,
+      connectionsCheckingInterval,
+    }).toEqual({
+      requestTimeout: 10_000,
+      headersTimeout: 5_000,
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: 1_000,
+    });
   });
 
   it('creates a PEN and an MXN payout, which settle and reach the listeners as payout.succeeded', async () => {

@@ -180,6 +180,25 @@ describe.each(ADAPTERS)('webhook money-safety rules on %s', (adapter) => {
       ]);
     });
 
+    it('keeps treating a second orderNo under one mchOrderNo as an anomaly, whatever status it reports first', async () => {
+      const first = notification({ mchOrderNo: `TWO-ORDERS-${adapter}` });
+      await acknowledged(first);
+      const second = notification({
+        mchOrderNo: `TWO-ORDERS-${adapter}`,
+        orderStatus: 'PAYING',
+        fee: null,
+      });
+      await acknowledged(second);
+      await acknowledged({ ...second, orderStatus: 'SUCCESS', fee: '1.50' });
+      expect(listener.events.map((e) => [e.name, e.payload.orderNo])).toEqual([
+        ['payout.succeeded', first.orderNo],
+      ]);
+      expect(listener.anomalies.map((a) => [a.kind, a.status])).toEqual([
+        ['mchOrderNo', 'PAYING'],
+        ['mchOrderNo', 'SUCCESS'],
+      ]);
+    });
+
     it('emits an anomaly for an amount other than the recorded one', async () => {
       const processing = notification({
         orderStatus: 'PROCESSING',

@@ -32,6 +32,7 @@ import {
   notification,
   PEN_ACCOUNT,
 } from '../support/notifications';
+import { waitFor } from '../../lib/testing';
 
 const OPTIONS: PayoutModuleOptions = {
   baseUrl: 'http://127.0.0.1:9',
@@ -60,379 +61,390 @@ const REGISTRATIONS: Record<string, () => DynamicModule> = {
     }),
 };
 
-const eventually = async (probe: () => boolean, ms = 2000) => {
-  const until = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-};
-
-describe.each(ADAPTERS)('webhook on %s', (adapter) => {
-  describe.each(Object.keys(REGISTRATIONS))(
-    'registered with %s',
-    (registration) => {
-      let app: INestApplication;
-      let url: string;
-      let listener: RecordingListener;
-
-      beforeAll(async () => {
-        ({ app, url, listener } = await startHostApp(
-          adapter,
-          REGISTRATIONS[registration](),
-        ));
-        url += '/payout/webhook';
-      });
-      afterAll(() => app.close());
-      beforeEach(() => {
-        listener.events.length = 0;
-        listener.anomalies.length = 0;
-        listener.failNext = 0;
-        listener.delayMs = 0;
-      });
-
-      it('acknowledges a valid notification with 200 text/plain SUCCESS and emits payout.succeeded once', async () => {
-        const body = notification({ amount: 150.5, fee: 1.5 });
-        const response = await deliver(url, body);
-        expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
-        expect(response.contentType).toMatch(/^text\/plain/);
-        expect(listener.events).toHaveLength(1);
-        expect(listener.events[0].name).toBe('payout.succeeded');
-        expect(listener.events[0].payload).toMatchObject({
-          merchantId: PEN_ACCOUNT.merchantId,
-          mchOrderNo: body.mchOrderNo,
-          orderNo: body.orderNo,
-          amount: '150.50',
-          fee: '1.50',
-          status: 'SUCCESS',
-          completionTime: '2025-01-01 10:00:00',
-          resultDesc: 'SUCCESS',
-          raw: body,
-        });
-      });
-
-      it('accepts a lower-case Sign', async () => {
-        const text = JSON.stringify(notification());
-        const response = await deliver(url, text, PEN_ACCOUNT, {
-          sign: signCashyBody(text, PEN_ACCOUNT.apiKey).toLowerCase(),
-        });
-        expect(response.status).toBe(200);
-        expect(listener.events).toHaveLength(1);
-      });
-
-      it('verifies the raw bytes: irregular whitespace and 100.0 numbers pass, a re-serialized signature does not', async () => {
-        const text = `{ "orderStatus" : "SUCCESS",\n\t"amount": 100.0, "fee":0.0 ,"mchOrderNo":"RAW-${registration.length}-${adapter}","merchantId":1002001,\r\n "orderNo":"PAYOUT9${Date.now()}${registration.length}", "completionTime":"2025-01-01 10:00:00","resultDesc":"SUCCESS"  }  `;
-        const reserialized = signCashyBody(
-          JSON.stringify(JSON.parse(text)),
-          PEN_ACCOUNT.apiKey,
-        );
-        expect(
-          (await deliver(url, text, PEN_ACCOUNT, { sign: reserialized }))
-            .status,
-        ).toBe(401);
-        expect(listener.events).toHaveLength(0);
-        const response = await deliver(url, text, PEN_ACCOUNT);
-        expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
-        expect(listener.events[0].payload).toMatchObject({
-          amount: '100.00',
-          fee: '0.00',
-          merchantId: '1002001',
-        });
-      });
-
-      it.each([
-        ['a wrong Sign', { sign: 'A'.repeat(32) }, /Sign does not match/],
-        [
-          'a Sign that is not hex',
-          { sign: 'not-a-signature' },
-          /Sign does not match/,
-        ],
-        ['no Sign', { sign: null }, /Sign header is missing/],
-        ['no MerchantId', { merchantId: null }, /MerchantId header is missing/],
-        [
-          'an unknown MerchantId',
-          { merchantId: '999999' },
-          /not a configured account/,
-        ],
-      ])(
-        'answers 401 with a reason for %s and emits nothing',
-        async (_case, options, reason) => {
-          const response = await deliver(
-            url,
-            notification(),
-            PEN_ACCOUNT,
-            options,
-          );
-          expect(response.status).toBe(401);
-          expect(response.text).toMatch(reason);
-          expect(listener.events).toHaveLength(0);
-        },
+describe.each(ADAPTERS)('each registration style on %s', (adapter) => {
+  it.each(Object.keys(REGISTRATIONS))(
+    'wires the webhook with %s: a valid notification is acknowledged and emitted once',
+    async (registration) => {
+      const { app, url, listener } = await startHostApp(
+        adapter,
+        REGISTRATIONS[registration](),
       );
-
-      it("answers 401 for a notification signed with the other account's key", async () => {
-        const response = await deliver(
-          url,
-          notification({ merchantId: MXN_ACCOUNT.merchantId }),
-          { merchantId: MXN_ACCOUNT.merchantId, apiKey: PEN_ACCOUNT.apiKey },
-        );
-        expect(response.status).toBe(401);
-        expect(listener.events).toHaveLength(0);
-      });
-
-      it('accepts each account with its own key', async () => {
-        expect((await deliver(url, notification(), PEN_ACCOUNT)).status).toBe(
-          200,
-        );
-        expect(
-          (
-            await deliver(
-              url,
-              notification({
-                merchantId: MXN_ACCOUNT.merchantId,
-                amount: '1500',
-                fee: '5',
-              }),
-              MXN_ACCOUNT,
-            )
-          ).status,
-        ).toBe(200);
-        expect(
-          listener.events.map((e) => [e.payload.merchantId, e.payload.amount]),
-        ).toEqual([
-          [PEN_ACCOUNT.merchantId, '150.50'],
-          [MXN_ACCOUNT.merchantId, '1500'],
-        ]);
-      });
-
-      it.each([
-        ['not JSON', '{"orderStatus": "SUCCESS", '],
-        ['a JSON array', '[1,2,3]'],
-        ['no orderNo', JSON.stringify(notification({ orderNo: undefined }))],
-        [
-          'no orderStatus',
-          JSON.stringify(notification({ orderStatus: undefined })),
-        ],
-        [
-          'an amount that is not a decimal',
-          JSON.stringify(notification({ amount: 'abc' })),
-        ],
-        [
-          'a negative amount',
-          JSON.stringify(notification({ amount: '-150.50' })),
-        ],
-        ['a negative fee', JSON.stringify(notification({ fee: -1 }))],
-      ])('answers 400 for %s and emits nothing', async (_case, text) => {
-        const response = await deliver(url, text, PEN_ACCOUNT);
-        expect(response.status).toBe(400);
-        expect(response.text).not.toBe('SUCCESS');
-        expect(listener.events).toHaveLength(0);
-      });
-
-      it('acknowledges sequential duplicates and emits once', async () => {
+      try {
         const body = notification();
-        for (let i = 0; i < 3; i++)
-          expect(await deliver(url, body)).toMatchObject({
-            status: 200,
-            text: 'SUCCESS',
-          });
-        expect(listener.events).toHaveLength(1);
-      });
-
-      it('emits once for concurrent deliveries of the same notification, and acknowledges them all', async () => {
-        listener.delayMs = 30;
-        const body = notification();
-        const responses = await Promise.all(
-          Array.from({ length: 8 }, () => deliver(url, body)),
-        );
-        expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
-        expect(listener.events).toHaveLength(1);
-      });
-
-      it('ignores an in-progress status that arrives after the final one', async () => {
-        const body = notification();
-        expect(
-          (
-            await deliver(url, {
-              ...body,
-              orderStatus: 'PROCESSING',
-              fee: null,
-              completionTime: null,
-            })
-          ).status,
-        ).toBe(200);
-        expect((await deliver(url, body)).status).toBe(200);
-        expect(
-          (
-            await deliver(url, {
-              ...body,
-              orderStatus: 'PAYING',
-              fee: null,
-              completionTime: null,
-            })
-          ).status,
-        ).toBe(200);
+        const webhook = `${url}/payout/webhook`;
+        expect(await deliver(webhook, body)).toMatchObject({
+          status: 200,
+          text: 'SUCCESS',
+        });
+        expect(await deliver(webhook, body)).toMatchObject({ status: 200 });
         expect(listener.events.map((e) => e.name)).toEqual([
           'payout.succeeded',
         ]);
-      });
-
-      it('reports FAIL and CANCEL as payout.failed with the reason', async () => {
-        await deliver(
-          url,
-          notification({
-            orderStatus: 'FAIL',
-            resultDesc: 'INVALID_CCI',
-            fee: null,
-            completionTime: null,
-          }),
-        );
-        await deliver(
-          url,
-          notification({
-            orderStatus: 'CANCEL',
-            resultDesc: 'COMPLIANCE_REJECT',
-            fee: null,
-            completionTime: null,
-          }),
-        );
-        expect(
-          listener.events.map((e) => [
-            e.name,
-            e.payload.status,
-            (e.payload as { reason?: string }).reason,
-            (e.payload as { reversed?: boolean }).reversed,
-          ]),
-        ).toEqual([
-          ['payout.failed', 'FAIL', 'INVALID_CCI', false],
-          ['payout.failed', 'CANCEL', 'COMPLIANCE_REJECT', false],
-        ]);
-      });
-
-      it('gives amount and fee at the market\'s scale, a fee sent as null, "" or not at all as null, and channelOrderNo', async () => {
-        const { fee: _omitted, ...withoutFee } = notification({
-          orderStatus: 'FAIL',
-          resultDesc: 'INVALID_CCI',
-          amount: '0150.5000',
-        });
-        await deliver(url, withoutFee);
-        await deliver(
-          url,
-          notification({
-            orderStatus: 'FAIL',
-            resultDesc: 'INVALID_CCI',
-            amount: 7,
-            fee: null,
-          }),
-        );
-        await deliver(
-          url,
-          notification({
-            orderStatus: 'CANCEL',
-            resultDesc: 'COMPLIANCE_REJECT',
-            amount: '1.005',
-            fee: '',
-          }),
-        );
-        await deliver(
-          url,
-          notification({
-            merchantId: MXN_ACCOUNT.merchantId,
-            amount: '1500.00',
-            fee: 5.5,
-            channelOrderNo: 'SPEI-77',
-          }),
-          MXN_ACCOUNT,
-        );
-        expect(
-          listener.events.map((e) => [
-            e.payload.amount,
-            e.payload.fee,
-            e.payload.channelOrderNo,
-          ]),
-        ).toEqual([
-          ['150.50', null, undefined],
-          ['7.00', null, undefined],
-          ['1.005', null, undefined], // digits beyond the scale are kept, never rounded away
-          ['1500', '5.5', 'SPEI-77'],
-        ]);
-      });
-
-      it('turns a Mexican SUCCESS then FAIL into payout.failed with reversed: true, once', async () => {
-        const body = notification({
-          merchantId: MXN_ACCOUNT.merchantId,
-          amount: 1500,
-          fee: 5,
-        });
-        await deliver(url, body, MXN_ACCOUNT);
-        const reversal = {
-          ...body,
-          orderStatus: 'FAIL',
-          resultDesc: 'ACCOUNT_NOT_EXIST',
-        };
-        expect((await deliver(url, reversal, MXN_ACCOUNT)).status).toBe(200);
-        expect((await deliver(url, reversal, MXN_ACCOUNT)).status).toBe(200);
-        expect((await deliver(url, body, MXN_ACCOUNT)).status).toBe(200);
-        expect(
-          listener.events.map((e) => [
-            e.name,
-            (e.payload as { reversed?: boolean }).reversed ?? null,
-            e.payload.amount,
-          ]),
-        ).toEqual([
-          ['payout.succeeded', null, '1500'],
-          ['payout.failed', true, '1500'],
-        ]);
-        expect(listener.events[1].payload).toMatchObject({
-          status: 'FAIL',
-          reason: 'ACCOUNT_NOT_EXIST',
-        });
-      });
-
-      it('logs a Peruvian SUCCESS then FAIL as an anomaly: acknowledged, nothing emitted', async () => {
-        const body = notification();
-        await deliver(url, body);
-        expect(
-          (
-            await deliver(url, {
-              ...body,
-              orderStatus: 'FAIL',
-              resultDesc: 'INVALID_CCI',
-            })
-          ).status,
-        ).toBe(200);
-        expect(
-          (
-            await deliver(url, {
-              ...body,
-              orderStatus: 'CANCEL',
-              resultDesc: 'X',
-            })
-          ).status,
-        ).toBe(200);
-        expect(listener.events.map((e) => e.name)).toEqual([
-          'payout.succeeded',
-        ]);
-      });
-
-      it('answers 500 when a listener throws, then emits on the retry', async () => {
-        listener.failNext = 1;
-        const body = notification();
-        const failed = await deliver(url, body);
-        expect(failed.status).toBe(500);
-        expect(failed.text).not.toBe('SUCCESS');
-        expect(listener.events).toHaveLength(0);
-        const retried = await deliver(url, body);
-        expect(retried).toMatchObject({ status: 200, text: 'SUCCESS' });
-        expect(listener.events).toHaveLength(1);
-      });
-
-      it('keeps state per order: a second order is not a duplicate of the first', async () => {
-        await deliver(url, notification());
-        await deliver(url, notification());
-        await eventually(() => listener.events.length === 2);
-      });
+      } finally {
+        await app.close();
+      }
     },
   );
+});
+
+// Behaviour runs on one registration style; the one above proves the others wire the same module.
+describe.each(ADAPTERS)('webhook on %s', (adapter) => {
+  describe.each(['forRoot'])('registered with %s', (registration) => {
+    let app: INestApplication;
+    let url: string;
+    let listener: RecordingListener;
+
+    beforeAll(async () => {
+      ({ app, url, listener } = await startHostApp(
+        adapter,
+        REGISTRATIONS[registration](),
+      ));
+      url += '/payout/webhook';
+    });
+    afterAll(() => app.close());
+    beforeEach(() => {
+      listener.events.length = 0;
+      listener.anomalies.length = 0;
+      listener.failNext = 0;
+      listener.delayMs = 0;
+    });
+
+    it('acknowledges a valid notification with 200 text/plain SUCCESS and emits payout.succeeded once', async () => {
+      const body = notification({ amount: 150.5, fee: 1.5 });
+      const response = await deliver(url, body);
+      expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
+      expect(response.contentType).toMatch(/^text\/plain/);
+      expect(listener.events).toHaveLength(1);
+      expect(listener.events[0].name).toBe('payout.succeeded');
+      expect(listener.events[0].payload).toMatchObject({
+        merchantId: PEN_ACCOUNT.merchantId,
+        mchOrderNo: body.mchOrderNo,
+        orderNo: body.orderNo,
+        amount: '150.50',
+        fee: '1.50',
+        status: 'SUCCESS',
+        completionTime: '2025-01-01 10:00:00',
+        resultDesc: 'SUCCESS',
+        raw: body,
+      });
+    });
+
+    it('accepts a lower-case Sign', async () => {
+      const text = JSON.stringify(notification());
+      const response = await deliver(url, text, PEN_ACCOUNT, {
+        sign: signCashyBody(text, PEN_ACCOUNT.apiKey).toLowerCase(),
+      });
+      expect(response.status).toBe(200);
+      expect(listener.events).toHaveLength(1);
+    });
+
+    it('verifies the raw bytes: irregular whitespace and 100.0 numbers pass, a re-serialized signature does not', async () => {
+      const text = `{ "orderStatus" : "SUCCESS",\n\t"amount": 100.0, "fee":0.0 ,"mchOrderNo":"RAW-${registration.length}-${adapter}","merchantId":1002001,\r\n "orderNo":"PAYOUT9${Date.now()}${registration.length}", "completionTime":"2025-01-01 10:00:00","resultDesc":"SUCCESS"  }  `;
+      const reserialized = signCashyBody(
+        JSON.stringify(JSON.parse(text)),
+        PEN_ACCOUNT.apiKey,
+      );
+      expect(
+        (await deliver(url, text, PEN_ACCOUNT, { sign: reserialized })).status,
+      ).toBe(401);
+      expect(listener.events).toHaveLength(0);
+      const response = await deliver(url, text, PEN_ACCOUNT);
+      expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
+      expect(listener.events[0].payload).toMatchObject({
+        amount: '100.00',
+        fee: '0.00',
+        merchantId: '1002001',
+      });
+    });
+
+    it.each([
+      ['a wrong Sign', { sign: 'A'.repeat(32) }, /Sign does not match/],
+      [
+        'a Sign that is not hex',
+        { sign: 'not-a-signature' },
+        /Sign does not match/,
+      ],
+      ['no Sign', { sign: null }, /Sign header is missing/],
+      ['no MerchantId', { merchantId: null }, /MerchantId header is missing/],
+      [
+        'an unknown MerchantId',
+        { merchantId: '999999' },
+        /not a configured account/,
+      ],
+    ])(
+      'answers 401 with a reason for %s and emits nothing',
+      async (_case, options, reason) => {
+        const response = await deliver(
+          url,
+          notification(),
+          PEN_ACCOUNT,
+          options,
+        );
+        expect(response.status).toBe(401);
+        expect(response.text).toMatch(reason);
+        expect(listener.events).toHaveLength(0);
+      },
+    );
+
+    it("answers 401 for a notification signed with the other account's key", async () => {
+      const response = await deliver(
+        url,
+        notification({ merchantId: MXN_ACCOUNT.merchantId }),
+        { merchantId: MXN_ACCOUNT.merchantId, apiKey: PEN_ACCOUNT.apiKey },
+      );
+      expect(response.status).toBe(401);
+      expect(listener.events).toHaveLength(0);
+    });
+
+    it('accepts each account with its own key', async () => {
+      expect((await deliver(url, notification(), PEN_ACCOUNT)).status).toBe(
+        200,
+      );
+      expect(
+        (
+          await deliver(
+            url,
+            notification({
+              merchantId: MXN_ACCOUNT.merchantId,
+              amount: '1500',
+              fee: '5',
+            }),
+            MXN_ACCOUNT,
+          )
+        ).status,
+      ).toBe(200);
+      expect(
+        listener.events.map((e) => [e.payload.merchantId, e.payload.amount]),
+      ).toEqual([
+        [PEN_ACCOUNT.merchantId, '150.50'],
+        [MXN_ACCOUNT.merchantId, '1500'],
+      ]);
+    });
+
+    it.each([
+      ['not JSON', '{"orderStatus": "SUCCESS", '],
+      ['a JSON array', '[1,2,3]'],
+      ['no orderNo', JSON.stringify(notification({ orderNo: undefined }))],
+      [
+        'no orderStatus',
+        JSON.stringify(notification({ orderStatus: undefined })),
+      ],
+      [
+        'an amount that is not a decimal',
+        JSON.stringify(notification({ amount: 'abc' })),
+      ],
+      [
+        'a negative amount',
+        JSON.stringify(notification({ amount: '-150.50' })),
+      ],
+      ['a negative fee', JSON.stringify(notification({ fee: -1 }))],
+    ])('answers 400 for %s and emits nothing', async (_case, text) => {
+      const response = await deliver(url, text, PEN_ACCOUNT);
+      expect(response.status).toBe(400);
+      expect(response.text).not.toBe('SUCCESS');
+      expect(listener.events).toHaveLength(0);
+    });
+
+    it('acknowledges sequential duplicates and emits once', async () => {
+      const body = notification();
+      for (let i = 0; i < 3; i++)
+        expect(await deliver(url, body)).toMatchObject({
+          status: 200,
+          text: 'SUCCESS',
+        });
+      expect(listener.events).toHaveLength(1);
+    });
+
+    it('emits once for concurrent deliveries of the same notification, and acknowledges them all', async () => {
+      listener.delayMs = 30;
+      const body = notification();
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () => deliver(url, body)),
+      );
+      expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
+      expect(listener.events).toHaveLength(1);
+    });
+
+    it('ignores an in-progress status that arrives after the final one', async () => {
+      const body = notification();
+      expect(
+        (
+          await deliver(url, {
+            ...body,
+            orderStatus: 'PROCESSING',
+            fee: null,
+            completionTime: null,
+          })
+        ).status,
+      ).toBe(200);
+      expect((await deliver(url, body)).status).toBe(200);
+      expect(
+        (
+          await deliver(url, {
+            ...body,
+            orderStatus: 'PAYING',
+            fee: null,
+            completionTime: null,
+          })
+        ).status,
+      ).toBe(200);
+      expect(listener.events.map((e) => e.name)).toEqual(['payout.succeeded']);
+    });
+
+    it('reports FAIL and CANCEL as payout.failed with the reason', async () => {
+      await deliver(
+        url,
+        notification({
+          orderStatus: 'FAIL',
+          resultDesc: 'INVALID_CCI',
+          fee: null,
+          completionTime: null,
+        }),
+      );
+      await deliver(
+        url,
+        notification({
+          orderStatus: 'CANCEL',
+          resultDesc: 'COMPLIANCE_REJECT',
+          fee: null,
+          completionTime: null,
+        }),
+      );
+      expect(
+        listener.events.map((e) => [
+          e.name,
+          e.payload.status,
+          (e.payload as { reason?: string }).reason,
+          (e.payload as { reversed?: boolean }).reversed,
+        ]),
+      ).toEqual([
+        ['payout.failed', 'FAIL', 'INVALID_CCI', false],
+        ['payout.failed', 'CANCEL', 'COMPLIANCE_REJECT', false],
+      ]);
+    });
+
+    it('gives amount and fee at the market\'s scale, a fee sent as null, "" or not at all as null, and channelOrderNo', async () => {
+      const { fee: _omitted, ...withoutFee } = notification({
+        orderStatus: 'FAIL',
+        resultDesc: 'INVALID_CCI',
+        amount: '0150.5000',
+      });
+      await deliver(url, withoutFee);
+      await deliver(
+        url,
+        notification({
+          orderStatus: 'FAIL',
+          resultDesc: 'INVALID_CCI',
+          amount: 7,
+          fee: null,
+        }),
+      );
+      await deliver(
+        url,
+        notification({
+          orderStatus: 'CANCEL',
+          resultDesc: 'COMPLIANCE_REJECT',
+          amount: '1.005',
+          fee: '',
+        }),
+      );
+      await deliver(
+        url,
+        notification({
+          merchantId: MXN_ACCOUNT.merchantId,
+          amount: '1500.00',
+          fee: 5.5,
+          channelOrderNo: 'SPEI-77',
+        }),
+        MXN_ACCOUNT,
+      );
+      expect(
+        listener.events.map((e) => [
+          e.payload.amount,
+          e.payload.fee,
+          e.payload.channelOrderNo,
+        ]),
+      ).toEqual([
+        ['150.50', null, undefined],
+        ['7.00', null, undefined],
+        ['1.005', null, undefined], // digits beyond the scale are kept, never rounded away
+        ['1500', '5.5', 'SPEI-77'],
+      ]);
+    });
+
+    it('turns a Mexican SUCCESS then FAIL into payout.failed with reversed: true, once', async () => {
+      const body = notification({
+        merchantId: MXN_ACCOUNT.merchantId,
+        amount: 1500,
+        fee: 5,
+      });
+      await deliver(url, body, MXN_ACCOUNT);
+      const reversal = {
+        ...body,
+        orderStatus: 'FAIL',
+        resultDesc: 'ACCOUNT_NOT_EXIST',
+      };
+      expect((await deliver(url, reversal, MXN_ACCOUNT)).status).toBe(200);
+      expect((await deliver(url, reversal, MXN_ACCOUNT)).status).toBe(200);
+      expect((await deliver(url, body, MXN_ACCOUNT)).status).toBe(200);
+      expect(
+        listener.events.map((e) => [
+          e.name,
+          (e.payload as { reversed?: boolean }).reversed ?? null,
+          e.payload.amount,
+        ]),
+      ).toEqual([
+        ['payout.succeeded', null, '1500'],
+        ['payout.failed', true, '1500'],
+      ]);
+      expect(listener.events[1].payload).toMatchObject({
+        status: 'FAIL',
+        reason: 'ACCOUNT_NOT_EXIST',
+      });
+    });
+
+    it('logs a Peruvian SUCCESS then FAIL as an anomaly: acknowledged, nothing emitted', async () => {
+      const body = notification();
+      await deliver(url, body);
+      expect(
+        (
+          await deliver(url, {
+            ...body,
+            orderStatus: 'FAIL',
+            resultDesc: 'INVALID_CCI',
+          })
+        ).status,
+      ).toBe(200);
+      expect(
+        (
+          await deliver(url, {
+            ...body,
+            orderStatus: 'CANCEL',
+            resultDesc: 'X',
+          })
+        ).status,
+      ).toBe(200);
+      expect(listener.events.map((e) => e.name)).toEqual(['payout.succeeded']);
+    });
+
+    it('answers 500 when a listener throws, then emits on the retry', async () => {
+      listener.failNext = 1;
+      const body = notification();
+      const failed = await deliver(url, body);
+      expect(failed.status).toBe(500);
+      expect(failed.text).not.toBe('SUCCESS');
+      expect(listener.events).toHaveLength(0);
+      const retried = await deliver(url, body);
+      expect(retried).toMatchObject({ status: 200, text: 'SUCCESS' });
+      expect(listener.events).toHaveLength(1);
+    });
+
+    it('keeps state per order: a second order is not a duplicate of the first', async () => {
+      await deliver(url, notification());
+      await deliver(url, notification());
+      await waitFor(() => listener.events.length === 2);
+    });
+  });
 });
 
 @Controller('hooks')

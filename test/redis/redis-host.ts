@@ -78,15 +78,3 @@ export function redisPayoutModule(
     }),
   });
 }
-
-/** Resolves once `probe` holds, polling every 10 ms; rejects after `ms`. */
-export async function eventually(
-  probe: () => boolean | Promise<boolean>,
-  ms = 5000,
-): Promise<void> {
-  for (const until = Date.now() + ms; !(await probe());) {
-    if (Date.now() > until)
-      throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { ADAPTERS, startHostApp } from '../support/host-app';
 import { deliver, notification } from '../support/notifications';
-import { eventually, REDIS_CLIENT, redisPayoutModule } from './redis-host';
+import { REDIS_CLIENT, redisPayoutModule } from './redis-host';
 import { describeWithRedis, RedisServer } from './redis-server';
+import { waitFor } from '../../lib/testing';
 
 describeWithRedis('Redis briefly unavailable', () => {
   let server: RedisServer;
@@ -36,7 +37,7 @@ describeWithRedis('Redis briefly unavailable', () => {
         expect(listener.events).toHaveLength(1);
 
         await server.restart();
-        await eventually(() => client.status === 'ready');
+        await waitFor(() => client.status === 'ready');
         expect(await deliver(webhook, body)).toMatchObject({
           status: 200,
           text: 'SUCCESS',

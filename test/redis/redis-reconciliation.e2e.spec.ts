@@ -8,9 +8,10 @@ import {
   type ReceivedRequest,
   ScriptedGateway,
 } from '../support/scripted-gateway';
-import { eventually, redisPayoutModule } from './redis-host';
+import { redisPayoutModule } from './redis-host';
 import { describeWithRedis, RedisServer } from './redis-server';
 import { type ReplicaProcess, spawnReplica } from './replica-process';
+import { waitFor } from '../../lib/testing';
 
 /** Open payouts as `createPayout` leaves them: an attempt answered with an order, due for a check now. */
 async function seedOpen(
@@ -115,7 +116,7 @@ describeWithRedis(
             ),
           );
         }
-        await eventually(
+        await waitFor(
           async () => (await store.listOpen(1)).length === 0,
           15_000,
         );
@@ -153,7 +154,7 @@ describeWithRedis(
       let survivor:
         { app: INestApplication; listener: RecordingListener } | undefined;
       try {
-        await eventually(() => hung.length === ids.length, 10_000);
+        await waitFor(() => hung.length === ids.length, 10_000);
         const takenAt = Date.now();
         await doomed.kill();
         doomed = undefined;
@@ -172,7 +173,7 @@ describeWithRedis(
             },
           }),
         );
-        await eventually(
+        await waitFor(
           async () => (await store.listOpen(1)).length === 0,
           10_000,
         );

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '../../lib/testing';
 
 const INSTALL = 'apt-get update && apt-get install -y redis-server';
 const READY = /Ready to accept connections/;
@@ -34,17 +34,6 @@ export function describeWithRedis(name: string, body: () => void): void {
     `\nSkipping "${name}": redis-server is not installed. Install it to run the Redis suites: ${INSTALL}\n`,
   );
   describe.skip(name, body);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Options of `RedisServer.start`. */

@@ -287,7 +287,7 @@ describe('CashySandbox outcomes and notifications', () => {
 
   it('waitFor rejects with a clear message on timeout', async () => {
     await expect(sandbox.waitFor(() => false, 30)).rejects.toThrow(
-      /CashySandbox\.waitFor: condition not met within 30 ms: \(\) => false/,
+      /waitFor: condition not met within 30 ms: \(\) => false/,
     );
   });
 });

@@ -1,16 +1,33 @@
-// A host app written the way a user would, in plain CommonJS, against the installed tarball.
+// A host app written the way a user would, in plain CommonJS, against the installed tarball. On
+// NestJS 12 the @nestjs packages are ES modules; require() loads them (Node 20.19+ and 22.12+).
 'use strict';
 require('reflect-metadata');
 const assert = require('node:assert/strict');
-const { Injectable, Module } = require('@nestjs/common');
+const http = require('node:http');
+const {
+  Body,
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Post,
+} = require('@nestjs/common');
 const { ConfigModule, ConfigService } = require('@nestjs/config');
-const { NestFactory } = require('@nestjs/core');
+const { APP_FILTER, NestFactory } = require('@nestjs/core');
 const { EventEmitterModule } = require('@nestjs/event-emitter');
 const { FastifyAdapter } = require('@nestjs/platform-fastify');
+const {
+  HealthCheck,
+  HealthCheckService,
+  TerminusModule,
+} = require('@nestjs/terminus');
+const { DocumentBuilder, SwaggerModule } = require('@nestjs/swagger');
 const {
   PayoutModule,
   PayoutService,
   PayoutValidationError,
+  PayoutExceptionFilter,
+  CreatePayoutDto,
   OnPayoutSucceeded,
   OnPayoutFailed,
   PAYOUT_SUCCEEDED,
@@ -24,6 +41,7 @@ const {
   payoutConfig,
   PAYOUT_ENV_VARIABLES,
 } = require('nestjs-cashy-payout/config');
+const { PayoutHealthIndicator } = require('nestjs-cashy-payout/terminus');
 
 class Listener {
   constructor() {
@@ -47,6 +65,108 @@ for (const [method, decorator] of [
     Object.getOwnPropertyDescriptor(Listener.prototype, method),
   );
 }
+
+// What TypeScript's emitDecoratorMetadata would write, for plain JS.
+function paramTypes(types, target, method) {
+  Reflect.defineMetadata('design:paramtypes', types, target, method);
+}
+function decorateMethod(target, method, ...decorators) {
+  const descriptor = Object.getOwnPropertyDescriptor(target, method);
+  for (const decorator of decorators) decorator(target, method, descriptor);
+}
+
+// The host's own payout route: the body goes to createPayout as is, and PayoutExceptionFilter maps
+// what it throws (no ValidationPipe, so the service's own rules answer).
+class PayoutsController {
+  constructor(payouts) {
+    this.payouts = payouts;
+  }
+  create(body) {
+    return this.payouts.createPayout(body);
+  }
+}
+Controller('payouts')(PayoutsController);
+paramTypes([PayoutService], PayoutsController);
+paramTypes([CreatePayoutDto], PayoutsController.prototype, 'create');
+Body()(PayoutsController.prototype, 'create', 0);
+decorateMethod(PayoutsController.prototype, 'create', Post());
+
+class HealthController {
+  constructor(health, payoutHealth) {
+    this.health = health;
+    this.payoutHealth = payoutHealth;
+  }
+  check() {
+    return this.health.check([
+      () => this.payoutHealth.isHealthy('cashy', { timeoutMs: 2000 }),
+    ]);
+  }
+}
+Controller('health')(HealthController);
+paramTypes([HealthCheckService, PayoutHealthIndicator], HealthController);
+decorateMethod(HealthController.prototype, 'check', Get(), HealthCheck());
+
+// A forward HTTP proxy: takes absolute-URI requests (what axios sends to an http: proxy), marks them
+// and passes them on. Anything else is refused, so a request sent straight to it cannot pass.
+async function startProxy() {
+  const proxy = { forwarded: 0, refused: 0, header: 'x-smoke-proxy' };
+  proxy.server = http.createServer((request, response) => {
+    if (!/^http:\/\//.test(request.url)) {
+      proxy.refused++;
+      response.writeHead(400).end('not a proxy request');
+      return;
+    }
+    proxy.forwarded++;
+    const target = new URL(request.url);
+    const upstream = http.request(
+      target,
+      {
+        method: request.method,
+        headers: { ...request.headers, host: target.host, [proxy.header]: '1' },
+      },
+      (answer) => {
+        response.writeHead(answer.statusCode, answer.headers);
+        answer.pipe(response);
+      },
+    );
+    upstream.on('error', () => response.destroy());
+    request.pipe(upstream);
+  });
+  await new Promise((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
+  proxy.port = proxy.server.address().port;
+  proxy.stop = () =>
+    new Promise((resolve) => {
+      proxy.server.close(resolve);
+      proxy.server.closeAllConnections();
+    });
+  return proxy;
+}
+
+async function post(baseUrl, path, body) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+const CREATE_FIELDS = [
+  'accountName',
+  'accountNo',
+  'cciAccountNo',
+  'accountType',
+  'currency',
+  'amount',
+  'bankId',
+  'mchOrderNo',
+  'notifyUrl',
+  'idType',
+  'idCard',
+  'phone',
+  'email',
+  'remark',
+];
 
 const PEN = {
   accountName: 'Maria Quispe',
@@ -192,16 +312,25 @@ const INVALID = [
   ['currency USD', { ...MXN, currency: 'USD' }, 'currency'],
 ];
 
-// Express reads its settings from the environment through @nestjs/config; Fastify takes a factory.
+// Express reads its settings from the environment through @nestjs/config, has no proxy and registers
+// the filter with useGlobalFilters; Fastify takes a factory that routes every gateway call through a
+// forward proxy, and registers the filter as APP_FILTER.
 async function run(adapterName) {
   const sandbox = new CashySandbox({ timeScale: 0.001 });
   await sandbox.start();
+  const fromEnv = adapterName === 'express';
+  const proxy = fromEnv ? undefined : await startProxy();
+  const checks = [];
+  const check = (line) => {
+    checks.push(line);
+    console.log(`  ${adapterName}: ${line}`);
+  };
   let app;
   try {
     // The webhook URL needs the port, so listen on a known free one.
     const freePort = await reservePort();
-    const notifyUrl = `http://127.0.0.1:${freePort}/payout/webhook`;
-    const fromEnv = adapterName === 'express';
+    const appUrl = `http://127.0.0.1:${freePort}`;
+    const notifyUrl = `${appUrl}/payout/webhook`;
     if (fromEnv) {
       // Read when the app boots, as a deployment would set them.
       for (const name of PAYOUT_ENV_VARIABLES) delete process.env[name];
@@ -217,25 +346,48 @@ async function run(adapterName) {
     }
     class AppModule {}
     Module({
-      imports: fromEnv
-        ? [
-            ConfigModule.forRoot({ load: [payoutConfig], ignoreEnvFile: true }),
-            EventEmitterModule.forRoot(),
-            PayoutModule.forRootAsync(payoutConfig.asProvider()),
-          ]
-        : [
-            EventEmitterModule.forRoot(),
-            PayoutModule.forRootAsync({
-              useFactory: () => sandbox.moduleOptions({ notifyUrl }),
-            }),
-          ],
-      providers: [Listener],
+      imports: [
+        ...(fromEnv
+          ? [
+              ConfigModule.forRoot({
+                load: [payoutConfig],
+                ignoreEnvFile: true,
+              }),
+              EventEmitterModule.forRoot(),
+              PayoutModule.forRootAsync(payoutConfig.asProvider()),
+            ]
+          : [
+              EventEmitterModule.forRoot(),
+              PayoutModule.forRootAsync({
+                useFactory: () => ({
+                  ...sandbox.moduleOptions({ notifyUrl }),
+                  http: {
+                    proxy: {
+                      protocol: 'http',
+                      host: '127.0.0.1',
+                      port: proxy.port,
+                    },
+                  },
+                }),
+              }),
+            ]),
+        TerminusModule,
+      ],
+      controllers: [PayoutsController, HealthController],
+      providers: [
+        Listener,
+        PayoutHealthIndicator,
+        ...(fromEnv
+          ? []
+          : [{ provide: APP_FILTER, useClass: PayoutExceptionFilter }]),
+      ],
     })(AppModule);
     const options = { rawBody: true, logger: false, abortOnError: false };
     app =
       adapterName === 'fastify'
         ? await NestFactory.create(AppModule, new FastifyAdapter(), options)
         : await NestFactory.create(AppModule, options);
+    if (fromEnv) app.useGlobalFilters(new PayoutExceptionFilter());
     await app.listen(freePort, '127.0.0.1');
     const payouts = app.get(PayoutService);
     const listener = app.get(Listener);
@@ -249,6 +401,7 @@ async function run(adapterName) {
         !JSON.stringify(config).includes(sandbox.account('PEN').apiKey),
         'the apiKey must not print',
       );
+      check('payoutConfig read the CASHY_* variables (no apiKey in the dump)');
     }
 
     const pen = await payouts.createPayout({
@@ -269,12 +422,39 @@ async function run(adapterName) {
         [PAYOUT_SUCCEEDED, `SMOKE-PE-${adapterName}`, '250.00'],
       ],
     );
+    check('PEN and MXN payouts settled, with their events');
+
+    if (proxy) {
+      const creates = sandbox.requests.filter((r) =>
+        /payout/i.test(r.endpoint),
+      );
+      assert.ok(
+        proxy.forwarded > 0,
+        'no request went through the proxy given in http.proxy',
+      );
+      assert.ok(creates.length > 0, 'the sandbox saw no payout request');
+      const direct = sandbox.requests.filter((r) => !r.headers[proxy.header]);
+      assert.deepEqual(
+        direct.map((r) => `${r.method} ${r.endpoint}`),
+        [],
+        'every gateway request must come through the proxy given in http.proxy',
+      );
+      assert.equal(proxy.refused, 0, 'the proxy refused a non-proxy request');
+      check(
+        `http.proxy: createPayout succeeded through the forward proxy (${proxy.forwarded} requests forwarded, none direct)`,
+      );
+    } else {
+      assert.ok(
+        sandbox.requests.every((r) => !r.headers['x-smoke-proxy']),
+        'a request came through a proxy though none was configured',
+      );
+    }
 
     const before = sandbox.requests.length;
-    let passed = 0;
+    let rejected = 0;
     for (const [name, input, field] of INVALID) {
       const error = await payouts
-        .createPayout({ mchOrderNo: `BAD-${passed}`, ...input })
+        .createPayout({ mchOrderNo: `BAD-${rejected}`, ...input })
         .then(
           () => undefined,
           (e) => e,
@@ -287,32 +467,149 @@ async function run(adapterName) {
         error.errors.some((e) => e.field === field),
         `${name}: expected an error on ${field}, got ${JSON.stringify(error.errors)}`,
       );
-      passed++;
+      rejected++;
     }
     assert.equal(
       sandbox.requests.length,
       before,
       'no request may reach the gateway for invalid input',
     );
-    return 2 + passed;
+    check(`${rejected} invalid inputs rejected with no request sent`);
+
+    // PayoutExceptionFilter, registered globally, answers the host's own route.
+    const registration = fromEnv
+      ? 'useGlobalFilters(new PayoutExceptionFilter())'
+      : 'APP_FILTER';
+    const invalid = await post(appUrl, '/payouts', {
+      ...PEN,
+      amount: '9.99',
+      remark: 'pagó',
+      mchOrderNo: `SMOKE-BAD-${adapterName}`,
+    });
+    assert.equal(
+      invalid.status,
+      400,
+      `an invalid body must answer 400, got ${invalid.status} ${JSON.stringify(invalid.body)}`,
+    );
+    assert.ok(
+      Array.isArray(invalid.body.errors) && invalid.body.errors.length >= 2,
+      `400 body without errors: ${JSON.stringify(invalid.body)}`,
+    );
+    for (const error of invalid.body.errors) {
+      assert.deepEqual(
+        Object.keys(error).sort(),
+        ['field', 'message', 'rule'],
+        `each error is { field, rule, message }: ${JSON.stringify(error)}`,
+      );
+      for (const key of ['field', 'rule', 'message'])
+        assert.equal(typeof error[key], 'string', JSON.stringify(error));
+    }
+    assert.deepEqual(
+      [...new Set(invalid.body.errors.map((e) => e.field))].sort(),
+      ['amount', 'remark'],
+    );
+    assert.equal(invalid.body.statusCode, 400);
+    assert.equal(sandbox.requests.length, before, 'the 400 sent a request');
+
+    const order = { ...MXN, mchOrderNo: `SMOKE-DUP-${adapterName}` };
+    const created = await post(appUrl, '/payouts', order);
+    assert.equal(
+      created.status,
+      201,
+      `a valid body must answer 201, got ${created.status} ${JSON.stringify(created.body)}`,
+    );
+    assert.equal(created.body.mchOrderNo, order.mchOrderNo);
+    const reused = await post(appUrl, '/payouts', { ...order, amount: 1600 });
+    assert.equal(
+      reused.status,
+      409,
+      `a reused mchOrderNo for another amount must answer 409, got ${reused.status} ${JSON.stringify(reused.body)}`,
+    );
+    assert.equal(reused.body.statusCode, 409);
+    assert.equal(reused.body.mchOrderNo, order.mchOrderNo);
+    check(
+      `PayoutExceptionFilter (${registration}): POST /payouts answers 400 with errors [{ field, rule, message }], 201, then 409 for a reused mchOrderNo`,
+    );
+
+    // PayoutHealthIndicator under the real @nestjs/terminus.
+    const healthResponse = await fetch(`${appUrl}/health`);
+    const health = await healthResponse.json();
+    assert.equal(
+      healthResponse.status,
+      200,
+      `/health answered ${healthResponse.status} ${JSON.stringify(health)}`,
+    );
+    assert.equal(health.status, 'ok', JSON.stringify(health));
+    assert.equal(health.info?.cashy?.status, 'up', JSON.stringify(health));
+    const accounts = health.info.cashy.accounts ?? {};
+    assert.deepEqual(Object.keys(accounts).sort(), ['mxn', 'pen']);
+    for (const [name, account] of Object.entries(accounts)) {
+      assert.equal(account.status, 'up', `${name}: ${JSON.stringify(account)}`);
+      assert.equal(
+        account.merchantId,
+        sandbox.account(name.toUpperCase()).merchantId,
+      );
+    }
+    assert.ok(
+      !JSON.stringify(health).includes(sandbox.account('PEN').apiKey),
+      'the health answer must not show an apiKey',
+    );
+    check(
+      "PayoutHealthIndicator (nestjs-cashy-payout/terminus): GET /health answers 200, accounts 'pen' and 'mxn' up",
+    );
+
+    // @nestjs/swagger: the host's @Body() CreatePayoutDto has its schema; the webhook stays out.
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder().setTitle('host').setVersion('1').build(),
+    );
+    const schema = document.components?.schemas?.CreatePayoutDto;
+    assert.ok(
+      schema,
+      `no CreatePayoutDto schema; schemas: ${Object.keys(document.components?.schemas ?? {})}`,
+    );
+    const missing = CREATE_FIELDS.filter(
+      (field) => !(field in (schema.properties ?? {})),
+    );
+    assert.deepEqual(missing, [], 'CreatePayoutDto schema lacks fields');
+    const requestBody = document.paths['/payouts']?.post?.requestBody;
+    assert.equal(
+      requestBody?.content?.['application/json']?.schema?.$ref,
+      '#/components/schemas/CreatePayoutDto',
+      `POST /payouts body: ${JSON.stringify(requestBody)}`,
+    );
+    const webhookPaths = Object.keys(document.paths).filter((path) =>
+      path.includes('payout/webhook'),
+    );
+    assert.deepEqual(webhookPaths, [], 'the webhook route must not be documented');
+    check(
+      `Swagger: CreatePayoutDto has all ${CREATE_FIELDS.length} create fields, POST /payouts refers to it, no payout/webhook path`,
+    );
+
+    if (proxy) {
+      // The HTTP route's payouts and the health probes' getBalance calls went the same way.
+      const direct = sandbox.requests.filter((r) => !r.headers[proxy.header]);
+      assert.deepEqual(
+        direct.map((r) => `${r.method} ${r.endpoint}`),
+        [],
+        'every gateway request must come through the proxy given in http.proxy',
+      );
+      assert.equal(proxy.refused, 0, 'the proxy refused a non-proxy request');
+      check(
+        `http.proxy: all ${sandbox.requests.length} gateway requests of the run (payouts, balance probes) came through the proxy`,
+      );
+    }
+    return checks.length;
   } finally {
     await app?.close();
     await sandbox.stop();
+    await proxy?.stop();
   }
 }
 
 (async () => {
   let passed = 0;
-  for (const adapter of ['express', 'fastify']) {
-    passed += await run(adapter);
-    const wiring =
-      adapter === 'express'
-        ? 'payoutConfig from CASHY_* variables'
-        : 'a forRootAsync factory';
-    console.log(
-      `  ${adapter} (${wiring}): PEN and MXN payouts settled with events; ${INVALID.length} invalid inputs rejected with no request sent`,
-    );
-  }
+  for (const adapter of ['express', 'fastify']) passed += await run(adapter);
   console.log(`smoke: ${passed} passed, 0 failed`);
 })().catch((error) => {
   console.error(error);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs the library from a clean clone (HEAD plus the working tree's changes: no dist/, nothing ignored),
-# checks what the tarball ships, installs it into throwaway consumer apps on NestJS 11 and 12, and runs
-# consumer.js under plain node (NestJS 12 is ESM-only, which Jest on Node 20 cannot load).
+# checks what the tarball ships, installs it into throwaway consumer apps on NestJS 11 and 12 (each with
+# the real @nestjs/terminus and @nestjs/swagger of its major), and runs consumer.js under plain node
+# (NestJS 12 is ESM-only, which Jest on Node 20 cannot load).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
@@ -54,10 +55,12 @@ install_deps() {
 pids=()
 step clone build_clone & pids+=($!)
 step nest11 install_deps nest11 @nestjs/common@^11 @nestjs/core@^11 @nestjs/platform-express@^11 @nestjs/platform-fastify@^11 \
-  @nestjs/event-emitter@^3 @nestjs/axios@^4 @nestjs/config@^4 axios@^1 rxjs@^7 reflect-metadata@^0.2 class-validator@^0.14 class-transformer@^0.5 &
+  @nestjs/event-emitter@^3 @nestjs/axios@^4 @nestjs/config@^4 @nestjs/terminus@^11 @nestjs/swagger@^11 \
+  axios@^1 rxjs@^7 reflect-metadata@^0.2 class-validator@^0.14 class-transformer@^0.5 &
 pids+=($!)
 step nest12 install_deps nest12 @nestjs/common@^12 @nestjs/core@^12 @nestjs/platform-express@^12 @nestjs/platform-fastify@^12 \
-  @nestjs/event-emitter@^12 @nestjs/axios@^12 @nestjs/config@^12 axios@^1 rxjs@^7 reflect-metadata@^0.2 class-validator@^0.15 class-transformer@^0.5 &
+  @nestjs/event-emitter@^12 @nestjs/axios@^12 @nestjs/config@^12 @nestjs/terminus@^12 @nestjs/swagger@^12 \
+  axios@^1 rxjs@^7 reflect-metadata@^0.2 class-validator@^0.15 class-transformer@^0.5 &
 pids+=($!)
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
@@ -66,7 +69,7 @@ for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 tarball="$work/$(tail -n 1 "$work/tarball-name")"
 listing=$(tar -tzf "$tarball")
 problems=()
-for file in dist/index.js dist/index.d.ts dist/config/index.js dist/testing/index.js dist/redis/index.js README.md LICENSE; do
+for file in dist/index.js dist/index.d.ts dist/config/index.js dist/testing/index.js dist/redis/index.js dist/terminus/index.js README.md LICENSE; do
   grep -qxF "package/$file" <<<"$listing" || problems+=("the tarball lacks $file")
 done
 # Every entry point the packed package.json declares is shipped, whichever entry points there are.
@@ -98,6 +101,8 @@ for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 [ "$failed" -eq 0 ] || exit 1
 
 for nest in 11 12; do
-  echo "smoke: NestJS $(node -p "require('$work/nest$nest/node_modules/@nestjs/core/package.json').version") from the packed tarball"
+  versions=$(cd "$work/nest$nest" && node -p '["core", "terminus", "swagger"].map((name) => require(`@nestjs/${name}/package.json`).version).join(" ")')
+  read -r core terminus swagger <<<"$versions"
+  echo "smoke: NestJS $core (@nestjs/terminus $terminus, @nestjs/swagger $swagger) from the packed tarball"
   (cd "$work/nest$nest" && node --no-warnings consumer.js)
 done
