@@ -54,6 +54,7 @@ import {
 } from './soak-payer';
 import { startRedisServer } from './soak-redis';
 import { SoakResources, withTimeout } from './soak-resources';
+import { recordSoakRun } from './soak-report';
 
 const FINAL = new Set(['SUCCESS', 'FAIL', 'CANCEL']);
 const PAY_OUT = '/api/payOut';
@@ -724,39 +725,43 @@ async function run(
   ];
   for (const [label, value, note] of rows)
     console.log(`${label.padEnd(66)} ${String(value).padStart(18)}  ${note}`);
-  console.log(
-    `soak-summary ${JSON.stringify({
-      mode,
-      store: options.store,
-      payouts: total,
-      requests: sandbox.requests.length,
-      faults: faulted.length,
-      lateCommits: lateCommits.length,
-      lateCreated,
-      maxOrdersPerMchOrderNo: maxOrders,
-      missingOrders,
-      payOutRequestsAfterFault: {
-        max: afterFault.length ? Math.max(...afterFault) : 0,
-        payouts: afterFault.length,
-        distribution: histogram(afterFault),
-      },
-      payOutRequestsAfterAmbiguousFault: {
-        max: afterAmbiguous.length ? Math.max(...afterAmbiguous) : 0,
-        payouts: afterAmbiguous.length,
-        distribution: histogram(afterAmbiguous),
-      },
-      minResendGapMs: Number.isFinite(minGap) ? minGap : null,
-      unknownAfter,
-      wrongEvents,
-      anomalies: anomalies.length,
-      host: {
-        ...counters,
-        otherErrors: Object.fromEntries(counters.otherErrors),
-      },
-      reversals,
-      durationS: Number(duration.toFixed(1)),
-    })}`,
-  );
+  const summary = {
+    mode,
+    store: options.store,
+    payouts: total,
+    requests: sandbox.requests.length,
+    faults: faulted.length,
+    lateCommits: lateCommits.length,
+    lateCreated,
+    maxOrdersPerMchOrderNo: maxOrders,
+    missingOrders,
+    payOutRequestsAfterFault: {
+      max: afterFault.length ? Math.max(...afterFault) : 0,
+      payouts: afterFault.length,
+      distribution: histogram(afterFault),
+    },
+    payOutRequestsAfterAmbiguousFault: {
+      max: afterAmbiguous.length ? Math.max(...afterAmbiguous) : 0,
+      payouts: afterAmbiguous.length,
+      distribution: histogram(afterAmbiguous),
+    },
+    minResendGapMs: Number.isFinite(minGap) ? minGap : null,
+    unknownAfter,
+    wrongEvents,
+    anomalies: anomalies.length,
+    host: {
+      ...counters,
+      otherErrors: Object.fromEntries(counters.otherErrors),
+    },
+    reversals,
+    durationS: Number(duration.toFixed(1)),
+  };
+  console.log(`soak-summary ${JSON.stringify(summary)}`);
+  recordSoakRun(`${mode}-${options.store}`, {
+    passed: failures.length === 0,
+    rows,
+    summary,
+  });
   return failures.length === 0;
 }
 
