@@ -206,7 +206,7 @@ export class PayoutService {
       }
       const outcome = await this.sendCreate(account, body, attempt);
       switch (outcome.kind) {
-        case 'created':
+        case 'created': // rule 4: never sent again
           return this.acceptOrder(
             outcome.data,
             account,
@@ -214,8 +214,8 @@ export class PayoutService {
             'create',
             progress,
           );
-        case 'busy':
-          busy = outcome.error; // nothing was done; the attempt stays "sending" until the call ends
+        case 'busy': // rule 1: nothing was done; the attempt stays "sending" until the call ends
+          busy = outcome.error;
           break;
         case 'rejected':
           if (progress.uncertain) {
@@ -230,7 +230,7 @@ export class PayoutService {
           await this.settleRejected(progress, body.mchOrderNo);
           throw outcome.error;
         case 'duplicate':
-        case 'ambiguous':
+        case 'ambiguous': // rules 1 and 3: it may exist; look it up, never send it inside the window
           progress.uncertain = true;
           progress.reason =
             outcome.kind === 'duplicate'
@@ -291,7 +291,7 @@ export class PayoutService {
     options?: PayoutCallOptions,
   ): Promise<PayoutOrder | null> {
     const { body, account, currency } = await this.prepareQuery(input, options);
-    const found = await this.lookUp(account, body);
+    const found = await this.lookUpWithRetries(account, body);
     if (found.kind === 'failed') throw found.error;
     if (found.kind === 'absent')
       return this.confirmAbsent(body, account, found.error.message);
@@ -517,7 +517,7 @@ export class PayoutService {
   }
 
   /** A lookup retried while the failure may pass, within the retry policy. */
-  private async lookUp(
+  private async lookUpWithRetries(
     account: CashyAccount,
     body: CashyPayOutQueryBody,
   ): Promise<LookupOutcome> {

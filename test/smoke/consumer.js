@@ -581,7 +581,11 @@ async function run(adapterName) {
     const webhookPaths = Object.keys(document.paths).filter((path) =>
       path.includes('payout/webhook'),
     );
-    assert.deepEqual(webhookPaths, [], 'the webhook route must not be documented');
+    assert.deepEqual(
+      webhookPaths,
+      [],
+      'the webhook route must not be documented',
+    );
     check(
       `Swagger: CreatePayoutDto has all ${CREATE_FIELDS.length} create fields, POST /payouts refers to it, no payout/webhook path`,
     );
