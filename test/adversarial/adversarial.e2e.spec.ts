@@ -29,10 +29,10 @@ import {
 } from '../support/notifications';
 import {
   type ReceivedRequest,
-  type ScriptedAnswer,
   ScriptedGateway,
 } from '../support/scripted-gateway';
 import { describeWithRedis, RedisServer } from '../redis/redis-server';
+import { envelope, penPayout } from '../support/payouts';
 
 jest.setTimeout(30_000);
 
@@ -40,26 +40,8 @@ jest.setTimeout(30_000);
 // Fixtures
 // ---------------------------------------------------------------------------------------------
 
-const PEN_PAYOUT = {
-  accountName: 'Juan Perez',
-  accountNo: '19312345678901',
-  accountType: 1,
-  currency: 'PEN' as const,
-  amount: '150.50',
-  bankId: 3,
-  mchOrderNo: 'ADV-1',
-  idType: '1',
-  idCard: '45671234',
-  remark: 'payout',
-};
+const PEN_PAYOUT = penPayout('ADV-1');
 
-const envelope = (
-  code: number,
-  msg: string,
-  data?: unknown,
-): ScriptedAnswer => ({
-  envelope: data === undefined ? { code, msg } : { code, msg, data },
-});
 const orderData = (extra: Record<string, unknown> = {}) => ({
   merchantId: PEN_ACCOUNT.merchantId,
   mchOrderNo: PEN_PAYOUT.mchOrderNo,

@@ -16,19 +16,9 @@ import { CashyTransportError } from '../../lib/payout.errors';
 import { signCashyBody } from '../../lib/client/cashy-signature';
 import { MXN_ACCOUNT, PEN_ACCOUNT } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
+import { penPayout } from '../support/payouts';
 
-const PEN_PAYOUT = {
-  accountName: 'Juan Perez',
-  accountNo: '19312345678901',
-  accountType: 1,
-  currency: 'PEN' as const,
-  amount: '150.5',
-  bankId: 3,
-  mchOrderNo: 'PE-2025-000001',
-  idType: '1',
-  idCard: '45671234',
-  remark: 'payout',
-};
+const PEN_PAYOUT = penPayout('PE-2025-000001', { amount: '150.5' });
 const MXN_PAYOUT = {
   accountName: 'Jose Hernandez',
   accountNo: '002010077777777771',

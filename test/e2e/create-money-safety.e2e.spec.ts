@@ -17,26 +17,9 @@ import {
   type ScriptedAnswer,
   ScriptedGateway,
 } from '../support/scripted-gateway';
+import { envelope, penPayout } from '../support/payouts';
 
-const PEN_PAYOUT = {
-  accountName: 'Juan Perez',
-  accountNo: '19312345678901',
-  accountType: 1,
-  currency: 'PEN' as const,
-  amount: '150.50',
-  bankId: 3,
-  mchOrderNo: 'PE-SAFE-1',
-  idType: '1',
-  idCard: '45671234',
-  remark: 'payout',
-};
-const envelope = (
-  code: number,
-  msg: string,
-  data?: unknown,
-): ScriptedAnswer => ({
-  envelope: data === undefined ? { code, msg } : { code, msg, data },
-});
+const PEN_PAYOUT = penPayout('PE-SAFE-1');
 const order = (extra: Record<string, unknown> = {}) => ({
   merchantId: '1002001',
   mchOrderNo: PEN_PAYOUT.mchOrderNo,

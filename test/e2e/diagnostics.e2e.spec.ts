@@ -14,19 +14,9 @@ import {
   PEN_ACCOUNT,
 } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
+import { penPayout } from '../support/payouts';
 
-const PEN_PAYOUT = {
-  accountName: 'Juan Perez',
-  accountNo: '19312345678901',
-  accountType: 1,
-  currency: 'PEN' as const,
-  amount: '150.50',
-  bankId: 3,
-  mchOrderNo: 'DIAG-1',
-  idType: '1',
-  idCard: '45671234',
-  remark: 'payout',
-};
+const PEN_PAYOUT = penPayout('DIAG-1');
 const created = {
   envelope: {
     code: 200,

@@ -29,6 +29,7 @@ import { CashyTransportError } from '../../lib/payout.errors';
 import { signCashyBody } from '../../lib/client/cashy-signature';
 import { PEN_ACCOUNT } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
+import { penPayout } from '../support/payouts';
 
 // Real sockets on 127.0.0.1 only: an HTTPS gateway with a self-signed certificate, a plain-HTTP
 // gateway, and a proxy that tunnels CONNECT and forwards absolute-URI requests, recording both.
@@ -38,18 +39,7 @@ const BALANCE = {
   msg: 'SUCCESS',
   data: { mchId: PEN_ACCOUNT.merchantId, balance: '10.00', unBalance: '0' },
 };
-const PEN_PAYOUT = {
-  accountName: 'Juan Perez',
-  accountNo: '19312345678901',
-  accountType: 1,
-  currency: 'PEN' as const,
-  amount: '150.50',
-  bankId: 3,
-  mchOrderNo: 'PE-PROXY-000001',
-  idType: '1',
-  idCard: '45671234',
-  remark: 'payout',
-};
+const PEN_PAYOUT = penPayout('PE-PROXY-000001');
 
 /** One request as a test server received it. */
 interface Seen {

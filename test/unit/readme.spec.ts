@@ -20,9 +20,20 @@ describe('README', () => {
     try {
       const file = join(dir, 'quickstart.ts');
       writeFileSync(file, blockAfter('<!-- quickstart -->'));
-      const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
-      const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
-      const program = ts.createProgram([file], { ...options, noEmit: true, noUnusedLocals: false });
+      const config = ts.readConfigFile(
+        join(ROOT, 'tsconfig.json'),
+        ts.sys.readFile,
+      );
+      const { options } = ts.parseJsonConfigFileContent(
+        config.config,
+        ts.sys,
+        ROOT,
+      );
+      const program = ts.createProgram([file], {
+        ...options,
+        noEmit: true,
+        noUnusedLocals: false,
+      });
       const problems = ts
         .getPreEmitDiagnostics(program)
         .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
