@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Param, Post, Query, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { type CreatePayoutDto, type PayoutCurrency, PayoutService } from 'nestjs-cashy-payout';
 import { PayoutEventsLog } from './payout-events.log';
-import { PayoutErrorsFilter } from './payout-errors.filter';
 import { PayoutLedger } from './payout.ledger';
 
 /** The sample's routes: create and read payouts, banks, balance and the events received. */
 @Controller()
-@UseFilters(PayoutErrorsFilter)
 export class PayoutsController {
   constructor(
     private readonly payouts: PayoutService,

@@ -131,13 +131,15 @@ export class CashyHttpClient {
   /**
    * One signed exchange: resolves with the HTTP status and, when the body is Cashy's envelope, the
    * envelope, whatever they say; rejects with `CashyTransportError` when there was no whole answer.
-   * What an answer means is for the caller to decide (see `cashy-answers.ts`).
+   * What an answer means is for the caller to decide (see `cashy-protocol.ts`). `timeoutMs` shortens
+   * the module's per-attempt timeout for this call (a health probe).
    */
   async post(
     account: CashyAccount,
     endpoint: CashyEndpoint,
     payload: object,
     attempt = 1,
+    timeoutMs = this.config.timeoutMs,
   ): Promise<CashyAnswer> {
     // Serialized once: these exact bytes are signed and sent (nonceStr last, as Cashy's samples show it).
     const body = JSON.stringify({ ...payload, nonceStr: createNonce() });
@@ -163,6 +165,7 @@ export class CashyHttpClient {
         body,
         account.merchantId,
         account.sign(body),
+        timeoutMs,
       );
       const answer = { httpStatus: status, envelope: parseEnvelope(text) };
       report('answered', answer);
@@ -253,8 +256,8 @@ export class CashyHttpClient {
     body: string,
     merchantId: string,
     sign: string,
+    timeoutMs: number,
   ): Promise<{ status: number; text: string }> {
-    const timeoutMs = this.config.timeoutMs;
     // A timer cleared when the exchange ends (AbortSignal.timeout's would outlive every call by timeoutMs).
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);

@@ -1,6 +1,12 @@
 import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
-import { checkCreatePayout } from './create-payout.rules';
+import {
+  checkCreatePayout,
+  MCH_ORDER_NO,
+  NAME_TEXT,
+  PHONE,
+  REMARK_TEXT,
+} from './create-payout.rules';
 import {
   MeetsPayoutRules,
   type PayoutRulesCheck,
@@ -46,7 +52,7 @@ function createPayoutOpenApi(): Record<string, Record<string, unknown>> {
       type: 'string',
       minLength: 1,
       maxLength: ACCOUNT_NAME_MAX,
-      pattern: "^[A-Za-z0-9 .,'\\-&/]+$",
+      pattern: NAME_TEXT.source,
       example: 'Jose Hernandez',
       description: `Beneficiary name, unaccented (write José as Jose): at most ${MARKETS.map((m) => `${m.accountNameMaxLength} characters for ${m.currency}`).join(', ')}.`,
     },
@@ -111,7 +117,7 @@ function createPayoutOpenApi(): Record<string, Record<string, unknown>> {
       type: 'string',
       minLength: 1,
       maxLength: 32,
-      pattern: '^[A-Za-z0-9_.:-]{1,32}$',
+      pattern: MCH_ORDER_NO.source,
       example: 'ORDER-2024-000123',
       description:
         'Your order number and idempotency key: never reuse it for another payout; send it again only to retry this one.',
@@ -147,7 +153,7 @@ function createPayoutOpenApi(): Record<string, Record<string, unknown>> {
       required: false,
       type: 'string',
       maxLength: 32,
-      pattern: '^\\+?[0-9][0-9 -]{5,30}$',
+      pattern: PHONE.source,
       example: '+52 55 1234 5678',
       description: 'Beneficiary phone.',
     },
@@ -164,7 +170,7 @@ function createPayoutOpenApi(): Record<string, Record<string, unknown>> {
       type: 'string',
       minLength: 1,
       maxLength: 32,
-      pattern: '^[A-Za-z0-9 .,:;!?\'"()\\-_/#&+@]+$',
+      pattern: REMARK_TEXT.source,
       example: 'withdrawal',
       description: 'Unaccented English or Spanish text, at most 32 characters.',
     },

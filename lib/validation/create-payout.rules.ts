@@ -60,12 +60,12 @@ export const CREATE_PAYOUT_FIELDS = [
 
 const KNOWN = new Set<string>(CREATE_PAYOUT_FIELDS);
 /** Plain ASCII text Cashy accepts in remarks: letters, digits, spaces and basic punctuation. */
-const REMARK_TEXT = /^[A-Za-z0-9 .,:;!?'"()\-_/#&+@]+$/;
+export const REMARK_TEXT = /^[A-Za-z0-9 .,:;!?'"()\-_/#&+@]+$/;
 /** Names: unaccented letters, digits, spaces and the punctuation names use. */
-const NAME_TEXT = /^[A-Za-z0-9 .,'\-&/]+$/;
-const MCH_ORDER_NO = /^[A-Za-z0-9_.:-]{1,32}$/;
+export const NAME_TEXT = /^[A-Za-z0-9 .,'\-&/]+$/;
+export const MCH_ORDER_NO = /^[A-Za-z0-9_.:-]{1,32}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const PHONE = /^\+?[0-9][0-9 -]{5,30}$/;
+export const PHONE = /^\+?[0-9][0-9 -]{5,30}$/;
 
 /**
  * Checks a create-payout input against every rule (common and market-specific) and returns the

@@ -147,13 +147,13 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
           status: 'down',
           merchantId: sandbox.account('PEN').merchantId,
           latencyMs: expect.any(Number),
-          reason: `no answer within ${PROBE_MS} ms`,
+          reason: `Cashy /api/getBalance: timeout (no complete answer within ${PROBE_MS} ms)`,
         },
         mxn: {
           status: 'down',
           merchantId: sandbox.account('MXN').merchantId,
           latencyMs: expect.any(Number),
-          reason: `no answer within ${PROBE_MS} ms`,
+          reason: `Cashy /api/getBalance: timeout (no complete answer within ${PROBE_MS} ms)`,
         },
       },
     });
