@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder, type Type } from '@nestjs/common';
+import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { PayoutConfigurationError } from './payout.errors';
 import type {
   PayoutModuleOptions,
@@ -6,6 +6,7 @@ import type {
 } from './options/payout-module-options.interface';
 import { PAYOUT_DEFAULTS } from './options/payout-options.resolver';
 import { createPayoutWebhookController } from './webhook/payout-webhook.controller';
+import { PAYOUT_WEBHOOK_PATH } from './webhook/payout-webhook-body.errors';
 
 /** Registration-time options: they shape the module itself, so `forRootAsync` takes them directly. */
 export interface PayoutModuleExtras {
@@ -19,10 +20,11 @@ export interface PayoutModuleExtras {
   webhook?: PayoutWebhookOptions | false;
 }
 
-function webhookControllers(webhook: unknown): Type[] {
-  if (webhook === false) return [];
+/** The webhook route's path, `undefined` for none; throws for a malformed `webhook` option. */
+function webhookPath(webhook: unknown): string | undefined {
+  if (webhook === false) return undefined;
   if (webhook === undefined || webhook === null)
-    return [createPayoutWebhookController(PAYOUT_DEFAULTS.webhookPath)];
+    return PAYOUT_DEFAULTS.webhookPath;
   const path = (webhook as PayoutWebhookOptions).path;
   if (
     typeof webhook !== 'object' ||
@@ -33,7 +35,7 @@ function webhookControllers(webhook: unknown): Type[] {
       'Invalid PayoutModule options: webhook must be false or { path?: string } with a route path such as "payout/webhook"',
     );
   }
-  return [createPayoutWebhookController(path ?? PAYOUT_DEFAULTS.webhookPath)];
+  return path ?? PAYOUT_DEFAULTS.webhookPath;
 }
 
 export const {
@@ -46,11 +48,19 @@ export const {
   .setFactoryMethodName('createPayoutOptions')
   .setExtras<PayoutModuleExtras>(
     { isGlobal: true, webhook: undefined },
-    (definition, extras) => ({
-      ...definition,
-      // Only an explicit false opts out: `isGlobal: undefined` given to forRoot still means the default.
-      global: extras.isGlobal !== false,
-      controllers: webhookControllers(extras.webhook),
-    }),
+    (definition, extras) => {
+      const path = webhookPath(extras.webhook);
+      return {
+        ...definition,
+        // Only an explicit false opts out: `isGlobal: undefined` given to forRoot still means the default.
+        global: extras.isGlobal !== false,
+        controllers:
+          path === undefined ? [] : [createPayoutWebhookController(path)],
+        providers: [
+          ...(definition.providers ?? []),
+          { provide: PAYOUT_WEBHOOK_PATH, useValue: path },
+        ],
+      };
+    },
   )
   .build();

@@ -2,7 +2,11 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, registerAs } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { PayoutExceptionFilter, PayoutModule, type PayoutModuleOptions } from 'nestjs-cashy-payout';
+import {
+  PayoutExceptionFilter,
+  PayoutModule,
+  type PayoutModuleOptions,
+} from 'nestjs-cashy-payout';
 import { payoutConfig } from 'nestjs-cashy-payout/config';
 import { PayoutEventsLog } from './payout-events.log';
 import { PayoutLedger } from './payout.ledger';
@@ -28,7 +32,11 @@ export class AppModule {
       ],
       controllers: [PayoutsController],
       // Every route answers the module's errors the same way (400 rules, 409 conflicts, 503 + Retry-After …).
-      providers: [PayoutLedger, PayoutEventsLog, { provide: APP_FILTER, useClass: PayoutExceptionFilter }],
+      providers: [
+        PayoutLedger,
+        PayoutEventsLog,
+        { provide: APP_FILTER, useClass: PayoutExceptionFilter },
+      ],
     };
   }
 }

@@ -1,5 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { OnPayoutFailed, OnPayoutSucceeded, PAYOUT_FAILED, PAYOUT_SUCCEEDED, PayoutFailedEvent, PayoutSucceededEvent } from 'nestjs-cashy-payout';
+import {
+  OnPayoutFailed,
+  OnPayoutSucceeded,
+  PAYOUT_FAILED,
+  PAYOUT_SUCCEEDED,
+  PayoutFailedEvent,
+  PayoutSucceededEvent,
+} from 'nestjs-cashy-payout';
 import { PayoutLedger } from './payout.ledger';
 
 /** One event as `GET /events` lists it. */
@@ -30,15 +37,27 @@ export class PayoutEventsLog {
     this.record(PAYOUT_FAILED, event);
   }
 
-  private record(name: LoggedPayoutEvent['name'], payload: PayoutSucceededEvent | PayoutFailedEvent): void {
+  private record(
+    name: LoggedPayoutEvent['name'],
+    payload: PayoutSucceededEvent | PayoutFailedEvent,
+  ): void {
     if (this.failNext > 0) {
       this.failNext--;
-      throw new Error(`sample listener failing on purpose for ${payload.mchOrderNo}`);
+      throw new Error(
+        `sample listener failing on purpose for ${payload.mchOrderNo}`,
+      );
     }
     // Listeners must be idempotent in real apps; here the module already guarantees one event per outcome.
     this.events.push({ name, payload });
     const account = this.ledger.maskedAccount(payload.mchOrderNo);
-    const detail = 'reversed' in payload && payload.reversed ? ` (reversed: ${payload.reason})` : payload.status === 'SUCCESS' ? '' : ` (${payload.resultDesc})`;
-    this.logger.log(`${name} ${payload.mchOrderNo} ${payload.amount ?? '?'} to ${account}${detail}`);
+    const detail =
+      'reversed' in payload && payload.reversed
+        ? ` (reversed: ${payload.reason})`
+        : payload.status === 'SUCCESS'
+          ? ''
+          : ` (${payload.resultDesc})`;
+    this.logger.log(
+      `${name} ${payload.mchOrderNo} ${payload.amount ?? '?'} to ${account}${detail}`,
+    );
   }
 }

@@ -8,10 +8,20 @@ import type { PayoutCurrency } from 'nestjs-cashy-payout';
  */
 @Injectable()
 export class PayoutLedger {
-  private readonly payouts = new Map<string, { currency: PayoutCurrency; maskedAccount: string }>();
+  private readonly payouts = new Map<
+    string,
+    { currency: PayoutCurrency; maskedAccount: string }
+  >();
 
-  remember(mchOrderNo: string, currency: PayoutCurrency, accountNo: string): void {
-    this.payouts.set(mchOrderNo, { currency, maskedAccount: `****${String(accountNo).slice(-4)}` });
+  remember(
+    mchOrderNo: string,
+    currency: PayoutCurrency,
+    accountNo: string,
+  ): void {
+    this.payouts.set(mchOrderNo, {
+      currency,
+      maskedAccount: `****${String(accountNo).slice(-4)}`,
+    });
   }
 
   currencyOf(mchOrderNo: string): PayoutCurrency | undefined {
@@ -19,6 +29,9 @@ export class PayoutLedger {
   }
 
   maskedAccount(mchOrderNo: string): string {
-    return this.payouts.get(mchOrderNo)?.maskedAccount ?? 'an account created elsewhere';
+    return (
+      this.payouts.get(mchOrderNo)?.maskedAccount ??
+      'an account created elsewhere'
+    );
   }
 }

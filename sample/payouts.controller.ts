@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { type CreatePayoutDto, type PayoutCurrency, PayoutService } from 'nestjs-cashy-payout';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+} from '@nestjs/common';
+import {
+  type CreatePayoutDto,
+  type PayoutCurrency,
+  PayoutService,
+} from 'nestjs-cashy-payout';
 import { PayoutEventsLog } from './payout-events.log';
 import { PayoutLedger } from './payout.ledger';
 
@@ -17,7 +29,11 @@ export class PayoutsController {
   @Post('payouts')
   @HttpCode(201)
   async create(@Body() body: Record<string, unknown>) {
-    const input = { ...body, mchOrderNo: body.mchOrderNo ?? `S${randomUUID().replace(/-/g, '').slice(0, 20)}` } as unknown as CreatePayoutDto;
+    const input = {
+      ...body,
+      mchOrderNo:
+        body.mchOrderNo ?? `S${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    } as unknown as CreatePayoutDto;
     const order = await this.payouts.createPayout(input);
     this.ledger.remember(order.mchOrderNo, input.currency, input.accountNo);
     return order;
@@ -25,8 +41,14 @@ export class PayoutsController {
 
   /** Reads one payout from Cashy by your mchOrderNo. */
   @Get('payouts/:mchOrderNo')
-  query(@Param('mchOrderNo') mchOrderNo: string, @Query('currency') currency?: PayoutCurrency) {
-    return this.payouts.queryPayout({ mchOrderNo, currency: currency ?? this.ledger.currencyOf(mchOrderNo) });
+  query(
+    @Param('mchOrderNo') mchOrderNo: string,
+    @Query('currency') currency?: PayoutCurrency,
+  ) {
+    return this.payouts.queryPayout({
+      mchOrderNo,
+      currency: currency ?? this.ledger.currencyOf(mchOrderNo),
+    });
   }
 
   @Get('banks')

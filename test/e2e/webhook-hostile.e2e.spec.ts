@@ -187,3 +187,37 @@ describe.each(ADAPTERS)('an app without rawBody on %s', (adapter) => {
     }
   });
 });
+
+describe('Express body-parser refusals on the webhook', () => {
+  it("answers the JSON parser's own refusals (413 over its limit, 415 for a Latin-1 charset) without an ERROR log", async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    const { app, url } = await startHostApp(
+      'express',
+      PayoutModule.forRoot(OPTIONS),
+    );
+    try {
+      const webhook = `${url}/payout/webhook`;
+      const big = JSON.stringify({
+        ...notification(),
+        padding: 'x'.repeat(2 * 1024 * 1024),
+      });
+      expect((await deliver(webhook, big, PEN_ACCOUNT)).status).toBe(413);
+      const latin1 = await rawPost(
+        webhook,
+        {
+          'Content-Type': 'application/json; charset=ISO-8859-1',
+          MerchantId: PEN_ACCOUNT.merchantId,
+          Sign: 'X',
+        },
+        Buffer.from('{"x":"Peñalosa"}', 'latin1'),
+      );
+      expect(latin1.status).toBe(415);
+      expect(errors).not.toHaveBeenCalled();
+      // Everything else is as before: a valid notification is acknowledged.
+      expect((await deliver(webhook, notification())).status).toBe(200);
+    } finally {
+      errors.mockRestore();
+      await app.close();
+    }
+  });
+});

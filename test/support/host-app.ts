@@ -74,6 +74,8 @@ export async function startHostApp(
     imports?: DynamicModule[];
     rawBody?: boolean;
     eventEmitter?: boolean | 'after';
+    /** Runs before the app listens (global filters, pipes). */
+    configure?: (app: INestApplication) => void;
   } = {},
 ): Promise<{
   app: INestApplication;
@@ -105,6 +107,7 @@ export async function startHostApp(
     adapter === 'fastify'
       ? await NestFactory.create(HostModule, new FastifyAdapter(), options)
       : await NestFactory.create(HostModule, options);
+  extra.configure?.(app);
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { app, url, listener: app.get(RecordingListener) };

@@ -1,0 +1,86 @@
+import {
+  Inject,
+  Injectable,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { payoutDiagnostics } from '../payout.diagnostics';
+
+/** Injection token of the webhook route's path, when the module mounts one. */
+export const PAYOUT_WEBHOOK_PATH = Symbol('PAYOUT_WEBHOOK_PATH');
+
+/** What Express's JSON parser throws for a request it refuses (the `http-errors` it uses). */
+interface BodyParserRefusal {
+  type: string;
+  status: number;
+  expose: true;
+  message: string;
+}
+
+function isBodyParserRefusal(error: unknown): error is BodyParserRefusal {
+  const e = error as Partial<BodyParserRefusal> | null;
+  return (
+    typeof e?.type === 'string' &&
+    e.expose === true &&
+    typeof e.status === 'number' &&
+    e.status >= 400 &&
+    e.status < 500
+  );
+}
+
+interface ExpressLike {
+  use(
+    handler: (
+      error: unknown,
+      req: { originalUrl?: string; url?: string },
+      res: ExpressReply,
+      next: (error?: unknown) => void,
+    ) => void,
+  ): unknown;
+}
+interface ExpressReply {
+  headersSent: boolean;
+  status(code: number): ExpressReply;
+  json(body: unknown): unknown;
+}
+
+/**
+ * On Express, the JSON parser refuses some requests before any route runs (a body over its limit,
+ * 413; a charset it does not take, 415) and Nest then logs each one at ERROR: anyone could fill a
+ * host's error logs by posting to the webhook. This answers those refusals of the webhook's path
+ * with the same status, quietly, and leaves every other error, and every other path, to the host.
+ * It is an Express error handler placed after the routes and before Nest's own (the module's init
+ * runs between the two). Fastify needs none: it refuses such requests without logging them.
+ */
+@Injectable()
+export class PayoutWebhookBodyErrors implements OnModuleInit {
+  constructor(
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+    @Optional() @Inject(PAYOUT_WEBHOOK_PATH) private readonly path?: string,
+  ) {}
+
+  onModuleInit(): void {
+    const adapter = this.adapterHost?.httpAdapter;
+    if (!adapter || !this.path || adapter.getType() !== 'express') return;
+    const suffix = `/${this.path.replace(/^\/+|\/+$/g, '')}`;
+    adapter.getInstance<ExpressLike>().use((error, req, res, next) => {
+      const path = (req.originalUrl ?? req.url ?? '')
+        .split('?')[0]
+        .replace(/\/+$/, '');
+      if (
+        !isBodyParserRefusal(error) ||
+        res.headersSent ||
+        !path.endsWith(suffix)
+      )
+        return next(error);
+      payoutDiagnostics.webhook(() => ({
+        status: error.status,
+        reason: error.status === 413 ? 'too-large' : 'content-type',
+      }));
+      res
+        .status(error.status)
+        .json({ statusCode: error.status, message: error.message });
+    });
+  }
+}

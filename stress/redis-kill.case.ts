@@ -1,0 +1,164 @@
+import { Redis } from 'ioredis';
+import {
+  CaseChecks,
+  type CaseRow,
+  expectOneEventEach,
+  fmt,
+  tallyEvents,
+} from './case.result';
+import type { CapturingLogger } from './capturing.logger';
+import {
+  deliverTracked,
+  expectStatuses,
+  resendUntilAcknowledged,
+} from './delivery.util';
+import { type AdapterName, startStressHost } from './host.app';
+import { keepAliveAgent, statusTally } from './http.client';
+import { signedNotifications } from './notifications.fixture';
+import { RedisServerProcess } from './redis-server.process';
+import { StressResources, sleep, withTimeout } from './stress.resources';
+
+/** Options of the Redis kill-and-restart case. */
+export interface RedisKillOptions {
+  notifications: number;
+  connections: number;
+  /** Offered load, so that the load goes on after the restart. */
+  ratePerSecond: number;
+  /** How long the listener takes per event, so that many deliveries hold a claim when Redis goes. */
+  listenerMs: number;
+  /** How long Redis stays dead. */
+  downMs: number;
+}
+
+/**
+ * Load on a host whose `RedisPayoutStore` lives in a redis-server (AOF, `appendfsync always`)
+ * that is SIGKILLed a third of the way through and started again on the same port `downMs` later.
+ * Every answer must be 200 or 503, no `SUCCESS` may come before its event was recorded, and once
+ * every notification has been sent again (503s retried, as Cashy does), each has exactly one event.
+ */
+export async function redisKillCase(
+  adapter: AdapterName,
+  logger: CapturingLogger,
+  options: RedisKillOptions,
+): Promise<CaseRow> {
+  const checks = new CaseChecks(
+    'Redis SIGKILL + restart mid-load',
+    adapter,
+    'redis (AOF always)',
+  );
+  const resources = new StressResources(`redis kill (${adapter})`);
+  try {
+    const server = await RedisServerProcess.start({ persistent: true });
+    resources.add(`redis-server :${server.port}`, () => server.dispose());
+    const host = await startStressHost({
+      adapter,
+      store: 'redis',
+      redisUrl: server.url,
+      logger,
+      keyPrefix: 'cashy-stress-kill:',
+    });
+    resources.add(`${adapter} host`, () => host.close());
+    host.listener.delayMs = options.listenerMs;
+    const agent = keepAliveAgent(options.connections);
+    resources.add('HTTP agent', async () => agent.destroy());
+
+    // The module's own account of outcomes whose listeners ran while Redis was gone.
+    const unrecorded = logger.watch(/emitted but not recorded yet/);
+    const recordedLater = logger.watch(/recorded after all/);
+    const neverRecorded = logger.watch(/emitted but never recorded/);
+    const notifications = signedNotifications(
+      `K${adapter[0]}`.toUpperCase(),
+      options.notifications,
+    );
+    let outage: Promise<void> | undefined;
+    let killedAt = 0;
+    let restartedAt = 0;
+    const load = await deliverTracked(host, agent, notifications, {
+      concurrency: options.connections,
+      ratePerSecond: options.ratePerSecond,
+      onAnswer: (_answer, answered) => {
+        if (outage || answered < options.notifications / 3) return;
+        outage = (async () => {
+          killedAt = Date.now();
+          await server.kill();
+          await sleep(options.downMs);
+          await server.restart();
+          restartedAt = Date.now();
+        })();
+      },
+    });
+    await withTimeout(
+      outage ??
+        Promise.reject(new Error('the load ended before Redis was killed')),
+      15_000,
+      'the Redis outage',
+    );
+    checks.expect(
+      load.answers.some((a) => a.status === 503),
+      'no 503 during the outage: Redis was not killed while under load',
+    );
+    expectStatuses(checks, load.answers, [200, 503], 'under load');
+    const okInSecondHalf = load.answers.filter(
+      (a, i) => a.status === 200 && i > options.notifications / 2,
+    ).length;
+
+    // What survived the crash: every write acknowledged before it was appended and fsynced.
+    const admin = new Redis(server.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
+    resources.add('admin client', async () => admin.disconnect());
+    await admin.connect();
+    const keysAfterRestart = await admin.dbsize();
+
+    // Cashy re-sends what was not acknowledged; here every notification goes again, acknowledged or not.
+    const resent = await resendUntilAcknowledged(
+      host,
+      agent,
+      notifications,
+      options.connections,
+      40_000,
+    );
+    checks.expect(
+      resent.unacknowledged.length === 0,
+      `${resent.unacknowledged.length} notification(s) still unacknowledged after re-sending for 40 s`,
+    );
+    const ackedWithoutEvent = [
+      ...load.ackedWithoutEvent,
+      ...resent.ackedWithoutEvent,
+    ];
+    checks.expect(
+      ackedWithoutEvent.length === 0,
+      `${ackedWithoutEvent.length} SUCCESS answer(s) before the event was recorded (${ackedWithoutEvent.slice(0, 3).join(', ')})`,
+    );
+    const tally = tallyEvents(host.listener, notifications);
+    expectOneEventEach(checks, tally, notifications.length);
+
+    checks.expect(
+      neverRecorded() === 0,
+      `${neverRecorded()} outcome(s) the module says it never recorded (a duplicate may emit them again)`,
+    );
+    const statuses = statusTally(load.answers);
+    const downMs = restartedAt - killedAt;
+    Object.assign(checks.details, {
+      ...options,
+      statuses,
+      keysAfterRestart,
+      unrecordedAtFirst: unrecorded(),
+      recordedLater: recordedLater(),
+      neverRecorded: neverRecorded(),
+      outageMs: downMs,
+      okInSecondHalf,
+      resendRounds: resent.rounds,
+      resendStatuses: Object.fromEntries(resent.statuses),
+    });
+    return checks.row(
+      `${fmt(options.notifications)} at ${options.ratePerSecond}/s, listener ${options.listenerMs} ms, Redis down ${downMs} ms: ${statuses}; ${ackedWithoutEvent.length} SUCCESS without event; ${unrecorded()} outcome(s) recorded only after the restart; re-sent all (${resent.rounds} round(s)); events: ${fmt(tally.once)} once, ${tally.doubled} double, ${tally.lost} lost`,
+    );
+  } catch (error) {
+    checks.broke(error);
+    return checks.row('did not complete');
+  } finally {
+    await resources.closeAll();
+  }
+}
