@@ -52,7 +52,7 @@ import {
   reconcileUntilFinal,
   type SoakFailure,
 } from './soak-payer';
-import { startRedisServer } from './soak-redis';
+import { RedisServer } from '../test/support/redis-server';
 import { SoakResources, withTimeout } from './soak-resources';
 import { recordSoakRun } from './soak-report';
 
@@ -130,9 +130,9 @@ async function openStore(
   let url = options.redisUrl;
   if (!url) {
     status.phase = 'starting redis-server';
-    const server = await startRedisServer();
+    const server = await RedisServer.start();
     resources.add(`redis-server (pid ${server.pid ?? '?'})`, () =>
-      server.stop(),
+      server.dispose(),
     );
     url = server.url;
   }

@@ -15,7 +15,7 @@ import {
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { signedNotifications } from './notifications.fixture';
-import { RedisServerProcess } from './redis-server.process';
+import { RedisServer } from '../test/support/redis-server';
 import { StressResources, sleep, withTimeout } from './stress.resources';
 
 /** Options of the Redis kill-and-restart case. */
@@ -48,7 +48,7 @@ export async function redisKillCase(
   );
   const resources = new StressResources(`redis kill (${adapter})`);
   try {
-    const server = await RedisServerProcess.start({ persistent: true });
+    const server = await RedisServer.start({ persistent: true });
     resources.add(`redis-server :${server.port}`, () => server.dispose());
     const host = await startStressHost({
       adapter,
@@ -80,7 +80,7 @@ export async function redisKillCase(
         if (outage || answered < options.notifications / 3) return;
         outage = (async () => {
           killedAt = Date.now();
-          await server.kill();
+          await server.stop();
           await sleep(options.downMs);
           await server.restart();
           restartedAt = Date.now();

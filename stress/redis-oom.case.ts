@@ -15,7 +15,7 @@ import {
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { signedNotifications } from './notifications.fixture';
-import { RedisServerProcess } from './redis-server.process';
+import { RedisServer } from '../test/support/redis-server';
 import { StressResources } from './stress.resources';
 
 /** Options of the Redis OOM case. */
@@ -62,7 +62,7 @@ export async function redisOomCase(
   );
   const resources = new StressResources(`redis oom (${adapter})`);
   try {
-    const server = await RedisServerProcess.start();
+    const server = await RedisServer.start();
     resources.add(`redis-server :${server.port}`, () => server.dispose());
     const admin = new Redis(server.url, {
       lazyConnect: true,

@@ -31,7 +31,7 @@ import { loadCase } from './load.case';
 import { signedNotifications } from './notifications.fixture';
 import { redisKillCase } from './redis-kill.case';
 import { redisOomCase } from './redis-oom.case';
-import { RedisServerProcess } from './redis-server.process';
+import { RedisServer } from '../test/support/redis-server';
 import {
   failureList,
   machineInfo,
@@ -272,7 +272,7 @@ async function run(options: StressOptions): Promise<StressResults> {
     let redisUrl: string | undefined;
     if (needsSharedRedis) {
       status.phase = 'starting redis-server';
-      const redis = await RedisServerProcess.start();
+      const redis = await RedisServer.start();
       root.add(`redis-server :${redis.port}`, () => redis.dispose());
       redisUrl = redis.url;
     }

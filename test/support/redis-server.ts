@@ -2,21 +2,23 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from 'nestjs-cashy-payout/testing';
+import { Redis } from 'ioredis';
+import { freePort } from '../../lib/testing';
 
 const READY = /Ready to accept connections/;
 
-/** Options of `RedisServerProcess.start`. */
-export interface RedisServerProcessOptions {
+/** Options of `RedisServer.start`. */
+export interface RedisServerOptions {
+  /** A one-node Redis Cluster that owns every slot. */
+  cluster?: boolean;
   /**
-   * Append-only file with `appendfsync always`: every write a client saw acknowledged survives a
-   * SIGKILL (the kill-and-restart case needs it; the README says a Redis without persistence forgets
-   * processed notifications on restart). Otherwise `--save '' --appendonly no`.
+   * An append-only file with `appendfsync always`, so every write a client saw acknowledged survives
+   * a SIGKILL. Otherwise nothing is persisted (`--save '' --appendonly no`).
    */
   persistent?: boolean;
 }
 
-/** tmpfs when there is one: `appendfsync always` then costs no disk flush, and a process kill loses nothing. */
+/** tmpfs when there is one: `appendfsync always` then costs no disk flush. */
 function scratchRoot(): string {
   try {
     accessSync('/dev/shm', constants.W_OK);
@@ -27,31 +29,30 @@ function scratchRoot(): string {
 }
 
 /**
- * A `redis-server` the stress run started on a free 127.0.0.1 port, in a directory of its own. It
- * can be killed (SIGKILL) and started again on the same port and directory, and is killed with the
- * process whatever happens.
+ * A throwaway `redis-server` on a free 127.0.0.1 port, in a directory of its own, for the test
+ * suites, the soak, the stress suite and the bench. It can be killed (an abrupt outage) and started
+ * again on the same port and directory, and is killed with the process whatever happens.
  */
-export class RedisServerProcess {
+export class RedisServer {
   private child?: ChildProcess;
   private readonly killOnExit = () => void this.child?.kill('SIGKILL');
 
   private constructor(
     readonly port: number,
     private readonly dir: string,
-    private readonly options: RedisServerProcessOptions,
+    private readonly options: RedisServerOptions,
   ) {}
 
   /** Starts a server and waits until it accepts connections (10 s at most). */
-  static async start(
-    options: RedisServerProcessOptions = {},
-  ): Promise<RedisServerProcess> {
-    const server = new RedisServerProcess(
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(
       await freePort(),
-      mkdtempSync(join(scratchRoot(), 'cashy-stress-redis-')),
+      mkdtempSync(join(scratchRoot(), 'cashy-redis-')),
       options,
     );
     try {
       await server.restart();
+      if (options.cluster) await server.claimAllSlots();
     } catch (error) {
       await server.dispose();
       throw error;
@@ -69,25 +70,38 @@ export class RedisServerProcess {
     return this.child?.pid;
   }
 
-  /** Starts the server (again) on the same port and directory. */
+  /** Starts the server (again) on the same port and directory; without persistence it starts empty. */
   async restart(): Promise<void> {
     if (this.child) throw new Error('redis-server is already running');
-    const persistence = this.options.persistent
-      ? ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']
-      : ['--save', '', '--appendonly', 'no'];
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        ...persistence,
-        '--dir',
-        this.dir,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+    ];
+    args.push(
+      ...(this.options.persistent
+        ? ['--appendonly', 'yes', '--appendfsync', 'always']
+        : ['--appendonly', 'no']),
     );
+    if (this.options.cluster) {
+      // Announce an address, or CLUSTER SLOTS names the node with an empty host that clients cannot reach.
+      args.push(
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(this.dir, 'nodes.conf'),
+        '--cluster-announce-ip',
+        '127.0.0.1',
+      );
+    }
+    const child = spawn('redis-server', args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     process.once('exit', this.killOnExit);
     try {
@@ -123,7 +137,7 @@ export class RedisServerProcess {
         child.once('error', settle);
       });
     } catch (error) {
-      await this.kill();
+      await this.stop();
       throw error;
     }
     // Keep draining its output so the pipes never fill up.
@@ -131,8 +145,8 @@ export class RedisServerProcess {
     child.stderr.resume();
   }
 
-  /** SIGKILL (an abrupt crash), resolved once the process has exited. */
-  async kill(): Promise<void> {
+  /** Kills the server (SIGKILL: an abrupt outage) and waits for it to exit. */
+  async stop(): Promise<void> {
     await this.end('SIGKILL');
   }
 
@@ -156,5 +170,29 @@ export class RedisServerProcess {
       clearTimeout(force);
     }
     process.off('exit', this.killOnExit);
+  }
+
+  // A cluster node serves nothing until it owns slots: take them all and wait for the state to settle.
+  private async claimAllSlots(): Promise<void> {
+    const admin = new Redis({
+      host: '127.0.0.1',
+      port: this.port,
+      lazyConnect: true,
+    });
+    try {
+      await admin.connect();
+      await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+      for (const until = Date.now() + 10_000; ;) {
+        if (
+          /cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO')))
+        )
+          return;
+        if (Date.now() > until)
+          throw new Error('cluster did not reach state ok');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      admin.disconnect();
+    }
   }
 }
