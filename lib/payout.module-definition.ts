@@ -6,7 +6,7 @@ import type {
 } from './options/payout-module-options.interface';
 import { PAYOUT_DEFAULTS } from './options/payout-options.resolver';
 import { createPayoutWebhookController } from './webhook/payout-webhook.controller';
-import { PAYOUT_WEBHOOK_PATH } from './webhook/payout-webhook-body.errors';
+import { PAYOUT_WEBHOOK_PATH } from './webhook/payout-webhook-body.handler';
 
 /** Registration-time options: they shape the module itself, so `forRootAsync` takes them directly. */
 export interface PayoutModuleExtras {

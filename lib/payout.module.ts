@@ -21,7 +21,7 @@ import { PayoutService } from './payout.service';
 import { PayoutReconciliationService } from './reconciliation/payout-reconciliation.service';
 import { MemoryPayoutStore } from './store/memory-payout.store';
 import { PayoutRulesConstraint } from './validation/payout-rules.decorator';
-import { PayoutWebhookBodyErrors } from './webhook/payout-webhook-body.errors';
+import { PayoutWebhookBodyHandler } from './webhook/payout-webhook-body.handler';
 import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
 
 /**
@@ -73,7 +73,7 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     PayoutReconciliationService,
     PayoutSignatureGuard,
     PayoutRulesConstraint,
-    PayoutWebhookBodyErrors,
+    PayoutWebhookBodyHandler,
   ],
   exports: [
     PayoutService,

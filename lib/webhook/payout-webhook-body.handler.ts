@@ -54,7 +54,7 @@ interface ExpressReply {
  * runs between the two). Fastify needs none: it refuses such requests without logging them.
  */
 @Injectable()
-export class PayoutWebhookBodyErrors implements OnModuleInit {
+export class PayoutWebhookBodyHandler implements OnModuleInit {
   constructor(
     @Optional() private readonly adapterHost?: HttpAdapterHost,
     @Optional() @Inject(PAYOUT_WEBHOOK_PATH) private readonly path?: string,
