@@ -29,7 +29,9 @@ export async function alternate<S extends string, F extends SegmentFigures>(
   onSegment: (round: number, side: S, figures: F) => void = () => undefined,
 ): Promise<Alternation<S, F>> {
   for (const side of sides) await measure(side, true);
-  const segments = Object.fromEntries(sides.map((side) => [side, [] as F[]])) as Record<S, F[]>;
+  const segments = Object.fromEntries(
+    sides.map((side) => [side, [] as F[]]),
+  ) as Record<S, F[]>;
   for (let n = 1; n <= rounds; n++) {
     for (const side of n % 2 === 1 ? sides : [...sides].reverse()) {
       const figures = await measure(side, false);
@@ -38,7 +40,14 @@ export async function alternate<S extends string, F extends SegmentFigures>(
     }
   }
   const baseline = segments[sides[0]];
-  const roundRatios = Object.fromEntries(sides.map((side) => [side, segments[side].map((f, i) => ratio(f.perSecond, baseline[i].perSecond))])) as Record<S, number[]>;
-  const ratios = Object.fromEntries(sides.map((side) => [side, round(median(roundRatios[side]), 3)])) as Record<S, number>;
+  const roundRatios = Object.fromEntries(
+    sides.map((side) => [
+      side,
+      segments[side].map((f, i) => ratio(f.perSecond, baseline[i].perSecond)),
+    ]),
+  ) as Record<S, number[]>;
+  const ratios = Object.fromEntries(
+    sides.map((side) => [side, round(median(roundRatios[side]), 3)]),
+  ) as Record<S, number>;
   return { segments, roundRatios, ratios };
 }

@@ -8,7 +8,10 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
-      setupRequest?: (request: Request, context: Record<string, unknown>) => Request | null | undefined;
+      setupRequest?: (
+        request: Request,
+        context: Record<string, unknown>,
+      ) => Request | null | undefined;
     }
 
     interface Options {
@@ -52,7 +55,10 @@ declare module 'autocannon' {
     }
   }
 
-  function autocannon(options: autocannon.Options, callback: (error: Error | null, result: autocannon.Result) => void): autocannon.Instance;
+  function autocannon(
+    options: autocannon.Options,
+    callback: (error: Error | null, result: autocannon.Result) => void,
+  ): autocannon.Instance;
 
   export = autocannon;
 }

@@ -14,17 +14,32 @@ export interface LoadFigures {
   seconds: number;
   /** The load generator's CPU over the segment, in cores: near 1 means autocannon itself was the limit. */
   generatorCores: number;
-  /** The app's CPU per answered request, in µs (filled in by the caller, which can ask the app). */
+  /**
+   * The app's CPU per answered request, in µs (filled in by the caller, which can ask the app): its
+   * CPU over the segment's whole cycle, up to its route's next segment, so GC work left behind counts.
+   */
   appCpuUsPerRequest?: number;
+  /** The app's CPU per answered request during the segment alone, in µs. */
+  appCpuUsInSegment?: number;
   /** The app's CPU over the segment, in cores: below ~0.9 the app was not the bottleneck. */
   appCores?: number;
+  /** Redis's CPU per answered request, in µs (filled in by the caller, on a Redis-backed app). */
+  redisCpuUsPerRequest?: number;
+  /** Commands the app sent to Redis per answered request (likewise). */
+  redisCommandsPerRequest?: number;
 }
 
 /**
  * Runs autocannon against `url + path` for `seconds` with `connections` keep-alive connections,
  * every request a distinct signed notification from `pool` (the same bodies whichever route).
  */
-export function runLoad(url: string, path: string, pool: NotificationPool, seconds: number, connections: number): Promise<LoadFigures> {
+export function runLoad(
+  url: string,
+  path: string,
+  pool: NotificationPool,
+  seconds: number,
+  connections: number,
+): Promise<LoadFigures> {
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   // autocannon's own histogram keeps whole milliseconds; sub-ms latencies need the raw times.
@@ -66,8 +81,16 @@ export function runLoad(url: string, path: string, pool: NotificationPool, secon
         });
       },
     );
-    instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
-    });
+    instance.on(
+      'response',
+      (
+        _client: unknown,
+        statusCode: number,
+        _bytes: number,
+        responseTime: number,
+      ) => {
+        if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+      },
+    );
   });
 }

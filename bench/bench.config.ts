@@ -1,11 +1,18 @@
 /**
  * Every knob of `npm run bench` in one place. Timings are only ever compared with a baseline
  * measured in the same run, so the machine's speed drops out; the knobs trade stability for time
- * (the whole run is meant to stay under about three minutes on 2 cores).
+ * (on 2 cores a full run takes about six minutes, about ten when the stage breakdown and the
+ * profile run, which they do by default whenever a webhook target is missed).
  *
- * `BENCH_ONLY=webhook,client,signing,memory` runs a subset (for iterating on one phase);
- * `BENCH_ADAPTERS=fastify` loads one adapter only; `BENCH_CPU_PROF=<dir>` writes a `--cpu-prof`
- * profile of each webhook app child into `<dir>/<adapter>/`.
+ * Environment:
+ * - `BENCH_ONLY=webhook,client,signing,memory` runs a subset (for iterating on one phase);
+ * - `BENCH_ADAPTERS=fastify` loads one adapter only;
+ * - `BENCH_REDIS=0` leaves out the RedisPayoutStore row (it is left out, and said so, when
+ *   `redis-server` is not installed);
+ * - `BENCH_STAGES=1` always runs the stage breakdown, `BENCH_STAGES=0` never; by default it runs
+ *   for each adapter whose webhook target was missed;
+ * - `BENCH_CPU_PROF=<dir>` writes a `--cpu-prof` profile of each webhook app child into `<dir>/<adapter>-<app>-<route>/`;
+ * - `BENCH_RESULTS=<file>` keeps the results of any run there (and its report beside it, `<file>.md`).
  */
 export const BENCH = {
   webhook: {
@@ -15,14 +22,27 @@ export const BENCH = {
     /** Seconds of load on each route before measuring (JIT, pools, the store's first growth). */
     warmupSeconds: 2,
     /**
-     * Seconds per measured segment; each round measures both routes (alternating which goes first).
-     * Many short rounds beat a few long ones on a shared machine: a neighbour's burst spoils one
-     * round's ratio, and the median drops it.
+     * Seconds per measured segment; each round measures every route once, alternating the order
+     * (A B C, then C B A). Many short rounds beat a few long ones on a shared machine: a
+     * neighbour's burst spoils one round's ratio, and the median drops it.
      */
     segmentSeconds: 1.5,
-    rounds: 10,
+    rounds: 12,
     /** Signed notifications generated before the first segment (more are generated between segments if needed). */
     initialPool: 50_000,
+  },
+  /** The module's webhook on RedisPayoutStore (a redis-server the bench starts) against the signed route. */
+  redis: {
+    rounds: 6,
+  },
+  /** The module's route taken apart, stage by stage, when a webhook target is missed (see `BENCH_STAGES`). */
+  stages: {
+    rounds: 8,
+  },
+  /** With the stages: a CPU profile of one app while the signed route and the module's route take turns. */
+  profile: {
+    rounds: 4,
+    segmentSeconds: 2,
   },
   client: {
     /** Calls in flight at once (closed loop: each worker awaits its call, then sends the next). */
@@ -44,8 +64,10 @@ export const BENCH = {
     concurrency: 100,
   },
   targets: {
-    /** Webhook route requests/s over the bare route's, per adapter. */
-    webhookThroughputRatio: 0.85,
+    /** The module's webhook requests/s over the hand-written signed route's, per adapter (at least). */
+    webhookThroughputRatio: 0.95,
+    /** The module's webhook app CPU per request over the hand-written signed route's, per adapter (at most). */
+    webhookCpuRatio: 1.1,
     /** createPayout calls/s over the hand-written signed POST through HttpService (the baseline). */
     clientThroughputRatio: 0.95,
     /** createPayout CPU per call over the baseline's (at most). */
@@ -57,11 +79,16 @@ export const BENCH = {
 
 /** The module's webhook route (its default path) and the routes it is compared with, in the same app. */
 export const WEBHOOK_PATH = '/payout/webhook';
+/** The floor: the same app's JSON body parser and an answer, nothing else. */
 export const BARE_PATH = '/bare';
-/** A hand-written signed webhook route of the same app: signature guard and one event, no payout logic. */
+/** The baseline: a hand-written signed webhook route of the same app (signature guard and one event, no payout logic). */
 export const SIGNED_PATH = '/signed';
-/** The event the hand-written route emits (to the same listener class as payout.succeeded). */
+/** The event the hand-written routes emit (to the same listener class as payout.succeeded). */
 export const SIGNED_EVENT = 'bench.signed';
+/** Stage breakdown: the module's own `PayoutSignatureGuard`, then the same one event as the signed route. */
+export const MODULE_GUARD_PATH = '/stage/guard';
+/** Stage breakdown: `PayoutSignatureGuard`, then `PayoutService.handleNotification` (validation, state, typed event) in a plain host controller. */
+export const SERVICE_PATH = '/stage/service';
 
 export type AdapterName = (typeof BENCH.webhook.adapters)[number];
 export type PhaseName = 'webhook' | 'client' | 'signing' | 'memory';
@@ -69,12 +96,31 @@ export type PhaseName = 'webhook' | 'client' | 'signing' | 'memory';
 /** The adapters `BENCH_ADAPTERS` selects (both by default). */
 export function selectedAdapters(): AdapterName[] {
   const only = process.env.BENCH_ADAPTERS?.split(',').map((s) => s.trim());
-  return BENCH.webhook.adapters.filter((adapter) => !only || only.includes(adapter));
+  return BENCH.webhook.adapters.filter(
+    (adapter) => !only || only.includes(adapter),
+  );
 }
 
 /** The phases `BENCH_ONLY` selects (all of them by default). */
 export function selectedPhases(): Set<PhaseName> {
   const all: PhaseName[] = ['signing', 'webhook', 'client', 'memory'];
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
-  return new Set(only && only.length > 0 ? all.filter((phase) => only.includes(phase)) : all);
+  const only = process.env.BENCH_ONLY?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return new Set(
+    only && only.length > 0 ? all.filter((phase) => only.includes(phase)) : all,
+  );
+}
+
+/** `BENCH_STAGES`: `always`, `never`, or `auto` (for an adapter whose webhook target was missed). */
+export function stagesMode(): 'always' | 'never' | 'auto' {
+  const value = process.env.BENCH_STAGES?.trim();
+  if (value === '1' || value === 'always') return 'always';
+  if (value === '0' || value === 'never') return 'never';
+  return 'auto';
+}
+
+/** Whether the RedisPayoutStore row is wanted (`BENCH_REDIS=0` leaves it out). */
+export function redisWanted(): boolean {
+  return process.env.BENCH_REDIS?.trim() !== '0';
 }

@@ -7,7 +7,10 @@ import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { firstValueFrom } from 'rxjs';
 import { PayoutModule, PayoutService } from 'nestjs-cashy-payout';
-import { samplePayout, type SandboxModuleOptions } from 'nestjs-cashy-payout/testing';
+import {
+  samplePayout,
+  type SandboxModuleOptions,
+} from 'nestjs-cashy-payout/testing';
 import { alternate } from './alternation.util';
 import { BENCH } from './bench.config';
 import { startChild } from './ipc.util';
@@ -62,7 +65,13 @@ export interface ClientResult {
   overFloor: { createPayout: PathRatios; httpService: PathRatios };
   /** createPayout / floor and baseline / floor calls/s, round by round. */
   floorRoundRatios: { createPayout: number[]; httpService: number[] };
-  setup: { sandbox: string; agent: string; baseline: string; concurrency: number; orders: number };
+  setup: {
+    sandbox: string;
+    agent: string;
+    baseline: string;
+    concurrency: number;
+    orders: number;
+  };
 }
 
 type Path = 'httpService' | 'createPayout' | 'raw';
@@ -88,15 +97,26 @@ const nextMchOrderNo = () => `BN-${RUN}-${++sequence}`;
 const NONCE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** The part every hand-written client shares: a fresh `nonceStr`, the body serialized once, `MD5(body + apiKey)`. */
-function signedBody(account: BenchAccount, body: object): { text: string; sign: string } {
+function signedBody(
+  account: BenchAccount,
+  body: object,
+): { text: string; sign: string } {
   let nonceStr = '';
-  for (const byte of randomBytes(16)) nonceStr += NONCE_ALPHABET[byte % NONCE_ALPHABET.length];
+  for (const byte of randomBytes(16))
+    nonceStr += NONCE_ALPHABET[byte % NONCE_ALPHABET.length];
   const text = JSON.stringify({ ...body, nonceStr });
-  return { text, sign: createHash('md5').update(text + account.apiKey, 'utf8').digest('hex').toUpperCase() };
+  return {
+    text,
+    sign: createHash('md5')
+      .update(text + account.apiKey, 'utf8')
+      .digest('hex')
+      .toUpperCase(),
+  };
 }
 
 function accepted(envelope: Envelope, path: string): void {
-  if (envelope.code !== 200 || !envelope.data?.orderNo) throw new Error(`${path} payOut: ${envelope.code} ${envelope.msg}`);
+  if (envelope.code !== 200 || !envelope.data?.orderNo)
+    throw new Error(`${path} payOut: ${envelope.code} ${envelope.msg}`);
 }
 
 /**
@@ -109,10 +129,20 @@ function accepted(envelope: Envelope, path: string): void {
 class HandWrittenPayoutClient {
   constructor(private readonly http: HttpService) {}
 
-  async payOut(url: string, account: BenchAccount, body: object): Promise<void> {
+  async payOut(
+    url: string,
+    account: BenchAccount,
+    body: object,
+  ): Promise<void> {
     const { text, sign } = signedBody(account, body);
     const { data } = await firstValueFrom(
-      this.http.post<Envelope>(url, text, { headers: { 'Content-Type': 'application/json', MerchantId: account.merchantId, Sign: sign } }),
+      this.http.post<Envelope>(url, text, {
+        headers: {
+          'Content-Type': 'application/json',
+          MerchantId: account.merchantId,
+          Sign: sign,
+        },
+      }),
     );
     accepted(data, 'HttpService');
   }
@@ -123,7 +153,9 @@ class HandWrittenPayoutClient {
  * child process, in alternating segments (see `alternate`). Throws if any call failed or the
  * sandbox saw a request it did not accept.
  */
-export async function benchClient(log: (line: string) => void): Promise<ClientResult> {
+export async function benchClient(
+  log: (line: string) => void,
+): Promise<ClientResult> {
   const { concurrency, warmupSeconds, segmentSeconds, rounds } = BENCH.client;
   const sandbox = await startChild<SandboxModuleOptions>('sandbox.child');
   const options = sandbox.ready;
@@ -141,25 +173,42 @@ export async function benchClient(log: (line: string) => void): Promise<ClientRe
     providers: [HandWrittenPayoutClient],
   })
   class ClientModule {}
-  const app = await NestFactory.createApplicationContext(ClientModule, { logger: false });
+  const app = await NestFactory.createApplicationContext(ClientModule, {
+    logger: false,
+  });
   try {
     const payouts = app.get(PayoutService);
     const handWritten = app.get(HandWrittenPayoutClient);
     const account = options.accounts.find((a) => a.currencies.includes('MXN'))!;
     const payOutUrl = new URL('/api/payOut', options.baseUrl);
-    const body = () => ({ ...samplePayout('MXN', { mchOrderNo: nextMchOrderNo() }), notifyUrl: options.notifyUrl! });
+    const body = () => ({
+      ...samplePayout('MXN', { mchOrderNo: nextMchOrderNo() }),
+      notifyUrl: options.notifyUrl!,
+    });
     const calls: Record<Path, () => Promise<unknown>> = {
       httpService: () => handWritten.payOut(payOutUrl.href, account, body()),
-      createPayout: () => payouts.createPayout(samplePayout('MXN', { mchOrderNo: nextMchOrderNo() })),
+      createPayout: () =>
+        payouts.createPayout(
+          samplePayout('MXN', { mchOrderNo: nextMchOrderNo() }),
+        ),
       raw: () => rawSignedPost(floorAgent, payOutUrl, account, body()),
     };
     let orders = 0;
 
-    const segment = async (path: Path, seconds: number): Promise<CallFigures> => {
-      const figures = await closedLoop(calls[path], concurrency, seconds * 1000);
+    const segment = async (
+      path: Path,
+      seconds: number,
+    ): Promise<CallFigures> => {
+      const figures = await closedLoop(
+        calls[path],
+        concurrency,
+        seconds * 1000,
+      );
       const seen = await sandbox.ask<{ seen: number; failed: number }>('reset');
       if (seen.failed > 0 || seen.seen !== figures.calls) {
-        throw new Error(`client ${path}: ${figures.calls} calls, but the sandbox saw ${seen.seen} requests (${seen.failed} not accepted)`);
+        throw new Error(
+          `client ${path}: ${figures.calls} calls, but the sandbox saw ${seen.seen} requests (${seen.failed} not accepted)`,
+        );
       }
       orders += figures.calls;
       return figures;
@@ -170,13 +219,21 @@ export async function benchClient(log: (line: string) => void): Promise<ClientRe
       ['httpService', 'createPayout', 'raw'] as const,
       (path, warmup) => segment(path, warmup ? warmupSeconds : segmentSeconds),
       (n, path, f) =>
-        log(`  client round ${n} ${path.padEnd(12)} ${f.perSecond.toFixed(0).padStart(6)} calls/s  p99 ${f.p99.toFixed(2).padStart(6)} ms  ${f.cpuUsPerCall} µs CPU/call`),
+        log(
+          `  client round ${n} ${path.padEnd(12)} ${f.perSecond.toFixed(0).padStart(6)} calls/s  p99 ${f.p99.toFixed(2).padStart(6)} ms  ${f.cpuUsPerCall} µs CPU/call`,
+        ),
     );
     const httpService = summarize(result.segments.httpService);
     const createPayout = summarize(result.segments.createPayout);
     const raw = summarize(result.segments.raw);
-    const floorRounds = (path: Path) => result.segments[path].map((f, i) => ratio(f.perSecond, result.segments.raw[i].perSecond));
-    const floorRoundRatios = { createPayout: floorRounds('createPayout'), httpService: floorRounds('httpService') };
+    const floorRounds = (path: Path) =>
+      result.segments[path].map((f, i) =>
+        ratio(f.perSecond, result.segments.raw[i].perSecond),
+      );
+    const floorRoundRatios = {
+      createPayout: floorRounds('createPayout'),
+      httpService: floorRounds('httpService'),
+    };
     return {
       httpService,
       createPayout,
@@ -184,14 +241,24 @@ export async function benchClient(log: (line: string) => void): Promise<ClientRe
       ratios: compare(createPayout, httpService, result.ratios.createPayout),
       roundRatios: result.roundRatios.createPayout,
       overFloor: {
-        createPayout: compare(createPayout, raw, round(median(floorRoundRatios.createPayout), 3)),
-        httpService: compare(httpService, raw, round(median(floorRoundRatios.httpService), 3)),
+        createPayout: compare(
+          createPayout,
+          raw,
+          round(median(floorRoundRatios.createPayout), 3),
+        ),
+        httpService: compare(
+          httpService,
+          raw,
+          round(median(floorRoundRatios.httpService), 3),
+        ),
       },
       floorRoundRatios,
       setup: {
         sandbox: 'CashySandbox (autoSettle: false) in a separate process',
-        agent: 'a keep-alive http.Agent each ({ keepAlive: true }, as the module makes its own)',
-        baseline: "HttpModule.register({ httpAgent, timeout }) and a hand-written signed POST through its HttpService, axios's defaults otherwise",
+        agent:
+          'a keep-alive http.Agent each ({ keepAlive: true }, as the module makes its own)',
+        baseline:
+          "HttpModule.register({ httpAgent, timeout }) and a hand-written signed POST through its HttpService, axios's defaults otherwise",
         concurrency,
         orders,
       },
@@ -205,15 +272,29 @@ export async function benchClient(log: (line: string) => void): Promise<ClientRe
 }
 
 /** `path` over `base`: the given calls/s ratio (a median of round ratios), the others ratios of medians. */
-function compare(path: PathFigures, base: PathFigures, callsPerSec: number): PathRatios {
-  return { callsPerSec, p50: ratio(path.p50, base.p50), p99: ratio(path.p99, base.p99), cpuUsPerCall: ratio(path.cpuUsPerCall, base.cpuUsPerCall) };
+function compare(
+  path: PathFigures,
+  base: PathFigures,
+  callsPerSec: number,
+): PathRatios {
+  return {
+    callsPerSec,
+    p50: ratio(path.p50, base.p50),
+    p99: ratio(path.p99, base.p99),
+    cpuUsPerCall: ratio(path.cpuUsPerCall, base.cpuUsPerCall),
+  };
 }
 
 /**
  * The floor: the same signed POST on `node:http` with no HTTP client library. Body serialized once
  * with a fresh `nonceStr`, signed, those bytes posted to a URL parsed once, the envelope parsed.
  */
-function rawSignedPost(agent: Agent, url: URL, account: BenchAccount, body: object): Promise<void> {
+function rawSignedPost(
+  agent: Agent,
+  url: URL,
+  account: BenchAccount,
+  body: object,
+): Promise<void> {
   const { text, sign } = signedBody(account, body);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -239,7 +320,7 @@ function rawSignedPost(agent: Agent, url: URL, account: BenchAccount, body: obje
             accepted(JSON.parse(answer) as Envelope, 'raw');
             resolve();
           } catch (error) {
-            reject(error);
+            reject(error instanceof Error ? error : new Error(String(error)));
           }
         });
         res.on('error', reject);
@@ -251,7 +332,11 @@ function rawSignedPost(agent: Agent, url: URL, account: BenchAccount, body: obje
 }
 
 /** `concurrency` workers each awaiting `call` in a loop until `durationMs` has passed. */
-async function closedLoop(call: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<CallFigures> {
+async function closedLoop(
+  call: () => Promise<unknown>,
+  concurrency: number,
+  durationMs: number,
+): Promise<CallFigures> {
   const latencies = new Samples();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -277,5 +362,11 @@ async function closedLoop(call: () => Promise<unknown>, concurrency: number, dur
 
 function summarize(segments: CallFigures[]): PathFigures {
   const pick = (key: keyof CallFigures) => median(segments.map((s) => s[key]));
-  return { callsPerSec: pick('perSecond'), p50: pick('p50'), p99: pick('p99'), cpuUsPerCall: pick('cpuUsPerCall'), segments };
+  return {
+    callsPerSec: pick('perSecond'),
+    p50: pick('p50'),
+    p99: pick('p99'),
+    cpuUsPerCall: pick('cpuUsPerCall'),
+    segments,
+  };
 }

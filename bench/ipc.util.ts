@@ -32,10 +32,20 @@ export interface BenchChild<Ready> {
  * Forks `dist-scripts/bench/<script>.js` and waits (up to 30 s) for its `ready` message. A child
  * that dies first rejects with its exit code; every child dies with its parent's IPC channel.
  */
-export function startChild<Ready>(script: string, args: string[] = [], execArgv: string[] = []): Promise<BenchChild<Ready>> {
-  const child = fork(join(__dirname, `${script}.js`), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function startChild<Ready>(
+  script: string,
+  args: string[] = [],
+  execArgv: string[] = [],
+): Promise<BenchChild<Ready>> {
+  const child = fork(join(__dirname, `${script}.js`), args, {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let nextId = 1;
-  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  const pending = new Map<
+    number,
+    { resolve(value: unknown): void; reject(error: Error): void }
+  >();
   let exited: Error | undefined;
 
   child.on('message', (message: IpcReply) => {
@@ -55,14 +65,16 @@ export function startChild<Ready>(script: string, args: string[] = [], execArgv:
     if (exited) return Promise.reject(exited);
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
-      pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      pending.set(id, { resolve: resolve, reject });
       child.send({ id, type, payload } satisfies IpcRequest);
     });
   };
 
   const stop = async (): Promise<void> => {
     if (exited) return;
-    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const gone = new Promise<void>((resolve) =>
+      child.once('exit', () => resolve()),
+    );
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.send({ id: 0, type: 'exit' } satisfies IpcRequest);
     await gone;
@@ -76,7 +88,9 @@ export function startChild<Ready>(script: string, args: string[] = [], execArgv:
     }, 30_000);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${script} exited before it was ready (${signal ?? code})`));
+      reject(
+        new Error(`${script} exited before it was ready (${signal ?? code})`),
+      );
     });
     // Safe to ask at once: a child's IPC channel only starts reading once it listens for messages
     // (serveParent, after its app has started), so the request waits in the pipe until then.
@@ -99,8 +113,14 @@ export function startChild<Ready>(script: string, args: string[] = [], execArgv:
  * one of them, resolving once the child can serve). `exit` runs `onExit`, then exits with code 0.
  * The child also exits when the parent goes away, so no orphan keeps a port or a core.
  */
-export function serveParent(handlers: Handlers, onExit: () => Promise<void> = async () => undefined): void {
-  if (!process.send) throw new Error('this script is a bench child: run it through npm run bench');
+export function serveParent(
+  handlers: Handlers,
+  onExit: () => Promise<void> = async () => undefined,
+): void {
+  if (!process.send)
+    throw new Error(
+      'this script is a bench child: run it through npm run bench',
+    );
   const reply = (message: IpcReply) => process.send!(message);
   process.on('message', (message: IpcRequest) => {
     if (message.type === 'exit') {
@@ -108,12 +128,25 @@ export function serveParent(handlers: Handlers, onExit: () => Promise<void> = as
       return;
     }
     const handler = handlers[message.type];
-    if (!handler) return reply({ id: message.id, ok: false, error: `unknown request ${message.type}` });
+    if (!handler)
+      return reply({
+        id: message.id,
+        ok: false,
+        error: `unknown request ${message.type}`,
+      });
     Promise.resolve()
       .then(() => handler(message.payload))
       .then(
         (result) => reply({ id: message.id, ok: true, result }),
-        (error: unknown) => reply({ id: message.id, ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+        (error: unknown) =>
+          reply({
+            id: message.id,
+            ok: false,
+            error:
+              error instanceof Error
+                ? (error.stack ?? error.message)
+                : String(error),
+          }),
       );
   });
   process.on('disconnect', () => process.exit(0));

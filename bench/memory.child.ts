@@ -5,7 +5,11 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { MemoryPayoutStore, PayoutModule, PayoutService } from 'nestjs-cashy-payout';
+import {
+  MemoryPayoutStore,
+  PayoutModule,
+  PayoutService,
+} from 'nestjs-cashy-payout';
 import { BENCH } from './bench.config';
 import { serveParent } from './ipc.util';
 import { CountingListener } from './counting.listener';
@@ -35,18 +39,37 @@ async function main(): Promise<void> {
   const store = new MemoryPayoutStore({ maxEntries });
 
   @Module({
-    imports: [EventEmitterModule.forRoot(), PayoutModule.forRoot({ baseUrl: 'http://127.0.0.1:9', accounts: BENCH_ACCOUNTS, store, webhook: false })],
+    imports: [
+      EventEmitterModule.forRoot(),
+      PayoutModule.forRoot({
+        baseUrl: 'http://127.0.0.1:9',
+        accounts: BENCH_ACCOUNTS,
+        store,
+        webhook: false,
+      }),
+    ],
     providers: [CountingListener],
   })
   class MemoryModule {}
-  const app = await NestFactory.createApplicationContext(MemoryModule, { logger: false });
+  const app = await NestFactory.createApplicationContext(MemoryModule, {
+    logger: false,
+  });
   const payouts = app.get(PayoutService);
   const listener = app.get(CountingListener);
 
-  const sample = async (notifications: number, perSecond = 0): Promise<MemorySample> => {
+  const sample = async (
+    notifications: number,
+    perSecond = 0,
+  ): Promise<MemorySample> => {
     await fullGc();
     const { heapUsed, rss } = process.memoryUsage();
-    return { notifications, storeSize: store.size, heapUsed, rss, perSecond: Math.round(perSecond) };
+    return {
+      notifications,
+      storeSize: store.size,
+      heapUsed,
+      rss,
+      perSecond: Math.round(perSecond),
+    };
   };
 
   const run = async () => {
@@ -61,14 +84,27 @@ async function main(): Promise<void> {
         await Promise.all(
           Array.from({ length: batch }, () => {
             const { body, headers } = signedNotification();
-            return payouts.handleNotification(JSON.parse(body.toString('utf8')), headers.MerchantId).then((result) => {
-              if (result !== 'emitted') throw new Error(`a distinct notification was ${result}, not emitted`);
-            });
+            return payouts
+              .handleNotification(
+                JSON.parse(body.toString('utf8')),
+                headers.MerchantId,
+              )
+              .then((result) => {
+                if (result !== 'emitted')
+                  throw new Error(
+                    `a distinct notification was ${result}, not emitted`,
+                  );
+              });
           }),
         );
         handled += batch;
       }
-      samples.push(await sample(handled, ((handled - from) * 1000) / (performance.now() - started)));
+      samples.push(
+        await sample(
+          handled,
+          ((handled - from) * 1000) / (performance.now() - started),
+        ),
+      );
     }
     return { maxEntries, samples, emitted: listener.succeeded };
   };

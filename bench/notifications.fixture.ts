@@ -2,8 +2,18 @@ import { buildNotification, cashyHeaders } from 'nestjs-cashy-payout/testing';
 
 /** The merchant accounts of every bench app; the load generator signs with the same keys. */
 export const BENCH_ACCOUNTS = [
-  { name: 'pen', merchantId: '1002001', apiKey: 'bench-pen-key-5d41402abc4b2a76', currencies: ['PEN' as const] },
-  { name: 'mxn', merchantId: '1002002', apiKey: 'bench-mxn-key-7d793037a0760186', currencies: ['MXN' as const] },
+  {
+    name: 'pen',
+    merchantId: '1002001',
+    apiKey: 'bench-pen-key-5d41402abc4b2a76',
+    currencies: ['PEN' as const],
+  },
+  {
+    name: 'mxn',
+    merchantId: '1002002',
+    apiKey: 'bench-mxn-key-7d793037a0760186',
+    currencies: ['MXN' as const],
+  },
 ];
 
 /** One ready-to-send notification: the exact bytes Cashy would POST and its signed headers. */
@@ -36,7 +46,11 @@ export function signedNotification(): SignedNotification {
     completionTime: '2025-06-01 10:00:00',
     resultDesc: 'SUCCESS',
   });
-  return { body: Buffer.from(text, 'utf8'), headers: cashyHeaders(text, account.merchantId, account.apiKey), orderNo };
+  return {
+    body: Buffer.from(text, 'utf8'),
+    headers: cashyHeaders(text, account.merchantId, account.apiKey),
+    orderNo,
+  };
 }
 
 /**

@@ -1,30 +1,122 @@
 // npm run bench: every figure is a ratio against a baseline measured in the same run, because the
-// machines this runs on are shared and noisy. Prints tables, writes bench/results.json, and exits
-// 0 when every target is met, 1 when one is not (so regressions show), 2 when the run itself failed.
+// machines this runs on are shared and noisy. Prints the report, writes bench/results.json and
+// bench/README.md (a full run only), and exits 0 when every target is met, 1 when one is not (so
+// regressions show), 2 when the run itself failed.
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { BENCH, selectedAdapters, selectedPhases } from './bench.config';
+import {
+  BENCH,
+  redisWanted,
+  selectedAdapters,
+  selectedPhases,
+  stagesMode,
+} from './bench.config';
 import { benchClient } from './client.bench';
 import { benchMemory } from './memory.bench';
-import { checkTargets, formatReport, machineInfo, writeJsonAtomically, type BenchResults } from './results.report';
+import { redisServerVersion, startBenchRedis } from './redis-server.util';
+import {
+  adaptersMissingTargets,
+  BENCH_SOURCE_DIR,
+  checkTargets,
+  machineInfo,
+  renderReport,
+  reportedFigures,
+  RESULTS_SCHEMA,
+  writeFileAtomically,
+  writeJsonAtomically,
+  type BenchResults,
+  type ResultsDocument,
+} from './results.report';
 import { benchSigning } from './signing.bench';
-import { benchWebhook } from './webhook.bench';
+import {
+  benchWebhook,
+  benchWebhookRedis,
+  benchWebhookStages,
+} from './webhook.bench';
+import { profileWebhook } from './webhook-profile.bench';
 
 /**
- * Where the machine-readable results go: `BENCH_RESULTS`, else the source tree's bench/results.json
- * (this file runs from dist-scripts/bench/) — but only for a full run, so a `BENCH_ONLY` run while
+ * Where the results go: `BENCH_RESULTS` (its report beside it, as .md), else the source tree's
+ * bench/results.json and bench/README.md — but only for a full run, so a `BENCH_ONLY` run while
  * iterating never replaces the committed figures with a partial set.
  */
-function resultsPath(full: boolean): string | undefined {
-  return process.env.BENCH_RESULTS || (full ? join(__dirname, '..', '..', 'bench', 'results.json') : undefined);
+function outputPaths(
+  full: boolean,
+): { results: string; readme: string } | undefined {
+  const custom = process.env.BENCH_RESULTS;
+  if (custom)
+    return { results: custom, readme: custom.replace(/\.json$/, '') + '.md' };
+  return full
+    ? {
+        results: join(BENCH_SOURCE_DIR, 'results.json'),
+        readme: join(BENCH_SOURCE_DIR, 'README.md'),
+      }
+    : undefined;
+}
+
+async function benchWebhookPhase(
+  results: BenchResults,
+  log: (line: string) => void,
+): Promise<void> {
+  const adapters = selectedAdapters();
+  for (const adapter of adapters) {
+    log(`webhook on ${adapter} …`);
+    results.webhook.push(await benchWebhook(adapter, log));
+  }
+
+  // Where the time goes, for an adapter that missed a target (or always, or never: BENCH_STAGES).
+  const mode = stagesMode();
+  const missing = adaptersMissingTargets(results);
+  const staged =
+    mode === 'always'
+      ? adapters
+      : mode === 'never'
+        ? []
+        : adapters.filter((a) => missing.includes(a));
+  for (const adapter of staged) {
+    log(`webhook stages on ${adapter} …`);
+    (results.webhookStages ??= []).push(await benchWebhookStages(adapter, log));
+    log(`webhook profile on ${adapter} …`);
+    (results.webhookProfiles ??= []).push(await profileWebhook(adapter, log));
+  }
+
+  if (!redisWanted()) {
+    results.webhookRedisSkipped = 'left out with BENCH_REDIS=0';
+    return;
+  }
+  if (!redisServerVersion()) {
+    results.webhookRedisSkipped =
+      'redis-server is not installed on this machine';
+    log('redis-server is not installed: the RedisPayoutStore row is left out');
+    return;
+  }
+  const redis = await startBenchRedis();
+  log(`redis-server ${redis.version} on ${redis.url} (pid ${redis.pid})`);
+  try {
+    for (const adapter of adapters) {
+      log(`webhook on ${adapter} with RedisPayoutStore …`);
+      (results.webhookRedis ??= []).push(
+        await benchWebhookRedis(adapter, redis, log),
+      );
+    }
+  } finally {
+    await redis.stop();
+  }
 }
 
 async function main(): Promise<number> {
   const phases = selectedPhases();
-  if (phases.size === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no phase (webhook, client, signing, memory)`);
+  if (phases.size === 0)
+    throw new Error(
+      `BENCH_ONLY=${process.env.BENCH_ONLY} selects no phase (webhook, client, signing, memory)`,
+    );
   const log = (line: string) => process.stderr.write(line + '\n');
   const startedAt = Date.now();
   const loadAtStart = loadavg()[0];
+  if (loadAtStart > 1)
+    log(
+      `note: the 1-minute load average is ${loadAtStart.toFixed(2)} before the bench starts; other work will add noise`,
+    );
   const results: BenchResults = { webhook: [] };
 
   // Quietest first: the micro-benchmark, before any child process exists.
@@ -32,12 +124,7 @@ async function main(): Promise<number> {
     log('signing …');
     results.signing = await benchSigning();
   }
-  if (phases.has('webhook')) {
-    for (const adapter of selectedAdapters()) {
-      log(`webhook on ${adapter} …`);
-      results.webhook.push(await benchWebhook(adapter, log));
-    }
-  }
+  if (phases.has('webhook')) await benchWebhookPhase(results, log);
   if (phases.has('client')) {
     log('client …');
     results.client = await benchClient(log);
@@ -47,34 +134,46 @@ async function main(): Promise<number> {
     results.memory = await benchMemory();
   }
 
-  const machine = machineInfo(loadAtStart);
   const targets = checkTargets(results);
   const passed = targets.every((t) => t.pass);
-  process.stdout.write(formatReport(results, machine, targets) + '\n');
-  log(`bench took ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
-  const full = phases.size === 4 && selectedAdapters().length === BENCH.webhook.adapters.length;
-  const path = resultsPath(full);
-  if (!path) {
-    log('partial run: results not written (set BENCH_RESULTS=<file> to keep them)');
-    return passed ? 0 : 1;
-  }
-  writeJsonAtomically(path, {
-    machine,
+  const doc: ResultsDocument = {
+    schema: RESULTS_SCHEMA,
+    machine: machineInfo(loadAtStart),
     phases: [...phases],
     config: BENCH,
     ...results,
     targets,
+    reported: reportedFigures(results),
     passed,
     seconds: Math.round((Date.now() - startedAt) / 1000),
-  });
-  log(`wrote ${path}`);
+  };
+  const report = renderReport(doc);
+  process.stdout.write(report + '\n');
+  log(`bench took ${doc.seconds} s`);
+  const full =
+    phases.size === 4 &&
+    selectedAdapters().length === BENCH.webhook.adapters.length &&
+    redisWanted();
+  const paths = outputPaths(full);
+  if (!paths) {
+    log(
+      'partial run: results not written (set BENCH_RESULTS=<file> to keep them)',
+    );
+    return passed ? 0 : 1;
+  }
+  writeJsonAtomically(paths.results, doc);
+  writeFileAtomically(paths.readme, report + '\n');
+  log(`wrote ${paths.results} and ${paths.readme}`);
   return passed ? 0 : 1;
 }
 
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error('bench run failed:', error instanceof Error ? (error.stack ?? error.message) : error);
+    console.error(
+      'bench run failed:',
+      error instanceof Error ? (error.stack ?? error.message) : error,
+    );
     process.exit(2);
   },
 );

@@ -1,6 +1,9 @@
 // The gateway of phase 2: a CashySandbox in its own process, so the client under test (in the
 // parent) does not share an event loop with the fake Cashy it calls.
-import { CashySandbox, type SandboxModuleOptions } from 'nestjs-cashy-payout/testing';
+import {
+  CashySandbox,
+  type SandboxModuleOptions,
+} from 'nestjs-cashy-payout/testing';
 import { serveParent } from './ipc.util';
 
 async function main(): Promise<void> {
@@ -9,11 +12,17 @@ async function main(): Promise<void> {
   await sandbox.start();
   serveParent(
     {
-      ready: (): SandboxModuleOptions => sandbox.moduleOptions({ notifyUrl: 'http://127.0.0.1:9/payout/webhook' }),
+      ready: (): SandboxModuleOptions =>
+        sandbox.moduleOptions({
+          notifyUrl: 'http://127.0.0.1:9/payout/webhook',
+        }),
       // The sandbox records every request; drop the log between segments so its growth does not skew later ones.
       reset: () => {
         const seen = sandbox.requests.length;
-        const failed = sandbox.requests.filter((r) => !/"code":200\b/.test((r.response as { body?: string }).body ?? '')).length;
+        const failed = sandbox.requests.filter(
+          (r) =>
+            !/"code":200\b/.test((r.response as { body?: string }).body ?? ''),
+        ).length;
         sandbox.requests.length = 0;
         return { seen, failed };
       },

@@ -1,18 +1,22 @@
-// The app under load in phase 1: a host Nest app with the module's webhook route and a bare route
-// side by side, run as its own process so autocannon (in the parent) does not share its event loop.
-// Usage (from run.ts only): node webhook-app.child.js <express|fastify>
+// The app under load in the webhook phase: a host Nest app with the module's webhook route, a bare
+// route (the floor) and a hand-written signed route (the baseline) side by side, run as its own
+// process so autocannon (in the parent) does not share its event loop.
+// Usage (from run.ts only): node webhook-app.child.js <express|fastify> '<WebhookAppOptions as JSON>'
 import 'reflect-metadata';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   Body,
   type CanActivate,
   Controller,
+  type DynamicModule,
   type ExecutionContext,
   Header,
   HttpCode,
   Injectable,
   Module,
   Post,
+  Req,
+  type Type,
   UnauthorizedException,
   UseGuards,
   type INestApplication,
@@ -20,27 +24,59 @@ import {
 import { NestFactory } from '@nestjs/core';
 import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { MemoryPayoutStore, PAYOUT_STORE, PayoutModule } from 'nestjs-cashy-payout';
-import { BARE_PATH, SIGNED_EVENT, SIGNED_PATH } from './bench.config';
+import { Redis } from 'ioredis';
+import {
+  MemoryPayoutStore,
+  PayoutModule,
+  PayoutService,
+  PayoutSignatureGuard,
+  type PayoutRecord,
+  type PayoutStore,
+  type PayoutWebhookRequest,
+} from 'nestjs-cashy-payout';
+import { RedisPayoutStore } from 'nestjs-cashy-payout/redis';
+import {
+  BARE_PATH,
+  MODULE_GUARD_PATH,
+  SERVICE_PATH,
+  SIGNED_EVENT,
+  SIGNED_PATH,
+} from './bench.config';
 import { BENCH_ACCOUNTS } from './notifications.fixture';
 import { serveParent } from './ipc.util';
 import { CountingListener } from './counting.listener';
+
+/** Which app to build: the module's store, and whether the stage-breakdown routes are mounted. */
+export interface WebhookAppOptions {
+  /**
+   * `memory`: the default `MemoryPayoutStore`; `redis`: `RedisPayoutStore` on `redisUrl`;
+   * `bypass`: a `MemoryPayoutStore` that does no order or attempt work (the stage breakdown's
+   * "store work off").
+   */
+  store: 'memory' | 'redis' | 'bypass';
+  redisUrl?: string;
+  /** Mount `MODULE_GUARD_PATH` and `SERVICE_PATH` too. */
+  stages?: boolean;
+}
 
 /** What the child reports about itself. */
 export interface HostAppStats {
   /** payout.succeeded events the listener received: one per distinct notification acknowledged. */
   succeeded: number;
-  /** Events the hand-written signed route emitted. */
+  /** Events the hand-written routes emitted. */
   signed: number;
   bareRequests: number;
-  storeSize: number;
+  /** Commands the app has sent to Redis so far (Redis apps only). */
+  redisCommands?: number;
+  /** Orders held by a MemoryPayoutStore (`undefined` on Redis). */
+  storeSize?: number;
   heapUsed: number;
   rss: number;
   /** CPU this process has used so far (user + system), in µs. */
   cpuUs: number;
 }
 
-/** The baseline: same app, same body parser (with the raw body kept), no payout logic. */
+/** The floor: same app, same body parser (with the raw body kept), no payout logic. */
 @Controller(BARE_PATH.slice(1))
 class BareController {
   static requests = 0;
@@ -57,22 +93,34 @@ class BareController {
 /** A signature check as a host would write it by hand: MerchantId's key, MD5(raw body + key), constant-time compare. */
 @Injectable()
 class HandWrittenSignatureGuard implements CanActivate {
-  private readonly keys = new Map(BENCH_ACCOUNTS.map((account) => [account.merchantId, account.apiKey]));
+  private readonly keys = new Map(
+    BENCH_ACCOUNTS.map((account) => [account.merchantId, account.apiKey]),
+  );
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined>; rawBody?: Buffer }>();
+    const request = context.switchToHttp().getRequest<{
+      headers: Record<string, string | undefined>;
+      rawBody?: Buffer;
+    }>();
     const key = this.keys.get(request.headers.merchantid ?? '');
     const sign = request.headers.sign ?? '';
-    if (!key || !request.rawBody || !/^[0-9a-fA-F]{32}$/.test(sign)) throw new UnauthorizedException();
+    if (!key || !request.rawBody || !/^[0-9a-fA-F]{32}$/.test(sign))
+      throw new UnauthorizedException();
     const given = Buffer.from(sign, 'hex');
-    if (!timingSafeEqual(createHash('md5').update(request.rawBody).update(key).digest(), given)) throw new UnauthorizedException();
+    if (
+      !timingSafeEqual(
+        createHash('md5').update(request.rawBody).update(key).digest(),
+        given,
+      )
+    )
+      throw new UnauthorizedException();
     return true;
   }
 }
 
 /**
- * What any signed webhook with a listener costs, without the module: the guard above, then one
- * event to the same listener class. No validation, no dedupe, no state.
+ * The baseline, what any signed webhook with a listener costs without the module: the guard
+ * above, then one event to the same listener class. No validation, no dedupe, no state.
  */
 @Controller(SIGNED_PATH.slice(1))
 class SignedController {
@@ -88,29 +136,143 @@ class SignedController {
   }
 }
 
-@Module({
-  imports: [
-    EventEmitterModule.forRoot(),
-    PayoutModule.forRoot({ baseUrl: 'http://127.0.0.1:9', accounts: BENCH_ACCOUNTS }),
-  ],
-  controllers: [BareController, SignedController],
-  providers: [CountingListener],
-})
-class HostModule {}
+/** Stage breakdown, signature: the signed route with the module's `PayoutSignatureGuard` in place of the hand-written one. */
+@Controller(MODULE_GUARD_PATH.slice(1))
+class ModuleGuardController {
+  constructor(private readonly events: EventEmitter2) {}
+
+  @Post()
+  @HttpCode(200)
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @UseGuards(PayoutSignatureGuard)
+  async receive(@Body() body: Record<string, unknown>): Promise<string> {
+    await this.events.emitAsync(SIGNED_EVENT, body);
+    return 'SUCCESS';
+  }
+}
+
+/**
+ * Stage breakdown, the service: `PayoutSignatureGuard`, then `PayoutService.handleNotification`
+ * (validation, dedupe and state in the store, the typed event) from a plain host controller,
+ * without the module's controller around it.
+ */
+@Controller(SERVICE_PATH.slice(1))
+class ServiceController {
+  constructor(private readonly payouts: PayoutService) {}
+
+  @Post()
+  @HttpCode(200)
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @UseGuards(PayoutSignatureGuard)
+  async receive(
+    @Req() request: PayoutWebhookRequest & { body?: unknown },
+  ): Promise<string> {
+    await this.payouts.handleNotification(
+      request.body,
+      request.payoutAccount!.merchantId,
+    );
+    return 'SUCCESS';
+  }
+}
+
+const NOTHING = Promise.resolve(undefined);
+const WRITTEN = Promise.resolve(true);
+
+/**
+ * Stage breakdown, the store switched off: a `MemoryPayoutStore` that does no order or attempt
+ * work: reads find nothing, writes succeed, nothing is kept. Everything else the module does per
+ * notification still runs.
+ */
+class BypassPayoutStore extends MemoryPayoutStore {
+  override get(): Promise<PayoutRecord | undefined> {
+    return NOTHING;
+  }
+
+  override findByMchOrderNo(): Promise<PayoutRecord | undefined> {
+    return NOTHING;
+  }
+
+  override compareAndSet(): Promise<boolean> {
+    return WRITTEN;
+  }
+
+  override getAttempt(): Promise<undefined> {
+    return NOTHING;
+  }
+
+  override untrackOpen(): Promise<void> {
+    return NOTHING;
+  }
+}
+
+function hostModule(
+  options: WebhookAppOptions,
+  store: PayoutStore,
+): DynamicModule {
+  const controllers: Type<unknown>[] = [BareController, SignedController];
+  if (options.stages)
+    controllers.push(ModuleGuardController, ServiceController);
+  @Module({})
+  class HostModule {}
+  return {
+    module: HostModule,
+    imports: [
+      EventEmitterModule.forRoot(),
+      PayoutModule.forRoot({
+        baseUrl: 'http://127.0.0.1:9',
+        accounts: BENCH_ACCOUNTS,
+        store,
+      }),
+    ],
+    controllers,
+    providers: [CountingListener],
+  };
+}
 
 async function main(): Promise<void> {
   const adapter = process.argv[2] === 'fastify' ? 'fastify' : 'express';
-  const options = { rawBody: true, logger: false as const };
+  const options = JSON.parse(
+    process.argv[3] ?? '{"store":"memory"}',
+  ) as WebhookAppOptions;
+  // A client as the store's documentation asks for: commands fail fast while Redis is down.
+  const redis =
+    options.store === 'redis'
+      ? new Redis(options.redisUrl!, {
+          maxRetriesPerRequest: 1,
+          lazyConnect: true,
+        })
+      : undefined;
+  let redisCommands = 0;
+  if (redis) {
+    await redis.connect();
+    // Every command ioredis sends goes through sendCommand (no auto-pipelining): one round trip each.
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+      redisCommands++;
+      return send(...args);
+    };
+  }
+  const store: PayoutStore =
+    options.store === 'redis'
+      ? new RedisPayoutStore({ client: redis! })
+      : options.store === 'bypass'
+        ? new BypassPayoutStore()
+        : new MemoryPayoutStore();
+  const module = hostModule(options, store);
+  const appOptions = { rawBody: true, logger: false as const };
   const app: INestApplication =
-    adapter === 'fastify' ? await NestFactory.create(HostModule, new FastifyAdapter(), options) : await NestFactory.create(HostModule, options);
+    adapter === 'fastify'
+      ? await NestFactory.create(module, new FastifyAdapter(), appOptions)
+      : await NestFactory.create(module, appOptions);
   await app.listen(0, '127.0.0.1');
-  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
+  const url = (await app.getUrl())
+    .replace('[::1]', '127.0.0.1')
+    .replace('localhost', '127.0.0.1');
   const listener = app.get(CountingListener);
-  const store = app.get<MemoryPayoutStore>(PAYOUT_STORE);
 
   serveParent(
     {
-      ready: () => ({ url, adapter }),
+      ready: () => ({ url, adapter, store: options.store }),
       stats: (): HostAppStats => {
         const memory = process.memoryUsage();
         const cpu = process.cpuUsage();
@@ -118,14 +280,19 @@ async function main(): Promise<void> {
           succeeded: listener.succeeded,
           signed: listener.signed,
           bareRequests: BareController.requests,
-          storeSize: store.size,
+          redisCommands: redis ? redisCommands : undefined,
+          storeSize:
+            store instanceof MemoryPayoutStore ? store.size : undefined,
           heapUsed: memory.heapUsed,
           rss: memory.rss,
           cpuUs: cpu.user + cpu.system,
         };
       },
     },
-    () => app.close(),
+    async () => {
+      await app.close();
+      redis?.disconnect();
+    },
   );
 }
 

@@ -352,9 +352,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     report: PayoutStatusReport,
     known: KnownOrder,
   ): PayoutRecord {
+    // Every field named up front (status too), so records keep one shape however they were built.
     return {
       processed: [],
       reversed: false,
+      status: undefined,
+      anomalies: undefined,
       ...record,
       orderNo: report.orderNo,
       mchOrderNo: known.mchOrderNo ?? report.mchOrderNo,
