@@ -601,13 +601,13 @@ export class PayoutService {
         ),
       );
     await this.remember(order, account, body);
-    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus))
-      await this.attempts.untrack(body.mchOrderNo);
-    else
-      await this.attempts.track(
-        body.mchOrderNo,
-        Date.now() + this.firstCheckMs(),
-      );
+    // Watched until its outcome is emitted: a final status seen here is emitted by the webhook or,
+    // if that never comes, by the next sweep (so it is checked at once).
+    const final = isFinalPayoutStatus(order.orderStatus as PayoutStatus);
+    await this.attempts.track(
+      body.mchOrderNo,
+      Date.now() + (final ? 0 : this.firstCheckMs()),
+    );
     if (!absentValue(data.amount) && !sameAmount(data.amount, body.amount)) {
       return conflict(
         `the ${source} answer says ${String(data.amount)} ${body.currency} where ${body.amount} was asked for`,

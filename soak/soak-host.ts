@@ -4,10 +4,12 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import {
   OnPayoutAnomaly,
   OnPayoutFailed,
+  OnPayoutNotCreated,
   OnPayoutSucceeded,
   PayoutAnomalyEvent,
   PayoutFailedEvent,
   PayoutModule,
+  PayoutNotCreatedEvent,
   type PayoutModuleOptions,
   PayoutService,
   type PayoutStore,
@@ -43,6 +45,11 @@ export class SoakListener {
       event.mchOrderNo,
       event.reversed ? 'payout.failed:reversed' : 'payout.failed',
     );
+  }
+
+  @OnPayoutNotCreated()
+  notCreated(event: PayoutNotCreatedEvent): void {
+    this.add(event.mchOrderNo, 'payout.not_created');
   }
 
   @OnPayoutAnomaly()

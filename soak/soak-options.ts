@@ -5,7 +5,7 @@
  */
 
 /** Which gateway the soak drives. */
-export type SoakMode = 'default' | 'no-dedupe';
+export type SoakMode = 'default' | 'no-dedupe' | 'lost-webhooks';
 
 /** Where the module keeps its state. */
 export type SoakStoreKind = 'memory' | 'redis';
@@ -59,11 +59,21 @@ const MODE_DEFAULTS: Record<
     lateCommitMs: 800,
     pauseMs: 250,
   },
+  // Webhooks lost for good and no host reconciliation: the built-in sweep settles everything.
+  'lost-webhooks': {
+    payouts: 600,
+    timeoutMs: 200,
+    resendWindowMs: 1000,
+    lateCommitMs: 800,
+    pauseMs: 100,
+  },
 };
 
 export const SOAK_USAGE = `Usage: npm run soak -- [options]   (each option also as --name=value, or env SOAK_<NAME>)
 
-  --mode default|no-dedupe     default: the sandbox dedupes mchOrderNo (as Cashy does); no-dedupe: it does
+  --mode default|no-dedupe|lost-webhooks
+                               lost-webhooks: 30% of orders' webhooks lost, no host reconciliation;
+                               default: the sandbox dedupes mchOrderNo (as Cashy does); no-dedupe: it does
                                not, and some creates commit lateCommitMs after the client gave up
                                ('late-commit' and 'notify-before-answer' join the random faults)
   --store memory|redis         PayoutStore (default memory; redis when --redis is given)

@@ -81,6 +81,11 @@ rejections later, with the same \`mchOrderNo\`. It fails if the gateway ever hol
 \`mchOrderNo\` or none, if a create is sent again inside the window, if an outcome stays unknown, if a
 payout gets other than one event per outcome, or if an anomaly is emitted.
 
+\`--mode=lost-webhooks\` loses every webhook of 30% of the orders for good and gives the host no
+reconciliation code at all: it creates each payout and listens. The module's built-in sweep must end
+every payout with its outcome emitted exactly once, or with \`payout.not_created\` once; the table says
+how many outcomes came from webhooks and how many from the sweep.
+
 ${sections.join('\n\n')}
 `;
 }

@@ -55,6 +55,7 @@ import {
 import { RedisServer } from '../test/support/redis-server';
 import { SoakResources, withTimeout } from './soak-resources';
 import { recordSoakRun } from './soak-report';
+import { runLostWebhooks } from './soak-lost-webhooks';
 
 const FINAL = new Set(['SUCCESS', 'FAIL', 'CANCEL']);
 const PAY_OUT = '/api/payOut';
@@ -839,7 +840,10 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const passed = await run(options, resources, abort.signal);
+    const passed =
+      options.mode === 'lost-webhooks'
+        ? await runLostWebhooks(options, resources, abort.signal, openStore)
+        : await run(options, resources, abort.signal);
     return passed ? 0 : 1;
   } catch (error) {
     // Stopped from outside: stopAndExit has said why, and exits once everything is closed.

@@ -65,6 +65,33 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
     expect(await host.payouts.listOpenPayouts()).toEqual([]);
   });
 
+  it('emits the outcome of a create whose own lookup already saw it final, when its webhooks are lost', async () => {
+    host = await startSandboxHost(
+      { processingMs: 1, payingMs: 1 },
+      {
+        notifyUrl: `http://127.0.0.1:${await freePort()}/payout/webhook`,
+        timeoutMs: 100,
+        reconciliation: FAST,
+      },
+    );
+    host.sandbox.injectFaults({
+      mode: 'timeout-after-create',
+      count: 1,
+      endpoints: ['payOut'],
+    });
+    const order = await host.payouts.createPayout(
+      samplePayout('PEN', { mchOrderNo: 'FINAL-AT-LOOKUP' }),
+    );
+    expect(order.orderStatus).toBe('SUCCESS');
+    await host.sandbox.waitFor(
+      () => host!.eventsFor('FINAL-AT-LOOKUP').length === 1,
+      15_000,
+    );
+    expect(host.eventsFor('FINAL-AT-LOOKUP').map((e) => e.name)).toEqual([
+      'payout.succeeded',
+    ]);
+  });
+
   it('emits once when webhooks and the sweep race on the same orders', async () => {
     host = await startSandboxHost(
       { processingMs: 5, payingMs: 5 },
