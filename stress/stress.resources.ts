@@ -1,3 +1,8 @@
+import { withTimeout } from '../soak/soak-resources';
+
+/** The soak's, shared with the stress run. */
+export { withTimeout };
+
 /**
  * What one part of the stress run opened (apps, clients, redis-servers), closed newest first. Each
  * step runs once and on its own: one that throws or hangs past its timeout does not keep the others
@@ -54,28 +59,6 @@ export class StressResources {
         `stress: ${this.label}: could not close ${step.name}: ${(error as Error).message}`,
       );
     }
-  }
-}
-
-/** Rejects after `ms` if `promise` has not settled by then. */
-export async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what}: not done within ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
