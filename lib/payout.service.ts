@@ -684,8 +684,15 @@ export class PayoutService {
         `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window)`,
       );
     }
-    if (attempt && attempt.state !== 'rejected')
-      await this.attempts.markRejected(undefined, attempt.mchOrderNo);
+    // Only the attempt checked above is not created: if another call wrote it since (it may be
+    // sending the payout right now), nothing can be said yet.
+    if (
+      attempt &&
+      attempt.state !== 'rejected' &&
+      !(await this.attempts.rejectIfUnchanged(attempt))
+    ) {
+      throw unknown('another call is sending it right now');
+    }
     return null;
   }
 

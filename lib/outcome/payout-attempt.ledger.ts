@@ -181,6 +181,23 @@ export class PayoutAttemptLedger {
     });
   }
 
+  /**
+   * Records as not created exactly the attempt that was checked: a compare-and-set from its revision.
+   * Resolves `false`, writing nothing, when anyone wrote it since (another call may be sending it).
+   */
+  async rejectIfUnchanged(attempt: PayoutAttempt): Promise<boolean> {
+    const next: PayoutAttempt = {
+      ...attempt,
+      state: 'rejected',
+      resendAfter: 0,
+      revision: attempt.revision + 1,
+      updatedAt: Date.now(),
+    };
+    return this.call('compareAndSetAttempt', () =>
+      this.store.compareAndSetAttempt(next, attempt.revision),
+    );
+  }
+
   /** (Re)schedules the built-in reconciliation's next check of an open payout; a store failure is logged. */
   async track(mchOrderNo: string, dueAt: number): Promise<void> {
     await this.store

@@ -117,6 +117,12 @@ export class PayoutReconciliationService
       );
       if (order === null) {
         if (!attempt) return this.abandon(entry);
+        // A create sent again meanwhile (by the host, on another replica) is watched on its own.
+        const current = await this.store.getAttempt(mchOrderNo);
+        if (current && current.state !== 'rejected') {
+          await this.reschedule(entry, now, current.resendAfter);
+          return 'unknown';
+        }
         await this.events.emitAsync(
           PAYOUT_NOT_CREATED,
           new PayoutNotCreatedEvent(attempt),

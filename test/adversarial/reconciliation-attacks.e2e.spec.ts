@@ -25,7 +25,9 @@ class NotCreatedRecorder {
 class RacyStore extends MemoryPayoutStore {
   getAttemptCalls = 0;
   hook?: (call: number) => Promise<void>;
-  async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
+  override async getAttempt(
+    mchOrderNo: string,
+  ): Promise<PayoutAttempt | undefined> {
     const value = await super.getAttempt(mchOrderNo);
     this.getAttemptCalls++;
     if (this.hook) await this.hook(this.getAttemptCalls);
