@@ -8,7 +8,10 @@ import {
   Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { DEFAULT_CASHY_MESSAGE_PATTERNS } from './client/cashy-protocol';
+import {
+  BUSY_MSG,
+  DEFAULT_CASHY_MESSAGE_PATTERNS,
+} from './client/cashy-protocol';
 import {
   CashyTransportError,
   CashyApiError,
@@ -45,8 +48,6 @@ interface NeutralReply {
   sent?: boolean;
 }
 
-/** `System_busy`, `System_Maintenance`: nothing was done, the same request may be sent later. */
-const BUSY_MSG = /^(?:System_busy|System_Maintenance)$/;
 /** Published rejections of what the caller sent: the caller can correct the request. */
 const PARAMS_MSG = /^Params_\w+$/;
 

@@ -17,7 +17,6 @@ import {
   CashyTransportError,
   PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
-  PayoutStoreError,
   PayoutValidationError,
 } from './payout.errors';
 import { payoutDiagnostics } from './payout.diagnostics';
@@ -44,6 +43,7 @@ import {
   type CreateRequest,
   PayoutAttemptLedger,
   sameAmount,
+  storeCall,
 } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import type { PayoutReportResult } from './outcome/payout-status-report.interface';
@@ -343,12 +343,12 @@ export class PayoutService {
         },
       ]);
     }
-    const entries = await this.storeCall('listOpen', () =>
+    const entries = await storeCall('listOpen', () =>
       this.store.listOpen(limit, page.after),
     );
     return Promise.all(
       entries.map(async (entry) => {
-        const attempt = await this.storeCall('getAttempt', () =>
+        const attempt = await storeCall('getAttempt', () =>
           this.store.getAttempt(entry.mchOrderNo),
         );
         return {
@@ -463,7 +463,7 @@ export class PayoutService {
   private async lookUpOnce(
     account: CashyAccount,
     body: CashyPayOutQueryBody,
-    attempt = 1,
+    attempt: number,
   ): Promise<LookupOutcome> {
     const answer = await this.client
       .post(account, CASHY_ENDPOINTS.payOutQuery, body, attempt)
@@ -648,15 +648,15 @@ export class PayoutService {
     answer: string,
   ): Promise<null> {
     const record = body.orderNo
-      ? await this.storeCall('get', () => this.store.get(body.orderNo!))
-      : await this.storeCall('findByMchOrderNo', () =>
+      ? await storeCall('get', () => this.store.get(body.orderNo!))
+      : await storeCall('findByMchOrderNo', () =>
           this.store.findByMchOrderNo(body.mchOrderNo!),
         );
     const mchOrderNo = body.mchOrderNo ?? record?.mchOrderNo;
     const attempt =
       mchOrderNo === undefined
         ? undefined
-        : await this.storeCall('getAttempt', () =>
+        : await storeCall('getAttempt', () =>
             this.store.getAttempt(mchOrderNo),
           );
     const unknown = (reason: string) =>
@@ -736,17 +736,6 @@ export class PayoutService {
 
   private firstCheckMs(): number {
     return (this.config.reconciliation || RECONCILIATION_DEFAULTS).firstCheckMs;
-  }
-
-  private async storeCall<T>(
-    operation: string,
-    call: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw new PayoutStoreError(operation, error);
-    }
   }
 }
 

@@ -128,6 +128,17 @@ function fatal(
   return undefined;
 }
 
+/** Counts a `reconcile` that failed with an outcome a host waits out (the `fatal` ones are not counted). */
+function countReconcileFailure(counters: HostCounters, error: unknown): void {
+  if (error instanceof PayoutOutcomeUnknownError) counters.reconcileUnknown++;
+  else if (
+    error instanceof CashyApiError ||
+    error instanceof CashyTransportError
+  )
+    counters.reconcileLookupFailed++;
+  else counters.other(error as PayoutError);
+}
+
 /**
  * The host's loop for one payout: create; on "unknown", reconcile (with a pause) until it says;
  * on `null`, send it again with the same mchOrderNo; on a definite rejection, send it again later.
@@ -185,14 +196,7 @@ export async function payUntilKnown(
         const failure = fatal(error, mchOrderNo, 'reconcile');
         if (failure) return { failure };
         last = `reconcile: ${describe(error)}`;
-        if (error instanceof PayoutOutcomeUnknownError)
-          counters.reconcileUnknown++;
-        else if (
-          error instanceof CashyApiError ||
-          error instanceof CashyTransportError
-        )
-          counters.reconcileLookupFailed++;
-        else counters.other(error as PayoutError);
+        countReconcileFailure(counters, error);
       }
     }
     await pause(ctx.pauseMs, signal);
@@ -248,14 +252,7 @@ export async function reconcileUntilFinal(
       const failure = fatal(error, mchOrderNo, 'reconcile');
       if (failure) return { failure };
       last = `reconcile: ${describe(error)}`;
-      if (error instanceof PayoutOutcomeUnknownError)
-        counters.reconcileUnknown++;
-      else if (
-        error instanceof CashyApiError ||
-        error instanceof CashyTransportError
-      )
-        counters.reconcileLookupFailed++;
-      else counters.other(error as PayoutError);
+      countReconcileFailure(counters, error);
       // Something failed rather than "not final yet": the host's own pause, not the quick poll.
       wait = ctx.pauseMs;
     }

@@ -74,3 +74,20 @@ export async function withTimeout<T>(
     clearTimeout(timer);
   }
 }
+
+/**
+ * Exits with `code` once `close` has settled, or after 30 s if it has not (saying so as `tool`):
+ * the way out of a run cut short by its deadline or a signal. Shared with the stress run.
+ */
+export function closeThenExit(
+  tool: string,
+  close: () => Promise<void>,
+  code: number,
+): void {
+  const force = setTimeout(() => {
+    console.error(`${tool}: closing took more than 30 s; exiting anyway`);
+    process.exit(code);
+  }, 30_000);
+  force.unref();
+  void close().finally(() => process.exit(code));
+}

@@ -53,7 +53,7 @@ import {
   type SoakFailure,
 } from './soak-payer';
 import { RedisServer } from '../test/support/redis-server';
-import { SoakResources, withTimeout } from './soak-resources';
+import { closeThenExit, SoakResources, withTimeout } from './soak-resources';
 import { recordSoakRun } from './soak-report';
 import { runLostWebhooks } from './soak-lost-webhooks';
 
@@ -817,12 +817,7 @@ async function main(): Promise<number> {
       `soak: ${why} during "${status.phase}" (${status.settled}/${status.total} payouts settled); closing what is open`,
     );
     printFailures();
-    const force = setTimeout(() => {
-      console.error('soak: closing took more than 30 s; exiting anyway');
-      process.exit(code);
-    }, 30_000);
-    force.unref();
-    void resources.closeAll().finally(() => process.exit(code));
+    closeThenExit('soak', () => resources.closeAll(), code);
   };
   const deadline = setTimeout(
     () =>

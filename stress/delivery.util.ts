@@ -91,6 +91,28 @@ export async function resendUntilAcknowledged(
   return { rounds, unacknowledged: pending, statuses, ackedWithoutEvent };
 }
 
+/** Each notification `copies` times, a notification's copies side by side. */
+export function withCopies(
+  notifications: readonly SignedNotification[],
+  copies: number,
+): SignedNotification[] {
+  return notifications.flatMap((n) => Array.from({ length: copies }, () => n));
+}
+
+/**
+ * The notifications none of whose copies was answered 200, given the answers to a queue built by
+ * `withCopies(notifications, copies)`.
+ */
+export function unacknowledgedCopies(
+  notifications: readonly SignedNotification[],
+  answers: readonly PostAnswer[],
+  copies: number,
+): SignedNotification[] {
+  return notifications.filter((_, i) =>
+    answers.slice(i * copies, (i + 1) * copies).every((a) => a.status !== 200),
+  );
+}
+
 /** Adds the checks "only these statuses were answered" and "every 200 says SUCCESS" to `checks`. */
 export function expectStatuses(
   checks: CaseChecks,

@@ -9,6 +9,8 @@ import {
   deliverTracked,
   expectStatuses,
   resendUntilAcknowledged,
+  unacknowledgedCopies,
+  withCopies,
 } from './delivery.util';
 import type { StressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
@@ -36,9 +38,7 @@ export async function duplicateStormCase(
     `D${host.adapter[0]}${host.store[0]}`.toUpperCase(),
     options.notifications,
   );
-  const queue = notifications.flatMap((n) =>
-    Array.from({ length: options.copies }, () => n),
-  );
+  const queue = withCopies(notifications, options.copies);
   const inFlight = options.copies * options.parallel;
   const agent = keepAliveAgent(inFlight);
   try {
@@ -49,11 +49,7 @@ export async function duplicateStormCase(
     const retried = await resendUntilAcknowledged(
       host,
       agent,
-      notifications.filter((_, i) =>
-        storm.answers
-          .slice(i * options.copies, (i + 1) * options.copies)
-          .every((a) => a.status !== 200),
-      ),
+      unacknowledgedCopies(notifications, storm.answers, options.copies),
       inFlight,
       20_000,
     );

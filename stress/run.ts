@@ -50,7 +50,11 @@ import {
   StressUsageError,
   type StressOptions,
 } from './stress.options';
-import { StressResources, withTimeout } from './stress.resources';
+import {
+  closeThenExit,
+  StressResources,
+  withTimeout,
+} from './stress.resources';
 
 const ROOT = resolve(__dirname, '..', '..');
 const RESULTS_FILE = resolve(ROOT, 'stress', 'results.json');
@@ -337,12 +341,7 @@ async function main(): Promise<number> {
     console.error(
       `stress: FAIL: ${why} during "${status.phase}"; closing everything that is open`,
     );
-    const force = setTimeout(() => {
-      console.error('stress: closing took more than 30 s; exiting anyway');
-      process.exit(code);
-    }, 30_000);
-    force.unref();
-    void StressResources.closeAllScopes().finally(() => process.exit(code));
+    closeThenExit('stress', () => StressResources.closeAllScopes(), code);
   };
   const deadline = setTimeout(
     () =>

@@ -9,6 +9,8 @@ import {
   deliverTracked,
   expectStatuses,
   resendUntilAcknowledged,
+  unacknowledgedCopies,
+  withCopies,
 } from './delivery.util';
 import type { StressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
@@ -39,9 +41,7 @@ export async function slowListenerCase(
     `S${host.adapter[0]}${host.store[0]}`.toUpperCase(),
     options.notifications,
   );
-  const queue = notifications.flatMap((n) =>
-    Array.from({ length: options.copies }, () => n),
-  );
+  const queue = withCopies(notifications, options.copies);
   const agent = keepAliveAgent(queue.length);
   host.listener.delayMs = options.listenerMs;
   try {
@@ -52,11 +52,7 @@ export async function slowListenerCase(
     const retried = await resendUntilAcknowledged(
       host,
       agent,
-      notifications.filter((_, i) =>
-        burst.answers
-          .slice(i * options.copies, (i + 1) * options.copies)
-          .every((a) => a.status !== 200),
-      ),
+      unacknowledgedCopies(notifications, burst.answers, options.copies),
       64,
       20_000,
     );

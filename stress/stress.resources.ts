@@ -1,7 +1,7 @@
-import { withTimeout } from '../soak/soak-resources';
+import { closeThenExit, withTimeout } from '../soak/soak-resources';
 
 /** The soak's, shared with the stress run. */
-export { withTimeout };
+export { closeThenExit, withTimeout };
 
 /**
  * What one part of the stress run opened (apps, clients, redis-servers), closed newest first. Each

@@ -1,4 +1,5 @@
 import { CashyApiError, CashyTransportError } from '../payout.errors';
+import { wholeNumber } from '../markets/decimal';
 
 /** Cashy payout API paths. Every endpoint is a signed JSON POST. */
 export const CASHY_ENDPOINTS = {
@@ -52,7 +53,7 @@ const PUBLISHED_REJECTION =
 /** The gateway refusing the mchOrderNo other than as missing (`Params_mchOrderNo_error` …). */
 const MCH_ORDER_NO_REFUSED = /^Params_mchOrderNo_(?!Required$)\w+$/;
 /** `msg` values after which the same request may simply be sent again: nothing was done. */
-const BUSY = /^(?:System_busy|System_Maintenance)$/;
+export const BUSY_MSG = /^(?:System_busy|System_Maintenance)$/;
 
 /**
  * What one create attempt tells (money-safety rules 1 and 4):
@@ -89,14 +90,9 @@ export function classifyCreateAnswer(
       reason: `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg || 'no msg'})`,
     };
   if (envelope.code === 200) {
-    const data = envelope.data;
-    const usable =
-      typeof data === 'object' &&
-      data !== null &&
-      !Array.isArray(data) &&
-      isOrderNumber((data as Record<string, unknown>).orderNo);
-    return usable
-      ? { kind: 'created', data: data as Record<string, unknown> }
+    const data = orderData(envelope.data);
+    return data
+      ? { kind: 'created', data }
       : { kind: 'ambiguous', reason: 'code 200 without an orderNo' };
   }
   const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
@@ -106,7 +102,7 @@ export function classifyCreateAnswer(
     MCH_ORDER_NO_REFUSED.test(envelope.msg)
   )
     return { kind: 'duplicate', error };
-  if (BUSY.test(envelope.msg)) return { kind: 'busy', error };
+  if (BUSY_MSG.test(envelope.msg)) return { kind: 'busy', error };
   if (PUBLISHED_REJECTION.test(envelope.msg))
     return { kind: 'rejected', error };
   return { kind: 'ambiguous', reason: error.message };
@@ -152,15 +148,8 @@ export function classifyLookupAnswer(
     };
   }
   if (envelope.code === 200) {
-    const data = envelope.data;
-    if (
-      typeof data === 'object' &&
-      data !== null &&
-      !Array.isArray(data) &&
-      isOrderNumber((data as Record<string, unknown>).orderNo)
-    ) {
-      return { kind: 'found', data: data as Record<string, unknown> };
-    }
+    const data = orderData(envelope.data);
+    if (data) return { kind: 'found', data };
     return {
       kind: 'failed',
       error: new CashyTransportError(
@@ -186,12 +175,25 @@ export function classifyLookupAnswer(
 export function isRetryableApiError(error: unknown): error is CashyApiError {
   return (
     error instanceof CashyApiError &&
-    (BUSY.test(error.msg) || error.msg === 'System_error')
+    (BUSY_MSG.test(error.msg) || error.msg === 'System_error')
   );
 }
 
-function isOrderNumber(value: unknown): value is string {
-  return typeof value === 'string' && /^[\x21-\x7e]{1,64}$/.test(value);
+const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;
+
+/** True for an order number: a string of 1 to 64 visible ASCII characters. */
+export function isOrderNumber(value: unknown): value is string {
+  return typeof value === 'string' && ORDER_NUMBER.test(value);
+}
+
+/** `data` as an order: an object with a usable `orderNo`, else `undefined`. */
+function orderData(data: unknown): Record<string, unknown> | undefined {
+  return typeof data === 'object' &&
+    data !== null &&
+    !Array.isArray(data) &&
+    isOrderNumber((data as Record<string, unknown>).orderNo)
+    ? (data as Record<string, unknown>)
+    : undefined;
 }
 
 /** Parses Cashy's envelope from an answer body; `undefined` when it is not one. */
@@ -205,12 +207,7 @@ export function parseEnvelope(text: string): CashyEnvelope | undefined {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     return undefined;
   const { code, msg, data } = parsed as Record<string, unknown>;
-  const numericCode =
-    typeof code === 'number'
-      ? code
-      : typeof code === 'string' && /^\d{1,9}$/.test(code)
-        ? Number(code)
-        : NaN;
+  const numericCode = wholeNumber(code);
   if (!Number.isInteger(numericCode)) return undefined;
   return {
     code: numericCode,

@@ -22,25 +22,23 @@ const listenerOptions = (options?: PayoutListenerOptions): OnEventOptions => ({
   async: false,
 });
 
+/** A decorator factory for one payout event's listeners. */
+const payoutListener =
+  (event: string) =>
+  (options?: PayoutListenerOptions): MethodDecorator =>
+    OnEvent(event, listenerOptions(options));
+
 /** Marks a method as a `payout.succeeded` listener. Its errors make the webhook answer 500. */
-export const OnPayoutSucceeded = (
-  options?: PayoutListenerOptions,
-): MethodDecorator => OnEvent(PAYOUT_SUCCEEDED, listenerOptions(options));
+export const OnPayoutSucceeded = payoutListener(PAYOUT_SUCCEEDED);
 
 /** Marks a method as a `payout.failed` listener. Its errors make the webhook answer 500. */
-export const OnPayoutFailed = (
-  options?: PayoutListenerOptions,
-): MethodDecorator => OnEvent(PAYOUT_FAILED, listenerOptions(options));
+export const OnPayoutFailed = payoutListener(PAYOUT_FAILED);
 
 /** Marks a method as a `payout.anomaly` listener. Its errors make the webhook answer 500. */
-export const OnPayoutAnomaly = (
-  options?: PayoutListenerOptions,
-): MethodDecorator => OnEvent(PAYOUT_ANOMALY, listenerOptions(options));
+export const OnPayoutAnomaly = payoutListener(PAYOUT_ANOMALY);
 
 /**
  * Marks a method as a `payout.not_created` listener. Its errors are logged and the check is repeated
  * later, so the event comes again until a listener succeeds.
  */
-export const OnPayoutNotCreated = (
-  options?: PayoutListenerOptions,
-): MethodDecorator => OnEvent(PAYOUT_NOT_CREATED, listenerOptions(options));
+export const OnPayoutNotCreated = payoutListener(PAYOUT_NOT_CREATED);

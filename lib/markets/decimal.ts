@@ -102,3 +102,12 @@ export function normalizeAmount(
   if (!parsed) throw new TypeError(`not a decimal: ${JSON.stringify(value)}`);
   return formatDecimal(parsed, scale ?? 0);
 }
+
+/** A whole number given as a number or a string of up to 9 digits; `NaN` for anything else. */
+export function wholeNumber(value: unknown): number {
+  return typeof value === 'number'
+    ? value
+    : typeof value === 'string' && /^\d{1,9}$/.test(value)
+      ? Number(value)
+      : NaN;
+}

@@ -43,6 +43,18 @@ export function sameAmount(a: unknown, b: unknown): boolean {
   return x !== undefined && y !== undefined && compareDecimals(x, y) === 0;
 }
 
+/** Runs one store operation; its failure rejects as `PayoutStoreError`. */
+export async function storeCall<T>(
+  operation: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw new PayoutStoreError(operation, error);
+  }
+}
+
 /**
  * The create attempts of each `mchOrderNo`, kept in the `PayoutStore` before anything is sent, and
  * the open-payout index the built-in reconciliation sweeps. This is what keeps a create from going
@@ -63,7 +75,7 @@ export class PayoutAttemptLedger {
    * used for another amount, currency or merchant.
    */
   async open(request: CreateRequest): Promise<CreateProgress> {
-    const [attempt, record] = await this.call('getAttempt', () =>
+    const [attempt, record] = await storeCall('getAttempt', () =>
       Promise.all([
         this.store.getAttempt(request.mchOrderNo),
         this.store.findByMchOrderNo(request.mchOrderNo),
@@ -128,14 +140,14 @@ export class PayoutAttemptLedger {
       updatedAt: now,
     };
     if (
-      !(await this.call('compareAndSetAttempt', () =>
+      !(await storeCall('compareAndSetAttempt', () =>
         this.store.compareAndSetAttempt(next, current?.revision ?? 0),
       ))
     )
       return false;
     progress.attempt = next;
     // Tracked before it is sent, so the built-in reconciliation settles it whatever happens next.
-    await this.call('trackOpen', () =>
+    await storeCall('trackOpen', () =>
       this.store.trackOpen(request.mchOrderNo, now, next.resendAfter),
     );
     return true;
@@ -151,14 +163,11 @@ export class PayoutAttemptLedger {
       state: 'unknown',
       resendAfter: holdUntil,
     });
-    await this.call('trackOpen', () =>
-      this.store.trackOpen(
-        mchOrderNo,
-        Date.now(),
-        next?.resendAfter ?? holdUntil,
-      ),
+    const resendAfter = next?.resendAfter ?? holdUntil;
+    await storeCall('trackOpen', () =>
+      this.store.trackOpen(mchOrderNo, Date.now(), resendAfter),
     );
-    return next?.resendAfter ?? holdUntil;
+    return resendAfter;
   }
 
   /** The gateway showed the order: recorded with its orderNo. */
@@ -193,7 +202,7 @@ export class PayoutAttemptLedger {
       revision: attempt.revision + 1,
       updatedAt: Date.now(),
     };
-    return this.call('compareAndSetAttempt', () =>
+    return storeCall('compareAndSetAttempt', () =>
       this.store.compareAndSetAttempt(next, attempt.revision),
     );
   }
@@ -226,7 +235,7 @@ export class PayoutAttemptLedger {
   ): Promise<PayoutAttempt | undefined> {
     let current =
       progress?.attempt ??
-      (await this.call('getAttempt', () => this.store.getAttempt(mchOrderNo)));
+      (await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo)));
     for (;;) {
       if (!current) return undefined;
       // An order the gateway showed stays created, whatever an attempt of it reports afterwards.
@@ -240,24 +249,16 @@ export class PayoutAttemptLedger {
       };
       const base = current;
       if (
-        await this.call('compareAndSetAttempt', () =>
+        await storeCall('compareAndSetAttempt', () =>
           this.store.compareAndSetAttempt(next, base.revision),
         )
       ) {
         if (progress) progress.attempt = next;
         return next;
       }
-      current = await this.call('getAttempt', () =>
+      current = await storeCall('getAttempt', () =>
         this.store.getAttempt(mchOrderNo),
       );
-    }
-  }
-
-  private async call<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw new PayoutStoreError(operation, error);
     }
   }
 }

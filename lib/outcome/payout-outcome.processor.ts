@@ -38,7 +38,7 @@ import type {
   PayoutStore,
 } from '../store/payout-store.interface';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PayoutAttemptLedger } from './payout-attempt.ledger';
+import { PayoutAttemptLedger, storeCall } from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
 import type {
   PayoutReportResult,
@@ -210,13 +210,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
           if (emitted === 'retry') continue;
           await this.noteCreated(known, report);
           // A final status is known: the built-in reconciliation has nothing left to ask.
-          await this.store
-            .untrackOpen(base.mchOrderNo ?? report.mchOrderNo)
-            .catch((error: unknown) =>
-              this.logger.warn(
-                `order ${report.orderNo}: could not stop tracking it (${(error as Error).message})`,
-              ),
-            );
+          await this.attempts.untrack(base.mchOrderNo ?? report.mchOrderNo);
           return 'emitted';
         }
       }
@@ -563,23 +557,17 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     }
   }
 
-  private async read(orderNo: string): Promise<PayoutRecord | undefined> {
-    try {
-      return await this.store.get(orderNo);
-    } catch (error) {
-      throw new PayoutStoreError('get', error);
-    }
+  private read(orderNo: string): Promise<PayoutRecord | undefined> {
+    return storeCall('get', () => this.store.get(orderNo));
   }
 
-  private async write(
+  private write(
     record: PayoutRecord,
     expectedRevision: number,
   ): Promise<boolean> {
-    try {
-      return await this.store.compareAndSet(record, expectedRevision);
-    } catch (error) {
-      throw new PayoutStoreError('compareAndSet', error);
-    }
+    return storeCall('compareAndSet', () =>
+      this.store.compareAndSet(record, expectedRevision),
+    );
   }
 
   /** Drops our claim; with `change`, also records it. */
@@ -651,42 +639,36 @@ function eventAmount(
   return typeof sent === 'string' ? sent.trim() : String(sent);
 }
 
+/** Whether a value known (when it is) differs from the reported one. */
+function conflicts(known: string | undefined, reported: string): boolean {
+  return known !== undefined && known !== reported;
+}
+
 /** The first way a report contradicts what is recorded (money-safety rule 7), if any. */
 function findMismatch(
   known: KnownOrder,
   report: PayoutStatusReport,
 ): Anomaly | undefined {
-  if (
-    report.bodyMerchantId !== undefined &&
-    report.bodyMerchantId !== report.merchantId
-  ) {
+  if (conflicts(report.bodyMerchantId, report.merchantId)) {
     return {
       kind: 'merchant',
       reason: `the body names merchant ${report.bodyMerchantId} but merchant ${report.merchantId} signed it`,
     };
   }
-  if (
-    known.merchantId !== undefined &&
-    known.merchantId !== report.merchantId
-  ) {
+  if (conflicts(known.merchantId, report.merchantId)) {
     return {
       kind: 'merchant',
       reason: `the order was created under merchant ${known.merchantId} and reported by merchant ${report.merchantId}`,
     };
   }
-  if (
-    known.mchOrderNo !== undefined &&
-    known.mchOrderNo !== report.mchOrderNo
-  ) {
+  // Two sides of rule 7 (never both set): the record's mchOrderNo, and the order known under the mchOrderNo.
+  if (conflicts(known.mchOrderNo, report.mchOrderNo)) {
     return {
       kind: 'mchOrderNo',
       reason: `order ${report.orderNo} is recorded under mchOrderNo ${known.mchOrderNo}, not ${report.mchOrderNo}`,
     };
   }
-  if (
-    known.attemptOrderNo !== undefined &&
-    known.attemptOrderNo !== report.orderNo
-  ) {
+  if (conflicts(known.attemptOrderNo, report.orderNo)) {
     return {
       kind: 'mchOrderNo',
       reason: `mchOrderNo ${report.mchOrderNo} was created as order ${known.attemptOrderNo}, not ${report.orderNo}`,

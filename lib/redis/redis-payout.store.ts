@@ -15,7 +15,7 @@ import {
   TRACK_OPEN,
   UNTRACK_OPEN,
 } from './redis-payout.scripts';
-import type { RedisScriptClient } from './redis-script';
+import type { RedisScript, RedisScriptClient } from './redis-script';
 
 /** Options of `RedisPayoutStore`. */
 export interface RedisPayoutStoreOptions {
@@ -124,13 +124,7 @@ export class RedisPayoutStore implements PayoutStore {
     // claim's end (its outcome, or its release) must not be.
     const script =
       record.claim === undefined ? COMPARE_AND_SET_ALLOW_OOM : COMPARE_AND_SET;
-    const written = await script.run(this.client, keys, [
-      expectedRevision,
-      record.revision,
-      JSON.stringify(record),
-      this.ttlMs,
-    ]);
-    return written === 1;
+    return this.write(script, keys, record, expectedRevision);
   }
 
   /** The key of a create attempt (before any client-side `keyPrefix`). */
@@ -139,10 +133,9 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
-    const json = await this.client.hget(this.attemptKey(mchOrderNo), 'record');
-    return json === null || json === undefined
-      ? undefined
-      : (JSON.parse(String(json)) as PayoutAttempt);
+    return this.parse<PayoutAttempt>(
+      await this.client.hget(this.attemptKey(mchOrderNo), 'record'),
+    );
   }
 
   async compareAndSetAttempt(
@@ -153,10 +146,20 @@ export class RedisPayoutStore implements PayoutStore {
     // Before a create is sent, a full Redis refuses (nothing goes out); after, what happened is always recorded.
     const script =
       attempt.state === 'sending' ? COMPARE_AND_SET : COMPARE_AND_SET_ALLOW_OOM;
+    return this.write(script, keys, attempt, expectedRevision);
+  }
+
+  /** Runs a compare-and-set script (`COMPARE_AND_SET` or its allow-oom twin) for `value`. */
+  private async write(
+    script: RedisScript,
+    keys: string[],
+    value: PayoutRecord | PayoutAttempt,
+    expectedRevision: number,
+  ): Promise<boolean> {
     const written = await script.run(this.client, keys, [
       expectedRevision,
-      attempt.revision,
-      JSON.stringify(attempt),
+      value.revision,
+      JSON.stringify(value),
       this.ttlMs,
     ]);
     return written === 1;
@@ -223,9 +226,9 @@ export class RedisPayoutStore implements PayoutStore {
     return record?.mchOrderNo === mchOrderNo ? record : undefined;
   }
 
-  private parse(json: unknown): PayoutRecord | undefined {
+  private parse<T = PayoutRecord>(json: unknown): T | undefined {
     if (json === null || json === undefined) return undefined;
-    return JSON.parse(String(json)) as PayoutRecord;
+    return JSON.parse(String(json)) as T;
   }
 }
 

@@ -25,10 +25,6 @@ export class OpenPayoutIndex {
   >();
   private heap: HeapNode[] = [];
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   track(mchOrderNo: string, openedAt: number, dueAt: number): void {
     const current = this.entries.get(mchOrderNo);
     if (current?.dueAt === dueAt) return;

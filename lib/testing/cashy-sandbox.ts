@@ -23,7 +23,11 @@ import {
 import { waitFor } from './sandbox-helpers';
 import { notificationBody, SandboxLedger } from './sandbox-ledger';
 import { SandboxNotifier, type SandboxDeliveryChain } from './sandbox-notifier';
-import type { SandboxFaultDraw } from './sandbox-faults';
+import {
+  ENDPOINT_PATHS,
+  isPlainObject,
+  type SandboxFaultDraw,
+} from './sandbox-faults';
 import type {
   CashySandboxOptions,
   SandboxAccount,
@@ -57,7 +61,6 @@ export interface SandboxModuleOptions {
   notifyUrl?: string;
 }
 
-const ENDPOINT_PATHS: readonly string[] = Object.values(CASHY_ENDPOINTS);
 const FINAL_STATUSES: readonly SandboxFinalStatus[] = [
   'SUCCESS',
   'FAIL',
@@ -81,9 +84,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** The `mismatch` fault: a payOut or payOutQuery answer whose `data` carries the given values instead. */
 function falsify(
   reply: SandboxHttpReply,
@@ -93,7 +93,7 @@ function falsify(
   if (path !== CASHY_ENDPOINTS.payOut && path !== CASHY_ENDPOINTS.payOutQuery)
     return reply;
   const envelope = parseJson(reply.body);
-  if (!isObject(envelope) || !isObject(envelope.data)) return reply;
+  if (!isPlainObject(envelope) || !isPlainObject(envelope.data)) return reply;
   return {
     httpStatus: reply.httpStatus,
     body: JSON.stringify({
@@ -378,7 +378,10 @@ export class CashySandbox {
    * two unless `dedupeMchOrderNo` is false.
    */
   ordersByMchOrderNo(mchOrderNo: string): SandboxOrder[] {
-    return this.orders().filter((order) => order.mchOrderNo === mchOrderNo);
+    return this.ledger
+      .all()
+      .filter((order) => order.mchOrderNo === mchOrderNo)
+      .map((order) => structuredClone(order));
   }
 
   /**

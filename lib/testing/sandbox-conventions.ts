@@ -11,9 +11,10 @@ import type { SandboxHttpReply } from './sandbox.types';
  * UTC offset of each market's local time, in minutes. Cashy's `completionTime` carries no offset;
  * Lima is UTC−5 and Mexico City UTC−6, both without daylight saving time.
  */
-export const SANDBOX_UTC_OFFSET_MINUTES: Readonly<
-  Record<PayoutCurrency, number>
-> = { PEN: -300, MXN: -360 };
+const SANDBOX_UTC_OFFSET_MINUTES: Readonly<Record<PayoutCurrency, number>> = {
+  PEN: -300,
+  MXN: -360,
+};
 
 const two = (n: number) => String(n).padStart(2, '0');
 
@@ -170,12 +171,11 @@ export const SANDBOX_ERROR_CODES: Readonly<Record<string, number>> = {
 };
 
 /** The envelope code of a failure `msg` (see `SANDBOX_ERROR_CODES`; `Params_*` → 400, `System_*` → 500). */
-export function envelopeCodeOf(msg: string): number {
+function envelopeCodeOf(msg: string): number {
   const known = SANDBOX_ERROR_CODES[msg];
   if (known !== undefined) return known;
-  if (msg.startsWith('Params_')) return 400;
-  if (msg.startsWith('System_')) return 500;
-  return 400;
+  // `Params_*` and anything else unknown: the caller sent something wrong.
+  return msg.startsWith('System_') ? 500 : 400;
 }
 
 /** `{"code":200,"msg":"SUCCESS","data":…}` with HTTP 200. */

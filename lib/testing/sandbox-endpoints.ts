@@ -99,8 +99,8 @@ export function checkSandboxRequest(
     .toLowerCase();
   if (contentType !== 'application/json')
     return reply(errorReply('RequestContentType_not_json'));
-  if (request.raw.toString('utf8').trim().length === 0)
-    return reply(errorReply('RequestBody_is_null'));
+  const text = request.raw.toString('utf8');
+  if (text.trim().length === 0) return reply(errorReply('RequestBody_is_null'));
 
   const merchantId = header(request.headers, 'merchantid');
   if (merchantId === undefined || merchantId === '')
@@ -121,7 +121,7 @@ export function checkSandboxRequest(
 
   let json: unknown;
   try {
-    json = JSON.parse(request.raw.toString('utf8'));
+    json = JSON.parse(text);
   } catch {
     return reply(errorReply('Params_jsonFormat_error'));
   }

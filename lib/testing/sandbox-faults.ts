@@ -9,9 +9,10 @@ import {
 } from './sandbox.types';
 
 /** Seed of the fault PRNG when none is given: fixed, so runs replay unless you choose otherwise. */
-export const SANDBOX_DEFAULT_FAULT_SEED = 0x5eed;
+const SANDBOX_DEFAULT_FAULT_SEED = 0x5eed;
 
-const ENDPOINT_PATHS: readonly string[] = Object.values(CASHY_ENDPOINTS);
+/** The four payout endpoint paths. */
+export const ENDPOINT_PATHS: readonly string[] = Object.values(CASHY_ENDPOINTS);
 
 /**
  * mulberry32: a tiny, fast 32-bit PRNG. Not for secrets; here only so a seed replays the same
@@ -29,7 +30,7 @@ export function mulberry32(seed: number): () => number {
 }
 
 /** Turns `'payOut'` or `'/api/payOut'` into the path; throws for anything that is not a payout endpoint. */
-export function normalizeSandboxEndpoint(endpoint: string): string {
+function normalizeSandboxEndpoint(endpoint: string): string {
   const path = endpoint.startsWith('/') ? endpoint : `/api/${endpoint}`;
   if (!ENDPOINT_PATHS.includes(path)) {
     throw new Error(
@@ -83,7 +84,9 @@ interface Injected {
   endpoints?: ReadonlySet<string>;
 }
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+export const isPlainObject = (
+  value: unknown,
+): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function checkReply(spec: SandboxFaultSpec): SandboxFaultDraw['reply'] {
@@ -103,26 +106,18 @@ function checkReply(spec: SandboxFaultSpec): SandboxFaultDraw['reply'] {
       'CashySandbox: injectFaults reply.httpStatus must be a whole number from 100 to 599',
     );
   }
-  let body: string;
-  if (typeof reply.body === 'string') {
-    body = reply.body;
-  } else if (typeof reply.body === 'object' && reply.body !== null) {
-    let text: string | undefined;
+  let body: unknown = reply.body;
+  if (typeof body === 'object' && body !== null) {
     try {
-      text = JSON.stringify(reply.body);
+      body = JSON.stringify(body);
     } catch {
-      text = undefined;
+      body = undefined;
     }
-    if (typeof text !== 'string')
-      throw new Error(
-        'CashySandbox: injectFaults reply.body must be a string or a JSON-serializable object',
-      );
-    body = text;
-  } else {
+  }
+  if (typeof body !== 'string')
     throw new Error(
       'CashySandbox: injectFaults reply.body must be a string or a JSON-serializable object',
     );
-  }
   const contentType = reply.contentType ?? DEFAULT_REPLY_CONTENT_TYPE;
   // A header value with control characters would make node:http throw when answering.
   if (

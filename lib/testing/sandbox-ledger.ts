@@ -12,10 +12,14 @@ import { buildNotification } from './sandbox-helpers';
 import { outcomeOfRemark } from './sandbox-triggers';
 
 /** `resultDesc` of a SUCCESS the merchant balance cannot cover (a code Cashy uses on other markets). */
-export const INSUFFICIENT_BALANCE_DESC = 'MERCHANT_BALANCE_NOT_ENOUGH';
+const INSUFFICIENT_BALANCE_DESC = 'MERCHANT_BALANCE_NOT_ENOUGH';
 
 /** `orderNo` is `PAYOUT` + this many digits. */
 const ORDER_NO_DIGITS = 19;
+
+/** Key of `byMchOrderNo`: one merchant's `mchOrderNo`. */
+const merchantOrderKey = (merchantId: string, mchOrderNo: string) =>
+  `${merchantId}\u0000${mchOrderNo}`;
 
 /**
  * The sandbox's books: orders and account balances. Orders are unique per merchant and `mchOrderNo`
@@ -51,7 +55,7 @@ export class SandboxLedger {
     merchantId: string,
     mchOrderNo: string,
   ): SandboxOrder | undefined {
-    return this.byMchOrderNo.get(`${merchantId}\u0000${mchOrderNo}`);
+    return this.byMchOrderNo.get(merchantOrderKey(merchantId, mchOrderNo));
   }
 
   /**
@@ -83,7 +87,7 @@ export class SandboxLedger {
       history: [{ orderStatus: 'PROCESSING', resultDesc: null, at: now }],
     };
     this.orders.set(order.orderNo, order);
-    const key = `${account.merchantId}\u0000${order.mchOrderNo}`;
+    const key = merchantOrderKey(account.merchantId, order.mchOrderNo);
     if (!this.byMchOrderNo.has(key)) this.byMchOrderNo.set(key, order);
     return order;
   }

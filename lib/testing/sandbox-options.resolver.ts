@@ -6,7 +6,7 @@ import { SANDBOX_DEFAULT_BALANCE, toCents } from './sandbox-conventions';
 import type { CashySandboxOptions, SandboxAccount } from './sandbox.types';
 
 /** Accounts of a sandbox created without `accounts`: one per market, as an enterprise would hold. */
-export const SANDBOX_DEFAULT_ACCOUNTS: readonly Readonly<SandboxAccount>[] = [
+const SANDBOX_DEFAULT_ACCOUNTS: readonly Readonly<SandboxAccount>[] = [
   { merchantId: '1002001', apiKey: 'sandbox-pen-key', currencies: ['PEN'] },
   { merchantId: '1002002', apiKey: 'sandbox-mxn-key', currencies: ['MXN'] },
 ];

@@ -99,22 +99,16 @@ export function outcomeOfRemark(
   const code = (fallback: string) =>
     second !== undefined && CODE.test(second) ? second.toUpperCase() : fallback;
 
-  if (word.startsWith('FAIL'))
-    return {
-      trigger: 'FAIL',
-      final: {
-        status: 'FAIL',
-        resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC.FAIL),
-      },
-    };
-  if (word.startsWith('CANCEL'))
-    return {
-      trigger: 'CANCEL',
-      final: {
-        status: 'CANCEL',
-        resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC.CANCEL),
-      },
-    };
+  for (const status of ['FAIL', 'CANCEL'] as const) {
+    if (word.startsWith(status))
+      return {
+        trigger: status,
+        final: {
+          status,
+          resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC[status]),
+        },
+      };
+  }
   if (word.startsWith('HOLD')) return { trigger: 'HOLD' };
   const success = {
     status: 'SUCCESS' as const,

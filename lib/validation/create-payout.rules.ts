@@ -10,6 +10,7 @@ import {
   decimalPlaces,
   formatDecimal,
   parseDecimal,
+  wholeNumber,
 } from '../markets/decimal';
 import { isPrintable, normalizeHttpUrl } from './printable-text';
 
@@ -142,13 +143,7 @@ export function checkCreatePayout(
       report(field, 'required', `${field} is required`);
       return undefined;
     }
-    const v = value[field];
-    const n =
-      typeof v === 'number'
-        ? v
-        : typeof v === 'string' && /^\d{1,9}$/.test(v)
-          ? Number(v)
-          : NaN;
+    const n = wholeNumber(value[field]);
     if (!Number.isSafeInteger(n) || n < 0) {
       report(
         field,

@@ -1,9 +1,10 @@
 import type { PayoutFieldError } from '../payout.errors';
 import { parseDecimal, type ParsedDecimal } from '../markets/decimal';
 import type { PayoutStatusReport } from '../outcome/payout-status-report.interface';
+import { isOrderNumber } from '../client/cashy-protocol';
 
-const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;
 const STATUS_TEXT = /^[A-Za-z_]{1,32}$/;
+const MERCHANT_ID = /^\d{1,20}$/;
 
 /** A notification is a flat object of a dozen fields; anything far deeper or larger is not one. */
 const MAX_DEPTH = 8;
@@ -82,7 +83,7 @@ export function checkPayoutNotification(
       : value.merchantId;
   if (
     !absent(bodyMerchantId) &&
-    (typeof bodyMerchantId !== 'string' || !/^\d{1,20}$/.test(bodyMerchantId))
+    (typeof bodyMerchantId !== 'string' || !MERCHANT_ID.test(bodyMerchantId))
   ) {
     broken(
       'merchantId',
@@ -99,7 +100,7 @@ export function checkPayoutNotification(
       typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
         ? String(v)
         : v;
-    if (typeof text === 'string' && ORDER_NUMBER.test(text)) return text;
+    if (isOrderNumber(text)) return text;
     broken(
       field,
       'orderNumber',

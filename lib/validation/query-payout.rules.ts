@@ -1,14 +1,13 @@
 import type { PayoutFieldError } from '../payout.errors';
 import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
+import { MCH_ORDER_NO } from './create-payout.rules';
 
 /** The payOutQuery body before `nonceStr`. */
 export interface CashyPayOutQueryBody {
   orderNo?: string;
   mchOrderNo?: string;
 }
-
-const ORDER_NUMBER = /^[A-Za-z0-9_.:-]{1,32}$/;
 
 /** Checks a query input: `orderNo` and/or `mchOrderNo`, and an optional `currency` to pick the account. */
 export function checkQueryPayout(input: unknown): {
@@ -41,7 +40,7 @@ export function checkQueryPayout(input: unknown): {
   for (const field of ['orderNo', 'mchOrderNo'] as const) {
     const v = value[field];
     if (v === undefined || v === null || v === '') continue;
-    if (typeof v !== 'string' || !ORDER_NUMBER.test(v)) {
+    if (typeof v !== 'string' || !MCH_ORDER_NO.test(v)) {
       errors.push({
         field,
         rule: 'orderNumber',

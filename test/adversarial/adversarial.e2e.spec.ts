@@ -9,6 +9,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import {
   CashyApiError,
+  CashyTransportError,
   MemoryPayoutStore,
   type PayoutAttempt,
   PayoutConfigurationError,
@@ -114,12 +115,29 @@ const penNotice = (overrides: Record<string, unknown>) =>
     ...overrides,
   });
 
+/** Cashy's report that ADV-1's first order, PAYOUT8600000000000000001, was paid. */
+const paidNotice = () =>
+  penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' });
+
 async function acknowledged(
   r: Rig,
   body: Record<string, unknown>,
 ): Promise<void> {
   const response = await deliver(r.webhook, body, PEN_ACCOUNT);
   expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
+}
+
+/** Two acknowledged reports for ADV-1: order ...001 paid, then another order, ...002, failed. */
+async function reportTwoOrders(r: Rig): Promise<void> {
+  await acknowledged(r, paidNotice());
+  await acknowledged(
+    r,
+    penNotice({
+      orderNo: 'PAYOUT8600000000000000002',
+      orderStatus: 'FAIL',
+      resultDesc: 'ACCOUNT_NOT_EXIST',
+    }),
+  );
 }
 
 const outcomesFor = (r: Rig, mchOrderNo: string) =>
@@ -152,13 +170,7 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
     expect(r.creates()).toBe(1);
 
     // The first create did land: Cashy reports it paid, and the module emits payout.succeeded.
-    await acknowledged(
-      r,
-      penNotice({
-        orderNo: 'PAYOUT8600000000000000001',
-        orderStatus: 'SUCCESS',
-      }),
-    );
+    await acknowledged(r, paidNotice());
     expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
       ['payout.succeeded', 'PAYOUT8600000000000000001'],
     ]);
@@ -169,7 +181,10 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
 
     // ... but once the re-send window is over, the host's retry sends the paid payout a second time.
     await sleep(400);
-    await r.payouts.createPayout(PEN_PAYOUT).catch(() => undefined);
+    const again = await r.payouts
+      .createPayout(PEN_PAYOUT)
+      .catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(PayoutOutcomeUnknownError);
     expect(r.creates()).toBe(1);
   });
 
@@ -228,7 +243,10 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
       .reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo, currency: 'MXN' })
       .catch((e: unknown) => e);
     expect(byCurrency).toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
-    await r.payouts.createPayout(PEN_PAYOUT).catch(() => undefined);
+    const again = await r.payouts
+      .createPayout(PEN_PAYOUT)
+      .catch((e: unknown) => e);
+    expect(again).toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
     expect(r.creates()).toBe(1);
   });
 });
@@ -247,21 +265,7 @@ describe('adversarial: one mchOrderNo, one order', () => {
       PayoutOutcomeUnknownError,
     );
     // A gateway that does not dedupe (or lies) reports two orders for ADV-1.
-    await acknowledged(
-      r,
-      penNotice({
-        orderNo: 'PAYOUT8600000000000000001',
-        orderStatus: 'SUCCESS',
-      }),
-    );
-    await acknowledged(
-      r,
-      penNotice({
-        orderNo: 'PAYOUT8600000000000000002',
-        orderStatus: 'FAIL',
-        resultDesc: 'ACCOUNT_NOT_EXIST',
-      }),
-    );
+    await reportTwoOrders(r);
     // ADV-1 is reported paid and then failed (reversed: false): the host refunds a paid payout.
     expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
       ['payout.succeeded', 'PAYOUT8600000000000000001'],
@@ -282,21 +286,7 @@ describe('adversarial: one mchOrderNo, one order', () => {
     const second = await r.payouts
       .createPayout(PEN_PAYOUT)
       .catch((e: unknown) => e);
-    await acknowledged(
-      r,
-      penNotice({
-        orderNo: 'PAYOUT8600000000000000001',
-        orderStatus: 'SUCCESS',
-      }),
-    );
-    await acknowledged(
-      r,
-      penNotice({
-        orderNo: 'PAYOUT8600000000000000002',
-        orderStatus: 'FAIL',
-        resultDesc: 'ACCOUNT_NOT_EXIST',
-      }),
-    );
+    await reportTwoOrders(r);
     // One mchOrderNo, one outcome: the first order was paid; "failed" for ADV-1 would make the host refund a paid payout.
     expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
       ['payout.succeeded', 'PAYOUT8600000000000000001'],
@@ -324,7 +314,11 @@ describe('adversarial: one mchOrderNo, one order', () => {
       .catch((e: unknown) => e);
     // Actual: resolves { mchOrderNo: 'SOMEONE-ELSE', orderStatus: 'FAIL' } and emits payout.failed for it. A host
     // that checks `order?.orderStatus` of the payout it asked about refunds ADV-1, which may well be paid.
-    expect(answer).toBeInstanceOf(Error);
+    // The foreign answer is no answer about ADV-1: an ambiguous transport failure, never the order.
+    expect(answer).toBeInstanceOf(CashyTransportError);
+    expect((answer as Error).message).toMatch(
+      /answer names mchOrderNo SOMEONE-ELSE, not ADV-1/,
+    );
     expect(
       r.listener.events.map((e) => [e.name, e.payload.mchOrderNo]),
     ).toEqual([]);
@@ -344,13 +338,7 @@ describe('adversarial: one mchOrderNo, one order', () => {
       PayoutOutcomeUnknownError,
     );
     // The real order of ADV-1 then reports SUCCESS:
-    await acknowledged(
-      r,
-      penNotice({
-        orderNo: 'PAYOUT8600000000000000001',
-        orderStatus: 'SUCCESS',
-      }),
-    );
+    await acknowledged(r, paidNotice());
     // Actual: no outcome at all for the payout that was made, only a 'mchOrderNo' anomaly blaming the real order.
     expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
       ['payout.succeeded', 'PAYOUT8600000000000000001'],
@@ -380,10 +368,7 @@ describe('adversarial: exactly-once delivery', () => {
     }
     const store = new ConfirmOutage();
     r = await rig({ store, delivery: { claimTtlMs: 1_500, claimWaitMs: 100 } });
-    const success = penNotice({
-      orderNo: 'PAYOUT8600000000000000001',
-      orderStatus: 'SUCCESS',
-    });
+    const success = paidNotice();
     store.down = true;
     await acknowledged(r, success); // listeners ran; recording failed 5 times in ~0.6 s and gave up
     store.down = false; // the store is back a moment later
@@ -397,10 +382,7 @@ describe('adversarial: exactly-once delivery', () => {
   it('FINDING 9 (concurrent deliveries emit once): a listener still running when its claim expires lets a concurrent copy emit the same outcome', async () => {
     r = await rig({ delivery: { claimTtlMs: 300, claimWaitMs: 2_000 } });
     r.listener.delayMs = 700; // e.g. a ledger write stuck behind a lock; nothing renews the claim meanwhile
-    const success = penNotice({
-      orderNo: 'PAYOUT8600000000000000001',
-      orderStatus: 'SUCCESS',
-    });
+    const success = paidNotice();
     const first = deliver(r.webhook, success, PEN_ACCOUNT);
     await sleep(400);
     const second = deliver(r.webhook, success, PEN_ACCOUNT); // Cashy's retry after its own timeout
@@ -490,6 +472,7 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
       .catch((e: unknown) => e);
     // The library validated mchOrderNo itself, so "mchOrderNo invalid" from the gateway is most plausibly a duplicate.
     expect(error).not.toBeInstanceOf(CashyApiError);
+    expect(error).toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
     expect(r.gateway.requests.some(isLookup)).toBe(true);
   });
 
@@ -675,14 +658,12 @@ describe('adversarial: attacks that held', () => {
     r.gateway.then(created());
     await r.payouts.createPayout(PEN_PAYOUT);
     const wrongMerchant = {
-      ...penNotice({
-        orderNo: 'PAYOUT8600000000000000001',
-        orderStatus: 'SUCCESS',
-      }),
+      ...paidNotice(),
       merchantId: MXN_ACCOUNT.merchantId,
     };
     expect(await deliver(r.webhook, wrongMerchant, MXN_ACCOUNT)).toMatchObject({
       status: 200,
+      text: 'SUCCESS',
     });
     await acknowledged(
       r,
@@ -714,24 +695,16 @@ describe('adversarial: attacks that held', () => {
       original(event);
     };
     // FAIL → SUCCESS is an anomaly; its listener throws once.
-    const first = await deliver(
-      r.webhook,
-      { ...fail, orderStatus: 'SUCCESS' },
-      PEN_ACCOUNT,
-    );
-    const second = await deliver(
-      r.webhook,
-      { ...fail, orderStatus: 'SUCCESS' },
-      PEN_ACCOUNT,
-    );
-    const third = await deliver(
-      r.webhook,
-      { ...fail, orderStatus: 'SUCCESS' },
-      PEN_ACCOUNT,
-    );
-    expect([first.status, second.status, third.status]).toEqual([
-      500, 200, 200,
-    ]);
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await deliver(
+        r.webhook,
+        { ...fail, orderStatus: 'SUCCESS' },
+        PEN_ACCOUNT,
+      );
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([500, 200, 200]);
     expect(r.listener.anomalies.map((a) => [a.kind, a.status])).toEqual([
       ['transition', 'SUCCESS'],
     ]);

@@ -1,11 +1,9 @@
 import { HttpService } from '@nestjs/axios';
-import { EventEmitterModule } from '@nestjs/event-emitter';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import {
   CashyApiError,
   PayoutConfigurationError,
   PayoutError,
-  PayoutModule,
   type PayoutModuleOptions,
   PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
@@ -16,6 +14,7 @@ import { CashyTransportError } from '../../lib/payout.errors';
 import { signCashyBody } from '../../lib/client/cashy-signature';
 import { MXN_ACCOUNT, PEN_ACCOUNT } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
+import { compileScriptedPayoutModule } from '../support/scripted-payout-module';
 import { penPayout } from '../support/payouts';
 
 const PEN_PAYOUT = penPayout('PE-2025-000001', { amount: '150.5' });
@@ -50,20 +49,7 @@ describe('PayoutService over HTTP', () => {
 
   async function boot(options: Partial<PayoutModuleOptions> = {}) {
     await moduleRef?.close();
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        EventEmitterModule.forRoot(),
-        PayoutModule.forRoot({
-          baseUrl: gatewayUrl,
-          accounts: [PEN_ACCOUNT, MXN_ACCOUNT],
-          notifyUrl: 'https://merchant.example.com/payout/webhook',
-          timeoutMs: 300,
-          retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
-          ...options,
-        }),
-      ],
-    }).compile();
-    moduleRef.useLogger(false);
+    moduleRef = await compileScriptedPayoutModule(gatewayUrl, options);
     payouts = moduleRef.get(PayoutService);
   }
 

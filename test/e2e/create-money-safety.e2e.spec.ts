@@ -1,10 +1,8 @@
-import { EventEmitterModule } from '@nestjs/event-emitter';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import {
   CashyApiError,
   OnPayoutAnomaly,
   PayoutAnomalyEvent,
-  PayoutModule,
   type PayoutModuleOptions,
   PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
@@ -12,12 +10,12 @@ import {
   PayoutValidationError,
 } from '../../lib';
 import { Injectable } from '@nestjs/common';
-import { PEN_ACCOUNT, MXN_ACCOUNT } from '../support/notifications';
 import {
   type ScriptedAnswer,
   ScriptedGateway,
 } from '../support/scripted-gateway';
 import { envelope, penPayout } from '../support/payouts';
+import { compileScriptedPayoutModule } from '../support/scripted-payout-module';
 
 const PEN_PAYOUT = penPayout('PE-SAFE-1');
 const order = (extra: Record<string, unknown> = {}) => ({
@@ -51,22 +49,10 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
 
   async function boot(options: Partial<PayoutModuleOptions> = {}) {
     await moduleRef?.close();
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        EventEmitterModule.forRoot(),
-        PayoutModule.forRoot({
-          baseUrl: gatewayUrl,
-          accounts: [PEN_ACCOUNT, MXN_ACCOUNT],
-          notifyUrl: 'https://merchant.example.com/payout/webhook',
-          timeoutMs: 300,
-          retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
-          ...options,
-        }),
-      ],
+    moduleRef = await compileScriptedPayoutModule(gatewayUrl, options, {
       providers: [AnomalyRecorder],
-    }).compile();
-    moduleRef.useLogger(false);
-    await moduleRef.init();
+      init: true,
+    });
     payouts = moduleRef.get(PayoutService);
     recorder = moduleRef.get(AnomalyRecorder);
   }
@@ -195,6 +181,7 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
       );
       const error = await payouts.createPayout(PEN_PAYOUT).catch((e) => e);
       expect(error).toBeInstanceOf(CashyApiError);
+      expect(error).toMatchObject({ code: 500, msg: 'System_busy' });
       expect(paths()).toEqual(['payOut', 'payOut', 'payOut']);
     });
   });
@@ -210,6 +197,8 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
       const error = await payouts.createPayout(PEN_PAYOUT).catch((e) => e);
       expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
       expect(error.mchOrderNo).toBe(PEN_PAYOUT.mchOrderNo);
+      // The re-send really was answered Balance_not_enough (the case under test).
+      expect(paths().slice(0, 3)).toEqual(['payOut', 'payOutQuery', 'payOut']);
     });
 
     it('even a published rejection after an ambiguous attempt ends in PayoutOutcomeUnknownError', async () => {
@@ -275,6 +264,10 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
       for (const result of results) {
         if (result.status === 'rejected')
           expect(result.reason).toBeInstanceOf(PayoutOutcomeUnknownError);
+        else
+          expect(result.value).toMatchObject({
+            orderNo: 'PAYOUT8600000000000000009',
+          });
       }
     });
 
@@ -357,6 +350,7 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
       await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(
         PayoutOrderConflictError,
       );
+      expect(paths()).toEqual(['payOut']);
     });
 
     it('refuses, before sending, an mchOrderNo this module already sent for another amount', async () => {

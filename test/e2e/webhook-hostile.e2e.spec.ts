@@ -118,13 +118,16 @@ describe.each(ADAPTERS)(
     });
 
     it('accepts an explicit UTF-8 charset', async () => {
+      const body = notification();
       expect(
-        (
-          await deliver(url, notification(), PEN_ACCOUNT, {
-            contentType: 'application/json; charset=UTF-8',
-          })
-        ).status,
-      ).toBe(200);
+        await deliver(url, body, PEN_ACCOUNT, {
+          contentType: 'application/json; charset=UTF-8',
+        }),
+      ).toMatchObject({ status: 200, text: 'SUCCESS' });
+      // Accepted means read as the notification it is, not merely answered 200.
+      expect(listener.events.map((e) => [e.name, e.payload.orderNo])).toEqual([
+        ['payout.succeeded', body.orderNo],
+      ]);
     });
 
     it.each([
@@ -147,10 +150,14 @@ describe.each(ADAPTERS)(
       expect(listener.events).toHaveLength(0);
       const ok = await deliver(url, nested(3), PEN_ACCOUNT);
       expect(ok.status).toBe(200);
-      // What a listener stores can always be serialized again.
+      expect(listener.events.map((e) => e.name)).toEqual(['payout.succeeded']);
+      // What a listener stores can always be serialized again, nesting included.
       expect(() =>
         JSON.stringify(listener.events[0].payload.raw),
       ).not.toThrow();
+      expect(
+        JSON.parse(JSON.stringify(listener.events[0].payload.raw)),
+      ).toMatchObject({ extra: [[[]]] });
     });
   },
 );

@@ -268,6 +268,7 @@ describe.each(ADAPTERS)('webhook money-safety rules on %s', (adapter) => {
           resultDesc: 7,
         }),
       );
+      expect(listener.events).toHaveLength(1);
       expect(listener.events[0]).toMatchObject({
         name: 'payout.failed',
         payload: {

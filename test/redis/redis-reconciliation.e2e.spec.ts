@@ -120,12 +120,19 @@ describeWithRedis(
           async () => (await store.listOpen(1)).length === 0,
           15_000,
         );
+        // Let many more sweeps (every 10 ms) run: a second query or emission would show by now.
+        await new Promise((r) => setTimeout(r, 200));
         for (const id of ids)
           expect([id, queriesOf(gateway, id).length]).toEqual([id, 1]);
         const events = replicas.flatMap((r) =>
           r.listener.events.map((e) => e.payload.mchOrderNo),
         );
         expect(events.sort()).toEqual([...ids].sort());
+        expect(
+          new Set(
+            replicas.flatMap((r) => r.listener.events.map((e) => e.name)),
+          ),
+        ).toEqual(new Set(['payout.succeeded']));
         // Both replicas took part.
         expect(replicas.every((r) => r.listener.events.length > 0)).toBe(true);
       } finally {

@@ -3,7 +3,11 @@ import {
   PayoutModule,
   PayoutOutcomeUnknownError,
 } from '../../lib';
-import { postSignedNotification, samplePayout } from '../../lib/testing';
+import {
+  postSignedNotification,
+  samplePayout,
+  waitFor,
+} from '../../lib/testing';
 import { startHostApp } from '../support/host-app';
 import { deliver, notification } from '../support/notifications';
 import { type SandboxHost, startSandboxHost } from '../support/sandbox-host';
@@ -170,10 +174,11 @@ describe('a full MemoryPayoutStore never drops a live claim (rule 10)', () => {
     );
     try {
       const webhook = `${url}/payout/webhook`;
-      listener.delayMs = 300;
+      listener.delayMs = 1500;
       const slow = notification();
       const first = deliver(webhook, slow);
-      await new Promise((r) => setTimeout(r, 50));
+      // The first listener call is running (its claim is live) before the store overflows.
+      await waitFor(() => listener.inFlight === 1);
       // Six other orders overflow the store (2 entries) while the first listener still runs.
       listener.delayMs = 0;
       const others = await Promise.all(

@@ -61,6 +61,8 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
     expect(host.eventsFor('LOST-2').map((e) => e.name)).toEqual([
       'payout.failed',
     ]);
+    // The webhooks were sent and every one was lost (not merely never sent).
+    expect(host.sandbox.deliveries.length).toBeGreaterThan(0);
     expect(host.sandbox.deliveries.every((d) => !d.acknowledged)).toBe(true);
     expect(await host.payouts.listOpenPayouts()).toEqual([]);
   });

@@ -85,7 +85,7 @@ done < <(node -e '
 # Only what the files list means to ship: no sources, tests or source maps.
 while IFS= read -r extra; do
   problems+=("the tarball ships ${extra#package/}")
-done < <(grep -E '\.ts$|\.map$|^package/(lib|test|sample|bench|soak)/' <<<"$listing" | grep -vE '\.d\.ts$' || true)
+done < <(grep -E '\.ts$|\.map$|^package/(lib|test|sample|bench|soak|stress)/' <<<"$listing" | grep -vE '\.d\.ts$' || true)
 if [ "${#problems[@]}" -gt 0 ]; then
   printf 'smoke: %s\n' "${problems[@]}" >&2
   exit 1

@@ -35,6 +35,8 @@ export class RecordingListener {
   failNext = 0;
   /** Delay inside the listener, to widen race windows. */
   delayMs = 0;
+  /** Payout listener calls under way (a test can wait until one is running). */
+  inFlight = 0;
 
   @OnPayoutSucceeded()
   async succeeded(event: PayoutSucceededEvent): Promise<void> {
@@ -55,12 +57,17 @@ export class RecordingListener {
     name: string,
     payload: PayoutSucceededEvent | PayoutFailedEvent,
   ): Promise<void> {
-    if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-    if (this.failNext > 0) {
-      this.failNext--;
-      throw new Error('listener failed on purpose');
+    this.inFlight++;
+    try {
+      if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      if (this.failNext > 0) {
+        this.failNext--;
+        throw new Error('listener failed on purpose');
+      }
+      this.events.push({ name, payload });
+    } finally {
+      this.inFlight--;
     }
-    this.events.push({ name, payload });
   }
 }
 
