@@ -11,6 +11,11 @@ export {
   type PayoutWebhookRequest,
 } from './webhook/payout-signature.guard';
 export { PAYOUT_STORE } from './payout.constants';
+export {
+  PayoutClock,
+  MonotonicPayoutClock,
+  SyncedPayoutClock,
+} from './clock/payout.clock';
 
 export { CreatePayoutDto } from './validation/create-payout.dto';
 export { QueryPayoutDto } from './validation/query-payout.dto';

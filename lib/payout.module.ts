@@ -1,4 +1,6 @@
 import { HttpService } from '@nestjs/axios';
+import { MonotonicPayoutClock, PayoutClock } from './clock/payout.clock';
+import { PayoutClockSync } from './clock/payout-clock.sync';
 import { Module } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import {
@@ -20,6 +22,7 @@ import {
 import { PayoutService } from './payout.service';
 import { PayoutReconciliationService } from './reconciliation/payout-reconciliation.service';
 import { MemoryPayoutStore } from './store/memory-payout.store';
+import type { PayoutStore } from './store/payout-store.interface';
 import { PayoutRulesConstraint } from './validation/payout-rules.decorator';
 import { PayoutWebhookBodyHandler } from './webhook/payout-webhook-body.handler';
 import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
@@ -46,6 +49,14 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
       useFactory: (options: PayoutModuleOptions) =>
         options.store ?? new MemoryPayoutStore(),
     },
+    {
+      // One clock for every decision: the store's, so replicas sharing it read the same time.
+      provide: PayoutClock,
+      inject: [PAYOUT_STORE],
+      useFactory: (store: PayoutStore) =>
+        store.clock ?? new MonotonicPayoutClock(),
+    },
+    PayoutClockSync,
     {
       provide: PAYOUT_EVENT_BUS,
       inject: [{ token: EventEmitter2, optional: true }],

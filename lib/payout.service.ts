@@ -8,6 +8,7 @@ import {
   type CashyEndpoint,
 } from './client/cashy-protocol';
 import { CashyHttpClient } from './client/cashy-http.client';
+import { PayoutClock } from './clock/payout.clock';
 import {
   toPayoutBalance,
   toPayoutBanks,
@@ -63,6 +64,12 @@ import {
   type CashyPayOutQueryBody,
 } from './validation/query-payout.rules';
 
+/**
+ * A lookup's classified answer, with the time (on the module's clock) it was sent: a "not found"
+ * describes the gateway as it was then at the latest, so the re-send window is judged by it (rule 3).
+ */
+type SentLookup = LookupOutcome & { sentAt: number };
+
 /** Per-call options of every `PayoutService` method. */
 export type PayoutCallOptions = PayoutAccountSelector;
 
@@ -108,6 +115,7 @@ export class PayoutService {
     private readonly outcomes: PayoutOutcomeProcessor,
     private readonly attempts: PayoutAttemptLedger,
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
+    private readonly clock: PayoutClock,
   ) {}
 
   /**
@@ -193,7 +201,8 @@ export class PayoutService {
           if (!found.retryable) throw this.outcomeUnknown(body, progress);
           continue;
         }
-        if (Date.now() < progress.holdUntil) {
+        // Rule 3 counts from when the lookup left: one sent inside the window proves nothing, however late its answer.
+        if (found.sentAt < progress.holdUntil) {
           progress.reason = `the gateway does not show the order yet, and an earlier attempt may still land (re-send window ${this.config.resendWindowMs} ms)`;
           continue;
         }
@@ -294,7 +303,12 @@ export class PayoutService {
     const found = await this.lookUpWithRetries(account, body);
     if (found.kind === 'failed') throw found.error;
     if (found.kind === 'absent')
-      return this.confirmAbsent(body, account, found.error.message);
+      return this.confirmAbsent(
+        body,
+        account,
+        found.error.message,
+        found.sentAt,
+      );
 
     const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, {
       currency,
@@ -459,8 +473,19 @@ export class PayoutService {
     );
   }
 
-  /** One lookup, classified (rule 5). */
+  /** One lookup, classified (rule 5), with the time it was sent. */
   private async lookUpOnce(
+    account: CashyAccount,
+    body: CashyPayOutQueryBody,
+    attempt: number,
+  ): Promise<SentLookup> {
+    // Read before the request is even queued: an early time only makes the window stricter.
+    const sentAt = this.clock.now();
+    const found = await this.classifyLookup(account, body, attempt);
+    return { ...found, sentAt };
+  }
+
+  private async classifyLookup(
     account: CashyAccount,
     body: CashyPayOutQueryBody,
     attempt: number,
@@ -505,7 +530,7 @@ export class PayoutService {
     body: CashyPayOutBody,
     progress: CreateProgress,
     attempt: number,
-  ): Promise<LookupOutcome> {
+  ): Promise<SentLookup> {
     return this.lookUpOnce(
       account,
       {
@@ -516,11 +541,11 @@ export class PayoutService {
     );
   }
 
-  /** A lookup retried while the failure may pass, within the retry policy. */
+  /** A lookup retried while the failure may pass, within the retry policy; `sentAt` is the last one's. */
   private async lookUpWithRetries(
     account: CashyAccount,
     body: CashyPayOutQueryBody,
-  ): Promise<LookupOutcome> {
+  ): Promise<SentLookup> {
     for (let attempt = 1; ; attempt++) {
       const found = await this.lookUpOnce(account, body, attempt);
       if (
@@ -606,7 +631,7 @@ export class PayoutService {
     const final = isFinalPayoutStatus(order.orderStatus as PayoutStatus);
     await this.attempts.track(
       body.mchOrderNo,
-      Date.now() + (final ? 0 : this.firstCheckMs()),
+      this.clock.now() + (final ? 0 : this.firstCheckMs()),
     );
     if (!absentValue(data.amount) && !sameAmount(data.amount, body.amount)) {
       return conflict(
@@ -640,12 +665,14 @@ export class PayoutService {
   /**
    * The gateway says it does not have the order: `null` only when nothing known says otherwise and
    * no create of it may still land (rules 3 and 5), and only from the merchant it was sent from. The
+   * window is judged by when the lookup was sent (`lookupSentAt`), never by when it answered. The
    * attempt is then recorded as not created, so `createPayout` may send it again at once.
    */
   private async confirmAbsent(
     body: CashyPayOutQueryBody,
     account: CashyAccount,
     answer: string,
+    lookupSentAt: number,
   ): Promise<null> {
     const record = body.orderNo
       ? await storeCall('get', () => this.store.get(body.orderNo!))
@@ -678,10 +705,10 @@ export class PayoutService {
     if (
       attempt &&
       attempt.state !== 'rejected' &&
-      Date.now() < attempt.resendAfter
+      lookupSentAt < attempt.resendAfter
     ) {
       throw unknown(
-        `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window)`,
+        `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(lookupSentAt).toISOString()}`,
       );
     }
     // Only the attempt checked above is not created: if another call wrote it since (it may be

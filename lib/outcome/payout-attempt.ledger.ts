@@ -3,6 +3,7 @@ import { PayoutOrderConflictError, PayoutStoreError } from '../payout.errors';
 import type { PayoutCurrency } from '../payout.types';
 import { compareDecimals, parseDecimal } from '../markets/decimal';
 import { PayoutConfig } from '../options/payout-config';
+import { PayoutClock } from '../clock/payout.clock';
 import { PAYOUT_STORE } from '../payout.constants';
 import type {
   PayoutAttempt,
@@ -67,6 +68,7 @@ export class PayoutAttemptLedger {
   constructor(
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
     private readonly config: PayoutConfig,
+    private readonly clock: PayoutClock,
   ) {}
 
   /**
@@ -131,7 +133,7 @@ export class PayoutAttemptLedger {
     request: CreateRequest,
   ): Promise<boolean> {
     const current = progress.attempt;
-    const now = Date.now();
+    const now = this.clock.now();
     const next: PayoutAttempt = {
       ...request,
       state: 'sending',
@@ -158,14 +160,14 @@ export class PayoutAttemptLedger {
     progress: CreateProgress,
     mchOrderNo: string,
   ): Promise<number> {
-    const holdUntil = Date.now() + this.config.resendWindowMs;
+    const holdUntil = this.clock.now() + this.config.resendWindowMs;
     const next = await this.update(progress, mchOrderNo, {
       state: 'unknown',
       resendAfter: holdUntil,
     });
     const resendAfter = next?.resendAfter ?? holdUntil;
     await storeCall('trackOpen', () =>
-      this.store.trackOpen(mchOrderNo, Date.now(), resendAfter),
+      this.store.trackOpen(mchOrderNo, this.clock.now(), resendAfter),
     );
     return resendAfter;
   }
@@ -200,7 +202,7 @@ export class PayoutAttemptLedger {
       state: 'rejected',
       resendAfter: 0,
       revision: attempt.revision + 1,
-      updatedAt: Date.now(),
+      updatedAt: this.clock.now(),
     };
     return storeCall('compareAndSetAttempt', () =>
       this.store.compareAndSetAttempt(next, attempt.revision),
@@ -210,7 +212,7 @@ export class PayoutAttemptLedger {
   /** (Re)schedules the built-in reconciliation's next check of an open payout; a store failure is logged. */
   async track(mchOrderNo: string, dueAt: number): Promise<void> {
     await this.store
-      .trackOpen(mchOrderNo, Date.now(), dueAt)
+      .trackOpen(mchOrderNo, this.clock.now(), dueAt)
       .catch((error: unknown) => {
         this.logger.warn(
           `payout ${mchOrderNo}: could not schedule its reconciliation (${(error as Error).message})`,
@@ -245,7 +247,7 @@ export class PayoutAttemptLedger {
         ...current,
         ...change,
         revision: current.revision + 1,
-        updatedAt: Date.now(),
+        updatedAt: this.clock.now(),
       };
       const base = current;
       if (

@@ -8,6 +8,7 @@ import {
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { PayoutBusyError, PayoutStoreError } from '../payout.errors';
 import { PayoutConfig } from '../options/payout-config';
+import { PayoutClock } from '../clock/payout.clock';
 import {
   PAYOUT_ANOMALY,
   PAYOUT_FAILED,
@@ -37,6 +38,7 @@ import type {
   PayoutRecord,
   PayoutStore,
 } from '../store/payout-store.interface';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PayoutAttemptLedger, storeCall } from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
@@ -72,12 +74,13 @@ function settledRecord(
   record: PayoutRecord,
   token: string,
   change: ClaimedChange | undefined,
+  now: number,
 ): PayoutRecord {
   const next: PayoutRecord = {
     ...record,
     claim: record.claim?.token === token ? undefined : record.claim,
     revision: record.revision + 1,
-    updatedAt: Date.now(),
+    updatedAt: now,
   };
   if (change && 'status' in change) {
     next.status = change.status;
@@ -113,6 +116,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     @Inject(PAYOUT_EVENT_BUS) private readonly events: EventEmitter2,
     private readonly config: PayoutConfig,
     private readonly attempts: PayoutAttemptLedger,
+    private readonly clock: PayoutClock,
   ) {}
 
   onModuleDestroy(): void {
@@ -125,15 +129,16 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    */
   async apply(report: PayoutStatusReport): Promise<PayoutReportResult> {
     const { claimWaitMs } = this.config.delivery;
-    const giveUpAt = Date.now() + claimWaitMs;
+    // How long this delivery waits is its own business: a local duration, not a time on the shared clock.
+    const giveUpAt = performance.now() + claimWaitMs;
     let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
       const record = await this.read(report.orderNo);
-      if (record?.claim && record.claim.expiresAt > Date.now()) {
+      if (record?.claim && record.claim.expiresAt > this.clock.now()) {
         // A copy of a status already handled needs nothing from the holder.
         if (record.processed.includes(report.orderStatus as PayoutStatus))
           return 'duplicate';
-        if (Date.now() >= giveUpAt)
+        if (performance.now() >= giveUpAt)
           throw new PayoutBusyError(
             `order ${report.orderNo} is being processed by another delivery`,
           );
@@ -248,7 +253,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         currency: record?.currency ?? order.currency,
         amount: record?.amount ?? order.amount,
         revision: (record?.revision ?? 0) + 1,
-        updatedAt: Date.now(),
+        updatedAt: this.clock.now(),
       };
       if (await this.write(next, record?.revision ?? 0)) return;
     }
@@ -364,7 +369,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
           : undefined),
       claim: undefined,
       revision: (record?.revision ?? 0) + 1,
-      updatedAt: Date.now(),
+      updatedAt: this.clock.now(),
     };
   }
 
@@ -378,14 +383,14 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         ...record,
         claim: undefined,
         revision: record.revision + 1,
-        updatedAt: Date.now(),
+        updatedAt: this.clock.now(),
       };
     return {
       orderNo: report.orderNo,
       processed: [],
       reversed: false,
       revision: 1,
-      updatedAt: Date.now(),
+      updatedAt: this.clock.now(),
     };
   }
 
@@ -443,7 +448,11 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       : 'PROCESSING';
     const claimed: PayoutRecord = {
       ...base,
-      claim: { status: claimStatus, token, expiresAt: Date.now() + claimTtlMs },
+      claim: {
+        status: claimStatus,
+        token,
+        expiresAt: this.clock.now() + claimTtlMs,
+      },
     };
     if (!(await this.write(claimed, record?.revision ?? 0))) return 'retry';
     // A listener slower than the claim's life must not let a copy run it again meanwhile.
@@ -475,7 +484,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     await renewing;
     // Usually one write from the record the claim wrote (a renewal or a store hiccup sends it the long way).
     const recorded = await this.write(
-      settledRecord(claimed, token, change),
+      settledRecord(claimed, token, change, this.clock.now()),
       claimed.revision,
     ).catch(() => false);
     if (!recorded) await this.confirm(report, token, change);
@@ -493,7 +502,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     token: string,
     change: ClaimedChange,
   ): Promise<void> {
-    const giveUpAt = Date.now() + this.config.delivery.claimTtlMs;
+    const giveUpAt = this.clock.now() + this.config.delivery.claimTtlMs;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.settleClaim(report.orderNo, token, change);
@@ -517,8 +526,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     change: ClaimedChange,
     giveUpAt: number,
   ): Promise<void> {
-    while (!this.stopped && Date.now() < giveUpAt) {
-      await sleep(Math.min(1_000, Math.max(1, giveUpAt - Date.now())));
+    while (!this.stopped && this.clock.now() < giveUpAt) {
+      await sleep(Math.min(1_000, Math.max(1, giveUpAt - this.clock.now())));
       const recorded = await this.settleClaim(
         report.orderNo,
         token,
@@ -548,10 +557,10 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         ...record,
         claim: {
           ...record.claim,
-          expiresAt: Date.now() + this.config.delivery.claimTtlMs,
+          expiresAt: this.clock.now() + this.config.delivery.claimTtlMs,
         },
         revision: record.revision + 1,
-        updatedAt: Date.now(),
+        updatedAt: this.clock.now(),
       };
       if (await this.write(renewed, record.revision)) return;
     }
@@ -581,7 +590,10 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       if (!record) return;
       if (!change && record.claim?.token !== token) return;
       if (
-        await this.write(settledRecord(record, token, change), record.revision)
+        await this.write(
+          settledRecord(record, token, change, this.clock.now()),
+          record.revision,
+        )
       )
         return;
     }

@@ -14,6 +14,7 @@ import {
 } from '../events/payout.events';
 import { isFinalPayoutStatus, type PayoutStatus } from '../payout.types';
 import { PayoutConfig } from '../options/payout-config';
+import { PayoutClock } from '../clock/payout.clock';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
 import { PayoutService } from '../payout.service';
@@ -70,6 +71,7 @@ export class PayoutReconciliationService
     private readonly outcomes: PayoutOutcomeProcessor,
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
     @Inject(PAYOUT_EVENT_BUS) private readonly events: EventEmitter2,
+    private readonly clock: PayoutClock,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -106,7 +108,7 @@ export class PayoutReconciliationService
   /** Checks one open payout now: what a sweep does for each due entry. */
   async check(entry: PayoutOpenEntry): Promise<PayoutCheckResult> {
     const policy = this.policy();
-    const now = Date.now();
+    const now = this.clock.now();
     const { mchOrderNo } = entry;
     if (now - entry.openedAt > policy.horizonMs) return this.abandon(entry);
     const attempt = await this.store.getAttempt(mchOrderNo);
@@ -174,7 +176,7 @@ export class PayoutReconciliationService
       batch++
     ) {
       const due = await this.store.takeDueOpen(
-        Date.now(),
+        this.clock.now(),
         policy.batchSize,
         policy.leaseMs,
       );
@@ -239,7 +241,7 @@ export class PayoutReconciliationService
       mchOrderNo: entry.mchOrderNo,
       orderNo: attempt?.orderNo ?? order?.orderNo ?? '',
       status: order?.status ?? attempt?.state ?? 'unknown',
-      reason: `still open ${Math.round((Date.now() - entry.openedAt) / 60_000)} minutes after its create; the built-in reconciliation stops checking it`,
+      reason: `still open ${Math.round((this.clock.now() - entry.openedAt) / 60_000)} minutes after its create; the built-in reconciliation stops checking it`,
       raw: {},
     });
     await this.store.untrackOpen(entry.mchOrderNo);

@@ -96,3 +96,12 @@ for i = 1, #page, 2 do
 end
 return out
 `);
+
+/**
+ * The server's clock in epoch ms. KEYS[1]: any key of the store, so that on a cluster the time is
+ * read on the node that holds the store's keys (every key shares one hash tag).
+ */
+export const SERVER_TIME = new RedisScript(`
+local t = redis.call('TIME')
+return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`);

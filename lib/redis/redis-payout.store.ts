@@ -1,5 +1,6 @@
 // Types only: nothing of ioredis is loaded at runtime; the host's client brings the code.
 import type { Cluster, Redis } from 'ioredis';
+import { type PayoutClock, SyncedPayoutClock } from '../clock/payout.clock';
 import type {
   PayoutAttempt,
   PayoutOpenEntry,
@@ -11,6 +12,7 @@ import {
   COMPARE_AND_SET_ALLOW_OOM,
   FIND_BY_MCH_ORDER_NO,
   LIST_OPEN,
+  SERVER_TIME,
   TAKE_DUE_OPEN,
   TRACK_OPEN,
   UNTRACK_OPEN,
@@ -33,6 +35,12 @@ export interface RedisPayoutStoreOptions {
    * retries (about 17 h), so a late retry is still recognised as a duplicate.
    */
   ttlMs?: number;
+  /**
+   * The clock the module decides on. Default: the Redis server's (`TIME`), read at start and every
+   * 30 s and advanced by each replica's monotonic clock in between, so replicas whose wall clocks
+   * disagree still agree on every window, lease and horizon.
+   */
+  clock?: PayoutClock;
 }
 
 /**
@@ -67,6 +75,7 @@ export class RedisPayoutStore implements PayoutStore {
 
   readonly keyPrefix: string;
   readonly ttlMs: number;
+  readonly clock: PayoutClock;
   // `Redis | Cluster` have overloaded signatures that a union cannot call; both satisfy this.
   private readonly client: Pick<Redis, 'hget'> & RedisScriptClient;
 
@@ -95,6 +104,11 @@ export class RedisPayoutStore implements PayoutStore {
     this.client = client;
     this.keyPrefix = keyPrefix;
     this.ttlMs = ttlMs;
+    this.clock =
+      options.clock ??
+      new SyncedPayoutClock(async () =>
+        Number(await SERVER_TIME.run(this.client, this.openKeys(), [])),
+      );
   }
 
   /** The key of an order's record (before any client-side `keyPrefix`). */

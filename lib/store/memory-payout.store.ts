@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { MonotonicPayoutClock, type PayoutClock } from '../clock/payout.clock';
 import { OpenPayoutIndex } from './open-payout.index';
 import type {
   PayoutAttempt,
@@ -16,6 +17,8 @@ export interface MemoryPayoutStoreOptions {
    * ten retries (about 17 h), so a late retry is still recognised as a duplicate.
    */
   ttlMs?: number;
+  /** The clock of every time this store and the module decide on (default `MonotonicPayoutClock`); tests pass a `TestPayoutClock`. */
+  clock?: PayoutClock;
 }
 
 interface Slot<V> {
@@ -42,6 +45,7 @@ class BoundedMap<V> {
     private readonly pinned: (value: V, now: number) => boolean,
     private readonly onRemove: (key: string, value: V) => void,
     private readonly onEarlyEviction: () => void,
+    private readonly clock: PayoutClock,
   ) {}
 
   get size(): number {
@@ -50,7 +54,7 @@ class BoundedMap<V> {
 
   get(key: string): V | undefined {
     const slot = this.slots.get(key);
-    if (slot && slot.expiresAt <= Date.now()) {
+    if (slot && slot.expiresAt <= this.clock.now()) {
       this.remove(slot);
       return undefined;
     }
@@ -58,7 +62,7 @@ class BoundedMap<V> {
   }
 
   set(key: string, value: V): void {
-    this.push(key, value, Date.now() + this.ttlMs);
+    this.push(key, value, this.clock.now() + this.ttlMs);
     this.evict();
   }
 
@@ -78,7 +82,7 @@ class BoundedMap<V> {
   }
 
   private evict(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     let pinnedSeen = 0;
     while (this.head < this.queue.length) {
       const slot = this.queue[this.head];
@@ -127,6 +131,7 @@ export class MemoryPayoutStore implements PayoutStore {
 
   readonly maxEntries: number;
   readonly ttlMs: number;
+  readonly clock: PayoutClock;
   private readonly orders: BoundedMap<PayoutRecord>;
   private readonly attempts: BoundedMap<PayoutAttempt>;
   private readonly byMchOrderNo = new Map<string, string>();
@@ -148,6 +153,7 @@ export class MemoryPayoutStore implements PayoutStore {
       );
     this.maxEntries = maxEntries;
     this.ttlMs = ttlMs;
+    this.clock = options.clock ?? new MonotonicPayoutClock();
     const warn = () => this.warnEarlyEviction();
     this.orders = new BoundedMap<PayoutRecord>(
       maxEntries,
@@ -162,6 +168,7 @@ export class MemoryPayoutStore implements PayoutStore {
           this.byMchOrderNo.delete(record.mchOrderNo);
       },
       warn,
+      this.clock,
     );
     this.attempts = new BoundedMap<PayoutAttempt>(
       maxEntries,
@@ -169,6 +176,7 @@ export class MemoryPayoutStore implements PayoutStore {
       (attempt) => attempt.state === 'sending' || attempt.state === 'unknown',
       () => undefined,
       warn,
+      this.clock,
     );
   }
 

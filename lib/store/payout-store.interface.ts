@@ -1,3 +1,4 @@
+import type { PayoutClock } from '../clock/payout.clock';
 import type { PayoutCurrency, PayoutStatus } from '../payout.types';
 
 /** A delivery that is running the listeners of one status (or one anomaly) right now. */
@@ -87,6 +88,13 @@ export interface PayoutOpenEntry {
  * `unknown` (money-safety rule 10).
  */
 export interface PayoutStore {
+  /**
+   * The clock every time the module writes into this store, and compares with what it read, is
+   * read on (money-safety rule 11). A store shared by replicas gives the server's clock, so that no
+   * decision compares times that two machines' wall clocks wrote; without one the module uses
+   * `MonotonicPayoutClock`, which is right for a store that one process owns.
+   */
+  readonly clock?: PayoutClock;
   /** The record of an order, or `undefined`. */
   get(orderNo: string): Promise<PayoutRecord | undefined>;
   /**

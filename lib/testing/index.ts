@@ -25,6 +25,7 @@ export {
   type SandboxTriggerDoc,
 } from './sandbox-triggers';
 export { mulberry32 } from './sandbox-faults';
+export { TestPayoutClock } from './test-payout.clock';
 export {
   signCashyPayload,
   cashyHeaders,

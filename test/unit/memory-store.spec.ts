@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
+import { TestPayoutClock } from '../../lib/testing/test-payout.clock';
 import { describeOpenIndexContract } from '../support/open-index.contract';
 import type { PayoutRecord } from '../../lib/store/payout-store.interface';
 
@@ -156,13 +157,13 @@ describe('MemoryPayoutStore', () => {
     });
 
     it('points to the newest order when an mchOrderNo is reused, and survives the old one expiring', async () => {
-      jest.useFakeTimers({ now: 1_000_000 });
-      const store = new MemoryPayoutStore({ ttlMs: 1000 });
+      const clock = new TestPayoutClock(1_000_000);
+      const store = new MemoryPayoutStore({ ttlMs: 1000, clock });
       await store.compareAndSet(rec('OLD', 1, { mchOrderNo: 'PE-1' }), 0);
-      jest.advanceTimersByTime(500);
+      clock.advance(500);
       await store.compareAndSet(rec('NEW', 1, { mchOrderNo: 'PE-1' }), 0);
       expect((await store.findByMchOrderNo('PE-1'))?.orderNo).toBe('NEW');
-      jest.advanceTimersByTime(600); // OLD expired, NEW has 400 ms left
+      clock.advance(600); // OLD expired, NEW has 400 ms left
       expect(await store.get('OLD')).toBeUndefined();
       expect((await store.findByMchOrderNo('PE-1'))?.orderNo).toBe('NEW');
     });
@@ -242,37 +243,37 @@ describe('MemoryPayoutStore', () => {
   });
 
   describe('ttl', () => {
-    it('forgets an order ttlMs after its last write (fake clock)', async () => {
-      jest.useFakeTimers({ now: 1_000_000 });
-      const store = new MemoryPayoutStore({ ttlMs: 1000 });
+    it('forgets an order ttlMs after its last write (test clock)', async () => {
+      const clock = new TestPayoutClock(1_000_000);
+      const store = new MemoryPayoutStore({ ttlMs: 1000, clock });
       await store.compareAndSet(rec('A', 1), 0);
-      jest.advanceTimersByTime(999);
+      clock.advance(999);
       expect(await store.get('A')).toBeDefined();
       expect((await store.findByMchOrderNo('M-A'))?.orderNo).toBe('A');
-      jest.advanceTimersByTime(1);
+      clock.advance(1);
       expect(await store.get('A')).toBeUndefined();
       expect(await store.findByMchOrderNo('M-A')).toBeUndefined();
     });
 
     it('extends the life of an order on each write', async () => {
-      jest.useFakeTimers({ now: 1_000_000 });
-      const store = new MemoryPayoutStore({ ttlMs: 1000 });
+      const clock = new TestPayoutClock(1_000_000);
+      const store = new MemoryPayoutStore({ ttlMs: 1000, clock });
       await store.compareAndSet(rec('A', 1), 0);
-      jest.advanceTimersByTime(800);
+      clock.advance(800);
       await store.compareAndSet(rec('A', 2), 1);
-      jest.advanceTimersByTime(800);
+      clock.advance(800);
       expect(await store.get('A')).toMatchObject({ revision: 2 });
-      jest.advanceTimersByTime(200);
+      clock.advance(200);
       expect(await store.get('A')).toBeUndefined();
     });
 
     it('treats an expired order as absent for compareAndSet', async () => {
-      jest.useFakeTimers({ now: 1_000_000 });
-      const store = new MemoryPayoutStore({ ttlMs: 1000 });
+      const clock = new TestPayoutClock(1_000_000);
+      const store = new MemoryPayoutStore({ ttlMs: 1000, clock });
       await store.compareAndSet(rec('A', 5), 4);
       expect(await store.get('A')).toBeUndefined(); // expected 4 on a missing order: refused
       await store.compareAndSet(rec('A', 1), 0);
-      jest.advanceTimersByTime(1000);
+      clock.advance(1000);
       expect(await store.compareAndSet(rec('A', 2), 1)).toBe(false);
       expect(
         await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0),
@@ -281,14 +282,27 @@ describe('MemoryPayoutStore', () => {
     });
 
     it('drops expired orders when writing, without counting them against the bound', async () => {
-      jest.useFakeTimers({ now: 1_000_000 });
-      const store = new MemoryPayoutStore({ ttlMs: 1000, maxEntries: 10 });
+      const clock = new TestPayoutClock(1_000_000);
+      const store = new MemoryPayoutStore({
+        ttlMs: 1000,
+        maxEntries: 10,
+        clock,
+      });
       for (const orderNo of ['A', 'B', 'C'])
         await store.compareAndSet(rec(orderNo, 1), 0);
-      jest.advanceTimersByTime(1500);
+      clock.advance(1500);
       await store.compareAndSet(rec('D', 1), 0);
       expect(store.size).toBe(1);
       expect(warn).not.toHaveBeenCalled();
+    });
+
+    it('ignores a step of the wall clock: a day forward forgets nothing', async () => {
+      const store = new MemoryPayoutStore({ ttlMs: 60_000 });
+      await store.compareAndSet(rec('A', 1), 0);
+      const wall = Date.now();
+      jest.spyOn(Date, 'now').mockReturnValue(wall + 86_400_000);
+      expect(await store.get('A')).toBeDefined();
+      jest.restoreAllMocks();
     });
 
     it('expires with the real clock too', async () => {

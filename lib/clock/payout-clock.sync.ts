@@ -1,0 +1,51 @@
+import {
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { PayoutClock } from './payout.clock';
+
+/** How often a clock with a source of time re-reads it; and, while it cannot, how soon it tries again. */
+const SYNC_EVERY_MS = 30_000;
+const RETRY_EVERY_MS = 1_000;
+
+/** Keeps the module's clock in step with its source (the store's clock), when it has one. */
+@Injectable()
+export class PayoutClockSync implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('PayoutClock');
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private failing = false;
+
+  constructor(private readonly clock: PayoutClock) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.clock.sync) await this.syncNow();
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private async syncNow(): Promise<void> {
+    let delay = SYNC_EVERY_MS;
+    try {
+      await this.clock.sync!();
+      if (this.failing) this.logger.log("the store's clock is read again");
+      this.failing = false;
+    } catch (error) {
+      // Nothing is decided meanwhile: a clock never read refuses, one read before keeps counting.
+      delay = RETRY_EVERY_MS;
+      if (!this.failing)
+        this.logger.warn(
+          `could not read the store's clock (${(error as Error).message}); trying again every ${delay} ms`,
+        );
+      this.failing = true;
+    }
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.syncNow(), delay);
+    this.timer.unref();
+  }
+}
