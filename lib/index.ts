@@ -79,6 +79,8 @@ export type {
   PayoutAttempt,
   PayoutAttemptState,
   PayoutOpenEntry,
+  PayoutOpenCursor,
+  PayoutNotCreatedNotice,
 } from './store/payout-store.interface';
 export {
   MemoryPayoutStore,

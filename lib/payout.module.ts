@@ -14,6 +14,8 @@ import { PayoutConfig } from './options/payout-config';
 import { resolvePayoutOptions } from './options/payout-options.resolver';
 import { PayoutAttemptLedger } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
+import { PayoutLookup } from './outcome/payout-lookup';
+import { PayoutReconciler } from './reconciliation/payout-reconciler';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from './payout.constants';
 import {
   ConfigurablePayoutModule,
@@ -23,6 +25,7 @@ import { PayoutService } from './payout.service';
 import { PayoutReconciliationService } from './reconciliation/payout-reconciliation.service';
 import { MemoryPayoutStore } from './store/memory-payout.store';
 import type { PayoutStore } from './store/payout-store.interface';
+import { checkStoreRetention } from './store/payout-store.retention';
 import { PayoutRulesConstraint } from './validation/payout-rules.decorator';
 import { PayoutWebhookBodyHandler } from './webhook/payout-webhook-body.handler';
 import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
@@ -45,9 +48,12 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     },
     {
       provide: PAYOUT_STORE,
-      inject: [PAYOUT_MODULE_OPTIONS],
-      useFactory: (options: PayoutModuleOptions) =>
-        options.store ?? new MemoryPayoutStore(),
+      inject: [PAYOUT_MODULE_OPTIONS, PayoutConfig],
+      useFactory: (options: PayoutModuleOptions, config: PayoutConfig) => {
+        const store = options.store ?? new MemoryPayoutStore();
+        checkStoreRetention(store, config);
+        return store;
+      },
     },
     {
       // One clock for every decision: the store's, so replicas sharing it read the same time.
@@ -80,6 +86,8 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     CashyHttpClient,
     PayoutAttemptLedger,
     PayoutOutcomeProcessor,
+    PayoutLookup,
+    PayoutReconciler,
     PayoutService,
     PayoutReconciliationService,
     PayoutSignatureGuard,

@@ -1,11 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   classifyCreateAnswer,
-  classifyLookupAnswer,
   type CreateAttemptOutcome,
-  type LookupOutcome,
   CASHY_ENDPOINTS,
-  type CashyEndpoint,
 } from './client/cashy-protocol';
 import { CashyHttpClient } from './client/cashy-http.client';
 import { PayoutClock } from './clock/payout.clock';
@@ -15,7 +12,6 @@ import {
   toPayoutOrder,
 } from './client/cashy-response.mapper';
 import {
-  CashyTransportError,
   PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
   PayoutValidationError,
@@ -33,7 +29,6 @@ import {
   type PayoutStatus,
 } from './payout.types';
 import { marketOf } from './markets/payout-markets';
-import { parseDecimal } from './markets/decimal';
 import type { CashyAccount } from './options/cashy-account';
 import {
   PayoutConfig,
@@ -47,11 +42,20 @@ import {
   storeCall,
 } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
+import {
+  absentValue,
+  asTransportError,
+  otherOrder,
+  PayoutLookup,
+  type SentLookup,
+} from './outcome/payout-lookup';
+import { PayoutReconciler } from './reconciliation/payout-reconciler';
 import type { PayoutReportResult } from './outcome/payout-status-report.interface';
 import { PAYOUT_STORE } from './payout.constants';
 import { RECONCILIATION_DEFAULTS } from './reconciliation/payout-reconciliation.options';
 import type {
   PayoutAttemptState,
+  PayoutOpenCursor,
   PayoutStore,
 } from './store/payout-store.interface';
 import {
@@ -59,16 +63,6 @@ import {
   type CashyPayOutBody,
 } from './validation/create-payout.rules';
 import { checkPayoutNotification } from './validation/payout-notification.rules';
-import {
-  checkQueryPayout,
-  type CashyPayOutQueryBody,
-} from './validation/query-payout.rules';
-
-/**
- * A lookup's classified answer, with the time (on the module's clock) it was sent: a "not found"
- * describes the gateway as it was then at the latest, so the re-send window is judged by it (rule 3).
- */
-type SentLookup = LookupOutcome & { sentAt: number };
 
 /** Per-call options of every `PayoutService` method. */
 export type PayoutCallOptions = PayoutAccountSelector;
@@ -76,6 +70,8 @@ export type PayoutCallOptions = PayoutAccountSelector;
 /** A payout the module still watches (`PayoutService.listOpenPayouts`). */
 export interface PayoutOpenPayout {
   mchOrderNo: string;
+  /** Where the next page starts: pass it as `after`. */
+  cursor: string;
   /** Epoch ms its create was first sent. */
   openedAt: number;
   /** Epoch ms of the built-in reconciliation's next check. */
@@ -116,6 +112,8 @@ export class PayoutService {
     private readonly attempts: PayoutAttemptLedger,
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
     private readonly clock: PayoutClock,
+    private readonly lookup: PayoutLookup,
+    private readonly reconciler: PayoutReconciler,
   ) {}
 
   /**
@@ -146,6 +144,8 @@ export class PayoutService {
       amount: body.amount,
     };
     const progress = await this.attempts.open(request);
+    // Rule 12: while this call runs, the attempt it sends holds a lease it renews.
+    const releaseLease = this.attempts.holdLease(progress, body.mchOrderNo);
     try {
       return await this.sendUntilKnown(account, body, request, progress);
     } catch (error) {
@@ -157,6 +157,8 @@ export class PayoutService {
         throw error;
       // Rule 2: once an attempt may have landed, any failure (the store's included) means "unknown".
       throw this.outcomeUnknown(body, progress, error);
+    } finally {
+      await releaseLease();
     }
   }
 
@@ -209,8 +211,18 @@ export class PayoutService {
         progress.holdUntil = undefined;
       }
       if (!(await this.attempts.markSending(progress, request))) {
-        // Another call (or a webhook) wrote this mchOrderNo since: start again from what the store says.
-        Object.assign(progress, await this.attempts.open(request));
+        // Another call (or a webhook, or a sweep) wrote this mchOrderNo since: start again from
+        // what the store says, still uncertain if this call was (rule 2).
+        const fresh = await this.attempts.open(request);
+        if (progress.uncertain && fresh.attempt?.state === 'rejected') {
+          // Found not created meanwhile (payout.not_created, or reconcile() → null): whoever
+          // learned that may send it again, so this call sends nothing more.
+          progress.reason = `${progress.reason}; meanwhile it was found not created, so this call does not send it again`;
+          throw this.outcomeUnknown(body, progress);
+        }
+        Object.assign(progress, fresh, {
+          uncertain: progress.uncertain || fresh.uncertain,
+        });
         continue;
       }
       const outcome = await this.sendCreate(account, body, attempt);
@@ -275,7 +287,10 @@ export class PayoutService {
     input: QueryPayoutDto,
     options?: PayoutCallOptions,
   ): Promise<PayoutOrder> {
-    const { body, account, currency } = await this.prepareQuery(input, options);
+    const { body, account, currency } = await this.reconciler.prepareQuery(
+      input,
+      options,
+    );
     const data = await this.client.sendIdempotent(
       account,
       CASHY_ENDPOINTS.payOutQuery,
@@ -299,50 +314,17 @@ export class PayoutService {
     input: QueryPayoutDto,
     options?: PayoutCallOptions,
   ): Promise<PayoutOrder | null> {
-    const { body, account, currency } = await this.prepareQuery(input, options);
-    const found = await this.lookUpWithRetries(account, body);
-    if (found.kind === 'failed') throw found.error;
-    if (found.kind === 'absent')
-      return this.confirmAbsent(
-        body,
-        account,
-        found.error.message,
-        found.sentAt,
-      );
-
-    const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, {
-      currency,
-      mchOrderNo: body.mchOrderNo,
+    const found = await this.reconciler.settle(input, options, {
+      state: 'reconciled',
     });
-    const raw = found.data;
-    await this.outcomes.apply({
-      merchantId: account.merchantId,
-      ...(order.merchantId && order.merchantId !== account.merchantId
-        ? { bodyMerchantId: order.merchantId }
-        : {}),
-      mchOrderNo: order.mchOrderNo,
-      orderNo: order.orderNo,
-      ...(order.channelOrderNo !== undefined
-        ? { channelOrderNo: order.channelOrderNo }
-        : {}),
-      amount: parseDecimal(raw.amount) ?? null,
-      fee: parseDecimal(raw.fee) ?? null,
-      orderStatus: order.orderStatus,
-      completionTime: order.completionTime,
-      resultDesc: order.resultDesc ?? null,
-      raw,
-      currency,
-    });
-    await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
-    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus))
-      await this.attempts.untrack(order.mchOrderNo);
-    return order;
+    return found.kind === 'order' ? found.order : null;
   }
 
   /**
    * The payouts the module still watches (a create of unknown outcome, or an order not yet final),
-   * oldest first, a page of at most `limit` (default 100, at most 1000) after `after` (an
-   * `mchOrderNo` of the previous page). The built-in reconciliation settles them by itself.
+   * oldest first, a page of at most `limit` (default 100, at most 1000) after `after`: the `cursor`
+   * of the last payout of the previous page, which stays valid when that payout settles meanwhile.
+   * The built-in reconciliation settles them by itself.
    */
   async listOpenPayouts(
     page: { limit?: number; after?: string } = {},
@@ -357,8 +339,10 @@ export class PayoutService {
         },
       ]);
     }
+    const after =
+      page.after === undefined ? undefined : parseCursor(page.after);
     const entries = await storeCall('listOpen', () =>
-      this.store.listOpen(limit, page.after),
+      this.store.listOpen(limit, after),
     );
     return Promise.all(
       entries.map(async (entry) => {
@@ -367,11 +351,12 @@ export class PayoutService {
         );
         return {
           mchOrderNo: entry.mchOrderNo,
+          cursor: `${entry.openedAt}~${entry.mchOrderNo}`,
           openedAt: entry.openedAt,
           nextCheckAt: entry.dueAt,
           state: attempt?.state,
           orderNo: attempt?.orderNo,
-          merchantId: attempt?.merchantId,
+          merchantId: entry.merchantId ?? attempt?.merchantId,
           currency: attempt?.currency,
           amount: attempt?.amount,
         };
@@ -473,57 +458,6 @@ export class PayoutService {
     );
   }
 
-  /** One lookup, classified (rule 5), with the time it was sent. */
-  private async lookUpOnce(
-    account: CashyAccount,
-    body: CashyPayOutQueryBody,
-    attempt: number,
-  ): Promise<SentLookup> {
-    // Read before the request is even queued: an early time only makes the window stricter.
-    const sentAt = this.clock.now();
-    const found = await this.classifyLookup(account, body, attempt);
-    return { ...found, sentAt };
-  }
-
-  private async classifyLookup(
-    account: CashyAccount,
-    body: CashyPayOutQueryBody,
-    attempt: number,
-  ): Promise<LookupOutcome> {
-    const answer = await this.client
-      .post(account, CASHY_ENDPOINTS.payOutQuery, body, attempt)
-      .catch((error: unknown) =>
-        asTransportError(error, CASHY_ENDPOINTS.payOutQuery),
-      );
-    const found = classifyLookupAnswer(
-      answer,
-      CASHY_ENDPOINTS.payOutQuery,
-      this.config.messages,
-    );
-    if (found.kind !== 'found') return found;
-    // An answer about another order is no answer about this one (rules 5 and 7).
-    const other = otherOrder(found.data, body);
-    if (!other) return found;
-    await this.outcomes.reportAnomaly({
-      kind: 'answer',
-      merchantId: account.merchantId,
-      mchOrderNo: body.mchOrderNo ?? String(found.data.mchOrderNo ?? ''),
-      orderNo: body.orderNo ?? String(found.data.orderNo ?? ''),
-      status: String(found.data.orderStatus ?? ''),
-      reason: other,
-      raw: found.data,
-    });
-    return {
-      kind: 'failed',
-      error: new CashyTransportError(
-        'unparsable',
-        CASHY_ENDPOINTS.payOutQuery,
-        other,
-      ),
-      retryable: true,
-    };
-  }
-
   /** A lookup of the create's mchOrderNo; an answer naming another order than the one known is not this payout (F5). */
   private async lookUpCreate(
     account: CashyAccount,
@@ -531,7 +465,7 @@ export class PayoutService {
     progress: CreateProgress,
     attempt: number,
   ): Promise<SentLookup> {
-    return this.lookUpOnce(
+    return this.lookup.once(
       account,
       {
         mchOrderNo: body.mchOrderNo,
@@ -539,29 +473,6 @@ export class PayoutService {
       },
       attempt,
     );
-  }
-
-  /** A lookup retried while the failure may pass, within the retry policy; `sentAt` is the last one's. */
-  private async lookUpWithRetries(
-    account: CashyAccount,
-    body: CashyPayOutQueryBody,
-  ): Promise<SentLookup> {
-    for (let attempt = 1; ; attempt++) {
-      const found = await this.lookUpOnce(account, body, attempt);
-      if (
-        found.kind !== 'failed' ||
-        !found.retryable ||
-        attempt >= this.config.retry.attempts
-      )
-        return found;
-      payoutDiagnostics.retry(() => ({
-        endpoint: CASHY_ENDPOINTS.payOutQuery,
-        merchantId: account.merchantId,
-        attempt: attempt + 1,
-        reason: found.error.message,
-      }));
-      await this.client.backoff(attempt);
-    }
   }
 
   /**
@@ -662,153 +573,24 @@ export class PayoutService {
     }
   }
 
-  /**
-   * The gateway says it does not have the order: `null` only when nothing known says otherwise and
-   * no create of it may still land (rules 3 and 5), and only from the merchant it was sent from. The
-   * window is judged by when the lookup was sent (`lookupSentAt`), never by when it answered. The
-   * attempt is then recorded as not created, so `createPayout` may send it again at once.
-   */
-  private async confirmAbsent(
-    body: CashyPayOutQueryBody,
-    account: CashyAccount,
-    answer: string,
-    lookupSentAt: number,
-  ): Promise<null> {
-    const record = body.orderNo
-      ? await storeCall('get', () => this.store.get(body.orderNo!))
-      : await storeCall('findByMchOrderNo', () =>
-          this.store.findByMchOrderNo(body.mchOrderNo!),
-        );
-    const mchOrderNo = body.mchOrderNo ?? record?.mchOrderNo;
-    const attempt =
-      mchOrderNo === undefined
-        ? undefined
-        : await storeCall('getAttempt', () =>
-            this.store.getAttempt(mchOrderNo),
-          );
-    const unknown = (reason: string) =>
-      new PayoutOutcomeUnknownError(
-        mchOrderNo ?? body.orderNo!,
-        `${answer}, but ${reason}`,
-      );
-    if (record)
-      throw unknown(`the gateway created order ${record.orderNo} earlier`);
-    if (attempt?.state === 'created')
-      throw unknown(
-        `the gateway answered its create with order ${attempt.orderNo ?? '?'}`,
-      );
-    if (attempt && attempt.merchantId !== account.merchantId) {
-      throw unknown(
-        `merchant ${account.merchantId} was asked, and the payout was sent from merchant ${attempt.merchantId}`,
-      );
-    }
-    if (
-      attempt &&
-      attempt.state !== 'rejected' &&
-      lookupSentAt < attempt.resendAfter
-    ) {
-      throw unknown(
-        `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(lookupSentAt).toISOString()}`,
-      );
-    }
-    // Only the attempt checked above is not created: if another call wrote it since (it may be
-    // sending the payout right now), nothing can be said yet.
-    if (
-      attempt &&
-      attempt.state !== 'rejected' &&
-      !(await this.attempts.rejectIfUnchanged(attempt))
-    ) {
-      throw unknown('another call is sending it right now');
-    }
-    return null;
-  }
-
-  /**
-   * Validates a query and picks its account: the one named, else the merchant the store knows the
-   * order under, else the one serving the currency; and the currency, for the amounts' scale.
-   */
-  private async prepareQuery(
-    input: QueryPayoutDto,
-    options?: PayoutCallOptions,
-  ) {
-    const { errors, body, currency: requested } = checkQueryPayout(input);
-    if (!body) throw new PayoutValidationError(errors);
-    const known = await this.knownOrder(body);
-    const currency = requested ?? known?.currency;
-    const account =
-      known?.merchantId && !options?.account
-        ? this.config.selectAccount({ account: known.merchantId })
-        : this.config.selectAccount(options, currency);
-    return {
-      body,
-      account,
-      currency: currency ?? account.soleCurrency,
-    };
-  }
-
-  /** What the store knows of an order (its record, else its create attempt); nothing when the store fails. */
-  private async knownOrder(
-    body: CashyPayOutQueryBody,
-  ): Promise<{ merchantId?: string; currency?: PayoutCurrency } | undefined> {
-    try {
-      if (body.orderNo) return await this.store.get(body.orderNo);
-      return (
-        (await this.store.findByMchOrderNo(body.mchOrderNo!)) ??
-        (await this.store.getAttempt(body.mchOrderNo!))
-      );
-    } catch {
-      return undefined;
-    }
-  }
-
   private firstCheckMs(): number {
     return (this.config.reconciliation || RECONCILIATION_DEFAULTS).firstCheckMs;
   }
 }
 
-/** Cashy leaves fields out, or sends them as null or "". */
-function absentValue(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
-}
-
-/** An identifier as text: Cashy may send a digit-only one as a JSON number. */
-function idText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value === '' ? undefined : value;
-  return typeof value === 'number' && Number.isSafeInteger(value)
-    ? String(value)
-    : undefined;
-}
-
-/** How an answer names another order than `expected` (by mchOrderNo or orderNo), if it does. */
-function otherOrder(
-  data: Record<string, unknown>,
-  expected: { mchOrderNo?: string; orderNo?: string },
-): string | undefined {
-  const mchOrderNo = idText(data.mchOrderNo);
-  if (
-    expected.mchOrderNo !== undefined &&
-    !absentValue(data.mchOrderNo) &&
-    mchOrderNo !== expected.mchOrderNo
-  ) {
-    return `answer names mchOrderNo ${String(data.mchOrderNo)}, not ${expected.mchOrderNo}`;
-  }
-  if (expected.orderNo !== undefined && data.orderNo !== expected.orderNo)
-    return `answer names order ${String(data.orderNo)}, not ${expected.orderNo}`;
-  return undefined;
-}
-
-/** Any failure of the transport, as the ambiguous `CashyTransportError` it stands for. */
-function asTransportError(
-  error: unknown,
-  endpoint: CashyEndpoint,
-): CashyTransportError {
-  return error instanceof CashyTransportError
-    ? error
-    : new CashyTransportError(
-        'connection',
-        endpoint,
-        (error as Error)?.message ?? String(error),
-      );
+/** A `listOpenPayouts` cursor (`<openedAt>~<mchOrderNo>`; `~` is never in an mchOrderNo). */
+function parseCursor(after: string): PayoutOpenCursor {
+  const match = /^(\d{1,16})~([A-Za-z0-9_.:-]{1,32})$/.exec(after);
+  if (!match)
+    throw new PayoutValidationError([
+      {
+        field: 'after',
+        rule: 'cursor',
+        message:
+          'after must be the cursor of the last payout of the previous page',
+      },
+    ]);
+  return { openedAt: Number(match[1]), mchOrderNo: match[2] };
 }
 
 /** An account number for logs: its last 4 characters only (`****6813`). */

@@ -7,8 +7,25 @@ import { PayoutClock } from '../clock/payout.clock';
 import { PAYOUT_STORE } from '../payout.constants';
 import type {
   PayoutAttempt,
+  PayoutNotCreatedNotice,
   PayoutStore,
 } from '../store/payout-store.interface';
+
+/**
+ * How long a `createPayout` call holds its attempt without renewing the lease (rule 12), and how
+ * often it renews it: a call that died lets the sweep judge its attempt again within this time.
+ */
+export const CREATE_LEASE_MS = 30_000;
+/** How often a call looks whether its lease needs renewing: when a third of it is gone, by the store's clock. */
+const CREATE_LEASE_LOOK_MS = 1_000;
+
+/** What an attempt's compare-and-set may change. */
+type AttemptChange = Partial<
+  Pick<
+    PayoutAttempt,
+    'state' | 'resendAfter' | 'orderNo' | 'leaseUntil' | 'notice'
+  >
+>;
 
 /** What a create is about: its key, amount and the account it goes out from. */
 export interface CreateRequest {
@@ -35,6 +52,10 @@ export interface CreateProgress {
   reason: string;
   attempt?: PayoutAttempt;
   orderNo?: string;
+  /** The call's writes of its attempt, one after another (its lease renewals run beside the loop). */
+  writing?: Promise<unknown>;
+  /** Whether this call wrote a lease on the attempt (only its own lease is renewed or ended). */
+  leased?: boolean;
 }
 
 /** Whether two decimal amounts are equal; an unparsable one equals nothing. */
@@ -128,31 +149,72 @@ export class PayoutAttemptLedger {
    * timeout plus the re-send window, and tracks it for the built-in reconciliation. A compare-and-set
    * from the attempt this call last saw: resolves `false` when anyone else wrote it since.
    */
-  async markSending(
+  markSending(
     progress: CreateProgress,
     request: CreateRequest,
   ): Promise<boolean> {
-    const current = progress.attempt;
-    const now = this.clock.now();
-    const next: PayoutAttempt = {
-      ...request,
-      state: 'sending',
-      resendAfter: now + this.config.timeoutMs + this.config.resendWindowMs,
-      revision: (current?.revision ?? 0) + 1,
-      updatedAt: now,
+    return this.serially(progress, async () => {
+      const current = progress.attempt;
+      const now = this.clock.now();
+      const next: PayoutAttempt = {
+        ...request,
+        state: 'sending',
+        resendAfter: now + this.config.timeoutMs + this.config.resendWindowMs,
+        sentAt: now,
+        leaseUntil: now + CREATE_LEASE_MS,
+        revision: (current?.revision ?? 0) + 1,
+        updatedAt: now,
+      };
+      if (
+        !(await storeCall('compareAndSetAttempt', () =>
+          this.store.compareAndSetAttempt(next, current?.revision ?? 0),
+        ))
+      )
+        return false;
+      progress.attempt = next;
+      progress.leased = true;
+      // Tracked before it is sent, so the built-in reconciliation settles it whatever happens next.
+      await storeCall('trackOpen', () =>
+        this.store.trackOpen(
+          request.mchOrderNo,
+          now,
+          next.resendAfter,
+          request.merchantId,
+        ),
+      );
+      return true;
+    });
+  }
+
+  /**
+   * Keeps this call's lease on its attempt alive until the returned function is called, which ends
+   * it (rule 12). Renewals are best effort: one that fails leaves the lease to run out.
+   */
+  holdLease(progress: CreateProgress, mchOrderNo: string): () => Promise<void> {
+    const renew = (leaseUntil: number | undefined) =>
+      progress.leased
+        ? this.update(progress, mchOrderNo, (current) =>
+            current.leaseUntil !== undefined &&
+            (current.state === 'sending' || current.state === 'unknown')
+              ? { leaseUntil }
+              : undefined,
+          ).catch(() => undefined)
+        : Promise.resolve(undefined);
+    // Judged on the store's clock, so a lease is renewed as soon as that clock moves on, steps included.
+    const timer = setInterval(() => {
+      const now = this.clock.now();
+      const leaseUntil = progress.attempt?.leaseUntil;
+      if (
+        leaseUntil !== undefined &&
+        leaseUntil - now < (CREATE_LEASE_MS * 2) / 3
+      )
+        void renew(now + CREATE_LEASE_MS);
+    }, CREATE_LEASE_LOOK_MS);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await renew(undefined);
     };
-    if (
-      !(await storeCall('compareAndSetAttempt', () =>
-        this.store.compareAndSetAttempt(next, current?.revision ?? 0),
-      ))
-    )
-      return false;
-    progress.attempt = next;
-    // Tracked before it is sent, so the built-in reconciliation settles it whatever happens next.
-    await storeCall('trackOpen', () =>
-      this.store.trackOpen(request.mchOrderNo, now, next.resendAfter),
-    );
-    return true;
   }
 
   /** An attempt ended ambiguously: the window restarts now, and its end is returned. */
@@ -161,10 +223,10 @@ export class PayoutAttemptLedger {
     mchOrderNo: string,
   ): Promise<number> {
     const holdUntil = this.clock.now() + this.config.resendWindowMs;
-    const next = await this.update(progress, mchOrderNo, {
+    const next = await this.update(progress, mchOrderNo, () => ({
       state: 'unknown',
       resendAfter: holdUntil,
-    });
+    }));
     const resendAfter = next?.resendAfter ?? holdUntil;
     await storeCall('trackOpen', () =>
       this.store.trackOpen(mchOrderNo, this.clock.now(), resendAfter),
@@ -178,7 +240,11 @@ export class PayoutAttemptLedger {
     mchOrderNo: string,
     orderNo: string,
   ): Promise<void> {
-    await this.update(progress, mchOrderNo, { state: 'created', orderNo });
+    await this.update(progress, mchOrderNo, () => ({
+      state: 'created',
+      orderNo,
+      leaseUntil: undefined,
+    }));
   }
 
   /** Definitely not created: the mchOrderNo may be sent again at once. */
@@ -186,33 +252,96 @@ export class PayoutAttemptLedger {
     progress: CreateProgress | undefined,
     mchOrderNo: string,
   ): Promise<void> {
-    await this.update(progress, mchOrderNo, {
+    await this.update(progress, mchOrderNo, () => ({
       state: 'rejected',
       resendAfter: 0,
-    });
+      leaseUntil: undefined,
+    }));
   }
 
   /**
-   * Records as not created exactly the attempt that was checked: a compare-and-set from its revision.
-   * Resolves `false`, writing nothing, when anyone wrote it since (another call may be sending it).
+   * Records as not created exactly the attempt that was checked, with what is said of it (`notice`),
+   * in one compare-and-set from its revision: the decision and its notice are one write (rule 13).
+   * Resolves with the attempt written, or `undefined`, writing nothing, when anyone wrote it since
+   * (another call may be sending it).
    */
-  async rejectIfUnchanged(attempt: PayoutAttempt): Promise<boolean> {
+  async rejectIfUnchanged(
+    attempt: PayoutAttempt,
+    notice: PayoutNotCreatedNotice,
+  ): Promise<PayoutAttempt | undefined> {
     const next: PayoutAttempt = {
       ...attempt,
       state: 'rejected',
       resendAfter: 0,
+      leaseUntil: undefined,
+      notice,
       revision: attempt.revision + 1,
       updatedAt: this.clock.now(),
     };
-    return storeCall('compareAndSetAttempt', () =>
+    const written = await storeCall('compareAndSetAttempt', () =>
       this.store.compareAndSetAttempt(next, attempt.revision),
+    );
+    return written ? next : undefined;
+  }
+
+  /**
+   * Claims a `payout.not_created` that is due (its notice `pending`, no live claim) for one emission:
+   * a compare-and-set from `attempt`. Resolves with the claimed attempt, or `undefined`.
+   */
+  async claimNotice(
+    attempt: PayoutAttempt,
+    claim: { token: string; expiresAt: number },
+  ): Promise<PayoutAttempt | undefined> {
+    const next: PayoutAttempt = {
+      ...attempt,
+      notice: { state: 'pending', claim },
+      revision: attempt.revision + 1,
+      updatedAt: this.clock.now(),
+    };
+    const written = await storeCall('compareAndSetAttempt', () =>
+      this.store.compareAndSetAttempt(next, attempt.revision),
+    );
+    return written ? next : undefined;
+  }
+
+  /**
+   * Ends the claim `token` on a notice: `emitted` once every listener succeeded (never emitted
+   * again), else back to `pending` for the next sweep. Nothing is written when the attempt moved on
+   * (a listener sent the payout again): that create is watched on its own.
+   */
+  async settleNotice(
+    mchOrderNo: string,
+    token: string,
+    emitted: boolean,
+  ): Promise<void> {
+    await this.update(undefined, mchOrderNo, (current) =>
+      current.state === 'rejected' && current.notice?.claim?.token === token
+        ? { notice: { state: emitted ? 'emitted' : 'pending' } }
+        : undefined,
+    );
+  }
+
+  /** Moves the claim `token` on a notice forward, while its listeners run. */
+  async renewNotice(
+    mchOrderNo: string,
+    token: string,
+    expiresAt: number,
+  ): Promise<void> {
+    await this.update(undefined, mchOrderNo, (current) =>
+      current.state === 'rejected' && current.notice?.claim?.token === token
+        ? { notice: { state: 'pending', claim: { token, expiresAt } } }
+        : undefined,
     );
   }
 
   /** (Re)schedules the built-in reconciliation's next check of an open payout; a store failure is logged. */
-  async track(mchOrderNo: string, dueAt: number): Promise<void> {
+  async track(
+    mchOrderNo: string,
+    dueAt: number,
+    merchantId?: string,
+  ): Promise<void> {
     await this.store
-      .trackOpen(mchOrderNo, this.clock.now(), dueAt)
+      .trackOpen(mchOrderNo, this.clock.now(), dueAt, merchantId)
       .catch((error: unknown) => {
         this.logger.warn(
           `payout ${mchOrderNo}: could not schedule its reconciliation (${(error as Error).message})`,
@@ -229,17 +358,46 @@ export class PayoutAttemptLedger {
     });
   }
 
-  /** Rewrites the attempt with `change`, re-reading it when someone else (a webhook, a sweep) wrote it since. */
-  private async update(
+  /**
+   * Rewrites the attempt with what `change` makes of it (`undefined`: nothing to write), re-reading
+   * it when someone else (a webhook, a sweep) wrote it since. The one compare-and-set loop of attempts.
+   */
+  private update(
     progress: CreateProgress | undefined,
     mchOrderNo: string,
-    change: Partial<Pick<PayoutAttempt, 'state' | 'resendAfter' | 'orderNo'>>,
+    change: (current: PayoutAttempt) => AttemptChange | undefined,
+  ): Promise<PayoutAttempt | undefined> {
+    return progress
+      ? this.serially(progress, () =>
+          this.updateNow(progress, mchOrderNo, change),
+        )
+      : this.updateNow(undefined, mchOrderNo, change);
+  }
+
+  /** Runs `work` after the call's earlier writes have settled, so its lease renewals never race its loop. */
+  private serially<T>(
+    progress: CreateProgress,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    const run = (progress.writing ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(work);
+    progress.writing = run;
+    return run;
+  }
+
+  private async updateNow(
+    progress: CreateProgress | undefined,
+    mchOrderNo: string,
+    changeOf: (current: PayoutAttempt) => AttemptChange | undefined,
   ): Promise<PayoutAttempt | undefined> {
     let current =
       progress?.attempt ??
       (await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo)));
     for (;;) {
       if (!current) return undefined;
+      const change = changeOf(current);
+      if (!change) return current;
       // An order the gateway showed stays created, whatever an attempt of it reports afterwards.
       if (current.state === 'created' && change.state !== 'created')
         return current;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -6,19 +7,21 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
-import { payoutDiagnostics } from '../payout.diagnostics';
-import { PayoutOutcomeUnknownError } from '../payout.errors';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PayoutClock } from '../clock/payout.clock';
 import {
   PAYOUT_NOT_CREATED,
   PayoutNotCreatedEvent,
 } from '../events/payout.events';
-import { isFinalPayoutStatus, type PayoutStatus } from '../payout.types';
 import { PayoutConfig } from '../options/payout-config';
-import { PayoutClock } from '../clock/payout.clock';
+import { PayoutAttemptLedger } from '../outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
-import { PayoutService } from '../payout.service';
+import { payoutDiagnostics } from '../payout.diagnostics';
+import { PayoutOutcomeUnknownError } from '../payout.errors';
+import { isFinalPayoutStatus, type PayoutStatus } from '../payout.types';
 import type {
+  PayoutAttempt,
   PayoutOpenEntry,
   PayoutStore,
 } from '../store/payout-store.interface';
@@ -26,6 +29,7 @@ import {
   RECONCILIATION_DEFAULTS,
   type ResolvedReconciliationPolicy,
 } from './payout-reconciliation.options';
+import { PayoutReconciler } from './payout-reconciler';
 
 /** What one check of an open payout found. */
 export type PayoutCheckResult =
@@ -35,26 +39,32 @@ export type PayoutCheckResult =
   | 'open'
   /** The gateway does not have it and no create can land any more: `payout.not_created` emitted. */
   | 'not_created'
-  /** Inside the re-send window, or the gateway could not say: checked again later. */
+  /** Inside the re-send window, held by a `createPayout` call, or the gateway could not say: checked again later. */
   | 'unknown'
-  /** The check failed (gateway, store or a listener): checked again later. */
+  /** The check failed (gateway, store, a listener) or ran past its deadline: checked again later. */
   | 'failed'
-  /** Open past the horizon: `payout.anomaly` (`unresolved`) emitted and no longer tracked. */
+  /** Open past the horizon after a last look: `payout.anomaly` (`unresolved`) emitted and no longer tracked. */
   | 'abandoned';
 
 /** What one sweep did: how many payouts it checked, by result. */
 export type PayoutSweepSummary = Record<PayoutCheckResult, number>;
 
-/** Sweeps never take more than this many batches in a row, so one sweep always ends. */
+/** A sweep checks at most this many times `batchSize` payouts, so one sweep always ends. */
 const MAX_BATCHES_PER_SWEEP = 20;
+/** How long shutdown waits for the checks still running before it hands their payouts back. */
+const SHUTDOWN_GRACE_MS = 2_000;
 
 /**
  * The built-in reconciliation (module option `reconciliation`): on an unref'd timer, takes the open
- * payouts whose check is due from the store (leased, so replicas sharing a store never query the
- * same one at once), asks the gateway about each through `PayoutService.reconcile` (the same state
- * machine, dedupe and events as webhooks), and reschedules each with a wait that grows with its age.
- * A payout of unknown outcome that does not exist once the re-send window is over gets
- * `payout.not_created`, once; the module never sends it again by itself.
+ * payouts whose check is due from the store, one at a time per worker and each leased for the time
+ * its check may take (so replicas sharing a store never query one at once), asks the gateway about
+ * it through the same state machine, dedupe and events as webhooks, and reschedules it with a wait
+ * that grows with its age. Every time it compares is read on the module's one clock (rule 11).
+ *
+ * A payout of unknown outcome that does not exist once the re-send window is over, and that no
+ * `createPayout` call holds (rule 12), gets `payout.not_created` exactly once (rule 13): the
+ * decision and its claim are one compare-and-set, a failed listener gets it again at the next
+ * sweep, one that succeeded never does. The module never sends it again by itself.
  */
 @Injectable()
 export class PayoutReconciliationService
@@ -64,10 +74,15 @@ export class PayoutReconciliationService
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<PayoutSweepSummary>;
   private stopped = false;
+  /** Checks still running (a hung listener outlives its deadline), with the entry each one leased. */
+  private readonly running = new Map<Promise<unknown>, PayoutOpenEntry>();
+  private readonly tokenPrefix = `${randomUUID()}-nc-`;
+  private noticeCount = 0;
 
   constructor(
     private readonly config: PayoutConfig,
-    private readonly payouts: PayoutService,
+    private readonly reconciler: PayoutReconciler,
+    private readonly attempts: PayoutAttemptLedger,
     private readonly outcomes: PayoutOutcomeProcessor,
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
     @Inject(PAYOUT_EVENT_BUS) private readonly events: EventEmitter2,
@@ -79,10 +94,20 @@ export class PayoutReconciliationService
       this.schedule(this.config.reconciliation.intervalMs);
   }
 
+  /**
+   * Stops taking payouts at once, gives the checks still running a short grace, then hands their
+   * payouts back (due now) so another replica takes them without waiting for their leases.
+   */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.sweeping?.catch(() => undefined);
+    const grace = sleep(SHUTDOWN_GRACE_MS, undefined, { ref: false });
+    await Promise.race([Promise.allSettled([...this.running.keys()]), grace]);
+    await Promise.allSettled(
+      [...this.running.values()].map((entry) =>
+        this.store.trackOpen(entry.mchOrderNo, entry.openedAt, this.now()),
+      ),
+    );
   }
 
   /**
@@ -91,11 +116,11 @@ export class PayoutReconciliationService
    */
   sweep(): Promise<PayoutSweepSummary> {
     if (!this.sweeping) {
-      const started = Date.now();
+      const started = performance.now();
       this.sweeping = this.runSweep()
         .then((summary) => {
           payoutDiagnostics.sweep(() => ({
-            durationMs: Date.now() - started,
+            durationMs: Math.round(performance.now() - started),
             ...summary,
           }));
           return summary;
@@ -107,45 +132,43 @@ export class PayoutReconciliationService
 
   /** Checks one open payout now: what a sweep does for each due entry. */
   async check(entry: PayoutOpenEntry): Promise<PayoutCheckResult> {
-    const policy = this.policy();
-    const now = this.clock.now();
     const { mchOrderNo } = entry;
-    if (now - entry.openedAt > policy.horizonMs) return this.abandon(entry);
     const attempt = await this.store.getAttempt(mchOrderNo);
+    if (attempt?.state === 'rejected') {
+      // Found not created before: a notice whose listeners failed (or whose sweeper died) is due again.
+      if (attempt.notice?.state === 'pending')
+        return this.notifyNotCreated(entry, attempt);
+      await this.store.untrackOpen(mchOrderNo);
+      return 'settled';
+    }
+    const now = this.now();
+    // The horizon runs from the latest create of this mchOrderNo, and is only reached after a look.
+    const lastOpened = Math.max(entry.openedAt, attempt?.sentAt ?? 0);
+    const pastHorizon = now - lastOpened > this.policy().horizonMs;
+    const merchantId = entry.merchantId ?? attempt?.merchantId;
+    const token = this.tokenPrefix + (++this.noticeCount).toString(36);
     try {
-      const order = await this.payouts.reconcile(
+      const found = await this.reconciler.settle(
         { mchOrderNo },
-        attempt ? { account: attempt.merchantId } : undefined,
+        merchantId ? { account: merchantId } : undefined,
+        {
+          state: 'pending',
+          claim: { token, expiresAt: now + this.config.delivery.claimTtlMs },
+        },
       );
-      if (order === null) {
-        if (!attempt) return this.abandon(entry);
-        // A create sent again meanwhile (by the host, on another replica) is watched on its own.
-        const current = await this.store.getAttempt(mchOrderNo);
-        if (current && current.state !== 'rejected') {
-          await this.reschedule(entry, now, current.resendAfter);
-          return 'unknown';
-        }
-        await this.events.emitAsync(
-          PAYOUT_NOT_CREATED,
-          new PayoutNotCreatedEvent(attempt),
-        );
-        // A listener may have sent it again at once: that create tracks itself, so leave it be.
-        const after = await this.store.getAttempt(mchOrderNo);
-        if (!after || after.state === 'rejected')
-          await this.store.untrackOpen(mchOrderNo);
-        this.logger.log(
-          `payout ${mchOrderNo}: not created (payout.not_created emitted)`,
-        );
-        return 'not_created';
+      if (found.kind === 'not_created') {
+        if (found.decided) return this.notifyNotCreated(entry, found.decided);
+        return this.abandon(entry, lastOpened, 'the gateway does not have it');
       }
-      if (isFinalPayoutStatus(order.orderStatus as PayoutStatus)) {
-        await this.store.untrackOpen(mchOrderNo);
+      if (isFinalPayoutStatus(found.order.orderStatus as PayoutStatus))
         return 'settled';
-      }
+      if (pastHorizon)
+        return this.abandon(entry, lastOpened, found.order.orderStatus);
       await this.reschedule(entry, now);
       return 'open';
     } catch (error) {
       if (error instanceof PayoutOutcomeUnknownError) {
+        if (pastHorizon) return this.abandon(entry, lastOpened, 'unknown');
         const current = await this.store
           .getAttempt(mchOrderNo)
           .catch(() => undefined);
@@ -170,28 +193,115 @@ export class PayoutReconciliationService
       failed: 0,
       abandoned: 0,
     };
-    for (
-      let batch = 0;
-      batch < MAX_BATCHES_PER_SWEEP && !this.stopped;
-      batch++
-    ) {
-      const due = await this.store.takeDueOpen(
-        this.clock.now(),
-        policy.batchSize,
-        policy.leaseMs,
-      );
-      await runPool(due, policy.concurrency, async (entry) => {
-        const result = await this.check(entry).catch((error: unknown) => {
-          this.logger.warn(
-            `payout ${entry.mchOrderNo}: check failed (${(error as Error).message}); its lease ends in ${policy.leaseMs} ms`,
-          );
-          return 'failed' as const;
-        });
-        summary[result]++;
-      });
-      if (due.length < policy.batchSize) break;
-    }
+    let budget = policy.batchSize * MAX_BATCHES_PER_SWEEP;
+    // Each worker takes its next payout only when it is free, so a lease covers one check.
+    const worker = async () => {
+      while (!this.stopped && budget > 0) {
+        budget--;
+        const [entry] = await this.store.takeDueOpen(
+          this.now(),
+          1,
+          policy.leaseMs,
+        );
+        if (!entry) return;
+        summary[await this.checkWithDeadline(entry, policy.leaseMs)]++;
+      }
+    };
+    await Promise.all(Array.from({ length: policy.concurrency }, worker));
     return summary;
+  }
+
+  /**
+   * One check, given up on (as `failed`) once its lease is over: a hung gateway or listener costs its
+   * own payout, never the sweep. The check itself runs on (its claims stay renewed) until it ends.
+   */
+  private async checkWithDeadline(
+    entry: PayoutOpenEntry,
+    deadlineMs: number,
+  ): Promise<PayoutCheckResult> {
+    const running = this.check(entry).catch((error: unknown) => {
+      this.logger.warn(
+        `payout ${entry.mchOrderNo}: check failed (${(error as Error).message}); its lease ends in ${deadlineMs} ms`,
+      );
+      return 'failed' as const;
+    });
+    this.running.set(running, entry);
+    void running.finally(() => this.running.delete(running));
+    const deadline = new AbortController();
+    const late = sleep(deadlineMs, 'late' as const, {
+      ref: false,
+      signal: deadline.signal,
+    }).catch(() => 'late' as const);
+    const result = await Promise.race([running, late]);
+    deadline.abort();
+    if (result !== 'late') return result;
+    this.logger.warn(
+      `payout ${entry.mchOrderNo}: check still running after ${deadlineMs} ms; the sweep goes on without it`,
+    );
+    return 'failed';
+  }
+
+  /**
+   * Emits `payout.not_created` for an attempt found not created, under a claim on its notice (taken
+   * here unless the decision already took it), renewed while the listeners run. Once every listener
+   * has succeeded the notice is marked emitted and never sent again; a failure hands it back.
+   */
+  private async notifyNotCreated(
+    entry: PayoutOpenEntry,
+    found: PayoutAttempt,
+  ): Promise<PayoutCheckResult> {
+    const { mchOrderNo } = entry;
+    const { claimTtlMs } = this.config.delivery;
+    let attempt: PayoutAttempt | undefined = found;
+    const claim = found.notice?.claim;
+    if (!claim || !claim.token.startsWith(this.tokenPrefix)) {
+      // Someone else's claim: while it lives, its holder is emitting.
+      if (claim && claim.expiresAt > this.now()) {
+        await this.reschedule(entry, this.now());
+        return 'unknown';
+      }
+      attempt = await this.attempts.claimNotice(found, {
+        token: this.tokenPrefix + (++this.noticeCount).toString(36),
+        expiresAt: this.now() + claimTtlMs,
+      });
+      if (!attempt) {
+        await this.reschedule(entry, this.now());
+        return 'unknown';
+      }
+    }
+    const token = attempt.notice!.claim!.token;
+    const renewer = setInterval(
+      () =>
+        void this.attempts
+          .renewNotice(mchOrderNo, token, this.now() + claimTtlMs)
+          .catch(() => undefined),
+      Math.max(5, Math.floor(claimTtlMs / 3)),
+    );
+    renewer.unref();
+    try {
+      await this.events.emitAsync(
+        PAYOUT_NOT_CREATED,
+        new PayoutNotCreatedEvent(attempt),
+      );
+    } catch (error) {
+      clearInterval(renewer);
+      this.logger.warn(
+        `payout ${mchOrderNo}: a payout.not_created listener failed (${(error as Error).message}); it is emitted again at a later sweep`,
+      );
+      await this.attempts.settleNotice(mchOrderNo, token, false);
+      await this.reschedule(entry, this.now());
+      return 'failed';
+    }
+    clearInterval(renewer);
+    await this.attempts.settleNotice(mchOrderNo, token, true);
+    // A listener may have sent it again at once: that create is watched on its own.
+    const after = await this.store.getAttempt(mchOrderNo);
+    if (!after || after.state === 'rejected')
+      await this.store.untrackOpen(mchOrderNo);
+    this.logger.log(
+      `payout ${mchOrderNo}: not created (payout.not_created emitted)`,
+    );
+    return 'not_created';
   }
 
   private schedule(delayMs: number): void {
@@ -228,7 +338,12 @@ export class PayoutReconciliationService
     await this.store.trackOpen(entry.mchOrderNo, entry.openedAt, dueAt);
   }
 
-  private async abandon(entry: PayoutOpenEntry): Promise<PayoutCheckResult> {
+  /** Gives a payout up after its last look: one `payout.anomaly` (`unresolved`), then no longer tracked. */
+  private async abandon(
+    entry: PayoutOpenEntry,
+    lastOpened: number,
+    lastSeen: string,
+  ): Promise<PayoutCheckResult> {
     const attempt = await this.store
       .getAttempt(entry.mchOrderNo)
       .catch(() => undefined);
@@ -237,34 +352,24 @@ export class PayoutReconciliationService
       .catch(() => undefined);
     await this.outcomes.reportAnomaly({
       kind: 'unresolved',
-      merchantId: attempt?.merchantId ?? order?.merchantId ?? '',
+      merchantId:
+        entry.merchantId ?? attempt?.merchantId ?? order?.merchantId ?? '',
       mchOrderNo: entry.mchOrderNo,
       orderNo: attempt?.orderNo ?? order?.orderNo ?? '',
       status: order?.status ?? attempt?.state ?? 'unknown',
-      reason: `still open ${Math.round((this.clock.now() - entry.openedAt) / 60_000)} minutes after its create; the built-in reconciliation stops checking it`,
+      reason: `still not final (${lastSeen}) ${Math.round((this.now() - lastOpened) / 60_000)} minutes after its latest create; the built-in reconciliation stops checking it`,
       raw: {},
     });
     await this.store.untrackOpen(entry.mchOrderNo);
     return 'abandoned';
   }
 
+  private now(): number {
+    return this.clock.now();
+  }
+
   private policy(): ResolvedReconciliationPolicy {
     // `sweep()` works with the timer off too, on the defaults.
     return this.config.reconciliation || RECONCILIATION_DEFAULTS;
   }
-}
-
-/** Runs `work` over `items` with at most `concurrency` at once. */
-async function runPool<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, worker),
-  );
 }

@@ -41,12 +41,14 @@ return redis.call('HGET', ref, 'record')
 
 /**
  * Tracks an open payout. KEYS[1]: the due index (sorted set by next check), KEYS[2]: the open index
- * (sorted set by first tracked). ARGV: mchOrderNo, openedAt, dueAt. Run even when Redis is full: a
- * create already sent must stay watched (its attempt record was written before, when there was room).
+ * (sorted set by first tracked), KEYS[3]: the open payouts' merchants (a hash). ARGV: mchOrderNo,
+ * openedAt, dueAt, merchantId ('' to keep the one recorded). Run even when Redis is full: a create
+ * already sent must stay watched (its attempt record was written before, when there was room).
  */
 export const TRACK_OPEN = new RedisScript(`#!lua flags=allow-oom
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[4]) end
 return 1
 `);
 
@@ -56,13 +58,14 @@ return 1
 export const UNTRACK_OPEN = new RedisScript(`#!lua flags=allow-oom
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
 return 1
 `);
 
 /**
  * Takes and leases due entries (same KEYS). ARGV: now, limit, lease end. Returns a flat list of
- * mchOrderNo, dueAt, openedAt for each entry taken; each one's score moves to the lease end in the
- * same script, so two replicas never take one entry.
+ * mchOrderNo, dueAt, openedAt, merchantId ('' when none) for each entry taken; each one's score
+ * moves to the lease end in the same script, so two replicas never take one entry.
  */
 export const TAKE_DUE_OPEN = new RedisScript(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
@@ -72,27 +75,37 @@ for i = 1, #due, 2 do
   taken[#taken + 1] = due[i]
   taken[#taken + 1] = due[i + 1]
   taken[#taken + 1] = redis.call('ZSCORE', KEYS[2], due[i]) or due[i + 1]
+  taken[#taken + 1] = redis.call('HGET', KEYS[3], due[i]) or ''
 end
 return taken
 `);
 
 /**
- * A page of open entries, oldest opened first (same KEYS). ARGV: limit, and the mchOrderNo to
- * start after ('' for the first page). Returns mchOrderNo, dueAt, openedAt for each.
+ * A page of open entries, oldest opened first, ties by mchOrderNo (same KEYS). ARGV: limit, and the
+ * cursor to start after: its openedAt and mchOrderNo ('' and '' for the first page). The cursor's
+ * entry need not be open any more: the page starts where it would sort. Returns mchOrderNo, dueAt,
+ * openedAt, merchantId for each.
  */
 export const LIST_OPEN = new RedisScript(`
-local start = 0
-if ARGV[2] ~= '' then
-  local rank = redis.call('ZRANK', KEYS[2], ARGV[2])
-  if not rank then return {} end
-  start = rank + 1
+local limit = tonumber(ARGV[1])
+local page
+if ARGV[2] == '' then
+  page = redis.call('ZRANGE', KEYS[2], 0, limit - 1, 'WITHSCORES')
+else
+  -- Entries opened in the cursor's millisecond sort by mchOrderNo: skip those up to the cursor's.
+  local tied = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], ARGV[2])
+  local skip = 0
+  for _, member in ipairs(tied) do
+    if member <= ARGV[3] then skip = skip + 1 end
+  end
+  page = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], '+inf', 'WITHSCORES', 'LIMIT', skip, limit)
 end
-local page = redis.call('ZRANGE', KEYS[2], start, start + tonumber(ARGV[1]) - 1, 'WITHSCORES')
 local out = {}
 for i = 1, #page, 2 do
   out[#out + 1] = page[i]
   out[#out + 1] = redis.call('ZSCORE', KEYS[1], page[i]) or page[i + 1]
   out[#out + 1] = page[i + 1]
+  out[#out + 1] = redis.call('HGET', KEYS[3], page[i]) or ''
 end
 return out
 `);

@@ -3,6 +3,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { type PayoutClock, SyncedPayoutClock } from '../clock/payout.clock';
 import type {
   PayoutAttempt,
+  PayoutOpenCursor,
   PayoutOpenEntry,
   PayoutRecord,
   PayoutStore,
@@ -183,11 +184,13 @@ export class RedisPayoutStore implements PayoutStore {
     mchOrderNo: string,
     openedAt: number,
     dueAt: number,
+    merchantId?: string,
   ): Promise<void> {
     await TRACK_OPEN.run(this.client, this.openKeys(), [
       mchOrderNo,
       openedAt,
       dueAt,
+      merchantId ?? '',
     ]);
   }
 
@@ -211,19 +214,24 @@ export class RedisPayoutStore implements PayoutStore {
 
   async listOpen(
     limit: number,
-    afterMchOrderNo?: string,
+    after?: PayoutOpenCursor,
   ): Promise<PayoutOpenEntry[]> {
     return toOpenEntries(
       await LIST_OPEN.run(this.client, this.openKeys(), [
         limit,
-        afterMchOrderNo ?? '',
+        after?.openedAt ?? '',
+        after?.mchOrderNo ?? '',
       ]),
     );
   }
 
-  /** The due and open indexes (before any client-side `keyPrefix`). */
+  /** The due and open indexes and the open payouts' merchants (before any client-side `keyPrefix`). */
   private openKeys(): string[] {
-    return [`${this.keyPrefix}{payout}:due`, `${this.keyPrefix}{payout}:open`];
+    return [
+      `${this.keyPrefix}{payout}:due`,
+      `${this.keyPrefix}{payout}:open`,
+      `${this.keyPrefix}{payout}:open-merchant`,
+    ];
   }
 
   async findByMchOrderNo(
@@ -246,15 +254,17 @@ export class RedisPayoutStore implements PayoutStore {
   }
 }
 
-/** Reads the flat `mchOrderNo, dueAt, openedAt, …` list the index scripts return. */
+/** Reads the flat `mchOrderNo, dueAt, openedAt, merchantId, …` list the index scripts return. */
 function toOpenEntries(reply: unknown): PayoutOpenEntry[] {
   const flat = Array.isArray(reply) ? reply : [];
   const entries: PayoutOpenEntry[] = [];
-  for (let i = 0; i + 2 < flat.length; i += 3) {
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    const merchantId = String(flat[i + 3]);
     entries.push({
       mchOrderNo: String(flat[i]),
       dueAt: Number(flat[i + 1]),
       openedAt: Number(flat[i + 2]),
+      ...(merchantId !== '' ? { merchantId } : {}),
     });
   }
   return entries;

@@ -3,6 +3,7 @@ import { MonotonicPayoutClock, type PayoutClock } from '../clock/payout.clock';
 import { OpenPayoutIndex } from './open-payout.index';
 import type {
   PayoutAttempt,
+  PayoutOpenCursor,
   PayoutOpenEntry,
   PayoutRecord,
   PayoutStore,
@@ -54,7 +55,12 @@ class BoundedMap<V> {
 
   get(key: string): V | undefined {
     const slot = this.slots.get(key);
-    if (slot && slot.expiresAt <= this.clock.now()) {
+    // Past its time, but still needed (rule 10): kept until it is not.
+    if (
+      slot?.value !== undefined &&
+      slot.expiresAt <= this.clock.now() &&
+      !this.pinned(slot.value, this.clock.now())
+    ) {
       this.remove(slot);
       return undefined;
     }
@@ -89,11 +95,15 @@ class BoundedMap<V> {
       if (slot.value !== undefined) {
         const expired = slot.expiresAt <= now;
         if (!expired && this.slots.size <= this.maxEntries) break;
-        if (!expired && this.pinned(slot.value, now)) {
-          // Still needed: keep it, at the back. Stop once every entry has been seen pinned.
+        if (this.pinned(slot.value, now)) {
+          // Still needed (rule 10): keep it, at the back. Stop once every entry has been seen pinned.
           if (++pinnedSeen > this.slots.size) break;
           this.head++;
-          this.push(slot.key, slot.value, slot.expiresAt);
+          this.push(
+            slot.key,
+            slot.value,
+            expired ? now + this.ttlMs : slot.expiresAt,
+          );
           continue;
         }
         if (!expired) this.onEarlyEviction();
@@ -120,7 +130,8 @@ class BoundedMap<V> {
  * several, use a shared store so that a retry landing on another replica is still recognised.
  *
  * When full it drops the least recently written orders first, but never an order whose delivery
- * claim is live, nor a create attempt whose outcome is not known yet (money-safety rule 10).
+ * claim is live, nor the attempt or record of an order still open, nor a create attempt whose
+ * outcome is not known yet (money-safety rule 10).
  */
 export class MemoryPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
@@ -158,8 +169,10 @@ export class MemoryPayoutStore implements PayoutStore {
     this.orders = new BoundedMap<PayoutRecord>(
       maxEntries,
       ttlMs,
+      // Rule 10: a live claim, or an order still open, is never dropped.
       (record, now) =>
-        record.claim !== undefined && record.claim.expiresAt > now,
+        (record.claim !== undefined && record.claim.expiresAt > now) ||
+        (record.mchOrderNo !== undefined && this.open.has(record.mchOrderNo)),
       (orderNo, record) => {
         if (
           record.mchOrderNo !== undefined &&
@@ -173,7 +186,11 @@ export class MemoryPayoutStore implements PayoutStore {
     this.attempts = new BoundedMap<PayoutAttempt>(
       maxEntries,
       ttlMs,
-      (attempt) => attempt.state === 'sending' || attempt.state === 'unknown',
+      (attempt) =>
+        attempt.state === 'sending' ||
+        attempt.state === 'unknown' ||
+        attempt.notice?.state === 'pending' ||
+        this.open.has(attempt.mchOrderNo),
       () => undefined,
       warn,
       this.clock,
@@ -231,8 +248,9 @@ export class MemoryPayoutStore implements PayoutStore {
     mchOrderNo: string,
     openedAt: number,
     dueAt: number,
+    merchantId?: string,
   ): Promise<void> {
-    this.open.track(mchOrderNo, openedAt, dueAt);
+    this.open.track(mchOrderNo, openedAt, dueAt, merchantId);
   }
 
   async untrackOpen(mchOrderNo: string): Promise<void> {
@@ -249,9 +267,9 @@ export class MemoryPayoutStore implements PayoutStore {
 
   async listOpen(
     limit: number,
-    afterMchOrderNo?: string,
+    after?: PayoutOpenCursor,
   ): Promise<PayoutOpenEntry[]> {
-    return this.open.list(limit, afterMchOrderNo);
+    return this.open.list(limit, after);
   }
 
   private warnEarlyEviction(): void {

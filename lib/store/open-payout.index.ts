@@ -1,8 +1,22 @@
-import type { PayoutOpenEntry } from './payout-store.interface';
+import type {
+  PayoutOpenCursor,
+  PayoutOpenEntry,
+} from './payout-store.interface';
 
 interface HeapNode {
   dueAt: number;
   mchOrderNo: string;
+}
+
+/** Whether an entry sorts after the cursor: by openedAt, then mchOrderNo, as a Redis sorted set orders them. */
+function after(
+  entry: { openedAt: number; mchOrderNo: string },
+  cursor: PayoutOpenCursor,
+): boolean {
+  return (
+    entry.openedAt > cursor.openedAt ||
+    (entry.openedAt === cursor.openedAt && entry.mchOrderNo > cursor.mchOrderNo)
+  );
 }
 
 /** Heap order: earlier due first; ties by mchOrderNo, as a Redis sorted set orders them. */
@@ -21,23 +35,39 @@ function before(a: HeapNode, b: HeapNode): boolean {
 export class OpenPayoutIndex {
   private readonly entries = new Map<
     string,
-    { openedAt: number; dueAt: number }
+    { openedAt: number; dueAt: number; merchantId?: string }
   >();
   private heap: HeapNode[] = [];
 
-  track(mchOrderNo: string, openedAt: number, dueAt: number): void {
+  track(
+    mchOrderNo: string,
+    openedAt: number,
+    dueAt: number,
+    merchantId?: string,
+  ): void {
     const current = this.entries.get(mchOrderNo);
-    if (current?.dueAt === dueAt) return;
-    this.entries.set(mchOrderNo, {
+    if (
+      current?.dueAt === dueAt &&
+      (merchantId ?? current.merchantId) === current.merchantId
+    )
+      return;
+    const next = {
       openedAt: current?.openedAt ?? openedAt,
       dueAt,
-    });
+      merchantId: merchantId ?? current?.merchantId,
+    };
+    this.entries.set(mchOrderNo, next);
+    if (current?.dueAt === dueAt) return;
     this.push({ dueAt, mchOrderNo });
     if (this.heap.length > 2 * this.entries.size + 1024) this.rebuild();
   }
 
   untrack(mchOrderNo: string): void {
     this.entries.delete(mchOrderNo);
+  }
+
+  has(mchOrderNo: string): boolean {
+    return this.entries.has(mchOrderNo);
   }
 
   takeDue(now: number, limit: number, leaseMs: number): PayoutOpenEntry[] {
@@ -50,26 +80,33 @@ export class OpenPayoutIndex {
       const node = this.pop()!;
       const entry = this.entries.get(node.mchOrderNo);
       if (!entry || entry.dueAt !== node.dueAt) continue; // rescheduled or untracked since
-      taken.push({
-        mchOrderNo: node.mchOrderNo,
-        openedAt: entry.openedAt,
-        dueAt: entry.dueAt,
-      });
+      taken.push(toEntry(node.mchOrderNo, entry));
     }
     for (const entry of taken)
       this.track(entry.mchOrderNo, entry.openedAt, now + leaseMs);
     return taken;
   }
 
-  list(limit: number, afterMchOrderNo?: string): PayoutOpenEntry[] {
-    const page: PayoutOpenEntry[] = [];
-    let started = afterMchOrderNo === undefined;
-    for (const [mchOrderNo, entry] of this.entries) {
-      if (page.length >= limit) break;
-      if (started) page.push({ mchOrderNo, ...entry });
-      else if (mchOrderNo === afterMchOrderNo) started = true;
-    }
-    return page;
+  /**
+   * A page in (openedAt, mchOrderNo) order. The index is not kept in that order (a heap serves the
+   * sweep), so a page sorts the entries: O(n log n), fine for an operator's listing.
+   */
+  list(limit: number, cursor?: PayoutOpenCursor): PayoutOpenEntry[] {
+    const all = [...this.entries].map(([mchOrderNo, entry]) =>
+      toEntry(mchOrderNo, entry),
+    );
+    return all
+      .filter((entry) => cursor === undefined || after(entry, cursor))
+      .sort((a, b) =>
+        a.openedAt !== b.openedAt
+          ? a.openedAt - b.openedAt
+          : a.mchOrderNo < b.mchOrderNo
+            ? -1
+            : a.mchOrderNo > b.mchOrderNo
+              ? 1
+              : 0,
+      )
+      .slice(0, limit);
   }
 
   private rebuild(): void {
@@ -111,4 +148,16 @@ export class OpenPayoutIndex {
     heap[i] = last;
     return top;
   }
+}
+
+function toEntry(
+  mchOrderNo: string,
+  entry: { openedAt: number; dueAt: number; merchantId?: string },
+): PayoutOpenEntry {
+  return {
+    mchOrderNo,
+    openedAt: entry.openedAt,
+    dueAt: entry.dueAt,
+    ...(entry.merchantId !== undefined ? { merchantId: entry.merchantId } : {}),
+  };
 }

@@ -64,19 +64,48 @@ export interface PayoutAttempt {
   resendAfter: number;
   /** Cashy's `orderNo`, once an answer or a lookup gave it. */
   orderNo?: string;
+  /** When the latest create of this mchOrderNo was sent: the built-in reconciliation's horizon runs from it. */
+  sentAt?: number;
+  /**
+   * While a `createPayout` call runs, the time until which it holds this attempt; the call renews it.
+   * Neither the sweep nor `reconcile` may report a leased attempt as not created (rule 12).
+   */
+  leaseUntil?: number;
+  /** For an attempt a lookup found not created (`rejected`), what was said about it (rule 13). */
+  notice?: PayoutNotCreatedNotice;
   /** Incremented by every write; the basis of `compareAndSetAttempt`. */
   revision: number;
-  /** Epoch ms of the last write. */
+  /** Time of the last write. */
   updatedAt: number;
+}
+
+/**
+ * What was said of an attempt found not created, written in the same compare-and-set as that
+ * finding (money-safety rule 13):
+ * - `reconciled`: `reconcile()` resolved `null`, so the host knows; nothing is emitted;
+ * - `pending`: `payout.not_created` is due; while `claim` is live, its listeners are running;
+ * - `emitted`: every listener of `payout.not_created` succeeded; it is never emitted again.
+ */
+export interface PayoutNotCreatedNotice {
+  state: 'reconciled' | 'pending' | 'emitted';
+  claim?: { token: string; expiresAt: number };
 }
 
 /** A payout the module still watches: a create whose outcome, or whose final status, is not known yet. */
 export interface PayoutOpenEntry {
   mchOrderNo: string;
-  /** Epoch ms it was first tracked (when its create was first sent). */
+  /** When it was first tracked (when its create was first sent). */
   openedAt: number;
-  /** Epoch ms of its next check by the built-in reconciliation. */
+  /** When the built-in reconciliation checks it next. */
   dueAt: number;
+  /** The merchant its create went out from, so a check never depends on anything else being kept. */
+  merchantId?: string;
+}
+
+/** Where a page of `listOpen` starts: after this entry, which need not be open any more. */
+export interface PayoutOpenCursor {
+  openedAt: number;
+  mchOrderNo: string;
 }
 
 /**
@@ -84,8 +113,9 @@ export interface PayoutOpenEntry {
  * `MemoryPayoutStore`, is right for a single process.
  *
  * Every method may be called concurrently; both compare-and-set methods must be atomic. A bounded
- * store must never drop a record whose claim is live, nor an attempt that is `sending` or
- * `unknown` (money-safety rule 10).
+ * store must never drop a record whose claim is live, nor the attempt or record of an order that is
+ * still open (tracked), nor an attempt that is `sending`, `unknown` or has a `pending` notice
+ * (money-safety rule 10).
  */
 export interface PayoutStore {
   /**
@@ -116,9 +146,14 @@ export interface PayoutStore {
   ): Promise<boolean>;
   /**
    * Tracks `mchOrderNo` as open and (re)schedules its next check at `dueAt`. A second call keeps
-   * the first `openedAt`. O(log n).
+   * the first `openedAt`, and the merchant when none is given. O(log n).
    */
-  trackOpen(mchOrderNo: string, openedAt: number, dueAt: number): Promise<void>;
+  trackOpen(
+    mchOrderNo: string,
+    openedAt: number,
+    dueAt: number,
+    merchantId?: string,
+  ): Promise<void>;
   /** Stops tracking `mchOrderNo` (it reached a final status, or was given up). A no-op when not tracked. */
   untrackOpen(mchOrderNo: string): Promise<void>;
   /**
@@ -132,6 +167,9 @@ export interface PayoutStore {
     limit: number,
     leaseMs: number,
   ): Promise<PayoutOpenEntry[]>;
-  /** Up to `limit` open entries, oldest opened first, after `afterMchOrderNo` when given. */
-  listOpen(limit: number, afterMchOrderNo?: string): Promise<PayoutOpenEntry[]>;
+  /**
+   * Up to `limit` open entries, oldest opened first (ties by mchOrderNo), after `after` when given:
+   * the entries that sort after it, whether or not it is still open.
+   */
+  listOpen(limit: number, after?: PayoutOpenCursor): Promise<PayoutOpenEntry[]>;
 }

@@ -215,7 +215,7 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
       ['OPEN-1', 'created', 'PEN', '150.50'],
     ]);
     expect(
-      (await host.payouts.listOpenPayouts({ after: 'OPEN-1' })).map(
+      (await host.payouts.listOpenPayouts({ after: open[1].cursor })).map(
         (o) => o.mchOrderNo,
       ),
     ).toEqual(['OPEN-2']);

@@ -12,6 +12,7 @@ export interface LateCommitOrder {
   mchOrderNo: string;
   merchantId: string;
   amount: string;
+  orderStatus: string;
 }
 
 /** A lookup whose answer the test holds: what the gateway read when it arrived, and the hand to release it. */
@@ -46,8 +47,12 @@ export class LateCommitGateway {
   payOuts = 0;
   /** payOutQuery requests received, in order. */
   lookups = 0;
+  /** How long every lookup's answer takes (a slow gateway), in ms. */
+  lookupDelayMs = 0;
   private hangCreates = 0;
   private holdLookups = 0;
+  private hangLookups = 0;
+  private dropCreates = 0;
   private readonly hungCreates: Record<string, unknown>[] = [];
   private readonly heldWaiters: Deferred<HeldLookup>[] = [];
   private readonly heldUnclaimed: HeldLookup[] = [];
@@ -79,6 +84,24 @@ export class LateCommitGateway {
   /** The hung creates land now, as a gateway committing late would. */
   commitHung(): void {
     for (const body of this.hungCreates.splice(0)) this.create(body);
+  }
+
+  /** The next `count` creates are received, their connection reset at once (they land on `commitHung()`). */
+  dropNextCreates(count = 1): this {
+    this.dropCreates += count;
+    return this;
+  }
+
+  /** Moves every order of `mchOrderNo` to `orderStatus` (as the bank's answer would). */
+  setStatus(mchOrderNo: string, orderStatus: string): void {
+    for (const order of this.ordersOf(mchOrderNo))
+      order.orderStatus = orderStatus;
+  }
+
+  /** The next `count` lookups hang until the client gives up (a gateway that lags). */
+  hangNextLookups(count = 1): this {
+    this.hangLookups += count;
+    return this;
   }
 
   ordersOf(mchOrderNo: string): LateCommitOrder[] {
@@ -118,6 +141,12 @@ export class LateCommitGateway {
 
   private payOut(body: Record<string, unknown>, res: ServerResponse): void {
     this.payOuts++;
+    if (this.dropCreates > 0) {
+      this.dropCreates--;
+      this.hungCreates.push(body);
+      res.socket?.destroy();
+      return;
+    }
     if (this.hangCreates > 0) {
       this.hangCreates--;
       this.hungCreates.push(body);
@@ -133,13 +162,23 @@ export class LateCommitGateway {
     res: ServerResponse,
   ): void {
     this.lookups++;
+    if (this.hangLookups > 0) {
+      this.hangLookups--;
+      this.openResponses.add(res);
+      return;
+    }
     const mchOrderNo = String(body.mchOrderNo);
     // Read now: the answer says what the gateway had at this moment, however late it is sent.
     const found = this.ordersOf(mchOrderNo)[0];
     const reply = found
       ? { code: 200, msg: 'SUCCESS', data: this.view(found) }
       : { code: 400, msg: 'Order_not_exist' };
-    if (this.holdLookups === 0) return this.answer(res, reply);
+    if (this.holdLookups === 0) {
+      if (this.lookupDelayMs === 0) return this.answer(res, reply);
+      this.openResponses.add(res);
+      setTimeout(() => this.answer(res, reply), this.lookupDelayMs);
+      return;
+    }
     this.holdLookups--;
     this.openResponses.add(res);
     const held: HeldLookup = {
@@ -158,6 +197,7 @@ export class LateCommitGateway {
       mchOrderNo: String(body.mchOrderNo),
       merchantId: String(body.merchantId ?? ''),
       amount: String(body.amount),
+      orderStatus: 'PROCESSING',
     };
     this.orders.push(order);
     return order;
@@ -167,7 +207,6 @@ export class LateCommitGateway {
     return {
       ...order,
       fee: null,
-      orderStatus: 'PROCESSING',
       completionTime: null,
     };
   }

@@ -75,10 +75,38 @@ export function describeOpenIndexContract(
         'P1',
         'P2',
       ]);
-      expect(await store.listOpen(2, 'P2')).toEqual([
-        { mchOrderNo: 'P3', openedAt: 30, dueAt: 500 },
+      expect(
+        await store.listOpen(2, { openedAt: 20, mchOrderNo: 'P2' }),
+      ).toEqual([{ mchOrderNo: 'P3', openedAt: 30, dueAt: 500 }]);
+      expect(
+        await store.listOpen(2, { openedAt: 30, mchOrderNo: 'P3' }),
+      ).toEqual([]);
+    });
+
+    it('continues a listing whose cursor entry settled between pages, ties by mchOrderNo', async () => {
+      await store.trackOpen('T-B', 10, 900);
+      await store.trackOpen('T-A', 10, 900);
+      await store.trackOpen('T-C', 10, 900);
+      await store.trackOpen('T-D', 11, 900);
+      const first = await store.listOpen(2);
+      expect(first.map((e) => e.mchOrderNo)).toEqual(['T-A', 'T-B']);
+      await store.untrackOpen('T-B');
+      expect(
+        (await store.listOpen(10, first[1])).map((e) => e.mchOrderNo),
+      ).toEqual(['T-C', 'T-D']);
+    });
+
+    it('keeps the merchant of an open payout, and the first one when a later call names none', async () => {
+      await store.trackOpen('M1', 1, 100, '1002001');
+      await store.trackOpen('M1', 2, 200);
+      expect(await store.takeDueOpen(300, 10, 1_000)).toEqual([
+        { mchOrderNo: 'M1', openedAt: 1, dueAt: 200, merchantId: '1002001' },
       ]);
-      expect(await store.listOpen(2, 'P3')).toEqual([]);
+      await store.untrackOpen('M1');
+      await store.trackOpen('M1', 5, 100);
+      expect(await store.listOpen(10)).toEqual([
+        { mchOrderNo: 'M1', openedAt: 5, dueAt: 100 },
+      ]);
     });
   });
 }

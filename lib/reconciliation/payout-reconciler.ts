@@ -1,0 +1,223 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
+import { toPayoutOrder } from '../client/cashy-response.mapper';
+import { PayoutClock } from '../clock/payout.clock';
+import { parseDecimal } from '../markets/decimal';
+import type { CashyAccount } from '../options/cashy-account';
+import {
+  PayoutConfig,
+  type PayoutAccountSelector,
+} from '../options/payout-config';
+import {
+  PayoutAttemptLedger,
+  storeCall,
+} from '../outcome/payout-attempt.ledger';
+import { PayoutLookup } from '../outcome/payout-lookup';
+import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
+import { PAYOUT_STORE } from '../payout.constants';
+import {
+  PayoutOutcomeUnknownError,
+  PayoutValidationError,
+} from '../payout.errors';
+import {
+  isFinalPayoutStatus,
+  type PayoutCurrency,
+  type PayoutOrder,
+  type PayoutStatus,
+} from '../payout.types';
+import type {
+  PayoutAttempt,
+  PayoutNotCreatedNotice,
+  PayoutStore,
+} from '../store/payout-store.interface';
+import type { QueryPayoutDto } from '../validation/query-payout.dto';
+import {
+  checkQueryPayout,
+  type CashyPayOutQueryBody,
+} from '../validation/query-payout.rules';
+
+/** What reconciling one order found. */
+export type ReconcileFinding =
+  /** The gateway has it: its status was fed through the state machine (its event emitted once). */
+  | { kind: 'order'; order: PayoutOrder }
+  /**
+   * The gateway does not have it and no create of it can land any more. `decided`: the attempt this
+   * call recorded as not created, with the notice it was given, when this call made that decision.
+   */
+  | { kind: 'not_created'; decided?: PayoutAttempt };
+
+/**
+ * Settles what the host does not know yet, for `PayoutService.reconcile` and the built-in sweep
+ * alike: looks the order up and feeds the answer through the same state machine and store as
+ * webhooks, or decides, once and for all, that it was not created (rules 3, 5, 12 and 13).
+ */
+@Injectable()
+export class PayoutReconciler {
+  constructor(
+    private readonly config: PayoutConfig,
+    private readonly lookup: PayoutLookup,
+    private readonly outcomes: PayoutOutcomeProcessor,
+    private readonly attempts: PayoutAttemptLedger,
+    @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
+    private readonly clock: PayoutClock,
+  ) {}
+
+  /**
+   * Looks the order up and settles it. A "not found" outside the window records the attempt as
+   * not created with `notice` (one compare-and-set), and stops tracking it unless a
+   * `payout.not_created` is still to be emitted. Rejects with `PayoutOutcomeUnknownError` while a
+   * create may still land, or while a `createPayout` call holds the attempt.
+   */
+  async settle(
+    input: QueryPayoutDto,
+    options: PayoutAccountSelector | undefined,
+    notice: PayoutNotCreatedNotice,
+  ): Promise<ReconcileFinding> {
+    const { body, account, currency } = await this.prepareQuery(input, options);
+    const found = await this.lookup.withRetries(account, body);
+    if (found.kind === 'failed') throw found.error;
+    if (found.kind === 'absent') {
+      const decided = await this.confirmAbsent(
+        body,
+        account,
+        `${found.error.message}`,
+        found.sentAt,
+        notice,
+      );
+      if (notice.state !== 'pending' && body.mchOrderNo !== undefined)
+        await this.attempts.untrack(body.mchOrderNo);
+      return { kind: 'not_created', decided };
+    }
+    const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, {
+      currency,
+      mchOrderNo: body.mchOrderNo,
+    });
+    const raw = found.data;
+    await this.outcomes.apply({
+      merchantId: account.merchantId,
+      ...(order.merchantId && order.merchantId !== account.merchantId
+        ? { bodyMerchantId: order.merchantId }
+        : {}),
+      mchOrderNo: order.mchOrderNo,
+      orderNo: order.orderNo,
+      ...(order.channelOrderNo !== undefined
+        ? { channelOrderNo: order.channelOrderNo }
+        : {}),
+      amount: parseDecimal(raw.amount) ?? null,
+      fee: parseDecimal(raw.fee) ?? null,
+      orderStatus: order.orderStatus,
+      completionTime: order.completionTime,
+      resultDesc: order.resultDesc ?? null,
+      raw,
+      currency,
+    });
+    await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
+    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus))
+      await this.attempts.untrack(order.mchOrderNo);
+    return { kind: 'order', order };
+  }
+
+  /**
+   * Validates a query and picks its account: the one named, else the merchant the store knows the
+   * order under, else the one serving the currency; and the currency, for the amounts' scale.
+   */
+  async prepareQuery(
+    input: QueryPayoutDto,
+    options?: PayoutAccountSelector,
+  ): Promise<{
+    body: CashyPayOutQueryBody;
+    account: CashyAccount;
+    currency: PayoutCurrency | undefined;
+  }> {
+    const { errors, body, currency: requested } = checkQueryPayout(input);
+    if (!body) throw new PayoutValidationError(errors);
+    const known = await this.knownOrder(body);
+    const currency = requested ?? known?.currency;
+    const account =
+      known?.merchantId && !options?.account
+        ? this.config.selectAccount({ account: known.merchantId })
+        : this.config.selectAccount(options, currency);
+    return {
+      body,
+      account,
+      currency: currency ?? account.soleCurrency,
+    };
+  }
+
+  /** What the store knows of an order (its record, else its create attempt); nothing when the store fails. */
+  private async knownOrder(
+    body: CashyPayOutQueryBody,
+  ): Promise<{ merchantId?: string; currency?: PayoutCurrency } | undefined> {
+    try {
+      if (body.orderNo) return await this.store.get(body.orderNo);
+      return (
+        (await this.store.findByMchOrderNo(body.mchOrderNo!)) ??
+        (await this.store.getAttempt(body.mchOrderNo!))
+      );
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The gateway says it does not have the order. It is not created only when nothing known says
+   * otherwise, no create of it may still land (the window, judged by when the lookup was sent:
+   * rule 3), no `createPayout` call holds it (rule 12), and only from the merchant it was sent
+   * from. The attempt is then recorded as not created with `notice`, in one compare-and-set from
+   * the revision read here (rule 13): resolves with it, or with `undefined` when there is no
+   * attempt to decide on (none recorded, or decided before).
+   */
+  private async confirmAbsent(
+    body: CashyPayOutQueryBody,
+    account: CashyAccount,
+    answer: string,
+    lookupSentAt: number,
+    notice: PayoutNotCreatedNotice,
+  ): Promise<PayoutAttempt | undefined> {
+    const record = body.orderNo
+      ? await storeCall('get', () => this.store.get(body.orderNo!))
+      : await storeCall('findByMchOrderNo', () =>
+          this.store.findByMchOrderNo(body.mchOrderNo!),
+        );
+    const mchOrderNo = body.mchOrderNo ?? record?.mchOrderNo;
+    const attempt =
+      mchOrderNo === undefined
+        ? undefined
+        : await storeCall('getAttempt', () =>
+            this.store.getAttempt(mchOrderNo),
+          );
+    const unknown = (reason: string) =>
+      new PayoutOutcomeUnknownError(
+        mchOrderNo ?? body.orderNo!,
+        `${answer}, but ${reason}`,
+      );
+    if (record)
+      throw unknown(`the gateway created order ${record.orderNo} earlier`);
+    if (!attempt || attempt.state === 'rejected') return undefined;
+    if (attempt.state === 'created')
+      throw unknown(
+        `the gateway answered its create with order ${attempt.orderNo ?? '?'}`,
+      );
+    if (attempt.merchantId !== account.merchantId) {
+      throw unknown(
+        `merchant ${account.merchantId} was asked, and the payout was sent from merchant ${attempt.merchantId}`,
+      );
+    }
+    if (lookupSentAt < attempt.resendAfter) {
+      throw unknown(
+        `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(lookupSentAt).toISOString()}`,
+      );
+    }
+    if (
+      attempt.leaseUntil !== undefined &&
+      attempt.leaseUntil > this.clock.now()
+    ) {
+      throw unknown('a createPayout call is sending it right now');
+    }
+    // Only the attempt checked above is not created: if another call wrote it since (it may be
+    // sending the payout right now), nothing can be said yet.
+    const decided = await this.attempts.rejectIfUnchanged(attempt, notice);
+    if (!decided) throw unknown('another call wrote its attempt meanwhile');
+    return decided;
+  }
+}
