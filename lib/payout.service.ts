@@ -248,7 +248,8 @@ export class PayoutService {
             );
             break;
           }
-          await this.settleRejected(progress, body.mchOrderNo);
+          if (!(await this.settleRejected(progress, body.mchOrderNo)))
+            return this.resolveShownOrder(account, body, progress);
           throw outcome.error;
         case 'duplicate':
         case 'ambiguous': // rules 1 and 3: it may exist; look it up, never send it inside the window
@@ -278,7 +279,8 @@ export class PayoutService {
     if (progress.uncertain || progress.holdUntil !== undefined || !busy)
       throw this.outcomeUnknown(body, progress);
     // Busy on every attempt: nothing was created.
-    await this.settleRejected(progress, body.mchOrderNo);
+    if (!(await this.settleRejected(progress, body.mchOrderNo)))
+      return this.resolveShownOrder(account, body, progress);
     throw busy;
   }
 
@@ -430,13 +432,41 @@ export class PayoutService {
     return new PayoutOutcomeUnknownError(body.mchOrderNo, reason);
   }
 
-  /** Definitely not created: recorded so, and no longer watched. */
+  /**
+   * Definitely not created: recorded so, and no longer watched. Resolves `false`, recording nothing,
+   * when the store knows the order as created meanwhile (a webhook reported it): no rejection then.
+   */
   private async settleRejected(
     progress: CreateProgress,
     mchOrderNo: string,
-  ): Promise<void> {
-    await this.attempts.markRejected(progress, mchOrderNo);
+  ): Promise<boolean> {
+    const attempt = await this.attempts.markRejected(progress, mchOrderNo);
+    if (attempt?.state === 'created') return false;
     await this.attempts.untrack(mchOrderNo);
+    return true;
+  }
+
+  /**
+   * The store knows the order as created (a webhook showed it) while this call's own attempts say
+   * otherwise: the call resolves with that order, looked up, or its outcome is unknown (rule 2).
+   */
+  private async resolveShownOrder(
+    account: CashyAccount,
+    body: CashyPayOutBody,
+    progress: CreateProgress,
+  ): Promise<PayoutOrder> {
+    progress.uncertain = true;
+    progress.reason = `the gateway refused an attempt, but reported the order ${progress.attempt?.orderNo ?? ''} meanwhile`;
+    progress.orderNo ??= progress.attempt?.orderNo;
+    const found = await this.lookUpCreate(
+      account,
+      body,
+      progress,
+      this.config.retry.attempts + 1,
+    );
+    if (found.kind === 'found')
+      return this.acceptOrder(found.data, account, body, 'lookup', progress);
+    throw this.outcomeUnknown(body, progress);
   }
 
   /** One create attempt, classified (rules 1 and 4). */
@@ -528,13 +558,22 @@ export class PayoutService {
         );
       return conflict(`the ${source} ${other}`);
     }
-    // The order exists whatever the store says next: its bookkeeping never fails the call.
-    await this.attempts
+    // The order exists whatever the store says next: its bookkeeping never fails the call. But one
+    // mchOrderNo never stands for two orders: a webhook may have reported another since (rule 7).
+    const stored = await this.attempts
       .markCreated(progress, body.mchOrderNo, order.orderNo)
       .catch((error: unknown) =>
         this.logger.warn(
           `payout ${body.mchOrderNo}: could not record its create as created (${(error as Error).message})`,
         ),
+      );
+    const reported = await this.store
+      .findByMchOrderNo(body.mchOrderNo)
+      .catch(() => undefined);
+    const known = stored?.orderNo ?? reported?.orderNo;
+    if (known !== undefined && known !== order.orderNo)
+      return conflict(
+        `the ${source} answer names order ${order.orderNo}, and order ${known} was reported under this mchOrderNo`,
       );
     await this.remember(order, account, body);
     // Watched until its outcome is emitted: a final status seen here is emitted by the webhook or,

@@ -234,25 +234,31 @@ export class PayoutAttemptLedger {
     return resendAfter;
   }
 
-  /** The gateway showed the order: recorded with its orderNo. */
+  /**
+   * The gateway showed the order: recorded with its orderNo. An attempt that already names another
+   * order is left as it is; resolves with the attempt as stored, so the caller sees which order won.
+   */
   async markCreated(
     progress: CreateProgress | undefined,
     mchOrderNo: string,
     orderNo: string,
-  ): Promise<void> {
-    await this.update(progress, mchOrderNo, () => ({
-      state: 'created',
-      orderNo,
-      leaseUntil: undefined,
-    }));
+  ): Promise<PayoutAttempt | undefined> {
+    return this.update(progress, mchOrderNo, (current) =>
+      current.orderNo !== undefined && current.orderNo !== orderNo
+        ? undefined
+        : { state: 'created', orderNo, leaseUntil: undefined },
+    );
   }
 
-  /** Definitely not created: the mchOrderNo may be sent again at once. */
+  /**
+   * Definitely not created: the mchOrderNo may be sent again at once. Resolves with the attempt as
+   * stored: one already `created` (a webhook showed the order) stays so.
+   */
   async markRejected(
     progress: CreateProgress | undefined,
     mchOrderNo: string,
-  ): Promise<void> {
-    await this.update(progress, mchOrderNo, () => ({
+  ): Promise<PayoutAttempt | undefined> {
+    return this.update(progress, mchOrderNo, () => ({
       state: 'rejected',
       resendAfter: 0,
       leaseUntil: undefined,

@@ -20,6 +20,7 @@ import {
   PayoutSucceededEvent,
 } from '../events/payout.events';
 import type { PayoutEventFields } from '../events/payout.events';
+import { emitToEveryListener } from '../events/payout-event.emitter';
 import {
   PAYOUT_STATUSES,
   type PayoutCurrency,
@@ -96,6 +97,8 @@ function settledRecord(
 /** Waiting deliveries poll the store from every 5 ms up to every 100 ms, to spare a shared store. */
 const CLAIM_POLL_MS = { first: 5, max: 100 };
 const CONFIRM_ATTEMPTS = 5;
+/** How often an outcome emitted but not yet recorded is written again, until it is. */
+const CONFIRM_BACKGROUND_MS = 250;
 
 /**
  * Turns status reports (webhooks and queries alike) into exactly-once events: checks the report
@@ -110,6 +113,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   // Claim tokens: random per instance, counted per claim, so unique across replicas and deliveries.
   private readonly tokenPrefix = `${randomUUID()}-`;
   private claimCount = 0;
+  /** Outcomes this process emitted and is still recording (orderNo → claim token): copies wait. */
+  private readonly holding = new Map<string, string>();
 
   constructor(
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
@@ -134,9 +139,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
       const record = await this.read(report.orderNo);
-      if (record?.claim && record.claim.expiresAt > this.clock.now()) {
+      if (
+        this.holding.has(report.orderNo) ||
+        (record?.claim && record.claim.expiresAt > this.clock.now())
+      ) {
         // A copy of a status already handled needs nothing from the holder.
-        if (record.processed.includes(report.orderStatus as PayoutStatus))
+        if (record?.processed.includes(report.orderStatus as PayoutStatus))
           return 'duplicate';
         if (performance.now() >= giveUpAt)
           throw new PayoutBusyError(
@@ -270,7 +278,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       `order ${fields.orderNo} (${fields.mchOrderNo}): anomaly (${fields.kind}): ${fields.reason}`,
     );
     try {
-      await this.events.emitAsync(
+      await emitToEveryListener(
+        this.events,
         PAYOUT_ANOMALY,
         new PayoutAnomalyEvent({ ...fields, previousStatus: null }),
       );
@@ -422,7 +431,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       report,
       { anomaly: key },
       async () => {
-        await this.events.emitAsync(PAYOUT_ANOMALY, event);
+        await emitToEveryListener(this.events, PAYOUT_ANOMALY, event);
       },
     );
     return done === 'retry' ? 'retry' : 'anomaly';
@@ -460,7 +469,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     const renewer = setInterval(
       () => {
         renewing = renewing
-          .then(() => this.renewClaim(report.orderNo, token))
+          .then(() => this.renewClaim(report.orderNo, token, claimed))
           .catch(() => undefined);
       },
       Math.max(5, Math.floor(claimTtlMs / 3)),
@@ -487,82 +496,94 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       settledRecord(claimed, token, change, this.clock.now()),
       claimed.revision,
     ).catch(() => false);
-    if (!recorded) await this.confirm(report, token, change);
+    if (!recorded) await this.confirm(report, token, change, claimed);
     return 'done';
   }
 
   /**
-   * Records an emitted change. The listeners have succeeded, so the delivery is acknowledged even
-   * if the store keeps failing (answering 5xx would make Cashy deliver, and the listeners run,
-   * again); the write goes on in the background for as long as the claim lives, so no copy finds
-   * the order free before its outcome is recorded.
+   * Records an emitted change: the delivery is acknowledged only once it is in the store. After a
+   * few quick tries it rejects with `PayoutStoreError` (the webhook answers 503, so Cashy retries)
+   * and goes on trying in the background, holding the in-process claim so no copy on this replica
+   * runs the listeners again meanwhile; a copy that arrives once it is recorded is a duplicate.
    */
   private async confirm(
     report: PayoutStatusReport,
     token: string,
     change: ClaimedChange,
+    claimed: PayoutRecord,
   ): Promise<void> {
-    const giveUpAt = this.clock.now() + this.config.delivery.claimTtlMs;
-    for (let attempt = 1; ; attempt++) {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= CONFIRM_ATTEMPTS; attempt++) {
       try {
-        await this.settleClaim(report.orderNo, token, change);
+        await this.settleClaim(report.orderNo, token, change, claimed);
         return;
       } catch (error) {
-        if (attempt === CONFIRM_ATTEMPTS) {
-          this.logger.error(
-            `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(error as Error).message}); still trying in the background`,
-          );
-          void this.confirmInBackground(report, token, change, giveUpAt);
-          return;
-        }
-        await sleep(20 * 2 ** attempt);
+        lastError = error;
+        if (attempt < CONFIRM_ATTEMPTS) await sleep(20 * 2 ** attempt);
       }
     }
+    this.logger.error(
+      `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(lastError as Error).message}); answering 503 and still trying in the background`,
+    );
+    this.holding.set(report.orderNo, token);
+    void this.confirmInBackground(report, token, change, claimed);
+    throw new PayoutStoreError('record the outcome', lastError);
   }
 
   private async confirmInBackground(
     report: PayoutStatusReport,
     token: string,
     change: ClaimedChange,
-    giveUpAt: number,
+    claimed: PayoutRecord,
   ): Promise<void> {
-    while (!this.stopped && this.clock.now() < giveUpAt) {
-      await sleep(Math.min(1_000, Math.max(1, giveUpAt - this.clock.now())));
-      const recorded = await this.settleClaim(
-        report.orderNo,
-        token,
-        change,
-      ).then(
-        () => true,
-        () => false,
-      );
-      if (recorded) {
-        this.logger.log(
-          `order ${report.orderNo}: ${report.orderStatus} recorded after all`,
+    try {
+      while (!this.stopped) {
+        await sleep(CONFIRM_BACKGROUND_MS);
+        const recorded = await this.settleClaim(
+          report.orderNo,
+          token,
+          change,
+          claimed,
+        ).then(
+          () => true,
+          () => false,
         );
-        return;
+        if (recorded) {
+          this.logger.log(
+            `order ${report.orderNo}: ${report.orderStatus} recorded after all`,
+          );
+          return;
+        }
       }
+      this.logger.error(
+        `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded before shutdown; a later copy may emit it again`,
+      );
+    } finally {
+      this.holding.delete(report.orderNo);
     }
-    this.logger.error(
-      `order ${report.orderNo}: ${report.orderStatus} emitted but never recorded; a later duplicate may emit it again`,
-    );
   }
 
-  /** Moves our claim's expiry forward, if the claim is still ours. */
-  private async renewClaim(orderNo: string, token: string): Promise<void> {
+  /**
+   * Moves our claim's expiry forward, if the claim is still ours. A record that vanished under it
+   * (a store restarted empty) is written again from `claimed`, so copies keep finding the claim.
+   */
+  private async renewClaim(
+    orderNo: string,
+    token: string,
+    claimed: PayoutRecord,
+  ): Promise<void> {
+    const expiresAt = this.clock.now() + this.config.delivery.claimTtlMs;
     for (;;) {
       const record = await this.read(orderNo);
-      if (!record?.claim || record.claim.token !== token) return;
+      if (record && record.claim?.token !== token) return;
+      const base = record ?? { ...claimed, revision: 0 };
       const renewed: PayoutRecord = {
-        ...record,
-        claim: {
-          ...record.claim,
-          expiresAt: this.clock.now() + this.config.delivery.claimTtlMs,
-        },
-        revision: record.revision + 1,
+        ...base,
+        claim: { ...claimed.claim!, expiresAt },
+        revision: base.revision + 1,
         updatedAt: this.clock.now(),
       };
-      if (await this.write(renewed, record.revision)) return;
+      if (await this.write(renewed, record?.revision ?? 0)) return;
     }
   }
 
@@ -579,20 +600,25 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     );
   }
 
-  /** Drops our claim; with `change`, also records it. */
+  /**
+   * Drops our claim; with `change`, also records it. With `claimed` (what our claim wrote), a record
+   * that vanished meanwhile (a store restarted empty) is written again with the change recorded.
+   */
   private async settleClaim(
     orderNo: string,
     token: string,
     change: ClaimedChange | undefined,
+    claimed?: PayoutRecord,
   ): Promise<void> {
     for (;;) {
       const record = await this.read(orderNo);
-      if (!record) return;
-      if (!change && record.claim?.token !== token) return;
+      if (!record && (!change || !claimed)) return;
+      if (record && !change && record.claim?.token !== token) return;
+      const base = record ?? { ...claimed!, revision: 0 };
       if (
         await this.write(
-          settledRecord(record, token, change, this.clock.now()),
-          record.revision,
+          settledRecord(base, token, change, this.clock.now()),
+          record?.revision ?? 0,
         )
       )
         return;
@@ -619,14 +645,16 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       raw: report.raw,
     };
     if (event === 'succeeded') {
-      await this.events.emitAsync(
+      await emitToEveryListener(
+        this.events,
         PAYOUT_SUCCEEDED,
         new PayoutSucceededEvent(
           fields as PayoutEventFields & { status: 'SUCCESS' },
         ),
       );
     } else {
-      await this.events.emitAsync(
+      await emitToEveryListener(
+        this.events,
         PAYOUT_FAILED,
         new PayoutFailedEvent({
           ...(fields as PayoutEventFields & { status: 'FAIL' | 'CANCEL' }),

@@ -13,6 +13,7 @@ import {
   PAYOUT_NOT_CREATED,
   PayoutNotCreatedEvent,
 } from '../events/payout.events';
+import { emitToEveryListener } from '../events/payout-event.emitter';
 import { PayoutConfig } from '../options/payout-config';
 import { PayoutAttemptLedger } from '../outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
@@ -279,7 +280,8 @@ export class PayoutReconciliationService
     );
     renewer.unref();
     try {
-      await this.events.emitAsync(
+      await emitToEveryListener(
+        this.events,
         PAYOUT_NOT_CREATED,
         new PayoutNotCreatedEvent(attempt),
       );

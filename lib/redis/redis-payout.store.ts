@@ -135,10 +135,12 @@ export class RedisPayoutStore implements PayoutStore {
     const keys = [this.recordKey(record.orderNo)];
     if (record.mchOrderNo !== undefined)
       keys.push(this.indexKey(record.mchOrderNo));
-    // A new claim is refused while Redis is full (the webhook answers 503, nothing runs); what records a
-    // claim's end (its outcome, or its release) must not be.
+    // While Redis is full, a new record or a claim is refused (the webhook answers 503, nothing runs);
+    // what rewrites a record with what already happened (an outcome, a released claim) is not.
     const script =
-      record.claim === undefined ? COMPARE_AND_SET_ALLOW_OOM : COMPARE_AND_SET;
+      record.claim === undefined && expectedRevision > 0
+        ? COMPARE_AND_SET_ALLOW_OOM
+        : COMPARE_AND_SET;
     return this.write(script, keys, record, expectedRevision);
   }
 

@@ -66,6 +66,13 @@ describeWithRedis('a full Redis (maxmemory, noeviction)', () => {
     // A new order cannot be claimed while Redis is full: 503, nothing runs, Cashy retries.
     const other = notification();
     expect((await deliver(url, other)).status).toBe(503);
+    // Nor is a record of any new order stored: progress reports are refused too, and Redis does not grow.
+    const keysWhenFull = await admin.dbsize();
+    for (let i = 0; i < 20; i++)
+      expect(
+        (await deliver(url, notification({ orderStatus: 'PAYING' }))).status,
+      ).toBe(503);
+    expect(await admin.dbsize()).toBe(keysWhenFull);
     // Room again: the copy is still a duplicate, and the new order goes through once.
     await admin.config('SET', 'maxmemory', '0');
     expect(await deliver(url, body)).toMatchObject({

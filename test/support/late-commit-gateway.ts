@@ -49,6 +49,9 @@ export class LateCommitGateway {
   lookups = 0;
   /** How long every lookup's answer takes (a slow gateway), in ms. */
   lookupDelayMs = 0;
+  /** Awaited before a create is answered (after it was processed), when set. */
+  beforeCreateAnswer?: () => Promise<void>;
+  private rejectCreates: string[] = [];
   private hangCreates = 0;
   private holdLookups = 0;
   private hangLookups = 0;
@@ -89,6 +92,12 @@ export class LateCommitGateway {
   /** The next `count` creates are received, their connection reset at once (they land on `commitHung()`). */
   dropNextCreates(count = 1): this {
     this.dropCreates += count;
+    return this;
+  }
+
+  /** The next `count` creates are refused with the published rejection `msg`; nothing is created. */
+  rejectNextCreates(count: number, msg: string): this {
+    for (let i = 0; i < count; i++) this.rejectCreates.push(msg);
     return this;
   }
 
@@ -153,8 +162,14 @@ export class LateCommitGateway {
       this.openResponses.add(res);
       return;
     }
-    const order = this.create(body);
-    this.answer(res, { code: 200, msg: 'SUCCESS', data: this.view(order) });
+    const rejection = this.rejectCreates.shift();
+    const envelope =
+      rejection !== undefined
+        ? { code: 400, msg: rejection }
+        : { code: 200, msg: 'SUCCESS', data: this.view(this.create(body)) };
+    if (!this.beforeCreateAnswer) return this.answer(res, envelope);
+    this.openResponses.add(res);
+    void this.beforeCreateAnswer().then(() => this.answer(res, envelope));
   }
 
   private payOutQuery(

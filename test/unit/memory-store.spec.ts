@@ -381,7 +381,12 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
     const store = new MemoryPayoutStore({ maxEntries: 1 });
     await store.compareAndSet(
       rec('STALE', 1, {
-        claim: { status: 'SUCCESS', token: 't', expiresAt: Date.now() - 1 },
+        // Expired on the store's clock, the one claims are judged on.
+        claim: {
+          status: 'SUCCESS',
+          token: 't',
+          expiresAt: store.clock.now() - 1,
+        },
       }),
       0,
     );
