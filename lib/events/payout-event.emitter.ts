@@ -23,9 +23,9 @@ export async function emitToEveryListener(
     calls.map(async (call) => {
       // As emitAsync does, so a listener reading `this.event` sees the event it runs for.
       (events as unknown as { event: string }).event = name;
-      return call() as unknown;
+      return call();
     }),
   );
   const failed = results.find((r) => r.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (failed) throw failed.reason;
 }
