@@ -54,6 +54,7 @@ export { PayoutOutcomeUnknownError } from './payout.errors';
 export { PayoutOrderConflictError } from './payout.errors';
 export { PayoutConfigurationError } from './payout.errors';
 export { PayoutStoreError } from './payout.errors';
+export { PayoutBusyError } from './payout.errors';
 export {
   CashyTransportError,
   type CashyTransportFailure,

@@ -1,4 +1,3 @@
-import { STATUS_CODES } from 'node:http';
 import {
   type ArgumentsHost,
   Catch,
@@ -8,20 +7,25 @@ import {
   Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import {
-  BUSY_MSG,
-  DEFAULT_CASHY_MESSAGE_PATTERNS,
-} from './client/cashy-protocol';
-import {
+import { PayoutError } from './payout.errors';
+import type {
   CashyTransportError,
   CashyApiError,
+  PayoutBusyError,
   PayoutConfigurationError,
   PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
   PayoutStoreError,
   PayoutValidationError,
-  PayoutError,
 } from './payout.errors';
+import {
+  answerText,
+  errorBody,
+  kindOfStatus,
+  PAYOUT_HTTP_ANSWERS,
+  type PayoutFailureKind,
+  payoutErrorKind,
+} from './payout-http.answers';
 
 /** The JSON body `PayoutExceptionFilter` answers with: Nest's usual three fields, and more per error. */
 export interface PayoutHttpErrorBody {
@@ -48,8 +52,14 @@ interface NeutralReply {
   sent?: boolean;
 }
 
-/** Published rejections of what the caller sent: the caller can correct the request. */
-const PARAMS_MSG = /^Params_\w+$/;
+/** The kinds of a gateway's refusal, in the order its status is read back to one. */
+const GATEWAY_KINDS: readonly PayoutFailureKind[] = [
+  'gateway-unknown-order',
+  'gateway-duplicate',
+  'gateway-params',
+  'gateway-busy',
+  'gateway-refused',
+];
 
 /**
  * Maps the `PayoutError` family to HTTP answers, on Express and Fastify. Register it like any filter
@@ -74,20 +84,29 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
     this.send(host, answer);
   }
 
-  /** Picks the mapping for `error`'s class; the most specific class wins. */
+  /** Picks the mapping for `error`'s kind (`payoutErrorKind`: by class, the most specific wins). */
   protected toHttpAnswer(error: PayoutError): PayoutHttpAnswer {
-    if (error instanceof PayoutValidationError)
-      return this.forValidation(error);
-    if (error instanceof PayoutOrderConflictError)
-      return this.forOrderConflict(error);
-    if (error instanceof CashyApiError) return this.forCashyApi(error);
-    if (error instanceof PayoutOutcomeUnknownError)
-      return this.forOutcomeUnknown(error);
-    if (error instanceof PayoutConfigurationError)
-      return this.forConfiguration(error);
-    if (error instanceof PayoutStoreError) return this.forStore(error);
-    if (error instanceof CashyTransportError) return this.forTransport(error);
-    return this.forOther(error);
+    switch (payoutErrorKind(error)) {
+      case 'invalid':
+        return this.forValidation(error as PayoutValidationError);
+      case 'order-conflict':
+        return this.forOrderConflict(error as PayoutOrderConflictError);
+      case 'outcome-unknown':
+        return this.forOutcomeUnknown(error as PayoutOutcomeUnknownError);
+      case 'configuration':
+        return this.forConfiguration(error);
+      case 'store':
+        return this.forStore(error);
+      case 'busy':
+        return this.forBusy(error);
+      case 'gateway-timeout':
+      case 'gateway-unusable':
+        return this.forTransport(error as CashyTransportError);
+      case 'internal':
+        return this.forOther(error);
+      default:
+        return this.forCashyApi(error as CashyApiError);
+    }
   }
 
   /** 400 with every broken rule, in the shape of Nest's `ValidationPipe` plus `errors`. */
@@ -98,7 +117,7 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
       message,
     }));
     return this.answer(
-      HttpStatus.BAD_REQUEST,
+      PAYOUT_HTTP_ANSWERS.invalid.status,
       errors.map((e) => e.message),
       { errors },
     );
@@ -108,11 +127,10 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
   protected forOrderConflict(
     error: PayoutOrderConflictError,
   ): PayoutHttpAnswer {
-    return this.answer(
-      HttpStatus.CONFLICT,
-      `mchOrderNo ${error.mchOrderNo} already holds another payout; look that order up, and use a new mchOrderNo only for a new payout`,
-      { mchOrderNo: error.mchOrderNo, orderNo: error.orderNo ?? null },
-    );
+    return this.fromTable('order-conflict', error, {
+      mchOrderNo: error.mchOrderNo,
+      orderNo: error.orderNo ?? null,
+    });
   }
 
   /**
@@ -121,17 +139,8 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
    */
   protected forCashyApi(error: CashyApiError): PayoutHttpAnswer {
     const status = this.cashyApiStatus(error);
-    const message =
-      status === HttpStatus.NOT_FOUND
-        ? 'the payout gateway has no such order'
-        : status === HttpStatus.CONFLICT
-          ? 'the payout gateway already holds an order with this mchOrderNo'
-          : status === HttpStatus.UNPROCESSABLE_ENTITY
-            ? 'the payout gateway refused a field of the request'
-            : status === HttpStatus.SERVICE_UNAVAILABLE
-              ? 'the payout gateway is busy; nothing was done, try again later'
-              : 'the payout gateway refused the request';
-    const answer = this.answer(status, message, {
+    const kind = kindOfStatus(status, GATEWAY_KINDS) ?? 'gateway-refused';
+    const answer = this.answer(status, answerText(kind), {
       code: error.code,
       msg: error.msg,
     });
@@ -141,25 +150,15 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
   }
 
   /**
-   * The status of a gateway answer:
-   * - 404 for the unknown-order answer (a query for an order the gateway does not have);
-   * - 409 for a duplicate-order answer;
-   * - 422 for the other published `Params_*` rejections: the request was well-formed for this
-   *   module but the gateway refused a value, which the caller can change;
-   * - 503 for `System_busy` / `System_Maintenance`: nothing was done, ask again later;
-   * - 502 for everything else: `MerchantId_*`, `Request*` (IP allow-list, method) and
-   *   `Sign_verify_error` are this server's configuration, which the caller cannot fix, and
-   *   `System_error` or an unknown code is the gateway's failure.
+   * The status of a gateway answer (`PAYOUT_HTTP_ANSWERS`): 404 for the unknown-order answer, 409
+   * for a duplicate order, 422 for another published `Params_*` rejection (a value the caller can
+   * change), 503 for `System_busy` / `System_Maintenance` (nothing was done), 502 for everything
+   * else: `MerchantId_*`, `Request*` (IP allow-list, method) and `Sign_verify_error` are this
+   * server's configuration, and `System_error` or an unknown code is the gateway's failure.
    * The order wording uses the module's default patterns; override this if you set `gatewayMessages`.
    */
   protected cashyApiStatus(error: CashyApiError): HttpStatus {
-    if (DEFAULT_CASHY_MESSAGE_PATTERNS.orderNotFound.test(error.msg))
-      return HttpStatus.NOT_FOUND;
-    if (DEFAULT_CASHY_MESSAGE_PATTERNS.duplicateOrder.test(error.msg))
-      return HttpStatus.CONFLICT;
-    if (BUSY_MSG.test(error.msg)) return HttpStatus.SERVICE_UNAVAILABLE;
-    if (PARAMS_MSG.test(error.msg)) return HttpStatus.UNPROCESSABLE_ENTITY;
-    return HttpStatus.BAD_GATEWAY;
+    return PAYOUT_HTTP_ANSWERS[payoutErrorKind(error)].status;
   }
 
   /**
@@ -169,65 +168,45 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
   protected forOutcomeUnknown(
     error: PayoutOutcomeUnknownError,
   ): PayoutHttpAnswer {
-    const answer = this.answer(
-      HttpStatus.SERVICE_UNAVAILABLE,
-      `the outcome of payout ${error.mchOrderNo} is not known yet; ask again later with the same mchOrderNo, never a new one`,
-      { mchOrderNo: error.mchOrderNo },
-    );
-    return this.withRetryAfter(answer, this.retryAfterSeconds(error));
+    return this.fromTable('outcome-unknown', error, {
+      mchOrderNo: error.mchOrderNo,
+    });
   }
 
   /** 500 with a generic message: the text names options and accounts, which are the server's business. */
   protected forConfiguration(
-    _error: PayoutConfigurationError,
+    error: PayoutConfigurationError,
   ): PayoutHttpAnswer {
-    return this.answer(
-      HttpStatus.INTERNAL_SERVER_ERROR,
-      'Internal server error',
-    );
+    return this.fromTable('configuration', error);
   }
 
   /** 503 with `Retry-After`: the payout store (Redis, a database) is unreachable for now. */
   protected forStore(error: PayoutStoreError): PayoutHttpAnswer {
-    return this.withRetryAfter(
-      this.answer(
-        HttpStatus.SERVICE_UNAVAILABLE,
-        'payout state is temporarily unavailable; try again later',
-      ),
-      this.retryAfterSeconds(error),
-    );
+    return this.fromTable('store', error);
+  }
+
+  /** 503 with `Retry-After`: another delivery of the same order is still running its listeners. */
+  protected forBusy(error: PayoutBusyError): PayoutHttpAnswer {
+    return this.fromTable('busy', error);
   }
 
   /** 504 when the gateway did not answer in time, 502 when it answered with nothing usable. */
   protected forTransport(error: CashyTransportError): PayoutHttpAnswer {
-    return error.failure === 'timeout'
-      ? this.answer(
-          HttpStatus.GATEWAY_TIMEOUT,
-          'the payout gateway did not answer in time',
-        )
-      : this.answer(
-          HttpStatus.BAD_GATEWAY,
-          'the payout gateway gave no usable answer',
-        );
+    return this.fromTable(payoutErrorKind(error), error);
   }
 
   /** 500 for any other member of the family (including ones added later). */
-  protected forOther(_error: PayoutError): PayoutHttpAnswer {
-    return this.answer(
-      HttpStatus.INTERNAL_SERVER_ERROR,
-      'Internal server error',
-    );
+  protected forOther(error: PayoutError): PayoutHttpAnswer {
+    return this.fromTable('internal', error);
   }
 
   /**
-   * Seconds in `Retry-After` for a 503: 5 for a busy gateway or store, 60 for gateway maintenance,
-   * 30 for an unknown outcome (long enough for the order to show up in a lookup).
+   * Seconds in `Retry-After` for a 503 (`PAYOUT_HTTP_ANSWERS`): 5 for a busy gateway, store or
+   * delivery, 60 for gateway maintenance, 30 for an unknown outcome (long enough for the order to
+   * show up in a lookup).
    */
   protected retryAfterSeconds(error: PayoutError): number {
-    if (error instanceof CashyApiError && error.msg === 'System_Maintenance')
-      return 60;
-    if (error instanceof PayoutOutcomeUnknownError) return 30;
-    return 5;
+    return PAYOUT_HTTP_ANSWERS[payoutErrorKind(error)].retryAfter ?? 5;
   }
 
   /** Logs what the body leaves out: 5xx with the full error (whose text never holds an apiKey), 4xx at debug. */
@@ -267,15 +246,22 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
     message: string | string[],
     extra: Record<string, unknown> = {},
   ): PayoutHttpAnswer {
-    return {
-      status,
-      body: {
-        statusCode: status,
-        error: STATUS_CODES[status] ?? 'Error',
-        message,
-        ...extra,
-      },
-    };
+    return { status, body: { ...errorBody(status, message), ...extra } };
+  }
+
+  /** The table's answer for `kind`, with `Retry-After` when the table gives one. */
+  private fromTable(
+    kind: PayoutFailureKind,
+    error: PayoutError,
+    extra: Record<string, unknown> = {},
+  ): PayoutHttpAnswer {
+    const { status, retryAfter } = PAYOUT_HTTP_ANSWERS[kind];
+    // The conflict and unknown-outcome answers name the order the error is about.
+    const { mchOrderNo } = error as Partial<PayoutOutcomeUnknownError>;
+    const answer = this.answer(status, answerText(kind, mchOrderNo), extra);
+    return retryAfter === undefined
+      ? answer
+      : this.withRetryAfter(answer, this.retryAfterSeconds(error));
   }
 
   /** Adds `Retry-After: seconds` to an answer. */

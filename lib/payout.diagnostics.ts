@@ -54,7 +54,10 @@ export interface PayoutOutcomeUnknownMessage {
 /** One webhook answer. */
 export interface PayoutWebhookMessage {
   status: number;
-  /** `acknowledged`, or why not: `signature`, `merchant`, `raw-body`, `invalid`, `listener-failed`, `busy`, `store`. */
+  /**
+   * `acknowledged`, or why not: `content-type`, `too-large`, `raw-body`, `merchant`, `signature`,
+   * `invalid`, `busy`, `store`, `listener-failed`.
+   */
   reason: string;
   merchantId?: string;
   orderNo?: string;

@@ -4,7 +4,10 @@ import type {
   PayoutModuleOptions,
   PayoutWebhookOptions,
 } from './options/payout-module-options.interface';
-import { PAYOUT_DEFAULTS } from './options/payout-options.resolver';
+import {
+  PAYOUT_DEFAULTS,
+  PAYOUT_OPTIONS_LEAD,
+} from './options/payout-options.resolver';
 import { createPayoutWebhookController } from './webhook/payout-webhook.controller';
 import { PAYOUT_WEBHOOK_PATH } from './webhook/payout-webhook-body.handler';
 
@@ -32,7 +35,7 @@ function webhookPath(webhook: unknown): string | undefined {
       (typeof path !== 'string' || !/^\/?[\w\-./:]+$/.test(path)))
   ) {
     throw new PayoutConfigurationError(
-      'Invalid PayoutModule options: webhook must be false or { path?: string } with a route path such as "payout/webhook"',
+      `${PAYOUT_OPTIONS_LEAD}webhook must be false or { path?: string } with a route path such as "payout/webhook"`,
     );
   }
   return path ?? PAYOUT_DEFAULTS.webhookPath;

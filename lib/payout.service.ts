@@ -5,6 +5,7 @@ import {
   CASHY_ENDPOINTS,
 } from './client/cashy-protocol';
 import { CashyHttpClient } from './client/cashy-http.client';
+import { isAbsent, MCH_ORDER_NO } from './client/cashy-wire';
 import { PayoutClock } from './clock/payout.clock';
 import {
   toPayoutBalance,
@@ -43,7 +44,6 @@ import {
 } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import {
-  absentValue,
   asTransportError,
   otherOrder,
   PayoutLookup,
@@ -583,7 +583,7 @@ export class PayoutService {
       body.mchOrderNo,
       this.clock.now() + (final ? 0 : this.firstCheckMs()),
     );
-    if (!absentValue(data.amount) && !sameAmount(data.amount, body.amount)) {
+    if (!isAbsent(data.amount) && !sameAmount(data.amount, body.amount)) {
       return conflict(
         `the ${source} answer says ${String(data.amount)} ${body.currency} where ${body.amount} was asked for`,
       );
@@ -619,8 +619,8 @@ export class PayoutService {
 
 /** A `listOpenPayouts` cursor (`<openedAt>~<mchOrderNo>`; `~` is never in an mchOrderNo). */
 function parseCursor(after: string): PayoutOpenCursor {
-  const match = /^(\d{1,16})~([A-Za-z0-9_.:-]{1,32})$/.exec(after);
-  if (!match)
+  const match = /^(\d{1,16})~(.*)$/.exec(after);
+  if (!match || !MCH_ORDER_NO.test(match[2]))
     throw new PayoutValidationError([
       {
         field: 'after',

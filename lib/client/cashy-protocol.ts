@@ -1,5 +1,6 @@
 import { CashyApiError, CashyTransportError } from '../payout.errors';
 import { wholeNumber } from '../markets/decimal';
+import { isOrderNumber, isPlainObject, parseJson } from './cashy-wire';
 
 /** Cashy payout API paths. Every endpoint is a signed JSON POST. */
 export const CASHY_ENDPOINTS = {
@@ -8,6 +9,9 @@ export const CASHY_ENDPOINTS = {
   bankListQuery: '/api/bankListQuery',
   getBalance: '/api/getBalance',
 } as const;
+
+/** The answer that acknowledges a notification: Cashy stops retrying only on this exact body. */
+export const CASHY_ACK = 'SUCCESS';
 
 /** One of Cashy's payout API paths. */
 export type CashyEndpoint =
@@ -179,44 +183,17 @@ export function isRetryableApiError(error: unknown): error is CashyApiError {
   );
 }
 
-const ORDER_NUMBER = /^[\x21-\x7e]{1,64}$/;
-
-/** True for an order number: a string of 1 to 64 visible ASCII characters. */
-export function isOrderNumber(value: unknown): value is string {
-  return typeof value === 'string' && ORDER_NUMBER.test(value);
-}
-
 /** `data` as an order: an object with a usable `orderNo`, else `undefined`. */
 function orderData(data: unknown): Record<string, unknown> | undefined {
-  return typeof data === 'object' &&
-    data !== null &&
-    !Array.isArray(data) &&
-    isOrderNumber((data as Record<string, unknown>).orderNo)
-    ? (data as Record<string, unknown>)
-    : undefined;
+  return isPlainObject(data) && isOrderNumber(data.orderNo) ? data : undefined;
 }
 
 /** Parses Cashy's envelope from an answer body; `undefined` when it is not one. */
 export function parseEnvelope(text: string): CashyEnvelope | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    return undefined;
-  const { code, msg, data } = parsed as Record<string, unknown>;
+  const parsed = parseJson(text);
+  if (!isPlainObject(parsed)) return undefined;
+  const { code, msg, data } = parsed;
   const numericCode = wholeNumber(code);
   if (!Number.isInteger(numericCode)) return undefined;
-  return {
-    code: numericCode,
-    msg:
-      typeof msg === 'string'
-        ? msg
-        : msg === undefined || msg === null
-          ? ''
-          : String(msg),
-    data,
-  };
+  return { code: numericCode, msg: String(msg ?? ''), data };
 }

@@ -5,12 +5,14 @@ import {
   type PayoutOrder,
 } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
-import {
-  formatDecimal,
-  normalizeAmount,
-  parseDecimal,
-} from '../markets/decimal';
 import type { CashyEndpoint } from './cashy-protocol';
+import {
+  isPlainObject,
+  nonEmptyText,
+  normalizeAmount,
+  wireAmount,
+  wireText,
+} from './cashy-wire';
 import { CashyTransportError } from '../payout.errors';
 
 /** Cashy reports balances with two decimals in every market. */
@@ -20,14 +22,13 @@ function record(
   data: unknown,
   endpoint: CashyEndpoint,
 ): Record<string, unknown> {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+  if (!isPlainObject(data))
     throw new CashyTransportError(
       'unparsable',
       endpoint,
       'data is not an object',
     );
-  }
-  return data as Record<string, unknown>;
+  return data;
 }
 
 function amount(
@@ -47,9 +48,6 @@ function amount(
   }
 }
 
-const optionalText = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
-
 /**
  * Normalizes an order from payOut or payOutQuery: merchantId as a string, amounts as decimal
  * strings at the market's scale whichever of string or number Cashy sent. Lenient on purpose: an
@@ -66,40 +64,20 @@ export function toPayoutOrder(
   if (typeof value.orderNo !== 'string' || value.orderNo === '')
     throw new CashyTransportError('unparsable', endpoint, 'orderNo missing');
   const scale = marketOf(known.currency)?.amountScale;
-  const resultDesc = optionalText(value.resultDesc);
-  const channelOrderNo = optionalText(value.channelOrderNo);
+  const resultDesc = nonEmptyText(value.resultDesc);
+  const channelOrderNo = nonEmptyText(value.channelOrderNo);
   return {
-    merchantId:
-      value.merchantId === undefined || value.merchantId === null
-        ? ''
-        : String(value.merchantId),
-    mchOrderNo: optionalText(value.mchOrderNo) ?? known.mchOrderNo ?? '',
+    merchantId: String(value.merchantId ?? ''),
+    mchOrderNo: nonEmptyText(value.mchOrderNo) ?? known.mchOrderNo ?? '',
     orderNo: value.orderNo,
     ...(known.currency ? { currency: known.currency } : {}),
-    amount: lenientAmount(value.amount, scale),
-    fee: lenientAmount(value.fee, scale),
-    orderStatus:
-      typeof value.orderStatus === 'string'
-        ? value.orderStatus
-        : String(value.orderStatus ?? ''),
-    completionTime:
-      typeof value.completionTime === 'number'
-        ? String(value.completionTime)
-        : (optionalText(value.completionTime) ?? null),
+    amount: wireAmount(value.amount, scale),
+    fee: wireAmount(value.fee, scale),
+    orderStatus: String(value.orderStatus ?? ''),
+    completionTime: wireText(value.completionTime) ?? null,
     ...(resultDesc !== undefined ? { resultDesc } : {}),
     ...(channelOrderNo !== undefined ? { channelOrderNo } : {}),
   };
-}
-
-function lenientAmount(
-  value: unknown,
-  scale: number | undefined,
-): string | null {
-  const parsed = parseDecimal(value);
-  if (!parsed) return null;
-  return scale === undefined && typeof value === 'string'
-    ? value.trim()
-    : formatDecimal(parsed, scale ?? 0);
 }
 
 /** Normalizes bankListQuery's array. */
@@ -138,10 +116,7 @@ export function toPayoutBalance(
 ): PayoutBalance {
   const value = record(data, endpoint);
   return {
-    merchantId:
-      value.mchId !== undefined && value.mchId !== null
-        ? String(value.mchId)
-        : merchantId,
+    merchantId: String(value.mchId ?? merchantId),
     balance:
       amount(value.balance, BALANCE_SCALE, endpoint, 'balance') ?? '0.00',
     unBalance:

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { PayoutConfigurationError } from '../payout.errors';
-import { resolvePayoutOptions } from '../options/payout-options.resolver';
+import { type OptionProblem, problemList } from '../options/option.reader';
+import { readPayoutOptions } from '../options/payout-options.resolver';
 import {
   PAYOUT_ENV_ACCOUNTS,
   type PayoutEnvVariable,
@@ -9,8 +10,6 @@ import type { PayoutEnvConfig } from './payout-env-config.interface';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const RESOLVER_PREFIX = 'Invalid PayoutModule options: ';
-const OPTION_PATH = /^\w+(?:\[\d+\])?(?:\.\w+)*/;
 const PER_CURRENCY_HINT =
   'CASHY_PEN_MERCHANT_ID and CASHY_PEN_API_KEY and/or CASHY_MXN_MERCHANT_ID and CASHY_MXN_API_KEY';
 
@@ -43,6 +42,68 @@ function redactApiKey<T extends object>(target: T): T {
   return target;
 }
 
+/** The variables read straight into an option, with how their text is read. */
+const ENV_OPTIONS = [
+  ['CASHY_BASE_URL', 'baseUrl', read],
+  ['CASHY_NOTIFY_URL', 'notifyUrl', read],
+  ['CASHY_TIMEOUT_MS', 'timeoutMs', readInteger],
+  ['CASHY_RESEND_WINDOW_MS', 'resendWindowMs', readInteger],
+] as const;
+
+/**
+ * Puts the account variables into `options` (`merchantId` + `apiKey`, or `accounts`) and records
+ * which variable each account option came from; returns the problem when they do not make an
+ * account setup.
+ */
+function readAccountVariables(
+  env: Env,
+  options: Record<string, unknown>,
+  sources: Map<string, string>,
+): string | undefined {
+  const single = (['CASHY_MERCHANT_ID', 'CASHY_API_KEY'] as const).filter(
+    (name) => read(env, name) !== undefined,
+  );
+  const accounts = PAYOUT_ENV_ACCOUNTS.filter(
+    (account) =>
+      read(env, account.merchantId) !== undefined ||
+      read(env, account.apiKey) !== undefined,
+  );
+  if (single.length > 0 && accounts.length > 0) {
+    const found = PAYOUT_ENV_ACCOUNTS.flatMap((account) => [
+      account.merchantId,
+      account.apiKey,
+    ]).filter((name) => read(env, name) !== undefined);
+    return (
+      'set either CASHY_MERCHANT_ID and CASHY_API_KEY (one account) or ' +
+      `${PER_CURRENCY_HINT} (one account per currency), not both (found ${[...single, ...found].join(', ')})`
+    );
+  }
+  if (single.length > 0) {
+    options.merchantId = read(env, 'CASHY_MERCHANT_ID');
+    options.apiKey = read(env, 'CASHY_API_KEY');
+    sources.set('merchantId', 'CASHY_MERCHANT_ID');
+    sources.set('apiKey', 'CASHY_API_KEY');
+    return undefined;
+  }
+  if (accounts.length === 0)
+    return `CASHY_MERCHANT_ID and CASHY_API_KEY (merchantId, apiKey) are required, or one account per currency: ${PER_CURRENCY_HINT}`;
+  options.accounts = accounts.map((account, i) => {
+    sources.set(`accounts[${i}].merchantId`, account.merchantId);
+    sources.set(`accounts[${i}].apiKey`, account.apiKey);
+    return {
+      name: account.name,
+      merchantId: read(env, account.merchantId),
+      apiKey: read(env, account.apiKey),
+      currencies: [account.currency],
+    };
+  });
+  sources.set(
+    'accounts',
+    accounts.map((account) => account.merchantId).join(' and '),
+  );
+  return undefined;
+}
+
 /**
  * Reads `PayoutModule` options from environment variables and validates them with the module's own
  * resolver, so the rules and messages are the options'; each message names the variable beside the
@@ -50,86 +111,36 @@ function redactApiKey<T extends object>(target: T): T {
  */
 export function readPayoutEnv(env: Env): PayoutEnvConfig {
   const options: Record<string, unknown> = {};
-  // Which variable an option path in a resolver message came from.
-  const sources = new Map<string, string>([
-    ['baseUrl', 'CASHY_BASE_URL'],
-    ['notifyUrl', 'CASHY_NOTIFY_URL'],
-    ['timeoutMs', 'CASHY_TIMEOUT_MS'],
-    ['resendWindowMs', 'CASHY_RESEND_WINDOW_MS'],
-    ['merchantId', 'CASHY_MERCHANT_ID'],
-    ['apiKey', 'CASHY_API_KEY'],
-  ]);
-  const put = (option: string, value: unknown) => {
+  // Which variable each option path came from, to name it in the resolver's problems.
+  const sources = new Map<string, string>();
+  for (const [variable, option, readValue] of ENV_OPTIONS) {
+    const value = readValue(env, variable);
     if (value !== undefined) options[option] = value;
-  };
-  put('baseUrl', read(env, 'CASHY_BASE_URL'));
-  put('notifyUrl', read(env, 'CASHY_NOTIFY_URL'));
-  put('timeoutMs', readInteger(env, 'CASHY_TIMEOUT_MS'));
-  put('resendWindowMs', readInteger(env, 'CASHY_RESEND_WINDOW_MS'));
-
-  const single = (['CASHY_MERCHANT_ID', 'CASHY_API_KEY'] as const).filter(
-    (name) => read(env, name) !== undefined,
-  );
-  const perCurrency = PAYOUT_ENV_ACCOUNTS.flatMap((account) => [
-    account.merchantId,
-    account.apiKey,
-  ]).filter((name) => read(env, name) !== undefined);
-  let accountsProblem: string | undefined;
-  if (single.length > 0 && perCurrency.length > 0) {
-    accountsProblem =
-      'set either CASHY_MERCHANT_ID and CASHY_API_KEY (one account) or ' +
-      `${PER_CURRENCY_HINT} (one account per currency), not both (found ${[...single, ...perCurrency].join(', ')})`;
-  } else if (single.length > 0) {
-    put('merchantId', read(env, 'CASHY_MERCHANT_ID'));
-    put('apiKey', read(env, 'CASHY_API_KEY'));
-  } else if (perCurrency.length > 0) {
-    const accounts = PAYOUT_ENV_ACCOUNTS.filter(
-      (account) =>
-        read(env, account.merchantId) !== undefined ||
-        read(env, account.apiKey) !== undefined,
-    );
-    options.accounts = accounts.map((account, i) => {
-      sources.set(`accounts[${i}].merchantId`, account.merchantId);
-      sources.set(`accounts[${i}].apiKey`, account.apiKey);
-      return {
-        name: account.name,
-        merchantId: read(env, account.merchantId),
-        apiKey: read(env, account.apiKey),
-        currencies: [account.currency],
-      };
-    });
-    sources.set(
-      'accounts',
-      accounts.map((account) => account.merchantId).join(' and '),
-    );
-  } else {
-    accountsProblem = `CASHY_MERCHANT_ID and CASHY_API_KEY (merchantId, apiKey) are required, or one account per currency: ${PER_CURRENCY_HINT}`;
+    sources.set(option, variable);
   }
-
-  const problems: string[] = accountsProblem ? [accountsProblem] : [];
-  try {
-    resolvePayoutOptions(options);
-  } catch (error) {
-    if (!(error instanceof PayoutConfigurationError)) throw error;
-    const text = error.message.startsWith(RESOLVER_PREFIX)
-      ? error.message.slice(RESOLVER_PREFIX.length)
-      : error.message;
-    for (const problem of text.split('; ')) {
-      const path = OPTION_PATH.exec(problem)?.[0] ?? '';
-      // The account problem above already says what is wrong with the account variables.
-      if (accountsProblem && (path === 'merchantId' || path === 'apiKey'))
-        continue;
-      const variable = sources.get(path);
-      problems.push(
-        variable
-          ? `${variable} (${path})${problem.slice(path.length)}`
-          : problem,
-      );
-    }
+  const accountsProblem = readAccountVariables(env, options, sources);
+  const problems: OptionProblem[] = accountsProblem
+    ? [{ path: '', message: accountsProblem }]
+    : [];
+  for (const { path, message } of readPayoutOptions(options).problems ?? []) {
+    // The account problem above already says what is wrong with the account variables.
+    if (accountsProblem && (path === 'merchantId' || path === 'apiKey'))
+      continue;
+    const variable = sources.get(path);
+    problems.push({
+      path,
+      message:
+        variable && message.startsWith(path)
+          ? `${variable} (${path})${message.slice(path.length)}`
+          : message,
+    });
   }
   if (problems.length > 0)
     throw new PayoutConfigurationError(
-      `Invalid PayoutModule options from the environment: ${problems.join('; ')}`,
+      problemList(
+        'Invalid PayoutModule options from the environment: ',
+        problems,
+      ),
     );
 
   const config = options as unknown as PayoutEnvConfig;

@@ -88,21 +88,6 @@ export function formatDecimal(parsed: ParsedDecimal, scale: number): string {
   return `${parsed.negative ? '-' : ''}${parsed.integer}${fraction ? `.${fraction}` : ''}`;
 }
 
-/**
- * Normalizes a gateway amount (`string | number | null`) to a decimal string at `scale`, or `null`
- * when the gateway sent none. With no known scale the value is rendered as given, minus noise zeros.
- * Throws `TypeError` for a value that is not a decimal at all.
- */
-export function normalizeAmount(
-  value: unknown,
-  scale: number | undefined,
-): string | null {
-  if (value === null || value === undefined || value === '') return null;
-  const parsed = parseDecimal(value);
-  if (!parsed) throw new TypeError(`not a decimal: ${JSON.stringify(value)}`);
-  return formatDecimal(parsed, scale ?? 0);
-}
-
 /** A whole number given as a number or a string of up to 9 digits; `NaN` for anything else. */
 export function wholeNumber(value: unknown): number {
   return typeof value === 'number'

@@ -197,7 +197,6 @@ export const MEXICO_MARKET: PayoutMarket = {
   defaultLimits: { min: '40', max: '15000' },
   accountNameMaxLength: 40,
   idRequired: false,
-  acceptsCci: false,
   allowsSuccessReversal: true,
   accountTypes: {
     [CARD_OR_ACCOUNT]: 'Bank card / account number (16 digits)',

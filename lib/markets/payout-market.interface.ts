@@ -48,8 +48,6 @@ export interface PayoutMarket {
   accountNameMaxLength: number;
   /** Whether `idType` and `idCard` must be sent. */
   idRequired: boolean;
-  /** Whether `cciAccountNo` exists in this market at all. */
-  acceptsCci: boolean;
   /** Whether a `SUCCESS` can later turn into `FAIL` (a SPEI return). */
   allowsSuccessReversal: boolean;
   accountTypes: Readonly<Record<number, string>>;

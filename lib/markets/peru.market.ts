@@ -211,7 +211,6 @@ export const PERU_MARKET: PayoutMarket = {
   defaultLimits: { min: '10.00', max: '2000.00' },
   accountNameMaxLength: 32,
   idRequired: true,
-  acceptsCci: true,
   allowsSuccessReversal: false,
   accountTypes: {
     [CORRIENTE]: 'Corriente (checking)',

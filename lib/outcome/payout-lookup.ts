@@ -6,6 +6,7 @@ import {
   type LookupOutcome,
 } from '../client/cashy-protocol';
 import { CashyHttpClient } from '../client/cashy-http.client';
+import { idText, isAbsent } from '../client/cashy-wire';
 import { PayoutClock } from '../clock/payout.clock';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
@@ -105,19 +106,6 @@ export class PayoutLookup {
   }
 }
 
-/** Cashy leaves fields out, or sends them as null or "". */
-export function absentValue(value: unknown): boolean {
-  return value === undefined || value === null || value === '';
-}
-
-/** An identifier as text: Cashy may send a digit-only one as a JSON number. */
-function idText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value === '' ? undefined : value;
-  return typeof value === 'number' && Number.isSafeInteger(value)
-    ? String(value)
-    : undefined;
-}
-
 /** How an answer names another order than `expected` (by mchOrderNo or orderNo), if it does. */
 export function otherOrder(
   data: Record<string, unknown>,
@@ -126,7 +114,7 @@ export function otherOrder(
   const mchOrderNo = idText(data.mchOrderNo);
   if (
     expected.mchOrderNo !== undefined &&
-    !absentValue(data.mchOrderNo) &&
+    !isAbsent(data.mchOrderNo) &&
     mchOrderNo !== expected.mchOrderNo
   ) {
     return `answer names mchOrderNo ${String(data.mchOrderNo)}, not ${expected.mchOrderNo}`;

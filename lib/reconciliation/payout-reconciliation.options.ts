@@ -1,3 +1,9 @@
+import {
+  defaultsOf,
+  type NumberRule,
+  type OptionReader,
+} from '../options/option.reader';
+
 /** Options of the built-in reconciliation (module option `reconciliation`). Every field is optional. */
 export interface PayoutReconciliationOptions {
   /** How often the sweep looks for due payouts, in ms (default 30000). */
@@ -14,64 +20,49 @@ export interface PayoutReconciliationOptions {
   horizonMs?: number;
   /** How long a replica holds the payouts it took before another may take them, in ms (default 120000). */
   leaseMs?: number;
+  /**
+   * How long a Mexican payout stays watched for an SPEI return after its `SUCCESS`, in ms (default
+   * 86400000: the bank's refusal comes within minutes, a beneficiary's refund within hours); `0`
+   * stops at the first final status.
+   */
+  returnWatchMs?: number;
 }
 
 /** The reconciliation settings after defaults. */
 export type ResolvedReconciliationPolicy =
   Required<PayoutReconciliationOptions>;
 
-/** Defaults of the built-in reconciliation, in one place. */
-export const RECONCILIATION_DEFAULTS: ResolvedReconciliationPolicy = {
-  intervalMs: 30_000,
-  batchSize: 100,
-  concurrency: 4,
-  firstCheckMs: 600_000,
-  maxIntervalMs: 7_200_000,
-  horizonMs: 86_400_000,
-  leaseMs: 120_000,
-};
+/** Every reconciliation option: `[min, max, default]`, in ms where it is a time. */
+export const RECONCILIATION_RULES = {
+  intervalMs: [10, 86_400_000, 30_000],
+  batchSize: [1, 10_000, 100],
+  concurrency: [1, 64, 4],
+  firstCheckMs: [0, 86_400_000, 600_000],
+  maxIntervalMs: [1, 86_400_000, 7_200_000],
+  horizonMs: [1, 30 * 86_400_000, 86_400_000],
+  leaseMs: [1, 86_400_000, 120_000],
+  returnWatchMs: [0, 30 * 86_400_000, 86_400_000],
+} as const satisfies Record<keyof ResolvedReconciliationPolicy, NumberRule>;
 
-const LIMITS: Record<keyof ResolvedReconciliationPolicy, [number, number]> = {
-  intervalMs: [10, 86_400_000],
-  batchSize: [1, 10_000],
-  concurrency: [1, 64],
-  firstCheckMs: [0, 86_400_000],
-  maxIntervalMs: [1, 86_400_000],
-  horizonMs: [1, 30 * 86_400_000],
-  leaseMs: [1, 86_400_000],
-};
+/** Defaults of the built-in reconciliation. */
+export const RECONCILIATION_DEFAULTS: ResolvedReconciliationPolicy =
+  defaultsOf(RECONCILIATION_RULES);
 
-/** Validates `reconciliation` (an object or `false`), pushing one message per bad field. */
+/** Reads the module option `reconciliation` (an object or `false`), reporting each bad field. */
 export function resolveReconciliation(
   value: unknown,
-  problems: string[],
+  reader: OptionReader,
 ): ResolvedReconciliationPolicy | false {
   if (value === false) return false;
-  if (value === undefined) return { ...RECONCILIATION_DEFAULTS };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    problems.push(
-      'reconciliation must be false or an object { intervalMs?, batchSize?, concurrency?, firstCheckMs?, maxIntervalMs?, horizonMs?, leaseMs? }',
-    );
-    return { ...RECONCILIATION_DEFAULTS };
-  }
-  const given = value as Record<string, unknown>;
-  const resolved = { ...RECONCILIATION_DEFAULTS };
-  for (const key of Object.keys(given)) {
-    if (!(key in LIMITS)) {
-      problems.push(`reconciliation.${key} is not an option`);
-      continue;
-    }
-    const [min, max] = LIMITS[key as keyof ResolvedReconciliationPolicy];
-    const v = given[key];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
-      problems.push(
-        `reconciliation.${key} must be a whole number from ${min} to ${max}`,
-      );
-    else resolved[key as keyof ResolvedReconciliationPolicy] = v;
-  }
+  const resolved = reader.section(
+    value,
+    'reconciliation',
+    RECONCILIATION_RULES,
+    { orFalse: true, closed: true },
+  );
   if (resolved.maxIntervalMs < resolved.firstCheckMs)
-    problems.push(
+    reader.report(
+      'reconciliation.maxIntervalMs',
       'reconciliation.maxIntervalMs must not be below reconciliation.firstCheckMs',
     );
   return resolved;

@@ -4,8 +4,14 @@ import {
   type HealthIndicatorResult,
   HealthIndicatorService,
 } from '@nestjs/terminus';
+import { CASHY_ENDPOINTS, type CashyAnswer } from '../client/cashy-protocol';
+import { CashyHttpClient } from '../client/cashy-http.client';
+import { toPayoutBalance } from '../client/cashy-response.mapper';
 import { PayoutConfigurationError } from '../payout.errors';
-import { PayoutProbe } from './payout-probe';
+import type { CashyAccount } from '../options/cashy-account';
+import { OptionReader } from '../options/option.reader';
+import { PayoutConfig } from '../options/payout-config';
+import { PAYOUT_OPTION_RULES } from '../options/payout-options.resolver';
 
 /** Options of `PayoutHealthIndicator.isHealthy`. */
 export interface PayoutHealthCheckOptions {
@@ -13,10 +19,11 @@ export interface PayoutHealthCheckOptions {
   timeoutMs?: number;
 }
 
-/** One account in the health result. */
+/** One account in the health result. Never carries the apiKey or any balance figure. */
 export interface PayoutAccountHealth {
   status: 'up' | 'down';
   merchantId: string;
+  /** Time from sending to the answer (or to giving up), in ms. */
   latencyMs: number;
   /** Why it is down: a timeout, a transport failure or the gateway's refusal. */
   reason?: string;
@@ -31,7 +38,33 @@ export interface PayoutHealthDetails {
   message?: string;
 }
 
-const DEFAULT_TIMEOUT_MS = 2_000;
+/** `isHealthy`'s options: `[min, max, default]`, bounded like the module's own `timeoutMs`. */
+const HEALTH_CHECK_RULES = {
+  timeoutMs: [1, PAYOUT_OPTION_RULES.timeoutMs[1], 2_000],
+} as const;
+
+/** Why a `getBalance` answer means down, if it does (the figures themselves are dropped). */
+function refusal(
+  { httpStatus, envelope }: CashyAnswer,
+  merchantId: string,
+): Partial<PayoutAccountHealth> | undefined {
+  if (!envelope)
+    return { reason: `HTTP ${httpStatus} without a Cashy envelope` };
+  if (envelope.code !== 200)
+    return {
+      reason: `Cashy answered code ${envelope.code}: ${envelope.msg || 'no msg'}`,
+      code: envelope.code,
+      msg: envelope.msg,
+    };
+  if (httpStatus < 200 || httpStatus > 299)
+    return { reason: `HTTP ${httpStatus} with a code-200 envelope` };
+  try {
+    toPayoutBalance(envelope.data, CASHY_ENDPOINTS.getBalance, merchantId);
+  } catch (error) {
+    return { reason: (error as Error).message };
+  }
+  return undefined;
+}
 
 /**
  * A `@nestjs/terminus` health indicator for the Cashy gateway: one signed `getBalance` per configured
@@ -48,18 +81,16 @@ const DEFAULT_TIMEOUT_MS = 2_000;
  */
 @Injectable()
 export class PayoutHealthIndicator implements OnModuleInit {
-  private readonly probe: PayoutProbe;
+  private gateway?: { client: CashyHttpClient; config: PayoutConfig };
 
   constructor(
     private readonly healthIndicatorService: HealthIndicatorService,
-    moduleRef: ModuleRef,
-  ) {
-    this.probe = new PayoutProbe(moduleRef);
-  }
+    private readonly moduleRef: ModuleRef,
+  ) {}
 
   /** Fails at startup, with a message saying so, when `PayoutModule` is not registered. */
   onModuleInit(): void {
-    this.probe.resolve();
+    this.resolve();
   }
 
   /** Probes every account and reports each under `key` (default `cashy`). Never throws for a gateway failure. */
@@ -67,35 +98,68 @@ export class PayoutHealthIndicator implements OnModuleInit {
     key: Key = 'cashy' as Key,
     options: PayoutHealthCheckOptions = {},
   ): Promise<HealthIndicatorResult<Key, 'up' | 'down', PayoutHealthDetails>> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
+    const reader = new OptionReader();
+    const { timeoutMs } = reader.read({ ...options }, HEALTH_CHECK_RULES);
+    reader.throwIfAny('PayoutHealthIndicator: ');
+    // Every account at once, so the whole check takes about one `timeoutMs`.
+    const probed = await Promise.all(
+      this.resolve().config.accounts.map(
+        async (account) =>
+          [account.name, await this.probe(account, timeoutMs)] as const,
+      ),
+    );
+    const accounts = Object.fromEntries(probed);
+    const session = this.healthIndicatorService.check(key);
+    const down = probed.filter(([, health]) => health.status === 'down');
+    if (down.length === 0) return session.up({ accounts });
+    const message = `${down.length} of ${probed.length} Cashy account(s) down: ${down.map(([name, health]) => `${name} (${health.reason})`).join('; ')}`;
+    return session.down({ accounts, message });
+  }
+
+  /**
+   * Finds `PayoutModule`'s client and accounts through `ModuleRef`: the module does not export its
+   * client, and the host's health module usually does not import it.
+   */
+  private resolve(): { client: CashyHttpClient; config: PayoutConfig } {
+    try {
+      this.gateway ??= {
+        client: this.moduleRef.get(CashyHttpClient, { strict: false }),
+        config: this.moduleRef.get(PayoutConfig, { strict: false }),
+      };
+    } catch {
       throw new PayoutConfigurationError(
-        `PayoutHealthIndicator: timeoutMs must be a positive whole number of ms (got ${timeoutMs})`,
+        'PayoutHealthIndicator checks the accounts of PayoutModule, and none is registered: import PayoutModule.forRoot() or forRootAsync() in the application',
       );
     }
-    const results = await this.probe.checkAll(timeoutMs);
-    const accounts: Record<string, PayoutAccountHealth> = {};
-    for (const {
-      account,
-      merchantId,
-      up,
-      latencyMs,
-      reason,
-      code,
-      msg,
-    } of results) {
-      accounts[account] = {
-        status: up ? 'up' : 'down',
-        merchantId,
-        latencyMs,
-        ...(reason !== undefined ? { reason } : {}),
-        ...(code !== undefined ? { code, msg } : {}),
-      };
+    return this.gateway;
+  }
+
+  /** One account: up when the gateway answers a code-200 balance on a 2xx. */
+  private async probe(
+    account: CashyAccount,
+    timeoutMs: number,
+  ): Promise<PayoutAccountHealth> {
+    const { client } = this.resolve();
+    const started = Date.now();
+    let down: Partial<PayoutAccountHealth> | undefined;
+    try {
+      // One attempt, with the probe's own timeout: a hung gateway answers "down" on time.
+      const answer = await client.post(
+        account,
+        CASHY_ENDPOINTS.getBalance,
+        {},
+        1,
+        timeoutMs,
+      );
+      down = refusal(answer, account.merchantId);
+    } catch (error) {
+      down = { reason: error instanceof Error ? error.message : String(error) };
     }
-    const session = this.healthIndicatorService.check(key);
-    const down = results.filter((result) => !result.up);
-    if (down.length === 0) return session.up({ accounts });
-    const message = `${down.length} of ${results.length} Cashy account(s) down: ${down.map((r) => `${r.account} (${r.reason})`).join('; ')}`;
-    return session.down({ accounts, message });
+    return {
+      status: down ? 'down' : 'up',
+      merchantId: account.merchantId,
+      latencyMs: Date.now() - started,
+      ...down,
+    };
   }
 }

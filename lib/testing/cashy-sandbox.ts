@@ -6,13 +6,17 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
+import { parseJson } from '../client/cashy-wire';
 import {
   isFinalPayoutStatus,
   type PayoutCurrency,
   type PayoutStatus,
 } from '../payout.types';
-import { SandboxTimers, errorReply } from './sandbox-conventions';
+import {
+  SANDBOX_CONTENT_TYPE,
+  SandboxTimers,
+  errorReply,
+} from './sandbox-conventions';
 import {
   checkSandboxRequest,
   commitSandboxPayOut,
@@ -23,16 +27,15 @@ import {
 import { waitFor } from './sandbox-helpers';
 import { notificationBody, SandboxLedger } from './sandbox-ledger';
 import { SandboxNotifier, type SandboxDeliveryChain } from './sandbox-notifier';
+import { ENDPOINT_PATHS } from './sandbox-faults';
 import {
-  ENDPOINT_PATHS,
-  isPlainObject,
-  type SandboxFaultDraw,
-} from './sandbox-faults';
+  SANDBOX_FAULT_HANDLERS,
+  type SandboxFaultTurn,
+} from './sandbox-fault.handlers';
 import type {
   CashySandboxOptions,
   SandboxAccount,
   SandboxFaultSpec,
-  SandboxMismatch,
   SandboxOrder,
   SandboxDeliveryRecord,
   SandboxFaultReply,
@@ -61,11 +64,9 @@ export interface SandboxModuleOptions {
   notifyUrl?: string;
 }
 
-const FINAL_STATUSES: readonly SandboxFinalStatus[] = [
-  'SUCCESS',
-  'FAIL',
-  'CANCEL',
-];
+const FINAL_STATUSES = Object.keys(
+  SANDBOX_DEFAULT_RESULT_DESC,
+) as readonly SandboxFinalStatus[];
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
@@ -76,37 +77,10 @@ function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   return flat;
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The `mismatch` fault: a payOut or payOutQuery answer whose `data` carries the given values instead. */
-function falsify(
-  reply: SandboxHttpReply,
-  path: string,
-  mismatch: SandboxMismatch,
-): SandboxHttpReply {
-  if (path !== CASHY_ENDPOINTS.payOut && path !== CASHY_ENDPOINTS.payOutQuery)
-    return reply;
-  const envelope = parseJson(reply.body);
-  if (!isPlainObject(envelope) || !isPlainObject(envelope.data)) return reply;
-  return {
-    httpStatus: reply.httpStatus,
-    body: JSON.stringify({
-      ...envelope,
-      data: { ...envelope.data, ...mismatch },
-    }),
-  };
-}
-
 function send(
   res: ServerResponse,
   reply: SandboxHttpReply,
-  contentType = 'application/json;charset=UTF-8',
+  contentType = SANDBOX_CONTENT_TYPE,
 ): void {
   res.writeHead(reply.httpStatus, {
     'Content-Type': contentType,
@@ -123,25 +97,15 @@ function send(
  * non-empty body, `MerchantId`, `Sign` (MD5 of the raw bytes + apiKey, either hex case), JSON,
  * `nonceStr` — then the endpoint's rules. The `msg` → `code` table is `SANDBOX_ERROR_CODES`.
  *
- * The create `remark` picks the outcome (case-insensitive, first word):
+ * The create `remark` picks the outcome (`SANDBOX_TRIGGERS`). Timeline with `autoSettle`:
+ * PROCESSING —`processingMs`→ PAYING —`payingMs`→ final. Fees are fixed (`SANDBOX_FEES`); a SUCCESS
+ * debits amount + fee from the account balance and a SPEI return credits both back. Webhooks are
+ * acknowledged only by the exact body `SUCCESS` and retried after 1, 2, 4 … 512 minutes ×
+ * `timeScale` (at most 11 attempts per status).
  *
- * | remark | outcome | notifications (autoSettle) |
- * |---|---|---|
- * | `FAIL [CODE]` | FAIL, resultDesc CODE (default `ACCOUNT_NOT_EXIST`) | PAYING, FAIL |
- * | `CANCEL [CODE]` | CANCEL, resultDesc CODE (default `COMPLIANCE_REJECT`) | PAYING, CANCEL |
- * | `REVERSE [CODE]` (MXN) | SUCCESS, then FAIL CODE (default `ACCOUNT_NOT_EXIST`) `payingMs` after the SUCCESS is acknowledged or its deliveries end | PAYING, SUCCESS, FAIL |
- * | `HOLD` | PROCESSING until `settle()` | none |
- * | anything else | SUCCESS | PAYING, SUCCESS |
- *
- * Timeline with `autoSettle`: PROCESSING —`processingMs`→ PAYING —`payingMs`→ final. Fees are fixed
- * (`SANDBOX_FEES`: PEN 1.50, MXN 5); a SUCCESS debits amount + fee from the account balance and a
- * SPEI return credits both back. Webhooks are acknowledged only by the exact body `SUCCESS` and
- * retried after 1, 2, 4 … 512 minutes × `timeScale` (at most 11 attempts per status).
- *
- * Faults (`SandboxFaultMode`, injected with `injectFaults()` or drawn at random with the `faults`
- * option) imitate a gateway that fails or breaks its promises: no answer, answers after the fact,
- * scripted or falsified answers, a webhook before the answer, a late commit; `dedupeMchOrderNo:
- * false` lets a `mchOrderNo` create several orders.
+ * Faults (`SANDBOX_FAULT_EFFECTS`, injected with `injectFaults()` or drawn at random with the
+ * `faults` option) imitate a gateway that fails or breaks its promises; `dedupeMchOrderNo: false`
+ * lets a `mchOrderNo` create several orders.
  *
  * ```ts
  * const sandbox = new CashySandbox({ timeScale: 0.001 });
@@ -444,9 +408,10 @@ export class CashySandbox {
     const text = raw.toString('utf8');
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
     const headers = flattenHeaders(req.headers);
+    const method = req.method ?? '';
     const base = {
       at: Date.now(),
-      method: req.method ?? '',
+      method,
       endpoint: path,
       headers,
       body: text,
@@ -455,79 +420,28 @@ export class CashySandbox {
     };
     const record = (response: SandboxHttpReply | SandboxFaultReply) =>
       void this.requests.push({ ...base, response });
-    const answer = (
-      reply: SandboxHttpReply,
-      response: SandboxHttpReply | SandboxFaultReply = reply,
-    ) => {
-      record(response);
+    const answer = (reply: SandboxHttpReply) => {
+      record(reply);
       send(res, reply);
     };
-
     if (!ENDPOINT_PATHS.includes(path))
       return answer(errorReply('Request_path_not_found', 404));
-    const fault: SandboxFaultDraw | undefined = this.options.faults.draw(path);
-    const mode = fault?.mode;
-    const request: SandboxIncomingRequest = {
-      method: req.method ?? '',
+    const request: SandboxIncomingRequest = { method, path, headers, raw };
+    const turn: SandboxFaultTurn = {
       path,
-      headers: req.headers,
-      raw,
+      record,
+      send: (reply, contentType) => send(res, reply, contentType),
+      process: () => processSandboxRequest(request, this.context),
+      drop: () => req.socket.destroy(),
+      commitLate: () => this.commitLate(request, base.at, record),
+      notifyFirst: (order) =>
+        this.notifyBeforeAnswer(order).then(
+          () => !(this.stopping || res.destroyed || res.writableEnded),
+        ),
     };
-    // Faults that strike before the gateway does anything.
-    if (
-      mode === 'timeout' ||
-      (mode === 'late-commit' && path !== CASHY_ENDPOINTS.payOut)
-    )
-      return record({ fault: mode });
-    if (mode === 'late-commit')
-      return this.commitLate(request, base.at, record);
-    if (mode === 'http-500') {
-      const reply = { httpStatus: 500, body: 'Internal Server Error' };
-      record({ fault: mode, ...reply });
-      return send(res, reply, 'text/plain;charset=UTF-8');
-    }
-    if (mode === 'system-busy') {
-      const reply = errorReply('System_busy');
-      return answer(reply, { fault: mode, ...reply });
-    }
-    if (mode === 'reply' && !fault!.process) {
-      const { httpStatus, body, contentType } = fault!.reply!;
-      record({ fault: mode, httpStatus, body, contentType });
-      return send(res, { httpStatus, body }, contentType);
-    }
-
-    const { reply, created } = processSandboxRequest(request, this.context);
-    // Faults that strike after the gateway acted: the caller cannot know what happened.
-    if (mode === 'timeout-after-create')
-      return record({ fault: mode, withheld: reply });
-    if (mode === 'drop-after-create') {
-      record({ fault: mode, withheld: reply });
-      return void req.socket.destroy();
-    }
-    if (mode === 'system-error') {
-      const sent = errorReply('System_error');
-      return answer(sent, { fault: mode, ...sent, withheld: reply });
-    }
-    if (mode === 'reply') {
-      const { httpStatus, body, contentType } = fault!.reply!;
-      record({ fault: mode, httpStatus, body, contentType, withheld: reply });
-      return send(res, { httpStatus, body }, contentType);
-    }
-    if (mode === 'mismatch') {
-      const sent = falsify(reply, path, fault!.mismatch!);
-      return answer(sent, { fault: mode, ...sent, withheld: reply });
-    }
-    if (mode === 'notify-before-answer') {
-      if (!created) return answer(reply, { fault: mode, ...reply });
-      const response: SandboxFaultReply = { fault: mode, ...reply };
-      record(response);
-      return void this.notifyBeforeAnswer(created).then(() => {
-        if (this.stopping || res.destroyed || res.writableEnded) return;
-        response.answeredAt = Date.now();
-        send(res, reply);
-      });
-    }
-    answer(reply);
+    const fault = this.options.faults.draw(path);
+    if (fault) SANDBOX_FAULT_HANDLERS[fault.mode](turn, fault);
+    else answer(turn.process().reply);
   }
 
   /**
@@ -564,10 +478,20 @@ export class CashySandbox {
    */
   private notifyBeforeAnswer(order: SandboxOrder): Promise<void> {
     this.timers.cancel(this.orderKey(order));
-    const final = order.outcome.final ?? {
-      status: 'SUCCESS' as const,
-      resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS,
-    };
+    return this.finish(
+      order,
+      order.outcome.final ?? {
+        status: 'SUCCESS',
+        resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS,
+      },
+    ).firstAttempt;
+  }
+
+  /** Moves an order to its final status and notifies it; a REVERSE (MXN) then gets its SPEI return. */
+  private finish(
+    order: SandboxOrder,
+    final: NonNullable<SandboxOrder['outcome']['final']>,
+  ): SandboxDeliveryChain {
     const { status, chain } = this.changeStatus(
       order,
       final.status,
@@ -575,7 +499,7 @@ export class CashySandbox {
     );
     if (this.options.autoSettle && status === 'SUCCESS')
       this.scheduleReversal(order, chain);
-    return chain.firstAttempt;
+    return chain;
   }
 
   private orderKey(order: SandboxOrder): string {
@@ -613,14 +537,9 @@ export class CashySandbox {
     const key = this.orderKey(order);
     this.timers.after(key, this.options.processingMs, () => {
       this.changeStatus(order, 'PAYING', null);
-      this.timers.after(key, this.options.payingMs, () => {
-        const { status, chain } = this.changeStatus(
-          order,
-          final.status,
-          final.resultDesc,
-        );
-        if (status === 'SUCCESS') this.scheduleReversal(order, chain);
-      });
+      this.timers.after(key, this.options.payingMs, () =>
+        this.finish(order, final),
+      );
     });
   }
 

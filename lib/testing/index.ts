@@ -1,6 +1,7 @@
 // nestjs-cashy-payout/testing: an embedded Cashy gateway and what a host's tests need around it.
 export { CashySandbox, type SandboxModuleOptions } from './cashy-sandbox';
 export {
+  SANDBOX_FAULT_EFFECTS,
   SANDBOX_FAULT_MODES,
   SANDBOX_DEFAULT_RANDOM_FAULT_MODES,
   type CashySandboxOptions,

@@ -115,14 +115,12 @@ export const BALANCE_SCALE = 2;
 /** Default opening balance of every sandbox account. */
 export const SANDBOX_DEFAULT_BALANCE = '1000000.00';
 
-/** A decimal string as an integer count of cents (`'150.5'` → `15050n`); throws for anything else. */
-export function toCents(value: string, what: string): bigint {
+/** A decimal as an integer count of cents (`'150.5'` → `15050n`); `undefined` for anything else. */
+export function toCents(value: unknown): bigint | undefined {
   const parsed = parseDecimal(value);
-  if (!parsed || decimalPlaces(parsed) > BALANCE_SCALE)
-    throw new Error(
-      `CashySandbox: ${what} must be a decimal with at most ${BALANCE_SCALE} places`,
-    );
-  return toScaledInteger(parsed, BALANCE_SCALE);
+  return parsed && decimalPlaces(parsed) <= BALANCE_SCALE
+    ? toScaledInteger(parsed, BALANCE_SCALE)
+    : undefined;
 }
 
 /** Cents back to a two-decimal string (`15050n` → `'150.50'`). */
@@ -136,20 +134,13 @@ export function fromCents(cents: bigint): string {
 }
 
 /**
- * Envelope `code` of every `msg` the sandbox answers with. Cashy publishes the `msg` strings but not
- * which `code` goes with each, so the sandbox picks the convention of Cashy's older docs (`401` =
- * no access, `500` = error) and `400` for everything the caller sent wrong. The HTTP status is 200
- * for every envelope, as in Cashy's samples; only an unknown path gets HTTP 404 (with an envelope),
- * only the `http-500` fault gets HTTP 500, and the `reply` fault sends whatever it was given.
- *
- * | code | msg |
- * |---|---|
- * | 200 | `SUCCESS` |
- * | 400 | `RequestMethod_not_post`, `RequestContentType_not_json`, `RequestBody_is_null`, `Params_jsonFormat_error` |
- * | 400 | `Params_<field>_Required`, `Params_<field>_error`, `Params_mchOrderNo_repeat`, `Order_not_exist` |
- * | 401 | `MerchantId_is_null`, `MerchantId_not_Number`, `MerchantId_is_error`, `Sign_verify_error` |
- * | 404 | `Request_path_not_found` (HTTP 404 as well) |
- * | 500 | `System_busy`, `System_error` |
+ * Envelope `code` of each failure `msg` the sandbox answers with; `SUCCESS` is code 200, any other
+ * `Params_*` (`Params_<field>_Required`, `Params_<field>_error`) 400, any other `System_*` 500.
+ * Cashy publishes the `msg` strings but not which `code` goes with each, so the sandbox picks the
+ * convention of Cashy's older docs (`401` = no access, `500` = error) and `400` for everything the
+ * caller sent wrong. The HTTP status is 200 for every envelope, as in Cashy's samples; only an
+ * unknown path gets HTTP 404 (with an envelope), only the `http-500` fault gets HTTP 500, and the
+ * `reply` fault sends whatever it was given.
  *
  * `Params_mchOrderNo_repeat` (a reused `mchOrderNo`) and `Order_not_exist` (a query for an order
  * the merchant does not have) are the sandbox's own wording: Cashy does not publish either.
@@ -170,13 +161,16 @@ export const SANDBOX_ERROR_CODES: Readonly<Record<string, number>> = {
   System_error: 500,
 };
 
-/** The envelope code of a failure `msg` (see `SANDBOX_ERROR_CODES`; `Params_*` → 400, `System_*` → 500). */
+/** The envelope code of a failure `msg` (see `SANDBOX_ERROR_CODES`). */
 function envelopeCodeOf(msg: string): number {
   const known = SANDBOX_ERROR_CODES[msg];
   if (known !== undefined) return known;
   // `Params_*` and anything else unknown: the caller sent something wrong.
   return msg.startsWith('System_') ? 500 : 400;
 }
+
+/** The `Content-Type` of every envelope the sandbox answers (and of a scripted reply by default). */
+export const SANDBOX_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
 /** `{"code":200,"msg":"SUCCESS","data":…}` with HTTP 200. */
 export function successReply(data: unknown): SandboxHttpReply {

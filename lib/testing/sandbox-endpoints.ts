@@ -1,5 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
+import { isAbsent, isPlainObject, parseJson } from '../client/cashy-wire';
 import type { PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
@@ -17,7 +17,8 @@ import type { SandboxOrder, SandboxHttpReply } from './sandbox.types';
 export interface SandboxIncomingRequest {
   method: string;
   path: string;
-  headers: IncomingHttpHeaders;
+  /** Lower-case names; a repeated header's values joined with `, `. */
+  headers: Readonly<Record<string, string>>;
   raw: Buffer;
 }
 
@@ -50,14 +51,6 @@ export interface SandboxProcessedRequest {
 }
 
 type Json = Record<string, unknown>;
-
-function header(
-  headers: IncomingHttpHeaders,
-  name: string,
-): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-}
 
 /** Cashy's `Params_<field>_Required` / `Params_<field>_error`. */
 function paramsError(field: string, required: boolean): SandboxHttpReply {
@@ -93,7 +86,8 @@ export function checkSandboxRequest(
   });
   if (request.method !== 'POST')
     return reply(errorReply('RequestMethod_not_post'));
-  const contentType = (header(request.headers, 'content-type') ?? '')
+  const { headers } = request;
+  const contentType = (headers['content-type'] ?? '')
     .split(';')[0]
     .trim()
     .toLowerCase();
@@ -102,38 +96,19 @@ export function checkSandboxRequest(
   const text = request.raw.toString('utf8');
   if (text.trim().length === 0) return reply(errorReply('RequestBody_is_null'));
 
-  const merchantId = header(request.headers, 'merchantid');
-  if (merchantId === undefined || merchantId === '')
-    return reply(errorReply('MerchantId_is_null'));
+  const merchantId = headers.merchantid;
+  if (isAbsent(merchantId)) return reply(errorReply('MerchantId_is_null'));
   if (!/^\d+$/.test(merchantId))
     return reply(errorReply('MerchantId_not_Number'));
   const account = context.ledger.account(merchantId);
   if (!account) return reply(errorReply('MerchantId_is_error'));
   // A missing Sign is a failed verification: Cashy lists no separate message for it.
-  if (
-    !verifyCashySignature(
-      request.raw,
-      account.apiKey,
-      header(request.headers, 'sign'),
-    )
-  )
+  if (!verifyCashySignature(request.raw, account.apiKey, headers.sign))
     return reply(errorReply('Sign_verify_error'));
 
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return reply(errorReply('Params_jsonFormat_error'));
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json))
-    return reply(errorReply('Params_jsonFormat_error'));
-  const body = json as Json;
-  if (
-    body.nonceStr === undefined ||
-    body.nonceStr === null ||
-    body.nonceStr === ''
-  )
-    return reply(paramsError('nonceStr', true));
+  const body = parseJson(text);
+  if (!isPlainObject(body)) return reply(errorReply('Params_jsonFormat_error'));
+  if (isAbsent(body.nonceStr)) return reply(paramsError('nonceStr', true));
   if (typeof body.nonceStr !== 'string' || body.nonceStr.length > 32)
     return reply(paramsError('nonceStr', false));
 
@@ -239,8 +214,7 @@ function payOutQuery(
   body: Json,
   context: SandboxEndpointContext,
 ): SandboxHttpReply {
-  const given = (field: 'orderNo' | 'mchOrderNo') =>
-    body[field] !== undefined && body[field] !== null && body[field] !== '';
+  const given = (field: 'orderNo' | 'mchOrderNo') => !isAbsent(body[field]);
   for (const field of ['orderNo', 'mchOrderNo'] as const) {
     if (given(field) && typeof body[field] !== 'string')
       return paramsError(field, false);

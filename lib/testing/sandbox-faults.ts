@@ -1,15 +1,14 @@
 import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
+import { isPlainObject } from '../client/cashy-wire';
+import { OptionReader } from '../options/option.reader';
+import { SANDBOX_CONTENT_TYPE } from './sandbox-conventions';
 import {
   SANDBOX_DEFAULT_RANDOM_FAULT_MODES,
   SANDBOX_FAULT_MODES,
   type SandboxFaultMode,
   type SandboxFaultSpec,
   type SandboxMismatch,
-  type SandboxRandomFaults,
 } from './sandbox.types';
-
-/** Seed of the fault PRNG when none is given: fixed, so runs replay unless you choose otherwise. */
-const SANDBOX_DEFAULT_FAULT_SEED = 0x5eed;
 
 /** The four payout endpoint paths. */
 export const ENDPOINT_PATHS: readonly string[] = Object.values(CASHY_ENDPOINTS);
@@ -29,43 +28,23 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** Turns `'payOut'` or `'/api/payOut'` into the path; throws for anything that is not a payout endpoint. */
-function normalizeSandboxEndpoint(endpoint: string): string {
-  const path = endpoint.startsWith('/') ? endpoint : `/api/${endpoint}`;
-  if (!ENDPOINT_PATHS.includes(path)) {
-    throw new Error(
-      `CashySandbox: unknown endpoint "${endpoint}" (use one of ${ENDPOINT_PATHS.join(', ')})`,
-    );
-  }
-  return path;
-}
-
-function endpointSet(
-  endpoints: string[] | undefined,
-): ReadonlySet<string> | undefined {
-  return endpoints === undefined
-    ? undefined
-    : new Set(endpoints.map(normalizeSandboxEndpoint));
-}
-
-function checkMode(mode: unknown, where: string): SandboxFaultMode {
-  if (!SANDBOX_FAULT_MODES.includes(mode as SandboxFaultMode)) {
-    throw new Error(
-      `CashySandbox: ${where} "${String(mode)}" is not a fault mode (use one of ${SANDBOX_FAULT_MODES.join(', ')})`,
-    );
-  }
-  return mode as SandboxFaultMode;
-}
-
+/** The random-fault options: `[min, max, default]`; the seed is fixed unless given, so runs replay. */
+const RANDOM_FAULT_RULES = {
+  rate: [0, 1, 0, 'number'],
+  seed: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0x5eed],
+} as const;
+/** How many requests an injected fault strikes. */
+const INJECTED_COUNT = [1, Infinity, 1] as const;
+/** A reply fault's HTTP status. */
+const HTTP_STATUS = [100, 599, 200] as const;
 /** Modes that cannot work without their spec field, hence never drawn at random. */
 const MODES_NEEDING_DATA: readonly SandboxFaultMode[] = ['reply', 'mismatch'];
-const MISMATCH_FIELDS: readonly (keyof SandboxMismatch)[] = [
+const MISMATCH_FIELDS: readonly string[] = [
   'amount',
   'mchOrderNo',
   'orderStatus',
   'orderNo',
 ];
-const DEFAULT_REPLY_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
 /** A fault that struck one request, with what its mode needs (validated and copied at injection). */
 export interface SandboxFaultDraw {
@@ -78,112 +57,203 @@ export interface SandboxFaultDraw {
   mismatch?: SandboxMismatch;
 }
 
+/** Random faults after validation: each matching request draws from `next`. */
+export interface SandboxRandomFaultPlan {
+  rate: number;
+  modes: readonly SandboxFaultMode[];
+  endpoints?: ReadonlySet<string>;
+  next: () => number;
+}
+
 interface Injected {
   fault: SandboxFaultDraw;
   remaining: number;
   endpoints?: ReadonlySet<string>;
 }
 
-export const isPlainObject = (
-  value: unknown,
-): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function checkReply(spec: SandboxFaultSpec): SandboxFaultDraw['reply'] {
-  const reply: unknown = spec.reply;
-  if (!isPlainObject(reply))
-    throw new Error(
-      'CashySandbox: injectFaults reply is required for mode "reply" (an object with a body)',
-    );
-  const httpStatus = reply.httpStatus ?? 200;
-  if (
-    typeof httpStatus !== 'number' ||
-    !Number.isInteger(httpStatus) ||
-    httpStatus < 100 ||
-    httpStatus > 599
-  ) {
-    throw new Error(
-      'CashySandbox: injectFaults reply.httpStatus must be a whole number from 100 to 599',
-    );
+/** Endpoints as paths (`'/api/payOut'`) or names (`'payOut'`); `undefined` for all four. */
+function readEndpoints(
+  reader: OptionReader,
+  endpoints: unknown,
+  path: string,
+): ReadonlySet<string> | undefined {
+  if (endpoints === undefined) return undefined;
+  const paths = new Set<string>();
+  for (const endpoint of Array.isArray(endpoints) ? endpoints : [endpoints]) {
+    const name = String(endpoint);
+    const endpointPath = name.startsWith('/') ? name : `/api/${name}`;
+    if (ENDPOINT_PATHS.includes(endpointPath)) paths.add(endpointPath);
+    else
+      reader.fail(
+        path,
+        `names an unknown endpoint "${name}" (use one of ${ENDPOINT_PATHS.join(', ')})`,
+      );
   }
+  return paths;
+}
+
+/** Whether `mode` is one; reported at `path` otherwise. */
+function isMode(
+  reader: OptionReader,
+  mode: unknown,
+  path: string,
+): mode is SandboxFaultMode {
+  if (SANDBOX_FAULT_MODES.includes(mode as SandboxFaultMode)) return true;
+  reader.report(
+    path,
+    `${path} "${String(mode)}" is not a fault mode (use one of ${SANDBOX_FAULT_MODES.join(', ')})`,
+  );
+  return false;
+}
+
+/** Reads the sandbox option `faults` (random faults), reporting every bad field. */
+export function readRandomFaults(
+  reader: OptionReader,
+  value: unknown,
+): SandboxRandomFaultPlan | undefined {
+  if (value === undefined) return undefined;
+  const faults = reader.object(
+    value,
+    'faults',
+    'an object { rate, seed?, modes?, endpoints? }',
+  );
+  if (!faults) return undefined;
+  const rate = reader.required(
+    faults.rate,
+    'faults.rate',
+    RANDOM_FAULT_RULES.rate,
+  );
+  const seed = reader.value(
+    faults.seed,
+    'faults.seed',
+    RANDOM_FAULT_RULES.seed,
+  );
+  const given = faults.modes ?? SANDBOX_DEFAULT_RANDOM_FAULT_MODES;
+  if (!Array.isArray(given) || given.length === 0)
+    reader.fail('faults.modes', 'must be a non-empty array of fault modes');
+  const modes = (Array.isArray(given) ? given : []).filter(
+    (mode): mode is SandboxFaultMode =>
+      isMode(reader, mode, 'faults.modes entry'),
+  );
+  for (const mode of modes.filter((m) => MODES_NEEDING_DATA.includes(m)))
+    reader.report(
+      'faults.modes',
+      `faults.modes entry "${mode}" cannot be drawn at random (it needs its spec field); inject it with sandbox.injectFaults({ mode: '${mode}', … })`,
+    );
+  const endpoints = readEndpoints(reader, faults.endpoints, 'faults.endpoints');
+  return { rate, modes, endpoints, next: mulberry32(seed) };
+}
+
+/** The `reply` fault's scripted answer, its body serialized once. */
+function readReply(
+  reader: OptionReader,
+  spec: Record<string, unknown>,
+): SandboxFaultDraw['reply'] {
+  const reply = spec.reply;
+  if (!isPlainObject(reply)) {
+    reader.fail(
+      'reply',
+      'is required for mode "reply" (an object with a body)',
+    );
+    return undefined;
+  }
+  const httpStatus = reader.value(
+    reply.httpStatus,
+    'reply.httpStatus',
+    HTTP_STATUS,
+  );
   let body: unknown = reply.body;
-  if (typeof body === 'object' && body !== null) {
-    try {
-      body = JSON.stringify(body);
-    } catch {
-      body = undefined;
-    }
+  try {
+    if (typeof body === 'object' && body !== null) body = JSON.stringify(body);
+  } catch {
+    body = undefined;
   }
   if (typeof body !== 'string')
-    throw new Error(
-      'CashySandbox: injectFaults reply.body must be a string or a JSON-serializable object',
-    );
-  const contentType = reply.contentType ?? DEFAULT_REPLY_CONTENT_TYPE;
+    reader.fail('reply.body', 'must be a string or a JSON-serializable object');
+  const contentType = reply.contentType ?? SANDBOX_CONTENT_TYPE;
   // A header value with control characters would make node:http throw when answering.
   if (
     typeof contentType !== 'string' ||
     contentType.trim().length === 0 ||
     // eslint-disable-next-line no-control-regex -- a header value must not carry control characters
     /[\u0000-\u001f\u007f]/.test(contentType)
-  ) {
-    throw new Error(
-      'CashySandbox: injectFaults reply.contentType must be a non-empty header value without control characters',
+  )
+    reader.fail(
+      'reply.contentType',
+      'must be a non-empty header value without control characters',
     );
-  }
-  if (spec.process !== undefined && typeof spec.process !== 'boolean')
-    throw new Error('CashySandbox: injectFaults process must be a boolean');
-  return { httpStatus, body, contentType };
+  return {
+    httpStatus,
+    body: body as string,
+    contentType: contentType as string,
+  };
 }
 
-function checkMismatch(spec: SandboxFaultSpec): SandboxMismatch {
-  const mismatch: unknown = spec.mismatch;
+/** The `mismatch` fault's values, copied. */
+function readMismatch(
+  reader: OptionReader,
+  spec: Record<string, unknown>,
+): SandboxMismatch {
+  const fields = MISMATCH_FIELDS.join(', ');
+  const mismatch = spec.mismatch;
   if (!isPlainObject(mismatch)) {
-    throw new Error(
-      `CashySandbox: injectFaults mismatch is required for mode "mismatch" (an object with any of ${MISMATCH_FIELDS.join(', ')})`,
+    reader.fail(
+      'mismatch',
+      `is required for mode "mismatch" (an object with any of ${fields})`,
     );
+    return {};
   }
-  const copy: SandboxMismatch = {};
+  const copy: Record<string, string> = {};
+  const problemsBefore = reader.problems.length;
   for (const [field, value] of Object.entries(mismatch)) {
-    if (!MISMATCH_FIELDS.includes(field as keyof SandboxMismatch)) {
-      throw new Error(
-        `CashySandbox: injectFaults mismatch.${field} is not a field it can change (use ${MISMATCH_FIELDS.join(', ')})`,
-      );
-    }
-    if (value === undefined) continue;
-    if (typeof value !== 'string')
-      throw new Error(
-        `CashySandbox: injectFaults mismatch.${field} must be a string`,
-      );
-    copy[field as keyof SandboxMismatch] = value;
+    const path = `mismatch.${field}`;
+    if (!MISMATCH_FIELDS.includes(field))
+      reader.fail(path, `is not a field it can change (use ${fields})`);
+    else if (value !== undefined && typeof value !== 'string')
+      reader.fail(path, 'must be a string');
+    else if (value !== undefined) copy[field] = value;
   }
-  if (Object.keys(copy).length === 0)
-    throw new Error(
-      `CashySandbox: injectFaults mismatch must set at least one of ${MISMATCH_FIELDS.join(', ')}`,
-    );
+  // Empty is worth saying only when no field was wrong.
+  if (
+    Object.keys(copy).length === 0 &&
+    reader.problems.length === problemsBefore
+  )
+    reader.fail('mismatch', `must set at least one of ${fields}`);
   return copy;
 }
 
-/** Validates an injected spec into the fault it will produce; throws an `Error` naming the bad field. */
-function checkSpec(spec: SandboxFaultSpec): SandboxFaultDraw {
+/** What the errors of `injectFaults` start with. */
+const INJECT_LEAD = 'CashySandbox: injectFaults ';
+
+/** Validates an injected spec into the fault it will produce; throws an `Error` naming every bad field. */
+function readSpec(spec: SandboxFaultSpec): {
+  fault: SandboxFaultDraw;
+  endpoints?: ReadonlySet<string>;
+} {
+  const reader = new OptionReader();
   if (!isPlainObject(spec))
-    throw new Error(
-      'CashySandbox: injectFaults needs a spec object ({ mode, count })',
-    );
-  const mode = checkMode(spec.mode, 'mode');
+    reader.report('', 'needs a spec object ({ mode, count })');
+  const given: Record<string, unknown> = isPlainObject(spec) ? spec : {};
+  if (!isPlainObject(spec) || !isMode(reader, given.mode, 'mode'))
+    reader.throwIfAny(INJECT_LEAD, Error);
+  const fault: SandboxFaultDraw = { mode: given.mode as SandboxFaultMode };
   for (const [field, owner] of [
     ['reply', 'reply'],
     ['process', 'reply'],
     ['mismatch', 'mismatch'],
   ] as const) {
-    if (spec[field] !== undefined && mode !== owner)
-      throw new Error(
-        `CashySandbox: injectFaults ${field} is only for mode "${owner}", not "${mode}"`,
-      );
+    if (given[field] !== undefined && fault.mode !== owner)
+      reader.fail(field, `is only for mode "${owner}", not "${fault.mode}"`);
   }
-  if (mode === 'reply')
-    return { mode, reply: checkReply(spec), process: spec.process ?? false };
-  if (mode === 'mismatch') return { mode, mismatch: checkMismatch(spec) };
-  return { mode };
+  if (fault.mode === 'reply') {
+    fault.reply = readReply(reader, given);
+    fault.process = reader.value(given.process, 'process', false);
+  }
+  if (fault.mode === 'mismatch') fault.mismatch = readMismatch(reader, given);
+  reader.required(given.count, 'count', INJECTED_COUNT);
+  const endpoints = readEndpoints(reader, given.endpoints, 'endpoints');
+  reader.throwIfAny(INJECT_LEAD, Error);
+  return { fault, endpoints };
 }
 
 /**
@@ -193,62 +263,16 @@ function checkSpec(spec: SandboxFaultSpec): SandboxFaultDraw {
  */
 export class SandboxFaultPlanner {
   private readonly injected: Injected[] = [];
-  private readonly random?: {
-    rate: number;
-    modes: readonly SandboxFaultMode[];
-    endpoints?: ReadonlySet<string>;
-    next: () => number;
-  };
 
-  constructor(options?: SandboxRandomFaults) {
-    if (options === undefined) return;
-    if (
-      typeof options.rate !== 'number' ||
-      !(options.rate >= 0 && options.rate <= 1)
-    ) {
-      throw new Error('CashySandbox: faults.rate must be a number from 0 to 1');
-    }
-    if (options.seed !== undefined && !Number.isInteger(options.seed))
-      throw new Error('CashySandbox: faults.seed must be an integer');
-    if (options.modes !== undefined && !Array.isArray(options.modes))
-      throw new Error(
-        'CashySandbox: faults.modes must be an array of fault modes',
-      );
-    const modes = (options.modes ?? SANDBOX_DEFAULT_RANDOM_FAULT_MODES).map(
-      (mode) => checkMode(mode, 'faults.modes entry'),
-    );
-    if (modes.length === 0)
-      throw new Error('CashySandbox: faults.modes must not be empty');
-    for (const mode of modes) {
-      if (MODES_NEEDING_DATA.includes(mode)) {
-        throw new Error(
-          `CashySandbox: faults.modes entry "${mode}" cannot be drawn at random (it needs its spec field); inject it with sandbox.injectFaults({ mode: '${mode}', … })`,
-        );
-      }
-    }
-    this.random = {
-      rate: options.rate,
-      modes,
-      endpoints: endpointSet(options.endpoints),
-      next: mulberry32(options.seed ?? SANDBOX_DEFAULT_FAULT_SEED),
-    };
-  }
+  constructor(private readonly random?: SandboxRandomFaultPlan) {}
 
   /**
    * Queues `count` faults of `mode` for the next matching requests. The spec is validated (and its
    * `reply`/`mismatch` copied) now, so a bad one throws here rather than when a request arrives.
    */
   inject(spec: SandboxFaultSpec): void {
-    const fault = checkSpec(spec);
-    if (!Number.isInteger(spec.count) || spec.count < 1)
-      throw new Error(
-        'CashySandbox: injectFaults count must be a whole number of at least 1',
-      );
-    this.injected.push({
-      fault,
-      remaining: spec.count,
-      endpoints: endpointSet(spec.endpoints),
-    });
+    const { fault, endpoints } = readSpec(spec);
+    this.injected.push({ fault, remaining: spec.count, endpoints });
   }
 
   /** The fault for a request to `path`, if any (consumes it). */

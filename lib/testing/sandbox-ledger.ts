@@ -104,7 +104,8 @@ export class SandboxLedger {
     now: number,
   ): PayoutStatus {
     const account = this.account(order.merchantId)!;
-    const cost = toCents(order.amount, 'amount') + toCents(order.fee, 'fee');
+    // Amounts and fees were checked when the order was booked.
+    const cost = toCents(order.amount)! + toCents(order.fee)!;
     if (status === 'SUCCESS') {
       if (account.balanceCents < cost) {
         status = 'FAIL';

@@ -2,8 +2,10 @@ import {
   Agent as HttpAgent,
   request as httpRequest,
   type ClientRequest,
+  type IncomingMessage,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { CASHY_ACK } from '../client/cashy-protocol';
 import type { SandboxTimers } from './sandbox-conventions';
 import type { SandboxOrder, SandboxDeliveryRecord } from './sandbox.types';
 import { cashyHeaders } from './sandbox-helpers';
@@ -13,10 +15,41 @@ export const SANDBOX_RETRY_MINUTES: readonly number[] = [
   1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
 ];
 
-/** The exact answer body that acknowledges a notification. */
-const ACK = 'SUCCESS';
 /** Enough of an answer to show in a record; the rest is read and dropped. */
 const MAX_RESPONSE_CHARS = 64 * 1024;
+
+/** Reads an answer, up to `MAX_RESPONSE_CHARS`, and settles the attempt with it exactly once. */
+function readAnswer(
+  response: IncomingMessage,
+  finish: (result: AttemptResult) => void,
+): void {
+  let text = '';
+  response.setEncoding('utf8');
+  response.on('data', (chunk: string) => {
+    if (text.length < MAX_RESPONSE_CHARS) text += chunk;
+  });
+  response.on('end', () =>
+    finish({
+      httpStatus: response.statusCode,
+      responseBody: text.slice(0, MAX_RESPONSE_CHARS),
+    }),
+  );
+  response.on('error', (error) =>
+    finish({
+      httpStatus: response.statusCode,
+      responseBody: text,
+      error: error.message,
+    }),
+  );
+  // 'aborted' without 'end' (the peer died mid-answer) must still settle the attempt.
+  response.on('close', () =>
+    finish({
+      httpStatus: response.statusCode,
+      responseBody: text,
+      error: response.complete ? undefined : 'answer cut off',
+    }),
+  );
+}
 
 /** What a started delivery chain exposes. */
 export interface SandboxDeliveryChain {
@@ -101,7 +134,7 @@ export class SandboxNotifier {
           if (this.stopped) return false;
           const at = Date.now();
           const result = await this.post(order.notifyUrl, body, headers);
-          const acknowledged = result.responseBody === ACK;
+          const acknowledged = result.responseBody === CASHY_ACK;
           this.record({
             at,
             ...base,
@@ -181,34 +214,7 @@ export class SandboxNotifier {
           error: error.message,
         }),
       );
-      request.on('response', (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          if (text.length < MAX_RESPONSE_CHARS) text += chunk;
-        });
-        response.on('end', () =>
-          finish({
-            httpStatus: response.statusCode,
-            responseBody: text.slice(0, MAX_RESPONSE_CHARS),
-          }),
-        );
-        response.on('error', (error) =>
-          finish({
-            httpStatus: response.statusCode,
-            responseBody: text,
-            error: error.message,
-          }),
-        );
-        // 'aborted' without 'end' (the peer died mid-answer) must still settle the attempt.
-        response.on('close', () =>
-          finish({
-            httpStatus: response.statusCode,
-            responseBody: text,
-            error: response.complete ? undefined : 'answer cut off',
-          }),
-        );
-      });
+      request.on('response', (response) => readAnswer(response, finish));
       request.end(body);
     });
   }

@@ -1,8 +1,22 @@
-import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
+import { isPlainObject } from '../client/cashy-wire';
+import type { PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
-import { resolvePayoutOptions } from '../options/payout-options.resolver';
-import { SandboxFaultPlanner } from './sandbox-faults';
-import { SANDBOX_DEFAULT_BALANCE, toCents } from './sandbox-conventions';
+import {
+  defaultsOf,
+  OptionReader,
+  type OptionValues,
+} from '../options/option.reader';
+import {
+  checkDistinctAccounts,
+  readAccountFields,
+} from '../options/payout-accounts.reader';
+import { readLimits } from '../options/payout-options.resolver';
+import { readRandomFaults, SandboxFaultPlanner } from './sandbox-faults';
+import {
+  BALANCE_SCALE,
+  SANDBOX_DEFAULT_BALANCE,
+  toCents,
+} from './sandbox-conventions';
 import type { CashySandboxOptions, SandboxAccount } from './sandbox.types';
 
 /** Accounts of a sandbox created without `accounts`: one per market, as an enterprise would hold. */
@@ -11,17 +25,22 @@ const SANDBOX_DEFAULT_ACCOUNTS: readonly Readonly<SandboxAccount>[] = [
   { merchantId: '1002002', apiKey: 'sandbox-mxn-key', currencies: ['MXN'] },
 ];
 
-/** Defaults of the listening and timing options (delays in ms). */
-export const SANDBOX_DEFAULTS = {
+/** The listening, timing and behaviour options: `[min, max, default]` (delays in ms), or the default. */
+const SANDBOX_OPTION_RULES = {
   host: '127.0.0.1',
-  port: 0,
-  processingMs: 20,
-  payingMs: 40,
-  timeScale: 1,
-  notifyTimeoutMs: 5_000,
+  port: [0, 65_535, 0],
+  processingMs: [0, Infinity, 20, 'number'],
+  payingMs: [0, Infinity, 40, 'number'],
+  autoSettle: true,
+  timeScale: [0, Infinity, 1, 'above'],
+  notifyTimeoutMs: [0, Infinity, 5_000, 'above'],
+  dedupeMchOrderNo: true,
   /** Delay of the `late-commit` fault: from a payOut's arrival to its order's creation. */
-  lateCommitMs: 800,
+  lateCommitMs: [0, Infinity, 800, 'number'],
 } as const;
+
+/** Defaults of the listening, timing and behaviour options (delays in ms). */
+export const SANDBOX_DEFAULTS = defaultsOf(SANDBOX_OPTION_RULES);
 
 /** A sandbox account with its live balance. */
 export interface SandboxAccountState {
@@ -33,168 +52,69 @@ export interface SandboxAccountState {
 }
 
 /** Options after validation and defaults. */
-export interface ResolvedSandboxOptions {
+export interface ResolvedSandboxOptions extends OptionValues<
+  typeof SANDBOX_OPTION_RULES
+> {
   accounts: SandboxAccountState[];
-  host: string;
-  port: number;
-  processingMs: number;
-  payingMs: number;
-  autoSettle: boolean;
-  timeScale: number;
   limits: Readonly<Record<PayoutCurrency, AmountLimits>>;
-  notifyTimeoutMs: number;
   faults: SandboxFaultPlanner;
-  dedupeMchOrderNo: boolean;
-  lateCommitMs: number;
 }
 
-function nonNegative(
-  value: number | undefined,
-  name: string,
-  fallback: number,
-  strictlyPositive = false,
-): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (strictlyPositive && value === 0)
-  ) {
-    throw new Error(
-      `CashySandbox: ${name} must be a ${strictlyPositive ? 'positive' : 'non-negative'} number`,
-    );
+/** The sandbox's accounts: the module's account rules, every currency listed, and a balance. */
+function readSandboxAccounts(
+  reader: OptionReader,
+  value: unknown,
+): SandboxAccountState[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    reader.fail('accounts', 'must be a non-empty array of accounts');
+    return [];
   }
-  return value;
+  const accounts: SandboxAccountState[] = [];
+  value.forEach((entry: unknown, i) => {
+    const where = `accounts[${i}]`;
+    if (!isPlainObject(entry)) return reader.fail(where, 'must be an object');
+    const { merchantId, apiKey, currencies } = readAccountFields(
+      reader,
+      entry,
+      `${where}.`,
+      true,
+    );
+    const balanceCents = toCents(entry.balance ?? SANDBOX_DEFAULT_BALANCE);
+    if (balanceCents === undefined)
+      reader.fail(
+        `${where}.balance`,
+        `must be a decimal with at most ${BALANCE_SCALE} places`,
+      );
+    if (merchantId && apiKey && currencies && balanceCents !== undefined)
+      accounts.push({ merchantId, apiKey, currencies, balanceCents });
+  });
+  checkDistinctAccounts(reader, accounts);
+  return accounts;
 }
 
-function resolveAccount(
-  account: SandboxAccount,
-  i: number,
-): SandboxAccountState {
-  const where = `accounts[${i}]`;
-  if (
-    typeof account?.merchantId !== 'string' ||
-    !/^\d{1,20}$/.test(account.merchantId)
-  ) {
-    throw new Error(
-      `CashySandbox: ${where}.merchantId must be a string of digits`,
-    );
-  }
-  // Name the problem, never the key.
-  if (typeof account.apiKey !== 'string' || account.apiKey.length === 0)
-    throw new Error(`CashySandbox: ${where}.apiKey must be a non-empty string`);
-  const currencies = account.currencies;
-  if (
-    !Array.isArray(currencies) ||
-    currencies.length === 0 ||
-    currencies.some((c) => !PAYOUT_CURRENCIES.includes(c))
-  ) {
-    throw new Error(
-      `CashySandbox: ${where}.currencies must be a non-empty array of ${PAYOUT_CURRENCIES.join(', ')}`,
-    );
-  }
-  const balanceCents = toCents(
-    account.balance ?? SANDBOX_DEFAULT_BALANCE,
-    `${where}.balance`,
-  );
-  return {
-    merchantId: account.merchantId,
-    apiKey: account.apiKey,
-    currencies: [...new Set(currencies)],
-    balanceCents,
-  };
-}
-
-/** Validates sandbox options and applies the defaults; throws an `Error` naming the bad option. */
+/** Validates sandbox options and applies the defaults; throws an `Error` naming every bad option. */
 export function resolveSandboxOptions(
   options: CashySandboxOptions = {},
 ): ResolvedSandboxOptions {
-  const accounts = (
-    options.accounts ??
-    SANDBOX_DEFAULT_ACCOUNTS.map((a) => ({
-      ...a,
-      currencies: [...a.currencies],
-    }))
-  ).map(resolveAccount);
-  if (accounts.length === 0)
-    throw new Error('CashySandbox: accounts must not be empty');
-  const seen = new Set<string>();
-  for (const account of accounts) {
-    if (seen.has(account.merchantId))
-      throw new Error(
-        `CashySandbox: merchantId ${account.merchantId} appears twice in accounts`,
-      );
-    seen.add(account.merchantId);
-  }
-
-  // The module's own resolver owns the limit rules; borrow it so both sides agree on every bound.
-  let limits: Readonly<Record<PayoutCurrency, AmountLimits>>;
-  try {
-    limits = resolvePayoutOptions({
-      baseUrl: 'http://127.0.0.1',
-      merchantId: '1',
-      apiKey: 'limits-only',
-      limits: options.limits,
-    }).limits;
-  } catch (error) {
-    throw new Error(
-      `CashySandbox: ${(error as Error).message.replace(/^Invalid PayoutModule options: /, '')}`,
-      { cause: error },
-    );
-  }
-
-  const port = nonNegative(options.port, 'port', SANDBOX_DEFAULTS.port);
-  if (!Number.isInteger(port) || port > 65_535)
-    throw new Error(
-      'CashySandbox: port must be a whole number from 0 to 65535',
-    );
-  if (
-    options.host !== undefined &&
-    (typeof options.host !== 'string' || options.host.length === 0)
-  ) {
-    throw new Error('CashySandbox: host must be a non-empty string');
-  }
-  if (
-    options.dedupeMchOrderNo !== undefined &&
-    typeof options.dedupeMchOrderNo !== 'boolean'
-  ) {
-    throw new Error('CashySandbox: dedupeMchOrderNo must be a boolean');
-  }
+  const reader = new OptionReader();
+  const given = reader.object(options, 'options', 'an object') ?? {};
+  const accounts = readSandboxAccounts(
+    reader,
+    given.accounts ??
+      SANDBOX_DEFAULT_ACCOUNTS.map((a) => ({
+        ...a,
+        currencies: [...a.currencies],
+      })),
+  );
+  // The module's own limit rules, so both sides agree on every bound.
+  const limits = readLimits(reader, given.limits);
+  const settings = reader.read(given, SANDBOX_OPTION_RULES);
+  const faults = readRandomFaults(reader, given.faults);
+  reader.throwIfAny('CashySandbox: ', Error);
   return {
+    ...settings,
     accounts,
-    host: options.host ?? SANDBOX_DEFAULTS.host,
-    port,
-    processingMs: nonNegative(
-      options.processingMs,
-      'processingMs',
-      SANDBOX_DEFAULTS.processingMs,
-    ),
-    payingMs: nonNegative(
-      options.payingMs,
-      'payingMs',
-      SANDBOX_DEFAULTS.payingMs,
-    ),
-    autoSettle: options.autoSettle ?? true,
-    timeScale: nonNegative(
-      options.timeScale,
-      'timeScale',
-      SANDBOX_DEFAULTS.timeScale,
-      true,
-    ),
     limits,
-    notifyTimeoutMs: nonNegative(
-      options.notifyTimeoutMs,
-      'notifyTimeoutMs',
-      SANDBOX_DEFAULTS.notifyTimeoutMs,
-      true,
-    ),
-    faults: new SandboxFaultPlanner(options.faults),
-    dedupeMchOrderNo: options.dedupeMchOrderNo ?? true,
-    lateCommitMs: nonNegative(
-      options.lateCommitMs,
-      'lateCommitMs',
-      SANDBOX_DEFAULTS.lateCommitMs,
-    ),
+    faults: new SandboxFaultPlanner(faults),
   };
 }

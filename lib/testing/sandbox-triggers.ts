@@ -38,19 +38,11 @@ export interface SandboxTriggerDoc {
 }
 
 /**
- * How the `remark` of a payOut chooses its outcome (case-insensitive, first word only; the
- * optional code after a space becomes `resultDesc`, upper-cased). With `autoSettle` (default)
- * each order goes PROCESSING → PAYING after `processingMs` and to its final status `payingMs`
- * later; each change is notified.
- *
- * | remark | outcome | notifications |
- * |---|---|---|
- * | `FAIL [CODE]` (any first word starting with FAIL) | FAIL, `resultDesc` CODE (default `ACCOUNT_NOT_EXIST`) | PAYING, FAIL |
- * | `CANCEL [CODE]` | CANCEL, `resultDesc` CODE (default `COMPLIANCE_REJECT`) | PAYING, CANCEL |
- * | `REVERSE [CODE]` (MXN) | SUCCESS, then a SPEI return: FAIL with CODE (default `ACCOUNT_NOT_EXIST`) `payingMs` after the SUCCESS is acknowledged or its deliveries end | PAYING, SUCCESS, FAIL |
- * | `REVERSE` (PEN) | SUCCESS (Peru has no SPEI return) | PAYING, SUCCESS |
- * | `HOLD` | stays PROCESSING until `settle()` | none until settled |
- * | anything else | SUCCESS, `resultDesc` `SUCCESS` | PAYING, SUCCESS |
+ * How the `remark` of a payOut chooses its outcome: by its first word, case-insensitive (`FAIL`
+ * also matches `FAILED`), with the optional code after a space as `resultDesc`, upper-cased. With
+ * `autoSettle` (default) each order goes PROCESSING → PAYING after `processingMs` and to its final
+ * status `payingMs` later; each change is notified. A SPEI return (`REVERSE` on MXN) comes
+ * `payingMs` after its SUCCESS is acknowledged or its deliveries end.
  */
 export const SANDBOX_TRIGGERS: readonly SandboxTriggerDoc[] = [
   {

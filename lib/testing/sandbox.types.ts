@@ -16,64 +16,51 @@ export interface SandboxAccount {
 }
 
 /**
- * How the sandbox misbehaves on purpose. The first six imitate a gateway that fails; the last five
- * imitate one that breaks the promises money code relies on (see also `dedupeMchOrderNo: false`).
- *
- * | mode | effect |
- * |---|---|
- * | `timeout` | nothing is done and nothing is answered; the socket stays open until the client gives up or `stop()` |
- * | `timeout-after-create` | the request is processed (a payOut creates its order), then nothing is answered |
- * | `drop-after-create` | the request is processed, then the socket is destroyed without a response |
- * | `http-500` | HTTP 500 with a text body; nothing is done |
- * | `system-busy` | envelope `{"code":500,"msg":"System_busy"}`; nothing is done |
- * | `system-error` | the request is processed (a payOut creates its order), then envelope `{"code":500,"msg":"System_error"}` |
- * | `late-commit` | payOut: checked as usual, nothing is answered (as `timeout`), and the order is created `lateCommitMs` after the request arrived (nothing if the check fails, or if by then the `mchOrderNo` is taken and `dedupeMchOrderNo` is on); other endpoints: as `timeout` |
- * | `reply` | the scripted `SandboxFaultSpec.reply` is sent (any HTTP status, body and content type); nothing is done, unless `process: true`, which processes the request first (a payOut creates its order) |
- * | `notify-before-answer` | payOut: the order is created, moved at once to the final status its remark gives (SUCCESS for `HOLD`) and notified; the normal PROCESSING answer goes out only after that notification's first attempt; other endpoints: answered normally |
- * | `mismatch` | the request is processed normally, but the answer's `data` carries the `SandboxFaultSpec.mismatch` values (payOut and payOutQuery success answers; others are answered unchanged) |
- *
- * `reply` and `mismatch` need their spec field, so they can only be injected (`injectFaults`),
- * never drawn at random.
+ * Every fault mode, in a fixed order, and what it does. The first six imitate a gateway that fails;
+ * the others, one that breaks the promises money code relies on (see also `dedupeMchOrderNo:
+ * false`). `reply` and `mismatch` need their spec field, so they can only be injected
+ * (`injectFaults`), never drawn at random.
  */
-export type SandboxFaultMode =
-  | 'timeout'
-  | 'timeout-after-create'
-  | 'drop-after-create'
-  | 'http-500'
-  | 'system-busy'
-  | 'system-error'
-  | 'late-commit'
-  | 'reply'
-  | 'notify-before-answer'
-  | 'mismatch';
+export const SANDBOX_FAULT_EFFECTS = {
+  timeout:
+    'nothing is done and nothing is answered; the socket stays open until the client gives up or `stop()`',
+  'timeout-after-create':
+    'the request is processed (a payOut creates its order), then nothing is answered',
+  'drop-after-create':
+    'the request is processed, then the socket is destroyed without a response',
+  'http-500': 'HTTP 500 with a text body; nothing is done',
+  'system-busy': 'envelope `{"code":500,"msg":"System_busy"}`; nothing is done',
+  'system-error':
+    'the request is processed (a payOut creates its order), then envelope `{"code":500,"msg":"System_error"}`',
+  'late-commit':
+    'payOut: checked as usual, nothing is answered (as `timeout`), and the order is created `lateCommitMs` after the request arrived ' +
+    '(nothing if the check fails, or if by then the `mchOrderNo` is taken and `dedupeMchOrderNo` is on); other endpoints: as `timeout`',
+  reply:
+    'the scripted `SandboxFaultSpec.reply` is sent (any HTTP status, body and content type); nothing is done, unless `process: true`, ' +
+    'which processes the request first (a payOut creates its order)',
+  'notify-before-answer':
+    'payOut: the order is created, moved at once to the final status its remark gives (SUCCESS for `HOLD`) and notified; ' +
+    "the normal PROCESSING answer goes out only after that notification's first attempt; other endpoints: answered normally",
+  mismatch:
+    "the request is processed normally, but the answer's `data` carries the `SandboxFaultSpec.mismatch` values " +
+    '(payOut and payOutQuery success answers; others are answered unchanged)',
+} as const;
+
+/** How the sandbox misbehaves on purpose: one of `SANDBOX_FAULT_EFFECTS`. */
+export type SandboxFaultMode = keyof typeof SANDBOX_FAULT_EFFECTS;
 
 /** Every fault mode, in a fixed order. */
-export const SANDBOX_FAULT_MODES: readonly SandboxFaultMode[] = [
-  'timeout',
-  'timeout-after-create',
-  'drop-after-create',
-  'http-500',
-  'system-busy',
-  'system-error',
-  'late-commit',
-  'reply',
-  'notify-before-answer',
-  'mismatch',
-];
+export const SANDBOX_FAULT_MODES = Object.keys(
+  SANDBOX_FAULT_EFFECTS,
+) as readonly SandboxFaultMode[];
 
 /**
  * The modes random faults draw from when `faults.modes` is not given: the six gateway failures
  * (the set before the money-safety modes existed, so a seed keeps replaying the same faults).
  * `late-commit` and `notify-before-answer` may be listed in `faults.modes` explicitly.
  */
-export const SANDBOX_DEFAULT_RANDOM_FAULT_MODES: readonly SandboxFaultMode[] = [
-  'timeout',
-  'timeout-after-create',
-  'drop-after-create',
-  'http-500',
-  'system-busy',
-  'system-error',
-];
+export const SANDBOX_DEFAULT_RANDOM_FAULT_MODES: readonly SandboxFaultMode[] =
+  SANDBOX_FAULT_MODES.slice(0, 6);
 
 /** Random faults: each matching request draws from a seeded PRNG, so a seed replays the same faults. */
 export interface SandboxRandomFaults {

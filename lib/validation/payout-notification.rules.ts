@@ -1,10 +1,17 @@
 import type { PayoutFieldError } from '../payout.errors';
 import { parseDecimal, type ParsedDecimal } from '../markets/decimal';
 import type { PayoutStatusReport } from '../outcome/payout-status-report.interface';
-import { isOrderNumber } from '../client/cashy-protocol';
+import {
+  idText,
+  isAbsent,
+  isOrderNumber,
+  isPlainObject,
+  MERCHANT_ID,
+  nonEmptyText,
+  wireText,
+} from '../client/cashy-wire';
 
 const STATUS_TEXT = /^[A-Za-z_]{1,32}$/;
-const MERCHANT_ID = /^\d{1,20}$/;
 
 /** A notification is a flat object of a dozen fields; anything far deeper or larger is not one. */
 const MAX_DEPTH = 8;
@@ -23,17 +30,62 @@ function withinShape(root: object): boolean {
   return true;
 }
 
-/** Cashy leaves optional fields out, or sends them as null or "". */
-const absent = (value: unknown): boolean =>
-  value === undefined || value === null || value === '';
+type Broken = (field: string, rule: string, message: string) => void;
 
-/** A string of the field, or `null`: numbers become their text, anything else is left out. */
-const lenientText = (value: unknown): string | null =>
-  typeof value === 'string' && value !== ''
-    ? value
-    : typeof value === 'number'
-      ? String(value)
-      : null;
+/** The body's shape, before its fields: one JSON object, small enough to hand to listeners. */
+function shapeError(input: unknown): PayoutFieldError | undefined {
+  if (!isPlainObject(input))
+    return {
+      field: '(body)',
+      rule: 'object',
+      message: 'the notification must be a JSON object',
+    };
+  // `raw` goes to listeners, which store or log it: keep it something JSON.stringify can always handle.
+  if (!withinShape(input))
+    return {
+      field: '(body)',
+      rule: 'shape',
+      message: `the notification may nest at most ${MAX_DEPTH} levels and hold at most ${MAX_VALUES} values`,
+    };
+  return undefined;
+}
+
+/** The body's `merchantId`: optional when a signer vouches for the body, a numeric id when given. */
+function bodyMerchantIdOf(
+  value: Record<string, unknown>,
+  signer: string | undefined,
+  broken: Broken,
+): string | undefined {
+  const merchantId = idText(value.merchantId);
+  if (
+    !isAbsent(value.merchantId) &&
+    (merchantId === undefined || !MERCHANT_ID.test(merchantId))
+  )
+    broken(
+      'merchantId',
+      'merchantId',
+      'merchantId must be a numeric merchant id',
+    );
+  if (signer === undefined && isAbsent(value.merchantId))
+    broken('merchantId', 'required', 'merchantId is required');
+  return merchantId;
+}
+
+/** An order number; Cashy may send a digit-only one as a JSON number: it is the same number. */
+function orderNumberOf(
+  value: Record<string, unknown>,
+  field: 'mchOrderNo' | 'orderNo',
+  broken: Broken,
+): string | undefined {
+  const text = idText(value[field]);
+  if (isOrderNumber(text)) return text;
+  broken(
+    field,
+    'orderNumber',
+    `${field} must be a string of 1 to 64 visible characters`,
+  );
+  return undefined;
+}
 
 /**
  * Checks a parsed notification body (money-safety rule 8). It is refused only when it lacks what
@@ -49,103 +101,44 @@ export function checkPayoutNotification(
   input: unknown,
   signer?: string,
 ): { errors: PayoutFieldError[]; report?: PayoutStatusReport } {
-  const errors: PayoutFieldError[] = [];
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return {
-      errors: [
-        {
-          field: '(body)',
-          rule: 'object',
-          message: 'the notification must be a JSON object',
-        },
-      ],
-    };
-  }
+  const shape = shapeError(input);
+  if (shape) return { errors: [shape] };
   const value = input as Record<string, unknown>;
-  const broken = (field: string, rule: string, message: string) =>
+  const errors: PayoutFieldError[] = [];
+  const broken: Broken = (field, rule, message) =>
     errors.push({ field, rule, message });
-  // `raw` goes to listeners, which store or log it: keep it something JSON.stringify can always handle.
-  if (!withinShape(value)) {
-    return {
-      errors: [
-        {
-          field: '(body)',
-          rule: 'shape',
-          message: `the notification may nest at most ${MAX_DEPTH} levels and hold at most ${MAX_VALUES} values`,
-        },
-      ],
-    };
-  }
-
-  const bodyMerchantId =
-    typeof value.merchantId === 'number'
-      ? String(value.merchantId)
-      : value.merchantId;
-  if (
-    !absent(bodyMerchantId) &&
-    (typeof bodyMerchantId !== 'string' || !MERCHANT_ID.test(bodyMerchantId))
-  ) {
-    broken(
-      'merchantId',
-      'merchantId',
-      'merchantId must be a numeric merchant id',
-    );
-  }
-  if (signer === undefined && absent(bodyMerchantId))
-    broken('merchantId', 'required', 'merchantId is required');
-  // Cashy may send a digit-only order number as a JSON number: it is the same number.
-  const orderNumber = (field: 'mchOrderNo' | 'orderNo'): string | undefined => {
-    const v = value[field];
-    const text =
-      typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
-        ? String(v)
-        : v;
-    if (isOrderNumber(text)) return text;
-    broken(
-      field,
-      'orderNumber',
-      `${field} must be a string of 1 to 64 visible characters`,
-    );
-    return undefined;
-  };
-  const mchOrderNo = orderNumber('mchOrderNo');
-  const orderNo = orderNumber('orderNo');
+  const bodyMerchantId = bodyMerchantIdOf(value, signer, broken);
+  const mchOrderNo = orderNumberOf(value, 'mchOrderNo', broken);
+  const orderNo = orderNumberOf(value, 'orderNo', broken);
   if (
     typeof value.orderStatus !== 'string' ||
     !STATUS_TEXT.test(value.orderStatus)
-  ) {
+  )
     broken(
       'orderStatus',
       'orderStatus',
       'orderStatus must be a status name such as SUCCESS, FAIL or PAYING',
     );
-  }
   const amount = decimalField(value, 'amount', broken);
   const fee = decimalField(value, 'fee', broken);
   if (errors.length > 0) return { errors };
 
-  const merchantId = signer ?? (bodyMerchantId as string);
+  const merchantId = (signer ?? bodyMerchantId)!;
   return {
     errors,
     report: {
       merchantId,
-      ...(typeof bodyMerchantId === 'string' && bodyMerchantId !== merchantId
+      ...(bodyMerchantId !== undefined && bodyMerchantId !== merchantId
         ? { bodyMerchantId }
         : {}),
       mchOrderNo: mchOrderNo!,
       orderNo: orderNo!,
-      channelOrderNo:
-        typeof value.channelOrderNo === 'string' && value.channelOrderNo !== ''
-          ? value.channelOrderNo
-          : undefined,
+      channelOrderNo: nonEmptyText(value.channelOrderNo),
       amount: amount!,
       fee: fee!,
       orderStatus: value.orderStatus as string,
-      completionTime: lenientText(value.completionTime),
-      resultDesc:
-        typeof value.resultDesc === 'string' && value.resultDesc !== ''
-          ? value.resultDesc
-          : null,
+      completionTime: wireText(value.completionTime) ?? null,
+      resultDesc: nonEmptyText(value.resultDesc) ?? null,
       raw: value,
       // The market comes from the account that signed it, or from what the store knows.
       currency: undefined,
@@ -157,9 +150,9 @@ export function checkPayoutNotification(
 function decimalField(
   value: Record<string, unknown>,
   field: 'amount' | 'fee',
-  broken: (field: string, rule: string, message: string) => void,
+  broken: Broken,
 ): ParsedDecimal | null | undefined {
-  if (absent(value[field])) return null;
+  if (isAbsent(value[field])) return null;
   const parsed = parseDecimal(value[field]);
   if (!parsed)
     broken(

@@ -1,14 +1,16 @@
+import { MCH_ORDER_NO } from '../client/cashy-wire';
 import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import { MeetsPayoutRules } from './payout-rules.decorator';
 import { checkQueryPayout } from './query-payout.rules';
 
 const rules = (object: object) => checkQueryPayout(object).errors;
 
+// The rule's own pattern: what `checkQueryPayout` takes for either order number.
 const ORDER_NUMBER = {
   type: 'string',
   minLength: 1,
   maxLength: 32,
-  pattern: '^[A-Za-z0-9_.:-]{1,32}$',
+  pattern: MCH_ORDER_NO.source,
 };
 
 /** Input of `PayoutService.queryPayout`: Cashy's `orderNo` (preferred) and/or your `mchOrderNo`. */

@@ -1,7 +1,7 @@
 import type { PayoutFieldError } from '../payout.errors';
 import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
-import { MCH_ORDER_NO } from './create-payout.rules';
+import { isAbsent, isPlainObject, MCH_ORDER_NO } from '../client/cashy-wire';
 
 /** The payOutQuery body before `nonceStr`. */
 export interface CashyPayOutQueryBody {
@@ -16,7 +16,7 @@ export function checkQueryPayout(input: unknown): {
   currency?: PayoutCurrency;
 } {
   const errors: PayoutFieldError[] = [];
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+  if (!isPlainObject(input)) {
     return {
       errors: [
         {
@@ -27,7 +27,7 @@ export function checkQueryPayout(input: unknown): {
       ],
     };
   }
-  const value = input as Record<string, unknown>;
+  const value = input;
   for (const key of Object.keys(value)) {
     if (!['orderNo', 'mchOrderNo', 'currency'].includes(key))
       errors.push({
@@ -39,7 +39,7 @@ export function checkQueryPayout(input: unknown): {
   const body: CashyPayOutQueryBody = {};
   for (const field of ['orderNo', 'mchOrderNo'] as const) {
     const v = value[field];
-    if (v === undefined || v === null || v === '') continue;
+    if (isAbsent(v)) continue;
     if (typeof v !== 'string' || !MCH_ORDER_NO.test(v)) {
       errors.push({
         field,

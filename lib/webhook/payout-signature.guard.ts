@@ -2,15 +2,16 @@ import {
   type CanActivate,
   type ExecutionContext,
   HttpException,
-  HttpStatus,
   Injectable,
-  InternalServerErrorException,
   Logger,
-  PayloadTooLargeException,
-  UnauthorizedException,
-  UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import { payoutDiagnostics } from '../payout.diagnostics';
+import {
+  MAX_NOTIFICATION_BYTES,
+  PayoutWebhookRefusal,
+  RAW_BODY_MISSING,
+  webhookReasonOfStatus,
+} from '../payout-http.answers';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
 
@@ -32,17 +33,6 @@ export function firstHeaderValue(
   const trimmed = first?.trim();
   return trimmed ? trimmed : undefined;
 }
-
-/** Message for hosts that forgot `rawBody: true`. */
-export const RAW_BODY_MISSING =
-  'PayoutSignatureGuard needs the raw request body: create the app with NestFactory.create(AppModule, { rawBody: true }) ' +
-  '(with Fastify: NestFactory.create(AppModule, new FastifyAdapter(), { rawBody: true }))';
-
-/**
- * The largest notification accepted, in bytes. Cashy's are well under 1 KiB; the same limit on both
- * adapters (Express's parser stops at 100 KiB, Fastify's at 1 MiB) gives one answer, 413.
- */
-export const MAX_NOTIFICATION_BYTES = 64 * 1024;
 
 /**
  * Verifies Cashy's `MerchantId` and `Sign` headers over the exact bytes received:
@@ -68,14 +58,16 @@ export class PayoutSignatureGuard implements CanActivate {
       request.payoutAccount = this.verify(request);
       return true;
     } catch (error) {
-      if (error instanceof HttpException) {
-        const status = error.getStatus();
+      if (error instanceof HttpException)
         payoutDiagnostics.webhook(() => ({
-          status,
-          reason: refusalReason(status, error.message),
+          status: error.getStatus(),
+          // A subclass may throw its own exceptions: those are read by their status.
+          reason:
+            error instanceof PayoutWebhookRefusal
+              ? error.reason
+              : webhookReasonOfStatus(error.getStatus()),
           merchantId: firstHeaderValue(request, 'merchantid'),
         }));
-      }
       throw error;
     }
   }
@@ -85,19 +77,15 @@ export class PayoutSignatureGuard implements CanActivate {
     this.checkContentType(this.getHeader(request, 'content-type'));
     const rawBody = this.getRawBody(request) ?? this.missingRawBody(request);
     if (rawBody.length > MAX_NOTIFICATION_BYTES)
-      throw new PayloadTooLargeException(
-        `a notification may be at most ${MAX_NOTIFICATION_BYTES} bytes`,
-      );
+      throw new PayoutWebhookRefusal('too-large');
     const merchantId = this.getHeader(request, 'merchantid');
-    if (!merchantId)
-      throw new UnauthorizedException('MerchantId header is missing');
+    if (!merchantId) throw new PayoutWebhookRefusal('merchant-missing');
     const account = this.findAccount(merchantId);
-    if (!account)
-      throw new UnauthorizedException('MerchantId is not a configured account');
+    if (!account) throw new PayoutWebhookRefusal('merchant-unknown');
     const sign = this.getHeader(request, 'sign');
-    if (!sign) throw new UnauthorizedException('Sign header is missing');
+    if (!sign) throw new PayoutWebhookRefusal('sign-missing');
     if (!this.verifySignature(rawBody, sign, account))
-      throw new UnauthorizedException('Sign does not match the body');
+      throw new PayoutWebhookRefusal('sign-mismatch');
     return account;
   }
 
@@ -114,9 +102,7 @@ export class PayoutSignatureGuard implements CanActivate {
       mediaType !== 'application/json' ||
       (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
     ) {
-      throw new UnsupportedMediaTypeException(
-        'Content-Type must be application/json (UTF-8)',
-      );
+      throw new PayoutWebhookRefusal('content-type');
     }
   }
 
@@ -134,7 +120,7 @@ export class PayoutSignatureGuard implements CanActivate {
       this.warnedRawBody = true;
       this.logger.error(RAW_BODY_MISSING);
     }
-    throw new InternalServerErrorException(RAW_BODY_MISSING);
+    throw new PayoutWebhookRefusal('raw-body');
   }
 
   /** The bytes as received; `undefined` when the app keeps no raw body. */
@@ -165,14 +151,4 @@ export class PayoutSignatureGuard implements CanActivate {
   ): boolean {
     return account.verify(rawBody, sign);
   }
-}
-
-/** A short word for why the guard refused, for diagnostics. */
-function refusalReason(status: HttpStatus, message: string): string {
-  if (status === HttpStatus.UNAUTHORIZED)
-    return /MerchantId/.test(message) ? 'merchant' : 'signature';
-  if (status === HttpStatus.INTERNAL_SERVER_ERROR) return 'raw-body';
-  if (status === HttpStatus.PAYLOAD_TOO_LARGE) return 'too-large';
-  if (status === HttpStatus.UNSUPPORTED_MEDIA_TYPE) return 'content-type';
-  return 'invalid';
 }

@@ -6,6 +6,12 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { payoutDiagnostics } from '../payout.diagnostics';
+import {
+  answerText,
+  errorBody,
+  kindOfStatus,
+  PAYOUT_HTTP_ANSWERS,
+} from '../payout-http.answers';
 
 /** Injection token of the webhook route's path, when the module mounts one. */
 export const PAYOUT_WEBHOOK_PATH = Symbol('PAYOUT_WEBHOOK_PATH');
@@ -74,13 +80,15 @@ export class PayoutWebhookBodyHandler implements OnModuleInit {
         !path.endsWith(suffix)
       )
         return next(error);
+      // The guard's answers for what it refuses too; the parser's own words for the rest.
+      const kind = kindOfStatus(error.status, ['too-large', 'content-type']);
       payoutDiagnostics.webhook(() => ({
         status: error.status,
-        reason: error.status === 413 ? 'too-large' : 'content-type',
+        reason: PAYOUT_HTTP_ANSWERS[kind ?? 'invalid'].reason!,
       }));
       res
         .status(error.status)
-        .json({ statusCode: error.status, message: error.message });
+        .json(errorBody(error.status, kind ? answerText(kind) : error.message));
     });
   }
 }

@@ -1,25 +1,24 @@
 import {
-  BadRequestException,
   Controller,
   HttpCode,
   Inject,
-  InternalServerErrorException,
   Logger,
   Post,
   Req,
   Res,
-  ServiceUnavailableException,
   SetMetadata,
   type Type,
-  UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
+import { CASHY_ACK } from '../client/cashy-protocol';
 import { payoutDiagnostics } from '../payout.diagnostics';
+import { PayoutValidationError } from '../payout.errors';
 import {
-  PayoutBusyError,
-  PayoutStoreError,
-  PayoutValidationError,
-} from '../payout.errors';
+  PAYOUT_HTTP_ANSWERS,
+  payoutErrorKind,
+  type PayoutFailureKind,
+  PayoutWebhookRefusal,
+} from '../payout-http.answers';
 import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 import { PayoutService } from '../payout.service';
 import {
@@ -28,8 +27,12 @@ import {
   type PayoutWebhookRequest,
 } from './payout-signature.guard';
 
-/** Cashy stops retrying only on this exact body. */
-export const CASHY_ACK = 'SUCCESS';
+/** Failures of a notification's processing told apart; anything else is a listener's failure. */
+const NOTIFICATION_FAILURES: readonly PayoutFailureKind[] = [
+  'invalid',
+  'busy',
+  'store',
+];
 
 /** A reply on Express or Fastify: both have `header(name, value)`. */
 interface HeaderSettable {
@@ -80,45 +83,42 @@ export class PayoutWebhookController {
         ...(result ? { result } : {}),
         durationMs: Date.now() - started,
       }));
-    if (merchantId === undefined) {
-      answered(401, 'merchant');
-      throw new UnauthorizedException('MerchantId header is missing');
-    }
+    const refuse = (refusal: PayoutWebhookRefusal) => {
+      answered(refusal.getStatus(), refusal.reason);
+      return refusal;
+    };
+    if (merchantId === undefined)
+      throw refuse(new PayoutWebhookRefusal('merchant-missing'));
     let result: PayoutReportResult;
     try {
       result = await this.payouts.handleNotification(body, merchantId);
     } catch (error) {
-      if (error instanceof PayoutValidationError) {
-        answered(400, 'invalid');
-        throw new BadRequestException({
-          statusCode: 400,
-          error: 'Bad Request',
-          message: error.errors.map((e) => e.message),
-        });
-      }
-      if (error instanceof PayoutBusyError) {
-        answered(503, 'busy');
-        throw new ServiceUnavailableException(error.message);
-      }
-      if (error instanceof PayoutStoreError) {
-        answered(503, 'store');
-        this.logger.error(error.message);
-        throw new ServiceUnavailableException(
-          'payout state is unavailable; the notification will be retried',
-        );
-      }
-      answered(500, 'listener-failed');
-      this.logger.error(
-        `order ${orderNo ?? '?'}: a payout listener failed, answering 500 so Cashy retries`,
-        (error as Error)?.stack,
-      );
-      throw new InternalServerErrorException(
-        'a payout listener failed; the notification will be retried',
-      );
+      throw refuse(this.refusalFor(error, orderNo));
     }
     answered(200, 'acknowledged', result);
     reply.header('Content-Type', 'text/plain; charset=utf-8');
     return CASHY_ACK;
+  }
+
+  /** The answer to a notification whose processing failed, logged when it is the server's failure. */
+  private refusalFor(
+    error: unknown,
+    orderNo: string | undefined,
+  ): PayoutWebhookRefusal {
+    const kind = payoutErrorKind(error);
+    if (kind === 'invalid')
+      return new PayoutWebhookRefusal(
+        kind,
+        (error as PayoutValidationError).errors.map((e) => e.message),
+      );
+    if (kind === 'store') this.logger.error((error as Error).message);
+    if (NOTIFICATION_FAILURES.includes(kind))
+      return new PayoutWebhookRefusal(kind);
+    this.logger.error(
+      `order ${orderNo ?? '?'}: a payout listener failed, answering ${PAYOUT_HTTP_ANSWERS['listener-failed'].status} so Cashy retries`,
+      (error as Error)?.stack,
+    );
+    return new PayoutWebhookRefusal('listener-failed');
   }
 }
 

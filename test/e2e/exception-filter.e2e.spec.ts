@@ -18,6 +18,7 @@ import {
   PayoutStoreError,
   PayoutValidationError,
 } from '../../lib';
+import { PayoutBusyError } from '../../lib/payout.errors';
 import { ADAPTERS, startHostApp } from '../support/host-app';
 
 /** An apiKey-shaped secret planted in every internal text the filter could be tempted to echo. */
@@ -93,6 +94,8 @@ const ERRORS: Record<string, () => Error> = {
       '/api/getBalance',
       'HTTP 500, not a Cashy envelope',
     ),
+  'delivery-busy': () =>
+    new PayoutBusyError(`order P100200 is being processed (${API_KEY})`),
   other: () => new SomeFuturePayoutError(`internal ${API_KEY}`),
   'not-ours': () => new Error('plain error'),
 };
@@ -287,6 +290,15 @@ const EXPECTED: Record<
     body: {
       statusCode: 502,
       error: 'Bad Gateway',
+      message: expect.any(String),
+    },
+  },
+  'delivery-busy': {
+    status: 503,
+    retryAfter: '5',
+    body: {
+      statusCode: 503,
+      error: 'Service Unavailable',
       message: expect.any(String),
     },
   },

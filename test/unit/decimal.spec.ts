@@ -2,11 +2,11 @@ import {
   compareDecimals,
   decimalPlaces,
   formatDecimal,
-  normalizeAmount,
   parseDecimal,
   toScaledInteger,
   type ParsedDecimal,
 } from '../../lib/markets/decimal';
+import { normalizeAmount } from '../../lib/client/cashy-wire';
 
 const p = (value: unknown): ParsedDecimal => {
   const parsed = parseDecimal(value);

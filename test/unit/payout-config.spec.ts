@@ -304,20 +304,22 @@ describe('payoutConfig', () => {
         'a timeout with a unit',
         { ...SINGLE, CASHY_TIMEOUT_MS: '5s' },
         [
-          'CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 0 to 600000',
+          'CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000',
         ],
       ],
       [
         'a negative timeout',
         { ...SINGLE, CASHY_TIMEOUT_MS: '-1' },
         [
-          'CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 0 to 600000',
+          'CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000',
         ],
       ],
       [
         'a zero timeout',
         { ...SINGLE, CASHY_TIMEOUT_MS: '0' },
-        ['CASHY_TIMEOUT_MS (timeoutMs) must be at least 1'],
+        [
+          'CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000',
+        ],
       ],
       [
         'a fractional re-send window',
