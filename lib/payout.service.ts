@@ -72,6 +72,12 @@ export interface PayoutOpenPayout {
   mchOrderNo: string;
   /** Where the next page starts: pass it as `after`. */
   cursor: string;
+  /**
+   * `'return'`: not open, a Mexican `SUCCESS` watched for an SPEI return until `watchUntil`
+   * (`reconciliation.returnWatchMs`); absent for a payout still open.
+   */
+  watching?: 'return';
+  watchUntil?: number;
   /** Epoch ms its create was first sent. */
   openedAt: number;
   /** Epoch ms of the built-in reconciliation's next check. */
@@ -354,6 +360,9 @@ export class PayoutService {
         return {
           mchOrderNo: entry.mchOrderNo,
           cursor: `${entry.openedAt}~${entry.mchOrderNo}`,
+          ...(entry.watchUntil !== undefined
+            ? { watching: 'return' as const, watchUntil: entry.watchUntil }
+            : {}),
           openedAt: entry.openedAt,
           nextCheckAt: entry.dueAt,
           state: attempt?.state,

@@ -8,8 +8,11 @@ import { PAYOUT_STORE } from '../payout.constants';
 import type {
   PayoutAttempt,
   PayoutNotCreatedNotice,
+  PayoutOpenDetails,
   PayoutStore,
 } from '../store/payout-store.interface';
+import { marketOf } from '../markets/payout-markets';
+import type { PayoutStatus } from '../payout.types';
 
 /**
  * How long a `createPayout` call holds its attempt without renewing the lease (rule 12), and how
@@ -175,12 +178,9 @@ export class PayoutAttemptLedger {
       progress.leased = true;
       // Tracked before it is sent, so the built-in reconciliation settles it whatever happens next.
       await storeCall('trackOpen', () =>
-        this.store.trackOpen(
-          request.mchOrderNo,
-          now,
-          next.resendAfter,
-          request.merchantId,
-        ),
+        this.store.trackOpen(request.mchOrderNo, now, next.resendAfter, {
+          merchantId: request.merchantId,
+        }),
       );
       return true;
     });
@@ -340,14 +340,45 @@ export class PayoutAttemptLedger {
     );
   }
 
+  /**
+   * What follows a final status: a Mexican `SUCCESS` stays watched for an SPEI return
+   * (`reconciliation.returnWatchMs`, first checked `firstCheckMs` later); anything else is no longer
+   * tracked. Store failures are logged (the sweep finds it settled).
+   */
+  async afterFinal(
+    mchOrderNo: string,
+    status: PayoutStatus,
+    currency: PayoutCurrency | undefined,
+    reversed: boolean,
+  ): Promise<void> {
+    const policy = this.config.reconciliation;
+    if (!policy || reversed || !this.watchesReturn(status, currency))
+      return this.untrack(mchOrderNo);
+    const now = this.clock.now();
+    await this.track(mchOrderNo, now + policy.firstCheckMs, {
+      watchUntil: now + policy.returnWatchMs,
+    });
+  }
+
+  /** Whether a final status is followed by a return watch: a Mexican `SUCCESS`, with the watch on. */
+  watchesReturn(status: string, currency: PayoutCurrency | undefined): boolean {
+    const policy = this.config.reconciliation;
+    return (
+      !!policy &&
+      policy.returnWatchMs > 0 &&
+      status === 'SUCCESS' &&
+      !!marketOf(currency)?.allowsSuccessReversal
+    );
+  }
+
   /** (Re)schedules the built-in reconciliation's next check of an open payout; a store failure is logged. */
   async track(
     mchOrderNo: string,
     dueAt: number,
-    merchantId?: string,
+    details?: PayoutOpenDetails,
   ): Promise<void> {
     await this.store
-      .trackOpen(mchOrderNo, this.clock.now(), dueAt, merchantId)
+      .trackOpen(mchOrderNo, this.clock.now(), dueAt, details)
       .catch((error: unknown) => {
         this.logger.warn(
           `payout ${mchOrderNo}: could not schedule its reconciliation (${(error as Error).message})`,

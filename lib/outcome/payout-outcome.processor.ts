@@ -222,8 +222,13 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
           );
           if (emitted === 'retry') continue;
           await this.noteCreated(known, report);
-          // A final status is known: the built-in reconciliation has nothing left to ask.
-          await this.attempts.untrack(base.mchOrderNo ?? report.mchOrderNo);
+          // A final status is known: nothing left to ask, but whether a Mexican success is returned.
+          await this.attempts.afterFinal(
+            base.mchOrderNo ?? report.mchOrderNo,
+            status,
+            known.currency,
+            transition.reversed,
+          );
           return 'emitted';
         }
       }

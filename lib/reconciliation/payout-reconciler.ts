@@ -14,6 +14,7 @@ import {
 } from '../outcome/payout-attempt.ledger';
 import { PayoutLookup } from '../outcome/payout-lookup';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
+import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 import { PAYOUT_STORE } from '../payout.constants';
 import {
   PayoutOutcomeUnknownError,
@@ -38,8 +39,8 @@ import {
 
 /** What reconciling one order found. */
 export type ReconcileFinding =
-  /** The gateway has it: its status was fed through the state machine (its event emitted once). */
-  | { kind: 'order'; order: PayoutOrder }
+  /** The gateway has it: its status was fed through the state machine (`result`: what that did). */
+  | { kind: 'order'; order: PayoutOrder; result: PayoutReportResult }
   /**
    * The gateway does not have it and no create of it can land any more. `decided`: the attempt this
    * call recorded as not created, with the notice it was given, when this call made that decision.
@@ -93,7 +94,7 @@ export class PayoutReconciler {
       mchOrderNo: body.mchOrderNo,
     });
     const raw = found.data;
-    await this.outcomes.apply({
+    const result = await this.outcomes.apply({
       merchantId: account.merchantId,
       ...(order.merchantId && order.merchantId !== account.merchantId
         ? { bodyMerchantId: order.merchantId }
@@ -112,9 +113,13 @@ export class PayoutReconciler {
       currency,
     });
     await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
-    if (isFinalPayoutStatus(order.orderStatus as PayoutStatus))
+    // A Mexican success stays watched for a return (the sweep ends the watch); any other final status ends here.
+    if (
+      isFinalPayoutStatus(order.orderStatus as PayoutStatus) &&
+      !this.attempts.watchesReturn(order.orderStatus, currency)
+    )
       await this.attempts.untrack(order.mchOrderNo);
-    return { kind: 'order', order };
+    return { kind: 'order', order, result };
   }
 
   /**

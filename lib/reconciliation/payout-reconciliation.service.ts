@@ -31,6 +31,7 @@ import {
   type ResolvedReconciliationPolicy,
 } from './payout-reconciliation.options';
 import { PayoutReconciler } from './payout-reconciler';
+import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 
 /** What one check of an open payout found. */
 export type PayoutCheckResult =
@@ -45,7 +46,13 @@ export type PayoutCheckResult =
   /** The check failed (gateway, store, a listener) or ran past its deadline: checked again later. */
   | 'failed'
   /** Open past the horizon after a last look: `payout.anomaly` (`unresolved`) emitted and no longer tracked. */
-  | 'abandoned';
+  | 'abandoned'
+  /** A Mexican success watched for a return: still `SUCCESS`, checked again later. */
+  | 'watching'
+  /** A Mexican success found returned: `payout.failed` (`reversed: true`) emitted by this check. */
+  | 'returned'
+  /** A Mexican success still `SUCCESS` when its return watch ended: no longer tracked. */
+  | 'watch_ended';
 
 /** What one sweep did: how many payouts it checked, by result. */
 export type PayoutSweepSummary = Record<PayoutCheckResult, number>;
@@ -161,8 +168,25 @@ export class PayoutReconciliationService
         if (found.decided) return this.notifyNotCreated(entry, found.decided);
         return this.abandon(entry, lastOpened, 'the gateway does not have it');
       }
-      if (isFinalPayoutStatus(found.order.orderStatus as PayoutStatus))
+      const status = found.order.orderStatus;
+      if (entry.watchUntil !== undefined)
+        return this.afterReturnCheck(
+          { ...entry, watchUntil: entry.watchUntil },
+          status,
+          found.result,
+          now,
+        );
+      if (isFinalPayoutStatus(status as PayoutStatus)) {
+        // A success emitted before its watch could start (its process stopped in between) starts it now.
+        if (this.attempts.watchesReturn(status, found.order.currency))
+          await this.attempts.afterFinal(
+            mchOrderNo,
+            'SUCCESS',
+            found.order.currency,
+            false,
+          );
         return 'settled';
+      }
       if (pastHorizon)
         return this.abandon(entry, lastOpened, found.order.orderStatus);
       await this.reschedule(entry, now);
@@ -184,6 +208,31 @@ export class PayoutReconciliationService
     }
   }
 
+  /**
+   * What a check of a Mexican success watched for a return found: still `SUCCESS` (checked again,
+   * until the watch ends with one last look), `FAIL` (the reversal, emitted once by the state
+   * machine, whoever saw it first), or anything else (an anomaly the state machine emitted, or an
+   * answer out of order): the watch ends only on a final status.
+   */
+  private async afterReturnCheck(
+    entry: PayoutOpenEntry & { watchUntil: number },
+    status: string,
+    result: PayoutReportResult,
+    now: number,
+  ): Promise<PayoutCheckResult> {
+    if (status === 'SUCCESS' || !isFinalKnownOrUnknown(status)) {
+      if (now >= entry.watchUntil) {
+        await this.store.untrackOpen(entry.mchOrderNo);
+        return 'watch_ended';
+      }
+      const successAt = entry.watchUntil - this.policy().returnWatchMs;
+      await this.reschedule(entry, now, undefined, successAt, entry.watchUntil);
+      return 'watching';
+    }
+    await this.store.untrackOpen(entry.mchOrderNo);
+    return status === 'FAIL' && result === 'emitted' ? 'returned' : 'settled';
+  }
+
   private async runSweep(): Promise<PayoutSweepSummary> {
     const policy = this.policy();
     const summary: PayoutSweepSummary = {
@@ -193,6 +242,9 @@ export class PayoutReconciliationService
       unknown: 0,
       failed: 0,
       abandoned: 0,
+      watching: 0,
+      returned: 0,
+      watch_ended: 0,
     };
     let budget = policy.batchSize * MAX_BATCHES_PER_SWEEP;
     // Each worker takes its next payout only when it is free, so a lease covers one check.
@@ -321,21 +373,25 @@ export class PayoutReconciliationService
     this.timer.unref();
   }
 
-  /** Next check: after a wait that grows with the payout's age (half of it, within bounds), or at `notBefore`. */
+  /**
+   * Next check: after a wait that grows with the payout's age since `since` (its create, or its
+   * success for a return watch), as `nextCheckWait` says, not before `notBefore` nor after `notAfter`.
+   */
   private async reschedule(
     entry: PayoutOpenEntry,
     now: number,
     notBefore?: number,
+    since: number = entry.openedAt,
+    notAfter: number = Infinity,
   ): Promise<void> {
-    const { firstCheckMs, maxIntervalMs } = this.policy();
-    const wait = Math.min(
-      maxIntervalMs,
-      Math.max(firstCheckMs, Math.floor((now - entry.openedAt) / 2)),
-    );
+    const wait = nextCheckWait(this.policy(), now - since);
     // A little jitter so payouts opened together do not stay in lockstep.
-    const dueAt = Math.max(
-      notBefore ?? 0,
-      now + wait + Math.floor(Math.random() * Math.min(wait, 1000) * 0.1),
+    const dueAt = Math.min(
+      notAfter,
+      Math.max(
+        notBefore ?? 0,
+        now + wait + Math.floor(Math.random() * Math.min(wait, 1000) * 0.1),
+      ),
     );
     await this.store.trackOpen(entry.mchOrderNo, entry.openedAt, dueAt);
   }
@@ -374,4 +430,42 @@ export class PayoutReconciliationService
     // `sweep()` works with the timer off too, on the defaults.
     return this.config.reconciliation || RECONCILIATION_DEFAULTS;
   }
+}
+
+/** The wait before a payout's next check, at `ageMs` since it was opened (or succeeded): half its age, within bounds. */
+export function nextCheckWait(
+  policy: Pick<ResolvedReconciliationPolicy, 'firstCheckMs' | 'maxIntervalMs'>,
+  ageMs: number,
+): number {
+  return Math.min(
+    policy.maxIntervalMs,
+    Math.max(policy.firstCheckMs, Math.floor(ageMs / 2)),
+  );
+}
+
+/**
+ * The gateway queries one Mexican success costs while watched for a return, with `policy` and no
+ * return: the first `firstCheckMs` after the success, each next after `nextCheckWait`, and a last
+ * one when the watch ends (jitter aside). The README's figure for the defaults is this number.
+ */
+export function returnWatchQueries(
+  policy: Pick<
+    ResolvedReconciliationPolicy,
+    'firstCheckMs' | 'maxIntervalMs' | 'returnWatchMs'
+  >,
+): number {
+  if (policy.returnWatchMs === 0) return 0;
+  let queries = 0;
+  for (let at = policy.firstCheckMs; ; at += nextCheckWait(policy, at)) {
+    queries++;
+    if (at >= policy.returnWatchMs) return queries;
+  }
+}
+
+/** A final status the state machine knows, or one it does not (an anomaly): either ends a watch. */
+function isFinalKnownOrUnknown(status: string): boolean {
+  return (
+    isFinalPayoutStatus(status as PayoutStatus) ||
+    !['PROCESSING', 'WAITING', 'PAYING'].includes(status)
+  );
 }

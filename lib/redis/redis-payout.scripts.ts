@@ -41,14 +41,16 @@ return redis.call('HGET', ref, 'record')
 
 /**
  * Tracks an open payout. KEYS[1]: the due index (sorted set by next check), KEYS[2]: the open index
- * (sorted set by first tracked), KEYS[3]: the open payouts' merchants (a hash). ARGV: mchOrderNo,
- * openedAt, dueAt, merchantId ('' to keep the one recorded). Run even when Redis is full: a create
- * already sent must stay watched (its attempt record was written before, when there was room).
+ * (sorted set by first tracked), KEYS[3]: the open payouts' merchants, KEYS[4]: the end of their
+ * return watches (hashes by mchOrderNo). ARGV: mchOrderNo, openedAt, dueAt, merchantId ('' to keep
+ * the one recorded), watchUntil ('' for none; the first one recorded is kept). Run even when Redis
+ * is full: a create already sent must stay watched (its attempt was written when there was room).
  */
 export const TRACK_OPEN = new RedisScript(`#!lua flags=allow-oom
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[4], ARGV[1], ARGV[5]) end
 return 1
 `);
 
@@ -59,12 +61,13 @@ export const UNTRACK_OPEN = new RedisScript(`#!lua flags=allow-oom
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
 return 1
 `);
 
 /**
  * Takes and leases due entries (same KEYS). ARGV: now, limit, lease end. Returns a flat list of
- * mchOrderNo, dueAt, openedAt, merchantId ('' when none) for each entry taken; each one's score
+ * mchOrderNo, dueAt, openedAt, merchantId, watchUntil ('' when none) for each entry taken; each one's score
  * moves to the lease end in the same script, so two replicas never take one entry.
  */
 export const TAKE_DUE_OPEN = new RedisScript(`
@@ -76,6 +79,7 @@ for i = 1, #due, 2 do
   taken[#taken + 1] = due[i + 1]
   taken[#taken + 1] = redis.call('ZSCORE', KEYS[2], due[i]) or due[i + 1]
   taken[#taken + 1] = redis.call('HGET', KEYS[3], due[i]) or ''
+  taken[#taken + 1] = redis.call('HGET', KEYS[4], due[i]) or ''
 end
 return taken
 `);
@@ -84,7 +88,7 @@ return taken
  * A page of open entries, oldest opened first, ties by mchOrderNo (same KEYS). ARGV: limit, and the
  * cursor to start after: its openedAt and mchOrderNo ('' and '' for the first page). The cursor's
  * entry need not be open any more: the page starts where it would sort. Returns mchOrderNo, dueAt,
- * openedAt, merchantId for each.
+ * openedAt, merchantId, watchUntil for each.
  */
 export const LIST_OPEN = new RedisScript(`
 local limit = tonumber(ARGV[1])
@@ -106,6 +110,7 @@ for i = 1, #page, 2 do
   out[#out + 1] = redis.call('ZSCORE', KEYS[1], page[i]) or page[i + 1]
   out[#out + 1] = page[i + 1]
   out[#out + 1] = redis.call('HGET', KEYS[3], page[i]) or ''
+  out[#out + 1] = redis.call('HGET', KEYS[4], page[i]) or ''
 end
 return out
 `);

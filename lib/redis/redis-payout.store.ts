@@ -4,6 +4,7 @@ import { type PayoutClock, SyncedPayoutClock } from '../clock/payout.clock';
 import type {
   PayoutAttempt,
   PayoutOpenCursor,
+  PayoutOpenDetails,
   PayoutOpenEntry,
   PayoutRecord,
   PayoutStore,
@@ -186,13 +187,14 @@ export class RedisPayoutStore implements PayoutStore {
     mchOrderNo: string,
     openedAt: number,
     dueAt: number,
-    merchantId?: string,
+    details: PayoutOpenDetails = {},
   ): Promise<void> {
     await TRACK_OPEN.run(this.client, this.openKeys(), [
       mchOrderNo,
       openedAt,
       dueAt,
-      merchantId ?? '',
+      details.merchantId ?? '',
+      details.watchUntil ?? '',
     ]);
   }
 
@@ -233,6 +235,7 @@ export class RedisPayoutStore implements PayoutStore {
       `${this.keyPrefix}{payout}:due`,
       `${this.keyPrefix}{payout}:open`,
       `${this.keyPrefix}{payout}:open-merchant`,
+      `${this.keyPrefix}{payout}:open-watch`,
     ];
   }
 
@@ -256,17 +259,19 @@ export class RedisPayoutStore implements PayoutStore {
   }
 }
 
-/** Reads the flat `mchOrderNo, dueAt, openedAt, merchantId, …` list the index scripts return. */
+/** Reads the flat `mchOrderNo, dueAt, openedAt, merchantId, watchUntil, …` list the index scripts return. */
 function toOpenEntries(reply: unknown): PayoutOpenEntry[] {
   const flat = Array.isArray(reply) ? reply : [];
   const entries: PayoutOpenEntry[] = [];
-  for (let i = 0; i + 3 < flat.length; i += 4) {
+  for (let i = 0; i + 4 < flat.length; i += 5) {
     const merchantId = String(flat[i + 3]);
+    const watchUntil = String(flat[i + 4]);
     entries.push({
       mchOrderNo: String(flat[i]),
       dueAt: Number(flat[i + 1]),
       openedAt: Number(flat[i + 2]),
       ...(merchantId !== '' ? { merchantId } : {}),
+      ...(watchUntil !== '' ? { watchUntil: Number(watchUntil) } : {}),
     });
   }
   return entries;

@@ -4,6 +4,7 @@ import { OpenPayoutIndex } from './open-payout.index';
 import type {
   PayoutAttempt,
   PayoutOpenCursor,
+  PayoutOpenDetails,
   PayoutOpenEntry,
   PayoutRecord,
   PayoutStore,
@@ -248,9 +249,9 @@ export class MemoryPayoutStore implements PayoutStore {
     mchOrderNo: string,
     openedAt: number,
     dueAt: number,
-    merchantId?: string,
+    details?: PayoutOpenDetails,
   ): Promise<void> {
-    this.open.track(mchOrderNo, openedAt, dueAt, merchantId);
+    this.open.track(mchOrderNo, openedAt, dueAt, details);
   }
 
   async untrackOpen(mchOrderNo: string): Promise<void> {

@@ -1,7 +1,10 @@
 import type {
   PayoutOpenCursor,
+  PayoutOpenDetails,
   PayoutOpenEntry,
 } from './payout-store.interface';
+
+type Entry = { openedAt: number; dueAt: number } & PayoutOpenDetails;
 
 interface HeapNode {
   dueAt: number;
@@ -33,30 +36,22 @@ function before(a: HeapNode, b: HeapNode): boolean {
  * heap is rebuilt from the map once such stale nodes outnumber the live ones.
  */
 export class OpenPayoutIndex {
-  private readonly entries = new Map<
-    string,
-    { openedAt: number; dueAt: number; merchantId?: string }
-  >();
+  private readonly entries = new Map<string, Entry>();
   private heap: HeapNode[] = [];
 
   track(
     mchOrderNo: string,
     openedAt: number,
     dueAt: number,
-    merchantId?: string,
+    details: PayoutOpenDetails = {},
   ): void {
     const current = this.entries.get(mchOrderNo);
-    if (
-      current?.dueAt === dueAt &&
-      (merchantId ?? current.merchantId) === current.merchantId
-    )
-      return;
-    const next = {
+    this.entries.set(mchOrderNo, {
       openedAt: current?.openedAt ?? openedAt,
       dueAt,
-      merchantId: merchantId ?? current?.merchantId,
-    };
-    this.entries.set(mchOrderNo, next);
+      merchantId: details.merchantId ?? current?.merchantId,
+      watchUntil: current?.watchUntil ?? details.watchUntil,
+    });
     if (current?.dueAt === dueAt) return;
     this.push({ dueAt, mchOrderNo });
     if (this.heap.length > 2 * this.entries.size + 1024) this.rebuild();
@@ -150,14 +145,13 @@ export class OpenPayoutIndex {
   }
 }
 
-function toEntry(
-  mchOrderNo: string,
-  entry: { openedAt: number; dueAt: number; merchantId?: string },
-): PayoutOpenEntry {
+function toEntry(mchOrderNo: string, entry: Entry): PayoutOpenEntry {
+  const { openedAt, dueAt, merchantId, watchUntil } = entry;
   return {
     mchOrderNo,
-    openedAt: entry.openedAt,
-    dueAt: entry.dueAt,
-    ...(entry.merchantId !== undefined ? { merchantId: entry.merchantId } : {}),
+    openedAt,
+    dueAt,
+    ...(merchantId !== undefined ? { merchantId } : {}),
+    ...(watchUntil !== undefined ? { watchUntil } : {}),
   };
 }

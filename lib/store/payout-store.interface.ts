@@ -100,6 +100,17 @@ export interface PayoutOpenEntry {
   dueAt: number;
   /** The merchant its create went out from, so a check never depends on anything else being kept. */
   merchantId?: string;
+  /**
+   * Set once a Mexican order reached `SUCCESS`: it is no longer open, but watched for an SPEI
+   * return until this time (`reconciliation.returnWatchMs` after the success).
+   */
+  watchUntil?: number;
+}
+
+/** What `trackOpen` may record beside the due time; each is kept once recorded. */
+export interface PayoutOpenDetails {
+  merchantId?: string;
+  watchUntil?: number;
 }
 
 /** Where a page of `listOpen` starts: after this entry, which need not be open any more. */
@@ -146,13 +157,13 @@ export interface PayoutStore {
   ): Promise<boolean>;
   /**
    * Tracks `mchOrderNo` as open and (re)schedules its next check at `dueAt`. A second call keeps
-   * the first `openedAt`, and the merchant when none is given. O(log n).
+   * the first `openedAt`, the merchant when none is given, and the first `watchUntil`. O(log n).
    */
   trackOpen(
     mchOrderNo: string,
     openedAt: number,
     dueAt: number,
-    merchantId?: string,
+    details?: PayoutOpenDetails,
   ): Promise<void>;
   /** Stops tracking `mchOrderNo` (it reached a final status, or was given up). A no-op when not tracked. */
   untrackOpen(mchOrderNo: string): Promise<void>;

@@ -9,6 +9,7 @@ import {
   type PayoutModuleOptions,
 } from '../../lib';
 import { RedisPayoutStore } from '../../lib/redis';
+import { samplePayout, TestPayoutClock } from '../../lib/testing';
 import { PayoutReconciliationService } from '../../lib/reconciliation/payout-reconciliation.service';
 import { LateCommitGateway } from '../support/late-commit-gateway';
 import { penPayout } from '../support/payouts';
@@ -81,8 +82,9 @@ describeWithRedis('the sweep on replicas sharing one Redis', () => {
 
   async function replica(
     options: Partial<PayoutModuleOptions> = {},
+    clock?: TestPayoutClock,
   ): Promise<Replica> {
-    const store = new RedisPayoutStore({ client, keyPrefix });
+    const store = new RedisPayoutStore({ client, keyPrefix, clock });
     const app = await compileScriptedPayoutModule(
       baseUrl,
       {
@@ -172,5 +174,39 @@ describeWithRedis('the sweep on replicas sharing one Redis', () => {
     expect(sa.not_created + sb.not_created).toBe(6);
     expect([...a.host.notCreated, ...b.host.notCreated].sort()).toEqual(orders);
     expect(await a.store.listOpen(100)).toEqual([]);
+  });
+
+  it('watches Mexican successes for a return with each order queried once per due time, whichever replica sweeps', async () => {
+    const clock = new TestPayoutClock();
+    const reconciliation = {
+      intervalMs: 86_400_000,
+      firstCheckMs: 1_000,
+      maxIntervalMs: 4_000,
+      returnWatchMs: 20_000,
+    };
+    const a = await replica({ reconciliation }, clock);
+    const b = await replica({ reconciliation }, clock);
+    const orders = ['RW-1', 'RW-2', 'RW-3'];
+    for (const m of orders) {
+      await a.payouts.createPayout(samplePayout('MXN', { mchOrderNo: m }));
+      gateway.setStatus(m, 'SUCCESS');
+    }
+    clock.advance(1_000);
+    await Promise.all([a.sweeper.sweep(), b.sweeper.sweep()]);
+    const watched = await a.store.listOpen(10);
+    expect(watched.map((e) => e.watchUntil !== undefined)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    for (let round = 0; round < 4; round++) {
+      const before = orders.map((m) => gateway.lookupsOf(m));
+      const due = Math.max(...(await a.store.listOpen(10)).map((e) => e.dueAt));
+      clock.set(due);
+      await Promise.all([a.sweeper.sweep(), b.sweeper.sweep()]);
+      expect(orders.map((m, i) => gateway.lookupsOf(m) - before[i])).toEqual([
+        1, 1, 1,
+      ]);
+    }
   });
 });

@@ -13,6 +13,7 @@ export interface LateCommitOrder {
   merchantId: string;
   amount: string;
   orderStatus: string;
+  resultDesc?: string;
 }
 
 /** A lookup whose answer the test holds: what the gateway read when it arrived, and the hand to release it. */
@@ -52,6 +53,7 @@ export class LateCommitGateway {
   /** Awaited before a create is answered (after it was processed), when set. */
   beforeCreateAnswer?: () => Promise<void>;
   private rejectCreates: string[] = [];
+  private readonly lookupLog: string[] = [];
   private hangCreates = 0;
   private holdLookups = 0;
   private hangLookups = 0;
@@ -102,9 +104,20 @@ export class LateCommitGateway {
   }
 
   /** Moves every order of `mchOrderNo` to `orderStatus` (as the bank's answer would). */
-  setStatus(mchOrderNo: string, orderStatus: string): void {
-    for (const order of this.ordersOf(mchOrderNo))
+  setStatus(
+    mchOrderNo: string,
+    orderStatus: string,
+    resultDesc?: string,
+  ): void {
+    for (const order of this.ordersOf(mchOrderNo)) {
       order.orderStatus = orderStatus;
+      if (resultDesc !== undefined) order.resultDesc = resultDesc;
+    }
+  }
+
+  /** payOutQuery requests received for `mchOrderNo`. */
+  lookupsOf(mchOrderNo: string): number {
+    return this.lookupLog.filter((m) => m === mchOrderNo).length;
   }
 
   /** The next `count` lookups hang until the client gives up (a gateway that lags). */
@@ -177,6 +190,7 @@ export class LateCommitGateway {
     res: ServerResponse,
   ): void {
     this.lookups++;
+    this.lookupLog.push(String(body.mchOrderNo));
     if (this.hangLookups > 0) {
       this.hangLookups--;
       this.openResponses.add(res);

@@ -97,7 +97,7 @@ export function describeOpenIndexContract(
     });
 
     it('keeps the merchant of an open payout, and the first one when a later call names none', async () => {
-      await store.trackOpen('M1', 1, 100, '1002001');
+      await store.trackOpen('M1', 1, 100, { merchantId: '1002001' });
       await store.trackOpen('M1', 2, 200);
       expect(await store.takeDueOpen(300, 10, 1_000)).toEqual([
         { mchOrderNo: 'M1', openedAt: 1, dueAt: 200, merchantId: '1002001' },
