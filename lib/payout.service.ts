@@ -220,7 +220,11 @@ export class PayoutService {
         // Another call (or a webhook, or a sweep) wrote this mchOrderNo since: start again from
         // what the store says, still uncertain if this call was (rule 2).
         const fresh = await this.attempts.open(request);
-        if (progress.uncertain && fresh.attempt?.state === 'rejected') {
+        if (
+          fresh.attempt?.state === 'rejected' &&
+          (progress.uncertain ||
+            (progress.leaseToken !== undefined && fresh.attempt.notice))
+        ) {
           // Found not created meanwhile (payout.not_created, or reconcile() → null): whoever
           // learned that may send it again, so this call sends nothing more.
           progress.reason = `${progress.reason}; meanwhile it was found not created, so this call does not send it again`;
@@ -322,9 +326,9 @@ export class PayoutService {
     input: QueryPayoutDto,
     options?: PayoutCallOptions,
   ): Promise<PayoutOrder | null> {
-    const found = await this.reconciler.settle(input, options, {
+    const found = await this.reconciler.settle(input, options, () => ({
       state: 'reconciled',
-    });
+    }));
     return found.kind === 'order' ? found.order : null;
   }
 
@@ -571,11 +575,18 @@ export class PayoutService {
     // mchOrderNo never stands for two orders: a webhook may have reported another since (rule 7).
     const stored = await this.attempts
       .markCreated(progress, body.mchOrderNo, order.orderNo)
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
+        // Recorded in the background, under this call's lease, so nothing calls it not created.
         this.logger.warn(
-          `payout ${body.mchOrderNo}: could not record its create as created (${(error as Error).message})`,
-        ),
-      );
+          `payout ${body.mchOrderNo}: could not record its create as created yet (${(error as Error).message}); retrying`,
+        );
+        this.attempts.recordCreatedLater(
+          progress,
+          body.mchOrderNo,
+          order.orderNo,
+        );
+        return undefined;
+      });
     const reported = await this.store
       .findByMchOrderNo(body.mchOrderNo)
       .catch(() => undefined);

@@ -1,9 +1,11 @@
 /**
  * `npm run soak -- --mode=lost-webhooks`: 30% of the orders' webhooks are lost for good (a proxy in
- * front of the host answers `SUCCESS` to Cashy and forwards nothing), creates meet faults, and the
- * host has no reconciliation code at all: it creates each payout once (again only after a definite
- * rejection) and listens. The module's built-in sweep must end every payout with its outcome emitted
- * exactly once, or with `payout.not_created` once; the report shows how many of each came from it.
+ * front of the host answers `SUCCESS` to Cashy and forwards nothing), creates meet faults, 10% of
+ * Mexican payouts are returned by SPEI after their `SUCCESS` (a second callback, lost like the rest
+ * for those orders), and the host has no reconciliation code at all: it creates each payout once
+ * (again only after a definite rejection) and listens. The module's built-in sweep must end every
+ * payout with its outcome emitted exactly once (a return: one `payout.succeeded`, then one reversed
+ * `payout.failed`), or with `payout.not_created` once; the report shows how many came from it.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createHash } from 'node:crypto';
@@ -101,7 +103,8 @@ export async function runLostWebhooks(
 
   const sandbox = new CashySandbox({
     processingMs: 20,
-    payingMs: 40,
+    // A SPEI return comes payingMs after its SUCCESS: later than the sweep's first look at a success.
+    payingMs: 400,
     timeScale: 0.0005,
     faults: {
       rate: options.faultRate,
@@ -127,6 +130,15 @@ export async function runLostWebhooks(
     webhookResults.set(result, (webhookResults.get(result) ?? 0) + 1);
     if (result === 'emitted') fromWebhook++;
   };
+  let returnsBySweep = 0;
+  const onSweep = (message: unknown) => {
+    returnsBySweep += (message as { returned?: number }).returned ?? 0;
+  };
+  subscribe(PAYOUT_DIAGNOSTICS_CHANNELS.sweep, onSweep);
+  resources.add(
+    'sweep diagnostics subscription',
+    async () => void unsubscribe(PAYOUT_DIAGNOSTICS_CHANNELS.sweep, onSweep),
+  );
   subscribe(PAYOUT_DIAGNOSTICS_CHANNELS.webhook, onWebhook);
   resources.add(
     'diagnostics subscription',
@@ -150,6 +162,8 @@ export async function runLostWebhooks(
         leaseMs: 5_000,
         batchSize: 100,
         concurrency: 8,
+        // Long enough for the sandbox's SPEI returns, short enough for a run.
+        returnWatchMs: 5_000,
       },
     },
     store,
@@ -159,9 +173,12 @@ export async function runLostWebhooks(
   const inputs = Array.from({ length: options.payouts }, (_, i) =>
     samplePayout(i % 2 ? 'MXN' : 'PEN', {
       mchOrderNo: `SOAK-LW-${options.seed}-${i}`,
-      remark: i % 10 === 3 ? 'FAIL' : 'payout',
+      // 1 in 20 payouts, 1 in 10 Mexican ones, are returned after their SUCCESS.
+      remark: i % 10 === 3 ? 'FAIL' : i % 20 === 1 ? 'REVERSE' : 'payout',
     }),
   );
+  const returned = (input: (typeof inputs)[number]) =>
+    input.currency === 'MXN' && input.remark === 'REVERSE';
   let unknownAtCreate = 0;
   let rejectedThenResent = 0;
   await mapLimit(inputs, options.concurrency, signal, async (input) => {
@@ -182,36 +199,55 @@ export async function runLostWebhooks(
     }
   });
 
-  // Every payout must end: its final status emitted, or payout.not_created.
-  const ended = (mchOrderNo: string) => {
-    const events = host.listener.events.get(mchOrderNo) ?? [];
+  // Every payout must end: its final status emitted (a return after its success), or payout.not_created.
+  const ended = (input: (typeof inputs)[number]) => {
+    const events = host.listener.events.get(input.mchOrderNo) ?? [];
+    if (events.includes('payout.not_created')) return true;
+    if (returned(input)) return events.includes('payout.failed:reversed');
     return events.some(
-      (e) =>
-        e === 'payout.succeeded' ||
-        e.startsWith('payout.failed') ||
-        e === 'payout.not_created',
+      (e) => e === 'payout.succeeded' || e.startsWith('payout.failed'),
     );
   };
   const settleBy = Date.now() + Math.max(60_000, options.resendWindowMs * 10);
   while (
     !signal.aborted &&
     Date.now() < settleBy &&
-    !inputs.every((input) => ended(input.mchOrderNo))
+    !inputs.every((input) => ended(input))
   )
     await pause(200, signal);
   await pause(1_500, signal); // more sweeps: nothing may come twice
 
   let outcomes = 0;
   let notCreated = 0;
+  let returns = 0;
+  let returnsUnseen = 0;
   for (const input of inputs) {
     const events = host.listener.events.get(input.mchOrderNo) ?? [];
     const orders = sandbox.ordersByMchOrderNo(input.mchOrderNo);
+    // A return is a success then a reversal; one that came before the module ever saw its success
+    // (both callbacks lost, the return faster than the first look) is a plain failure: the host was
+    // never told of a success to reverse.
+    const returnedUnseen =
+      orders[0]?.reversed &&
+      JSON.stringify(events) === JSON.stringify(['payout.failed']);
+    if (returnedUnseen) returnsUnseen++;
     const expected =
       orders.length === 0
         ? ['payout.not_created']
-        : orders[0].orderStatus === 'SUCCESS'
-          ? ['payout.succeeded']
-          : ['payout.failed'];
+        : returnedUnseen
+          ? ['payout.failed']
+          : orders[0].reversed
+            ? ['payout.succeeded', 'payout.failed:reversed']
+            : orders[0].orderStatus === 'SUCCESS'
+              ? ['payout.succeeded']
+              : ['payout.failed'];
+    if (
+      returned(input) &&
+      orders.length > 0 &&
+      orders[0].orderStatus === 'SUCCESS' &&
+      !orders[0].reversed
+    )
+      failures.push(`${input.mchOrderNo}: the sandbox never returned it`);
     if (orders.length > 1)
       failures.push(
         `${input.mchOrderNo}: ${orders.length} orders at the gateway`,
@@ -241,7 +277,8 @@ export async function runLostWebhooks(
       );
     }
     if (expected[0] === 'payout.not_created') notCreated++;
-    else outcomes++;
+    else outcomes += expected.length;
+    if (orders[0]?.reversed && !returnedUnseen) returns++;
   }
   if (host.listener.anomalies.length > 0)
     failures.push(`${host.listener.anomalies.length} anomalies emitted`);
@@ -278,9 +315,23 @@ export async function runLostWebhooks(
       [...webhookResults].map(([k, v]) => `${k}:${v}`).join(' '),
       'duplicate: the sweep or an earlier copy came first',
     ],
-    ['outcomes emitted exactly once', outcomes, ''],
+    [
+      'outcomes emitted exactly once',
+      outcomes,
+      'a return counts two: its success and its reversal',
+    ],
     ['  of which by a webhook', fromWebhook, ''],
     ['  of which by the built-in sweep', outcomes - fromWebhook, ''],
+    [
+      'SPEI returns (payout.failed reversed, once each)',
+      returns,
+      `${returnsBySweep} found by the sweep's return watch, ${returns - returnsBySweep} by a webhook`,
+    ],
+    [
+      'SPEI returns before any success was seen (one payout.failed)',
+      returnsUnseen,
+      'both callbacks lost and the return faster than the first look',
+    ],
     [
       'payout.not_created (all by the sweep)',
       notCreated,
@@ -301,7 +352,14 @@ export async function runLostWebhooks(
   recordSoakRun(`lost-webhooks-${options.store}`, {
     passed: failures.length === 0,
     rows,
-    summary: { outcomes, fromWebhook, notCreated, failures: failures.length },
+    summary: {
+      outcomes,
+      fromWebhook,
+      notCreated,
+      returns,
+      returnsBySweep,
+      failures: failures.length,
+    },
   });
   return failures.length === 0;
 }

@@ -269,6 +269,12 @@ export function readPayoutOptions(
   );
   const messages = readGatewayMessages(reader, input.gatewayMessages);
   const reconciliation = resolveReconciliation(input.reconciliation, reader);
+  // The sweep never gives a payout up while its create may still land.
+  if (reconciliation && reconciliation.horizonMs <= timeoutMs + resendWindowMs)
+    reader.report(
+      'reconciliation.horizonMs',
+      'reconciliation.horizonMs must exceed timeoutMs + resendWindowMs',
+    );
   const http = readHttpOptions(reader, input.http);
   if (reader.problems.length > 0) return { problems: reader.problems };
   return {

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { PayoutOrderConflictError, PayoutStoreError } from '../payout.errors';
 import type { PayoutCurrency } from '../payout.types';
 import { compareDecimals, parseDecimal } from '../markets/decimal';
@@ -21,12 +28,14 @@ import type { PayoutStatus } from '../payout.types';
 export const CREATE_LEASE_MS = 30_000;
 /** How often a call looks whether its lease needs renewing: when a third of it is gone, by the store's clock. */
 const CREATE_LEASE_LOOK_MS = 1_000;
+/** How often a created order the store could not record is written again, until it is. */
+const RECORD_RETRY_MS = 250;
 
 /** What an attempt's compare-and-set may change. */
 type AttemptChange = Partial<
   Pick<
     PayoutAttempt,
-    'state' | 'resendAfter' | 'orderNo' | 'leaseUntil' | 'notice'
+    'state' | 'resendAfter' | 'orderNo' | 'leaseUntil' | 'leaseToken' | 'notice'
   >
 >;
 
@@ -57,8 +66,10 @@ export interface CreateProgress {
   orderNo?: string;
   /** The call's writes of its attempt, one after another (its lease renewals run beside the loop). */
   writing?: Promise<unknown>;
-  /** Whether this call wrote a lease on the attempt (only its own lease is renewed or ended). */
-  leased?: boolean;
+  /** The lease this call wrote on the attempt, if any: only its own lease is renewed or ended. */
+  leaseToken?: string;
+  /** A `created` this call could not record yet, still being written: its lease stays until then. */
+  recording?: Promise<void>;
 }
 
 /** Whether two decimal amounts are equal; an unparsable one equals nothing. */
@@ -86,14 +97,19 @@ export async function storeCall<T>(
  * out twice while an earlier one may still land, across calls, processes and replicas.
  */
 @Injectable()
-export class PayoutAttemptLedger {
+export class PayoutAttemptLedger implements OnModuleDestroy {
   private readonly logger = new Logger('PayoutService');
+  private stopped = false;
 
   constructor(
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
     private readonly config: PayoutConfig,
     private readonly clock: PayoutClock,
   ) {}
+
+  onModuleDestroy(): void {
+    this.stopped = true; // ends the background recording of created orders
+  }
 
   /**
    * What the store knows of this mchOrderNo before a create: nothing (send it), or an earlier create
@@ -159,12 +175,14 @@ export class PayoutAttemptLedger {
     return this.serially(progress, async () => {
       const current = progress.attempt;
       const now = this.clock.now();
+      const leaseToken = progress.leaseToken ?? randomUUID();
       const next: PayoutAttempt = {
         ...request,
         state: 'sending',
         resendAfter: now + this.config.timeoutMs + this.config.resendWindowMs,
         sentAt: now,
         leaseUntil: now + CREATE_LEASE_MS,
+        leaseToken,
         revision: (current?.revision ?? 0) + 1,
         updatedAt: now,
       };
@@ -175,7 +193,7 @@ export class PayoutAttemptLedger {
       )
         return false;
       progress.attempt = next;
-      progress.leased = true;
+      progress.leaseToken = leaseToken;
       // Tracked before it is sent, so the built-in reconciliation settles it whatever happens next.
       await storeCall('trackOpen', () =>
         this.store.trackOpen(request.mchOrderNo, now, next.resendAfter, {
@@ -192,11 +210,13 @@ export class PayoutAttemptLedger {
    */
   holdLease(progress: CreateProgress, mchOrderNo: string): () => Promise<void> {
     const renew = (leaseUntil: number | undefined) =>
-      progress.leased
+      progress.leaseToken
         ? this.update(progress, mchOrderNo, (current) =>
-            current.leaseUntil !== undefined &&
-            (current.state === 'sending' || current.state === 'unknown')
-              ? { leaseUntil }
+            this.holds(progress, current)
+              ? {
+                  leaseUntil,
+                  leaseToken: leaseUntil ? progress.leaseToken : undefined,
+                }
               : undefined,
           ).catch(() => undefined)
         : Promise.resolve(undefined);
@@ -211,10 +231,58 @@ export class PayoutAttemptLedger {
         void renew(now + CREATE_LEASE_MS);
     }, CREATE_LEASE_LOOK_MS);
     timer.unref();
-    return async () => {
+    const release = async () => {
       clearInterval(timer);
       await renew(undefined);
     };
+    // A created order still being recorded keeps its lease until it is (never blocking the call).
+    return () => {
+      if (!progress.recording) return release();
+      void progress.recording.finally(release);
+      return Promise.resolve();
+    };
+  }
+
+  /** Whether the attempt is still this call's own, leased and in flight (nobody took it over since). */
+  private holds(progress: CreateProgress, current: PayoutAttempt): boolean {
+    return (
+      current.leaseToken !== undefined &&
+      current.leaseToken === progress.leaseToken &&
+      (current.state === 'sending' || current.state === 'unknown')
+    );
+  }
+
+  /** Whether another call holds a live lease on the attempt: its send is the one in flight. */
+  private heldByAnother(
+    progress: CreateProgress | undefined,
+    current: PayoutAttempt,
+  ): boolean {
+    return (
+      current.leaseToken !== undefined &&
+      current.leaseToken !== progress?.leaseToken &&
+      (current.leaseUntil ?? 0) > this.clock.now() &&
+      (current.state === 'sending' || current.state === 'unknown')
+    );
+  }
+
+  /**
+   * Records a created order this call could not record (the store failed), in the background until
+   * it is, holding the call's lease meanwhile so nothing judges the attempt not created.
+   */
+  recordCreatedLater(
+    progress: CreateProgress,
+    mchOrderNo: string,
+    orderNo: string,
+  ): void {
+    progress.recording ??= (async () => {
+      while (!this.stopped) {
+        await sleep(RECORD_RETRY_MS);
+        const recorded = await this.markCreated(progress, mchOrderNo, orderNo)
+          .then(() => true)
+          .catch(() => false);
+        if (recorded) return;
+      }
+    })();
   }
 
   /** An attempt ended ambiguously: the window restarts now, and its end is returned. */
@@ -223,10 +291,12 @@ export class PayoutAttemptLedger {
     mchOrderNo: string,
   ): Promise<number> {
     const holdUntil = this.clock.now() + this.config.resendWindowMs;
-    const next = await this.update(progress, mchOrderNo, () => ({
-      state: 'unknown',
-      resendAfter: holdUntil,
-    }));
+    // Another call's send in flight is the one that counts: its window is later than ours.
+    const next = await this.update(progress, mchOrderNo, (current) =>
+      this.heldByAnother(progress, current)
+        ? undefined
+        : { state: 'unknown', resendAfter: holdUntil },
+    );
     const resendAfter = next?.resendAfter ?? holdUntil;
     await storeCall('trackOpen', () =>
       this.store.trackOpen(mchOrderNo, this.clock.now(), resendAfter),
@@ -246,7 +316,12 @@ export class PayoutAttemptLedger {
     return this.update(progress, mchOrderNo, (current) =>
       current.orderNo !== undefined && current.orderNo !== orderNo
         ? undefined
-        : { state: 'created', orderNo, leaseUntil: undefined },
+        : {
+            state: 'created',
+            orderNo,
+            leaseUntil: undefined,
+            leaseToken: undefined,
+          },
     );
   }
 
@@ -258,11 +333,16 @@ export class PayoutAttemptLedger {
     progress: CreateProgress | undefined,
     mchOrderNo: string,
   ): Promise<PayoutAttempt | undefined> {
-    return this.update(progress, mchOrderNo, () => ({
-      state: 'rejected',
-      resendAfter: 0,
-      leaseUntil: undefined,
-    }));
+    return this.update(progress, mchOrderNo, (current) =>
+      this.heldByAnother(progress, current)
+        ? undefined
+        : {
+            state: 'rejected',
+            resendAfter: 0,
+            leaseUntil: undefined,
+            leaseToken: undefined,
+          },
+    );
   }
 
   /**
@@ -280,6 +360,7 @@ export class PayoutAttemptLedger {
       state: 'rejected',
       resendAfter: 0,
       leaseUntil: undefined,
+      leaseToken: undefined,
       notice,
       revision: attempt.revision + 1,
       updatedAt: this.clock.now(),

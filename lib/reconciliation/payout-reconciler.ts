@@ -72,7 +72,7 @@ export class PayoutReconciler {
   async settle(
     input: QueryPayoutDto,
     options: PayoutAccountSelector | undefined,
-    notice: PayoutNotCreatedNotice,
+    notice: () => PayoutNotCreatedNotice,
   ): Promise<ReconcileFinding> {
     const { body, account, currency } = await this.prepareQuery(input, options);
     const found = await this.lookup.withRetries(account, body);
@@ -85,8 +85,18 @@ export class PayoutReconciler {
         found.sentAt,
         notice,
       );
-      if (notice.state !== 'pending' && body.mchOrderNo !== undefined)
-        await this.attempts.untrack(body.mchOrderNo);
+      // Told to the caller (reconcile's null): no longer tracked, unless the sweep still owes the
+      // host a payout.not_created it decided earlier.
+      if (
+        decided?.notice?.state !== 'pending' &&
+        body.mchOrderNo !== undefined
+      ) {
+        const owed = decided
+          ? undefined
+          : await this.store.getAttempt(body.mchOrderNo).catch(() => undefined);
+        if (owed?.notice?.state !== 'pending')
+          await this.attempts.untrack(body.mchOrderNo);
+      }
       return { kind: 'not_created', decided };
     }
     const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, {
@@ -177,7 +187,7 @@ export class PayoutReconciler {
     account: CashyAccount,
     answer: string,
     lookupSentAt: number,
-    notice: PayoutNotCreatedNotice,
+    notice: () => PayoutNotCreatedNotice,
   ): Promise<PayoutAttempt | undefined> {
     const record = body.orderNo
       ? await storeCall('get', () => this.store.get(body.orderNo!))
@@ -199,6 +209,11 @@ export class PayoutReconciler {
     if (record)
       throw unknown(`the gateway created order ${record.orderNo} earlier`);
     if (!attempt || attempt.state === 'rejected') return undefined;
+    // A lookup by orderNo says nothing of other orders this mchOrderNo's create may have made.
+    if (body.orderNo !== undefined)
+      throw unknown(
+        `the lookup asked for order ${body.orderNo}, which says nothing of the create of ${attempt.mchOrderNo}; reconcile by mchOrderNo alone`,
+      );
     if (attempt.state === 'created')
       throw unknown(
         `the gateway answered its create with order ${attempt.orderNo ?? '?'}`,
@@ -221,7 +236,7 @@ export class PayoutReconciler {
     }
     // Only the attempt checked above is not created: if another call wrote it since (it may be
     // sending the payout right now), nothing can be said yet.
-    const decided = await this.attempts.rejectIfUnchanged(attempt, notice);
+    const decided = await this.attempts.rejectIfUnchanged(attempt, notice());
     if (!decided) throw unknown('another call wrote its attempt meanwhile');
     return decided;
   }

@@ -159,14 +159,19 @@ export class PayoutReconciliationService
       const found = await this.reconciler.settle(
         { mchOrderNo },
         merchantId ? { account: merchantId } : undefined,
-        {
+        // The claim's life starts when the decision is written, not before a slow lookup.
+        () => ({
           state: 'pending',
-          claim: { token, expiresAt: now + this.config.delivery.claimTtlMs },
-        },
+          claim: {
+            token,
+            expiresAt: this.now() + this.config.delivery.claimTtlMs,
+          },
+        }),
       );
       if (found.kind === 'not_created') {
-        if (found.decided) return this.notifyNotCreated(entry, found.decided);
-        return this.abandon(entry, lastOpened, 'the gateway does not have it');
+        if (found.decided)
+          return await this.notifyNotCreated(entry, found.decided, token);
+        return await this.afterDecidedElsewhere(entry, lastOpened);
       }
       const status = found.order.orderStatus;
       if (entry.watchUntil !== undefined)
@@ -200,12 +205,40 @@ export class PayoutReconciliationService
         await this.reschedule(entry, now, current?.resendAfter);
         return 'unknown';
       }
+      // Past the horizon a payout whose checks keep failing is given up on too, so a person looks.
+      if (pastHorizon)
+        return this.abandon(
+          entry,
+          lastOpened,
+          `its checks fail: ${(error as Error).message}`,
+        );
       this.logger.warn(
         `payout ${mchOrderNo}: check failed, trying again later (${(error as Error).message})`,
       );
       await this.reschedule(entry, now).catch(() => undefined);
       return 'failed';
     }
+  }
+
+  /**
+   * The gateway does not have it, and its attempt was decided not created before this check (by
+   * another sweep or by `reconcile`): a notice still owed is emitted, one already told ends here.
+   */
+  private async afterDecidedElsewhere(
+    entry: PayoutOpenEntry,
+    lastOpened: number,
+  ): Promise<PayoutCheckResult> {
+    const attempt = await this.store.getAttempt(entry.mchOrderNo);
+    if (!attempt)
+      return this.abandon(entry, lastOpened, 'the gateway does not have it');
+    if (attempt.state === 'rejected' && attempt.notice?.state === 'pending')
+      return this.notifyNotCreated(entry, attempt);
+    if (attempt.state === 'rejected') {
+      await this.store.untrackOpen(entry.mchOrderNo);
+      return 'settled';
+    }
+    await this.reschedule(entry, this.now(), attempt.resendAfter);
+    return 'unknown';
   }
 
   /**
@@ -302,12 +335,14 @@ export class PayoutReconciliationService
   private async notifyNotCreated(
     entry: PayoutOpenEntry,
     found: PayoutAttempt,
+    decidedToken?: string,
   ): Promise<PayoutCheckResult> {
     const { mchOrderNo } = entry;
     const { claimTtlMs } = this.config.delivery;
     let attempt: PayoutAttempt | undefined = found;
     const claim = found.notice?.claim;
-    if (!claim || !claim.token.startsWith(this.tokenPrefix)) {
+    // Only the claim this very check's decision wrote is taken as it is; any other is a holder's.
+    if (!claim || claim.token !== decidedToken) {
       // Someone else's claim: while it lives, its holder is emitting.
       if (claim && claim.expiresAt > this.now()) {
         await this.reschedule(entry, this.now());
@@ -323,12 +358,17 @@ export class PayoutReconciliationService
       }
     }
     const token = attempt.notice!.claim!.token;
+    // Nobody takes the entry while its listeners run (the claim says so too).
+    await this.store
+      .trackOpen(mchOrderNo, entry.openedAt, this.now() + this.policy().leaseMs)
+      .catch(() => undefined);
+    // Renewed every second at most, so a step of the store's clock is caught up at once.
     const renewer = setInterval(
       () =>
         void this.attempts
           .renewNotice(mchOrderNo, token, this.now() + claimTtlMs)
           .catch(() => undefined),
-      Math.max(5, Math.floor(claimTtlMs / 3)),
+      Math.max(5, Math.min(1_000, Math.floor(claimTtlMs / 3))),
     );
     renewer.unref();
     try {
@@ -347,7 +387,7 @@ export class PayoutReconciliationService
       return 'failed';
     }
     clearInterval(renewer);
-    await this.attempts.settleNotice(mchOrderNo, token, true);
+    await this.recordNoticeEmitted(mchOrderNo, token);
     // A listener may have sent it again at once: that create is watched on its own.
     const after = await this.store.getAttempt(mchOrderNo);
     if (!after || after.state === 'rejected')
@@ -356,6 +396,41 @@ export class PayoutReconciliationService
       `payout ${mchOrderNo}: not created (payout.not_created emitted)`,
     );
     return 'not_created';
+  }
+
+  /**
+   * Marks a notice emitted once every listener succeeded: tried a few times, then in the background
+   * until it is written (the claim renewed meanwhile), so a store blip never gets it emitted again.
+   */
+  private async recordNoticeEmitted(
+    mchOrderNo: string,
+    token: string,
+  ): Promise<void> {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const written = await this.attempts
+        .settleNotice(mchOrderNo, token, true)
+        .then(() => true)
+        .catch(() => false);
+      if (written) return;
+      await sleep(20 * 2 ** attempt, undefined, { ref: false });
+    }
+    const { claimTtlMs } = this.config.delivery;
+    void (async () => {
+      while (!this.stopped) {
+        await this.attempts
+          .renewNotice(mchOrderNo, token, this.now() + claimTtlMs)
+          .catch(() => undefined);
+        const written = await this.attempts
+          .settleNotice(mchOrderNo, token, true)
+          .then(() => true)
+          .catch(() => false);
+        if (written) return;
+        await sleep(250, undefined, { ref: false });
+      }
+    })();
+    throw new Error(
+      'payout.not_created was emitted but could not be recorded yet; still trying',
+    );
   }
 
   private schedule(delayMs: number): void {

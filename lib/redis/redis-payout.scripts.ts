@@ -115,6 +115,11 @@ end
 return out
 `);
 
+/** How many payouts are tracked (KEYS: as TRACK_OPEN): all of them, and those watched for a return. */
+export const COUNT_OPEN = new RedisScript(`
+return { redis.call('ZCARD', KEYS[2]), redis.call('HLEN', KEYS[4]) }
+`);
+
 /**
  * The server's clock in epoch ms. KEYS[1]: any key of the store, so that on a cluster the time is
  * read on the node that holds the store's keys (every key shares one hash tag).

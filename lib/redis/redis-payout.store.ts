@@ -13,6 +13,7 @@ import {
   COMPARE_AND_SET,
   COMPARE_AND_SET_ALLOW_OOM,
   FIND_BY_MCH_ORDER_NO,
+  COUNT_OPEN,
   LIST_OPEN,
   SERVER_TIME,
   TAKE_DUE_OPEN,
@@ -227,6 +228,15 @@ export class RedisPayoutStore implements PayoutStore {
         after?.mchOrderNo ?? '',
       ]),
     );
+  }
+
+  async countOpen(): Promise<{ open: number; watching: number }> {
+    const [all, watching] = (await COUNT_OPEN.run(
+      this.client,
+      this.openKeys(),
+      [],
+    )) as [number, number];
+    return { open: all - watching, watching };
   }
 
   /** The due and open indexes and the open payouts' merchants (before any client-side `keyPrefix`). */

@@ -273,6 +273,10 @@ export class MemoryPayoutStore implements PayoutStore {
     return this.open.list(limit, after);
   }
 
+  async countOpen(): Promise<{ open: number; watching: number }> {
+    return this.open.count();
+  }
+
   private warnEarlyEviction(): void {
     if (this.warnedEarlyEviction) return;
     this.warnedEarlyEviction = true;

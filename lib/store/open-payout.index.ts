@@ -61,6 +61,13 @@ export class OpenPayoutIndex {
     this.entries.delete(mchOrderNo);
   }
 
+  count(): { open: number; watching: number } {
+    let watching = 0;
+    for (const entry of this.entries.values())
+      if (entry.watchUntil !== undefined) watching++;
+    return { open: this.entries.size - watching, watching };
+  }
+
   has(mchOrderNo: string): boolean {
     return this.entries.has(mchOrderNo);
   }

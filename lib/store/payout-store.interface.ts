@@ -71,6 +71,8 @@ export interface PayoutAttempt {
    * Neither the sweep nor `reconcile` may report a leased attempt as not created (rule 12).
    */
   leaseUntil?: number;
+  /** Which `createPayout` call holds the lease: only that call renews or ends it. */
+  leaseToken?: string;
   /** For an attempt a lookup found not created (`rejected`), what was said about it (rule 13). */
   notice?: PayoutNotCreatedNotice;
   /** Incremented by every write; the basis of `compareAndSetAttempt`. */
@@ -183,4 +185,9 @@ export interface PayoutStore {
    * the entries that sort after it, whether or not it is still open.
    */
   listOpen(limit: number, after?: PayoutOpenCursor): Promise<PayoutOpenEntry[]>;
+  /**
+   * How many payouts are tracked: still `open`, and `watching` for an SPEI return. Optional; the
+   * health indicator reports it when the store has it.
+   */
+  countOpen?(): Promise<{ open: number; watching: number }>;
 }

@@ -2,6 +2,7 @@ import { PayoutConfigurationError } from '../payout.errors';
 import type { PayoutConfig } from '../options/payout-config';
 import type { PayoutStore } from './payout-store.interface';
 import { MemoryPayoutStore } from './memory-payout.store';
+import { CREATE_LEASE_MS } from '../outcome/payout-attempt.ledger';
 
 /**
  * Refuses, at startup, a store that forgets records while the module still needs them (rule 10):
@@ -17,6 +18,14 @@ export function checkStoreRetention(
   if (typeof ttlMs !== 'number' || store instanceof MemoryPayoutStore) return;
   const name = store.constructor?.name ?? 'the store';
   const { claimTtlMs } = config.delivery;
+  // A create's attempt must outlive its window and its caller's lease, or it could be sent again.
+  const attemptLife =
+    config.timeoutMs + config.resendWindowMs + CREATE_LEASE_MS;
+  if (ttlMs <= attemptLife) {
+    throw new PayoutConfigurationError(
+      `Invalid PayoutModule options: timeoutMs + resendWindowMs + the create lease (${attemptLife}) must be below ${name}'s ttlMs (${ttlMs}): a create's record could expire while it may still land, and it would be sent again`,
+    );
+  }
   if (ttlMs < claimTtlMs) {
     throw new PayoutConfigurationError(
       `Invalid PayoutModule options: delivery.claimTtlMs (${claimTtlMs}) must not exceed ${name}'s ttlMs (${ttlMs}): a record could vanish while its listeners run, and a copy would emit again`,

@@ -12,6 +12,8 @@ import type { CashyAccount } from '../options/cashy-account';
 import { OptionReader } from '../options/option.reader';
 import { PayoutConfig } from '../options/payout-config';
 import { PAYOUT_OPTION_RULES } from '../options/payout-options.resolver';
+import { PAYOUT_STORE } from '../payout.constants';
+import type { PayoutStore } from '../store/payout-store.interface';
 
 /** Options of `PayoutHealthIndicator.isHealthy`. */
 export interface PayoutHealthCheckOptions {
@@ -35,6 +37,11 @@ export interface PayoutAccountHealth {
 /** The data under the indicator's key: every account by name, and on failure a one-line summary. */
 export interface PayoutHealthDetails {
   accounts: Record<string, PayoutAccountHealth>;
+  /**
+   * Payouts the built-in reconciliation tracks, when the store can count them: still `open`, and
+   * Mexican successes `watchingReturns` for an SPEI return. Informative: they never make it down.
+   */
+  payouts?: { open: number; watchingReturns: number };
   message?: string;
 }
 
@@ -109,11 +116,23 @@ export class PayoutHealthIndicator implements OnModuleInit {
       ),
     );
     const accounts = Object.fromEntries(probed);
+    const payouts = await this.countPayouts();
     const session = this.healthIndicatorService.check(key);
     const down = probed.filter(([, health]) => health.status === 'down');
-    if (down.length === 0) return session.up({ accounts });
+    if (down.length === 0) return session.up({ accounts, ...payouts });
     const message = `${down.length} of ${probed.length} Cashy account(s) down: ${down.map(([name, health]) => `${name} (${health.reason})`).join('; ')}`;
-    return session.down({ accounts, message });
+    return session.down({ accounts, ...payouts, message });
+  }
+
+  /** What the store tracks, when it can count it; nothing when it cannot (or fails: the gateway is what is checked). */
+  private async countPayouts(): Promise<Pick<PayoutHealthDetails, 'payouts'>> {
+    const store = this.moduleRef.get<PayoutStore>(PAYOUT_STORE, {
+      strict: false,
+    });
+    const counted = await store.countOpen?.().catch(() => undefined);
+    return counted
+      ? { payouts: { open: counted.open, watchingReturns: counted.watching } }
+      : {};
   }
 
   /**

@@ -245,7 +245,7 @@ describe('adversarial: the sweep keeps the promise', () => {
       .mockRejectedValue(new Error('store down'));
     await sweeper.sweep();
     untrack.mockRestore();
-    clock.advance(5 * 60_000); // past the lease of the failed check
+    clock.advance(15 * 60_000); // past the failed check's next due time
     await sweeper.sweep();
     await sweeper.sweep();
     expect(host.notCreated).toEqual(['S4C']);

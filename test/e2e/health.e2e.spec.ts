@@ -99,6 +99,7 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
     expect(answer.body.status).toBe('ok');
     expect(answer.body.details.cashy).toEqual({
       status: 'up',
+      payouts: { open: 0, watchingReturns: 0 },
       accounts: {
         pen: {
           status: 'up',
@@ -142,6 +143,7 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
     expect(answer.body.details.cashy).toEqual({
       status: 'down',
       message: expect.stringContaining('2 of 2'),
+      payouts: { open: 0, watchingReturns: 0 },
       accounts: {
         pen: {
           status: 'down',

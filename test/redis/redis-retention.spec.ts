@@ -12,13 +12,26 @@ describe('RedisPayoutStore retention against the module options', () => {
   it('refuses a ttlMs shorter than a claim', async () => {
     await expect(
       compileScriptedPayoutModule('http://127.0.0.1:9', {
-        store: new RedisPayoutStore({ client, ttlMs: 60_000 }),
+        store: new RedisPayoutStore({ client, ttlMs: 160_000 }),
+        delivery: { claimTtlMs: 200_000 },
         reconciliation: false,
       }),
     ).rejects.toThrow(
       new PayoutConfigurationError(
-        "Invalid PayoutModule options: delivery.claimTtlMs (120000) must not exceed RedisPayoutStore's ttlMs (60000): a record could vanish while its listeners run, and a copy would emit again",
+        "Invalid PayoutModule options: delivery.claimTtlMs (200000) must not exceed RedisPayoutStore's ttlMs (160000): a record could vanish while its listeners run, and a copy would emit again",
       ),
+    );
+  });
+
+  it('refuses a ttlMs a create of unknown outcome could outlive', async () => {
+    await expect(
+      compileScriptedPayoutModule('http://127.0.0.1:9', {
+        store: new RedisPayoutStore({ client, ttlMs: 120_000 }),
+        delivery: { claimTtlMs: 60_000 },
+        reconciliation: false,
+      }),
+    ).rejects.toThrow(
+      /timeoutMs \+ resendWindowMs \+ the create lease \(150300\) must be below RedisPayoutStore's ttlMs \(120000\)/,
     );
   });
 

@@ -96,6 +96,24 @@ export function describeOpenIndexContract(
       ).toEqual(['T-C', 'T-D']);
     });
 
+    it('counts open payouts apart from those watched for a return, keeping the first watch end', async () => {
+      await store.trackOpen('C1', 1, 100);
+      await store.trackOpen('C2', 2, 100);
+      await store.trackOpen('W1', 3, 100, { watchUntil: 5_000 });
+      await store.trackOpen('W1', 3, 200, { watchUntil: 9_000 });
+      expect(await store.countOpen?.()).toEqual({ open: 2, watching: 1 });
+      expect(
+        (await store.listOpen(10)).find((e) => e.mchOrderNo === 'W1'),
+      ).toEqual({
+        mchOrderNo: 'W1',
+        openedAt: 3,
+        dueAt: 200,
+        watchUntil: 5_000,
+      });
+      await store.untrackOpen('W1');
+      expect(await store.countOpen?.()).toEqual({ open: 2, watching: 0 });
+    });
+
     it('keeps the merchant of an open payout, and the first one when a later call names none', async () => {
       await store.trackOpen('M1', 1, 100, { merchantId: '1002001' });
       await store.trackOpen('M1', 2, 200);
