@@ -81,10 +81,21 @@ rejections later, with the same \`mchOrderNo\`. It fails if the gateway ever hol
 \`mchOrderNo\` or none, if a create is sent again inside the window, if an outcome stays unknown, if a
 payout gets other than one event per outcome, or if an anomaly is emitted.
 
+The window check is exact: rule 3 counts from the end of the client's attempt, so each gap runs from
+the earlier of the gateway reading the create and the client finishing it (its answer ended, or it gave
+up), the client's side seen through Node's \`http\` diagnostics channel. A sandbox busy with many
+payouts may read a create after the client gave up; the table counts those and the longest delay.
+
+**A check that fails now and then is a bug until proven otherwise,** in the library or in the check.
+Never loosen it, rerun it away or call it noise: find which one is wrong, and fix that.
+
 \`--mode=lost-webhooks\` loses every webhook of 30% of the orders for good and gives the host no
 reconciliation code at all: it creates each payout and listens. The module's built-in sweep must end
 every payout with its outcome emitted exactly once, or with \`payout.not_created\` once; the table says
-how many outcomes came from webhooks and how many from the sweep.
+how many outcomes came from webhooks and how many from the sweep. One Mexican payout in ten is returned
+by SPEI after its \`SUCCESS\` (a second callback, lost like the first for those orders): it must end with
+one \`payout.succeeded\` and then one reversed \`payout.failed\`, the return found by the sweep's
+return watch when its webhook is lost.
 
 ${sections.join('\n\n')}
 `;

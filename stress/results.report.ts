@@ -89,6 +89,9 @@ listener, hostile bodies, signature timing and slow clients. Each row below is o
 figures and verdict; the run exits non-zero on any FAIL, any outcome emitted twice or never, or when
 its hard deadline is reached. It is not part of \`npm test\`.
 
+**A row that fails now and then is a bug until proven otherwise,** in the library or in the case.
+Never loosen a threshold, rerun it away or call it noise: find which one is wrong, and fix that.
+
 \`\`\`bash
 npm run stress   # builds, then runs for about ${Math.max(10, Math.round(results.durationS / 10) * 10)} s; needs redis-server on the PATH; writes stress/results.json and this file
 \`\`\`
