@@ -10,24 +10,45 @@ import {
   nonEmptyText,
   wireText,
 } from '../client/cashy-wire';
+import { withUnprintableReplaced } from './printable-text';
 
 const STATUS_TEXT = /^[A-Za-z_]{1,32}$/;
+
+/** Gateway text as listeners get it: unprintable characters replaced (`raw` keeps the bytes sent). */
+function printable(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : withUnprintableReplaced(text);
+}
 
 /** A notification is a flat object of a dozen fields; anything far deeper or larger is not one. */
 const MAX_DEPTH = 8;
 const MAX_VALUES = 500;
 
-/** Whether `root` nests at most `MAX_DEPTH` levels and holds at most `MAX_VALUES` values (no recursion). */
-function withinShape(root: object): boolean {
+/**
+ * Whether `root` nests at most `MAX_DEPTH` levels, holds at most `MAX_VALUES` values (no recursion),
+ * and carries no prototype key: `__proto__`, or `constructor` holding `prototype`. Fastify's parser
+ * refuses those; refusing them here too makes both adapters answer alike, and no listener ever gets
+ * an object whose copy would take an attacker's prototype.
+ */
+function shapeProblem(root: object): 'shape' | 'prototype' | undefined {
   const pending: [unknown, number][] = [[root, 1]];
   let values = 0;
   while (pending.length > 0) {
     const [node, depth] = pending.pop()!;
-    if (++values > MAX_VALUES || depth > MAX_DEPTH) return false;
-    if (typeof node === 'object' && node !== null)
-      for (const child of Object.values(node)) pending.push([child, depth + 1]);
+    if (++values > MAX_VALUES || depth > MAX_DEPTH) return 'shape';
+    if (typeof node !== 'object' || node === null) continue;
+    for (const [key, child] of Object.entries(node)) {
+      if (
+        key === '__proto__' ||
+        (key === 'constructor' &&
+          typeof child === 'object' &&
+          child !== null &&
+          Object.hasOwn(child, 'prototype'))
+      )
+        return 'prototype';
+      pending.push([child, depth + 1]);
+    }
   }
-  return true;
+  return undefined;
 }
 
 type Broken = (field: string, rule: string, message: string) => void;
@@ -41,11 +62,19 @@ function shapeError(input: unknown): PayoutFieldError | undefined {
       message: 'the notification must be a JSON object',
     };
   // `raw` goes to listeners, which store or log it: keep it something JSON.stringify can always handle.
-  if (!withinShape(input))
+  const problem = shapeProblem(input);
+  if (problem === 'shape')
     return {
       field: '(body)',
       rule: 'shape',
       message: `the notification may nest at most ${MAX_DEPTH} levels and hold at most ${MAX_VALUES} values`,
+    };
+  if (problem === 'prototype')
+    return {
+      field: '(body)',
+      rule: 'prototype',
+      message:
+        'the notification must not carry a __proto__ or constructor.prototype key',
     };
   return undefined;
 }
@@ -133,12 +162,12 @@ export function checkPayoutNotification(
         : {}),
       mchOrderNo: mchOrderNo!,
       orderNo: orderNo!,
-      channelOrderNo: nonEmptyText(value.channelOrderNo),
+      channelOrderNo: printable(nonEmptyText(value.channelOrderNo)),
       amount: amount!,
       fee: fee!,
       orderStatus: value.orderStatus as string,
       completionTime: wireText(value.completionTime) ?? null,
-      resultDesc: nonEmptyText(value.resultDesc) ?? null,
+      resultDesc: printable(nonEmptyText(value.resultDesc)) ?? null,
       raw: value,
       // The market comes from the account that signed it, or from what the store knows.
       currency: undefined,

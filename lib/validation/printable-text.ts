@@ -5,6 +5,16 @@
  */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 
+/**
+ * `value` with every control, format or separator character replaced by U+FFFD, so text a gateway
+ * sent (a `resultDesc`, a `channelOrderNo`) reaches listeners and logs printable, never as a NUL, a
+ * line break or a bidirectional override that makes it read as something else.
+ */
+export function withUnprintableReplaced(value: string): string {
+  return value.replace(UNPRINTABLE_ALL, '\uFFFD');
+}
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'gu');
+
 /** True when `value` holds no control, format or separator character (money-safety rule 9). */
 export function isPrintable(value: string): boolean {
   return !UNPRINTABLE.test(value);

@@ -142,6 +142,44 @@ describe.each(ADAPTERS)(
       expect(listener.events).toHaveLength(0);
     });
 
+    it('refuses a signed body with a prototype key (400) alike on both adapters, and emits nothing', async () => {
+      const base = JSON.stringify(notification()).slice(0, -1);
+      for (const extra of [
+        '"__proto__":{"polluted":true}',
+        '"constructor":{"prototype":{"polluted":true}}',
+        '"nested":{"__proto__":{"polluted":true}}',
+      ]) {
+        const response = await deliver(url, `${base},${extra}}`, PEN_ACCOUNT);
+        expect(response.status).toBe(400);
+      }
+      expect(listener.events).toHaveLength(0);
+      expect(({} as { polluted?: boolean }).polluted).toBeUndefined();
+    });
+
+    it('refuses a 20-digit mchOrderNo sent as a JSON number (400) alike on both adapters: it cannot be exact', async () => {
+      const body = JSON.stringify(notification()).replace(
+        /"mchOrderNo":"[^"]*"/,
+        '"mchOrderNo":12345678901234567890',
+      );
+      expect((await deliver(url, body, PEN_ACCOUNT)).status).toBe(400);
+      expect(listener.events).toHaveLength(0);
+    });
+
+    it('hands gateway text to listeners printable: control and bidi characters replaced, raw kept as sent', async () => {
+      const body = notification({
+        resultDesc: 'PAID\u0000\u202eDIAP\nX',
+        channelOrderNo: 'CH\u200b1',
+      });
+      expect(await deliver(url, body, PEN_ACCOUNT)).toMatchObject({
+        status: 200,
+        text: 'SUCCESS',
+      });
+      const { payload } = listener.events[0];
+      expect(payload.resultDesc).toBe('PAID\uFFFD\uFFFDDIAP\uFFFDX');
+      expect(payload.channelOrderNo).toBe('CH\uFFFD1');
+      expect(payload.raw.resultDesc).toBe('PAID\u0000\u202eDIAP\nX');
+    });
+
     it('refuses a signed notification nested deeper than a notification can be (400), and takes one a few levels deep', async () => {
       expect((await deliver(url, nested(50), PEN_ACCOUNT)).status).toBe(400);
       expect((await deliver(url, nested(20_000), PEN_ACCOUNT)).status).toBe(
