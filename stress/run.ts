@@ -29,7 +29,7 @@ import {
 import { hostileCase } from './hostile.case';
 import { loadCase } from './load.case';
 import { signedNotifications } from './notifications.fixture';
-import { redisKillCase } from './redis-kill.case';
+import { redisKillCase, redisKillCaseName } from './redis-kill.case';
 import { redisOomCase } from './redis-oom.case';
 import { RedisServer } from '../test/support/redis-server';
 import {
@@ -286,13 +286,18 @@ async function run(options: StressOptions): Promise<StressResults> {
     }
     for (const adapter of ADAPTERS) {
       if (options.only.has('redis-kill'))
-        await runCase(
-          rows,
-          'Redis SIGKILL + restart mid-load',
-          adapter,
-          'redis (AOF always)',
-          () => redisKillCase(adapter, logger, SIZES.redisKill),
-        );
+        for (const persistence of ['aof', 'none'] as const) {
+          const sizes = { ...SIZES.redisKill, persistence };
+          await runCase(
+            rows,
+            redisKillCaseName(sizes),
+            adapter,
+            persistence === 'aof'
+              ? 'redis (AOF always)'
+              : 'redis (no persistence)',
+            () => redisKillCase(adapter, logger, sizes),
+          );
+        }
       if (options.only.has('redis-oom'))
         await runCase(
           rows,
