@@ -6,6 +6,8 @@ export interface ReplicaProcess {
   child: ChildProcess;
   /** Its base URL. */
   url: string;
+  /** Every message (JSON line on stdout) it sent so far. */
+  messages: readonly Record<string, unknown>[];
   /** Resolves with the first message (JSON line on stdout) that has `key`. */
   next(key: string, ms?: number): Promise<Record<string, unknown>>;
   /** SIGKILL: the process dies at once, whatever it was doing. */
@@ -16,12 +18,21 @@ export interface ReplicaProcess {
 export async function spawnReplica(
   redisPort: number,
   claimTtlMs: number,
-  options: { fixture?: string; env?: Record<string, string> } = {},
+  options: {
+    fixture?: string;
+    env?: Record<string, string>;
+    /** More `--require` hooks from fixtures/, loaded first (e.g. `wall-skew.js`). */
+    preload?: string[];
+  } = {},
 ): Promise<ReplicaProcess> {
   const fixtures = join(__dirname, 'fixtures');
   const child = spawn(
     process.execPath,
     [
+      ...(options.preload ?? []).flatMap((hook) => [
+        '--require',
+        join(fixtures, hook),
+      ]),
       '--require',
       join(fixtures, 'ts-register.js'),
       join(fixtures, options.fixture ?? 'replica.fixture.ts'),
@@ -86,7 +97,7 @@ export async function spawnReplica(
 
   try {
     const { url } = await next('url');
-    return { child, url: String(url), next, kill };
+    return { child, url: String(url), messages, next, kill };
   } catch (error) {
     await kill();
     throw error;
