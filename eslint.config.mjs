@@ -8,7 +8,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', 'coverage/**', 'eslint.config.mjs', 'test/smoke/**', 'test/redis/fixtures/ts-register.js'] },
+  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', 'coverage/**', 'eslint.config.mjs', 'test/smoke/**', 'test/redis/fixtures/ts-register.js', 'test/redis/fixtures/wall-skew.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   eslintPluginPrettierRecommended,
