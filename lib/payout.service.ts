@@ -277,14 +277,8 @@ export class PayoutService {
     }
     if (progress.holdUntil !== undefined) {
       // The budget is spent; one more look often turns "unknown" into an answer.
-      const found = await this.lookUpCreate(
-        account,
-        body,
-        progress,
-        this.config.retry.attempts + 1,
-      );
-      if (found.kind === 'found')
-        return this.acceptOrder(found.data, account, body, 'lookup', progress);
+      const order = await this.lastLook(account, body, progress);
+      if (order) return order;
     }
     if (progress.uncertain || progress.holdUntil !== undefined || !busy)
       throw this.outcomeUnknown(body, progress);
@@ -471,15 +465,26 @@ export class PayoutService {
     progress.uncertain = true;
     progress.reason = `the gateway refused an attempt, but reported the order ${progress.attempt?.orderNo ?? ''} meanwhile`;
     progress.orderNo ??= progress.attempt?.orderNo;
+    const order = await this.lastLook(account, body, progress);
+    if (order) return order;
+    throw this.outcomeUnknown(body, progress);
+  }
+
+  /** One look past the attempts' budget: the order, when the gateway shows it. */
+  private async lastLook(
+    account: CashyAccount,
+    body: CashyPayOutBody,
+    progress: CreateProgress,
+  ): Promise<PayoutOrder | undefined> {
     const found = await this.lookUpCreate(
       account,
       body,
       progress,
       this.config.retry.attempts + 1,
     );
-    if (found.kind === 'found')
-      return this.acceptOrder(found.data, account, body, 'lookup', progress);
-    throw this.outcomeUnknown(body, progress);
+    return found.kind === 'found'
+      ? this.acceptOrder(found.data, account, body, 'lookup', progress)
+      : undefined;
   }
 
   /** One create attempt, classified (rules 1 and 4). */
