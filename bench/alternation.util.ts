@@ -29,9 +29,7 @@ export async function alternate<S extends string, F extends SegmentFigures>(
   onSegment: (round: number, side: S, figures: F) => void = () => undefined,
 ): Promise<Alternation<S, F>> {
   for (const side of sides) await measure(side, true);
-  const segments = Object.fromEntries(
-    sides.map((side) => [side, [] as F[]]),
-  ) as Record<S, F[]>;
+  const segments = Object.fromEntries(sides.map((side) => [side, [] as F[]])) as Record<S, F[]>;
   for (let n = 1; n <= rounds; n++) {
     for (const side of n % 2 === 1 ? sides : [...sides].reverse()) {
       const figures = await measure(side, false);

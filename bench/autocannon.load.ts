@@ -83,12 +83,7 @@ export function runLoad(
     );
     instance.on(
       'response',
-      (
-        _client: unknown,
-        statusCode: number,
-        _bytes: number,
-        responseTime: number,
-      ) => {
+      (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
         if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
       },
     );

@@ -96,9 +96,7 @@ export type PhaseName = 'webhook' | 'client' | 'signing' | 'memory';
 /** The adapters `BENCH_ADAPTERS` selects (both by default). */
 export function selectedAdapters(): AdapterName[] {
   const only = process.env.BENCH_ADAPTERS?.split(',').map((s) => s.trim());
-  return BENCH.webhook.adapters.filter(
-    (adapter) => !only || only.includes(adapter),
-  );
+  return BENCH.webhook.adapters.filter((adapter) => !only || only.includes(adapter));
 }
 
 /** The phases `BENCH_ONLY` selects (all of them by default). */
@@ -107,9 +105,7 @@ export function selectedPhases(): Set<PhaseName> {
   const only = process.env.BENCH_ONLY?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return new Set(
-    only && only.length > 0 ? all.filter((phase) => only.includes(phase)) : all,
-  );
+  return new Set(only && only.length > 0 ? all.filter((phase) => only.includes(phase)) : all);
 }
 
 /** `BENCH_STAGES`: `always`, `never`, or `auto` (for an adapter whose webhook target was missed). */

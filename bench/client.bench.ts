@@ -7,10 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { firstValueFrom } from 'rxjs';
 import { PayoutModule, PayoutService } from 'nestjs-cashy-payout';
-import {
-  samplePayout,
-  type SandboxModuleOptions,
-} from 'nestjs-cashy-payout/testing';
+import { samplePayout, type SandboxModuleOptions } from 'nestjs-cashy-payout/testing';
 import { alternate } from './alternation.util';
 import { BENCH } from './bench.config';
 import { startChild } from './ipc.util';
@@ -97,13 +94,9 @@ const nextMchOrderNo = () => `BN-${RUN}-${++sequence}`;
 const NONCE_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** The part every hand-written client shares: a fresh `nonceStr`, the body serialized once, `MD5(body + apiKey)`. */
-function signedBody(
-  account: BenchAccount,
-  body: object,
-): { text: string; sign: string } {
+function signedBody(account: BenchAccount, body: object): { text: string; sign: string } {
   let nonceStr = '';
-  for (const byte of randomBytes(16))
-    nonceStr += NONCE_ALPHABET[byte % NONCE_ALPHABET.length];
+  for (const byte of randomBytes(16)) nonceStr += NONCE_ALPHABET[byte % NONCE_ALPHABET.length];
   const text = JSON.stringify({ ...body, nonceStr });
   return {
     text,
@@ -129,11 +122,7 @@ function accepted(envelope: Envelope, path: string): void {
 class HandWrittenPayoutClient {
   constructor(private readonly http: HttpService) {}
 
-  async payOut(
-    url: string,
-    account: BenchAccount,
-    body: object,
-  ): Promise<void> {
+  async payOut(url: string, account: BenchAccount, body: object): Promise<void> {
     const { text, sign } = signedBody(account, body);
     const { data } = await firstValueFrom(
       this.http.post<Envelope>(url, text, {
@@ -153,9 +142,7 @@ class HandWrittenPayoutClient {
  * child process, in alternating segments (see `alternate`). Throws if any call failed or the
  * sandbox saw a request it did not accept.
  */
-export async function benchClient(
-  log: (line: string) => void,
-): Promise<ClientResult> {
+export async function benchClient(log: (line: string) => void): Promise<ClientResult> {
   const { concurrency, warmupSeconds, segmentSeconds, rounds } = BENCH.client;
   const sandbox = await startChild<SandboxModuleOptions>('sandbox.child');
   const options = sandbox.ready;
@@ -188,22 +175,13 @@ export async function benchClient(
     const calls: Record<Path, () => Promise<unknown>> = {
       httpService: () => handWritten.payOut(payOutUrl.href, account, body()),
       createPayout: () =>
-        payouts.createPayout(
-          samplePayout('MXN', { mchOrderNo: nextMchOrderNo() }),
-        ),
+        payouts.createPayout(samplePayout('MXN', { mchOrderNo: nextMchOrderNo() })),
       raw: () => rawSignedPost(floorAgent, payOutUrl, account, body()),
     };
     let orders = 0;
 
-    const segment = async (
-      path: Path,
-      seconds: number,
-    ): Promise<CallFigures> => {
-      const figures = await closedLoop(
-        calls[path],
-        concurrency,
-        seconds * 1000,
-      );
+    const segment = async (path: Path, seconds: number): Promise<CallFigures> => {
+      const figures = await closedLoop(calls[path], concurrency, seconds * 1000);
       const seen = await sandbox.ask<{ seen: number; failed: number }>('reset');
       if (seen.failed > 0 || seen.seen !== figures.calls) {
         throw new Error(
@@ -227,9 +205,7 @@ export async function benchClient(
     const createPayout = summarize(result.segments.createPayout);
     const raw = summarize(result.segments.raw);
     const floorRounds = (path: Path) =>
-      result.segments[path].map((f, i) =>
-        ratio(f.perSecond, result.segments.raw[i].perSecond),
-      );
+      result.segments[path].map((f, i) => ratio(f.perSecond, result.segments.raw[i].perSecond));
     const floorRoundRatios = {
       createPayout: floorRounds('createPayout'),
       httpService: floorRounds('httpService'),
@@ -241,22 +217,13 @@ export async function benchClient(
       ratios: compare(createPayout, httpService, result.ratios.createPayout),
       roundRatios: result.roundRatios.createPayout,
       overFloor: {
-        createPayout: compare(
-          createPayout,
-          raw,
-          round(median(floorRoundRatios.createPayout), 3),
-        ),
-        httpService: compare(
-          httpService,
-          raw,
-          round(median(floorRoundRatios.httpService), 3),
-        ),
+        createPayout: compare(createPayout, raw, round(median(floorRoundRatios.createPayout), 3)),
+        httpService: compare(httpService, raw, round(median(floorRoundRatios.httpService), 3)),
       },
       floorRoundRatios,
       setup: {
         sandbox: 'CashySandbox (autoSettle: false) in a separate process',
-        agent:
-          'a keep-alive http.Agent each ({ keepAlive: true }, as the module makes its own)',
+        agent: 'a keep-alive http.Agent each ({ keepAlive: true }, as the module makes its own)',
         baseline:
           "HttpModule.register({ httpAgent, timeout }) and a hand-written signed POST through its HttpService, axios's defaults otherwise",
         concurrency,
@@ -272,11 +239,7 @@ export async function benchClient(
 }
 
 /** `path` over `base`: the given calls/s ratio (a median of round ratios), the others ratios of medians. */
-function compare(
-  path: PathFigures,
-  base: PathFigures,
-  callsPerSec: number,
-): PathRatios {
+function compare(path: PathFigures, base: PathFigures, callsPerSec: number): PathRatios {
   return {
     callsPerSec,
     p50: ratio(path.p50, base.p50),
@@ -289,12 +252,7 @@ function compare(
  * The floor: the same signed POST on `node:http` with no HTTP client library. Body serialized once
  * with a fresh `nonceStr`, signed, those bytes posted to a URL parsed once, the envelope parsed.
  */
-function rawSignedPost(
-  agent: Agent,
-  url: URL,
-  account: BenchAccount,
-  body: object,
-): Promise<void> {
+function rawSignedPost(agent: Agent, url: URL, account: BenchAccount, body: object): Promise<void> {
   const { text, sign } = signedBody(account, body);
   return new Promise((resolve, reject) => {
     const req = request(

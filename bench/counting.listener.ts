@@ -1,9 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import {
-  OnPayoutSucceeded,
-  type PayoutSucceededEvent,
-} from 'nestjs-cashy-payout';
+import { OnPayoutSucceeded, type PayoutSucceededEvent } from 'nestjs-cashy-payout';
 import { SIGNED_EVENT } from './bench.config';
 
 /** The one listener a typical host has: counts `payout.succeeded` events (and the hand-written route's events). */

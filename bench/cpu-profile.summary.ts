@@ -56,17 +56,14 @@ export function summarize(profile: CpuProfile): {
     packages.set(packageOf(url), (packages.get(packageOf(url)) ?? 0) + ms);
     total += ms;
   }
-  const sorted = (m: Map<string, number>) =>
-    [...m.entries()].sort((a, b) => b[1] - a[1]);
+  const sorted = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]);
   return { total, functions: sorted(functions), packages: sorted(packages) };
 }
 
 if (require.main === module) {
   const [file, top = '25'] = process.argv.slice(2);
   if (!file) {
-    console.error(
-      'usage: node dist-scripts/bench/cpu-profile.summary.js <file.cpuprofile> [top]',
-    );
+    console.error('usage: node dist-scripts/bench/cpu-profile.summary.js <file.cpuprofile> [top]');
     process.exit(2);
   }
   const { total, functions, packages } = summarize(
@@ -74,9 +71,7 @@ if (require.main === module) {
   );
   const pct = (ms: number) => `${((100 * ms) / total).toFixed(1).padStart(5)}%`;
   console.log(`total ${total.toFixed(0)} ms sampled\n\nself time by package:`);
-  for (const [name, ms] of packages.slice(0, 15))
-    console.log(`${pct(ms)}  ${name}`);
+  for (const [name, ms] of packages.slice(0, 15)) console.log(`${pct(ms)}  ${name}`);
   console.log('\ntop functions by self time:');
-  for (const [name, ms] of functions.slice(0, Number(top)))
-    console.log(`${pct(ms)}  ${name}`);
+  for (const [name, ms] of functions.slice(0, Number(top))) console.log(`${pct(ms)}  ${name}`);
 }

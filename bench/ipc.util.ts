@@ -42,10 +42,7 @@ export function startChild<Ready>(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let nextId = 1;
-  const pending = new Map<
-    number,
-    { resolve(value: unknown): void; reject(error: Error): void }
-  >();
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let exited: Error | undefined;
 
   child.on('message', (message: IpcReply) => {
@@ -72,9 +69,7 @@ export function startChild<Ready>(
 
   const stop = async (): Promise<void> => {
     if (exited) return;
-    const gone = new Promise<void>((resolve) =>
-      child.once('exit', () => resolve()),
-    );
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.send({ id: 0, type: 'exit' } satisfies IpcRequest);
     await gone;
@@ -88,9 +83,7 @@ export function startChild<Ready>(
     }, 30_000);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(
-        new Error(`${script} exited before it was ready (${signal ?? code})`),
-      );
+      reject(new Error(`${script} exited before it was ready (${signal ?? code})`));
     });
     // Safe to ask at once: a child's IPC channel only starts reading once it listens for messages
     // (serveParent, after its app has started), so the request waits in the pipe until then.
@@ -117,10 +110,7 @@ export function serveParent(
   handlers: Handlers,
   onExit: () => Promise<void> = async () => undefined,
 ): void {
-  if (!process.send)
-    throw new Error(
-      'this script is a bench child: run it through npm run bench',
-    );
+  if (!process.send) throw new Error('this script is a bench child: run it through npm run bench');
   const reply = (message: IpcReply) => process.send!(message);
   process.on('message', (message: IpcRequest) => {
     if (message.type === 'exit') {
@@ -142,10 +132,7 @@ export function serveParent(
           reply({
             id: message.id,
             ok: false,
-            error:
-              error instanceof Error
-                ? (error.stack ?? error.message)
-                : String(error),
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
           }),
       );
   });

@@ -25,23 +25,16 @@ export interface MemoryResult {
 
 /** Runs `memory.child` under `--expose-gc` and summarizes its samples. */
 export async function benchMemory(): Promise<MemoryResult> {
-  const child = await startChild<{ pid: number }>(
-    'memory.child',
-    [],
-    ['--expose-gc'],
-  );
+  const child = await startChild<{ pid: number }>('memory.child', [], ['--expose-gc']);
   try {
     const { maxEntries, samples, emitted } = await child.ask<{
       maxEntries: number;
       samples: MemorySample[];
       emitted: number;
     }>('run');
-    const expected =
-      BENCH.memory.checkpoints[BENCH.memory.checkpoints.length - 1];
+    const expected = BENCH.memory.checkpoints[BENCH.memory.checkpoints.length - 1];
     if (emitted !== expected)
-      throw new Error(
-        `memory: ${expected} distinct notifications but ${emitted} events`,
-      );
+      throw new Error(`memory: ${expected} distinct notifications but ${emitted} events`);
     const [start] = samples;
     const last = samples[samples.length - 1];
     const previous = samples[samples.length - 2];

@@ -5,11 +5,7 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import {
-  MemoryPayoutStore,
-  PayoutModule,
-  PayoutService,
-} from 'nestjs-cashy-payout';
+import { MemoryPayoutStore, PayoutModule, PayoutService } from 'nestjs-cashy-payout';
 import { BENCH } from './bench.config';
 import { serveParent } from './ipc.util';
 import { CountingListener } from './counting.listener';
@@ -57,10 +53,7 @@ async function main(): Promise<void> {
   const payouts = app.get(PayoutService);
   const listener = app.get(CountingListener);
 
-  const sample = async (
-    notifications: number,
-    perSecond = 0,
-  ): Promise<MemorySample> => {
+  const sample = async (notifications: number, perSecond = 0): Promise<MemorySample> => {
     await fullGc();
     const { heapUsed, rss } = process.memoryUsage();
     return {
@@ -85,25 +78,17 @@ async function main(): Promise<void> {
           Array.from({ length: batch }, () => {
             const { body, headers } = signedNotification();
             return payouts
-              .handleNotification(
-                JSON.parse(body.toString('utf8')),
-                headers.MerchantId,
-              )
+              .handleNotification(JSON.parse(body.toString('utf8')), headers.MerchantId)
               .then((result) => {
                 if (result !== 'emitted')
-                  throw new Error(
-                    `a distinct notification was ${result}, not emitted`,
-                  );
+                  throw new Error(`a distinct notification was ${result}, not emitted`);
               });
           }),
         );
         handled += batch;
       }
       samples.push(
-        await sample(
-          handled,
-          ((handled - from) * 1000) / (performance.now() - started),
-        ),
+        await sample(handled, ((handled - from) * 1000) / (performance.now() - started)),
       );
     }
     return { maxEntries, samples, emitted: listener.succeeded };

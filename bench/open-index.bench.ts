@@ -27,10 +27,7 @@ interface Row {
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
-async function timed(
-  count: number,
-  op: (i: number) => Promise<unknown>,
-): Promise<number> {
+async function timed(count: number, op: (i: number) => Promise<unknown>): Promise<number> {
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i++) await op(i);
   return Number(process.hrtime.bigint() - started) / 1000 / count;
@@ -56,8 +53,7 @@ async function measure(
   const takeUs = await timed(batches, async () => {
     taken += (await store.takeDueOpen(now + 2 * n, TAKE_BATCH, 10 * n)).length;
   });
-  if (taken !== n)
-    throw new Error(`${name}: took ${taken} of ${n} due payouts`);
+  if (taken !== n) throw new Error(`${name}: took ${taken} of ${n} due payouts`);
   const untrackUs = await timed(n, (i) => store.untrackOpen(`M-${n}-${i}`));
   return {
     store: name,
@@ -72,13 +68,9 @@ async function measure(
 
 const round = (value: number) => Math.round(value * 100) / 100;
 
-async function withRedis<T>(
-  work: (client: Redis) => Promise<T>,
-): Promise<T | undefined> {
+async function withRedis<T>(work: (client: Redis) => Promise<T>): Promise<T | undefined> {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) {
-    process.stderr.write(
-      'redis-server is not installed: RedisPayoutStore rows skipped\n',
-    );
+    process.stderr.write('redis-server is not installed: RedisPayoutStore rows skipped\n');
     return undefined;
   }
   const server = await RedisServer.start();
@@ -134,9 +126,7 @@ async function main(): Promise<void> {
     for (const n of SIZES) {
       const store = new RedisPayoutStore({ client, keyPrefix: `bench-${n}:` });
       const used = async () =>
-        Number(
-          /used_memory:(\d+)/.exec(String(await client.info('memory')))![1],
-        );
+        Number(/used_memory:(\d+)/.exec(String(await client.info('memory')))![1]);
       rows.push(await measure('RedisPayoutStore', store, n, used));
     }
   });
@@ -161,10 +151,7 @@ async function main(): Promise<void> {
     ),
   ].join('\n');
   process.stdout.write(table + '\n');
-  writeFileSync(
-    join(root, 'docs', 'reconciliation.md'),
-    reconciliationDoc(result, table),
-  );
+  writeFileSync(join(root, 'docs', 'reconciliation.md'), reconciliationDoc(result, table));
 }
 
 main().catch((error: unknown) => {

@@ -180,25 +180,18 @@ export function adaptersMissingTargets(
 
 function table(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((row) => row.map(String))];
-  const widths = head.map((_, i) =>
-    Math.max(3, ...cells.map((row) => row[i].length)),
-  );
+  const widths = head.map((_, i) => Math.max(3, ...cells.map((row) => row[i].length)));
   const line = (row: string[]) =>
     '| ' +
     row
-      .map((cell, i) =>
-        i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]),
-      )
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
       .join(' | ') +
     ' |';
   return [
     line(cells[0]),
     '|' +
       widths
-        .map(
-          (w, i) =>
-            (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':'),
-        )
+        .map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':'))
         .join('|') +
       '|',
     ...cells.slice(1).map(line),
@@ -208,14 +201,11 @@ function table(head: string[], rows: (string | number)[][]): string {
 const fixed = (value: number, digits: number) =>
   Number.isFinite(value) ? value.toFixed(digits) : '–';
 const spread = (ratios: number[]) =>
-  ratios.length
-    ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`
-    : '';
+  ratios.length ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}` : '';
 const thousands = (value: number) => Math.round(value).toLocaleString('en-US');
 const signed = (value: number, digits = 0) =>
   `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)}`;
-const moreOrLess = (us: number) =>
-  `${fixed(Math.abs(us), 0)} µs ${us < 0 ? 'less' : 'more'}`;
+const moreOrLess = (us: number) => `${fixed(Math.abs(us), 0)} µs ${us < 0 ? 'less' : 'more'}`;
 const met = (pass: boolean) => (pass ? '**met**' : '**missed**');
 
 /** Route figures, then its comparison with a baseline (or the baseline's own 1s). */
@@ -298,9 +288,7 @@ function targetsSection(doc: ResultsDocument): string[] {
     '',
   );
   const missed = adaptersMissingTargets(doc, doc.config.targets);
-  const staged = new Set<string>(
-    (doc.webhookStages ?? []).map((s) => s.adapter),
-  );
+  const staged = new Set<string>((doc.webhookStages ?? []).map((s) => s.adapter));
   const unexplained = missed.filter((a) => !staged.has(a));
   if (unexplained.length > 0) {
     out.push(
@@ -370,21 +358,13 @@ function webhookSection(doc: ResultsDocument): string[] {
     table(
       ['adapter', 'route', ...ROUTE_HEAD],
       doc.webhook.flatMap((r) => [
-        [
-          adapterName(r.adapter),
-          'signed (baseline)',
-          ...routeCells(r.routes.signed),
-        ],
+        [adapterName(r.adapter), 'signed (baseline)', ...routeCells(r.routes.signed)],
         [
           adapterName(r.adapter),
           'payout/webhook',
           ...routeCells(r.routes.webhook, r.overSigned.webhook),
         ],
-        [
-          adapterName(r.adapter),
-          'bare (floor)',
-          ...routeCells(r.routes.bare, r.overSigned.bare),
-        ],
+        [adapterName(r.adapter), 'bare (floor)', ...routeCells(r.routes.bare, r.overSigned.bare)],
       ]),
     ),
     '',
@@ -403,19 +383,13 @@ function webhookSection(doc: ResultsDocument): string[] {
 function redisSection(doc: ResultsDocument): string[] {
   if (!doc.webhookRedis?.length)
     return doc.webhookRedisSkipped
-      ? [
-          '## Webhook on RedisPayoutStore',
-          '',
-          `Not measured: ${doc.webhookRedisSkipped}.`,
-          '',
-        ]
+      ? ['## Webhook on RedisPayoutStore', '', `Not measured: ${doc.webhookRedisSkipped}.`, '']
       : [];
   const cells = (figures: RouteFigures, versus?: Comparison) => {
     const all = routeCells(figures, versus);
-    const redis = [
-      figures.redisCpuUsPerRequest,
-      figures.redisCommandsPerRequest,
-    ].map((v, i) => (v !== undefined ? fixed(v, i === 0 ? 1 : 2) : '–'));
+    const redis = [figures.redisCpuUsPerRequest, figures.redisCommandsPerRequest].map((v, i) =>
+      v !== undefined ? fixed(v, i === 0 ? 1 : 2) : '–',
+    );
     return [...all.slice(0, 4), ...redis, ...all.slice(4)];
   };
   const out = [
@@ -434,11 +408,7 @@ function redisSection(doc: ResultsDocument): string[] {
         ...ROUTE_HEAD.slice(4),
       ],
       doc.webhookRedis.flatMap((r) => [
-        [
-          adapterName(r.adapter),
-          'signed (baseline)',
-          ...cells(r.routes.signed),
-        ],
+        [adapterName(r.adapter), 'signed (baseline)', ...cells(r.routes.signed)],
         [
           adapterName(r.adapter),
           'payout/webhook on Redis',
@@ -499,8 +469,7 @@ function stagesSection(doc: ResultsDocument): string[] {
             ? stage.figures.segments.map(
                 (f, i) =>
                   f.appCpuUsPerRequest! -
-                  s.stages[s.stages.indexOf(stage) - 1].figures.segments[i]
-                    .appCpuUsPerRequest!,
+                  s.stages[s.stages.indexOf(stage) - 1].figures.segments[i].appCpuUsPerRequest!,
               )
             : [];
           return [
@@ -528,17 +497,14 @@ function stagesSection(doc: ResultsDocument): string[] {
         `"${costs[0].route}" (${signed(costs[0].overPrevious!.cpuUsDelta, 1)} µs), then ` +
         costs
           .slice(1)
-          .map(
-            (c) => `"${c.route}" (${signed(c.overPrevious!.cpuUsDelta, 1)} µs)`,
-          )
+          .map((c) => `"${c.route}" (${signed(c.overPrevious!.cpuUsDelta, 1)} µs)`)
           .join(', ') +
         '.',
       '',
     );
   }
   out.push('What each stage adds to the one before it:', '');
-  for (const stage of doc.webhookStages[0].stages)
-    out.push(`- **${stage.route}**: ${stage.adds}.`);
+  for (const stage of doc.webhookStages[0].stages) out.push(`- **${stage.route}**: ${stage.adds}.`);
   out.push('', ...profileSection(doc));
   return out;
 }
@@ -566,12 +532,7 @@ function profileSection(doc: ResultsDocument): string[] {
         `(payout/webhook); sampled self time ${fixed(total('signed'), 1)} and ${fixed(total('webhook'), 1)} µs.`,
       '',
       table(
-        [
-          'kind of code',
-          'signed µs/req',
-          'payout/webhook µs/req',
-          'difference',
-        ],
+        ['kind of code', 'signed µs/req', 'payout/webhook µs/req', 'difference'],
         p.categories
           .slice(0, 12)
           .map((r) => [
@@ -590,11 +551,7 @@ function profileSection(doc: ResultsDocument): string[] {
         ],
         p.moduleFunctions.slice(0, 12).map((r) => {
           const own = p.moduleFunctions.reduce((sum, f) => sum + f.webhook, 0);
-          return [
-            r.name,
-            fixed(r.webhook, 2),
-            `${fixed((100 * r.webhook) / own, 0)} %`,
-          ];
+          return [r.name, fixed(r.webhook, 2), `${fixed((100 * r.webhook) / own, 0)} %`];
         }),
       ),
       '',
@@ -606,12 +563,7 @@ function profileSection(doc: ResultsDocument): string[] {
 function clientSection(doc: ResultsDocument): string[] {
   const c = doc.client;
   if (!c) return [];
-  const cells = (p: {
-    callsPerSec: number;
-    p50: number;
-    p99: number;
-    cpuUsPerCall: number;
-  }) => [
+  const cells = (p: { callsPerSec: number; p50: number; p99: number; cpuUsPerCall: number }) => [
     thousands(p.callsPerSec),
     fixed(p.p50, 2),
     fixed(p.p99, 2),
@@ -642,14 +594,7 @@ function clientSection(doc: ResultsDocument): string[] {
         'CPU/call ratio',
       ],
       [
-        [
-          'HttpService signed POST (baseline)',
-          ...cells(c.httpService),
-          '1',
-          '',
-          '1',
-          '1',
-        ],
+        ['HttpService signed POST (baseline)', ...cells(c.httpService), '1', '', '1', '1'],
         [
           'createPayout',
           ...cells(c.createPayout),
@@ -688,16 +633,8 @@ function signingSection(doc: ResultsDocument): string[] {
       ['operation', 'ops/s', 'ratio vs md5'],
       [
         ["createHash('md5') of body + key", thousands(s.opsPerSec.md5), '1'],
-        [
-          'sign (signCashyPayload)',
-          thousands(s.opsPerSec.sign),
-          fixed(s.ratios.sign, 3),
-        ],
-        [
-          'verify (PayoutSignatureGuard)',
-          thousands(s.opsPerSec.verify),
-          fixed(s.ratios.verify, 3),
-        ],
+        ['sign (signCashyPayload)', thousands(s.opsPerSec.sign), fixed(s.ratios.sign, 3)],
+        ['verify (PayoutSignatureGuard)', thousands(s.opsPerSec.verify), fixed(s.ratios.verify, 3)],
       ],
     ),
     '',
@@ -714,13 +651,7 @@ function memorySection(doc: ResultsDocument): string[] {
       `(≈${thousands(m.bytesPerEntry)} bytes of heap per stored order; notifications/s with the store full vs filling: ${fixed(m.fullVsFillingRatio, 3)}).`,
     '',
     table(
-      [
-        'notifications',
-        'store.size',
-        'heapUsed MiB',
-        'rss MiB',
-        'notifications/s since previous',
-      ],
+      ['notifications', 'store.size', 'heapUsed MiB', 'rss MiB', 'notifications/s since previous'],
       m.samples.map((x) => [
         thousands(x.notifications),
         thousands(x.storeSize),
@@ -736,12 +667,8 @@ function memorySection(doc: ResultsDocument): string[] {
 function checksSection(doc: ResultsDocument): string[] {
   const rows = [
     ...doc.webhook.map((r) => ['webhook', r.adapter, r.checks] as const),
-    ...(doc.webhookRedis ?? []).map(
-      (r) => ['webhook on Redis', r.adapter, r.checks] as const,
-    ),
-    ...(doc.webhookStages ?? []).map(
-      (r) => ['stages', r.adapter, r.checks] as const,
-    ),
+    ...(doc.webhookRedis ?? []).map((r) => ['webhook on Redis', r.adapter, r.checks] as const),
+    ...(doc.webhookStages ?? []).map((r) => ['stages', r.adapter, r.checks] as const),
   ];
   if (rows.length === 0) return [];
   return [
@@ -846,10 +773,7 @@ if (require.main === module) {
     readmePath = join(BENCH_SOURCE_DIR, 'README.md'),
   ] = process.argv.slice(2);
   try {
-    writeFileAtomically(
-      readmePath,
-      renderReport(readResults(resultsPath)) + '\n',
-    );
+    writeFileAtomically(readmePath, renderReport(readResults(resultsPath)) + '\n');
     process.stderr.write(`wrote ${readmePath} from ${resultsPath}\n`);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);

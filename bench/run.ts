@@ -4,13 +4,7 @@
 // regressions show), 2 when the run itself failed.
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import {
-  BENCH,
-  redisWanted,
-  selectedAdapters,
-  selectedPhases,
-  stagesMode,
-} from './bench.config';
+import { BENCH, redisWanted, selectedAdapters, selectedPhases, stagesMode } from './bench.config';
 import { benchClient } from './client.bench';
 import { benchMemory } from './memory.bench';
 import { redisServerVersion, startBenchRedis } from './redis-server.util';
@@ -28,11 +22,7 @@ import {
   type ResultsDocument,
 } from './results.report';
 import { benchSigning } from './signing.bench';
-import {
-  benchWebhook,
-  benchWebhookRedis,
-  benchWebhookStages,
-} from './webhook.bench';
+import { benchWebhook, benchWebhookRedis, benchWebhookStages } from './webhook.bench';
 import { profileWebhook } from './webhook-profile.bench';
 
 /**
@@ -40,12 +30,9 @@ import { profileWebhook } from './webhook-profile.bench';
  * bench/results.json and bench/README.md — but only for a full run, so a `BENCH_ONLY` run while
  * iterating never replaces the committed figures with a partial set.
  */
-function outputPaths(
-  full: boolean,
-): { results: string; readme: string } | undefined {
+function outputPaths(full: boolean): { results: string; readme: string } | undefined {
   const custom = process.env.BENCH_RESULTS;
-  if (custom)
-    return { results: custom, readme: custom.replace(/\.json$/, '') + '.md' };
+  if (custom) return { results: custom, readme: custom.replace(/\.json$/, '') + '.md' };
   return full
     ? {
         results: join(BENCH_SOURCE_DIR, 'results.json'),
@@ -85,8 +72,7 @@ async function benchWebhookPhase(
     return;
   }
   if (!redisServerVersion()) {
-    results.webhookRedisSkipped =
-      'redis-server is not installed on this machine';
+    results.webhookRedisSkipped = 'redis-server is not installed on this machine';
     log('redis-server is not installed: the RedisPayoutStore row is left out');
     return;
   }
@@ -95,9 +81,7 @@ async function benchWebhookPhase(
   try {
     for (const adapter of adapters) {
       log(`webhook on ${adapter} with RedisPayoutStore …`);
-      (results.webhookRedis ??= []).push(
-        await benchWebhookRedis(adapter, redis, log),
-      );
+      (results.webhookRedis ??= []).push(await benchWebhookRedis(adapter, redis, log));
     }
   } finally {
     await redis.stop();
@@ -156,9 +140,7 @@ async function main(): Promise<number> {
     redisWanted();
   const paths = outputPaths(full);
   if (!paths) {
-    log(
-      'partial run: results not written (set BENCH_RESULTS=<file> to keep them)',
-    );
+    log('partial run: results not written (set BENCH_RESULTS=<file> to keep them)');
     return passed ? 0 : 1;
   }
   writeJsonAtomically(paths.results, doc);

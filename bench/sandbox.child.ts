@@ -1,9 +1,6 @@
 // The gateway of phase 2: a CashySandbox in its own process, so the client under test (in the
 // parent) does not share an event loop with the fake Cashy it calls.
-import {
-  CashySandbox,
-  type SandboxModuleOptions,
-} from 'nestjs-cashy-payout/testing';
+import { CashySandbox, type SandboxModuleOptions } from 'nestjs-cashy-payout/testing';
 import { serveParent } from './ipc.util';
 
 async function main(): Promise<void> {
@@ -20,8 +17,7 @@ async function main(): Promise<void> {
       reset: () => {
         const seen = sandbox.requests.length;
         const failed = sandbox.requests.filter(
-          (r) =>
-            !/"code":200\b/.test((r.response as { body?: string }).body ?? ''),
+          (r) => !/"code":200\b/.test((r.response as { body?: string }).body ?? ''),
         ).length;
         sandbox.requests.length = 0;
         return { seen, failed };

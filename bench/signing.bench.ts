@@ -43,9 +43,7 @@ export async function benchSigning(): Promise<SigningResult> {
   try {
     const guard = app.get(PayoutSignatureGuard);
     const { body, headers } = signedNotification();
-    const account = BENCH_ACCOUNTS.find(
-      (a) => a.merchantId === headers.MerchantId,
-    )!;
+    const account = BENCH_ACCOUNTS.find((a) => a.merchantId === headers.MerchantId)!;
     const text = body.toString('utf8');
     const joined = Buffer.concat([body, Buffer.from(account.apiKey)]);
     const request = {
@@ -62,15 +60,12 @@ export async function benchSigning(): Promise<SigningResult> {
 
     let sink = 0; // keeps results alive so nothing is optimized away
     const ops = {
-      md5: () =>
-        (sink += createHash('md5').update(joined).digest('hex').length),
+      md5: () => (sink += createHash('md5').update(joined).digest('hex').length),
       sign: () => (sink += signCashyPayload(text, account.apiKey).length),
       verify: () => (sink += guard.canActivate(context) ? 1 : 0),
     };
     if (!guard.canActivate(context))
-      throw new Error(
-        'signing: the guard rejected a correctly signed notification',
-      );
+      throw new Error('signing: the guard rejected a correctly signed notification');
 
     const { batch, rounds } = BENCH.signing;
     const samples: Record<keyof typeof ops, number[]> = {

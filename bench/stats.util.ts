@@ -3,19 +3,14 @@ export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[mid]
-    : (sorted[mid - 1] + sorted[mid]) / 2;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** The `p`-th percentile (0–100, nearest rank) of `values`, which it sorts in place. */
 export function percentile(values: Float64Array, p: number): number {
   if (values.length === 0) return NaN;
   values.sort();
-  const rank = Math.min(
-    values.length - 1,
-    Math.max(0, Math.ceil((p / 100) * values.length) - 1),
-  );
+  const rank = Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1));
   return values[rank];
 }
 

@@ -107,12 +107,7 @@ class HandWrittenSignatureGuard implements CanActivate {
     if (!key || !request.rawBody || !/^[0-9a-fA-F]{32}$/.test(sign))
       throw new UnauthorizedException();
     const given = Buffer.from(sign, 'hex');
-    if (
-      !timingSafeEqual(
-        createHash('md5').update(request.rawBody).update(key).digest(),
-        given,
-      )
-    )
+    if (!timingSafeEqual(createHash('md5').update(request.rawBody).update(key).digest(), given))
       throw new UnauthorizedException();
     return true;
   }
@@ -164,13 +159,8 @@ class ServiceController {
   @HttpCode(200)
   @Header('Content-Type', 'text/plain; charset=utf-8')
   @UseGuards(PayoutSignatureGuard)
-  async receive(
-    @Req() request: PayoutWebhookRequest & { body?: unknown },
-  ): Promise<string> {
-    await this.payouts.handleNotification(
-      request.body,
-      request.payoutAccount!.merchantId,
-    );
+  async receive(@Req() request: PayoutWebhookRequest & { body?: unknown }): Promise<string> {
+    await this.payouts.handleNotification(request.body, request.payoutAccount!.merchantId);
     return 'SUCCESS';
   }
 }
@@ -205,13 +195,9 @@ class BypassPayoutStore extends MemoryPayoutStore {
   }
 }
 
-function hostModule(
-  options: WebhookAppOptions,
-  store: PayoutStore,
-): DynamicModule {
+function hostModule(options: WebhookAppOptions, store: PayoutStore): DynamicModule {
   const controllers: Type<unknown>[] = [BareController, SignedController];
-  if (options.stages)
-    controllers.push(ModuleGuardController, ServiceController);
+  if (options.stages) controllers.push(ModuleGuardController, ServiceController);
   @Module({})
   class HostModule {}
   return {
@@ -231,9 +217,7 @@ function hostModule(
 
 async function main(): Promise<void> {
   const adapter = process.argv[2] === 'fastify' ? 'fastify' : 'express';
-  const options = JSON.parse(
-    process.argv[3] ?? '{"store":"memory"}',
-  ) as WebhookAppOptions;
+  const options = JSON.parse(process.argv[3] ?? '{"store":"memory"}') as WebhookAppOptions;
   // A client as the store's documentation asks for: commands fail fast while Redis is down.
   const redis =
     options.store === 'redis'
@@ -265,9 +249,7 @@ async function main(): Promise<void> {
       ? await NestFactory.create(module, new FastifyAdapter(), appOptions)
       : await NestFactory.create(module, appOptions);
   await app.listen(0, '127.0.0.1');
-  const url = (await app.getUrl())
-    .replace('[::1]', '127.0.0.1')
-    .replace('localhost', '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1');
   const listener = app.get(CountingListener);
 
   serveParent(
@@ -281,8 +263,7 @@ async function main(): Promise<void> {
           signed: listener.signed,
           bareRequests: BareController.requests,
           redisCommands: redis ? redisCommands : undefined,
-          storeSize:
-            store instanceof MemoryPayoutStore ? store.size : undefined,
+          storeSize: store instanceof MemoryPayoutStore ? store.size : undefined,
           heapUsed: memory.heapUsed,
           rss: memory.rss,
           cpuUs: cpu.user + cpu.system,

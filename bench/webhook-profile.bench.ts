@@ -2,12 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad } from './autocannon.load';
-import {
-  BENCH,
-  SIGNED_PATH,
-  WEBHOOK_PATH,
-  type AdapterName,
-} from './bench.config';
+import { BENCH, SIGNED_PATH, WEBHOOK_PATH, type AdapterName } from './bench.config';
 import { packageOf, type CpuProfile } from './cpu-profile.summary';
 import { startChild, type BenchChild } from './ipc.util';
 import { NotificationPool } from './notifications.fixture';
@@ -50,18 +45,14 @@ export interface ProfileResult {
 /** What kind of code a profile node is. */
 function categoryOf(functionName: string, url: string): string | undefined {
   if (functionName === '(idle)') return undefined;
-  if (functionName === '(garbage collector)')
-    return 'garbage collector (main thread)';
-  if (functionName === '(program)')
-    return '(program): V8 and Node outside any JS function';
+  if (functionName === '(garbage collector)') return 'garbage collector (main thread)';
+  if (functionName === '(program)') return '(program): V8 and Node outside any JS function';
   const where = packageOf(url);
   if (where === 'nestjs-cashy-payout (dist)') return 'the module (lib/)';
-  if (where === 'bench')
-    return "the bench's hand-written guard and controllers";
+  if (where === 'bench') return "the bench's hand-written guard and controllers";
   if (where.startsWith('@nestjs/')) return 'Nest (@nestjs/*)';
   if (where.startsWith('node:')) return 'Node internals (node:*)';
-  if (where === '(native/program)')
-    return `native: ${functionName || '(anonymous)'}`;
+  if (where === '(native/program)') return `native: ${functionName || '(anonymous)'}`;
   return 'the HTTP adapter, its parsers and other packages (eventemitter2, …)';
 }
 
@@ -89,34 +80,21 @@ export async function profileWebhook(
     { from: number; to: number; cpuFrom: number; cpuTo: number }
   >;
   const micros = () => Number(process.hrtime.bigint() / 1000n);
-  const pause = (ms: number) =>
-    new Promise((resolve) => setTimeout(resolve, ms));
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   try {
     for (const route of routes) {
       dirs[route] = mkdtempSync(join(tmpdir(), `cashy-bench-prof-${route}-`));
       apps[route] = await startChild<{ url: string }>(
         'webhook-app.child',
         [adapter, JSON.stringify({ store: 'memory' })],
-        [
-          '--cpu-prof',
-          '--cpu-prof-dir',
-          dirs[route],
-          '--cpu-prof-interval',
-          String(intervalUs),
-        ],
+        ['--cpu-prof', '--cpu-prof-dir', dirs[route], '--cpu-prof-interval', String(intervalUs)],
       );
     }
     const pool = new NotificationPool();
     try {
       for (const route of routes) {
         pool.ensure(BENCH.webhook.initialPool);
-        await runLoad(
-          apps[route].ready.url,
-          PATHS[route],
-          pool,
-          warmupSeconds,
-          connections,
-        );
+        await runLoad(apps[route].ready.url, PATHS[route], pool, warmupSeconds, connections);
       }
       for (let n = 1; n <= rounds; n++) {
         for (const route of n % 2 === 1 ? routes : [...routes].reverse()) {
@@ -154,25 +132,16 @@ export async function profileWebhook(
       await pause(1_000);
       for (const route of routes) {
         span[route].to = micros();
-        span[route].cpuTo = (
-          await apps[route].ask<HostAppStats>('stats')
-        ).cpuUs;
+        span[route].cpuTo = (await apps[route].ask<HostAppStats>('stats')).cpuUs;
       }
     } finally {
       await Promise.all(routes.map((route) => apps[route]?.stop()));
     }
     const profiles = {} as Record<ProfiledRoute, CpuProfile>;
     for (const route of routes) {
-      const file = readdirSync(dirs[route]).find((name) =>
-        name.endsWith('.cpuprofile'),
-      );
-      if (!file)
-        throw new Error(
-          `${adapter} profile: the ${route} app wrote no .cpuprofile`,
-        );
-      profiles[route] = JSON.parse(
-        readFileSync(join(dirs[route], file), 'utf8'),
-      ) as CpuProfile;
+      const file = readdirSync(dirs[route]).find((name) => name.endsWith('.cpuprofile'));
+      if (!file) throw new Error(`${adapter} profile: the ${route} app wrote no .cpuprofile`);
+      profiles[route] = JSON.parse(readFileSync(join(dirs[route], file), 'utf8')) as CpuProfile;
     }
     return {
       adapter,
@@ -180,20 +149,13 @@ export async function profileWebhook(
       seconds,
       requests,
       cpuUsPerRequest: {
-        signed: round(
-          (span.signed.cpuTo - span.signed.cpuFrom) / requests.signed,
-          1,
-        ),
-        webhook: round(
-          (span.webhook.cpuTo - span.webhook.cpuFrom) / requests.webhook,
-          1,
-        ),
+        signed: round((span.signed.cpuTo - span.signed.cpuFrom) / requests.signed, 1),
+        webhook: round((span.webhook.cpuTo - span.webhook.cpuFrom) / requests.webhook, 1),
       },
       ...attribute(profiles, span, requests),
     };
   } finally {
-    for (const dir of Object.values<string>(dirs))
-      rmSync(dir, { recursive: true, force: true });
+    for (const dir of Object.values<string>(dirs)) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -243,9 +205,7 @@ function attribute(
         `profile ${route}: no sample fell inside the measured span (are the clocks comparable here?)`,
       );
   }
-  const rows = (
-    map: Map<string, Record<ProfiledRoute, number>>,
-  ): ProfileRow[] =>
+  const rows = (map: Map<string, Record<ProfiledRoute, number>>): ProfileRow[] =>
     [...map.entries()].map(([name, us]) => ({
       name,
       signed: round(us.signed / requests.signed, 2),
@@ -254,10 +214,7 @@ function attribute(
   return {
     categories: rows(categories)
       .filter((r) => r.signed >= 0.05 || r.webhook >= 0.05)
-      .sort(
-        (a, b) =>
-          Math.abs(b.webhook - b.signed) - Math.abs(a.webhook - a.signed),
-      ),
+      .sort((a, b) => Math.abs(b.webhook - b.signed) - Math.abs(a.webhook - a.signed)),
     moduleFunctions: rows(functions)
       .filter((r) => r.webhook >= 0.05)
       .sort((a, b) => b.webhook - a.webhook),

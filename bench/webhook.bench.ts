@@ -104,8 +104,7 @@ export interface StagesResult {
 
 type MainSide = 'signed' | 'webhook' | 'bare';
 type RedisSide = 'signed' | 'webhook';
-export type StageSide =
-  'signed' | 'moduleGuard' | 'serviceNoStore' | 'service' | 'webhook';
+export type StageSide = 'signed' | 'moduleGuard' | 'serviceNoStore' | 'service' | 'webhook';
 
 /** What a side's requests must leave behind: a `payout.succeeded` event each, or a hand-written route's event each. */
 type Expectation = 'succeeded' | 'signed' | 'none';
@@ -144,17 +143,13 @@ async function measureApp<S extends string>(
   plan: AppPlan<S>,
   log: (line: string) => void,
 ): Promise<{ segments: Record<S, LoadFigures[]>; checks: WebhookChecks }> {
-  const { connections, warmupSeconds, segmentSeconds, initialPool } =
-    BENCH.webhook;
+  const { connections, warmupSeconds, segmentSeconds, initialPool } = BENCH.webhook;
   const { adapter, label } = plan;
   const profileDir = process.env.BENCH_CPU_PROF;
   const apps = {} as Record<S, BenchChild<{ url: string }>>;
   const pool = new NotificationPool();
   /** Each side's latest segment, whose cycle closes when its next segment starts. */
-  const open = {} as Record<
-    S,
-    { figures: LoadFigures; cpuUs: number } | undefined
-  >;
+  const open = {} as Record<S, { figures: LoadFigures; cpuUs: number } | undefined>;
   let fastest = 0;
   let acknowledged = 0;
   let emitted = 0;
@@ -164,10 +159,7 @@ async function measureApp<S extends string>(
   const closeCycle = (side: S, stats: HostAppStats) => {
     const last = open[side];
     if (last)
-      last.figures.appCpuUsPerRequest = round(
-        (stats.cpuUs - last.cpuUs) / last.figures.ok,
-        1,
-      );
+      last.figures.appCpuUsPerRequest = round((stats.cpuUs - last.cpuUs) / last.figures.ok, 1);
     open[side] = undefined;
   };
 
@@ -179,13 +171,7 @@ async function measureApp<S extends string>(
     const before = await app.ask<HostAppStats>('stats');
     closeCycle(side, before);
     const redisBefore = plan.redis?.cpuUs();
-    const figures = await runLoad(
-      app.ready.url,
-      plan.paths[side],
-      pool,
-      seconds,
-      connections,
-    );
+    const figures = await runLoad(app.ready.url, plan.paths[side], pool, seconds, connections);
     await pause(50); // let requests cut off at the deadline finish
     const after = await app.ask<HostAppStats>('stats');
     const redisAfter = plan.redis?.cpuUs();
@@ -200,27 +186,16 @@ async function measureApp<S extends string>(
       const delta = after[expectation] - before[expectation];
       // Every acknowledged notification must have run the listener once: fewer means a shortcut.
       if (delta < figures.ok)
-        throw new Error(
-          `${where}: ${figures.ok} acknowledged but only ${delta} events emitted`,
-        );
+        throw new Error(`${where}: ${figures.ok} acknowledged but only ${delta} events emitted`);
       if (expectation === 'succeeded') {
         acknowledged += figures.ok;
         emitted += delta;
       }
     }
-    figures.appCpuUsInSegment = round(
-      (after.cpuUs - before.cpuUs) / figures.ok,
-      1,
-    );
-    figures.appCores = round(
-      (after.cpuUs - before.cpuUs) / (figures.seconds * 1e6),
-      2,
-    );
+    figures.appCpuUsInSegment = round((after.cpuUs - before.cpuUs) / figures.ok, 1);
+    figures.appCores = round((after.cpuUs - before.cpuUs) / (figures.seconds * 1e6), 2);
     if (redisBefore !== undefined && redisAfter !== undefined) {
-      figures.redisCpuUsPerRequest = round(
-        (redisAfter - redisBefore) / figures.ok,
-        1,
-      );
+      figures.redisCpuUsPerRequest = round((redisAfter - redisBefore) / figures.ok, 1);
     }
     if (after.redisCommands !== undefined) {
       figures.redisCommandsPerRequest = round(
@@ -237,11 +212,7 @@ async function measureApp<S extends string>(
   try {
     for (const side of plan.sides) {
       const execArgv = profileDir
-        ? [
-            '--cpu-prof',
-            '--cpu-prof-dir',
-            join(profileDir, `${adapter}-${label}-${side}`),
-          ]
+        ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, `${adapter}-${label}-${side}`)]
         : [];
       apps[side] = await startChild<{ url: string }>(
         'webhook-app.child',
@@ -285,9 +256,7 @@ async function measureApp<S extends string>(
       },
     };
   } finally {
-    await Promise.all(
-      Object.values<BenchChild<{ url: string }>>(apps).map((app) => app.stop()),
-    );
+    await Promise.all(Object.values<BenchChild<{ url: string }>>(apps).map((app) => app.stop()));
   }
 }
 
@@ -354,8 +323,7 @@ export async function benchWebhookRedis(
       version: redis.version,
       settings:
         "redis-server --bind 127.0.0.1 --save '' --appendonly no, started by the bench on a free port",
-      client:
-        'ioredis new Redis(url, { maxRetriesPerRequest: 1 }), RedisPayoutStore defaults',
+      client: 'ioredis new Redis(url, { maxRetriesPerRequest: 1 }), RedisPayoutStore defaults',
     },
     routes: {
       signed: summarize(segments.signed),
@@ -367,41 +335,38 @@ export async function benchWebhookRedis(
 }
 
 /** The stages, in the order each adds to the one before. */
-const STAGES: { name: StageSide; path: string; route: string; adds: string }[] =
-  [
-    {
-      name: 'signed',
-      path: SIGNED_PATH,
-      route: 'hand-written guard (MD5 + timingSafeEqual) + one event',
-      adds: 'the baseline',
-    },
-    {
-      name: 'moduleGuard',
-      path: MODULE_GUARD_PATH,
-      route: 'PayoutSignatureGuard + one event',
-      adds: "the module's signature check in place of the hand-written one (Content-Type, size, account lookup, constant-time hex compare, payoutAccount)",
-    },
-    {
-      name: 'serviceNoStore',
-      path: SERVICE_PATH,
-      route:
-        'PayoutSignatureGuard + PayoutService.handleNotification, store work switched off',
-      adds: 'validation (rules, amounts), the state machine, the claim and its renewal timer, the typed PayoutSucceededEvent and its log call, with every store read answering "nothing" and every write "done"',
-    },
-    {
-      name: 'service',
-      path: SERVICE_PATH,
-      route:
-        'PayoutSignatureGuard + PayoutService.handleNotification on MemoryPayoutStore',
-      adds: 'the store: get, getAttempt, findByMchOrderNo, compareAndSet (claim), compareAndSet (outcome), untrackOpen, and the bounded maps behind them',
-    },
-    {
-      name: 'webhook',
-      path: WEBHOOK_PATH,
-      route: "the module's POST /payout/webhook on MemoryPayoutStore",
-      adds: "the module's controller around the service: @Req/@Res(passthrough), the MerchantId fallback, diagnostics hook, the Content-Type header set per reply",
-    },
-  ];
+const STAGES: { name: StageSide; path: string; route: string; adds: string }[] = [
+  {
+    name: 'signed',
+    path: SIGNED_PATH,
+    route: 'hand-written guard (MD5 + timingSafeEqual) + one event',
+    adds: 'the baseline',
+  },
+  {
+    name: 'moduleGuard',
+    path: MODULE_GUARD_PATH,
+    route: 'PayoutSignatureGuard + one event',
+    adds: "the module's signature check in place of the hand-written one (Content-Type, size, account lookup, constant-time hex compare, payoutAccount)",
+  },
+  {
+    name: 'serviceNoStore',
+    path: SERVICE_PATH,
+    route: 'PayoutSignatureGuard + PayoutService.handleNotification, store work switched off',
+    adds: 'validation (rules, amounts), the state machine, the claim and its renewal timer, the typed PayoutSucceededEvent and its log call, with every store read answering "nothing" and every write "done"',
+  },
+  {
+    name: 'service',
+    path: SERVICE_PATH,
+    route: 'PayoutSignatureGuard + PayoutService.handleNotification on MemoryPayoutStore',
+    adds: 'the store: get, getAttempt, findByMchOrderNo, compareAndSet (claim), compareAndSet (outcome), untrackOpen, and the bounded maps behind them',
+  },
+  {
+    name: 'webhook',
+    path: WEBHOOK_PATH,
+    route: "the module's POST /payout/webhook on MemoryPayoutStore",
+    adds: "the module's controller around the service: @Req/@Res(passthrough), the MerchantId fallback, diagnostics hook, the Content-Type header set per reply",
+  },
+];
 
 /**
  * Where the module's time goes: the route built up from the signed baseline one stage at a time,
@@ -423,10 +388,7 @@ export async function benchWebhookStages(
         stages: true,
       }),
       sides,
-      paths: Object.fromEntries(STAGES.map((s) => [s.name, s.path])) as Record<
-        StageSide,
-        string
-      >,
+      paths: Object.fromEntries(STAGES.map((s) => [s.name, s.path])) as Record<StageSide, string>,
       expect: {
         signed: 'signed',
         moduleGuard: 'signed',
@@ -448,10 +410,7 @@ export async function benchWebhookStages(
       overSigned: compare(segments[stage.name], segments.signed),
       ...(i > 0
         ? {
-            overPrevious: compare(
-              segments[stage.name],
-              segments[STAGES[i - 1].name],
-            ),
+            overPrevious: compare(segments[stage.name], segments[STAGES[i - 1].name]),
           }
         : {}),
     })),
@@ -460,21 +419,13 @@ export async function benchWebhookStages(
 }
 
 /** `route` over `baseline`, round by round (both lists hold one segment per round, in order). */
-export function compare(
-  route: LoadFigures[],
-  baseline: LoadFigures[],
-): Comparison {
-  const roundRps = route.map((f, i) =>
-    ratio(f.perSecond, baseline[i].perSecond),
-  );
+export function compare(route: LoadFigures[], baseline: LoadFigures[]): Comparison {
+  const roundRps = route.map((f, i) => ratio(f.perSecond, baseline[i].perSecond));
   const roundCpu = route.map((f, i) =>
     ratio(f.appCpuUsPerRequest!, baseline[i].appCpuUsPerRequest!),
   );
-  const deltas = route.map(
-    (f, i) => f.appCpuUsPerRequest! - baseline[i].appCpuUsPerRequest!,
-  );
-  const pick = (list: LoadFigures[], get: (f: LoadFigures) => number) =>
-    median(list.map(get));
+  const deltas = route.map((f, i) => f.appCpuUsPerRequest! - baseline[i].appCpuUsPerRequest!);
+  const pick = (list: LoadFigures[], get: (f: LoadFigures) => number) => median(list.map(get));
   return {
     rps: round(median(roundRps), 3),
     cpuUsPerRequest: round(median(roundCpu), 3),
@@ -508,9 +459,7 @@ async function probe<S extends string>(
     });
     const text = await response.text();
     if (response.status !== 200 || text !== 'SUCCESS') {
-      throw new Error(
-        `probe ${plan.label} ${side}: HTTP ${response.status} ${text.slice(0, 200)}`,
-      );
+      throw new Error(`probe ${plan.label} ${side}: HTTP ${response.status} ${text.slice(0, 200)}`);
     }
   }
 }
@@ -520,9 +469,7 @@ function summarize(segments: LoadFigures[]): RouteFigures {
   const redis = segments.every((s) => s.redisCpuUsPerRequest !== undefined)
     ? pick((s) => s.redisCpuUsPerRequest!)
     : undefined;
-  const commands = segments.every(
-    (s) => s.redisCommandsPerRequest !== undefined,
-  )
+  const commands = segments.every((s) => s.redisCommandsPerRequest !== undefined)
     ? pick((s) => s.redisCommandsPerRequest!)
     : undefined;
   return {

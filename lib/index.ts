@@ -1,21 +1,10 @@
 // The public contract of nestjs-cashy-payout. Anything not exported here is internal.
 export { PayoutModule } from './payout.module';
 export type { PayoutModuleExtras } from './payout.module-definition';
-export {
-  PayoutService,
-  type PayoutCallOptions,
-  type PayoutOpenPayout,
-} from './payout.service';
-export {
-  PayoutSignatureGuard,
-  type PayoutWebhookRequest,
-} from './webhook/payout-signature.guard';
+export { PayoutService, type PayoutCallOptions, type PayoutOpenPayout } from './payout.service';
+export { PayoutSignatureGuard, type PayoutWebhookRequest } from './webhook/payout-signature.guard';
 export { PAYOUT_STORE } from './payout.constants';
-export {
-  PayoutClock,
-  MonotonicPayoutClock,
-  SyncedPayoutClock,
-} from './clock/payout.clock';
+export { PayoutClock, MonotonicPayoutClock, SyncedPayoutClock } from './clock/payout.clock';
 
 export { CreatePayoutDto } from './validation/create-payout.dto';
 export { QueryPayoutDto } from './validation/query-payout.dto';
@@ -27,10 +16,7 @@ export {
   PAYOUT_ANOMALY,
   PAYOUT_NOT_CREATED,
 } from './events/payout.events';
-export {
-  PayoutNotCreatedEvent,
-  type PayoutNotCreatedFields,
-} from './events/payout.events';
+export { PayoutNotCreatedEvent, type PayoutNotCreatedFields } from './events/payout.events';
 export {
   PayoutAnomalyEvent,
   type PayoutAnomalyFields,
@@ -55,10 +41,7 @@ export { PayoutOrderConflictError } from './payout.errors';
 export { PayoutConfigurationError } from './payout.errors';
 export { PayoutStoreError } from './payout.errors';
 export { PayoutBusyError } from './payout.errors';
-export {
-  CashyTransportError,
-  type CashyTransportFailure,
-} from './payout.errors';
+export { CashyTransportError, type CashyTransportFailure } from './payout.errors';
 export {
   PAYOUT_DIAGNOSTICS_CHANNELS,
   type PayoutRequestMessage,
@@ -83,10 +66,7 @@ export type {
   PayoutOpenCursor,
   PayoutNotCreatedNotice,
 } from './store/payout-store.interface';
-export {
-  MemoryPayoutStore,
-  type MemoryPayoutStoreOptions,
-} from './store/memory-payout.store';
+export { MemoryPayoutStore, type MemoryPayoutStoreOptions } from './store/memory-payout.store';
 export type { PayoutReconciliationOptions } from './reconciliation/payout-reconciliation.options';
 
 export type {

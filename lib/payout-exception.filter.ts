@@ -124,9 +124,7 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
   }
 
   /** 409: this `mchOrderNo` holds another payout; `orderNo` is the gateway's order when known. */
-  protected forOrderConflict(
-    error: PayoutOrderConflictError,
-  ): PayoutHttpAnswer {
+  protected forOrderConflict(error: PayoutOrderConflictError): PayoutHttpAnswer {
     return this.fromTable('order-conflict', error, {
       mchOrderNo: error.mchOrderNo,
       orderNo: error.orderNo ?? null,
@@ -165,18 +163,14 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
    * 503 with `Retry-After`: the gateway may or may not hold the order. The caller asks again with
    * the same `mchOrderNo` (the module looks it up before it sends anything), never with a new one.
    */
-  protected forOutcomeUnknown(
-    error: PayoutOutcomeUnknownError,
-  ): PayoutHttpAnswer {
+  protected forOutcomeUnknown(error: PayoutOutcomeUnknownError): PayoutHttpAnswer {
     return this.fromTable('outcome-unknown', error, {
       mchOrderNo: error.mchOrderNo,
     });
   }
 
   /** 500 with a generic message: the text names options and accounts, which are the server's business. */
-  protected forConfiguration(
-    error: PayoutConfigurationError,
-  ): PayoutHttpAnswer {
+  protected forConfiguration(error: PayoutConfigurationError): PayoutHttpAnswer {
     return this.fromTable('configuration', error);
   }
 
@@ -212,10 +206,7 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
   /** Logs what the body leaves out: 5xx with the full error (whose text never holds an apiKey), 4xx at debug. */
   protected log(error: PayoutError, answer: PayoutHttpAnswer): void {
     if (answer.status >= 500)
-      this.logger.error(
-        `${answer.status} ${error.name}: ${error.message}`,
-        error.stack,
-      );
+      this.logger.error(`${answer.status} ${error.name}: ${error.message}`, error.stack);
     else this.logger.debug(`${answer.status} ${error.name}: ${error.message}`);
   }
 
@@ -234,8 +225,7 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
     if (response.headersSent || response.sent) return;
     if (typeof response.code === 'function') response.code(answer.status);
     else response.status?.(answer.status);
-    for (const [name, value] of Object.entries(answer.headers ?? {}))
-      response.header(name, value);
+    for (const [name, value] of Object.entries(answer.headers ?? {})) response.header(name, value);
     response.header('Content-Type', 'application/json; charset=utf-8');
     response.send(JSON.stringify(answer.body));
   }
@@ -265,10 +255,7 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
   }
 
   /** Adds `Retry-After: seconds` to an answer. */
-  protected withRetryAfter(
-    answer: PayoutHttpAnswer,
-    seconds: number,
-  ): PayoutHttpAnswer {
+  protected withRetryAfter(answer: PayoutHttpAnswer, seconds: number): PayoutHttpAnswer {
     return {
       ...answer,
       headers: { ...answer.headers, 'Retry-After': String(seconds) },

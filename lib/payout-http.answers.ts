@@ -1,9 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { HttpException } from '@nestjs/common';
-import {
-  BUSY_MSG,
-  DEFAULT_CASHY_MESSAGE_PATTERNS,
-} from './client/cashy-protocol';
+import { BUSY_MSG, DEFAULT_CASHY_MESSAGE_PATTERNS } from './client/cashy-protocol';
 import {
   CashyApiError,
   CashyTransportError,
@@ -37,8 +34,7 @@ export interface PayoutHttpAnswerSpec {
   reason?: string;
 }
 
-const GATEWAY_BUSY =
-  'the payout gateway is busy; nothing was done, try again later';
+const GATEWAY_BUSY = 'the payout gateway is busy; nothing was done, try again later';
 const INTERNAL = 'Internal server error';
 
 const ANSWERS = {
@@ -50,8 +46,7 @@ const ANSWERS = {
   },
   busy: {
     status: 503,
-    message:
-      'another delivery of this order is still being processed; try again later',
+    message: 'another delivery of this order is still being processed; try again later',
     retryAfter: 5,
     reason: 'busy',
   },
@@ -152,9 +147,8 @@ export type PayoutFailureKind = keyof typeof ANSWERS;
  * diagnostics reason. `PayoutExceptionFilter`, the webhook's guard, controller and body handler
  * all answer from it.
  */
-export const PAYOUT_HTTP_ANSWERS: Readonly<
-  Record<PayoutFailureKind, PayoutHttpAnswerSpec>
-> = ANSWERS;
+export const PAYOUT_HTTP_ANSWERS: Readonly<Record<PayoutFailureKind, PayoutHttpAnswerSpec>> =
+  ANSWERS;
 
 /** What the body of a kind's answer says. */
 export function answerText(kind: PayoutFailureKind, mchOrderNo = ''): string {
@@ -167,10 +161,8 @@ const PARAMS_MSG = /^Params_\w+$/;
 
 /** The kind of a gateway refusal, by its `msg` (the order wording by the module's default patterns). */
 function gatewayKind(msg: string): PayoutFailureKind {
-  if (DEFAULT_CASHY_MESSAGE_PATTERNS.orderNotFound.test(msg))
-    return 'gateway-unknown-order';
-  if (DEFAULT_CASHY_MESSAGE_PATTERNS.duplicateOrder.test(msg))
-    return 'gateway-duplicate';
+  if (DEFAULT_CASHY_MESSAGE_PATTERNS.orderNotFound.test(msg)) return 'gateway-unknown-order';
+  if (DEFAULT_CASHY_MESSAGE_PATTERNS.duplicateOrder.test(msg)) return 'gateway-duplicate';
   if (msg === 'System_Maintenance') return 'gateway-maintenance';
   if (BUSY_MSG.test(msg)) return 'gateway-busy';
   if (PARAMS_MSG.test(msg)) return 'gateway-params';

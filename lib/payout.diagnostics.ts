@@ -97,8 +97,7 @@ export const payoutDiagnostics = {
     if (channels.retry.hasSubscribers) channels.retry.publish(build());
   },
   outcomeUnknown(build: () => PayoutOutcomeUnknownMessage): void {
-    if (channels.outcomeUnknown.hasSubscribers)
-      channels.outcomeUnknown.publish(build());
+    if (channels.outcomeUnknown.hasSubscribers) channels.outcomeUnknown.publish(build());
   },
   webhook(build: () => PayoutWebhookMessage): void {
     if (channels.webhook.hasSubscribers) channels.webhook.publish(build());

@@ -34,17 +34,14 @@ export class CashyApiError extends PayoutError {
   readonly msg: string;
 
   constructor(code: number, msg: string, endpoint?: string) {
-    super(
-      `Cashy${endpoint ? ` ${endpoint}` : ''} answered code ${code}: ${msg}`,
-    );
+    super(`Cashy${endpoint ? ` ${endpoint}` : ''} answered code ${code}: ${msg}`);
     this.code = code;
     this.msg = msg;
   }
 }
 
 /** Why an exchange with the gateway gave no usable answer. */
-export type CashyTransportFailure =
-  'timeout' | 'connection' | 'http-status' | 'unparsable';
+export type CashyTransportFailure = 'timeout' | 'connection' | 'http-status' | 'unparsable';
 
 /**
  * The gateway could not be reached or gave no usable answer (timeout, reset connection, HTTP 5xx,

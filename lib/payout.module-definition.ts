@@ -4,10 +4,7 @@ import type {
   PayoutModuleOptions,
   PayoutWebhookOptions,
 } from './options/payout-module-options.interface';
-import {
-  PAYOUT_DEFAULTS,
-  PAYOUT_OPTIONS_LEAD,
-} from './options/payout-options.resolver';
+import { PAYOUT_DEFAULTS, PAYOUT_OPTIONS_LEAD } from './options/payout-options.resolver';
 import { createPayoutWebhookController } from './webhook/payout-webhook.controller';
 import { PAYOUT_WEBHOOK_PATH } from './webhook/payout-webhook-body.handler';
 
@@ -26,13 +23,11 @@ export interface PayoutModuleExtras {
 /** The webhook route's path, `undefined` for none; throws for a malformed `webhook` option. */
 function webhookPath(webhook: unknown): string | undefined {
   if (webhook === false) return undefined;
-  if (webhook === undefined || webhook === null)
-    return PAYOUT_DEFAULTS.webhookPath;
+  if (webhook === undefined || webhook === null) return PAYOUT_DEFAULTS.webhookPath;
   const path = (webhook as PayoutWebhookOptions).path;
   if (
     typeof webhook !== 'object' ||
-    (path !== undefined &&
-      (typeof path !== 'string' || !/^\/?[\w\-./:]+$/.test(path)))
+    (path !== undefined && (typeof path !== 'string' || !/^\/?[\w\-./:]+$/.test(path)))
   ) {
     throw new PayoutConfigurationError(
       `${PAYOUT_OPTIONS_LEAD}webhook must be false or { path?: string } with a route path such as "payout/webhook"`,
@@ -49,21 +44,17 @@ export const {
 } = new ConfigurableModuleBuilder<PayoutModuleOptions>({ moduleName: 'Payout' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createPayoutOptions')
-  .setExtras<PayoutModuleExtras>(
-    { isGlobal: true, webhook: undefined },
-    (definition, extras) => {
-      const path = webhookPath(extras.webhook);
-      return {
-        ...definition,
-        // Only an explicit false opts out: `isGlobal: undefined` given to forRoot still means the default.
-        global: extras.isGlobal !== false,
-        controllers:
-          path === undefined ? [] : [createPayoutWebhookController(path)],
-        providers: [
-          ...(definition.providers ?? []),
-          { provide: PAYOUT_WEBHOOK_PATH, useValue: path },
-        ],
-      };
-    },
-  )
+  .setExtras<PayoutModuleExtras>({ isGlobal: true, webhook: undefined }, (definition, extras) => {
+    const path = webhookPath(extras.webhook);
+    return {
+      ...definition,
+      // Only an explicit false opts out: `isGlobal: undefined` given to forRoot still means the default.
+      global: extras.isGlobal !== false,
+      controllers: path === undefined ? [] : [createPayoutWebhookController(path)],
+      providers: [
+        ...(definition.providers ?? []),
+        { provide: PAYOUT_WEBHOOK_PATH, useValue: path },
+      ],
+    };
+  })
   .build();

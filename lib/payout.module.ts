@@ -17,10 +17,7 @@ import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import { PayoutLookup } from './outcome/payout-lookup';
 import { PayoutReconciler } from './reconciliation/payout-reconciler';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from './payout.constants';
-import {
-  ConfigurablePayoutModule,
-  PAYOUT_MODULE_OPTIONS,
-} from './payout.module-definition';
+import { ConfigurablePayoutModule, PAYOUT_MODULE_OPTIONS } from './payout.module-definition';
 import { PayoutService } from './payout.service';
 import { PayoutReconciliationService } from './reconciliation/payout-reconciliation.service';
 import { MemoryPayoutStore } from './store/memory-payout.store';
@@ -43,8 +40,7 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     {
       provide: PayoutConfig,
       inject: [PAYOUT_MODULE_OPTIONS],
-      useFactory: (options: PayoutModuleOptions) =>
-        resolvePayoutOptions(options),
+      useFactory: (options: PayoutModuleOptions) => resolvePayoutOptions(options),
     },
     {
       provide: PAYOUT_STORE,
@@ -59,8 +55,7 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
       // One clock for every decision: the store's, so replicas sharing it read the same time.
       provide: PayoutClock,
       inject: [PAYOUT_STORE],
-      useFactory: (store: PayoutStore) =>
-        store.clock ?? new MonotonicPayoutClock(),
+      useFactory: (store: PayoutStore) => store.clock ?? new MonotonicPayoutClock(),
     },
     PayoutClockSync,
     {
@@ -94,12 +89,6 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
     PayoutRulesConstraint,
     PayoutWebhookBodyHandler,
   ],
-  exports: [
-    PayoutService,
-    PayoutSignatureGuard,
-    PayoutRulesConstraint,
-    PayoutConfig,
-    PAYOUT_STORE,
-  ],
+  exports: [PayoutService, PayoutSignatureGuard, PayoutRulesConstraint, PayoutConfig, PAYOUT_STORE],
 })
 export class PayoutModule extends ConfigurablePayoutModule {}

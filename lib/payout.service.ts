@@ -7,11 +7,7 @@ import {
 import { CashyHttpClient } from './client/cashy-http.client';
 import { isAbsent, MCH_ORDER_NO } from './client/cashy-wire';
 import { PayoutClock } from './clock/payout.clock';
-import {
-  toPayoutBalance,
-  toPayoutBanks,
-  toPayoutOrder,
-} from './client/cashy-response.mapper';
+import { toPayoutBalance, toPayoutBanks, toPayoutOrder } from './client/cashy-response.mapper';
 import {
   PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
@@ -31,10 +27,7 @@ import {
 } from './payout.types';
 import { marketOf } from './markets/payout-markets';
 import type { CashyAccount } from './options/cashy-account';
-import {
-  PayoutConfig,
-  type PayoutAccountSelector,
-} from './options/payout-config';
+import { PayoutConfig, type PayoutAccountSelector } from './options/payout-config';
 import {
   type CreateProgress,
   type CreateRequest,
@@ -58,10 +51,7 @@ import type {
   PayoutOpenCursor,
   PayoutStore,
 } from './store/payout-store.interface';
-import {
-  checkCreatePayout,
-  type CashyPayOutBody,
-} from './validation/create-payout.rules';
+import { checkCreatePayout, type CashyPayOutBody } from './validation/create-payout.rules';
 import { checkPayoutNotification } from './validation/payout-notification.rules';
 
 /** Per-call options of every `PayoutService` method. */
@@ -90,9 +80,7 @@ export interface PayoutOpenPayout {
   amount?: string;
 }
 
-function requireCurrency(
-  input: { currency?: unknown } | undefined,
-): PayoutCurrency {
+function requireCurrency(input: { currency?: unknown } | undefined): PayoutCurrency {
   const currency = input?.currency;
   if (!marketOf(currency)) {
     throw new PayoutValidationError([
@@ -129,10 +117,7 @@ export class PayoutService {
    * `PayoutOrderConflictError` (this `mchOrderNo` holds another payout) or
    * `PayoutOutcomeUnknownError` (it may exist: settle it with `reconcile({ mchOrderNo })`).
    */
-  async createPayout(
-    input: CreatePayoutDto,
-    options?: PayoutCallOptions,
-  ): Promise<PayoutOrder> {
+  async createPayout(input: CreatePayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
     const { errors, body } = checkCreatePayout(input, {
       limits: this.config.limits,
       defaultNotifyUrl: this.config.notifyUrl,
@@ -182,9 +167,7 @@ export class PayoutService {
     for (let attempt = 1; attempt <= this.config.retry.attempts; attempt++) {
       if (attempt > 1) {
         const endpoint =
-          progress.holdUntil !== undefined
-            ? CASHY_ENDPOINTS.payOutQuery
-            : CASHY_ENDPOINTS.payOut;
+          progress.holdUntil !== undefined ? CASHY_ENDPOINTS.payOutQuery : CASHY_ENDPOINTS.payOut;
         payoutDiagnostics.retry(() => ({
           endpoint,
           merchantId: account.merchantId,
@@ -197,13 +180,7 @@ export class PayoutService {
         // Rules 3 and 5: look first; only a real "not found" after the window allows a new send.
         const found = await this.lookUpCreate(account, body, progress, attempt);
         if (found.kind === 'found')
-          return this.acceptOrder(
-            found.data,
-            account,
-            body,
-            'lookup',
-            progress,
-          );
+          return this.acceptOrder(found.data, account, body, 'lookup', progress);
         if (found.kind === 'failed') {
           progress.reason = found.error.message;
           if (!found.retryable) throw this.outcomeUnknown(body, progress);
@@ -222,8 +199,7 @@ export class PayoutService {
         const fresh = await this.attempts.open(request);
         if (
           fresh.attempt?.state === 'rejected' &&
-          (progress.uncertain ||
-            (progress.leaseToken !== undefined && fresh.attempt.notice))
+          (progress.uncertain || (progress.leaseToken !== undefined && fresh.attempt.notice))
         ) {
           // Found not created meanwhile (payout.not_created, or reconcile() → null): whoever
           // learned that may send it again, so this call sends nothing more.
@@ -238,13 +214,7 @@ export class PayoutService {
       const outcome = await this.sendCreate(account, body, attempt);
       switch (outcome.kind) {
         case 'created': // rule 4: never sent again
-          return this.acceptOrder(
-            outcome.data,
-            account,
-            body,
-            'create',
-            progress,
-          );
+          return this.acceptOrder(outcome.data, account, body, 'create', progress);
         case 'busy': // rule 1: nothing was done; the attempt stays "sending" until the call ends
           busy = outcome.error;
           break;
@@ -252,10 +222,7 @@ export class PayoutService {
           if (progress.uncertain) {
             // Rule 2: an earlier attempt may still land, so this is no proof that nothing was created.
             progress.reason = `${outcome.error.message}, after an attempt whose outcome is unknown`;
-            progress.holdUntil = await this.attempts.markUnknown(
-              progress,
-              body.mchOrderNo,
-            );
+            progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
             break;
           }
           if (!(await this.settleRejected(progress, body.mchOrderNo)))
@@ -268,10 +235,7 @@ export class PayoutService {
             outcome.kind === 'duplicate'
               ? `${outcome.error.message} (the gateway says the order exists)`
               : outcome.reason;
-          progress.holdUntil = await this.attempts.markUnknown(
-            progress,
-            body.mchOrderNo,
-          );
+          progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
           break;
       }
     }
@@ -289,19 +253,9 @@ export class PayoutService {
   }
 
   /** Reads one order (`POST /api/payOutQuery`); an order the gateway does not know raises `CashyApiError`. */
-  async queryPayout(
-    input: QueryPayoutDto,
-    options?: PayoutCallOptions,
-  ): Promise<PayoutOrder> {
-    const { body, account, currency } = await this.reconciler.prepareQuery(
-      input,
-      options,
-    );
-    const data = await this.client.sendIdempotent(
-      account,
-      CASHY_ENDPOINTS.payOutQuery,
-      body,
-    );
+  async queryPayout(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
+    const { body, account, currency } = await this.reconciler.prepareQuery(input, options);
+    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.payOutQuery, body);
     return toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, {
       currency,
       mchOrderNo: body.mchOrderNo,
@@ -316,10 +270,7 @@ export class PayoutService {
    * then be sent again with the same `mchOrderNo`. Rejects with `PayoutOutcomeUnknownError` while
    * an earlier create may still land (money-safety rule 3).
    */
-  async reconcile(
-    input: QueryPayoutDto,
-    options?: PayoutCallOptions,
-  ): Promise<PayoutOrder | null> {
+  async reconcile(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder | null> {
     const found = await this.reconciler.settle(input, options, () => ({
       state: 'reconciled',
     }));
@@ -345,11 +296,8 @@ export class PayoutService {
         },
       ]);
     }
-    const after =
-      page.after === undefined ? undefined : parseCursor(page.after);
-    const entries = await storeCall('listOpen', () =>
-      this.store.listOpen(limit, after),
-    );
+    const after = page.after === undefined ? undefined : parseCursor(page.after);
+    const entries = await storeCall('listOpen', () => this.store.listOpen(limit, after));
     return Promise.all(
       entries.map(async (entry) => {
         const attempt = await storeCall('getAttempt', () =>
@@ -379,11 +327,7 @@ export class PayoutService {
     options?: PayoutCallOptions,
   ): Promise<PayoutBank[]> {
     const account = this.config.selectAccount(options, requireCurrency(input));
-    const data = await this.client.sendIdempotent(
-      account,
-      CASHY_ENDPOINTS.bankListQuery,
-      {},
-    );
+    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.bankListQuery, {});
     return toPayoutBanks(data, CASHY_ENDPOINTS.bankListQuery);
   }
 
@@ -393,16 +337,8 @@ export class PayoutService {
     options?: PayoutCallOptions,
   ): Promise<PayoutBalance> {
     const account = this.config.selectAccount(options, requireCurrency(input));
-    const data = await this.client.sendIdempotent(
-      account,
-      CASHY_ENDPOINTS.getBalance,
-      {},
-    );
-    return toPayoutBalance(
-      data,
-      CASHY_ENDPOINTS.getBalance,
-      account.merchantId,
-    );
+    const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.getBalance, {});
+    return toPayoutBalance(data, CASHY_ENDPOINTS.getBalance, account.merchantId);
   }
 
   /**
@@ -411,10 +347,7 @@ export class PayoutService {
    * emits its event once. Resolves when every listener has succeeded; rejects with
    * `PayoutValidationError` for a body that does not identify an outcome.
    */
-  async handleNotification(
-    body: unknown,
-    merchantId: string,
-  ): Promise<PayoutReportResult> {
+  async handleNotification(body: unknown, merchantId: string): Promise<PayoutReportResult> {
     const { errors, report } = checkPayoutNotification(body, merchantId);
     if (!report) throw new PayoutValidationError(errors);
     report.currency = this.config.accountByMerchantId(merchantId)?.soleCurrency;
@@ -443,10 +376,7 @@ export class PayoutService {
    * Definitely not created: recorded so, and no longer watched. Resolves `false`, recording nothing,
    * when the store knows the order as created meanwhile (a webhook reported it): no rejection then.
    */
-  private async settleRejected(
-    progress: CreateProgress,
-    mchOrderNo: string,
-  ): Promise<boolean> {
+  private async settleRejected(progress: CreateProgress, mchOrderNo: string): Promise<boolean> {
     const attempt = await this.attempts.markRejected(progress, mchOrderNo);
     if (attempt?.state === 'created') return false;
     await this.attempts.untrack(mchOrderNo);
@@ -476,12 +406,7 @@ export class PayoutService {
     body: CashyPayOutBody,
     progress: CreateProgress,
   ): Promise<PayoutOrder | undefined> {
-    const found = await this.lookUpCreate(
-      account,
-      body,
-      progress,
-      this.config.retry.attempts + 1,
-    );
+    const found = await this.lookUpCreate(account, body, progress, this.config.retry.attempts + 1);
     return found.kind === 'found'
       ? this.acceptOrder(found.data, account, body, 'lookup', progress)
       : undefined;
@@ -496,14 +421,8 @@ export class PayoutService {
     // Whatever the transport throws, the bytes may have left: never read it as a rejection.
     const answer = await this.client
       .post(account, CASHY_ENDPOINTS.payOut, body, attempt)
-      .catch((error: unknown) =>
-        asTransportError(error, CASHY_ENDPOINTS.payOut),
-      );
-    return classifyCreateAnswer(
-      answer,
-      CASHY_ENDPOINTS.payOut,
-      this.config.messages,
-    );
+      .catch((error: unknown) => asTransportError(error, CASHY_ENDPOINTS.payOut));
+    return classifyCreateAnswer(answer, CASHY_ENDPOINTS.payOut, this.config.messages);
   }
 
   /** A lookup of the create's mchOrderNo; an answer naming another order than the one known is not this payout (F5). */
@@ -539,9 +458,7 @@ export class PayoutService {
   ): Promise<PayoutOrder> {
     const order = toPayoutOrder(
       data,
-      source === 'create'
-        ? CASHY_ENDPOINTS.payOut
-        : CASHY_ENDPOINTS.payOutQuery,
+      source === 'create' ? CASHY_ENDPOINTS.payOut : CASHY_ENDPOINTS.payOutQuery,
       {
         currency: body.currency,
         mchOrderNo: body.mchOrderNo,
@@ -557,11 +474,7 @@ export class PayoutService {
         reason,
         raw: data,
       });
-      throw new PayoutOrderConflictError(
-        body.mchOrderNo,
-        order.orderNo,
-        reason,
-      );
+      throw new PayoutOrderConflictError(body.mchOrderNo, order.orderNo, reason);
     };
     const other = otherOrder(data, {
       mchOrderNo: body.mchOrderNo,
@@ -570,10 +483,7 @@ export class PayoutService {
     if (other) {
       // Not this payout's order: whether ours was created is still unknown.
       if (source === 'create')
-        progress.holdUntil = await this.attempts.markUnknown(
-          progress,
-          body.mchOrderNo,
-        );
+        progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
       return conflict(`the ${source} ${other}`);
     }
     // The order exists whatever the store says next: its bookkeeping never fails the call. But one
@@ -585,16 +495,10 @@ export class PayoutService {
         this.logger.warn(
           `payout ${body.mchOrderNo}: could not record its create as created yet (${(error as Error).message}); retrying`,
         );
-        this.attempts.recordCreatedLater(
-          progress,
-          body.mchOrderNo,
-          order.orderNo,
-        );
+        this.attempts.recordCreatedLater(progress, body.mchOrderNo, order.orderNo);
         return undefined;
       });
-    const reported = await this.store
-      .findByMchOrderNo(body.mchOrderNo)
-      .catch(() => undefined);
+    const reported = await this.store.findByMchOrderNo(body.mchOrderNo).catch(() => undefined);
     const known = stored?.orderNo ?? reported?.orderNo;
     if (known !== undefined && known !== order.orderNo)
       return conflict(
@@ -650,8 +554,7 @@ function parseCursor(after: string): PayoutOpenCursor {
       {
         field: 'after',
         rule: 'cursor',
-        message:
-          'after must be the cursor of the last payout of the previous page',
+        message: 'after must be the cursor of the last payout of the previous page',
       },
     ]);
   return { openedAt: Number(match[1]), mchOrderNo: match[2] };

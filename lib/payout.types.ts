@@ -5,15 +5,10 @@ export type PayoutCurrency = 'PEN' | 'MXN';
 export const PAYOUT_CURRENCIES: readonly PayoutCurrency[] = ['PEN', 'MXN'];
 
 /** Cashy's payout order statuses. */
-export type PayoutStatus =
-  'PROCESSING' | 'WAITING' | 'PAYING' | 'SUCCESS' | 'FAIL' | 'CANCEL';
+export type PayoutStatus = 'PROCESSING' | 'WAITING' | 'PAYING' | 'SUCCESS' | 'FAIL' | 'CANCEL';
 
 /** Statuses after which Cashy's answer is definite. */
-export const FINAL_PAYOUT_STATUSES: readonly PayoutStatus[] = [
-  'SUCCESS',
-  'FAIL',
-  'CANCEL',
-];
+export const FINAL_PAYOUT_STATUSES: readonly PayoutStatus[] = ['SUCCESS', 'FAIL', 'CANCEL'];
 
 /** Statuses of an order still on its way. */
 export const IN_PROGRESS_PAYOUT_STATUSES: readonly PayoutStatus[] = [

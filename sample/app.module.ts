@@ -2,11 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule, registerAs } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import {
-  PayoutExceptionFilter,
-  PayoutModule,
-  type PayoutModuleOptions,
-} from 'nestjs-cashy-payout';
+import { PayoutExceptionFilter, PayoutModule, type PayoutModuleOptions } from 'nestjs-cashy-payout';
 import { payoutConfig } from 'nestjs-cashy-payout/config';
 import { PayoutEventsLog } from './payout-events.log';
 import { PayoutLedger } from './payout.ledger';

@@ -43,9 +43,7 @@ export class PayoutEventsLog {
   ): void {
     if (this.failNext > 0) {
       this.failNext--;
-      throw new Error(
-        `sample listener failing on purpose for ${payload.mchOrderNo}`,
-      );
+      throw new Error(`sample listener failing on purpose for ${payload.mchOrderNo}`);
     }
     // Listeners must be idempotent in real apps; here the module already guarantees one event per outcome.
     this.events.push({ name, payload });

@@ -8,16 +8,9 @@ import type { PayoutCurrency } from 'nestjs-cashy-payout';
  */
 @Injectable()
 export class PayoutLedger {
-  private readonly payouts = new Map<
-    string,
-    { currency: PayoutCurrency; maskedAccount: string }
-  >();
+  private readonly payouts = new Map<string, { currency: PayoutCurrency; maskedAccount: string }>();
 
-  remember(
-    mchOrderNo: string,
-    currency: PayoutCurrency,
-    accountNo: string,
-  ): void {
+  remember(mchOrderNo: string, currency: PayoutCurrency, accountNo: string): void {
     this.payouts.set(mchOrderNo, {
       currency,
       maskedAccount: `****${String(accountNo).slice(-4)}`,
@@ -29,9 +22,6 @@ export class PayoutLedger {
   }
 
   maskedAccount(mchOrderNo: string): string {
-    return (
-      this.payouts.get(mchOrderNo)?.maskedAccount ??
-      'an account created elsewhere'
-    );
+    return this.payouts.get(mchOrderNo)?.maskedAccount ?? 'an account created elsewhere';
   }
 }

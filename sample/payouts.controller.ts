@@ -1,18 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  Body,
-  Controller,
-  Get,
-  HttpCode,
-  Param,
-  Post,
-  Query,
-} from '@nestjs/common';
-import {
-  type CreatePayoutDto,
-  type PayoutCurrency,
-  PayoutService,
-} from 'nestjs-cashy-payout';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { type CreatePayoutDto, type PayoutCurrency, PayoutService } from 'nestjs-cashy-payout';
 import { PayoutEventsLog } from './payout-events.log';
 import { PayoutLedger } from './payout.ledger';
 
@@ -31,8 +19,7 @@ export class PayoutsController {
   async create(@Body() body: Record<string, unknown>) {
     const input = {
       ...body,
-      mchOrderNo:
-        body.mchOrderNo ?? `S${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+      mchOrderNo: body.mchOrderNo ?? `S${randomUUID().replace(/-/g, '').slice(0, 20)}`,
     } as unknown as CreatePayoutDto;
     const order = await this.payouts.createPayout(input);
     this.ledger.remember(order.mchOrderNo, input.currency, input.accountNo);
@@ -41,10 +28,7 @@ export class PayoutsController {
 
   /** Reads one payout from Cashy by your mchOrderNo. */
   @Get('payouts/:mchOrderNo')
-  query(
-    @Param('mchOrderNo') mchOrderNo: string,
-    @Query('currency') currency?: PayoutCurrency,
-  ) {
+  query(@Param('mchOrderNo') mchOrderNo: string, @Query('currency') currency?: PayoutCurrency) {
     return this.payouts.queryPayout({
       mchOrderNo,
       currency: currency ?? this.ledger.currencyOf(mchOrderNo),

@@ -32,9 +32,8 @@ export function applyServerTimeouts(server: Server): void {
   server.headersTimeout = WEBHOOK_SERVER_TIMEOUTS.headersTimeoutMs;
   server.keepAliveTimeout = WEBHOOK_SERVER_TIMEOUTS.keepAliveTimeoutMs;
   // A createServer option that Node keeps as a property and reads on 'listening'; not in @types/node's Server.
-  (
-    server as Server & { connectionsCheckingInterval: number }
-  ).connectionsCheckingInterval = WEBHOOK_SERVER_TIMEOUTS.checkIntervalMs;
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval =
+    WEBHOOK_SERVER_TIMEOUTS.checkIntervalMs;
 }
 
 /** A running sample: the Nest app, its URL, and the embedded sandbox when no gateway was configured. */
@@ -63,9 +62,7 @@ export interface SampleOptions {
  * and `CASHY_API_KEY`, or one pair per currency) it talks to that gateway; otherwise it starts an embedded
  * `CashySandbox` and points the module at it.
  */
-export async function startSampleApp(
-  options: SampleOptions = {},
-): Promise<RunningSample> {
+export async function startSampleApp(options: SampleOptions = {}): Promise<RunningSample> {
   const env = options.env ?? process.env;
   const port = options.port ?? Number(env.PORT ?? 3000);
   const listenPort = port === 0 ? await freePort() : port;

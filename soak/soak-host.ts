@@ -41,10 +41,7 @@ export class SoakListener {
 
   @OnPayoutFailed()
   failed(event: PayoutFailedEvent): void {
-    this.add(
-      event.mchOrderNo,
-      event.reversed ? 'payout.failed:reversed' : 'payout.failed',
-    );
+    this.add(event.mchOrderNo, event.reversed ? 'payout.failed:reversed' : 'payout.failed');
   }
 
   @OnPayoutNotCreated()

@@ -19,11 +19,7 @@ import {
   type PayoutStore,
   type PayoutWebhookMessage,
 } from 'nestjs-cashy-payout';
-import {
-  CashySandbox,
-  freePort,
-  samplePayout,
-} from 'nestjs-cashy-payout/testing';
+import { CashySandbox, freePort, samplePayout } from 'nestjs-cashy-payout/testing';
 import type { SoakOptions } from './soak-options';
 import { mapLimit, pause } from './soak-payer';
 import { recordSoakRun } from './soak-report';
@@ -51,8 +47,7 @@ async function droppingProxy(
       let orderNo = '';
       try {
         orderNo = String(
-          (JSON.parse(body.toString('utf8')) as { orderNo?: unknown })
-            .orderNo ?? '',
+          (JSON.parse(body.toString('utf8')) as { orderNo?: unknown }).orderNo ?? '',
         );
       } catch {
         // forwarded as is
@@ -142,8 +137,7 @@ export async function runLostWebhooks(
   subscribe(PAYOUT_DIAGNOSTICS_CHANNELS.webhook, onWebhook);
   resources.add(
     'diagnostics subscription',
-    async () =>
-      void unsubscribe(PAYOUT_DIAGNOSTICS_CHANNELS.webhook, onWebhook),
+    async () => void unsubscribe(PAYOUT_DIAGNOSTICS_CHANNELS.webhook, onWebhook),
   );
 
   const host = await startSoakHost(
@@ -204,16 +198,10 @@ export async function runLostWebhooks(
     const events = host.listener.events.get(input.mchOrderNo) ?? [];
     if (events.includes('payout.not_created')) return true;
     if (returned(input)) return events.includes('payout.failed:reversed');
-    return events.some(
-      (e) => e === 'payout.succeeded' || e.startsWith('payout.failed'),
-    );
+    return events.some((e) => e === 'payout.succeeded' || e.startsWith('payout.failed'));
   };
   const settleBy = Date.now() + Math.max(60_000, options.resendWindowMs * 10);
-  while (
-    !signal.aborted &&
-    Date.now() < settleBy &&
-    !inputs.every((input) => ended(input))
-  )
+  while (!signal.aborted && Date.now() < settleBy && !inputs.every((input) => ended(input)))
     await pause(200, signal);
   await pause(1_500, signal); // more sweeps: nothing may come twice
 
@@ -228,8 +216,7 @@ export async function runLostWebhooks(
     // (both callbacks lost, the return faster than the first look) is a plain failure: the host was
     // never told of a success to reverse.
     const returnedUnseen =
-      orders[0]?.reversed &&
-      JSON.stringify(events) === JSON.stringify(['payout.failed']);
+      orders[0]?.reversed && JSON.stringify(events) === JSON.stringify(['payout.failed']);
     if (returnedUnseen) returnsUnseen++;
     const expected =
       orders.length === 0
@@ -249,9 +236,7 @@ export async function runLostWebhooks(
     )
       failures.push(`${input.mchOrderNo}: the sandbox never returned it`);
     if (orders.length > 1)
-      failures.push(
-        `${input.mchOrderNo}: ${orders.length} orders at the gateway`,
-      );
+      failures.push(`${input.mchOrderNo}: ${orders.length} orders at the gateway`);
     if (JSON.stringify(events) !== JSON.stringify(expected)) {
       const payoutStore = host.app.get<PayoutStore>(PAYOUT_STORE);
       const attempt = await payoutStore.getAttempt(input.mchOrderNo);
@@ -261,9 +246,7 @@ export async function runLostWebhooks(
       const record = await payoutStore.findByMchOrderNo(input.mchOrderNo);
       const requests = sandbox.requests
         .filter(
-          (r) =>
-            (r.json as { mchOrderNo?: string } | undefined)?.mchOrderNo ===
-            input.mchOrderNo,
+          (r) => (r.json as { mchOrderNo?: string } | undefined)?.mchOrderNo === input.mchOrderNo,
         )
         .map(
           (r) =>
@@ -283,9 +266,7 @@ export async function runLostWebhooks(
   if (host.listener.anomalies.length > 0)
     failures.push(`${host.listener.anomalies.length} anomalies emitted`);
 
-  const lostOrders = sandbox
-    .orders()
-    .filter((order) => lost(order.orderNo)).length;
+  const lostOrders = sandbox.orders().filter((order) => lost(order.orderNo)).length;
   const rows: [string, string | number, string][] = [
     [
       'mode',
@@ -299,11 +280,7 @@ export async function runLostWebhooks(
       sandbox.requests.filter((r) => 'fault' in r.response).length,
       `rate ${options.faultRate} on payOut, seed ${options.seed}`,
     ],
-    [
-      'createPayout → PayoutOutcomeUnknownError (left to the sweep)',
-      unknownAtCreate,
-      '',
-    ],
+    ['createPayout → PayoutOutcomeUnknownError (left to the sweep)', unknownAtCreate, ''],
     ['createPayout → CashyApiError, sent again', rejectedThenResent, ''],
     [
       'orders at the gateway / whose webhooks were all lost',
@@ -332,11 +309,7 @@ export async function runLostWebhooks(
       returnsUnseen,
       'both callbacks lost and the return faster than the first look',
     ],
-    [
-      'payout.not_created (all by the sweep)',
-      notCreated,
-      'no order at the gateway',
-    ],
+    ['payout.not_created (all by the sweep)', notCreated, 'no order at the gateway'],
     [
       'payouts whose events are not exactly one end',
       failures.filter((f) => f.includes('events')).length,
@@ -347,8 +320,7 @@ export async function runLostWebhooks(
   ];
   for (const [label, value, note] of rows)
     console.log(`${label.padEnd(66)} ${String(value).padStart(18)}  ${note}`);
-  for (const failure of failures.slice(0, 10))
-    console.error(`FAIL: ${failure}`);
+  for (const failure of failures.slice(0, 10)) console.error(`FAIL: ${failure}`);
   recordSoakRun(`lost-webhooks-${options.store}`, {
     passed: failures.length === 0,
     rows,

@@ -38,10 +38,7 @@ export interface SoakOptions {
 /** What each mode changes; everything else is shared. */
 const MODE_DEFAULTS: Record<
   SoakMode,
-  Pick<
-    SoakOptions,
-    'payouts' | 'timeoutMs' | 'resendWindowMs' | 'lateCommitMs' | 'pauseMs'
-  >
+  Pick<SoakOptions, 'payouts' | 'timeoutMs' | 'resendWindowMs' | 'lateCommitMs' | 'pauseMs'>
 > = {
   // The gateway dedupes mchOrderNo and never commits late, so a short window costs nothing.
   default: {
@@ -121,8 +118,7 @@ function readArgv(argv: readonly string[]): Map<Flag, string> {
     const match = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
     if (!match) throw new SoakUsageError(`unexpected argument "${arg}"`);
     const name = match[1] as Flag;
-    if (!FLAGS.includes(name))
-      throw new SoakUsageError(`unknown option --${match[1]}`);
+    if (!FLAGS.includes(name)) throw new SoakUsageError(`unknown option --${match[1]}`);
     let value = match[2];
     if (value === undefined) {
       value = argv[i + 1];
@@ -143,9 +139,7 @@ export function parseSoakOptions(
   if (argv.includes('--help') || argv.includes('-h')) return 'help';
   const given = readArgv(argv);
   const raw = (name: Flag): string | undefined =>
-    given.get(name) ??
-    env[`SOAK_${name.toUpperCase().replace(/-/g, '_')}`] ??
-    undefined;
+    given.get(name) ?? env[`SOAK_${name.toUpperCase().replace(/-/g, '_')}`] ?? undefined;
   const number = (
     name: Flag,
     fallback: number,
@@ -170,25 +164,14 @@ export function parseSoakOptions(
   const redisUrl = raw('redis') || undefined;
   const storeText = raw('store') || (redisUrl ? 'redis' : 'memory');
   if (storeText !== 'memory' && storeText !== 'redis')
-    throw new SoakUsageError(
-      `--store must be memory or redis (got "${storeText}")`,
-    );
+    throw new SoakUsageError(`--store must be memory or redis (got "${storeText}")`);
   const store: SoakStoreKind = storeText;
   if (store === 'memory' && redisUrl)
-    throw new SoakUsageError(
-      '--redis is given but --store is memory; drop one of them',
-    );
+    throw new SoakUsageError('--redis is given but --store is memory; drop one of them');
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
-    throw new SoakUsageError(
-      `--redis must be a redis:// or rediss:// URL (got "${redisUrl}")`,
-    );
+    throw new SoakUsageError(`--redis must be a redis:// or rediss:// URL (got "${redisUrl}")`);
 
-  const timeoutMs = number(
-    'timeout-ms',
-    defaults.timeoutMs,
-    whole(1),
-    'a whole number of ms',
-  );
+  const timeoutMs = number('timeout-ms', defaults.timeoutMs, whole(1), 'a whole number of ms');
   const resendWindowMs = number(
     'resend-window-ms',
     defaults.resendWindowMs,
@@ -199,39 +182,14 @@ export function parseSoakOptions(
     mode,
     store,
     ...(redisUrl ? { redisUrl } : {}),
-    payouts: number(
-      'payouts',
-      defaults.payouts,
-      whole(2),
-      'a whole number of at least 2',
-    ),
-    faultRate: number(
-      'fault-rate',
-      0.2,
-      (n) => n >= 0 && n < 1,
-      'a number from 0 to below 1',
-    ),
+    payouts: number('payouts', defaults.payouts, whole(2), 'a whole number of at least 2'),
+    faultRate: number('fault-rate', 0.2, (n) => n >= 0 && n < 1, 'a number from 0 to below 1'),
     seed: number('seed', 42, whole(0), 'a whole number'),
-    concurrency: number(
-      'concurrency',
-      25,
-      whole(1),
-      'a whole number of at least 1',
-    ),
+    concurrency: number('concurrency', 25, whole(1), 'a whole number of at least 1'),
     timeoutMs,
     resendWindowMs,
-    lateCommitMs: number(
-      'late-commit-ms',
-      defaults.lateCommitMs,
-      whole(0),
-      'a whole number of ms',
-    ),
-    pauseMs: number(
-      'pause-ms',
-      defaults.pauseMs,
-      whole(0),
-      'a whole number of ms',
-    ),
+    lateCommitMs: number('late-commit-ms', defaults.lateCommitMs, whole(0), 'a whole number of ms'),
+    pauseMs: number('pause-ms', defaults.pauseMs, whole(0), 'a whole number of ms'),
     // Room for a few unlucky rounds, each an ambiguous create plus its window.
     payoutBudgetMs: number(
       'payout-budget-ms',
@@ -239,17 +197,7 @@ export function parseSoakOptions(
       whole(1000),
       'a whole number of ms (at least 1000)',
     ),
-    deadlineMinutes: number(
-      'deadline-min',
-      8,
-      (n) => n > 0,
-      'a positive number of minutes',
-    ),
-    maxFailures: number(
-      'max-failures',
-      50,
-      whole(1),
-      'a whole number of at least 1',
-    ),
+    deadlineMinutes: number('deadline-min', 8, (n) => n > 0, 'a positive number of minutes'),
+    maxFailures: number('max-failures', 50, whole(1), 'a whole number of at least 1'),
   };
 }

@@ -60,10 +60,7 @@ export class HostCounters {
   readonly otherErrors = new Map<string, number>();
 
   other(error: PayoutError): void {
-    this.otherErrors.set(
-      error.name,
-      (this.otherErrors.get(error.name) ?? 0) + 1,
-    );
+    this.otherErrors.set(error.name, (this.otherErrors.get(error.name) ?? 0) + 1);
   }
 }
 
@@ -79,8 +76,7 @@ export interface PayerContext {
 }
 
 export type PayResult =
-  | { order: PayoutOrder; unknownOnce: boolean; rejectedOnce: boolean }
-  | { failure: SoakFailure };
+  { order: PayoutOrder; unknownOnce: boolean; rejectedOnce: boolean } | { failure: SoakFailure };
 
 /** Resolves after `ms`, or at once when `signal` is aborted. */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
@@ -97,17 +93,11 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error
-    ? `${error.name}: ${error.message}`
-    : String(error);
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** The outcomes no host can act on: the run fails. `undefined` for the ones a host waits out. */
-function fatal(
-  error: unknown,
-  mchOrderNo: string,
-  call: string,
-): SoakFailure | undefined {
+function fatal(error: unknown, mchOrderNo: string, call: string): SoakFailure | undefined {
   if (error instanceof PayoutOrderConflictError)
     return {
       invariant: 'no PayoutOrderConflictError',
@@ -131,10 +121,7 @@ function fatal(
 /** Counts a `reconcile` that failed with an outcome a host waits out (the `fatal` ones are not counted). */
 function countReconcileFailure(counters: HostCounters, error: unknown): void {
   if (error instanceof PayoutOutcomeUnknownError) counters.reconcileUnknown++;
-  else if (
-    error instanceof CashyApiError ||
-    error instanceof CashyTransportError
-  )
+  else if (error instanceof CashyApiError || error instanceof CashyTransportError)
     counters.reconcileLookupFailed++;
   else counters.other(error as PayoutError);
 }
@@ -172,8 +159,7 @@ export async function payUntilKnown(
           counters.createRejected++;
           rejectedOnce = true;
         } else {
-          if (error instanceof PayoutOutcomeUnknownError)
-            counters.createUnknown++;
+          if (error instanceof PayoutOutcomeUnknownError) counters.createUnknown++;
           else counters.other(error as PayoutError);
           unknownOnce = true;
           step = 'reconcile';
@@ -201,9 +187,7 @@ export async function payUntilKnown(
     }
     await pause(ctx.pauseMs, signal);
   }
-  const why = signal.aborted
-    ? 'the run was stopped'
-    : `no known outcome within ${ctx.budgetMs} ms`;
+  const why = signal.aborted ? 'the run was stopped' : `no known outcome within ${ctx.budgetMs} ms`;
   return {
     failure: {
       invariant: 'every payout reaches a known outcome',
@@ -258,9 +242,7 @@ export async function reconcileUntilFinal(
     }
     await pause(wait, signal);
   }
-  const why = signal.aborted
-    ? 'the run was stopped'
-    : `not final within ${ctx.budgetMs} ms`;
+  const why = signal.aborted ? 'the run was stopped' : `not final within ${ctx.budgetMs} ms`;
   return {
     failure: {
       invariant: 'every outcome known after reconciliation',

@@ -25,10 +25,7 @@ export function recordSoakRun(
 ): void {
   let all: Record<string, SoakRunRecord> = {};
   try {
-    all = JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<
-      string,
-      SoakRunRecord
-    >;
+    all = JSON.parse(readFileSync(RESULTS, 'utf8')) as Record<string, SoakRunRecord>;
   } catch {
     // first run
   }
@@ -54,8 +51,7 @@ function soakDoc(all: Record<string, SoakRunRecord>): string {
         '| figure | value | note |',
         '|---|---|---|',
         ...run.rows.map(
-          ([label, value, note]) =>
-            `| ${label.trim()} | ${String(value)} | ${note} |`,
+          ([label, value, note]) => `| ${label.trim()} | ${String(value)} | ${note} |`,
         ),
       ];
       return [

@@ -27,18 +27,14 @@ export class SoakResources {
     return this.closing;
   }
 
-  private async closeOne(step: {
-    name: string;
-    close: () => Promise<void>;
-  }): Promise<void> {
+  private async closeOne(step: { name: string; close: () => Promise<void> }): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         step.close(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () =>
-              reject(new Error(`still closing after ${this.stepTimeoutMs} ms`)),
+            () => reject(new Error(`still closing after ${this.stepTimeoutMs} ms`)),
             this.stepTimeoutMs,
           );
         }),
@@ -54,20 +50,13 @@ export class SoakResources {
 }
 
 /** Rejects after `ms` if `promise` has not settled by then. */
-export async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  what: string,
-): Promise<T> {
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       promise,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${what}: no answer within ${ms} ms`)),
-          ms,
-        );
+        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
       }),
     ]);
   } finally {
@@ -79,11 +68,7 @@ export async function withTimeout<T>(
  * Exits with `code` once `close` has settled, or after 30 s if it has not (saying so as `tool`):
  * the way out of a run cut short by its deadline or a signal. Shared with the stress run.
  */
-export function closeThenExit(
-  tool: string,
-  close: () => Promise<void>,
-  code: number,
-): void {
+export function closeThenExit(tool: string, close: () => Promise<void>, code: number): void {
   const force = setTimeout(() => {
     console.error(`${tool}: closing took more than 30 s; exiting anyway`);
     process.exit(code);

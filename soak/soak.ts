@@ -37,12 +37,7 @@ import {
   type SandboxRequestRecord,
 } from 'nestjs-cashy-payout/testing';
 import { startSoakHost } from './soak-host';
-import {
-  parseSoakOptions,
-  SOAK_USAGE,
-  SoakUsageError,
-  type SoakOptions,
-} from './soak-options';
+import { parseSoakOptions, SOAK_USAGE, SoakUsageError, type SoakOptions } from './soak-options';
 import {
   HostCounters,
   mapLimit,
@@ -115,10 +110,7 @@ function tally(values: Iterable<string>): string {
 }
 
 /** Deletes the run's keys from a Redis the soak did not start (one it started is simply stopped). */
-async function deleteKeys(
-  client: import('ioredis').Redis,
-  keyPrefix: string,
-): Promise<void> {
+async function deleteKeys(client: import('ioredis').Redis, keyPrefix: string): Promise<void> {
   const stream = client.scanStream({ match: `${keyPrefix}*`, count: 500 });
   for await (const keys of stream as AsyncIterable<string[]>)
     if (keys.length > 0) await client.unlink(...keys);
@@ -133,9 +125,7 @@ async function openStore(
   if (!url) {
     status.phase = 'starting redis-server';
     const server = await RedisServer.start();
-    resources.add(`redis-server (pid ${server.pid ?? '?'})`, () =>
-      server.dispose(),
-    );
+    resources.add(`redis-server (pid ${server.pid ?? '?'})`, () => server.dispose());
     url = server.url;
   }
   // Loaded only when asked for, as a host without Redis would.
@@ -158,16 +148,12 @@ async function openStore(
   });
   resources.add('Redis client', async () => {
     closingClient = true;
-    await withTimeout(client.quit(), 3_000, 'QUIT').catch(() =>
-      client.disconnect(),
-    );
+    await withTimeout(client.quit(), 3_000, 'QUIT').catch(() => client.disconnect());
   });
   await withTimeout(client.connect(), 10_000, `connecting to ${url}`);
   const keyPrefix = `soak-${options.mode}-${options.seed}-${Date.now()}:`;
   if (options.redisUrl)
-    resources.add(`keys ${keyPrefix}* on ${url}`, () =>
-      deleteKeys(client, keyPrefix),
-    );
+    resources.add(`keys ${keyPrefix}* on ${url}`, () => deleteKeys(client, keyPrefix));
   return {
     store: new RedisPayoutStore({ client, keyPrefix }),
     label: `RedisPayoutStore (${options.redisUrl ? url : 'own redis-server'})`,
@@ -205,24 +191,13 @@ async function run(
   resources: SoakResources,
   signal: AbortSignal,
 ): Promise<boolean> {
-  const {
-    mode,
-    faultRate,
-    seed,
-    concurrency,
-    timeoutMs,
-    resendWindowMs,
-    lateCommitMs,
-  } = options;
+  const { mode, faultRate, seed, concurrency, timeoutMs, resendWindowMs, lateCommitMs } = options;
   const total = options.payouts;
   status.total = total;
   const random = mulberry32(seed);
   const startedAt = Date.now();
 
-  if (
-    mode === 'no-dedupe' &&
-    !(timeoutMs < lateCommitMs && lateCommitMs < resendWindowMs)
-  ) {
+  if (mode === 'no-dedupe' && !(timeoutMs < lateCommitMs && lateCommitMs < resendWindowMs)) {
     console.warn(
       `soak: warning: timeoutMs ${timeoutMs} < lateCommitMs ${lateCommitMs} < resendWindowMs ${resendWindowMs} does not hold; ` +
         'a late commit may land after a re-send, and this run is expected to find payouts held twice',
@@ -332,10 +307,7 @@ async function run(
       count: RETRY.attempts,
       endpoints: ['payOut'],
     });
-    results[index] = settle(
-      await payUntilKnown(ctx, inputs[index]),
-      inputs[index],
-    );
+    results[index] = settle(await payUntilKnown(ctx, inputs[index]), inputs[index]);
     scripted.push({
       index,
       what: `System_busy on all ${RETRY.attempts} attempts: CashyApiError, sent again later`,
@@ -352,23 +324,17 @@ async function run(
       count: 1,
       endpoints: ['payOut'],
     });
-    results[index] = settle(
-      await payUntilKnown(ctx, inputs[index]),
-      inputs[index],
-    );
+    results[index] = settle(await payUntilKnown(ctx, inputs[index]), inputs[index]);
     scripted.push({
       index,
       what: `late commit (${lateCommitMs} ms): unknown, reconciled, found, never sent again`,
       check: () => {
         const sent = sandbox.requests.filter(
-          (r) =>
-            r.endpoint === PAY_OUT &&
-            mchOrderNoOf(r) === inputs[index].mchOrderNo,
+          (r) => r.endpoint === PAY_OUT && mchOrderNoOf(r) === inputs[index].mchOrderNo,
         ).length;
         const result = results[index];
         if (!result || 'failure' in result) return 'no known outcome';
-        if (!result.unknownOnce)
-          return 'createPayout did not end in PayoutOutcomeUnknownError';
+        if (!result.unknownOnce) return 'createPayout did not end in PayoutOutcomeUnknownError';
         return sent === 1 ? undefined : `${sent} payOut requests, expected 1`;
       },
     });
@@ -377,11 +343,8 @@ async function run(
 
   checkpoint(signal);
   status.phase = 'creating payouts';
-  const created = await mapLimit(
-    inputs.slice(firstRandom),
-    concurrency,
-    loops,
-    async (input) => settle(await payUntilKnown(ctx, input), input),
+  const created = await mapLimit(inputs.slice(firstRandom), concurrency, loops, async (input) =>
+    settle(await payUntilKnown(ctx, input), input),
   );
   created.forEach((result, i) => {
     if (result) results[firstRandom + i] = result;
@@ -395,9 +358,7 @@ async function run(
       if (loops.aborted) return;
       if (!FINAL.has(order.orderStatus)) continue;
       const roll = random();
-      const account = sandbox.accounts.find(
-        (a) => a.merchantId === order.merchantId,
-      )!;
+      const account = sandbox.accounts.find((a) => a.merchantId === order.merchantId)!;
       if (roll < 0.15) {
         chaosSent += 2;
         await Promise.all([
@@ -413,9 +374,7 @@ async function run(
           merchantId: order.merchantId,
           orderNo: order.orderNo,
         });
-        await postSignedNotification(order.notifyUrl, stale, account).catch(
-          () => undefined,
-        );
+        await postSignedNotification(order.notifyUrl, stale, account).catch(() => undefined);
       }
     }
   };
@@ -425,11 +384,7 @@ async function run(
     await sandbox
       .idle(120_000)
       .catch((error: unknown) =>
-        fail(
-          'the sandbox settles',
-          '-',
-          `${what}: ${(error as Error).message}`,
-        ),
+        fail('the sandbox settles', '-', `${what}: ${(error as Error).message}`),
       );
   };
   // Only payouts that were created are reconciled to a final status; the others already failed the run.
@@ -478,11 +433,7 @@ async function run(
       );
     if (orders.length === 0) {
       missingOrders++;
-      fail(
-        'exactly 1 order per payout in the end',
-        m,
-        'no order at the gateway',
-      );
+      fail('exactly 1 order per payout in the end', m, 'no order at the gateway');
     }
     const result = results[i];
     if (result && 'order' in result) settledPayouts++;
@@ -497,11 +448,7 @@ async function run(
       ? []
       : gateway.reversed
         ? ['payout.succeeded', 'payout.failed:reversed']
-        : [
-            gateway.orderStatus === 'SUCCESS'
-              ? 'payout.succeeded'
-              : 'payout.failed',
-          ];
+        : [gateway.orderStatus === 'SUCCESS' ? 'payout.succeeded' : 'payout.failed'];
     if (gateway?.reversed) reversals++;
     const got = host.listener.events.get(m) ?? [];
     if (JSON.stringify(got) !== JSON.stringify(expected)) {
@@ -522,8 +469,7 @@ async function run(
     );
   for (const s of scripted) {
     const problem = s.check();
-    if (problem)
-      fail(`scripted: ${s.what}`, inputs[s.index].mchOrderNo, problem);
+    if (problem) fail(`scripted: ${s.what}`, inputs[s.index].mchOrderNo, problem);
   }
 
   // What the gateway saw of the creates, and when the client had finished each one.
@@ -543,10 +489,8 @@ async function run(
   for (const [m, sent] of payOuts) {
     if (faultOf(sent[0]) !== undefined) {
       afterFault.push(sent.length);
-      if (!DEFINITE_FAULTS.has(faultOf(sent[0])!))
-        afterAmbiguous.push(sent.length);
-      if (!mostSent || sent.length > mostSent.sent.length)
-        mostSent = { m, sent };
+      if (!DEFINITE_FAULTS.has(faultOf(sent[0])!)) afterAmbiguous.push(sent.length);
+      if (!mostSent || sent.length > mostSent.sent.length) mostSent = { m, sent };
     }
     // Rule 3: a create goes again only after a definite "nothing done", or once the re-send window has passed.
     // Rule 3 counts from the end of the client's attempt; a sandbox busy with many payouts may read a
@@ -583,18 +527,14 @@ async function run(
   );
   const lateCreated = lateCommits.filter(
     (r) =>
-      'fault' in r.response &&
-      r.response.withheld &&
-      /"code":200/.test(r.response.withheld.body),
+      'fault' in r.response && r.response.withheld && /"code":200/.test(r.response.withheld.body),
   ).length;
   const answers = new Map<string, number>();
   for (const delivery of sandbox.deliveries) {
     const key = String(delivery.httpStatus ?? delivery.error ?? 'none');
     answers.set(key, (answers.get(key) ?? 0) + 1);
   }
-  const unknownDuringCreate = results.filter(
-    (r) => r && 'order' in r && r.unknownOnce,
-  ).length;
+  const unknownDuringCreate = results.filter((r) => r && 'order' in r && r.unknownOnce).length;
   clearInterval(sampler);
 
   const duration = (Date.now() - startedAt) / 1000;
@@ -616,11 +556,7 @@ async function run(
       `${timeoutMs} / ${resendWindowMs}`,
       mode === 'no-dedupe' ? `sandbox lateCommitMs ${lateCommitMs}` : '',
     ],
-    [
-      'payouts requested',
-      total,
-      `concurrency ${concurrency}, host pause ${options.pauseMs} ms`,
-    ],
+    ['payouts requested', total, `concurrency ${concurrency}, host pause ${options.pauseMs} ms`],
     [
       'payouts created (createPayout or reconcile gave the order)',
       settledPayouts,
@@ -673,19 +609,9 @@ async function run(
       counters.reconcileLookupFailed,
       'paused, reconciled again',
     ],
-    [
-      'host: reconcile → null, sent again (same mchOrderNo)',
-      counters.reconcileNull,
-      '',
-    ],
+    ['host: reconcile → null, sent again (same mchOrderNo)', counters.reconcileNull, ''],
     ...(otherErrors
-      ? [
-          ['host: other PayoutErrors (reconciled)', otherErrors, ''] as [
-            string,
-            string,
-            string,
-          ],
-        ]
+      ? [['host: other PayoutErrors (reconciled)', otherErrors, ''] as [string, string, string]]
       : []),
     [
       'payOut requests per mchOrderNo after an ambiguous attempt (max)',
@@ -696,9 +622,7 @@ async function run(
     [
       '  the most sent',
       mostSent?.m ?? '-',
-      mostSent
-        ? mostSent.sent.map((r) => faultOf(r) ?? 'answered').join(', ')
-        : '',
+      mostSent ? mostSent.sent.map((r) => faultOf(r) ?? 'answered').join(', ') : '',
     ],
     [
       '  where the first fault was not system-busy (max)',
@@ -716,26 +640,14 @@ async function run(
       `longest delay ${longestReadDelay} ms`,
     ],
     ['orders held per mchOrderNo (max)', maxOrders, okOrNot(maxOrders === 1)],
-    [
-      'payouts with no order at the gateway',
-      missingOrders,
-      okOrNot(missingOrders === 0),
-    ],
-    [
-      'outcomes unknown after reconciliation',
-      unknownAfter,
-      okOrNot(unknownAfter === 0),
-    ],
+    ['payouts with no order at the gateway', missingOrders, okOrNot(missingOrders === 0)],
+    ['outcomes unknown after reconciliation', unknownAfter, okOrNot(unknownAfter === 0)],
     [
       'payouts whose events are not exactly one per outcome',
       wrongEvents,
       okOrNot(wrongEvents === 0),
     ],
-    [
-      'anomalies emitted (payout.anomaly)',
-      anomalies.length,
-      okOrNot(anomalies.length === 0),
-    ],
+    ['anomalies emitted (payout.anomaly)', anomalies.length, okOrNot(anomalies.length === 0)],
     ['Mexican reversals (2 events each)', reversals, ''],
     [
       'peak RSS / heap (MiB)',
@@ -789,21 +701,14 @@ async function run(
 function printFailures(): void {
   const byInvariant = new Map<string, SoakFailure[]>();
   for (const failure of failures)
-    byInvariant.set(failure.invariant, [
-      ...(byInvariant.get(failure.invariant) ?? []),
-      failure,
-    ]);
+    byInvariant.set(failure.invariant, [...(byInvariant.get(failure.invariant) ?? []), failure]);
   for (const [invariant, list] of byInvariant) {
-    const payouts = new Set(
-      list.map((f) => f.mchOrderNo).filter((m) => m !== '-'),
-    ).size;
+    const payouts = new Set(list.map((f) => f.mchOrderNo).filter((m) => m !== '-')).size;
     console.error(
       `FAIL: ${invariant}: ${payouts > 0 ? `${payouts} payout(s)` : `${list.length} time(s)`}`,
     );
     for (const f of list.slice(0, 5))
-      console.error(
-        `  ${f.mchOrderNo === '-' ? '' : `${f.mchOrderNo}: `}${f.detail}`,
-      );
+      console.error(`  ${f.mchOrderNo === '-' ? '' : `${f.mchOrderNo}: `}${f.detail}`);
     if (list.length > 5) console.error(`  … and ${list.length - 5} more`);
   }
 }
@@ -840,17 +745,12 @@ async function main(): Promise<number> {
     closeThenExit('soak', () => resources.closeAll(), code);
   };
   const deadline = setTimeout(
-    () =>
-      stopAndExit(
-        `FAIL: hard deadline of ${options.deadlineMinutes} min reached`,
-        2,
-      ),
+    () => stopAndExit(`FAIL: hard deadline of ${options.deadlineMinutes} min reached`, 2),
     options.deadlineMinutes * 60_000,
   );
   // The deadline never keeps the process alive by itself; a leaked handle would, and then it fires.
   deadline.unref();
-  const onSignal = (signal: NodeJS.Signals) =>
-    stopAndExit(`${signal} received`, 130);
+  const onSignal = (signal: NodeJS.Signals) => stopAndExit(`${signal} received`, 130);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
@@ -887,9 +787,7 @@ process.on('unhandledRejection', (reason) => {
 });
 process.on('exit', () => {
   if (!finished && !stopping)
-    console.error(
-      `soak: the process is exiting during "${status.phase}" before the run finished`,
-    );
+    console.error(`soak: the process is exiting during "${status.phase}" before the run finished`);
 });
 // Until the run says otherwise, a process that ends is a failed run.
 process.exitCode = 2;

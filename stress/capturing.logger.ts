@@ -61,8 +61,7 @@ export class CapturingLogger implements LoggerService {
 
   private match(message: unknown): void {
     if (this.watchers.length === 0 || typeof message !== 'string') return;
-    for (const watcher of this.watchers)
-      if (watcher.pattern.test(message)) watcher.count++;
+    for (const watcher of this.watchers) if (watcher.pattern.test(message)) watcher.count++;
   }
 
   debug(): void {
@@ -93,30 +92,19 @@ export class CapturingLogger implements LoggerService {
     return this.lines
       .filter((line) => line.level !== 'warn')
       .slice(-count)
-      .map(
-        (line) => `${line.context ? `[${line.context}] ` : ''}${line.message}`,
-      );
+      .map((line) => `${line.context ? `[${line.context}] ` : ''}${line.message}`);
   }
 
-  private keep(
-    level: CapturedLine['level'],
-    message: unknown,
-    rest: unknown[],
-  ): void {
+  private keep(level: CapturedLine['level'], message: unknown, rest: unknown[]): void {
     // Nest passes the context last (and a stack before it for errors).
     const context =
-      typeof rest[rest.length - 1] === 'string'
-        ? (rest[rest.length - 1] as string)
-        : undefined;
+      typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
     this.lines.push({
       level,
       context,
       message:
-        typeof message === 'string'
-          ? message
-          : String((message as Error)?.message ?? message),
+        typeof message === 'string' ? message : String((message as Error)?.message ?? message),
     });
-    if (this.lines.length > KEEP)
-      this.lines.splice(0, this.lines.length - KEEP);
+    if (this.lines.length > KEEP) this.lines.splice(0, this.lines.length - KEEP);
   }
 }

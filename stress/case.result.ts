@@ -104,11 +104,7 @@ export function tallyEvents(
 }
 
 /** Adds the checks "exactly one event each" to `checks`. */
-export function expectOneEventEach(
-  checks: CaseChecks,
-  tally: EventTally,
-  total: number,
-): void {
+export function expectOneEventEach(checks: CaseChecks, tally: EventTally, total: number): void {
   checks.details.events = tally;
   checks.expect(
     tally.doubled === 0,
@@ -118,10 +114,7 @@ export function expectOneEventEach(
     tally.lost === 0,
     `${tally.lost} outcome(s) never emitted (${tally.examples.join('; ')})`,
   );
-  checks.expect(
-    tally.wrong === 0,
-    `${tally.wrong} outcome(s) emitted as the wrong event`,
-  );
+  checks.expect(tally.wrong === 0, `${tally.wrong} outcome(s) emitted as the wrong event`);
   checks.expect(
     tally.once === total,
     `${tally.once} of ${total} notifications had exactly one event`,

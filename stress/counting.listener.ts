@@ -28,10 +28,7 @@ export class CountingListener {
 
   @OnPayoutFailed()
   async failed(event: PayoutFailedEvent): Promise<void> {
-    await this.handle(
-      event.orderNo,
-      event.reversed ? 'payout.failed:reversed' : 'payout.failed',
-    );
+    await this.handle(event.orderNo, event.reversed ? 'payout.failed:reversed' : 'payout.failed');
   }
 
   @OnPayoutAnomaly()
@@ -45,8 +42,7 @@ export class CountingListener {
   }
 
   private async handle(orderNo: string, name: string): Promise<void> {
-    if (this.delayMs > 0)
-      await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const list = this.events.get(orderNo);
     if (list) list.push(name);
     else this.events.set(orderNo, [name]);

@@ -44,11 +44,7 @@ export async function deliverTracked(
       if (wait > 0) await sleep(wait);
     }
     const answer = await post(agent, host.webhookUrl, n.headers, n.body);
-    if (
-      answer.status === 200 &&
-      answer.body === 'SUCCESS' &&
-      host.listener.count(n.orderNo) === 0
-    )
+    if (answer.status === 200 && answer.body === 'SUCCESS' && host.listener.count(n.orderNo) === 0)
       ackedWithoutEvent.push(n.orderNo);
     onAnswer?.(answer, ++answered);
     return answer;
@@ -123,11 +119,7 @@ export function expectStatuses(
   const other = answers.filter((a) => !allowed.includes(a.status));
   const sample = other
     .slice(0, 3)
-    .map((a) =>
-      a.status === 0
-        ? `no answer (${a.error})`
-        : `${a.status} ${a.body.slice(0, 80)}`,
-    );
+    .map((a) => (a.status === 0 ? `no answer (${a.error})` : `${a.status} ${a.body.slice(0, 80)}`));
   checks.expect(
     other.length === 0,
     `${what}: ${other.length} answer(s) other than ${allowed.join('/')}: ${sample.join('; ')}`,

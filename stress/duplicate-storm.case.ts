@@ -1,10 +1,4 @@
-import {
-  CaseChecks,
-  type CaseRow,
-  expectOneEventEach,
-  fmt,
-  tallyEvents,
-} from './case.result';
+import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
 import {
   deliverTracked,
   expectStatuses,
@@ -57,10 +51,7 @@ export async function duplicateStormCase(
       retried.unacknowledged.length === 0,
       `${retried.unacknowledged.length} notification(s) never acknowledged`,
     );
-    const ackedWithoutEvent = [
-      ...storm.ackedWithoutEvent,
-      ...retried.ackedWithoutEvent,
-    ];
+    const ackedWithoutEvent = [...storm.ackedWithoutEvent, ...retried.ackedWithoutEvent];
     checks.expect(
       ackedWithoutEvent.length === 0,
       `${ackedWithoutEvent.length} SUCCESS answer(s) before the event was recorded (${ackedWithoutEvent.slice(0, 3).join(', ')})`,

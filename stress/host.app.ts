@@ -4,16 +4,9 @@ import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
-import {
-  MemoryPayoutStore,
-  PayoutModule,
-  type PayoutStore,
-} from 'nestjs-cashy-payout';
+import { MemoryPayoutStore, PayoutModule, type PayoutStore } from 'nestjs-cashy-payout';
 import { RedisPayoutStore } from 'nestjs-cashy-payout/redis';
-import {
-  applyServerTimeouts,
-  WEBHOOK_SERVER_TIMEOUTS,
-} from '../sample/sample-app';
+import { applyServerTimeouts, WEBHOOK_SERVER_TIMEOUTS } from '../sample/sample-app';
 import type { CapturingLogger } from './capturing.logger';
 import { CountingListener } from './counting.listener';
 import { STRESS_ACCOUNTS } from './notifications.fixture';
@@ -92,9 +85,7 @@ export interface StressHostOptions {
  * no reconciliation (nothing to reconcile against), the chosen store, the counting listener, and the
  * server settings a webhook facing the internet needs (the sample's on Express, `FASTIFY_WEBHOOK_OPTIONS` on Fastify).
  */
-export async function startStressHost(
-  options: StressHostOptions,
-): Promise<StressHost> {
+export async function startStressHost(options: StressHostOptions): Promise<StressHost> {
   let client: Redis | undefined;
   let store: PayoutStore;
   if (options.store === 'redis') {
@@ -102,11 +93,7 @@ export async function startStressHost(
     client = new Redis(options.redisUrl, FAIL_FAST);
     // Failed commands carry the error to the store (503); the client's own events say nothing new.
     client.on('error', () => undefined);
-    await withTimeout(
-      client.connect(),
-      5_000,
-      `connecting to ${options.redisUrl}`,
-    );
+    await withTimeout(client.connect(), 5_000, `connecting to ${options.redisUrl}`);
     store = new RedisPayoutStore({
       client,
       keyPrefix: options.keyPrefix ?? 'cashy-stress:',

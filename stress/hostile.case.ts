@@ -2,13 +2,7 @@ import { signCashyPayload } from 'nestjs-cashy-payout/testing';
 import { CaseChecks, type CaseRow, fmt } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
 import type { AdapterName, StressHost } from './host.app';
-import {
-  keepAliveAgent,
-  mapLimit,
-  post,
-  type PostAnswer,
-  rawExchange,
-} from './http.client';
+import { keepAliveAgent, mapLimit, post, type PostAnswer, rawExchange } from './http.client';
 import { STRESS_ACCOUNTS, signedNotifications } from './notifications.fixture';
 
 /** One kind of hostile request: how to build it, how often to send it, the answer each adapter must give. */
@@ -25,10 +19,7 @@ const PEN = STRESS_ACCOUNTS[0];
 const JSON_TYPE = 'application/json';
 
 /** Headers signing `body` for the Peru account, with `contentType`. */
-function signed(
-  body: string | Buffer,
-  contentType = JSON_TYPE,
-): Record<string, string> {
+function signed(body: string | Buffer, contentType = JSON_TYPE): Record<string, string> {
   return {
     'Content-Type': contentType,
     MerchantId: PEN.merchantId,
@@ -38,8 +29,7 @@ function signed(
 
 /** The request kinds, with the answers the README and the webhook-hostile e2e suite define. */
 function hostileKinds(valid: () => string): HostileKind[] {
-  const padded = (bytes: number) =>
-    `${valid().slice(0, -1)},"padding":"${'x'.repeat(bytes)}"}`;
+  const padded = (bytes: number) => `${valid().slice(0, -1)},"padding":"${'x'.repeat(bytes)}"}`;
   const nested = (depth: number) =>
     `${valid().slice(0, -1)},"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`;
   const same = (status: number) => ({ express: status, fastify: status });
@@ -67,10 +57,7 @@ function hostileKinds(valid: () => string): HostileKind[] {
       times: 20,
       expected: same(415),
       build: () => {
-        const body = Buffer.from(
-          valid().replace('"SUCCESS"}', '"Peñalosa"}'),
-          'latin1',
-        );
+        const body = Buffer.from(valid().replace('"SUCCESS"}', '"Peñalosa"}'), 'latin1');
         return {
           headers: signed(body, 'application/json; charset=ISO-8859-1'),
           body,
@@ -81,38 +68,32 @@ function hostileKinds(valid: () => string): HostileKind[] {
       name: 'text/plain',
       times: 20,
       expected: same(415),
-      build: () =>
-        ((body) => ({ headers: signed(body, 'text/plain'), body }))(valid()),
+      build: () => ((body) => ({ headers: signed(body, 'text/plain'), body }))(valid()),
     },
     {
       name: '80 KiB body',
       times: 20,
       expected: same(413),
-      build: () =>
-        ((body) => ({ headers: signed(body), body }))(padded(80 * 1024)),
+      build: () => ((body) => ({ headers: signed(body), body }))(padded(80 * 1024)),
     },
     {
       name: '2 MiB body',
       times: 10,
       expected: same(413),
-      build: () =>
-        ((body) => ({ headers: signed(body), body }))(padded(2 * 1024 * 1024)),
+      build: () => ((body) => ({ headers: signed(body), body }))(padded(2 * 1024 * 1024)),
     },
     {
       name: '20,000-deep nesting',
       times: 20,
       expected: same(400),
-      build: () =>
-        ((body) => ({ headers: signed(body), body }))(nested(20_000)),
+      build: () => ((body) => ({ headers: signed(body), body }))(nested(20_000)),
     },
     {
       name: 'garbage JSON signed',
       times: 20,
       expected: same(400),
       build: () =>
-        ((body) => ({ headers: signed(body), body }))(
-          '{"orderNo":"PAYOUT1", "amount": ',
-        ),
+        ((body) => ({ headers: signed(body), body }))('{"orderNo":"PAYOUT1", "amount": '),
     },
     {
       name: 'garbage JSON unsigned',
@@ -170,11 +151,7 @@ function hostileKinds(valid: () => string): HostileKind[] {
 }
 
 /** The request line and headers of a POST to `url` that closes its connection. */
-function rawHead(
-  url: URL,
-  headers: Record<string, string>,
-  body: string | Buffer,
-): string {
+function rawHead(url: URL, headers: Record<string, string>, body: string | Buffer): string {
   const lines = Object.entries({
     Host: url.host,
     Connection: 'close',
@@ -185,19 +162,16 @@ function rawHead(
 }
 
 /** Everything written to stderr while `run` runs (Express's final handler prints there, not to Nest's logger). */
-async function capturingStderr<T>(
-  run: () => Promise<T>,
-): Promise<{ result: T; stderr: string }> {
+async function capturingStderr<T>(run: () => Promise<T>): Promise<{ result: T; stderr: string }> {
   const original = process.stderr.write;
   let stderr = '';
   process.stderr.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
-    stderr +=
-      typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    return original.call<
-      typeof process.stderr,
-      [typeof chunk, ...never[]],
-      boolean
-    >(process.stderr, chunk, ...(rest as []));
+    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+    return original.call<typeof process.stderr, [typeof chunk, ...never[]], boolean>(
+      process.stderr,
+      chunk,
+      ...(rest as []),
+    );
   };
   try {
     return { result: await run(), stderr };
@@ -211,10 +185,7 @@ async function capturingStderr<T>(
  * defined for its kind on this adapter (400/401/413/415/431, never 500), no listener may run, no
  * ERROR line may reach the logger or stderr, and a valid notification is still acknowledged after.
  */
-export async function hostileCase(
-  host: StressHost,
-  logger: CapturingLogger,
-): Promise<CaseRow> {
+export async function hostileCase(host: StressHost, logger: CapturingLogger): Promise<CaseRow> {
   const checks = new CaseChecks('hostile bodies', host.adapter, host.store);
   const pool = signedNotifications(`H${host.adapter[0]}`.toUpperCase(), 400);
   let next = 0;
@@ -234,11 +205,7 @@ export async function hostileCase(
         try {
           const answers = kind.raw
             ? await mapLimit(requests, 1, (r) =>
-                rawExchange(
-                  host.webhookUrl,
-                  rawHead(host.webhookUrl, r.headers, r.body),
-                  r.body,
-                ),
+                rawExchange(host.webhookUrl, rawHead(host.webhookUrl, r.headers, r.body), r.body),
               )
             : await mapLimit(requests, 8, (r) =>
                 post(kindAgent, host.webhookUrl, r.headers, r.body),
@@ -266,53 +233,28 @@ export async function hostileCase(
           `${kind.name}: ${off.length}× ${off[0].status || off[0].error} (expected ${expected})`,
         );
       cells.push(`${kind.name} ${expected}`);
-      byStatus.set(expected, [
-        ...(byStatus.get(expected) ?? []),
-        `${kind.name} ×${kind.times}`,
-      ]);
+      byStatus.set(expected, [...(byStatus.get(expected) ?? []), `${kind.name} ×${kind.times}`]);
     });
     const expectedText = [...byStatus]
       .sort(([a], [b]) => a - b)
       .map(([status, names]) => `${status}: ${names.join(', ')}`)
       .join('; ');
     const logged = logger.since(before);
-    const events = pool.reduce(
-      (sum, n) => sum + host.listener.count(n.orderNo),
-      0,
-    );
-    checks.expect(
-      wrong.length === 0,
-      `unexpected answers: ${wrong.join('; ')}`,
-    );
+    const events = pool.reduce((sum, n) => sum + host.listener.count(n.orderNo), 0);
+    checks.expect(wrong.length === 0, `unexpected answers: ${wrong.join('; ')}`);
     checks.expect(
       byKind.flat().every((a) => a.status !== 500),
       'a 500 was answered',
     );
-    const byKindText = [...errorsByKind]
-      .map(([kind, count]) => `${count} for ${kind}`)
-      .join(', ');
+    const byKindText = [...errorsByKind].map(([kind, count]) => `${count} for ${kind}`).join(', ');
     checks.expect(
       logged.error === 0,
       `${logged.error} ERROR line(s) logged (${byKindText}), e.g. ${logger.lastErrors(2).join(' | ')}`,
     );
-    checks.expect(
-      stderr === '',
-      `stderr got ${stderr.length} characters: ${stderr.slice(0, 200)}`,
-    );
-    checks.expect(
-      events === 0,
-      `${events} event(s) emitted for hostile requests`,
-    );
-    const after = signedNotifications(
-      `HA${host.adapter[0]}`.toUpperCase(),
-      1,
-    )[0];
-    const healthy = await post(
-      agent,
-      host.webhookUrl,
-      after.headers,
-      after.body,
-    );
+    checks.expect(stderr === '', `stderr got ${stderr.length} characters: ${stderr.slice(0, 200)}`);
+    checks.expect(events === 0, `${events} event(s) emitted for hostile requests`);
+    const after = signedNotifications(`HA${host.adapter[0]}`.toUpperCase(), 1)[0];
+    const healthy = await post(agent, host.webhookUrl, after.headers, after.body);
     checks.expect(
       healthy.status === 200 && host.listener.count(after.orderNo) === 1,
       `a valid notification afterwards got ${healthy.status}`,

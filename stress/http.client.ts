@@ -58,9 +58,7 @@ export function post(
         );
       },
     );
-    req.setTimeout(timeoutMs, () =>
-      req.destroy(new Error(`no answer within ${timeoutMs} ms`)),
-    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (error) =>
       resolve({ status: 0, body: '', error: error.message, ms: elapsed() }),
     );
@@ -82,9 +80,7 @@ export async function mapLimit<T, R>(
       results[index] = await fn(items[index], index);
     }
   };
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
 
@@ -130,10 +126,7 @@ export function rawExchange(
         ]),
       ),
     );
-    socket.on(
-      'data',
-      (chunk: Buffer) => (received += chunk.toString('latin1')),
-    );
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
     socket.on('error', (e) => (error = e.message));
     socket.on('close', () => {
       const status = /^HTTP\/1\.1 (\d{3})/.exec(received);

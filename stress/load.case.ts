@@ -1,10 +1,4 @@
-import {
-  CaseChecks,
-  type CaseRow,
-  expectOneEventEach,
-  fmt,
-  tallyEvents,
-} from './case.result';
+import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
 import type { StressHost } from './host.app';
 import { keepAliveAgent, mapLimit, post } from './http.client';
 import { signedNotifications } from './notifications.fixture';
@@ -52,10 +46,7 @@ export interface LoadOptions {
  * connection's next request before it knows the run is over, so a few notifications are taken but
  * never sent; those are sent afterwards, so every notification taken ends with its one event.
  */
-export async function loadCase(
-  host: StressHost,
-  options: LoadOptions,
-): Promise<CaseRow> {
+export async function loadCase(host: StressHost, options: LoadOptions): Promise<CaseRow> {
   const checks = new CaseChecks('load', host.adapter, host.store);
   const pool = signedNotifications(
     `L${host.adapter[0]}${host.store[0]}`.toUpperCase(),
@@ -91,10 +82,7 @@ export async function loadCase(
   const seconds = Number(lastAnswer - started) / 1e9;
   const sent = pool.slice(0, Math.min(taken, pool.length));
   const acknowledged = result['2xx'];
-  const eventsDuringLoad = sent.reduce(
-    (sum, n) => sum + host.listener.count(n.orderNo),
-    0,
-  );
+  const eventsDuringLoad = sent.reduce((sum, n) => sum + host.listener.count(n.orderNo), 0);
   checks.expect(
     taken < pool.length,
     `autocannon took all ${pool.length} prepared notifications; some were sent twice`,

@@ -27,18 +27,14 @@ export interface SignedNotification {
 }
 
 // Distinct across runs, so a Redis left over from another run never sees a known order.
-const runId =
-  `${process.pid.toString(36)}${Date.now().toString(36)}`.toUpperCase();
+const runId = `${process.pid.toString(36)}${Date.now().toString(36)}`.toUpperCase();
 
 /**
  * `count` distinct notifications of final outcomes, signed as Cashy signs them: PEN and MXN
  * alternately, one in five a FAIL, the rest SUCCESS. `tag` (a few letters) keeps each case's orders
  * apart from the others' in one store.
  */
-export function signedNotifications(
-  tag: string,
-  count: number,
-): SignedNotification[] {
+export function signedNotifications(tag: string, count: number): SignedNotification[] {
   const list: SignedNotification[] = [];
   for (let i = 0; i < count; i++) {
     const account = STRESS_ACCOUNTS[i % 2];

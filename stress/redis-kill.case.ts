@@ -1,17 +1,7 @@
 import { Redis } from 'ioredis';
-import {
-  CaseChecks,
-  type CaseRow,
-  expectOneEventEach,
-  fmt,
-  tallyEvents,
-} from './case.result';
+import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
-import {
-  deliverTracked,
-  expectStatuses,
-  resendUntilAcknowledged,
-} from './delivery.util';
+import { deliverTracked, expectStatuses, resendUntilAcknowledged } from './delivery.util';
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { signedNotifications } from './notifications.fixture';
@@ -96,8 +86,7 @@ export async function redisKillCase(
       },
     });
     await withTimeout(
-      outage ??
-        Promise.reject(new Error('the load ended before Redis was killed')),
+      outage ?? Promise.reject(new Error('the load ended before Redis was killed')),
       15_000,
       'the Redis outage',
     );
@@ -124,21 +113,12 @@ export async function redisKillCase(
     const again = empty
       ? notifications.filter((_, i) => load.answers[i]?.status !== 200)
       : notifications;
-    const resent = await resendUntilAcknowledged(
-      host,
-      agent,
-      again,
-      options.connections,
-      40_000,
-    );
+    const resent = await resendUntilAcknowledged(host, agent, again, options.connections, 40_000);
     checks.expect(
       resent.unacknowledged.length === 0,
       `${resent.unacknowledged.length} notification(s) still unacknowledged after re-sending for 40 s`,
     );
-    const ackedWithoutEvent = [
-      ...load.ackedWithoutEvent,
-      ...resent.ackedWithoutEvent,
-    ];
+    const ackedWithoutEvent = [...load.ackedWithoutEvent, ...resent.ackedWithoutEvent];
     checks.expect(
       ackedWithoutEvent.length === 0,
       `${ackedWithoutEvent.length} SUCCESS answer(s) before the event was recorded (${ackedWithoutEvent.slice(0, 3).join(', ')})`,
@@ -176,9 +156,7 @@ export async function redisKillCase(
 }
 
 /** The row's name for `options`. */
-export function redisKillCaseName(
-  options: Pick<RedisKillOptions, 'persistence'>,
-): string {
+export function redisKillCaseName(options: Pick<RedisKillOptions, 'persistence'>): string {
   return options.persistence === 'none'
     ? 'Redis SIGKILL + restart empty mid-load'
     : 'Redis SIGKILL + restart mid-load';

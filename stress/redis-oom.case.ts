@@ -1,17 +1,7 @@
 import { Redis } from 'ioredis';
-import {
-  CaseChecks,
-  type CaseRow,
-  expectOneEventEach,
-  fmt,
-  tallyEvents,
-} from './case.result';
+import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
-import {
-  deliverTracked,
-  expectStatuses,
-  resendUntilAcknowledged,
-} from './delivery.util';
+import { deliverTracked, expectStatuses, resendUntilAcknowledged } from './delivery.util';
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { signedNotifications } from './notifications.fixture';
@@ -30,11 +20,7 @@ export interface RedisOomOptions {
 }
 
 /** One field of `INFO <section>`, as a number (0 when absent). */
-async function info(
-  admin: Redis,
-  section: string,
-  field: string,
-): Promise<number> {
+async function info(admin: Redis, section: string, field: string): Promise<number> {
   const text = await admin.info(section);
   const match = new RegExp(`^${field}:(\\S+)`, 'm').exec(text);
   if (!match) return 0;
@@ -55,11 +41,7 @@ export async function redisOomCase(
   logger: CapturingLogger,
   options: RedisOomOptions,
 ): Promise<CaseRow> {
-  const checks = new CaseChecks(
-    'Redis OOM (noeviction) mid-load',
-    adapter,
-    'redis',
-  );
+  const checks = new CaseChecks('Redis OOM (noeviction) mid-load', adapter, 'redis');
   const resources = new StressResources(`redis oom (${adapter})`);
   try {
     const server = await RedisServer.start();
@@ -98,15 +80,10 @@ export async function redisOomCase(
         if (step === 'room' && answered >= options.notifications / 3) {
           step = 'limited';
           config = config.then(async () => {
-            limitBytes =
-              (await info(admin, 'memory', 'used_memory')) +
-              options.headroomBytes;
+            limitBytes = (await info(admin, 'memory', 'used_memory')) + options.headroomBytes;
             await admin.config('SET', 'maxmemory', String(limitBytes));
           });
-        } else if (
-          step === 'limited' &&
-          answered >= (2 * options.notifications) / 3
-        ) {
+        } else if (step === 'limited' && answered >= (2 * options.notifications) / 3) {
           step = 'freed';
           config = config.then(() => admin.config('SET', 'maxmemory', '0'));
         }
@@ -114,10 +91,7 @@ export async function redisOomCase(
     });
     await config;
     const oomErrors = await info(admin, 'errorstats', 'errorstat_OOM');
-    checks.expect(
-      step === 'freed',
-      'the load ended before the limit was set and lifted',
-    );
+    checks.expect(step === 'freed', 'the load ended before the limit was set and lifted');
     checks.expect(
       oomErrors > 0,
       'Redis never refused a write (OOM): the limit was not reached mid-run',
@@ -136,10 +110,7 @@ export async function redisOomCase(
       resent.unacknowledged.length === 0,
       `${resent.unacknowledged.length} notification(s) still unacknowledged after the memory was freed`,
     );
-    const ackedWithoutEvent = [
-      ...load.ackedWithoutEvent,
-      ...resent.ackedWithoutEvent,
-    ];
+    const ackedWithoutEvent = [...load.ackedWithoutEvent, ...resent.ackedWithoutEvent];
     checks.expect(
       ackedWithoutEvent.length === 0,
       `${ackedWithoutEvent.length} SUCCESS answer(s) before the event was recorded`,

@@ -37,15 +37,11 @@ export function machineInfo(): MachineInfo {
 }
 
 /** A markdown table cell: no line breaks, pipes escaped. */
-const cell = (text: string) =>
-  text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
 
 /** The table of rows: case, adapter, store, figures, verdict. */
 export function markdownTable(rows: readonly CaseRow[]): string {
-  const lines = [
-    '| case | adapter | store | figures | verdict |',
-    '|:--|:--|:--|:--|:--|',
-  ];
+  const lines = ['| case | adapter | store | figures | verdict |', '|:--|:--|:--|:--|:--|'];
   for (const row of rows)
     lines.push(
       `| ${cell(row.case)} | ${row.adapter} | ${cell(row.store)} | ${cell(row.figures)} | **${row.verdict}** |`,
@@ -58,8 +54,7 @@ export function failureList(rows: readonly CaseRow[]): string {
   return rows
     .filter((row) => row.verdict === 'FAIL')
     .map(
-      (row) =>
-        `- ${row.case} (${row.adapter}, ${row.store}): ${row.failures.map(cell).join('; ')}`,
+      (row) => `- ${row.case} (${row.adapter}, ${row.store}): ${row.failures.map(cell).join('; ')}`,
     )
     .join('\n');
 }
@@ -71,10 +66,7 @@ export function writeResults(path: string, results: StressResults): void {
 }
 
 /** `docs/stress.md`, generated from the results: what the suite is, how to run it, the machine and the table. */
-export function stressDoc(
-  results: StressResults,
-  notes: readonly string[],
-): string {
+export function stressDoc(results: StressResults, notes: readonly string[]): string {
   const m = results.machine;
   const failures = failureList(results.rows);
   return `# Stress suite

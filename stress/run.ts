@@ -50,11 +50,7 @@ import {
   StressUsageError,
   type StressOptions,
 } from './stress.options';
-import {
-  closeThenExit,
-  StressResources,
-  withTimeout,
-} from './stress.resources';
+import { closeThenExit, StressResources, withTimeout } from './stress.resources';
 
 const ROOT = resolve(__dirname, '..', '..');
 const RESULTS_FILE = resolve(ROOT, 'stress', 'results.json');
@@ -164,9 +160,7 @@ async function hostCases(
     });
     scope.add(`${adapter} host (${store})`, () => host.close());
     if (options.only.has('load'))
-      await runCase(rows, 'load', adapter, store, () =>
-        loadCase(host, SIZES.load),
-      );
+      await runCase(rows, 'load', adapter, store, () => loadCase(host, SIZES.load));
     if (options.only.has('duplicates'))
       await runCase(rows, 'duplicate storm', adapter, store, () =>
         duplicateStormCase(host, SIZES.duplicates),
@@ -176,9 +170,7 @@ async function hostCases(
         slowListenerCase(host, SIZES.slowListener),
       );
     if (store === 'memory' && options.only.has('hostile'))
-      await runCase(rows, 'hostile bodies', adapter, store, () =>
-        hostileCase(host, logger),
-      );
+      await runCase(rows, 'hostile bodies', adapter, store, () => hostileCase(host, logger));
     if (store === 'memory' && options.only.has('timing'))
       await runCase(rows, 'signature timing', adapter, store, () =>
         signatureTimingCase(host, SIZES.timing),
@@ -194,73 +186,52 @@ async function hostCases(
 }
 
 /** Slow clients against the sample app itself (Express) and a Fastify host with the documented adapter options. */
-async function slowClientCases(
-  rows: CaseRow[],
-  logger: CapturingLogger,
-): Promise<void> {
-  await runCase(
-    rows,
-    'slow clients (1 byte/s)',
-    'express',
-    'memory (the sample app)',
-    async () => {
-      const scope = new StressResources('sample app');
-      try {
-        const sample = await startSampleApp({ env: {}, port: 0, logger });
-        scope.add('sample app', () => sample.close());
-        const account = sample.sandbox!.account('PEN');
-        const body = buildNotification({
-          orderStatus: 'SUCCESS',
-          amount: '150.50',
-          fee: '1.50',
-          mchOrderNo: `ST-SC-${Date.now()}`,
-          merchantId: account.merchantId,
-          orderNo: `PAYOUTSC${Date.now()}`,
-          completionTime: '2026-11-22 10:00:00',
-          resultDesc: 'SUCCESS',
-        });
-        return await slowClientsCase(
-          'express',
-          'memory (the sample app)',
-          new URL(`${sample.url}/payout/webhook`),
-          {
-            headers: cashyHeaders(body, account.merchantId, account.apiKey),
-            body,
-          },
-          SIZES.slowClients,
-        );
-      } finally {
-        await scope.closeAll();
-      }
-    },
-  );
-  await runCase(
-    rows,
-    'slow clients (1 byte/s)',
-    'fastify',
-    'memory',
-    async () => {
-      const scope = new StressResources('fastify host (slow clients)');
-      try {
-        const host = await startStressHost({
-          adapter: 'fastify',
-          store: 'memory',
-          logger,
-        });
-        scope.add('fastify host', () => host.close());
-        const [probe] = signedNotifications('SCF', 1);
-        return await slowClientsCase(
-          'fastify',
-          'memory',
-          host.webhookUrl,
-          probe,
-          SIZES.slowClients,
-        );
-      } finally {
-        await scope.closeAll();
-      }
-    },
-  );
+async function slowClientCases(rows: CaseRow[], logger: CapturingLogger): Promise<void> {
+  await runCase(rows, 'slow clients (1 byte/s)', 'express', 'memory (the sample app)', async () => {
+    const scope = new StressResources('sample app');
+    try {
+      const sample = await startSampleApp({ env: {}, port: 0, logger });
+      scope.add('sample app', () => sample.close());
+      const account = sample.sandbox!.account('PEN');
+      const body = buildNotification({
+        orderStatus: 'SUCCESS',
+        amount: '150.50',
+        fee: '1.50',
+        mchOrderNo: `ST-SC-${Date.now()}`,
+        merchantId: account.merchantId,
+        orderNo: `PAYOUTSC${Date.now()}`,
+        completionTime: '2026-11-22 10:00:00',
+        resultDesc: 'SUCCESS',
+      });
+      return await slowClientsCase(
+        'express',
+        'memory (the sample app)',
+        new URL(`${sample.url}/payout/webhook`),
+        {
+          headers: cashyHeaders(body, account.merchantId, account.apiKey),
+          body,
+        },
+        SIZES.slowClients,
+      );
+    } finally {
+      await scope.closeAll();
+    }
+  });
+  await runCase(rows, 'slow clients (1 byte/s)', 'fastify', 'memory', async () => {
+    const scope = new StressResources('fastify host (slow clients)');
+    try {
+      const host = await startStressHost({
+        adapter: 'fastify',
+        store: 'memory',
+        logger,
+      });
+      scope.add('fastify host', () => host.close());
+      const [probe] = signedNotifications('SCF', 1);
+      return await slowClientsCase('fastify', 'memory', host.webhookUrl, probe, SIZES.slowClients);
+    } finally {
+      await scope.closeAll();
+    }
+  });
 }
 
 async function run(options: StressOptions): Promise<StressResults> {
@@ -270,8 +241,8 @@ async function run(options: StressOptions): Promise<StressResults> {
   const rows: CaseRow[] = [];
   const root = new StressResources('run');
   try {
-    const needsSharedRedis = ['load', 'duplicates', 'slow-listener'].some(
-      (id) => options.only.has(id as CaseId),
+    const needsSharedRedis = ['load', 'duplicates', 'slow-listener'].some((id) =>
+      options.only.has(id as CaseId),
     );
     let redisUrl: string | undefined;
     if (needsSharedRedis) {
@@ -292,26 +263,18 @@ async function run(options: StressOptions): Promise<StressResults> {
             rows,
             redisKillCaseName(sizes),
             adapter,
-            persistence === 'aof'
-              ? 'redis (AOF always)'
-              : 'redis (no persistence)',
+            persistence === 'aof' ? 'redis (AOF always)' : 'redis (no persistence)',
             () => redisKillCase(adapter, logger, sizes),
           );
         }
       if (options.only.has('redis-oom'))
-        await runCase(
-          rows,
-          'Redis OOM (noeviction) mid-load',
-          adapter,
-          'redis',
-          () => redisOomCase(adapter, logger, SIZES.redisOom),
+        await runCase(rows, 'Redis OOM (noeviction) mid-load', adapter, 'redis', () =>
+          redisOomCase(adapter, logger, SIZES.redisOom),
         );
     }
     if (options.only.has('slow-clients')) await slowClientCases(rows, logger);
   } catch (error) {
-    runErrors.push(
-      error instanceof Error ? (error.stack ?? error.message) : String(error),
-    );
+    runErrors.push(error instanceof Error ? (error.stack ?? error.message) : String(error));
   } finally {
     status.phase = 'closing';
     await root.closeAll();
@@ -321,9 +284,7 @@ async function run(options: StressOptions): Promise<StressResults> {
     durationS: Math.round((Date.now() - startedAt.getTime()) / 100) / 10,
     machine,
     passed:
-      runErrors.length === 0 &&
-      rows.length > 0 &&
-      rows.every((row) => row.verdict === 'PASS'),
+      runErrors.length === 0 && rows.length > 0 && rows.every((row) => row.verdict === 'PASS'),
     runErrors,
     rows,
   };
@@ -343,19 +304,15 @@ async function main(): Promise<number> {
   const stopAndExit = (why: string, code: number) => {
     if (stopping) return;
     stopping = true;
-    console.error(
-      `stress: FAIL: ${why} during "${status.phase}"; closing everything that is open`,
-    );
+    console.error(`stress: FAIL: ${why} during "${status.phase}"; closing everything that is open`);
     closeThenExit('stress', () => StressResources.closeAllScopes(), code);
   };
   const deadline = setTimeout(
-    () =>
-      stopAndExit(`hard deadline of ${options.deadlineMinutes} min reached`, 2),
+    () => stopAndExit(`hard deadline of ${options.deadlineMinutes} min reached`, 2),
     options.deadlineMinutes * 60_000,
   );
   deadline.unref();
-  const onSignal = (signal: NodeJS.Signals) =>
-    stopAndExit(`${signal} received`, 130);
+  const onSignal = (signal: NodeJS.Signals) => stopAndExit(`${signal} received`, 130);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {

@@ -3,13 +3,7 @@ import { CaseChecks, type CaseRow, fmt } from './case.result';
 import type { StressHost } from './host.app';
 import { keepAliveAgent, post, type PostAnswer } from './http.client';
 import { signedNotifications } from './notifications.fixture';
-import {
-  median,
-  permutationNoise,
-  round,
-  seededRandom,
-  shuffle,
-} from './stats.util';
+import { median, permutationNoise, round, seededRandom, shuffle } from './stats.util';
 
 /** Options of the signature-timing case. */
 export interface SignatureTimingOptions {
@@ -46,22 +40,14 @@ export async function signatureTimingCase(
 ): Promise<CaseRow> {
   const checks = new CaseChecks('signature timing', host.adapter, host.store);
   const random = seededRandom(options.seed);
-  const [notification] = signedNotifications(
-    `T${host.adapter[0]}`.toUpperCase(),
-    1,
-  );
+  const [notification] = signedNotifications(`T${host.adapter[0]}`.toUpperCase(), 1);
   const right = notification.headers.Sign;
-  checks.expect(
-    /^[0-9A-F]{32}$/.test(right),
-    `Sign ${right} is not 32 upper-case hex digits`,
-  );
+  checks.expect(/^[0-9A-F]{32}$/.test(right), `Sign ${right} is not 32 upper-case hex digits`);
 
   // Pairs share a tail whose first digit is wrong too, so the "right first digit" group is wrong from index 1.
   const requests: { group: 'first-right' | 'first-wrong'; sign: string }[] = [];
   for (let i = 0; i < options.perGroup; i++) {
-    const tail =
-      otherDigit(right[1], random) +
-      randomBytes(15).toString('hex').toUpperCase();
+    const tail = otherDigit(right[1], random) + randomBytes(15).toString('hex').toUpperCase();
     requests.push(
       { group: 'first-right', sign: right[0] + tail },
       { group: 'first-wrong', sign: otherDigit(right[0], random) + tail },
@@ -72,14 +58,8 @@ export async function signatureTimingCase(
   const agent = keepAliveAgent(1);
   try {
     const send = (sign: string): Promise<PostAnswer> =>
-      post(
-        agent,
-        host.webhookUrl,
-        { ...notification.headers, Sign: sign },
-        notification.body,
-      );
-    for (let i = 0; i < options.warmup; i++)
-      await send(requests[i % requests.length].sign);
+      post(agent, host.webhookUrl, { ...notification.headers, Sign: sign }, notification.body);
+    for (let i = 0; i < options.warmup; i++) await send(requests[i % requests.length].sign);
     const times = {
       'first-right': [] as number[],
       'first-wrong': [] as number[],
@@ -90,14 +70,8 @@ export async function signatureTimingCase(
       if (answer.status !== 401) other++;
       times[request.group].push(answer.ms * 1000);
     }
-    checks.expect(
-      other === 0,
-      `${other} answer(s) other than 401 to a wrong Sign`,
-    );
-    checks.expect(
-      host.listener.count(notification.orderNo) === 0,
-      'a wrong Sign emitted an event',
-    );
+    checks.expect(other === 0, `${other} answer(s) other than 401 to a wrong Sign`);
+    checks.expect(host.listener.count(notification.orderNo) === 0, 'a wrong Sign emitted an event');
 
     const medianRight = median(times['first-right']);
     const medianWrong = median(times['first-wrong']);

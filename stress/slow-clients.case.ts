@@ -104,34 +104,20 @@ export async function slowClientsCase(
   const agent = keepAliveAgent(1);
   try {
     const kinds: SlowKind[] = [
-      ...Array.from(
-        { length: options.headerTricklers },
-        () => 'headers' as const,
-      ),
+      ...Array.from({ length: options.headerTricklers }, () => 'headers' as const),
       ...Array.from({ length: options.bodyTricklers }, () => 'body' as const),
-      ...Array.from(
-        { length: options.idleKeepAlive },
-        () => 'idle keep-alive' as const,
-      ),
+      ...Array.from({ length: options.idleKeepAlive }, () => 'idle keep-alive' as const),
     ];
-    for (const kind of kinds)
-      opened.push(open(webhookUrl, kind, webhookUrl.pathname));
+    for (const kind of kinds) opened.push(open(webhookUrl, kind, webhookUrl.pathname));
     await sleep(1_500);
     // The server is not starved by the slow connections.
-    const served = await post(
-      agent,
-      webhookUrl,
-      probe.headers,
-      probe.body,
-      5_000,
-    );
+    const served = await post(agent, webhookUrl, probe.headers, probe.body, 5_000);
     checks.expect(
       served.status === 200,
       `a signed notification during the attack got ${served.status || served.error}`,
     );
 
-    const deadline =
-      Math.max(...Object.values(LIMIT_MS)) + options.slackMs + 1_000;
+    const deadline = Math.max(...Object.values(LIMIT_MS)) + options.slackMs + 1_000;
     const started = Math.min(...opened.map((o) => o.connection.openedAt));
     while (
       opened.some((o) => o.connection.closedAt === undefined) &&
@@ -147,27 +133,18 @@ export async function slowClientsCase(
 
     const figures: string[] = [];
     for (const kind of ['headers', 'body', 'idle keep-alive'] as const) {
-      const mine = opened
-        .map((o) => o.connection)
-        .filter((c) => c.kind === kind);
+      const mine = opened.map((o) => o.connection).filter((c) => c.kind === kind);
       if (mine.length === 0) continue;
-      const lifetimes = mine
-        .filter((c) => !c.heldOpen)
-        .map((c) => c.closedAt! - c.openedAt);
+      const lifetimes = mine.filter((c) => !c.heldOpen).map((c) => c.closedAt! - c.openedAt);
       const held = mine.filter((c) => c.heldOpen).length;
       const limit = LIMIT_MS[kind] + options.slackMs;
       const late = lifetimes.filter((ms) => ms > limit).length;
-      const answered408 = mine.filter((c) =>
-        c.firstLine?.includes(' 408 '),
-      ).length;
+      const answered408 = mine.filter((c) => c.firstLine?.includes(' 408 ')).length;
       checks.expect(
         held === 0,
         `${held} ${kind} connection(s) still open after ${deadline / 1000} s`,
       );
-      checks.expect(
-        late === 0,
-        `${late} ${kind} connection(s) closed after ${limit} ms`,
-      );
+      checks.expect(late === 0, `${late} ${kind} connection(s) closed after ${limit} ms`);
       const range = lifetimes.length
         ? `${(Math.min(...lifetimes) / 1000).toFixed(1)}–${(Math.max(...lifetimes) / 1000).toFixed(1)} s`
         : '-';

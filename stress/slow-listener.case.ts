@@ -1,10 +1,4 @@
-import {
-  CaseChecks,
-  type CaseRow,
-  expectOneEventEach,
-  fmt,
-  tallyEvents,
-} from './case.result';
+import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
 import {
   deliverTracked,
   expectStatuses,
@@ -60,10 +54,7 @@ export async function slowListenerCase(
       retried.unacknowledged.length === 0,
       `${retried.unacknowledged.length} notification(s) never acknowledged`,
     );
-    const ackedWithoutEvent = [
-      ...burst.ackedWithoutEvent,
-      ...retried.ackedWithoutEvent,
-    ];
+    const ackedWithoutEvent = [...burst.ackedWithoutEvent, ...retried.ackedWithoutEvent];
     checks.expect(
       ackedWithoutEvent.length === 0,
       `${ackedWithoutEvent.length} SUCCESS answer(s) before the event was recorded`,

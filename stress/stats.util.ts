@@ -7,12 +7,7 @@ export function median(values: readonly number[]): number {
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
   const sorted = Float64Array.from(values).sort();
-  return sorted[
-    Math.min(
-      sorted.length - 1,
-      Math.max(0, Math.ceil((p / 100) * sorted.length) - 1),
-    )
-  ];
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 /** `value` rounded to `digits` decimals. */
@@ -58,11 +53,7 @@ export function permutationNoise(
   const differences: number[] = [];
   for (let round = 0; round < rounds; round++) {
     shuffle(pooled, random);
-    differences.push(
-      Math.abs(
-        median(pooled.slice(0, a.length)) - median(pooled.slice(a.length)),
-      ),
-    );
+    differences.push(Math.abs(median(pooled.slice(0, a.length)) - median(pooled.slice(a.length))));
   }
   return percentile(differences, quantile);
 }

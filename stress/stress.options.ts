@@ -36,18 +36,12 @@ export function parseStressOptions(argv: readonly string[]): StressOptions {
     if (flag === '--deadline-min') {
       deadlineMinutes = Number(value());
       if (!(deadlineMinutes > 0))
-        throw new StressUsageError(
-          '--deadline-min takes a positive number of minutes',
-        );
+        throw new StressUsageError('--deadline-min takes a positive number of minutes');
     } else if (flag === '--only') {
       const ids = value().split(',').filter(Boolean);
-      const unknown = ids.filter(
-        (id) => !(CASE_IDS as readonly string[]).includes(id),
-      );
+      const unknown = ids.filter((id) => !(CASE_IDS as readonly string[]).includes(id));
       if (unknown.length > 0 || ids.length === 0)
-        throw new StressUsageError(
-          `--only takes some of ${CASE_IDS.join(', ')}`,
-        );
+        throw new StressUsageError(`--only takes some of ${CASE_IDS.join(', ')}`);
       only = new Set(ids as CaseId[]);
     } else {
       throw new StressUsageError(`unknown option ${argv[i]}`);

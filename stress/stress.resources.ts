@@ -40,20 +40,12 @@ export class StressResources {
 
   /** Closes every scope not closed yet, newest first (the deadline's and signals' way out). */
   static async closeAllScopes(): Promise<void> {
-    for (const scope of [...StressResources.open].reverse())
-      await scope.closeAll();
+    for (const scope of [...StressResources.open].reverse()) await scope.closeAll();
   }
 
-  private async closeOne(step: {
-    name: string;
-    close: () => Promise<void>;
-  }): Promise<void> {
+  private async closeOne(step: { name: string; close: () => Promise<void> }): Promise<void> {
     try {
-      await withTimeout(
-        step.close(),
-        this.stepTimeoutMs,
-        `closing ${step.name}`,
-      );
+      await withTimeout(step.close(), this.stepTimeoutMs, `closing ${step.name}`);
     } catch (error) {
       console.error(
         `stress: ${this.label}: could not close ${step.name}: ${(error as Error).message}`,

@@ -15,10 +15,7 @@ import {
   isRetryableApiError,
   parseEnvelope,
 } from './cashy-protocol';
-import {
-  payoutDiagnostics,
-  type PayoutRequestMessage,
-} from '../payout.diagnostics';
+import { payoutDiagnostics, type PayoutRequestMessage } from '../payout.diagnostics';
 
 /** A fresh `nonceStr`: 32 random hex characters (Cashy allows up to 32). */
 export function createNonce(): string {
@@ -45,12 +42,8 @@ export class CashyHttpAgents implements OnModuleDestroy {
   private readonly own: HttpAgent[] = [];
 
   constructor(config: PayoutConfig) {
-    this.http =
-      config.http.httpAgent ??
-      this.adopt(new HttpAgent(PAYOUT_DEFAULTS.http.agent));
-    this.https =
-      config.http.httpsAgent ??
-      this.adopt(new HttpsAgent(PAYOUT_DEFAULTS.http.agent));
+    this.http = config.http.httpAgent ?? this.adopt(new HttpAgent(PAYOUT_DEFAULTS.http.agent));
+    this.https = config.http.httpsAgent ?? this.adopt(new HttpsAgent(PAYOUT_DEFAULTS.http.agent));
   }
 
   onModuleDestroy(): void {
@@ -71,10 +64,7 @@ export class CashyHttpAgents implements OnModuleDestroy {
  * `HttpModule`, `axios.defaults` and interceptors never see a signed request, and the host
  * never gets this instance.
  */
-export function createCashyHttpService(
-  config: PayoutConfig,
-  agents: CashyHttpAgents,
-): HttpService {
+export function createCashyHttpService(config: PayoutConfig, agents: CashyHttpAgents): HttpService {
   const instance = axios.create();
   // axios.create() starts from a copy of axios.defaults as the host left them (common headers,
   // auth, params, timeout...): drop all of it and keep only what is set here.
@@ -114,9 +104,7 @@ export class CashyHttpClient {
     private readonly http: HttpService,
   ) {
     const extra = config.http.headers;
-    const replaced = new Set(
-      Object.keys(extra).map((name) => name.toLowerCase()),
-    );
+    const replaced = new Set(Object.keys(extra).map((name) => name.toLowerCase()));
     const defaults = Object.entries({
       Accept: 'application/json',
       'User-Agent': USER_AGENT,
@@ -144,10 +132,7 @@ export class CashyHttpClient {
     // Serialized once: these exact bytes are signed and sent (nonceStr last, as Cashy's samples show it).
     const body = JSON.stringify({ ...payload, nonceStr: createNonce() });
     const started = payoutDiagnostics.requestObserved ? performance.now() : 0;
-    const report = (
-      outcome: PayoutRequestMessage['outcome'],
-      answer?: CashyAnswer,
-    ) =>
+    const report = (outcome: PayoutRequestMessage['outcome'], answer?: CashyAnswer) =>
       payoutDiagnostics.request(() => ({
         endpoint,
         merchantId: account.merchantId,
@@ -155,9 +140,7 @@ export class CashyHttpClient {
         durationMs: performance.now() - started,
         outcome,
         ...(answer ? { httpStatus: answer.httpStatus } : {}),
-        ...(answer?.envelope
-          ? { code: answer.envelope.code, msg: answer.envelope.msg }
-          : {}),
+        ...(answer?.envelope ? { code: answer.envelope.code, msg: answer.envelope.msg } : {}),
       }));
     try {
       const { status, text } = await this.exchange(
@@ -171,9 +154,7 @@ export class CashyHttpClient {
       report('answered', answer);
       return answer;
     } catch (error) {
-      report(
-        error instanceof CashyTransportError ? error.failure : 'connection',
-      );
+      report(error instanceof CashyTransportError ? error.failure : 'connection');
       throw error;
     }
   }
@@ -189,20 +170,14 @@ export class CashyHttpClient {
     payload: object,
     attempt = 1,
   ): Promise<unknown> {
-    const { httpStatus, envelope } = await this.post(
-      account,
-      endpoint,
-      payload,
-      attempt,
-    );
+    const { httpStatus, envelope } = await this.post(account, endpoint, payload, attempt);
     if (!envelope)
       throw new CashyTransportError(
         httpStatus >= 200 && httpStatus <= 299 ? 'unparsable' : 'http-status',
         endpoint,
         `HTTP ${httpStatus}, not a Cashy envelope`,
       );
-    if (envelope.code !== 200)
-      throw new CashyApiError(envelope.code, envelope.msg, endpoint);
+    if (envelope.code !== 200) throw new CashyApiError(envelope.code, envelope.msg, endpoint);
     if (httpStatus < 200 || httpStatus > 299)
       throw new CashyTransportError(
         'http-status',
@@ -226,8 +201,7 @@ export class CashyHttpClient {
       try {
         return await this.send(account, endpoint, payload, attempt);
       } catch (error) {
-        const retryable =
-          error instanceof CashyTransportError || isRetryableApiError(error);
+        const retryable = error instanceof CashyTransportError || isRetryableApiError(error);
         if (!retryable || attempt >= this.config.retry.attempts) throw error;
         payoutDiagnostics.retry(() => ({
           endpoint,
@@ -279,11 +253,7 @@ export class CashyHttpClient {
       return { status: answer.status, text: answer.data };
     } catch (error) {
       throw deadline.signal.aborted
-        ? new CashyTransportError(
-            'timeout',
-            endpoint,
-            `no complete answer within ${timeoutMs} ms`,
-          )
+        ? new CashyTransportError('timeout', endpoint, `no complete answer within ${timeoutMs} ms`)
         : transportError(endpoint, error);
     } finally {
       clearTimeout(timer);
@@ -296,10 +266,7 @@ export class CashyHttpClient {
  * reset, TLS verification, proxy) `connection`, named by its code. The apiKey is never sent, so no
  * error text can carry it; the Sign and body are left out all the same.
  */
-function transportError(
-  endpoint: CashyEndpoint,
-  error: unknown,
-): CashyTransportError {
+function transportError(endpoint: CashyEndpoint, error: unknown): CashyTransportError {
   if (
     error instanceof AxiosError &&
     error.code === AxiosError.ERR_BAD_RESPONSE &&

@@ -14,8 +14,7 @@ export const CASHY_ENDPOINTS = {
 export const CASHY_ACK = 'SUCCESS';
 
 /** One of Cashy's payout API paths. */
-export type CashyEndpoint =
-  (typeof CASHY_ENDPOINTS)[keyof typeof CASHY_ENDPOINTS];
+export type CashyEndpoint = (typeof CASHY_ENDPOINTS)[keyof typeof CASHY_ENDPOINTS];
 
 /** One exchange as received: the HTTP status and, when the body is Cashy's envelope, the envelope. */
 export interface CashyAnswer {
@@ -52,8 +51,7 @@ export const DEFAULT_CASHY_MESSAGE_PATTERNS: CashyMessagePatterns = {
 };
 
 /** `msg` values published as "not created": the request was refused before anything was done. */
-const PUBLISHED_REJECTION =
-  /^(?:Params_\w+|MerchantId_\w+|Request\w+|Sign_verify_error)$/;
+const PUBLISHED_REJECTION = /^(?:Params_\w+|MerchantId_\w+|Request\w+|Sign_verify_error)$/;
 /** The gateway refusing the mchOrderNo other than as missing (`Params_mchOrderNo_error` …). */
 const MCH_ORDER_NO_REFUSED = /^Params_mchOrderNo_(?!Required$)\w+$/;
 /** `msg` values after which the same request may simply be sent again: nothing was done. */
@@ -80,8 +78,7 @@ export function classifyCreateAnswer(
   endpoint: string,
   patterns: CashyMessagePatterns,
 ): CreateAttemptOutcome {
-  if (answer instanceof CashyTransportError)
-    return { kind: 'ambiguous', reason: answer.message };
+  if (answer instanceof CashyTransportError) return { kind: 'ambiguous', reason: answer.message };
   const { httpStatus, envelope } = answer;
   if (!envelope)
     return {
@@ -101,14 +98,10 @@ export function classifyCreateAnswer(
   }
   const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
   // The module checks mchOrderNo before sending, so the gateway refusing it most likely means "in use".
-  if (
-    patterns.duplicateOrder.test(envelope.msg) ||
-    MCH_ORDER_NO_REFUSED.test(envelope.msg)
-  )
+  if (patterns.duplicateOrder.test(envelope.msg) || MCH_ORDER_NO_REFUSED.test(envelope.msg))
     return { kind: 'duplicate', error };
   if (BUSY_MSG.test(envelope.msg)) return { kind: 'busy', error };
-  if (PUBLISHED_REJECTION.test(envelope.msg))
-    return { kind: 'rejected', error };
+  if (PUBLISHED_REJECTION.test(envelope.msg)) return { kind: 'rejected', error };
   return { kind: 'ambiguous', reason: error.message };
 }
 
@@ -143,11 +136,7 @@ export function classifyLookupAnswer(
       : `HTTP ${httpStatus} without a Cashy envelope`;
     return {
       kind: 'failed',
-      error: new CashyTransportError(
-        envelope ? 'http-status' : 'unparsable',
-        endpoint,
-        detail,
-      ),
+      error: new CashyTransportError(envelope ? 'http-status' : 'unparsable', endpoint, detail),
       retryable: true,
     };
   }
@@ -156,17 +145,12 @@ export function classifyLookupAnswer(
     if (data) return { kind: 'found', data };
     return {
       kind: 'failed',
-      error: new CashyTransportError(
-        'unparsable',
-        endpoint,
-        'code 200 without an orderNo',
-      ),
+      error: new CashyTransportError('unparsable', endpoint, 'code 200 without an orderNo'),
       retryable: true,
     };
   }
   const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
-  if (patterns.orderNotFound.test(envelope.msg))
-    return { kind: 'absent', error };
+  if (patterns.orderNotFound.test(envelope.msg)) return { kind: 'absent', error };
   // A signing or merchant problem will not go away by asking again; anything else might.
   return {
     kind: 'failed',
@@ -178,8 +162,7 @@ export function classifyLookupAnswer(
 /** True for `System_busy`, `System_Maintenance` and `System_error`: an idempotent call may be repeated. */
 export function isRetryableApiError(error: unknown): error is CashyApiError {
   return (
-    error instanceof CashyApiError &&
-    (BUSY_MSG.test(error.msg) || error.msg === 'System_error')
+    error instanceof CashyApiError && (BUSY_MSG.test(error.msg) || error.msg === 'System_error')
   );
 }
 

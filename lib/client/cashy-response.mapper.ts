@@ -6,28 +6,15 @@ import {
 } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
 import type { CashyEndpoint } from './cashy-protocol';
-import {
-  isPlainObject,
-  nonEmptyText,
-  normalizeAmount,
-  wireAmount,
-  wireText,
-} from './cashy-wire';
+import { isPlainObject, nonEmptyText, normalizeAmount, wireAmount, wireText } from './cashy-wire';
 import { CashyTransportError } from '../payout.errors';
 
 /** Cashy reports balances with two decimals in every market. */
 const BALANCE_SCALE = 2;
 
-function record(
-  data: unknown,
-  endpoint: CashyEndpoint,
-): Record<string, unknown> {
+function record(data: unknown, endpoint: CashyEndpoint): Record<string, unknown> {
   if (!isPlainObject(data))
-    throw new CashyTransportError(
-      'unparsable',
-      endpoint,
-      'data is not an object',
-    );
+    throw new CashyTransportError('unparsable', endpoint, 'data is not an object');
   return data;
 }
 
@@ -40,11 +27,7 @@ function amount(
   try {
     return normalizeAmount(value, scale);
   } catch {
-    throw new CashyTransportError(
-      'unparsable',
-      endpoint,
-      `${field} is not a decimal`,
-    );
+    throw new CashyTransportError('unparsable', endpoint, `${field} is not a decimal`);
   }
 }
 
@@ -81,25 +64,14 @@ export function toPayoutOrder(
 }
 
 /** Normalizes bankListQuery's array. */
-export function toPayoutBanks(
-  data: unknown,
-  endpoint: CashyEndpoint,
-): PayoutBank[] {
+export function toPayoutBanks(data: unknown, endpoint: CashyEndpoint): PayoutBank[] {
   if (!Array.isArray(data))
-    throw new CashyTransportError(
-      'unparsable',
-      endpoint,
-      'data is not an array',
-    );
+    throw new CashyTransportError('unparsable', endpoint, 'data is not an array');
   return data.map((entry) => {
     const bank = record(entry, endpoint);
     const bankId = Number(bank.bankId);
     if (!Number.isSafeInteger(bankId))
-      throw new CashyTransportError(
-        'unparsable',
-        endpoint,
-        'bankId is not a number',
-      );
+      throw new CashyTransportError('unparsable', endpoint, 'bankId is not a number');
     return {
       bankId,
       bankCode: String(bank.bankCode ?? ''),
@@ -117,9 +89,7 @@ export function toPayoutBalance(
   const value = record(data, endpoint);
   return {
     merchantId: String(value.mchId ?? merchantId),
-    balance:
-      amount(value.balance, BALANCE_SCALE, endpoint, 'balance') ?? '0.00',
-    unBalance:
-      amount(value.unBalance, BALANCE_SCALE, endpoint, 'unBalance') ?? '0.00',
+    balance: amount(value.balance, BALANCE_SCALE, endpoint, 'balance') ?? '0.00',
+    unBalance: amount(value.unBalance, BALANCE_SCALE, endpoint, 'unBalance') ?? '0.00',
   };
 }

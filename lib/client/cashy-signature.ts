@@ -13,10 +13,7 @@ function digest(body: string | Uint8Array, apiKey: CashyApiKey): Buffer {
  * travels on the wire. There is no canonical form, so always sign the string you send and verify
  * the bytes you received.
  */
-export function signCashyBody(
-  body: string | Uint8Array,
-  apiKey: CashyApiKey,
-): string {
+export function signCashyBody(body: string | Uint8Array, apiKey: CashyApiKey): string {
   return digest(body, apiKey).toString('hex').toUpperCase();
 }
 

@@ -18,9 +18,7 @@ export function isOrderNumber(value: unknown): value is string {
 }
 
 /** True for a JSON object: not `null`, not an array. */
-export function isPlainObject(
-  value: unknown,
-): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -45,10 +43,7 @@ export function idText(value: unknown): string | undefined {
  * kept as written (trimmed). `null` when absent or not a decimal: lenient, for answers and reports
  * that are orders whatever their amounts say.
  */
-export function wireAmount(
-  value: unknown,
-  scale: number | undefined,
-): string | null {
+export function wireAmount(value: unknown, scale: number | undefined): string | null {
   const parsed = parseDecimal(value);
   if (!parsed) return null;
   return scale === undefined && typeof value === 'string'
@@ -61,10 +56,7 @@ export function wireAmount(
  * no known scale the value is rendered as given, minus noise zeros. Throws `TypeError` for a value
  * that is not a decimal at all: strict, for figures that must be right (balances).
  */
-export function normalizeAmount(
-  value: unknown,
-  scale: number | undefined,
-): string | null {
+export function normalizeAmount(value: unknown, scale: number | undefined): string | null {
   if (isAbsent(value)) return null;
   const parsed = parseDecimal(value);
   if (!parsed) throw new TypeError(`not a decimal: ${JSON.stringify(value)}`);

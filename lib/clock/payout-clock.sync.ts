@@ -1,9 +1,4 @@
-import {
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { PayoutClock } from './payout.clock';
 
 /** How often a clock with a source of time re-reads it; and, while it cannot, how soon it tries again. */

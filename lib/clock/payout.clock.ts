@@ -47,10 +47,7 @@ export class SyncedPayoutClock extends PayoutClock {
 
   now(): number {
     if (this.offset === undefined)
-      throw new PayoutStoreError(
-        'time',
-        new Error("the store's clock has not been read yet"),
-      );
+      throw new PayoutStoreError('time', new Error("the store's clock has not been read yet"));
     return Math.floor(monotonicNow() + this.offset);
   }
 
@@ -58,8 +55,7 @@ export class SyncedPayoutClock extends PayoutClock {
     const sentAt = monotonicNow();
     const time = await this.read();
     const answeredAt = monotonicNow();
-    if (!Number.isFinite(time))
-      throw new Error(`the store's clock answered ${String(time)}`);
+    if (!Number.isFinite(time)) throw new Error(`the store's clock answered ${String(time)}`);
     this.offset = time - (sentAt + answeredAt) / 2;
   }
 }

@@ -2,10 +2,7 @@ import { inspect } from 'node:util';
 import { PayoutConfigurationError } from '../payout.errors';
 import { type OptionProblem, problemList } from '../options/option.reader';
 import { readPayoutOptions } from '../options/payout-options.resolver';
-import {
-  PAYOUT_ENV_ACCOUNTS,
-  type PayoutEnvVariable,
-} from './payout-env.constants';
+import { PAYOUT_ENV_ACCOUNTS, type PayoutEnvVariable } from './payout-env.constants';
 import type { PayoutEnvConfig } from './payout-env-config.interface';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -20,10 +17,7 @@ function read(env: Env, name: PayoutEnvVariable): string | undefined {
 }
 
 /** Whole numbers become numbers; anything else goes on as is, for the resolver to reject in its own words. */
-function readInteger(
-  env: Env,
-  name: PayoutEnvVariable,
-): number | string | undefined {
+function readInteger(env: Env, name: PayoutEnvVariable): number | string | undefined {
   const value = read(env, name);
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : value;
 }
@@ -65,8 +59,7 @@ function readAccountVariables(
   );
   const accounts = PAYOUT_ENV_ACCOUNTS.filter(
     (account) =>
-      read(env, account.merchantId) !== undefined ||
-      read(env, account.apiKey) !== undefined,
+      read(env, account.merchantId) !== undefined || read(env, account.apiKey) !== undefined,
   );
   if (single.length > 0 && accounts.length > 0) {
     const found = PAYOUT_ENV_ACCOUNTS.flatMap((account) => [
@@ -97,10 +90,7 @@ function readAccountVariables(
       currencies: [account.currency],
     };
   });
-  sources.set(
-    'accounts',
-    accounts.map((account) => account.merchantId).join(' and '),
-  );
+  sources.set('accounts', accounts.map((account) => account.merchantId).join(' and '));
   return undefined;
 }
 
@@ -119,13 +109,10 @@ export function readPayoutEnv(env: Env): PayoutEnvConfig {
     sources.set(option, variable);
   }
   const accountsProblem = readAccountVariables(env, options, sources);
-  const problems: OptionProblem[] = accountsProblem
-    ? [{ path: '', message: accountsProblem }]
-    : [];
+  const problems: OptionProblem[] = accountsProblem ? [{ path: '', message: accountsProblem }] : [];
   for (const { path, message } of readPayoutOptions(options).problems ?? []) {
     // The account problem above already says what is wrong with the account variables.
-    if (accountsProblem && (path === 'merchantId' || path === 'apiKey'))
-      continue;
+    if (accountsProblem && (path === 'merchantId' || path === 'apiKey')) continue;
     const variable = sources.get(path);
     problems.push({
       path,
@@ -137,10 +124,7 @@ export function readPayoutEnv(env: Env): PayoutEnvConfig {
   }
   if (problems.length > 0)
     throw new PayoutConfigurationError(
-      problemList(
-        'Invalid PayoutModule options from the environment: ',
-        problems,
-      ),
+      problemList('Invalid PayoutModule options from the environment: ', problems),
     );
 
   const config = options as unknown as PayoutEnvConfig;

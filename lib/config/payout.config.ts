@@ -12,6 +12,4 @@ import { readPayoutEnv } from './payout-env.reader';
  * PayoutModule.forRootAsync(payoutConfig.asProvider()),
  * ```
  */
-export const payoutConfig = registerAs('payout', (): PayoutEnvConfig =>
-  readPayoutEnv(process.env),
-);
+export const payoutConfig = registerAs('payout', (): PayoutEnvConfig => readPayoutEnv(process.env));

@@ -9,10 +9,7 @@ import {
 type OnEventOptions = Exclude<Parameters<typeof OnEvent>[1], undefined>;
 
 /** `@OnEvent` options a payout listener may set; errors are never suppressed. */
-export type PayoutListenerOptions = Omit<
-  OnEventOptions,
-  'suppressErrors' | 'async'
->;
+export type PayoutListenerOptions = Omit<OnEventOptions, 'suppressErrors' | 'async'>;
 
 // A thrown listener must reach the webhook so it answers 500 and Cashy retries; `async` would detach
 // the listener from emitAsync and let the webhook acknowledge before it settled.

@@ -12,12 +12,8 @@ export async function emitToEveryListener(
   payload: unknown,
 ): Promise<void> {
   const calls = [
-    ...events
-      .listenersAny()
-      .map((listener) => () => listener.call(events, name, payload)),
-    ...events
-      .listeners(name)
-      .map((listener) => () => listener.call(events, payload)),
+    ...events.listenersAny().map((listener) => () => listener.call(events, name, payload)),
+    ...events.listeners(name).map((listener) => () => listener.call(events, payload)),
   ];
   const results = await Promise.allSettled(
     calls.map(async (call) => {

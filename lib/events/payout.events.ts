@@ -1,8 +1,4 @@
-import type {
-  PayoutResultDesc,
-  PayoutStatus,
-  PayoutCurrency,
-} from '../payout.types';
+import type { PayoutResultDesc, PayoutStatus, PayoutCurrency } from '../payout.types';
 
 /** Emitted the first time an order is reported `SUCCESS`. */
 export const PAYOUT_SUCCEEDED = 'payout.succeeded' as const;
@@ -95,13 +91,7 @@ export class PayoutFailedEvent extends PayoutEvent {
  * - `unresolved`: the built-in reconciliation gave up on a payout still open after its horizon.
  */
 export type PayoutAnomalyKind =
-  | 'transition'
-  | 'merchant'
-  | 'mchOrderNo'
-  | 'amount'
-  | 'status'
-  | 'answer'
-  | 'unresolved';
+  'transition' | 'merchant' | 'mchOrderNo' | 'amount' | 'status' | 'answer' | 'unresolved';
 
 /** Fields of `PayoutAnomalyEvent`. */
 export interface PayoutAnomalyFields {

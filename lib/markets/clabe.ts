@@ -5,8 +5,7 @@ const CLABE_WEIGHTS = [3, 7, 1];
 /** The check digit for the first 17 digits of a CLABE. */
 export function clabeCheckDigit(first17: string): number {
   let sum = 0;
-  for (let i = 0; i < 17; i++)
-    sum += (Number(first17[i]) * CLABE_WEIGHTS[i % 3]) % 10;
+  for (let i = 0; i < 17; i++) sum += (Number(first17[i]) * CLABE_WEIGHTS[i % 3]) % 10;
   return (10 - (sum % 10)) % 10;
 }
 

@@ -67,8 +67,7 @@ export function compareDecimals(a: ParsedDecimal, b: ParsedDecimal): number {
  * compare as text, and fractions compare as text once padded to the same length.
  */
 function compareMagnitudes(a: ParsedDecimal, b: ParsedDecimal): number {
-  if (a.integer.length !== b.integer.length)
-    return a.integer.length < b.integer.length ? -1 : 1;
+  if (a.integer.length !== b.integer.length) return a.integer.length < b.integer.length ? -1 : 1;
   if (a.integer !== b.integer) return a.integer < b.integer ? -1 : 1;
   const width = Math.max(a.fraction.length, b.fraction.length);
   const fa = a.fraction.padEnd(width, '0');
@@ -82,9 +81,7 @@ function compareMagnitudes(a: ParsedDecimal, b: ParsedDecimal): number {
  */
 export function formatDecimal(parsed: ParsedDecimal, scale: number): string {
   const fraction =
-    parsed.fraction.length >= scale
-      ? parsed.fraction
-      : parsed.fraction.padEnd(scale, '0');
+    parsed.fraction.length >= scale ? parsed.fraction : parsed.fraction.padEnd(scale, '0');
   return `${parsed.negative ? '-' : ''}${parsed.integer}${fraction ? `.${fraction}` : ''}`;
 }
 

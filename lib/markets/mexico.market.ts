@@ -122,31 +122,21 @@ function checkMexico(fields: MarketPayoutFields): MarketRuleViolation[] {
       message: 'cciAccountNo is a Peruvian field; leave it out for MXN',
     });
   }
-  if (
-    accountType !== undefined &&
-    accountType !== CARD_OR_ACCOUNT &&
-    accountType !== CLABE
-  ) {
+  if (accountType !== undefined && accountType !== CARD_OR_ACCOUNT && accountType !== CLABE) {
     out.push({
       field: 'accountType',
       rule: 'accountType',
-      message:
-        'accountType must be 3 (16-digit card/account) or 40 (18-digit CLABE) for MXN',
+      message: 'accountType must be 3 (16-digit card/account) or 40 (18-digit CLABE) for MXN',
     });
   }
   if (bankId === STP_BANK_ID && accountType === CARD_OR_ACCOUNT) {
     out.push({
       field: 'accountType',
       rule: 'stpClabeOnly',
-      message:
-        'accountType must be 40 (CLABE) for STP (bankId 24), which accepts CLABE only',
+      message: 'accountType must be 40 (CLABE) for STP (bankId 24), which accepts CLABE only',
     });
   }
-  if (
-    accountNo !== undefined &&
-    accountType === CARD_OR_ACCOUNT &&
-    accountNo.length !== 16
-  ) {
+  if (accountNo !== undefined && accountType === CARD_OR_ACCOUNT && accountNo.length !== 16) {
     out.push({
       field: 'accountNo',
       rule: 'accountFormat',
@@ -158,8 +148,7 @@ function checkMexico(fields: MarketPayoutFields): MarketRuleViolation[] {
       out.push({
         field: 'accountNo',
         rule: 'clabeCheckDigit',
-        message:
-          'accountNo must be an 18-digit CLABE with a valid check digit (accountType 40)',
+        message: 'accountNo must be an 18-digit CLABE with a valid check digit (accountType 40)',
       });
     } else {
       const bank = bankId === undefined ? undefined : BANKS_BY_ID.get(bankId);

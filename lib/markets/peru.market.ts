@@ -94,9 +94,7 @@ const BIG_FOUR_ACCOUNT_FORMATS: Readonly<
 };
 
 /** Peru's identity documents: `idType` → rule for `idCard`. */
-const ID_DOCUMENTS: Readonly<
-  Record<string, { name: string; pattern: RegExp; text: string }>
-> = {
+const ID_DOCUMENTS: Readonly<Record<string, { name: string; pattern: RegExp; text: string }>> = {
   '1': { name: 'DNI', pattern: /^\d{8}$/, text: 'exactly 8 digits' },
   '2': {
     name: 'PAS',
@@ -111,11 +109,7 @@ const ID_DOCUMENTS: Readonly<
   '4': { name: 'RUC', pattern: /^\d{11}$/, text: 'exactly 11 digits' },
 };
 
-function checkCci(
-  cci: string,
-  bankId: number | undefined,
-  out: MarketRuleViolation[],
-): void {
+function checkCci(cci: string, bankId: number | undefined, out: MarketRuleViolation[]): void {
   if (!isValidCci(cci)) {
     out.push({
       field: 'cciAccountNo',
@@ -124,8 +118,7 @@ function checkCci(
     });
     return;
   }
-  const entity =
-    bankId === undefined ? undefined : CCI_ENTITY_BY_BANK_ID[bankId];
+  const entity = bankId === undefined ? undefined : CCI_ENTITY_BY_BANK_ID[bankId];
   if (entity && !cci.startsWith(entity)) {
     out.push({
       field: 'cciAccountNo',
@@ -137,14 +130,9 @@ function checkCci(
 
 function checkPeru(fields: MarketPayoutFields): MarketRuleViolation[] {
   const out: MarketRuleViolation[] = [];
-  const { accountNo, cciAccountNo, accountType, bankId, idType, idCard } =
-    fields;
+  const { accountNo, cciAccountNo, accountType, bankId, idType, idCard } = fields;
 
-  if (
-    accountType !== undefined &&
-    accountType !== CORRIENTE &&
-    accountType !== AHORRO
-  ) {
+  if (accountType !== undefined && accountType !== CORRIENTE && accountType !== AHORRO) {
     out.push({
       field: 'accountType',
       rule: 'accountType',
@@ -152,8 +140,7 @@ function checkPeru(fields: MarketPayoutFields): MarketRuleViolation[] {
     });
   }
 
-  const bigFour =
-    bankId === undefined ? undefined : BIG_FOUR_ACCOUNT_FORMATS[bankId];
+  const bigFour = bankId === undefined ? undefined : BIG_FOUR_ACCOUNT_FORMATS[bankId];
   if (bigFour) {
     const lengths = bigFour.lengths(accountType ?? AHORRO);
     if (accountNo !== undefined && !lengths.includes(accountNo.length)) {

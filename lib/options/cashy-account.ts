@@ -34,10 +34,7 @@ export class CashyAccount {
 
   /** Upper-case `MD5(body + apiKey)`. */
   sign(body: string | Buffer): string {
-    return signCashyBody(
-      body,
-      typeof body === 'string' ? this.#apiKey : this.#apiKeyBytes,
-    );
+    return signCashyBody(body, typeof body === 'string' ? this.#apiKey : this.#apiKeyBytes);
   }
 
   /** Constant-time check of a `Sign` header over raw bytes. */

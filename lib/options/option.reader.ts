@@ -56,19 +56,15 @@ function expected(rule: OptionRule): string {
   const what = kind === undefined ? 'a whole number' : 'a number';
   const above = kind === 'above';
   if (max !== Infinity)
-    return above
-      ? `${what} above ${min} and at most ${max}`
-      : `${what} from ${min} to ${max}`;
-  if (min === 0 && kind !== undefined)
-    return above ? 'a positive number' : 'a non-negative number';
+    return above ? `${what} above ${min} and at most ${max}` : `${what} from ${min} to ${max}`;
+  if (min === 0 && kind !== undefined) return above ? 'a positive number' : 'a non-negative number';
   return above ? `${what} above ${min}` : `${what} of at least ${min}`;
 }
 
 /** Whether `value` is one `rule` takes. */
 function fits(value: unknown, rule: OptionRule): boolean {
   if (typeof rule === 'boolean') return typeof value === 'boolean';
-  if (typeof rule === 'string')
-    return typeof value === 'string' && value.length > 0;
+  if (typeof rule === 'string') return typeof value === 'string' && value.length > 0;
   const [min, max, , kind] = rule;
   if (typeof value !== 'number' || !Number.isFinite(value)) return false;
   if (kind === undefined && !Number.isInteger(value)) return false;
@@ -93,11 +89,7 @@ export class OptionReader {
   }
 
   /** One option: its default when absent; reported, and its default, when its rule refuses it. */
-  value<R extends OptionRule>(
-    value: unknown,
-    path: string,
-    rule: R,
-  ): OptionValue<R> {
+  value<R extends OptionRule>(value: unknown, path: string, rule: R): OptionValue<R> {
     if (value === undefined) return fallbackOf(rule) as OptionValue<R>;
     if (fits(value, rule)) return value as OptionValue<R>;
     this.fail(path, `must be ${expected(rule)}`);
@@ -105,11 +97,7 @@ export class OptionReader {
   }
 
   /** One option that must be given: reported as required when absent. */
-  required<R extends OptionRule>(
-    value: unknown,
-    path: string,
-    rule: R,
-  ): OptionValue<R> {
+  required<R extends OptionRule>(value: unknown, path: string, rule: R): OptionValue<R> {
     if (value !== undefined) return this.value(value, path, rule);
     this.fail(path, `is required and must be ${expected(rule)}`);
     return fallbackOf(rule) as OptionValue<R>;
@@ -151,11 +139,7 @@ export class OptionReader {
   }
 
   /** An object option at `path`: `{}` when absent; reported, and `undefined`, when not an object. */
-  object(
-    value: unknown,
-    path: string,
-    shape: string,
-  ): Record<string, unknown> | undefined {
+  object(value: unknown, path: string, shape: string): Record<string, unknown> | undefined {
     if (value === undefined) return {};
     if (isPlainObject(value)) return value;
     this.fail(path, `must be ${shape}`);
@@ -187,15 +171,11 @@ export class OptionReader {
     lead: string,
     ErrorType: new (message: string) => Error = PayoutConfigurationError,
   ): void {
-    if (this.problems.length > 0)
-      throw new ErrorType(problemList(lead, this.problems));
+    if (this.problems.length > 0) throw new ErrorType(problemList(lead, this.problems));
   }
 }
 
 /** `lead` and then every problem's message, `; ` between them: the text of the error listing them. */
-export function problemList(
-  lead: string,
-  problems: readonly OptionProblem[],
-): string {
+export function problemList(lead: string, problems: readonly OptionProblem[]): string {
   return lead + problems.map((problem) => problem.message).join('; ');
 }

@@ -23,17 +23,10 @@ export function readAccountFields(
 ): AccountFields {
   const merchantId = idText(entry.merchantId);
   if (merchantId === undefined || !MERCHANT_ID.test(merchantId))
-    reader.fail(
-      `${prefix}merchantId`,
-      "is required and must be Cashy's numeric merchant id",
-    );
+    reader.fail(`${prefix}merchantId`, "is required and must be Cashy's numeric merchant id");
   // Say what is wrong with the key without ever echoing it.
   const apiKey = typeof entry.apiKey === 'string' ? entry.apiKey : undefined;
-  if (!apiKey?.trim())
-    reader.fail(
-      `${prefix}apiKey`,
-      'is required and must be a non-empty string',
-    );
+  if (!apiKey?.trim()) reader.fail(`${prefix}apiKey`, 'is required and must be a non-empty string');
   const list = entry.currencies;
   if (list === undefined && !currenciesRequired) return { merchantId, apiKey };
   if (
@@ -63,10 +56,7 @@ export function checkDistinctAccounts(
   for (const { merchantId, name } of accounts) {
     for (const key of new Set([merchantId, name ?? merchantId])) {
       if (seen.has(key))
-        reader.report(
-          'accounts',
-          `accounts: "${key}" names or identifies more than one account`,
-        );
+        reader.report('accounts', `accounts: "${key}" names or identifies more than one account`);
       seen.add(key);
     }
   }
@@ -77,13 +67,9 @@ function accountEntries(
   reader: OptionReader,
   options: Record<string, unknown>,
 ): { entries: unknown[]; prefix: (i: number) => string } | undefined {
-  const single =
-    options.merchantId !== undefined || options.apiKey !== undefined;
+  const single = options.merchantId !== undefined || options.apiKey !== undefined;
   if (single && options.accounts !== undefined) {
-    reader.report(
-      'accounts',
-      'give either merchantId and apiKey, or accounts, not both',
-    );
+    reader.report('accounts', 'give either merchantId and apiKey, or accounts, not both');
     return undefined;
   }
   if (single)
@@ -116,11 +102,7 @@ export function readAccounts(
       return;
     }
     const prefix = found.prefix(i);
-    const { merchantId, apiKey, currencies } = readAccountFields(
-      reader,
-      entry,
-      prefix,
-    );
+    const { merchantId, apiKey, currencies } = readAccountFields(reader, entry, prefix);
     const name = reader.value(entry.name, `${prefix}name`, merchantId ?? '');
     if (merchantId !== undefined && apiKey !== undefined)
       accounts.push(new CashyAccount(name, merchantId, apiKey, currencies));

@@ -62,9 +62,7 @@ export class PayoutConfig {
     /** The built-in sweep of open payouts, or `false` when the host turned it off. */
     readonly reconciliation: ResolvedReconciliationPolicy | false,
   ) {
-    this.byMerchantId = new Map(
-      accounts.map((account) => [account.merchantId, account]),
-    );
+    this.byMerchantId = new Map(accounts.map((account) => [account.merchantId, account]));
     this.#http = http;
   }
 
@@ -89,9 +87,7 @@ export class PayoutConfig {
     const wanted = selector?.account;
     if (wanted !== undefined && wanted !== null && wanted !== '') {
       const key = String(wanted);
-      const account = this.accounts.find(
-        (a) => a.name === key || a.merchantId === key,
-      );
+      const account = this.accounts.find((a) => a.name === key || a.merchantId === key);
       if (!account) {
         throw new PayoutConfigurationError(
           `account: no configured account is named or has merchantId "${key}" (known: ${this.accounts.map((a) => a.name).join(', ')})`,
@@ -123,9 +119,7 @@ export class PayoutConfig {
     const candidates = dedicated.length === 1 ? dedicated : serving;
     if (candidates.length === 1) return candidates[0];
     if (candidates.length === 0) {
-      throw new PayoutConfigurationError(
-        `currency: no configured account serves ${currency}`,
-      );
+      throw new PayoutConfigurationError(`currency: no configured account serves ${currency}`);
     }
     throw new PayoutConfigurationError(
       `account: accounts ${candidates.map((a) => a.name).join(' and ')} all serve ${currency}; pass { account } to choose`,

@@ -33,10 +33,7 @@ const PROXY_KEYS = ['protocol', 'host', 'port', 'auth'];
 const HTTP_KEYS = ['httpAgent', 'httpsAgent', 'proxy', 'headers'];
 const PORT = [1, 65_535, 0] as const;
 
-function readProxy(
-  reader: OptionReader,
-  value: unknown,
-): AxiosProxyConfig | false {
+function readProxy(reader: OptionReader, value: unknown): AxiosProxyConfig | false {
   if (value === undefined || value === false) return HTTP_DEFAULTS.proxy;
   if (!isPlainObject(value)) {
     reader.fail(
@@ -49,10 +46,7 @@ function readProxy(
     unknown: 'is not an option (use protocol, host, port and auth)',
   });
   const { protocol, host, auth } = value;
-  if (
-    protocol !== undefined &&
-    (typeof protocol !== 'string' || !/^https?:?$/.test(protocol))
-  )
+  if (protocol !== undefined && (typeof protocol !== 'string' || !/^https?:?$/.test(protocol)))
     reader.fail('http.proxy.protocol', 'must be "http" or "https"');
   // A host name or address only: a URL here would be taken for a host name and fail at the first call.
   if (typeof host !== 'string' || !(/^[\w.-]+$/.test(host) || isIPv6(host)))
@@ -71,13 +65,9 @@ function readProxy(
       Object.keys(auth).every((k) => k === 'username' || k === 'password')
     )
   )
-    reader.fail(
-      'http.proxy.auth',
-      'must be { username: string, password: string }',
-    );
+    reader.fail('http.proxy.auth', 'must be { username: string, password: string }');
   const proxy: AxiosProxyConfig = { host: host as string, port };
-  if (protocol !== undefined)
-    proxy.protocol = (protocol as string).replace(/:$/, '');
+  if (protocol !== undefined) proxy.protocol = (protocol as string).replace(/:$/, '');
   if (isPlainObject(auth))
     proxy.auth = {
       username: auth.username as string,
@@ -86,16 +76,9 @@ function readProxy(
   return Object.freeze(proxy);
 }
 
-function readHeaders(
-  reader: OptionReader,
-  value: unknown,
-): Readonly<Record<string, string>> {
+function readHeaders(reader: OptionReader, value: unknown): Readonly<Record<string, string>> {
   if (value === undefined) return HTTP_DEFAULTS.headers;
-  const given = reader.object(
-    value,
-    'http.headers',
-    'an object of header names to string values',
-  );
+  const given = reader.object(value, 'http.headers', 'an object of header names to string values');
   if (!given) return HTTP_DEFAULTS.headers;
   const headers: Record<string, string> = {};
   const seen = new Set<string>();
@@ -108,10 +91,7 @@ function readHeaders(
         `http.headers: "${name.replace(/[^\x20-\x7e]/g, '?')}" is not a valid header name`,
       );
     else if (RESERVED_HEADERS.has(lower))
-      reader.fail(
-        path,
-        'may not be set: the module sets it to sign and frame each request',
-      );
+      reader.fail(path, 'may not be set: the module sets it to sign and frame each request');
     else if (seen.has(lower))
       reader.fail(path, 'is given more than once (header names ignore case)');
     else if (typeof headerValue !== 'string' || !HEADER_VALUE.test(headerValue))
@@ -141,8 +121,7 @@ function readAgent(
   }
   // A payout's signed request to a gateway nobody verified is not an option.
   if (
-    (value as { options?: { rejectUnauthorized?: unknown } }).options
-      ?.rejectUnauthorized === false
+    (value as { options?: { rejectUnauthorized?: unknown } }).options?.rejectUnauthorized === false
   ) {
     reader.fail(
       `http.${key}`,
@@ -154,15 +133,8 @@ function readAgent(
 }
 
 /** Reads the module option `http` (the transport's agents, egress proxy and extra headers). */
-export function readHttpOptions(
-  reader: OptionReader,
-  value: unknown,
-): ResolvedHttpOptions {
-  const http = reader.object(
-    value,
-    'http',
-    '{ httpAgent?, httpsAgent?, proxy?, headers? }',
-  );
+export function readHttpOptions(reader: OptionReader, value: unknown): ResolvedHttpOptions {
+  const http = reader.object(value, 'http', '{ httpAgent?, httpsAgent?, proxy?, headers? }');
   if (!http)
     return {
       httpAgent: undefined,
@@ -174,8 +146,7 @@ export function readHttpOptions(
   reader.unknownKeys(http, 'http', HTTP_KEYS, {
     unknown: 'is not an option (use httpAgent, httpsAgent, proxy or headers)',
     refused: {
-      timeout:
-        'http.timeout is not an option: use timeoutMs, which bounds each whole exchange',
+      timeout: 'http.timeout is not an option: use timeoutMs, which bounds each whole exchange',
     },
   });
   return Object.freeze({

@@ -7,21 +7,11 @@ import { PayoutConfigurationError } from '../payout.errors';
 import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
-import {
-  compareDecimals,
-  decimalPlaces,
-  formatDecimal,
-  parseDecimal,
-} from '../markets/decimal';
+import { compareDecimals, decimalPlaces, formatDecimal, parseDecimal } from '../markets/decimal';
 import { CREATE_PAYOUT_FIELD_SPECS } from '../validation/create-payout.fields';
 import { isHttpUrl, normalizeHttpUrl } from '../validation/printable-text';
 import { resolveReconciliation } from '../reconciliation/payout-reconciliation.options';
-import {
-  defaultsOf,
-  OptionReader,
-  type OptionProblem,
-  problemList,
-} from './option.reader';
+import { defaultsOf, OptionReader, type OptionProblem, problemList } from './option.reader';
 import { readAccounts } from './payout-accounts.reader';
 import { HTTP_DEFAULTS, readHttpOptions } from './payout-http-options.reader';
 import { PayoutConfig } from './payout-config';
@@ -93,17 +83,12 @@ function readBaseUrl(reader: OptionReader, value: unknown): string {
   return '';
 }
 
-function readNotifyUrl(
-  reader: OptionReader,
-  value: unknown,
-): string | undefined {
+function readNotifyUrl(reader: OptionReader, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   // The same bound as a notifyUrl given per call: Cashy's.
   const maxLength = CREATE_PAYOUT_FIELD_SPECS.notifyUrl.maxLength!;
-  const normalized =
-    typeof value === 'string' ? normalizeHttpUrl(value) : undefined;
-  if (normalized !== undefined && normalized.length <= maxLength)
-    return normalized;
+  const normalized = typeof value === 'string' ? normalizeHttpUrl(value) : undefined;
+  if (normalized !== undefined && normalized.length <= maxLength) return normalized;
   reader.fail(
     'notifyUrl',
     `must be an absolute http(s) URL of at most ${maxLength} characters, without control or invisible characters`,
@@ -114,9 +99,7 @@ function readNotifyUrl(
 function checkStore(reader: OptionReader, value: unknown): void {
   if (value === undefined) return;
   const store = value as Record<string, unknown> | null;
-  const missing = STORE_METHODS.filter(
-    (method) => typeof store?.[method] !== 'function',
-  );
+  const missing = STORE_METHODS.filter((method) => typeof store?.[method] !== 'function');
   if (missing.length > 0)
     reader.fail(
       'store',
@@ -132,14 +115,9 @@ function readBound(
   scale: number,
 ): string | undefined {
   const parsed = parseDecimal(value);
-  if (
-    !parsed ||
-    parsed.negative ||
-    !/[1-9]/.test(parsed.integer + parsed.fraction)
-  )
+  if (!parsed || parsed.negative || !/[1-9]/.test(parsed.integer + parsed.fraction))
     reader.fail(path, 'must be a positive decimal');
-  else if (decimalPlaces(parsed) > scale)
-    reader.fail(path, `may have at most ${scale} decimals`);
+  else if (decimalPlaces(parsed) > scale) reader.fail(path, `may have at most ${scale} decimals`);
   else return formatDecimal(parsed, scale);
   return undefined;
 }
@@ -152,8 +130,7 @@ export function readLimits(
   reader: OptionReader,
   value: unknown,
 ): Record<PayoutCurrency, AmountLimits> {
-  const overrides =
-    reader.object(value, 'limits', 'an object keyed by currency') ?? {};
+  const overrides = reader.object(value, 'limits', 'an object keyed by currency') ?? {};
   for (const key of Object.keys(overrides)) {
     if (!PAYOUT_CURRENCIES.includes(key as PayoutCurrency))
       reader.report(
@@ -165,37 +142,22 @@ export function readLimits(
   for (const currency of PAYOUT_CURRENCIES) {
     const market = PAYOUT_MARKETS[currency];
     const path = `limits.${currency}`;
-    const bounds =
-      reader.object(overrides[currency], path, 'an object { min?, max? }') ??
-      {};
+    const bounds = reader.object(overrides[currency], path, 'an object { min?, max? }') ?? {};
     const resolved = { ...market.defaultLimits };
     for (const bound of ['min', 'max'] as const) {
       if (bounds[bound] === undefined) continue;
       resolved[bound] =
-        readBound(
-          reader,
-          bounds[bound],
-          `${path}.${bound}`,
-          market.amountScale,
-        ) ?? resolved[bound];
+        readBound(reader, bounds[bound], `${path}.${bound}`, market.amountScale) ?? resolved[bound];
     }
-    const [min, max] = [resolved.min, resolved.max].map((v) =>
-      parseDecimal(v)!,
-    );
+    const [min, max] = [resolved.min, resolved.max].map((v) => parseDecimal(v)!);
     if (compareDecimals(min, max) > 0)
-      reader.report(
-        path,
-        `${path}: min ${resolved.min} is above max ${resolved.max}`,
-      );
+      reader.report(path, `${path}: min ${resolved.min} is above max ${resolved.max}`);
     limits[currency] = resolved;
   }
   return limits;
 }
 
-function readGatewayMessages(
-  reader: OptionReader,
-  value: unknown,
-): CashyMessagePatterns {
+function readGatewayMessages(reader: OptionReader, value: unknown): CashyMessagePatterns {
   const resolved = { ...PAYOUT_DEFAULTS.gatewayMessages };
   const given = reader.object(
     value,
@@ -205,21 +167,14 @@ function readGatewayMessages(
   for (const [key, pattern] of Object.entries(given ?? {})) {
     const path = `gatewayMessages.${key}`;
     if (key !== 'duplicateOrder' && key !== 'orderNotFound')
-      reader.fail(
-        path,
-        'is not an option (use duplicateOrder or orderNotFound)',
-      );
+      reader.fail(path, 'is not an option (use duplicateOrder or orderNotFound)');
     else if (!(pattern instanceof RegExp))
       reader.fail(
         path,
         'must be a RegExp matched against the whole msg, such as /^Order_not_exist$/',
       );
     // Without the global or sticky flags, test() keeps no state between calls.
-    else
-      resolved[key] = new RegExp(
-        pattern.source,
-        pattern.flags.replace(/[gy]/g, ''),
-      );
+    else resolved[key] = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
   }
   return value === undefined ? PAYOUT_DEFAULTS.gatewayMessages : resolved;
 }
@@ -230,15 +185,10 @@ function readGatewayMessages(
  */
 export function readPayoutOptions(
   input: unknown,
-):
-  | { config: PayoutConfig; problems?: undefined }
-  | { problems: readonly OptionProblem[] } {
+): { config: PayoutConfig; problems?: undefined } | { problems: readonly OptionProblem[] } {
   const reader = new OptionReader();
   if (!isPlainObject(input)) {
-    reader.report(
-      '',
-      'options must be an object (did the forRootAsync factory return nothing?)',
-    );
+    reader.report('', 'options must be an object (did the forRootAsync factory return nothing?)');
     return { problems: reader.problems };
   }
   const rules = PAYOUT_OPTION_RULES;
@@ -262,11 +212,7 @@ export function readPayoutOptions(
   if (retry.maxDelayMs < retry.baseDelayMs)
     reader.fail('retry.maxDelayMs', 'must not be below retry.baseDelayMs');
   const delivery = reader.section(input.delivery, 'delivery', rules.delivery);
-  const resendWindowMs = reader.value(
-    input.resendWindowMs,
-    'resendWindowMs',
-    rules.resendWindowMs,
-  );
+  const resendWindowMs = reader.value(input.resendWindowMs, 'resendWindowMs', rules.resendWindowMs);
   const messages = readGatewayMessages(reader, input.gatewayMessages);
   const reconciliation = resolveReconciliation(input.reconciliation, reader);
   // The sweep never gives a payout up while its create may still land.
@@ -301,8 +247,6 @@ export function readPayoutOptions(
 export function resolvePayoutOptions(input: unknown): PayoutConfig {
   const read = readPayoutOptions(input);
   if (read.problems)
-    throw new PayoutConfigurationError(
-      problemList(PAYOUT_OPTIONS_LEAD, read.problems),
-    );
+    throw new PayoutConfigurationError(problemList(PAYOUT_OPTIONS_LEAD, read.problems));
   return read.config;
 }

@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { PayoutOrderConflictError, PayoutStoreError } from '../payout.errors';
 import type { PayoutCurrency } from '../payout.types';
 import { compareDecimals, parseDecimal } from '../markets/decimal';
@@ -33,10 +28,7 @@ const RECORD_RETRY_MS = 250;
 
 /** What an attempt's compare-and-set may change. */
 type AttemptChange = Partial<
-  Pick<
-    PayoutAttempt,
-    'state' | 'resendAfter' | 'orderNo' | 'leaseUntil' | 'leaseToken' | 'notice'
-  >
+  Pick<PayoutAttempt, 'state' | 'resendAfter' | 'orderNo' | 'leaseUntil' | 'leaseToken' | 'notice'>
 >;
 
 /** What a create is about: its key, amount and the account it goes out from. */
@@ -80,10 +72,7 @@ export function sameAmount(a: unknown, b: unknown): boolean {
 }
 
 /** Runs one store operation; its failure rejects as `PayoutStoreError`. */
-export async function storeCall<T>(
-  operation: string,
-  work: () => Promise<T>,
-): Promise<T> {
+export async function storeCall<T>(operation: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
@@ -131,8 +120,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     if (
       sent &&
       (sent.currency !== request.currency ||
-        (sent.merchantId !== undefined &&
-          sent.merchantId !== request.merchantId) ||
+        (sent.merchantId !== undefined && sent.merchantId !== request.merchantId) ||
         !sameAmount(sent.amount, request.amount))
     ) {
       throw new PayoutOrderConflictError(
@@ -168,10 +156,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
    * timeout plus the re-send window, and tracks it for the built-in reconciliation. A compare-and-set
    * from the attempt this call last saw: resolves `false` when anyone else wrote it since.
    */
-  markSending(
-    progress: CreateProgress,
-    request: CreateRequest,
-  ): Promise<boolean> {
+  markSending(progress: CreateProgress, request: CreateRequest): Promise<boolean> {
     return this.serially(progress, async () => {
       const current = progress.attempt;
       const now = this.clock.now();
@@ -224,10 +209,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     const timer = setInterval(() => {
       const now = this.clock.now();
       const leaseUntil = progress.attempt?.leaseUntil;
-      if (
-        leaseUntil !== undefined &&
-        leaseUntil - now < (CREATE_LEASE_MS * 2) / 3
-      )
+      if (leaseUntil !== undefined && leaseUntil - now < (CREATE_LEASE_MS * 2) / 3)
         void renew(now + CREATE_LEASE_MS);
     }, CREATE_LEASE_LOOK_MS);
     timer.unref();
@@ -253,10 +235,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /** Whether another call holds a live lease on the attempt: its send is the one in flight. */
-  private heldByAnother(
-    progress: CreateProgress | undefined,
-    current: PayoutAttempt,
-  ): boolean {
+  private heldByAnother(progress: CreateProgress | undefined, current: PayoutAttempt): boolean {
     return (
       current.leaseToken !== undefined &&
       current.leaseToken !== progress?.leaseToken &&
@@ -269,11 +248,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
    * Records a created order this call could not record (the store failed), in the background until
    * it is, holding the call's lease meanwhile so nothing judges the attempt not created.
    */
-  recordCreatedLater(
-    progress: CreateProgress,
-    mchOrderNo: string,
-    orderNo: string,
-  ): void {
+  recordCreatedLater(progress: CreateProgress, mchOrderNo: string, orderNo: string): void {
     progress.recording ??= (async () => {
       while (!this.stopped) {
         await sleep(RECORD_RETRY_MS);
@@ -286,10 +261,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /** An attempt ended ambiguously: the window restarts now, and its end is returned. */
-  async markUnknown(
-    progress: CreateProgress,
-    mchOrderNo: string,
-  ): Promise<number> {
+  async markUnknown(progress: CreateProgress, mchOrderNo: string): Promise<number> {
     const holdUntil = this.clock.now() + this.config.resendWindowMs;
     // Another call's send in flight is the one that counts: its window is later than ours.
     const next = await this.update(progress, mchOrderNo, (current) =>
@@ -396,11 +368,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
    * again), else back to `pending` for the next sweep. Nothing is written when the attempt moved on
    * (a listener sent the payout again): that create is watched on its own.
    */
-  async settleNotice(
-    mchOrderNo: string,
-    token: string,
-    emitted: boolean,
-  ): Promise<void> {
+  async settleNotice(mchOrderNo: string, token: string, emitted: boolean): Promise<void> {
     await this.update(undefined, mchOrderNo, (current) =>
       current.state === 'rejected' && current.notice?.claim?.token === token
         ? { notice: { state: emitted ? 'emitted' : 'pending' } }
@@ -409,11 +377,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /** Moves the claim `token` on a notice forward, while its listeners run. */
-  async renewNotice(
-    mchOrderNo: string,
-    token: string,
-    expiresAt: number,
-  ): Promise<void> {
+  async renewNotice(mchOrderNo: string, token: string, expiresAt: number): Promise<void> {
     await this.update(undefined, mchOrderNo, (current) =>
       current.state === 'rejected' && current.notice?.claim?.token === token
         ? { notice: { state: 'pending', claim: { token, expiresAt } } }
@@ -453,11 +417,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /** (Re)schedules the built-in reconciliation's next check of an open payout; a store failure is logged. */
-  async track(
-    mchOrderNo: string,
-    dueAt: number,
-    details?: PayoutOpenDetails,
-  ): Promise<void> {
+  async track(mchOrderNo: string, dueAt: number, details?: PayoutOpenDetails): Promise<void> {
     await this.store
       .trackOpen(mchOrderNo, this.clock.now(), dueAt, details)
       .catch((error: unknown) => {
@@ -486,20 +446,13 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     change: (current: PayoutAttempt) => AttemptChange | undefined,
   ): Promise<PayoutAttempt | undefined> {
     return progress
-      ? this.serially(progress, () =>
-          this.updateNow(progress, mchOrderNo, change),
-        )
+      ? this.serially(progress, () => this.updateNow(progress, mchOrderNo, change))
       : this.updateNow(undefined, mchOrderNo, change);
   }
 
   /** Runs `work` after the call's earlier writes have settled, so its lease renewals never race its loop. */
-  private serially<T>(
-    progress: CreateProgress,
-    work: () => Promise<T>,
-  ): Promise<T> {
-    const run = (progress.writing ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(work);
+  private serially<T>(progress: CreateProgress, work: () => Promise<T>): Promise<T> {
+    const run = (progress.writing ?? Promise.resolve()).catch(() => undefined).then(work);
     progress.writing = run;
     return run;
   }
@@ -510,15 +463,13 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     changeOf: (current: PayoutAttempt) => AttemptChange | undefined,
   ): Promise<PayoutAttempt | undefined> {
     let current =
-      progress?.attempt ??
-      (await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo)));
+      progress?.attempt ?? (await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo)));
     for (;;) {
       if (!current) return undefined;
       const change = changeOf(current);
       if (!change) return current;
       // An order the gateway showed stays created, whatever an attempt of it reports afterwards.
-      if (current.state === 'created' && change.state !== 'created')
-        return current;
+      if (current.state === 'created' && change.state !== 'created') return current;
       const next: PayoutAttempt = {
         ...current,
         ...change,
@@ -534,9 +485,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
         if (progress) progress.attempt = next;
         return next;
       }
-      current = await storeCall('getAttempt', () =>
-        this.store.getAttempt(mchOrderNo),
-      );
+      current = await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo));
     }
   }
 }

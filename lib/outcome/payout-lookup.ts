@@ -44,17 +44,10 @@ export class PayoutLookup {
   }
 
   /** A lookup retried while the failure may pass, within the retry policy; `sentAt` is the last one's. */
-  async withRetries(
-    account: CashyAccount,
-    body: CashyPayOutQueryBody,
-  ): Promise<SentLookup> {
+  async withRetries(account: CashyAccount, body: CashyPayOutQueryBody): Promise<SentLookup> {
     for (let attempt = 1; ; attempt++) {
       const found = await this.once(account, body, attempt);
-      if (
-        found.kind !== 'failed' ||
-        !found.retryable ||
-        attempt >= this.config.retry.attempts
-      )
+      if (found.kind !== 'failed' || !found.retryable || attempt >= this.config.retry.attempts)
         return found;
       payoutDiagnostics.retry(() => ({
         endpoint: CASHY_ENDPOINTS.payOutQuery,
@@ -73,14 +66,8 @@ export class PayoutLookup {
   ): Promise<LookupOutcome> {
     const answer = await this.client
       .post(account, CASHY_ENDPOINTS.payOutQuery, body, attempt)
-      .catch((error: unknown) =>
-        asTransportError(error, CASHY_ENDPOINTS.payOutQuery),
-      );
-    const found = classifyLookupAnswer(
-      answer,
-      CASHY_ENDPOINTS.payOutQuery,
-      this.config.messages,
-    );
+      .catch((error: unknown) => asTransportError(error, CASHY_ENDPOINTS.payOutQuery));
+    const found = classifyLookupAnswer(answer, CASHY_ENDPOINTS.payOutQuery, this.config.messages);
     if (found.kind !== 'found') return found;
     // An answer about another order is no answer about this one (rules 5 and 7).
     const other = otherOrder(found.data, body);
@@ -96,11 +83,7 @@ export class PayoutLookup {
     });
     return {
       kind: 'failed',
-      error: new CashyTransportError(
-        'unparsable',
-        CASHY_ENDPOINTS.payOutQuery,
-        other,
-      ),
+      error: new CashyTransportError('unparsable', CASHY_ENDPOINTS.payOutQuery, other),
       retryable: true,
     };
   }
@@ -125,15 +108,8 @@ export function otherOrder(
 }
 
 /** Any failure of the transport, as the ambiguous `CashyTransportError` it stands for. */
-export function asTransportError(
-  error: unknown,
-  endpoint: CashyEndpoint,
-): CashyTransportError {
+export function asTransportError(error: unknown, endpoint: CashyEndpoint): CashyTransportError {
   return error instanceof CashyTransportError
     ? error
-    : new CashyTransportError(
-        'connection',
-        endpoint,
-        (error as Error)?.message ?? String(error),
-      );
+    : new CashyTransportError('connection', endpoint, (error as Error)?.message ?? String(error));
 }

@@ -1,10 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { PayoutBusyError, PayoutStoreError } from '../payout.errors';
 import { PayoutConfig } from '../options/payout-config';
@@ -21,11 +16,7 @@ import {
 } from '../events/payout.events';
 import type { PayoutEventFields } from '../events/payout.events';
 import { emitToEveryListener } from '../events/payout-event.emitter';
-import {
-  PAYOUT_STATUSES,
-  type PayoutCurrency,
-  type PayoutStatus,
-} from '../payout.types';
+import { PAYOUT_STATUSES, type PayoutCurrency, type PayoutStatus } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
 import {
   compareDecimals,
@@ -34,23 +25,15 @@ import {
   type ParsedDecimal,
 } from '../markets/decimal';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
-import type {
-  PayoutAttempt,
-  PayoutRecord,
-  PayoutStore,
-} from '../store/payout-store.interface';
+import type { PayoutAttempt, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PayoutAttemptLedger, storeCall } from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
-import type {
-  PayoutReportResult,
-  PayoutStatusReport,
-} from './payout-status-report.interface';
+import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
 
 /** What a claim was taken for: a status to record as processed, or an anomaly to record as emitted. */
-type ClaimedChange =
-  { status: PayoutStatus; reversed: boolean } | { anomaly: string };
+type ClaimedChange = { status: PayoutStatus; reversed: boolean } | { anomaly: string };
 
 /** A report the rules forbid: what kind, and a sentence saying why. */
 interface Anomaly {
@@ -144,8 +127,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         (record?.claim && record.claim.expiresAt > this.clock.now())
       ) {
         // A copy of a status already handled needs nothing from the holder.
-        if (record?.processed.includes(report.orderStatus as PayoutStatus))
-          return 'duplicate';
+        if (record?.processed.includes(report.orderStatus as PayoutStatus)) return 'duplicate';
         if (performance.now() >= giveUpAt)
           throw new PayoutBusyError(
             `order ${report.orderNo} is being processed by another delivery`,
@@ -212,13 +194,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
             base,
             report,
             { status, reversed: transition.reversed },
-            () =>
-              this.emitOutcome(
-                report,
-                known.currency,
-                transition.event,
-                transition.reversed,
-              ),
+            () => this.emitOutcome(report, known.currency, transition.event, transition.reversed),
           );
           if (emitted === 'retry') continue;
           await this.noteCreated(known, report);
@@ -276,9 +252,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * Emits an anomaly found outside a report (a create answer that disagrees with the request).
    * A listener's error is logged, not thrown: the caller is already failing with its own error.
    */
-  async reportAnomaly(
-    fields: Omit<PayoutAnomalyFields, 'previousStatus'>,
-  ): Promise<void> {
+  async reportAnomaly(fields: Omit<PayoutAnomalyFields, 'previousStatus'>): Promise<void> {
     this.logger.warn(
       `order ${fields.orderNo} (${fields.mchOrderNo}): anomaly (${fields.kind}): ${fields.reason}`,
     );
@@ -313,9 +287,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         record.amount === undefined ||
         record.merchantId === undefined
       ) {
-        attempt = await this.store.getAttempt(
-          record?.mchOrderNo ?? report.mchOrderNo,
-        );
+        attempt = await this.store.getAttempt(record?.mchOrderNo ?? report.mchOrderNo);
       }
       // A record without an mchOrderNo was only ever an anomaly: check it against the order again.
       if (record?.mchOrderNo === undefined)
@@ -329,9 +301,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       currency: record?.currency ?? attempt?.currency ?? report.currency,
       amount: record?.amount ?? attempt?.amount,
       attemptOrderNo:
-        record?.mchOrderNo !== undefined
-          ? undefined
-          : (attempt?.orderNo ?? sibling?.orderNo),
+        record?.mchOrderNo !== undefined ? undefined : (attempt?.orderNo ?? sibling?.orderNo),
       attempt,
     };
   }
@@ -340,10 +310,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * A report for a create whose attempt is not marked created yet (the webhook came before the
    * create's answer, or the create timed out): mark it, so no call sends it again (rule 4).
    */
-  private async noteCreated(
-    known: KnownOrder,
-    report: PayoutStatusReport,
-  ): Promise<void> {
+  private async noteCreated(known: KnownOrder, report: PayoutStatusReport): Promise<void> {
     if (
       !known.attempt ||
       known.attempt.state === 'created' ||
@@ -388,10 +355,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   }
 
   /** For an anomaly on an order never seen: a record that only remembers the anomaly (no index, no market). */
-  private anomalyBase(
-    record: PayoutRecord | undefined,
-    report: PayoutStatusReport,
-  ): PayoutRecord {
+  private anomalyBase(record: PayoutRecord | undefined, report: PayoutStatusReport): PayoutRecord {
     if (record)
       return {
         ...record,
@@ -430,15 +394,9 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       reason: anomaly.reason,
       raw: report.raw,
     });
-    const done = await this.runClaimed(
-      record,
-      base,
-      report,
-      { anomaly: key },
-      async () => {
-        await emitToEveryListener(this.events, PAYOUT_ANOMALY, event);
-      },
-    );
+    const done = await this.runClaimed(record, base, report, { anomaly: key }, async () => {
+      await emitToEveryListener(this.events, PAYOUT_ANOMALY, event);
+    });
     return done === 'retry' ? 'retry' : 'anomaly';
   }
 
@@ -455,9 +413,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   ): Promise<'done' | 'retry'> {
     const { claimTtlMs } = this.config.delivery;
     const token = this.tokenPrefix + (++this.claimCount).toString(36);
-    const claimStatus = PAYOUT_STATUSES.includes(
-      report.orderStatus as PayoutStatus,
-    )
+    const claimStatus = PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus)
       ? (report.orderStatus as PayoutStatus)
       : 'PROCESSING';
     const claimed: PayoutRecord = {
@@ -486,11 +442,10 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       clearInterval(renewer);
       await renewing;
       // Let the next delivery run the listeners again; if even that fails, the claim expires.
-      await this.settleClaim(report.orderNo, token, undefined).catch(
-        (e: unknown) =>
-          this.logger.warn(
-            `order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`,
-          ),
+      await this.settleClaim(report.orderNo, token, undefined).catch((e: unknown) =>
+        this.logger.warn(
+          `order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`,
+        ),
       );
       throw error;
     }
@@ -544,19 +499,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     try {
       while (!this.stopped) {
         await sleep(CONFIRM_BACKGROUND_MS);
-        const recorded = await this.settleClaim(
-          report.orderNo,
-          token,
-          change,
-          claimed,
-        ).then(
+        const recorded = await this.settleClaim(report.orderNo, token, change, claimed).then(
           () => true,
           () => false,
         );
         if (recorded) {
-          this.logger.log(
-            `order ${report.orderNo}: ${report.orderStatus} recorded after all`,
-          );
+          this.logger.log(`order ${report.orderNo}: ${report.orderStatus} recorded after all`);
           return;
         }
       }
@@ -572,11 +520,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * Moves our claim's expiry forward, if the claim is still ours. A record that vanished under it
    * (a store restarted empty) is written again from `claimed`, so copies keep finding the claim.
    */
-  private async renewClaim(
-    orderNo: string,
-    token: string,
-    claimed: PayoutRecord,
-  ): Promise<void> {
+  private async renewClaim(orderNo: string, token: string, claimed: PayoutRecord): Promise<void> {
     const expiresAt = this.clock.now() + this.config.delivery.claimTtlMs;
     for (;;) {
       const record = await this.read(orderNo);
@@ -596,13 +540,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     return storeCall('get', () => this.store.get(orderNo));
   }
 
-  private write(
-    record: PayoutRecord,
-    expectedRevision: number,
-  ): Promise<boolean> {
-    return storeCall('compareAndSet', () =>
-      this.store.compareAndSet(record, expectedRevision),
-    );
+  private write(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
+    return storeCall('compareAndSet', () => this.store.compareAndSet(record, expectedRevision));
   }
 
   /**
@@ -653,9 +592,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       await emitToEveryListener(
         this.events,
         PAYOUT_SUCCEEDED,
-        new PayoutSucceededEvent(
-          fields as PayoutEventFields & { status: 'SUCCESS' },
-        ),
+        new PayoutSucceededEvent(fields as PayoutEventFields & { status: 'SUCCESS' }),
       );
     } else {
       await emitToEveryListener(
@@ -690,10 +627,7 @@ function conflicts(known: string | undefined, reported: string): boolean {
 }
 
 /** The first way a report contradicts what is recorded (money-safety rule 7), if any. */
-function findMismatch(
-  known: KnownOrder,
-  report: PayoutStatusReport,
-): Anomaly | undefined {
+function findMismatch(known: KnownOrder, report: PayoutStatusReport): Anomaly | undefined {
   if (conflicts(report.bodyMerchantId, report.merchantId)) {
     return {
       kind: 'merchant',

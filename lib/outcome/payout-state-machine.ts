@@ -28,20 +28,14 @@ export function decidePayoutTransition(
   const known = record?.status;
   const knownFinal = known !== undefined && isFinalPayoutStatus(known);
 
-  if (!isFinalPayoutStatus(status))
-    return knownFinal ? { kind: 'stale' } : { kind: 'progress' };
+  if (!isFinalPayoutStatus(status)) return knownFinal ? { kind: 'stale' } : { kind: 'progress' };
   if (!knownFinal)
     return {
       kind: 'outcome',
       event: status === 'SUCCESS' ? 'succeeded' : 'failed',
       reversed: false,
     };
-  if (
-    known === 'SUCCESS' &&
-    status === 'FAIL' &&
-    allowsSuccessReversal &&
-    !record!.reversed
-  ) {
+  if (known === 'SUCCESS' && status === 'FAIL' && allowsSuccessReversal && !record!.reversed) {
     return { kind: 'outcome', event: 'failed', reversed: true };
   }
   return { kind: 'anomaly', from: known };

@@ -24,5 +24,4 @@ export interface PayoutStatusReport {
 }
 
 /** What applying a report did. */
-export type PayoutReportResult =
-  'emitted' | 'duplicate' | 'progress' | 'stale' | 'anomaly';
+export type PayoutReportResult = 'emitted' | 'duplicate' | 'progress' | 'stale' | 'anomaly';

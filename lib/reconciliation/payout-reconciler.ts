@@ -4,22 +4,13 @@ import { toPayoutOrder } from '../client/cashy-response.mapper';
 import { PayoutClock } from '../clock/payout.clock';
 import { parseDecimal } from '../markets/decimal';
 import type { CashyAccount } from '../options/cashy-account';
-import {
-  PayoutConfig,
-  type PayoutAccountSelector,
-} from '../options/payout-config';
-import {
-  PayoutAttemptLedger,
-  storeCall,
-} from '../outcome/payout-attempt.ledger';
+import { PayoutConfig, type PayoutAccountSelector } from '../options/payout-config';
+import { PayoutAttemptLedger, storeCall } from '../outcome/payout-attempt.ledger';
 import { PayoutLookup } from '../outcome/payout-lookup';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 import { PAYOUT_STORE } from '../payout.constants';
-import {
-  PayoutOutcomeUnknownError,
-  PayoutValidationError,
-} from '../payout.errors';
+import { PayoutOutcomeUnknownError, PayoutValidationError } from '../payout.errors';
 import {
   isFinalPayoutStatus,
   type PayoutCurrency,
@@ -32,10 +23,7 @@ import type {
   PayoutStore,
 } from '../store/payout-store.interface';
 import type { QueryPayoutDto } from '../validation/query-payout.dto';
-import {
-  checkQueryPayout,
-  type CashyPayOutQueryBody,
-} from '../validation/query-payout.rules';
+import { checkQueryPayout, type CashyPayOutQueryBody } from '../validation/query-payout.rules';
 
 /** What reconciling one order found. */
 export type ReconcileFinding =
@@ -87,15 +75,11 @@ export class PayoutReconciler {
       );
       // Told to the caller (reconcile's null): no longer tracked, unless the sweep still owes the
       // host a payout.not_created it decided earlier.
-      if (
-        decided?.notice?.state !== 'pending' &&
-        body.mchOrderNo !== undefined
-      ) {
+      if (decided?.notice?.state !== 'pending' && body.mchOrderNo !== undefined) {
         const owed = decided
           ? undefined
           : await this.store.getAttempt(body.mchOrderNo).catch(() => undefined);
-        if (owed?.notice?.state !== 'pending')
-          await this.attempts.untrack(body.mchOrderNo);
+        if (owed?.notice?.state !== 'pending') await this.attempts.untrack(body.mchOrderNo);
       }
       return { kind: 'not_created', decided };
     }
@@ -111,9 +95,7 @@ export class PayoutReconciler {
         : {}),
       mchOrderNo: order.mchOrderNo,
       orderNo: order.orderNo,
-      ...(order.channelOrderNo !== undefined
-        ? { channelOrderNo: order.channelOrderNo }
-        : {}),
+      ...(order.channelOrderNo !== undefined ? { channelOrderNo: order.channelOrderNo } : {}),
       amount: parseDecimal(raw.amount) ?? null,
       fee: parseDecimal(raw.fee) ?? null,
       orderStatus: order.orderStatus,
@@ -191,23 +173,15 @@ export class PayoutReconciler {
   ): Promise<PayoutAttempt | undefined> {
     const record = body.orderNo
       ? await storeCall('get', () => this.store.get(body.orderNo!))
-      : await storeCall('findByMchOrderNo', () =>
-          this.store.findByMchOrderNo(body.mchOrderNo!),
-        );
+      : await storeCall('findByMchOrderNo', () => this.store.findByMchOrderNo(body.mchOrderNo!));
     const mchOrderNo = body.mchOrderNo ?? record?.mchOrderNo;
     const attempt =
       mchOrderNo === undefined
         ? undefined
-        : await storeCall('getAttempt', () =>
-            this.store.getAttempt(mchOrderNo),
-          );
+        : await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo));
     const unknown = (reason: string) =>
-      new PayoutOutcomeUnknownError(
-        mchOrderNo ?? body.orderNo!,
-        `${answer}, but ${reason}`,
-      );
-    if (record)
-      throw unknown(`the gateway created order ${record.orderNo} earlier`);
+      new PayoutOutcomeUnknownError(mchOrderNo ?? body.orderNo!, `${answer}, but ${reason}`);
+    if (record) throw unknown(`the gateway created order ${record.orderNo} earlier`);
     if (!attempt || attempt.state === 'rejected') return undefined;
     // A lookup by orderNo says nothing of other orders this mchOrderNo's create may have made.
     if (body.orderNo !== undefined)
@@ -215,9 +189,7 @@ export class PayoutReconciler {
         `the lookup asked for order ${body.orderNo}, which says nothing of the create of ${attempt.mchOrderNo}; reconcile by mchOrderNo alone`,
       );
     if (attempt.state === 'created')
-      throw unknown(
-        `the gateway answered its create with order ${attempt.orderNo ?? '?'}`,
-      );
+      throw unknown(`the gateway answered its create with order ${attempt.orderNo ?? '?'}`);
     if (attempt.merchantId !== account.merchantId) {
       throw unknown(
         `merchant ${account.merchantId} was asked, and the payout was sent from merchant ${attempt.merchantId}`,
@@ -228,10 +200,7 @@ export class PayoutReconciler {
         `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(lookupSentAt).toISOString()}`,
       );
     }
-    if (
-      attempt.leaseUntil !== undefined &&
-      attempt.leaseUntil > this.clock.now()
-    ) {
+    if (attempt.leaseUntil !== undefined && attempt.leaseUntil > this.clock.now()) {
       throw unknown('a createPayout call is sending it right now');
     }
     // Only the attempt checked above is not created: if another call wrote it since (it may be

@@ -1,8 +1,4 @@
-import {
-  defaultsOf,
-  type NumberRule,
-  type OptionReader,
-} from '../options/option.reader';
+import { defaultsOf, type NumberRule, type OptionReader } from '../options/option.reader';
 
 /** Options of the built-in reconciliation (module option `reconciliation`). Every field is optional. */
 export interface PayoutReconciliationOptions {
@@ -29,8 +25,7 @@ export interface PayoutReconciliationOptions {
 }
 
 /** The reconciliation settings after defaults. */
-export type ResolvedReconciliationPolicy =
-  Required<PayoutReconciliationOptions>;
+export type ResolvedReconciliationPolicy = Required<PayoutReconciliationOptions>;
 
 /** Every reconciliation option: `[min, max, default]`, in ms where it is a time. */
 export const RECONCILIATION_RULES = {
@@ -54,12 +49,10 @@ export function resolveReconciliation(
   reader: OptionReader,
 ): ResolvedReconciliationPolicy | false {
   if (value === false) return false;
-  const resolved = reader.section(
-    value,
-    'reconciliation',
-    RECONCILIATION_RULES,
-    { orFalse: true, closed: true },
-  );
+  const resolved = reader.section(value, 'reconciliation', RECONCILIATION_RULES, {
+    orFalse: true,
+    closed: true,
+  });
   if (resolved.maxIntervalMs < resolved.firstCheckMs)
     reader.report(
       'reconciliation.maxIntervalMs',

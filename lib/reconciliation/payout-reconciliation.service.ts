@@ -9,10 +9,7 @@ import {
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PayoutClock } from '../clock/payout.clock';
-import {
-  PAYOUT_NOT_CREATED,
-  PayoutNotCreatedEvent,
-} from '../events/payout.events';
+import { PAYOUT_NOT_CREATED, PayoutNotCreatedEvent } from '../events/payout.events';
 import { emitToEveryListener } from '../events/payout-event.emitter';
 import { PayoutConfig } from '../options/payout-config';
 import { PayoutAttemptLedger } from '../outcome/payout-attempt.ledger';
@@ -21,11 +18,7 @@ import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
 import { payoutDiagnostics } from '../payout.diagnostics';
 import { PayoutOutcomeUnknownError } from '../payout.errors';
 import { isFinalPayoutStatus, type PayoutStatus } from '../payout.types';
-import type {
-  PayoutAttempt,
-  PayoutOpenEntry,
-  PayoutStore,
-} from '../store/payout-store.interface';
+import type { PayoutAttempt, PayoutOpenEntry, PayoutStore } from '../store/payout-store.interface';
 import {
   RECONCILIATION_DEFAULTS,
   type ResolvedReconciliationPolicy,
@@ -75,9 +68,7 @@ const SHUTDOWN_GRACE_MS = 2_000;
  * sweep, one that succeeded never does. The module never sends it again by itself.
  */
 @Injectable()
-export class PayoutReconciliationService
-  implements OnApplicationBootstrap, OnModuleDestroy
-{
+export class PayoutReconciliationService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('PayoutReconciliation');
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<PayoutSweepSummary>;
@@ -98,8 +89,7 @@ export class PayoutReconciliationService
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.reconciliation)
-      this.schedule(this.config.reconciliation.intervalMs);
+    if (this.config.reconciliation) this.schedule(this.config.reconciliation.intervalMs);
   }
 
   /**
@@ -144,8 +134,7 @@ export class PayoutReconciliationService
     const attempt = await this.store.getAttempt(mchOrderNo);
     if (attempt?.state === 'rejected') {
       // Found not created before: a notice whose listeners failed (or whose sweeper died) is due again.
-      if (attempt.notice?.state === 'pending')
-        return this.notifyNotCreated(entry, attempt);
+      if (attempt.notice?.state === 'pending') return this.notifyNotCreated(entry, attempt);
       await this.store.untrackOpen(mchOrderNo);
       return 'settled';
     }
@@ -169,8 +158,7 @@ export class PayoutReconciliationService
         }),
       );
       if (found.kind === 'not_created') {
-        if (found.decided)
-          return await this.notifyNotCreated(entry, found.decided, token);
+        if (found.decided) return await this.notifyNotCreated(entry, found.decided, token);
         return await this.afterDecidedElsewhere(entry, lastOpened);
       }
       const status = found.order.orderStatus;
@@ -184,34 +172,22 @@ export class PayoutReconciliationService
       if (isFinalPayoutStatus(status as PayoutStatus)) {
         // A success emitted before its watch could start (its process stopped in between) starts it now.
         if (this.attempts.watchesReturn(status, found.order.currency))
-          await this.attempts.afterFinal(
-            mchOrderNo,
-            'SUCCESS',
-            found.order.currency,
-            false,
-          );
+          await this.attempts.afterFinal(mchOrderNo, 'SUCCESS', found.order.currency, false);
         return 'settled';
       }
-      if (pastHorizon)
-        return this.abandon(entry, lastOpened, found.order.orderStatus);
+      if (pastHorizon) return this.abandon(entry, lastOpened, found.order.orderStatus);
       await this.reschedule(entry, now);
       return 'open';
     } catch (error) {
       if (error instanceof PayoutOutcomeUnknownError) {
         if (pastHorizon) return this.abandon(entry, lastOpened, 'unknown');
-        const current = await this.store
-          .getAttempt(mchOrderNo)
-          .catch(() => undefined);
+        const current = await this.store.getAttempt(mchOrderNo).catch(() => undefined);
         await this.reschedule(entry, now, current?.resendAfter);
         return 'unknown';
       }
       // Past the horizon a payout whose checks keep failing is given up on too, so a person looks.
       if (pastHorizon)
-        return this.abandon(
-          entry,
-          lastOpened,
-          `its checks fail: ${(error as Error).message}`,
-        );
+        return this.abandon(entry, lastOpened, `its checks fail: ${(error as Error).message}`);
       this.logger.warn(
         `payout ${mchOrderNo}: check failed, trying again later (${(error as Error).message})`,
       );
@@ -229,8 +205,7 @@ export class PayoutReconciliationService
     lastOpened: number,
   ): Promise<PayoutCheckResult> {
     const attempt = await this.store.getAttempt(entry.mchOrderNo);
-    if (!attempt)
-      return this.abandon(entry, lastOpened, 'the gateway does not have it');
+    if (!attempt) return this.abandon(entry, lastOpened, 'the gateway does not have it');
     if (attempt.state === 'rejected' && attempt.notice?.state === 'pending')
       return this.notifyNotCreated(entry, attempt);
     if (attempt.state === 'rejected') {
@@ -284,11 +259,7 @@ export class PayoutReconciliationService
     const worker = async () => {
       while (!this.stopped && budget > 0) {
         budget--;
-        const [entry] = await this.store.takeDueOpen(
-          this.now(),
-          1,
-          policy.leaseMs,
-        );
+        const [entry] = await this.store.takeDueOpen(this.now(), 1, policy.leaseMs);
         if (!entry) return;
         summary[await this.checkWithDeadline(entry, policy.leaseMs)]++;
       }
@@ -390,11 +361,8 @@ export class PayoutReconciliationService
     await this.recordNoticeEmitted(mchOrderNo, token);
     // A listener may have sent it again at once: that create is watched on its own.
     const after = await this.store.getAttempt(mchOrderNo);
-    if (!after || after.state === 'rejected')
-      await this.store.untrackOpen(mchOrderNo);
-    this.logger.log(
-      `payout ${mchOrderNo}: not created (payout.not_created emitted)`,
-    );
+    if (!after || after.state === 'rejected') await this.store.untrackOpen(mchOrderNo);
+    this.logger.log(`payout ${mchOrderNo}: not created (payout.not_created emitted)`);
     return 'not_created';
   }
 
@@ -402,10 +370,7 @@ export class PayoutReconciliationService
    * Marks a notice emitted once every listener succeeded: tried a few times, then in the background
    * until it is written (the claim renewed meanwhile), so a store blip never gets it emitted again.
    */
-  private async recordNoticeEmitted(
-    mchOrderNo: string,
-    token: string,
-  ): Promise<void> {
+  private async recordNoticeEmitted(mchOrderNo: string, token: string): Promise<void> {
     for (let attempt = 1; attempt <= 5; attempt++) {
       const written = await this.attempts
         .settleNotice(mchOrderNo, token, true)
@@ -428,9 +393,7 @@ export class PayoutReconciliationService
         await sleep(250, undefined, { ref: false });
       }
     })();
-    throw new Error(
-      'payout.not_created was emitted but could not be recorded yet; still trying',
-    );
+    throw new Error('payout.not_created was emitted but could not be recorded yet; still trying');
   }
 
   private schedule(delayMs: number): void {
@@ -463,10 +426,7 @@ export class PayoutReconciliationService
     // A little jitter so payouts opened together do not stay in lockstep.
     const dueAt = Math.min(
       notAfter,
-      Math.max(
-        notBefore ?? 0,
-        now + wait + Math.floor(Math.random() * Math.min(wait, 1000) * 0.1),
-      ),
+      Math.max(notBefore ?? 0, now + wait + Math.floor(Math.random() * Math.min(wait, 1000) * 0.1)),
     );
     await this.store.trackOpen(entry.mchOrderNo, entry.openedAt, dueAt);
   }
@@ -477,16 +437,11 @@ export class PayoutReconciliationService
     lastOpened: number,
     lastSeen: string,
   ): Promise<PayoutCheckResult> {
-    const attempt = await this.store
-      .getAttempt(entry.mchOrderNo)
-      .catch(() => undefined);
-    const order = await this.store
-      .findByMchOrderNo(entry.mchOrderNo)
-      .catch(() => undefined);
+    const attempt = await this.store.getAttempt(entry.mchOrderNo).catch(() => undefined);
+    const order = await this.store.findByMchOrderNo(entry.mchOrderNo).catch(() => undefined);
     await this.outcomes.reportAnomaly({
       kind: 'unresolved',
-      merchantId:
-        entry.merchantId ?? attempt?.merchantId ?? order?.merchantId ?? '',
+      merchantId: entry.merchantId ?? attempt?.merchantId ?? order?.merchantId ?? '',
       mchOrderNo: entry.mchOrderNo,
       orderNo: attempt?.orderNo ?? order?.orderNo ?? '',
       status: order?.status ?? attempt?.state ?? 'unknown',
@@ -512,10 +467,7 @@ export function nextCheckWait(
   policy: Pick<ResolvedReconciliationPolicy, 'firstCheckMs' | 'maxIntervalMs'>,
   ageMs: number,
 ): number {
-  return Math.min(
-    policy.maxIntervalMs,
-    Math.max(policy.firstCheckMs, Math.floor(ageMs / 2)),
-  );
+  return Math.min(policy.maxIntervalMs, Math.max(policy.firstCheckMs, Math.floor(ageMs / 2)));
 }
 
 /**
@@ -524,10 +476,7 @@ export function nextCheckWait(
  * one when the watch ends (jitter aside). The README's figure for the defaults is this number.
  */
 export function returnWatchQueries(
-  policy: Pick<
-    ResolvedReconciliationPolicy,
-    'firstCheckMs' | 'maxIntervalMs' | 'returnWatchMs'
-  >,
+  policy: Pick<ResolvedReconciliationPolicy, 'firstCheckMs' | 'maxIntervalMs' | 'returnWatchMs'>,
 ): number {
   if (policy.returnWatchMs === 0) return 0;
   let queries = 0;

@@ -84,26 +84,16 @@ export class RedisPayoutStore implements PayoutStore {
 
   constructor(options: RedisPayoutStoreOptions) {
     const client = options?.client;
-    if (
-      !client ||
-      typeof client.evalsha !== 'function' ||
-      typeof client.hget !== 'function'
-    ) {
-      throw new TypeError(
-        'RedisPayoutStore: client must be an ioredis Redis or Cluster instance',
-      );
+    if (!client || typeof client.evalsha !== 'function' || typeof client.hget !== 'function') {
+      throw new TypeError('RedisPayoutStore: client must be an ioredis Redis or Cluster instance');
     }
     const keyPrefix = options.keyPrefix ?? RedisPayoutStore.DEFAULTS.keyPrefix;
     const ttlMs = options.ttlMs ?? RedisPayoutStore.DEFAULTS.ttlMs;
     // A brace in the prefix would become the hash tag and could scatter one order's keys over slots.
     if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix))
-      throw new RangeError(
-        'RedisPayoutStore: keyPrefix must be a string without { or }',
-      );
+      throw new RangeError('RedisPayoutStore: keyPrefix must be a string without { or }');
     if (!Number.isInteger(ttlMs) || ttlMs < 1)
-      throw new RangeError(
-        'RedisPayoutStore: ttlMs must be a whole number of ms >= 1',
-      );
+      throw new RangeError('RedisPayoutStore: ttlMs must be a whole number of ms >= 1');
     this.client = client;
     this.keyPrefix = keyPrefix;
     this.ttlMs = ttlMs;
@@ -125,18 +115,12 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async get(orderNo: string): Promise<PayoutRecord | undefined> {
-    return this.parse(
-      await this.client.hget(this.recordKey(orderNo), 'record'),
-    );
+    return this.parse(await this.client.hget(this.recordKey(orderNo), 'record'));
   }
 
-  async compareAndSet(
-    record: PayoutRecord,
-    expectedRevision: number,
-  ): Promise<boolean> {
+  async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
     const keys = [this.recordKey(record.orderNo)];
-    if (record.mchOrderNo !== undefined)
-      keys.push(this.indexKey(record.mchOrderNo));
+    if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
     // While Redis is full, a new record or a claim is refused (the webhook answers 503, nothing runs);
     // what rewrites a record with what already happened (an outcome, a released claim) is not.
     const script =
@@ -152,19 +136,13 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
-    return this.parse<PayoutAttempt>(
-      await this.client.hget(this.attemptKey(mchOrderNo), 'record'),
-    );
+    return this.parse<PayoutAttempt>(await this.client.hget(this.attemptKey(mchOrderNo), 'record'));
   }
 
-  async compareAndSetAttempt(
-    attempt: PayoutAttempt,
-    expectedRevision: number,
-  ): Promise<boolean> {
+  async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
     const keys = [this.attemptKey(attempt.mchOrderNo)];
     // Before a create is sent, a full Redis refuses (nothing goes out); after, what happened is always recorded.
-    const script =
-      attempt.state === 'sending' ? COMPARE_AND_SET : COMPARE_AND_SET_ALLOW_OOM;
+    const script = attempt.state === 'sending' ? COMPARE_AND_SET : COMPARE_AND_SET_ALLOW_OOM;
     return this.write(script, keys, attempt, expectedRevision);
   }
 
@@ -203,24 +181,13 @@ export class RedisPayoutStore implements PayoutStore {
     await UNTRACK_OPEN.run(this.client, this.openKeys(), [mchOrderNo]);
   }
 
-  async takeDueOpen(
-    now: number,
-    limit: number,
-    leaseMs: number,
-  ): Promise<PayoutOpenEntry[]> {
+  async takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]> {
     return toOpenEntries(
-      await TAKE_DUE_OPEN.run(this.client, this.openKeys(), [
-        now,
-        limit,
-        now + leaseMs,
-      ]),
+      await TAKE_DUE_OPEN.run(this.client, this.openKeys(), [now, limit, now + leaseMs]),
     );
   }
 
-  async listOpen(
-    limit: number,
-    after?: PayoutOpenCursor,
-  ): Promise<PayoutOpenEntry[]> {
+  async listOpen(limit: number, after?: PayoutOpenCursor): Promise<PayoutOpenEntry[]> {
     return toOpenEntries(
       await LIST_OPEN.run(this.client, this.openKeys(), [
         limit,
@@ -231,11 +198,10 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async countOpen(): Promise<{ open: number; watching: number }> {
-    const [all, watching] = (await COUNT_OPEN.run(
-      this.client,
-      this.openKeys(),
-      [],
-    )) as [number, number];
+    const [all, watching] = (await COUNT_OPEN.run(this.client, this.openKeys(), [])) as [
+      number,
+      number,
+    ];
     return { open: all - watching, watching };
   }
 
@@ -249,15 +215,9 @@ export class RedisPayoutStore implements PayoutStore {
     ];
   }
 
-  async findByMchOrderNo(
-    mchOrderNo: string,
-  ): Promise<PayoutRecord | undefined> {
+  async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
     const record = this.parse(
-      await FIND_BY_MCH_ORDER_NO.run(
-        this.client,
-        [this.indexKey(mchOrderNo)],
-        [],
-      ),
+      await FIND_BY_MCH_ORDER_NO.run(this.client, [this.indexKey(mchOrderNo)], []),
     );
     // An order rewritten under another mchOrderNo leaves the old index behind until it expires.
     return record?.mchOrderNo === mchOrderNo ? record : undefined;

@@ -2,16 +2,8 @@ import { createHash } from 'node:crypto';
 
 /** The two commands a script needs; both `Redis` and `Cluster` of ioredis have them. */
 export interface RedisScriptClient {
-  evalsha(
-    sha1: string,
-    numkeys: number,
-    ...keysAndArgs: (string | number)[]
-  ): Promise<unknown>;
-  eval(
-    script: string,
-    numkeys: number,
-    ...keysAndArgs: (string | number)[]
-  ): Promise<unknown>;
+  evalsha(sha1: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...keysAndArgs: (string | number)[]): Promise<unknown>;
 }
 
 /**
@@ -36,8 +28,7 @@ export class RedisScript {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT'))
-        throw error;
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return client.eval(this.lua, keys.length, ...keys, ...args);
     }
   }

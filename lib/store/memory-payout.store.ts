@@ -100,11 +100,7 @@ class BoundedMap<V> {
           // Still needed (rule 10): keep it, at the back. Stop once every entry has been seen pinned.
           if (++pinnedSeen > this.slots.size) break;
           this.head++;
-          this.push(
-            slot.key,
-            slot.value,
-            expired ? now + this.ttlMs : slot.expiresAt,
-          );
+          this.push(slot.key, slot.value, expired ? now + this.ttlMs : slot.expiresAt);
           continue;
         }
         if (!expired) this.onEarlyEviction();
@@ -114,13 +110,8 @@ class BoundedMap<V> {
     }
     // Drop consumed and superseded slots once they dominate the queue (rare, so O(1) amortized).
     const waiting = this.queue.length - this.head;
-    if (
-      (this.head > 1024 && this.head > waiting) ||
-      waiting > 4 * this.slots.size + 1024
-    ) {
-      this.queue = this.queue
-        .slice(this.head)
-        .filter((slot) => slot.value !== undefined);
+    if ((this.head > 1024 && this.head > waiting) || waiting > 4 * this.slots.size + 1024) {
+      this.queue = this.queue.slice(this.head).filter((slot) => slot.value !== undefined);
       this.head = 0;
     }
   }
@@ -152,17 +143,12 @@ export class MemoryPayoutStore implements PayoutStore {
   private warnedEarlyEviction = false;
 
   constructor(options: MemoryPayoutStoreOptions = {}) {
-    const maxEntries =
-      options.maxEntries ?? MemoryPayoutStore.DEFAULTS.maxEntries;
+    const maxEntries = options.maxEntries ?? MemoryPayoutStore.DEFAULTS.maxEntries;
     const ttlMs = options.ttlMs ?? MemoryPayoutStore.DEFAULTS.ttlMs;
     if (!Number.isInteger(maxEntries) || maxEntries < 1)
-      throw new RangeError(
-        'MemoryPayoutStore: maxEntries must be a whole number >= 1',
-      );
+      throw new RangeError('MemoryPayoutStore: maxEntries must be a whole number >= 1');
     if (!Number.isInteger(ttlMs) || ttlMs < 1)
-      throw new RangeError(
-        'MemoryPayoutStore: ttlMs must be a whole number of ms >= 1',
-      );
+      throw new RangeError('MemoryPayoutStore: ttlMs must be a whole number of ms >= 1');
     this.maxEntries = maxEntries;
     this.ttlMs = ttlMs;
     this.clock = options.clock ?? new MonotonicPayoutClock();
@@ -175,10 +161,7 @@ export class MemoryPayoutStore implements PayoutStore {
         (record.claim !== undefined && record.claim.expiresAt > now) ||
         (record.mchOrderNo !== undefined && this.open.has(record.mchOrderNo)),
       (orderNo, record) => {
-        if (
-          record.mchOrderNo !== undefined &&
-          this.byMchOrderNo.get(record.mchOrderNo) === orderNo
-        )
+        if (record.mchOrderNo !== undefined && this.byMchOrderNo.get(record.mchOrderNo) === orderNo)
           this.byMchOrderNo.delete(record.mchOrderNo);
       },
       warn,
@@ -207,23 +190,16 @@ export class MemoryPayoutStore implements PayoutStore {
     return this.orders.get(orderNo);
   }
 
-  async findByMchOrderNo(
-    mchOrderNo: string,
-  ): Promise<PayoutRecord | undefined> {
+  async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
     const orderNo = this.byMchOrderNo.get(mchOrderNo);
     return orderNo === undefined ? undefined : this.orders.get(orderNo);
   }
 
-  async compareAndSet(
-    record: PayoutRecord,
-    expectedRevision: number,
-  ): Promise<boolean> {
+  async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
     // Synchronous from read to write, so atomic within this process.
-    if ((this.orders.get(record.orderNo)?.revision ?? 0) !== expectedRevision)
-      return false;
+    if ((this.orders.get(record.orderNo)?.revision ?? 0) !== expectedRevision) return false;
     // The last order written under an mchOrderNo is the one found by it (as in RedisPayoutStore).
-    if (record.mchOrderNo !== undefined)
-      this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
+    if (record.mchOrderNo !== undefined) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
     this.orders.set(record.orderNo, record);
     return true;
   }
@@ -232,15 +208,8 @@ export class MemoryPayoutStore implements PayoutStore {
     return this.attempts.get(mchOrderNo);
   }
 
-  async compareAndSetAttempt(
-    attempt: PayoutAttempt,
-    expectedRevision: number,
-  ): Promise<boolean> {
-    if (
-      (this.attempts.get(attempt.mchOrderNo)?.revision ?? 0) !==
-      expectedRevision
-    )
-      return false;
+  async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
+    if ((this.attempts.get(attempt.mchOrderNo)?.revision ?? 0) !== expectedRevision) return false;
     this.attempts.set(attempt.mchOrderNo, attempt);
     return true;
   }
@@ -258,18 +227,11 @@ export class MemoryPayoutStore implements PayoutStore {
     this.open.untrack(mchOrderNo);
   }
 
-  async takeDueOpen(
-    now: number,
-    limit: number,
-    leaseMs: number,
-  ): Promise<PayoutOpenEntry[]> {
+  async takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]> {
     return this.open.takeDue(now, limit, leaseMs);
   }
 
-  async listOpen(
-    limit: number,
-    after?: PayoutOpenCursor,
-  ): Promise<PayoutOpenEntry[]> {
+  async listOpen(limit: number, after?: PayoutOpenCursor): Promise<PayoutOpenEntry[]> {
     return this.open.list(limit, after);
   }
 

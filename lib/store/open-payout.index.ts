@@ -12,10 +12,7 @@ interface HeapNode {
 }
 
 /** Whether an entry sorts after the cursor: by openedAt, then mchOrderNo, as a Redis sorted set orders them. */
-function after(
-  entry: { openedAt: number; mchOrderNo: string },
-  cursor: PayoutOpenCursor,
-): boolean {
+function after(entry: { openedAt: number; mchOrderNo: string }, cursor: PayoutOpenCursor): boolean {
   return (
     entry.openedAt > cursor.openedAt ||
     (entry.openedAt === cursor.openedAt && entry.mchOrderNo > cursor.mchOrderNo)
@@ -24,9 +21,7 @@ function after(
 
 /** Heap order: earlier due first; ties by mchOrderNo, as a Redis sorted set orders them. */
 function before(a: HeapNode, b: HeapNode): boolean {
-  return (
-    a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.mchOrderNo < b.mchOrderNo)
-  );
+  return a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.mchOrderNo < b.mchOrderNo);
 }
 
 /**
@@ -63,8 +58,7 @@ export class OpenPayoutIndex {
 
   count(): { open: number; watching: number } {
     let watching = 0;
-    for (const entry of this.entries.values())
-      if (entry.watchUntil !== undefined) watching++;
+    for (const entry of this.entries.values()) if (entry.watchUntil !== undefined) watching++;
     return { open: this.entries.size - watching, watching };
   }
 
@@ -74,18 +68,13 @@ export class OpenPayoutIndex {
 
   takeDue(now: number, limit: number, leaseMs: number): PayoutOpenEntry[] {
     const taken: PayoutOpenEntry[] = [];
-    while (
-      taken.length < limit &&
-      this.heap.length > 0 &&
-      this.heap[0].dueAt <= now
-    ) {
+    while (taken.length < limit && this.heap.length > 0 && this.heap[0].dueAt <= now) {
       const node = this.pop()!;
       const entry = this.entries.get(node.mchOrderNo);
       if (!entry || entry.dueAt !== node.dueAt) continue; // rescheduled or untracked since
       taken.push(toEntry(node.mchOrderNo, entry));
     }
-    for (const entry of taken)
-      this.track(entry.mchOrderNo, entry.openedAt, now + leaseMs);
+    for (const entry of taken) this.track(entry.mchOrderNo, entry.openedAt, now + leaseMs);
     return taken;
   }
 
@@ -94,9 +83,7 @@ export class OpenPayoutIndex {
    * sweep), so a page sorts the entries: O(n log n), fine for an operator's listing.
    */
   list(limit: number, cursor?: PayoutOpenCursor): PayoutOpenEntry[] {
-    const all = [...this.entries].map(([mchOrderNo, entry]) =>
-      toEntry(mchOrderNo, entry),
-    );
+    const all = [...this.entries].map(([mchOrderNo, entry]) => toEntry(mchOrderNo, entry));
     return all
       .filter((entry) => cursor === undefined || after(entry, cursor))
       .sort((a, b) =>
@@ -113,8 +100,7 @@ export class OpenPayoutIndex {
 
   private rebuild(): void {
     this.heap = [];
-    for (const [mchOrderNo, { dueAt }] of this.entries)
-      this.push({ dueAt, mchOrderNo });
+    for (const [mchOrderNo, { dueAt }] of this.entries) this.push({ dueAt, mchOrderNo });
   }
 
   private push(node: HeapNode): void {
@@ -139,10 +125,7 @@ export class OpenPayoutIndex {
     for (;;) {
       const left = 2 * i + 1;
       if (left >= heap.length) break;
-      const child =
-        left + 1 < heap.length && before(heap[left + 1], heap[left])
-          ? left + 1
-          : left;
+      const child = left + 1 < heap.length && before(heap[left + 1], heap[left]) ? left + 1 : left;
       if (!before(heap[child], last)) break;
       heap[i] = heap[child];
       i = child;

@@ -144,19 +144,13 @@ export interface PayoutStore {
    * Writes `record` (whose `revision` is `expectedRevision + 1`) only if the stored record still has
    * revision `expectedRevision` (0: no record yet). Resolves `false`, writing nothing, otherwise.
    */
-  compareAndSet(
-    record: PayoutRecord,
-    expectedRevision: number,
-  ): Promise<boolean>;
+  compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean>;
   /** The record of an order by your `mchOrderNo`, or `undefined`. */
   findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined>;
   /** The create attempt recorded for an `mchOrderNo`, or `undefined`. */
   getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined>;
   /** `compareAndSet` for attempts, keyed by `mchOrderNo`, with the same revision rule. */
-  compareAndSetAttempt(
-    attempt: PayoutAttempt,
-    expectedRevision: number,
-  ): Promise<boolean>;
+  compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean>;
   /**
    * Tracks `mchOrderNo` as open and (re)schedules its next check at `dueAt`. A second call keeps
    * the first `openedAt`, the merchant when none is given, and the first `watchUntil`. O(log n).
@@ -175,11 +169,7 @@ export interface PayoutStore {
    * replica) takes it before then, and one whose taker died comes back when the lease ends. Returns
    * the entries with the `dueAt` they had. O(log n) per entry.
    */
-  takeDueOpen(
-    now: number,
-    limit: number,
-    leaseMs: number,
-  ): Promise<PayoutOpenEntry[]>;
+  takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]>;
   /**
    * Up to `limit` open entries, oldest opened first (ties by mchOrderNo), after `after` when given:
    * the entries that sort after it, whether or not it is still open.

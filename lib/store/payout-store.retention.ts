@@ -10,17 +10,13 @@ import { CREATE_LEASE_MS } from '../outcome/payout-attempt.ledger';
  * last check of it. Applies to stores that say how long they keep records (`ttlMs`), except
  * `MemoryPayoutStore`, which keeps a live or open record past its ttl by itself.
  */
-export function checkStoreRetention(
-  store: PayoutStore,
-  config: PayoutConfig,
-): void {
+export function checkStoreRetention(store: PayoutStore, config: PayoutConfig): void {
   const ttlMs = (store as { ttlMs?: unknown }).ttlMs;
   if (typeof ttlMs !== 'number' || store instanceof MemoryPayoutStore) return;
   const name = store.constructor?.name ?? 'the store';
   const { claimTtlMs } = config.delivery;
   // A create's attempt must outlive its window and its caller's lease, or it could be sent again.
-  const attemptLife =
-    config.timeoutMs + config.resendWindowMs + CREATE_LEASE_MS;
+  const attemptLife = config.timeoutMs + config.resendWindowMs + CREATE_LEASE_MS;
   if (ttlMs <= attemptLife) {
     throw new PayoutConfigurationError(
       `Invalid PayoutModule options: timeoutMs + resendWindowMs + the create lease (${attemptLife}) must be below ${name}'s ttlMs (${ttlMs}): a create's record could expire while it may still land, and it would be sent again`,

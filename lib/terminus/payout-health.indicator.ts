@@ -1,9 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import {
-  type HealthIndicatorResult,
-  HealthIndicatorService,
-} from '@nestjs/terminus';
+import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { CASHY_ENDPOINTS, type CashyAnswer } from '../client/cashy-protocol';
 import { CashyHttpClient } from '../client/cashy-http.client';
 import { toPayoutBalance } from '../client/cashy-response.mapper';
@@ -55,8 +52,7 @@ function refusal(
   { httpStatus, envelope }: CashyAnswer,
   merchantId: string,
 ): Partial<PayoutAccountHealth> | undefined {
-  if (!envelope)
-    return { reason: `HTTP ${httpStatus} without a Cashy envelope` };
+  if (!envelope) return { reason: `HTTP ${httpStatus} without a Cashy envelope` };
   if (envelope.code !== 200)
     return {
       reason: `Cashy answered code ${envelope.code}: ${envelope.msg || 'no msg'}`,
@@ -111,8 +107,7 @@ export class PayoutHealthIndicator implements OnModuleInit {
     // Every account at once, so the whole check takes about one `timeoutMs`.
     const probed = await Promise.all(
       this.resolve().config.accounts.map(
-        async (account) =>
-          [account.name, await this.probe(account, timeoutMs)] as const,
+        async (account) => [account.name, await this.probe(account, timeoutMs)] as const,
       ),
     );
     const accounts = Object.fromEntries(probed);
@@ -130,9 +125,7 @@ export class PayoutHealthIndicator implements OnModuleInit {
       strict: false,
     });
     const counted = await store.countOpen?.().catch(() => undefined);
-    return counted
-      ? { payouts: { open: counted.open, watchingReturns: counted.watching } }
-      : {};
+    return counted ? { payouts: { open: counted.open, watchingReturns: counted.watching } } : {};
   }
 
   /**
@@ -154,22 +147,13 @@ export class PayoutHealthIndicator implements OnModuleInit {
   }
 
   /** One account: up when the gateway answers a code-200 balance on a 2xx. */
-  private async probe(
-    account: CashyAccount,
-    timeoutMs: number,
-  ): Promise<PayoutAccountHealth> {
+  private async probe(account: CashyAccount, timeoutMs: number): Promise<PayoutAccountHealth> {
     const { client } = this.resolve();
     const started = Date.now();
     let down: Partial<PayoutAccountHealth> | undefined;
     try {
       // One attempt, with the probe's own timeout: a hung gateway answers "down" on time.
-      const answer = await client.post(
-        account,
-        CASHY_ENDPOINTS.getBalance,
-        {},
-        1,
-        timeoutMs,
-      );
+      const answer = await client.post(account, CASHY_ENDPOINTS.getBalance, {}, 1, timeoutMs);
       down = refusal(answer, account.merchantId);
     } catch (error) {
       down = { reason: error instanceof Error ? error.message : String(error) };

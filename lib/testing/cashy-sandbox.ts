@@ -7,16 +7,8 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseJson } from '../client/cashy-wire';
-import {
-  isFinalPayoutStatus,
-  type PayoutCurrency,
-  type PayoutStatus,
-} from '../payout.types';
-import {
-  SANDBOX_CONTENT_TYPE,
-  SandboxTimers,
-  errorReply,
-} from './sandbox-conventions';
+import { isFinalPayoutStatus, type PayoutCurrency, type PayoutStatus } from '../payout.types';
+import { SANDBOX_CONTENT_TYPE, SandboxTimers, errorReply } from './sandbox-conventions';
 import {
   checkSandboxRequest,
   commitSandboxPayOut,
@@ -28,10 +20,7 @@ import { waitFor } from './sandbox-helpers';
 import { notificationBody, SandboxLedger } from './sandbox-ledger';
 import { SandboxNotifier, type SandboxDeliveryChain } from './sandbox-notifier';
 import { ENDPOINT_PATHS } from './sandbox-faults';
-import {
-  SANDBOX_FAULT_HANDLERS,
-  type SandboxFaultTurn,
-} from './sandbox-fault.handlers';
+import { SANDBOX_FAULT_HANDLERS, type SandboxFaultTurn } from './sandbox-fault.handlers';
 import type {
   CashySandboxOptions,
   SandboxAccount,
@@ -42,10 +31,7 @@ import type {
   SandboxHttpReply,
   SandboxRequestRecord,
 } from './sandbox.types';
-import {
-  resolveSandboxOptions,
-  type ResolvedSandboxOptions,
-} from './sandbox-options.resolver';
+import { resolveSandboxOptions, type ResolvedSandboxOptions } from './sandbox-options.resolver';
 import {
   SANDBOX_DEFAULT_RESULT_DESC,
   SANDBOX_DEFAULT_REVERSAL_DESC,
@@ -64,15 +50,12 @@ export interface SandboxModuleOptions {
   notifyUrl?: string;
 }
 
-const FINAL_STATUSES = Object.keys(
-  SANDBOX_DEFAULT_RESULT_DESC,
-) as readonly SandboxFinalStatus[];
+const FINAL_STATUSES = Object.keys(SANDBOX_DEFAULT_RESULT_DESC) as readonly SandboxFinalStatus[];
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined)
-      flat[name] = Array.isArray(value) ? value.join(', ') : value;
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return flat;
 }
@@ -159,9 +142,7 @@ export class CashySandbox {
   start(): Promise<string> {
     if (this.stopping)
       return Promise.reject(
-        new Error(
-          'CashySandbox: a stopped sandbox cannot start again; create a new one',
-        ),
+        new Error('CashySandbox: a stopped sandbox cannot start again; create a new one'),
       );
     if (!this.starting) {
       this.starting = new Promise<string>((resolve, reject) => {
@@ -205,8 +186,7 @@ export class CashySandbox {
 
   /** The base URL; throws before `start()` has resolved. */
   get baseUrl(): string {
-    if (!this.url)
-      throw new Error('CashySandbox: not started; await sandbox.start() first');
+    if (!this.url) throw new Error('CashySandbox: not started; await sandbox.start() first');
     return this.url;
   }
 
@@ -222,9 +202,7 @@ export class CashySandbox {
 
   /** The (first) account serving `currency`; throws when none does. */
   account(currency: PayoutCurrency): SandboxAccount {
-    const found = this.accounts.find((account) =>
-      account.currencies.includes(currency),
-    );
+    const found = this.accounts.find((account) => account.currencies.includes(currency));
     if (!found) throw new Error(`CashySandbox: no account serves ${currency}`);
     return found;
   }
@@ -236,15 +214,12 @@ export class CashySandbox {
   moduleOptions(extra: { notifyUrl?: string } = {}): SandboxModuleOptions {
     const label = (currencies: PayoutCurrency[]) =>
       currencies.length === 1 ? currencies[0].toLowerCase() : undefined;
-    const labels = this.ledger.accounts.map((account) =>
-      label(account.currencies),
-    );
+    const labels = this.ledger.accounts.map((account) => label(account.currencies));
     return {
       baseUrl: this.baseUrl,
       accounts: this.ledger.accounts.map((account, i) => ({
         name:
-          labels[i] !== undefined &&
-          labels.filter((l) => l === labels[i]).length === 1
+          labels[i] !== undefined && labels.filter((l) => l === labels[i]).length === 1
             ? labels[i]
             : account.merchantId,
         merchantId: account.merchantId,
@@ -262,15 +237,9 @@ export class CashySandbox {
    * the first delivery attempt is recorded (retries go on in the background); throws for an
    * unknown or already final order.
    */
-  async settle(
-    orderNo: string,
-    status: SandboxFinalStatus,
-    resultDesc?: string,
-  ): Promise<void> {
+  async settle(orderNo: string, status: SandboxFinalStatus, resultDesc?: string): Promise<void> {
     if (!FINAL_STATUSES.includes(status))
-      throw new Error(
-        `CashySandbox.settle: status must be one of ${FINAL_STATUSES.join(', ')}`,
-      );
+      throw new Error(`CashySandbox.settle: status must be one of ${FINAL_STATUSES.join(', ')}`);
     const order = this.requireOrder(orderNo, 'settle');
     if (isFinalPayoutStatus(order.orderStatus)) {
       throw new Error(
@@ -278,11 +247,8 @@ export class CashySandbox {
       );
     }
     this.timers.cancel(this.orderKey(order));
-    await this.changeStatus(
-      order,
-      status,
-      resultDesc ?? SANDBOX_DEFAULT_RESULT_DESC[status],
-    ).chain.firstAttempt;
+    await this.changeStatus(order, status, resultDesc ?? SANDBOX_DEFAULT_RESULT_DESC[status]).chain
+      .firstAttempt;
   }
 
   /**
@@ -290,10 +256,7 @@ export class CashySandbox {
    * (default `ACCOUNT_NOT_EXIST`), amount and fee go back to the balance, and the FAIL is notified.
    * Resolves once the first delivery attempt is recorded; throws for any other order.
    */
-  async reverse(
-    orderNo: string,
-    reason: string = SANDBOX_DEFAULT_REVERSAL_DESC,
-  ): Promise<void> {
+  async reverse(orderNo: string, reason: string = SANDBOX_DEFAULT_REVERSAL_DESC): Promise<void> {
     const order = this.requireOrder(orderNo, 'reverse');
     if (order.currency !== 'MXN')
       throw new Error(
@@ -353,10 +316,7 @@ export class CashySandbox {
    * and resolves with that. A probe that throws is retried (handy for `expect` inside it). Rejects
    * after `timeoutMs` (default 5000) with the probe's source and its last error.
    */
-  waitFor<T>(
-    probe: () => T | undefined | null | false,
-    timeoutMs = 5_000,
-  ): Promise<T> {
+  waitFor<T>(probe: () => T | undefined | null | false, timeoutMs = 5_000): Promise<T> {
     return waitFor(probe, timeoutMs);
   }
 
@@ -400,11 +360,7 @@ export class CashySandbox {
     req.on('error', () => undefined);
   }
 
-  private respond(
-    req: IncomingMessage,
-    res: ServerResponse,
-    raw: Buffer,
-  ): void {
+  private respond(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
     const text = raw.toString('utf8');
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
     const headers = flattenHeaders(req.headers);
@@ -424,8 +380,7 @@ export class CashySandbox {
       record(reply);
       send(res, reply);
     };
-    if (!ENDPOINT_PATHS.includes(path))
-      return answer(errorReply('Request_path_not_found', 404));
+    if (!ENDPOINT_PATHS.includes(path)) return answer(errorReply('Request_path_not_found', 404));
     const request: SandboxIncomingRequest = { method, path, headers, raw };
     const turn: SandboxFaultTurn = {
       path,
@@ -492,13 +447,8 @@ export class CashySandbox {
     order: SandboxOrder,
     final: NonNullable<SandboxOrder['outcome']['final']>,
   ): SandboxDeliveryChain {
-    const { status, chain } = this.changeStatus(
-      order,
-      final.status,
-      final.resultDesc,
-    );
-    if (this.options.autoSettle && status === 'SUCCESS')
-      this.scheduleReversal(order, chain);
+    const { status, chain } = this.changeStatus(order, final.status, final.resultDesc);
+    if (this.options.autoSettle && status === 'SUCCESS') this.scheduleReversal(order, chain);
     return chain;
   }
 
@@ -518,12 +468,7 @@ export class CashySandbox {
     status: PayoutStatus,
     resultDesc: string | null,
   ): { status: PayoutStatus; chain: SandboxDeliveryChain } {
-    const reached = this.ledger.transition(
-      order,
-      status,
-      resultDesc,
-      Date.now(),
-    );
+    const reached = this.ledger.transition(order, status, resultDesc, Date.now());
     return {
       status: reached,
       chain: this.notifier.deliver(order, notificationBody(order)),
@@ -537,24 +482,18 @@ export class CashySandbox {
     const key = this.orderKey(order);
     this.timers.after(key, this.options.processingMs, () => {
       this.changeStatus(order, 'PAYING', null);
-      this.timers.after(key, this.options.payingMs, () =>
-        this.finish(order, final),
-      );
+      this.timers.after(key, this.options.payingMs, () => this.finish(order, final));
     });
   }
 
   /** A REVERSE (MXN) order's SPEI return, `payingMs` after its SUCCESS chain is done; nothing for others. */
-  private scheduleReversal(
-    order: SandboxOrder,
-    chain: SandboxDeliveryChain,
-  ): void {
+  private scheduleReversal(order: SandboxOrder, chain: SandboxDeliveryChain): void {
     const reversal = order.outcome.reversal;
     if (reversal === undefined) return;
     // W2 comes after W1 has been dealt with, as SPEI returns come after the credit.
     void chain.done.then(() =>
       this.timers.after(this.orderKey(order), this.options.payingMs, () => {
-        if (order.orderStatus === 'SUCCESS')
-          this.changeStatus(order, 'FAIL', reversal);
+        if (order.orderStatus === 'SUCCESS') this.changeStatus(order, 'FAIL', reversal);
       }),
     );
   }

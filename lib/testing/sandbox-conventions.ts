@@ -1,10 +1,5 @@
 import type { PayoutCurrency } from '../payout.types';
-import {
-  decimalPlaces,
-  formatDecimal,
-  parseDecimal,
-  toScaledInteger,
-} from '../markets/decimal';
+import { decimalPlaces, formatDecimal, parseDecimal, toScaledInteger } from '../markets/decimal';
 import type { SandboxHttpReply } from './sandbox.types';
 
 /**
@@ -19,13 +14,8 @@ const SANDBOX_UTC_OFFSET_MINUTES: Readonly<Record<PayoutCurrency, number>> = {
 const two = (n: number) => String(n).padStart(2, '0');
 
 /** `yyyy-MM-dd HH:mm:ss` in the market's local time. */
-export function formatCompletionTime(
-  epochMs: number,
-  currency: PayoutCurrency,
-): string {
-  const local = new Date(
-    epochMs + SANDBOX_UTC_OFFSET_MINUTES[currency] * 60_000,
-  );
+export function formatCompletionTime(epochMs: number, currency: PayoutCurrency): string {
+  const local = new Date(epochMs + SANDBOX_UTC_OFFSET_MINUTES[currency] * 60_000);
   return (
     `${local.getUTCFullYear()}-${two(local.getUTCMonth() + 1)}-${two(local.getUTCDate())} ` +
     `${two(local.getUTCHours())}:${two(local.getUTCMinutes())}:${two(local.getUTCSeconds())}`
@@ -95,8 +85,7 @@ export class SandboxTimers {
     handle: NodeJS.Timeout,
   ): void {
     group.delete(handle);
-    if (group.size === 0 && this.byKey.get(key) === group)
-      this.byKey.delete(key);
+    if (group.size === 0 && this.byKey.get(key) === group) this.byKey.delete(key);
   }
 }
 
@@ -126,9 +115,7 @@ export function toCents(value: unknown): bigint | undefined {
 /** Cents back to a two-decimal string (`15050n` → `'150.50'`). */
 export function fromCents(cents: bigint): string {
   const negative = cents < 0n;
-  const digits = (negative ? -cents : cents)
-    .toString()
-    .padStart(BALANCE_SCALE + 1, '0');
+  const digits = (negative ? -cents : cents).toString().padStart(BALANCE_SCALE + 1, '0');
   const text = `${negative ? '-' : ''}${digits.slice(0, -BALANCE_SCALE)}.${digits.slice(-BALANCE_SCALE)}`;
   return formatDecimal(parseDecimal(text)!, BALANCE_SCALE);
 }

@@ -4,10 +4,7 @@ import type { PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
 import { verifyCashySignature } from '../client/cashy-signature';
-import {
-  checkCreatePayout,
-  type CashyPayOutBody,
-} from '../validation/create-payout.rules';
+import { checkCreatePayout, type CashyPayOutBody } from '../validation/create-payout.rules';
 import { errorReply, successReply } from './sandbox-conventions';
 import { queryView, type SandboxLedger } from './sandbox-ledger';
 import type { SandboxAccountState } from './sandbox-options.resolver';
@@ -66,9 +63,7 @@ export function processSandboxRequest(
   context: SandboxEndpointContext,
 ): SandboxProcessedRequest {
   const checked = checkSandboxRequest(request, context);
-  return checked.payOut
-    ? commitSandboxPayOut(checked.payOut, context)
-    : { reply: checked.reply };
+  return checked.payOut ? commitSandboxPayOut(checked.payOut, context) : { reply: checked.reply };
 }
 
 /**
@@ -84,22 +79,16 @@ export function checkSandboxRequest(
   const reply = (answer: SandboxHttpReply): SandboxCheckedRequest => ({
     reply: answer,
   });
-  if (request.method !== 'POST')
-    return reply(errorReply('RequestMethod_not_post'));
+  if (request.method !== 'POST') return reply(errorReply('RequestMethod_not_post'));
   const { headers } = request;
-  const contentType = (headers['content-type'] ?? '')
-    .split(';')[0]
-    .trim()
-    .toLowerCase();
-  if (contentType !== 'application/json')
-    return reply(errorReply('RequestContentType_not_json'));
+  const contentType = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (contentType !== 'application/json') return reply(errorReply('RequestContentType_not_json'));
   const text = request.raw.toString('utf8');
   if (text.trim().length === 0) return reply(errorReply('RequestBody_is_null'));
 
   const merchantId = headers.merchantid;
   if (isAbsent(merchantId)) return reply(errorReply('MerchantId_is_null'));
-  if (!/^\d+$/.test(merchantId))
-    return reply(errorReply('MerchantId_not_Number'));
+  if (!/^\d+$/.test(merchantId)) return reply(errorReply('MerchantId_not_Number'));
   const account = context.ledger.account(merchantId);
   if (!account) return reply(errorReply('MerchantId_is_error'));
   // A missing Sign is a failed verification: Cashy lists no separate message for it.
@@ -121,13 +110,11 @@ export function checkSandboxRequest(
       return reply(
         successReply(
           account.currencies.flatMap((currency) =>
-            PAYOUT_MARKETS[currency].banks.map(
-              ({ bankId, bankCode, bankName }) => ({
-                bankId,
-                bankCode,
-                bankName,
-              }),
-            ),
+            PAYOUT_MARKETS[currency].banks.map(({ bankId, bankCode, bankName }) => ({
+              bankId,
+              bankCode,
+              bankName,
+            })),
           ),
         ),
       );
@@ -177,8 +164,7 @@ function isRepeat(
 ): boolean {
   return (
     context.dedupe &&
-    context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo) !==
-      undefined
+    context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo) !== undefined
   );
 }
 
@@ -192,11 +178,7 @@ export function commitSandboxPayOut(
 ): SandboxProcessedRequest {
   if (isRepeat(pending.account, pending.body, context))
     return { reply: errorReply('Params_mchOrderNo_repeat') };
-  const order = context.ledger.create(
-    pending.account,
-    pending.body,
-    context.now(),
-  );
+  const order = context.ledger.create(pending.account, pending.body, context.now());
   context.onCreated(order);
   const reply = successReply({
     merchantId: order.merchantId,
@@ -216,24 +198,18 @@ function payOutQuery(
 ): SandboxHttpReply {
   const given = (field: 'orderNo' | 'mchOrderNo') => !isAbsent(body[field]);
   for (const field of ['orderNo', 'mchOrderNo'] as const) {
-    if (given(field) && typeof body[field] !== 'string')
-      return paramsError(field, false);
+    if (given(field) && typeof body[field] !== 'string') return paramsError(field, false);
   }
-  if (!given('orderNo') && !given('mchOrderNo'))
-    return paramsError('orderNo', true);
+  if (!given('orderNo') && !given('mchOrderNo')) return paramsError('orderNo', true);
 
   // orderNo first, as Cashy recommends; when both are given they must name the same order.
   let order: SandboxOrder | undefined;
   if (given('orderNo')) {
     const found = context.ledger.get(body.orderNo as string);
     order = found?.merchantId === account.merchantId ? found : undefined;
-    if (order && given('mchOrderNo') && order.mchOrderNo !== body.mchOrderNo)
-      order = undefined;
+    if (order && given('mchOrderNo') && order.mchOrderNo !== body.mchOrderNo) order = undefined;
   } else {
-    order = context.ledger.byMerchantOrder(
-      account.merchantId,
-      body.mchOrderNo as string,
-    );
+    order = context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo as string);
   }
   return order ? successReply(queryView(order)) : errorReply('Order_not_exist');
 }

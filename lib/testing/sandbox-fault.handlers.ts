@@ -33,10 +33,7 @@ export interface SandboxFaultTurn {
 }
 
 /** What a fault does to one request. */
-export type SandboxFaultHandler = (
-  turn: SandboxFaultTurn,
-  fault: SandboxFaultDraw,
-) => void;
+export type SandboxFaultHandler = (turn: SandboxFaultTurn, fault: SandboxFaultDraw) => void;
 
 const TEXT_CONTENT_TYPE = 'text/plain;charset=UTF-8';
 
@@ -46,8 +43,7 @@ function falsify(
   path: string,
   mismatch: SandboxMismatch,
 ): SandboxHttpReply {
-  if (path !== CASHY_ENDPOINTS.payOut && path !== CASHY_ENDPOINTS.payOutQuery)
-    return reply;
+  if (path !== CASHY_ENDPOINTS.payOut && path !== CASHY_ENDPOINTS.payOutQuery) return reply;
   const envelope = parseJson(reply.body);
   if (!isPlainObject(envelope) || !isPlainObject(envelope.data)) return reply;
   const data = { ...envelope.data, ...mismatch };
@@ -70,9 +66,7 @@ function replaceAnswer(
 }
 
 /** Each fault mode's handler: what `SANDBOX_FAULT_EFFECTS` says it does, as code. */
-export const SANDBOX_FAULT_HANDLERS: Readonly<
-  Record<SandboxFaultMode, SandboxFaultHandler>
-> = {
+export const SANDBOX_FAULT_HANDLERS: Readonly<Record<SandboxFaultMode, SandboxFaultHandler>> = {
   timeout: (turn) => turn.record({ fault: 'timeout' }),
   'timeout-after-create': (turn) =>
     turn.record({
@@ -93,8 +87,7 @@ export const SANDBOX_FAULT_HANDLERS: Readonly<
     turn.record({ fault: 'system-busy', ...sent });
     turn.send(sent);
   },
-  'system-error': (turn) =>
-    replaceAnswer(turn, 'system-error', () => errorReply('System_error')),
+  'system-error': (turn) => replaceAnswer(turn, 'system-error', () => errorReply('System_error')),
   'late-commit': (turn) =>
     turn.path === CASHY_ENDPOINTS.payOut
       ? turn.commitLate()
@@ -126,7 +119,5 @@ export const SANDBOX_FAULT_HANDLERS: Readonly<
     });
   },
   mismatch: (turn, fault) =>
-    replaceAnswer(turn, 'mismatch', (withheld) =>
-      falsify(withheld, turn.path, fault.mismatch!),
-    ),
+    replaceAnswer(turn, 'mismatch', (withheld) => falsify(withheld, turn.path, fault.mismatch!)),
 };

@@ -39,12 +39,7 @@ const INJECTED_COUNT = [1, Infinity, 1] as const;
 const HTTP_STATUS = [100, 599, 200] as const;
 /** Modes that cannot work without their spec field, hence never drawn at random. */
 const MODES_NEEDING_DATA: readonly SandboxFaultMode[] = ['reply', 'mismatch'];
-const MISMATCH_FIELDS: readonly string[] = [
-  'amount',
-  'mchOrderNo',
-  'orderStatus',
-  'orderNo',
-];
+const MISMATCH_FIELDS: readonly string[] = ['amount', 'mchOrderNo', 'orderStatus', 'orderNo'];
 
 /** A fault that struck one request, with what its mode needs (validated and copied at injection). */
 export interface SandboxFaultDraw {
@@ -93,11 +88,7 @@ function readEndpoints(
 }
 
 /** Whether `mode` is one; reported at `path` otherwise. */
-function isMode(
-  reader: OptionReader,
-  mode: unknown,
-  path: string,
-): mode is SandboxFaultMode {
+function isMode(reader: OptionReader, mode: unknown, path: string): mode is SandboxFaultMode {
   if (SANDBOX_FAULT_MODES.includes(mode as SandboxFaultMode)) return true;
   reader.report(
     path,
@@ -112,28 +103,15 @@ export function readRandomFaults(
   value: unknown,
 ): SandboxRandomFaultPlan | undefined {
   if (value === undefined) return undefined;
-  const faults = reader.object(
-    value,
-    'faults',
-    'an object { rate, seed?, modes?, endpoints? }',
-  );
+  const faults = reader.object(value, 'faults', 'an object { rate, seed?, modes?, endpoints? }');
   if (!faults) return undefined;
-  const rate = reader.required(
-    faults.rate,
-    'faults.rate',
-    RANDOM_FAULT_RULES.rate,
-  );
-  const seed = reader.value(
-    faults.seed,
-    'faults.seed',
-    RANDOM_FAULT_RULES.seed,
-  );
+  const rate = reader.required(faults.rate, 'faults.rate', RANDOM_FAULT_RULES.rate);
+  const seed = reader.value(faults.seed, 'faults.seed', RANDOM_FAULT_RULES.seed);
   const given = faults.modes ?? SANDBOX_DEFAULT_RANDOM_FAULT_MODES;
   if (!Array.isArray(given) || given.length === 0)
     reader.fail('faults.modes', 'must be a non-empty array of fault modes');
-  const modes = (Array.isArray(given) ? given : []).filter(
-    (mode): mode is SandboxFaultMode =>
-      isMode(reader, mode, 'faults.modes entry'),
+  const modes = (Array.isArray(given) ? given : []).filter((mode): mode is SandboxFaultMode =>
+    isMode(reader, mode, 'faults.modes entry'),
   );
   for (const mode of modes.filter((m) => MODES_NEEDING_DATA.includes(m)))
     reader.report(
@@ -145,23 +123,13 @@ export function readRandomFaults(
 }
 
 /** The `reply` fault's scripted answer, its body serialized once. */
-function readReply(
-  reader: OptionReader,
-  spec: Record<string, unknown>,
-): SandboxFaultDraw['reply'] {
+function readReply(reader: OptionReader, spec: Record<string, unknown>): SandboxFaultDraw['reply'] {
   const reply = spec.reply;
   if (!isPlainObject(reply)) {
-    reader.fail(
-      'reply',
-      'is required for mode "reply" (an object with a body)',
-    );
+    reader.fail('reply', 'is required for mode "reply" (an object with a body)');
     return undefined;
   }
-  const httpStatus = reader.value(
-    reply.httpStatus,
-    'reply.httpStatus',
-    HTTP_STATUS,
-  );
+  const httpStatus = reader.value(reply.httpStatus, 'reply.httpStatus', HTTP_STATUS);
   let body: unknown = reply.body;
   try {
     if (typeof body === 'object' && body !== null) body = JSON.stringify(body);
@@ -178,10 +146,7 @@ function readReply(
     // eslint-disable-next-line no-control-regex -- a header value must not carry control characters
     /[\u0000-\u001f\u007f]/.test(contentType)
   )
-    reader.fail(
-      'reply.contentType',
-      'must be a non-empty header value without control characters',
-    );
+    reader.fail('reply.contentType', 'must be a non-empty header value without control characters');
   return {
     httpStatus,
     body: body as string,
@@ -190,17 +155,11 @@ function readReply(
 }
 
 /** The `mismatch` fault's values, copied. */
-function readMismatch(
-  reader: OptionReader,
-  spec: Record<string, unknown>,
-): SandboxMismatch {
+function readMismatch(reader: OptionReader, spec: Record<string, unknown>): SandboxMismatch {
   const fields = MISMATCH_FIELDS.join(', ');
   const mismatch = spec.mismatch;
   if (!isPlainObject(mismatch)) {
-    reader.fail(
-      'mismatch',
-      `is required for mode "mismatch" (an object with any of ${fields})`,
-    );
+    reader.fail('mismatch', `is required for mode "mismatch" (an object with any of ${fields})`);
     return {};
   }
   const copy: Record<string, string> = {};
@@ -214,10 +173,7 @@ function readMismatch(
     else if (value !== undefined) copy[field] = value;
   }
   // Empty is worth saying only when no field was wrong.
-  if (
-    Object.keys(copy).length === 0 &&
-    reader.problems.length === problemsBefore
-  )
+  if (Object.keys(copy).length === 0 && reader.problems.length === problemsBefore)
     reader.fail('mismatch', `must set at least one of ${fields}`);
   return copy;
 }
@@ -231,8 +187,7 @@ function readSpec(spec: SandboxFaultSpec): {
   endpoints?: ReadonlySet<string>;
 } {
   const reader = new OptionReader();
-  if (!isPlainObject(spec))
-    reader.report('', 'needs a spec object ({ mode, count })');
+  if (!isPlainObject(spec)) reader.report('', 'needs a spec object ({ mode, count })');
   const given: Record<string, unknown> = isPlainObject(spec) ? spec : {};
   if (!isPlainObject(spec) || !isMode(reader, given.mode, 'mode'))
     reader.throwIfAny(INJECT_LEAD, Error);
@@ -277,17 +232,14 @@ export class SandboxFaultPlanner {
 
   /** The fault for a request to `path`, if any (consumes it). */
   draw(path: string): SandboxFaultDraw | undefined {
-    const index = this.injected.findIndex(
-      (entry) => !entry.endpoints || entry.endpoints.has(path),
-    );
+    const index = this.injected.findIndex((entry) => !entry.endpoints || entry.endpoints.has(path));
     if (index >= 0) {
       const entry = this.injected[index];
       if (--entry.remaining === 0) this.injected.splice(index, 1);
       return entry.fault;
     }
     const random = this.random;
-    if (!random || (random.endpoints && !random.endpoints.has(path)))
-      return undefined;
+    if (!random || (random.endpoints && !random.endpoints.has(path))) return undefined;
     if (random.next() >= random.rate) return undefined;
     return {
       mode: random.modes[Math.floor(random.next() * random.modes.length)],

@@ -4,10 +4,7 @@ import type { CashyPayOutBody } from '../validation/create-payout.rules';
 import { createServer } from 'node:net';
 
 /** `Sign` for a body: upper-case hex `MD5(body bytes + apiKey)`, as Cashy computes it. */
-export function signCashyPayload(
-  body: string | Buffer,
-  apiKey: string,
-): string {
+export function signCashyPayload(body: string | Buffer, apiKey: string): string {
   return signCashyBody(body, apiKey);
 }
 
@@ -57,9 +54,7 @@ export function buildNotification(fields: SandboxNotificationFields): string {
     orderNo: fields.orderNo,
     completionTime: fields.completionTime ?? null,
     resultDesc: fields.resultDesc ?? null,
-    ...(fields.channelOrderNo !== undefined
-      ? { channelOrderNo: fields.channelOrderNo }
-      : {}),
+    ...(fields.channelOrderNo !== undefined ? { channelOrderNo: fields.channelOrderNo } : {}),
   });
 }
 
@@ -171,8 +166,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
  * and its last error.
  */
 export async function waitFor<T>(
-  probe: () =>
-    T | undefined | null | false | Promise<T | undefined | null | false>,
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   timeoutMs = 5_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -180,8 +174,7 @@ export async function waitFor<T>(
     let lastError: unknown;
     try {
       const value = await probe();
-      if (value !== undefined && value !== null && value !== false)
-        return value;
+      if (value !== undefined && value !== null && value !== false) return value;
     } catch (error) {
       lastError = error;
     }
@@ -191,9 +184,7 @@ export async function waitFor<T>(
         lastError === undefined
           ? ''
           : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
-      throw new Error(
-        `waitFor: condition not met within ${timeoutMs} ms: ${source}${cause}`,
-      );
+      throw new Error(`waitFor: condition not met within ${timeoutMs} ms: ${source}${cause}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

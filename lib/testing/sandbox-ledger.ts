@@ -1,11 +1,6 @@
 import type { PayoutStatus } from '../payout.types';
 import type { CashyPayOutBody } from '../validation/create-payout.rules';
-import {
-  formatCompletionTime,
-  fromCents,
-  SANDBOX_FEES,
-  toCents,
-} from './sandbox-conventions';
+import { formatCompletionTime, fromCents, SANDBOX_FEES, toCents } from './sandbox-conventions';
 import type { SandboxAccountState } from './sandbox-options.resolver';
 import type { SandboxOrder } from './sandbox.types';
 import { buildNotification } from './sandbox-helpers';
@@ -51,10 +46,7 @@ export class SandboxLedger {
   }
 
   /** The merchant's order with this `mchOrderNo` (the oldest, when uniqueness is not enforced). */
-  byMerchantOrder(
-    merchantId: string,
-    mchOrderNo: string,
-  ): SandboxOrder | undefined {
+  byMerchantOrder(merchantId: string, mchOrderNo: string): SandboxOrder | undefined {
     return this.byMchOrderNo.get(merchantOrderKey(merchantId, mchOrderNo));
   }
 
@@ -62,11 +54,7 @@ export class SandboxLedger {
    * Books a new PROCESSING order. The caller checks that `mchOrderNo` is new when uniqueness is
    * enforced; a repeat is booked too, and `byMerchantOrder` keeps answering the oldest.
    */
-  create(
-    account: SandboxAccountState,
-    body: CashyPayOutBody,
-    now: number,
-  ): SandboxOrder {
+  create(account: SandboxAccountState, body: CashyPayOutBody, now: number): SandboxOrder {
     this.lastOrderNo += 1n;
     const order: SandboxOrder = {
       orderNo: `PAYOUT${this.lastOrderNo.toString().padStart(ORDER_NO_DIGITS, '0').slice(-ORDER_NO_DIGITS)}`,
@@ -120,8 +108,7 @@ export class SandboxLedger {
     order.orderStatus = status;
     order.resultDesc = resultDesc;
     // Cashy: "fee and completionTime only have a value if the order is successfully paid".
-    order.completionTime =
-      status === 'SUCCESS' ? formatCompletionTime(now, order.currency) : null;
+    order.completionTime = status === 'SUCCESS' ? formatCompletionTime(now, order.currency) : null;
     order.history.push({ orderStatus: status, resultDesc, at: now });
     return status;
   }

@@ -11,18 +11,13 @@ import type { SandboxOrder, SandboxDeliveryRecord } from './sandbox.types';
 import { cashyHeaders } from './sandbox-helpers';
 
 /** Gaps before each retry, in minutes (Cashy's legacy docs): 10 retries after the first attempt. */
-export const SANDBOX_RETRY_MINUTES: readonly number[] = [
-  1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
-];
+export const SANDBOX_RETRY_MINUTES: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
 /** Enough of an answer to show in a record; the rest is read and dropped. */
 const MAX_RESPONSE_CHARS = 64 * 1024;
 
 /** Reads an answer, up to `MAX_RESPONSE_CHARS`, and settles the attempt with it exactly once. */
-function readAnswer(
-  response: IncomingMessage,
-  finish: (result: AttemptResult) => void,
-): void {
+function readAnswer(response: IncomingMessage, finish: (result: AttemptResult) => void): void {
   let text = '';
   response.setEncoding('utf8');
   response.on('data', (chunk: string) => {
@@ -97,11 +92,7 @@ export class SandboxNotifier {
   /** Starts delivering the order's current state; the body is fixed now and resent unchanged. */
   deliver(order: SandboxOrder, body: string): SandboxDeliveryChain {
     const chain = ++this.chains;
-    const headers = cashyHeaders(
-      body,
-      order.merchantId,
-      this.settings.apiKeyOf(order.merchantId),
-    );
+    const headers = cashyHeaders(body, order.merchantId, this.settings.apiKeyOf(order.merchantId));
     const base = {
       chain,
       orderNo: order.orderNo,
@@ -118,18 +109,10 @@ export class SandboxNotifier {
     this.activeChains++;
     const run = async (): Promise<boolean> => {
       try {
-        for (
-          let attempt = 1;
-          attempt <= SANDBOX_RETRY_MINUTES.length + 1;
-          attempt++
-        ) {
+        for (let attempt = 1; attempt <= SANDBOX_RETRY_MINUTES.length + 1; attempt++) {
           if (attempt > 1) {
-            const delayMs =
-              SANDBOX_RETRY_MINUTES[attempt - 2] *
-              60_000 *
-              this.settings.timeScale;
-            if (!(await this.timers.sleep(`chain:${chain}`, delayMs)))
-              return false;
+            const delayMs = SANDBOX_RETRY_MINUTES[attempt - 2] * 60_000 * this.settings.timeScale;
+            if (!(await this.timers.sleep(`chain:${chain}`, delayMs))) return false;
           }
           if (this.stopped) return false;
           const at = Date.now();
@@ -158,17 +141,12 @@ export class SandboxNotifier {
   /** Aborts attempts in flight and refuses new ones (pending retries are the timers' job). */
   stop(): void {
     this.stopped = true;
-    for (const request of this.inFlight)
-      request.destroy(new Error('sandbox stopped'));
+    for (const request of this.inFlight) request.destroy(new Error('sandbox stopped'));
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
 
-  private post(
-    url: string,
-    body: string,
-    headers: Record<string, string>,
-  ): Promise<AttemptResult> {
+  private post(url: string, body: string, headers: Record<string, string>): Promise<AttemptResult> {
     return new Promise<AttemptResult>((resolve) => {
       let target: URL;
       try {
@@ -201,10 +179,7 @@ export class SandboxNotifier {
       });
       this.inFlight.add(request);
       const timeout = setTimeout(
-        () =>
-          request.destroy(
-            new Error(`timeout after ${this.settings.notifyTimeoutMs} ms`),
-          ),
+        () => request.destroy(new Error(`timeout after ${this.settings.notifyTimeoutMs} ms`)),
         this.settings.notifyTimeoutMs,
       );
       request.on('error', (error) =>

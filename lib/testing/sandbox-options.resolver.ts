@@ -1,22 +1,11 @@
 import { isPlainObject } from '../client/cashy-wire';
 import type { PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
-import {
-  defaultsOf,
-  OptionReader,
-  type OptionValues,
-} from '../options/option.reader';
-import {
-  checkDistinctAccounts,
-  readAccountFields,
-} from '../options/payout-accounts.reader';
+import { defaultsOf, OptionReader, type OptionValues } from '../options/option.reader';
+import { checkDistinctAccounts, readAccountFields } from '../options/payout-accounts.reader';
 import { readLimits } from '../options/payout-options.resolver';
 import { readRandomFaults, SandboxFaultPlanner } from './sandbox-faults';
-import {
-  BALANCE_SCALE,
-  SANDBOX_DEFAULT_BALANCE,
-  toCents,
-} from './sandbox-conventions';
+import { BALANCE_SCALE, SANDBOX_DEFAULT_BALANCE, toCents } from './sandbox-conventions';
 import type { CashySandboxOptions, SandboxAccount } from './sandbox.types';
 
 /** Accounts of a sandbox created without `accounts`: one per market, as an enterprise would hold. */
@@ -52,19 +41,14 @@ export interface SandboxAccountState {
 }
 
 /** Options after validation and defaults. */
-export interface ResolvedSandboxOptions extends OptionValues<
-  typeof SANDBOX_OPTION_RULES
-> {
+export interface ResolvedSandboxOptions extends OptionValues<typeof SANDBOX_OPTION_RULES> {
   accounts: SandboxAccountState[];
   limits: Readonly<Record<PayoutCurrency, AmountLimits>>;
   faults: SandboxFaultPlanner;
 }
 
 /** The sandbox's accounts: the module's account rules, every currency listed, and a balance. */
-function readSandboxAccounts(
-  reader: OptionReader,
-  value: unknown,
-): SandboxAccountState[] {
+function readSandboxAccounts(reader: OptionReader, value: unknown): SandboxAccountState[] {
   if (!Array.isArray(value) || value.length === 0) {
     reader.fail('accounts', 'must be a non-empty array of accounts');
     return [];
@@ -73,18 +57,10 @@ function readSandboxAccounts(
   value.forEach((entry: unknown, i) => {
     const where = `accounts[${i}]`;
     if (!isPlainObject(entry)) return reader.fail(where, 'must be an object');
-    const { merchantId, apiKey, currencies } = readAccountFields(
-      reader,
-      entry,
-      `${where}.`,
-      true,
-    );
+    const { merchantId, apiKey, currencies } = readAccountFields(reader, entry, `${where}.`, true);
     const balanceCents = toCents(entry.balance ?? SANDBOX_DEFAULT_BALANCE);
     if (balanceCents === undefined)
-      reader.fail(
-        `${where}.balance`,
-        `must be a decimal with at most ${BALANCE_SCALE} places`,
-      );
+      reader.fail(`${where}.balance`, `must be a decimal with at most ${BALANCE_SCALE} places`);
     if (merchantId && apiKey && currencies && balanceCents !== undefined)
       accounts.push({ merchantId, apiKey, currencies, balanceCents });
   });
@@ -93,9 +69,7 @@ function readSandboxAccounts(
 }
 
 /** Validates sandbox options and applies the defaults; throws an `Error` naming every bad option. */
-export function resolveSandboxOptions(
-  options: CashySandboxOptions = {},
-): ResolvedSandboxOptions {
+export function resolveSandboxOptions(options: CashySandboxOptions = {}): ResolvedSandboxOptions {
   const reader = new OptionReader();
   const given = reader.object(options, 'options', 'an object') ?? {};
   const accounts = readSandboxAccounts(

@@ -16,9 +16,7 @@ export interface SandboxOutcome {
 }
 
 /** `resultDesc` used when a remark or a call names none. */
-export const SANDBOX_DEFAULT_RESULT_DESC: Readonly<
-  Record<SandboxFinalStatus, string>
-> = {
+export const SANDBOX_DEFAULT_RESULT_DESC: Readonly<Record<SandboxFinalStatus, string>> = {
   SUCCESS: 'SUCCESS',
   FAIL: 'ACCOUNT_NOT_EXIST',
   CANCEL: 'COMPLIANCE_REJECT',
@@ -52,14 +50,12 @@ export const SANDBOX_TRIGGERS: readonly SandboxTriggerDoc[] = [
   },
   {
     remark: 'CANCEL [CODE]',
-    notifications:
-      'PAYING, CANCEL (resultDesc CODE, default COMPLIANCE_REJECT)',
+    notifications: 'PAYING, CANCEL (resultDesc CODE, default COMPLIANCE_REJECT)',
     currencies: ['PEN', 'MXN'],
   },
   {
     remark: 'REVERSE [CODE]',
-    notifications:
-      'PAYING, SUCCESS, then FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)',
+    notifications: 'PAYING, SUCCESS, then FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)',
     currencies: ['MXN'],
   },
   {
@@ -82,10 +78,7 @@ export const SANDBOX_TRIGGERS: readonly SandboxTriggerDoc[] = [
 const CODE = /^[A-Za-z0-9_]{1,32}$/;
 
 /** The outcome a remark asks for (see `SANDBOX_TRIGGERS`). */
-export function outcomeOfRemark(
-  remark: string,
-  currency: PayoutCurrency,
-): SandboxOutcome {
+export function outcomeOfRemark(remark: string, currency: PayoutCurrency): SandboxOutcome {
   const [first = '', second] = remark.trim().split(/\s+/);
   const word = first.toUpperCase();
   const code = (fallback: string) =>

@@ -26,8 +26,7 @@ export const SANDBOX_FAULT_EFFECTS = {
     'nothing is done and nothing is answered; the socket stays open until the client gives up or `stop()`',
   'timeout-after-create':
     'the request is processed (a payOut creates its order), then nothing is answered',
-  'drop-after-create':
-    'the request is processed, then the socket is destroyed without a response',
+  'drop-after-create': 'the request is processed, then the socket is destroyed without a response',
   'http-500': 'HTTP 500 with a text body; nothing is done',
   'system-busy': 'envelope `{"code":500,"msg":"System_busy"}`; nothing is done',
   'system-error':

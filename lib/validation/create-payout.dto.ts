@@ -1,13 +1,7 @@
 import type { PayoutCurrency } from '../payout.types';
-import {
-  CREATE_PAYOUT_FIELD_SPECS,
-  payoutFieldSchema,
-} from './create-payout.fields';
+import { CREATE_PAYOUT_FIELD_SPECS, payoutFieldSchema } from './create-payout.fields';
 import { checkCreatePayout } from './create-payout.rules';
-import {
-  MeetsPayoutRules,
-  type PayoutRulesCheck,
-} from './payout-rules.decorator';
+import { MeetsPayoutRules, type PayoutRulesCheck } from './payout-rules.decorator';
 
 // A missing notifyUrl is left to the service, which knows the module's default.
 const rules: PayoutRulesCheck = (object, config) =>

@@ -98,11 +98,7 @@ const SPECS = {
     required: true,
     openApi: {
       type: 'integer',
-      enum: [
-        ...new Set(
-          MARKETS.flatMap((m) => Object.keys(m.accountTypes).map(Number)),
-        ),
-      ],
+      enum: [...new Set(MARKETS.flatMap((m) => Object.keys(m.accountTypes).map(Number)))],
       example: 40,
       description: `${perMarket((m) =>
         Object.entries(m.accountTypes)
@@ -164,13 +160,11 @@ const SPECS = {
   notifyUrl: text(false, 250, {
     format: 'uri',
     example: 'https://api.example.com/payout/webhook',
-    description:
-      "Absolute http(s) callback URL; defaults to the module's notifyUrl.",
+    description: "Absolute http(s) callback URL; defaults to the module's notifyUrl.",
   }),
   idType: text(false, 32, {
     example: '1',
-    description:
-      'PEN (required): 1 DNI, 2 PAS, 3 CE, 4 RUC. MXN: optional. A number is accepted.',
+    description: 'PEN (required): 1 DNI, 2 PAS, 3 CE, 4 RUC. MXN: optional. A number is accepted.',
   }),
   idCard: text(false, 32, {
     // The market rule (Peru): letters and digits only.
@@ -187,8 +181,7 @@ const SPECS = {
     {
       pattern: PHONE,
       rule: 'phone',
-      message:
-        'phone must be digits, optionally with a leading + and spaces or dashes',
+      message: 'phone must be digits, optionally with a leading + and spaces or dashes',
     },
   ),
   email: text(
@@ -215,8 +208,7 @@ const SPECS = {
     {
       pattern: REMARK_TEXT,
       rule: 'characters',
-      message:
-        'remark may contain only unaccented letters, digits, spaces and basic punctuation',
+      message: 'remark may contain only unaccented letters, digits, spaces and basic punctuation',
     },
   ),
 } satisfies Record<string, PayoutFieldSpec>;
@@ -225,9 +217,8 @@ const SPECS = {
 export type CreatePayoutField = keyof typeof SPECS;
 
 /** Every field `createPayout` accepts, in the order it is sent (the module appends `nonceStr`). */
-export const CREATE_PAYOUT_FIELD_SPECS: Readonly<
-  Record<CreatePayoutField, PayoutFieldSpec>
-> = SPECS;
+export const CREATE_PAYOUT_FIELD_SPECS: Readonly<Record<CreatePayoutField, PayoutFieldSpec>> =
+  SPECS;
 
 /** The characters rule of a `digits` field. */
 export function digitsRule(field: string): PayoutFieldCharacters {
@@ -242,12 +233,8 @@ export function digitsRule(field: string): PayoutFieldCharacters {
  * The OpenAPI metadata of a field, in the shape `@nestjs/swagger`'s CLI plugin generates
  * (`@ApiProperty` options): type, length and pattern from the rules, then the field's own schema.
  */
-export function payoutFieldSchema(
-  field: string,
-  spec: PayoutFieldSpec,
-): Record<string, unknown> {
-  const characters =
-    spec.kind === 'digits' ? digitsRule(field) : spec.characters;
+export function payoutFieldSchema(field: string, spec: PayoutFieldSpec): Record<string, unknown> {
+  const characters = spec.kind === 'digits' ? digitsRule(field) : spec.characters;
   return {
     required: spec.required,
     ...(spec.kind

@@ -98,8 +98,7 @@ class PayoutInput {
       typeof v !== 'string'
         ? (['type', `${field} must be a string`] as const)
         : textProblem(field, v, maxLength);
-    const characters =
-      spec.kind === 'digits' ? digitsRule(field) : spec.characters;
+    const characters = spec.kind === 'digits' ? digitsRule(field) : spec.characters;
     if (problem) this.report(field, ...problem);
     else if (characters && !characters.pattern.test(v as string))
       this.report(field, characters.rule, characters.message);
@@ -115,11 +114,7 @@ class PayoutInput {
     }
     const n = wholeNumber(this.value[field]);
     if (Number.isSafeInteger(n) && n >= 0) return n;
-    this.report(
-      field,
-      'integer',
-      `${field} must be a whole number (a number or a numeric string)`,
-    );
+    this.report(field, 'integer', `${field} must be a whole number (a number or a numeric string)`);
     return undefined;
   }
 }
@@ -130,13 +125,9 @@ function textProblem(
   text: string,
   maxLength: number,
 ): readonly [rule: string, message: string] | undefined {
-  if (text.trim().length === 0)
-    return ['required', `${field} must not be blank`];
+  if (text.trim().length === 0) return ['required', `${field} must not be blank`];
   if (text.length > maxLength)
-    return [
-      'maxLength',
-      `${field} must be at most ${maxLength} characters (got ${text.length})`,
-    ];
+    return ['maxLength', `${field} must be at most ${maxLength} characters (got ${text.length})`];
   if (!isPrintable(text))
     return [
       'printable',
@@ -165,11 +156,7 @@ function checkCurrency(input: PayoutInput): PayoutMarket | undefined {
   if (currency === undefined || currency === null)
     input.report('currency', 'required', 'currency is required');
   else if (!marketOf(currency))
-    input.report(
-      'currency',
-      'currency',
-      `currency must be one of ${PAYOUT_CURRENCIES.join(', ')}`,
-    );
+    input.report('currency', 'currency', `currency must be one of ${PAYOUT_CURRENCIES.join(', ')}`);
   return marketOf(currency);
 }
 
@@ -179,11 +166,7 @@ function checkBank(
   market: PayoutMarket | undefined,
 ): { bankId?: number; knownBank?: number } {
   const bankId = input.integer('bankId');
-  if (
-    bankId === undefined ||
-    !market ||
-    market.banks.some((bank) => bank.bankId === bankId)
-  )
+  if (bankId === undefined || !market || market.banks.some((bank) => bank.bankId === bankId))
     return { bankId, knownBank: bankId };
   input.report(
     'bankId',
@@ -205,9 +188,7 @@ function checkAmount(
     return undefined;
   }
   const parsed =
-    typeof amount === 'string' || typeof amount === 'number'
-      ? parseDecimal(amount)
-      : undefined;
+    typeof amount === 'string' || typeof amount === 'number' ? parseDecimal(amount) : undefined;
   if (!parsed || parsed.negative) {
     input.report(
       'amount',
@@ -227,26 +208,15 @@ function checkAmount(
         : `amount may have at most ${amountScale} decimals for ${currency}`,
     );
   else if (limits && compareDecimals(parsed, parseDecimal(limits.min)!) < 0)
-    input.report(
-      'amount',
-      'min',
-      `amount must be at least ${limits.min} ${currency}`,
-    );
+    input.report('amount', 'min', `amount must be at least ${limits.min} ${currency}`);
   else if (limits && compareDecimals(parsed, parseDecimal(limits.max)!) > 0)
-    input.report(
-      'amount',
-      'max',
-      `amount must be at most ${limits.max} ${currency}`,
-    );
+    input.report('amount', 'max', `amount must be at most ${limits.max} ${currency}`);
   else return formatDecimal(parsed, amountScale);
   return undefined;
 }
 
 /** The callback URL: given per call, else the module's default. */
-function checkNotifyUrl(
-  input: PayoutInput,
-  context: CreatePayoutRuleContext,
-): string | undefined {
+function checkNotifyUrl(input: PayoutInput, context: CreatePayoutRuleContext): string | undefined {
   if (!input.given('notifyUrl')) {
     if (!context.defaultNotifyUrl && context.requireNotifyUrl !== false)
       input.report(
@@ -261,11 +231,7 @@ function checkNotifyUrl(
   const normalized = normalizeHttpUrl(url);
   const maxLength = CREATE_PAYOUT_FIELD_SPECS.notifyUrl.maxLength!;
   if (normalized === undefined)
-    input.report(
-      'notifyUrl',
-      'url',
-      'notifyUrl must be an absolute http(s) URL',
-    );
+    input.report('notifyUrl', 'url', 'notifyUrl must be an absolute http(s) URL');
   else if (normalized.length > maxLength)
     input.report(
       'notifyUrl',
@@ -277,22 +243,14 @@ function checkNotifyUrl(
 }
 
 /** `idType`, given as 1 or "1": Cashy takes it as a string. */
-function checkIdType(
-  input: PayoutInput,
-  market: PayoutMarket | undefined,
-): string | undefined {
+function checkIdType(input: PayoutInput, market: PayoutMarket | undefined): string | undefined {
   const { idType } = input.value;
   if (!input.given('idType')) {
     if (market?.idRequired)
-      input.report(
-        'idType',
-        'required',
-        `idType is required for ${market.currency}`,
-      );
+      input.report('idType', 'required', `idType is required for ${market.currency}`);
     return undefined;
   }
-  if (typeof idType === 'number' && Number.isInteger(idType))
-    return String(idType);
+  if (typeof idType === 'number' && Number.isInteger(idType)) return String(idType);
   if (typeof idType === 'string') return input.text('idType');
   input.report('idType', 'type', 'idType must be a string or a whole number');
   return undefined;
@@ -319,20 +277,12 @@ export function checkCreatePayout(
   const input = new PayoutInput(raw);
   checkKeys(input);
   const market = checkCurrency(input);
-  const accountName = input.text(
-    'accountName',
-    true,
-    market?.accountNameMaxLength,
-  );
+  const accountName = input.text('accountName', true, market?.accountNameMaxLength);
   const accountNo = input.text('accountNo');
   const cciAccountNo = input.text('cciAccountNo');
   const accountType = input.integer('accountType');
   const { bankId, knownBank } = checkBank(input, market);
-  const amount = checkAmount(
-    input,
-    market,
-    market && context.limits?.[market.currency],
-  );
+  const amount = checkAmount(input, market, market && context.limits?.[market.currency]);
   const mchOrderNo = input.text('mchOrderNo');
   const notifyUrl = checkNotifyUrl(input, context);
   const idType = checkIdType(input, market);
@@ -341,9 +291,7 @@ export function checkCreatePayout(
   const email = input.text('email');
   const remark = input.text('remark');
   if (market) {
-    const given = new Set(
-      Object.keys(input.value).filter((key) => input.given(key)),
-    );
+    const given = new Set(Object.keys(input.value).filter((key) => input.given(key)));
     const fields: MarketPayoutFields = {
       given,
       accountNo,
@@ -374,9 +322,10 @@ export function checkCreatePayout(
     remark,
   };
   const body = Object.fromEntries(
-    CREATE_PAYOUT_FIELDS.filter((field) => values[field] !== undefined).map(
-      (field) => [field, values[field]],
-    ),
+    CREATE_PAYOUT_FIELDS.filter((field) => values[field] !== undefined).map((field) => [
+      field,
+      values[field],
+    ]),
   ) as unknown as CashyPayOutBody;
   return { errors: input.errors, body };
 }

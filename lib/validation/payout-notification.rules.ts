@@ -73,8 +73,7 @@ function shapeError(input: unknown): PayoutFieldError | undefined {
     return {
       field: '(body)',
       rule: 'prototype',
-      message:
-        'the notification must not carry a __proto__ or constructor.prototype key',
+      message: 'the notification must not carry a __proto__ or constructor.prototype key',
     };
   return undefined;
 }
@@ -86,15 +85,8 @@ function bodyMerchantIdOf(
   broken: Broken,
 ): string | undefined {
   const merchantId = idText(value.merchantId);
-  if (
-    !isAbsent(value.merchantId) &&
-    (merchantId === undefined || !MERCHANT_ID.test(merchantId))
-  )
-    broken(
-      'merchantId',
-      'merchantId',
-      'merchantId must be a numeric merchant id',
-    );
+  if (!isAbsent(value.merchantId) && (merchantId === undefined || !MERCHANT_ID.test(merchantId)))
+    broken('merchantId', 'merchantId', 'merchantId must be a numeric merchant id');
   if (signer === undefined && isAbsent(value.merchantId))
     broken('merchantId', 'required', 'merchantId is required');
   return merchantId;
@@ -108,11 +100,7 @@ function orderNumberOf(
 ): string | undefined {
   const text = idText(value[field]);
   if (isOrderNumber(text)) return text;
-  broken(
-    field,
-    'orderNumber',
-    `${field} must be a string of 1 to 64 visible characters`,
-  );
+  broken(field, 'orderNumber', `${field} must be a string of 1 to 64 visible characters`);
   return undefined;
 }
 
@@ -134,15 +122,11 @@ export function checkPayoutNotification(
   if (shape) return { errors: [shape] };
   const value = input as Record<string, unknown>;
   const errors: PayoutFieldError[] = [];
-  const broken: Broken = (field, rule, message) =>
-    errors.push({ field, rule, message });
+  const broken: Broken = (field, rule, message) => errors.push({ field, rule, message });
   const bodyMerchantId = bodyMerchantIdOf(value, signer, broken);
   const mchOrderNo = orderNumberOf(value, 'mchOrderNo', broken);
   const orderNo = orderNumberOf(value, 'orderNo', broken);
-  if (
-    typeof value.orderStatus !== 'string' ||
-    !STATUS_TEXT.test(value.orderStatus)
-  )
+  if (typeof value.orderStatus !== 'string' || !STATUS_TEXT.test(value.orderStatus))
     broken(
       'orderStatus',
       'orderStatus',
@@ -157,9 +141,7 @@ export function checkPayoutNotification(
     errors,
     report: {
       merchantId,
-      ...(bodyMerchantId !== undefined && bodyMerchantId !== merchantId
-        ? { bodyMerchantId }
-        : {}),
+      ...(bodyMerchantId !== undefined && bodyMerchantId !== merchantId ? { bodyMerchantId } : {}),
       mchOrderNo: mchOrderNo!,
       orderNo: orderNo!,
       channelOrderNo: printable(nonEmptyText(value.channelOrderNo)),
@@ -184,13 +166,8 @@ function decimalField(
   if (isAbsent(value[field])) return null;
   const parsed = parseDecimal(value[field]);
   if (!parsed)
-    broken(
-      field,
-      'decimal',
-      `${field} must be a decimal (string or number), null or absent`,
-    );
-  else if (parsed.negative)
-    broken(field, 'nonNegative', `${field} must not be negative`);
+    broken(field, 'decimal', `${field} must be a decimal (string or number), null or absent`);
+  else if (parsed.negative) broken(field, 'nonNegative', `${field} must not be negative`);
   else return parsed;
   return undefined;
 }

@@ -38,9 +38,7 @@ export class PayoutRulesConstraint implements ValidatorConstraintInterface {
 
   private broken(args: ValidationArguments): PayoutFieldError[] {
     const [check] = args.constraints as [PayoutRulesCheck];
-    return check(args.object, this.config).filter(
-      (error) => error.field === args.property,
-    );
+    return check(args.object, this.config).filter((error) => error.field === args.property);
   }
 }
 

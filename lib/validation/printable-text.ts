@@ -28,8 +28,7 @@ export function normalizeHttpUrl(value: string): string | undefined {
   if (!isPrintable(value) || value.trim() !== value) return undefined;
   try {
     const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') &&
-      url.hostname.length > 0
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname.length > 0
       ? url.href
       : undefined;
   } catch {

@@ -32,8 +32,7 @@ export class QueryPayoutDto {
         required: false,
         ...ORDER_NUMBER,
         example: 'P2024061200001234',
-        description:
-          "Cashy's order number (preferred). Give orderNo, mchOrderNo or both.",
+        description: "Cashy's order number (preferred). Give orderNo, mchOrderNo or both.",
       },
       mchOrderNo: {
         required: false,

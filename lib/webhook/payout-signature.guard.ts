@@ -24,10 +24,7 @@ export interface PayoutWebhookRequest {
 }
 
 /** A header's value (`name` in lower case), trimmed; the first one when repeated; `undefined` when blank. */
-export function firstHeaderValue(
-  request: PayoutWebhookRequest,
-  name: string,
-): string | undefined {
+export function firstHeaderValue(request: PayoutWebhookRequest, name: string): string | undefined {
   const value = request.headers[name];
   const first = Array.isArray(value) ? value[0] : value;
   const trimmed = first?.trim();
@@ -76,8 +73,7 @@ export class PayoutSignatureGuard implements CanActivate {
   protected verify(request: PayoutWebhookRequest): CashyAccount {
     this.checkContentType(this.getHeader(request, 'content-type'));
     const rawBody = this.getRawBody(request) ?? this.missingRawBody(request);
-    if (rawBody.length > MAX_NOTIFICATION_BYTES)
-      throw new PayoutWebhookRefusal('too-large');
+    if (rawBody.length > MAX_NOTIFICATION_BYTES) throw new PayoutWebhookRefusal('too-large');
     const merchantId = this.getHeader(request, 'merchantid');
     if (!merchantId) throw new PayoutWebhookRefusal('merchant-missing');
     const account = this.findAccount(merchantId);
@@ -131,10 +127,7 @@ export class PayoutSignatureGuard implements CanActivate {
   }
 
   /** A header's value (`name` in lower case); the first one when repeated. */
-  protected getHeader(
-    request: PayoutWebhookRequest,
-    name: string,
-  ): string | undefined {
+  protected getHeader(request: PayoutWebhookRequest, name: string): string | undefined {
     return firstHeaderValue(request, name);
   }
 
@@ -144,11 +137,7 @@ export class PayoutSignatureGuard implements CanActivate {
   }
 
   /** Constant-time comparison of `Sign` with `MD5(rawBody + apiKey)`. */
-  protected verifySignature(
-    rawBody: Buffer,
-    sign: string,
-    account: CashyAccount,
-  ): boolean {
+  protected verifySignature(rawBody: Buffer, sign: string, account: CashyAccount): boolean {
     return account.verify(rawBody, sign);
   }
 }

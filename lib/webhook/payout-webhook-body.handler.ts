@@ -1,17 +1,7 @@
-import {
-  Inject,
-  Injectable,
-  type OnModuleInit,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { payoutDiagnostics } from '../payout.diagnostics';
-import {
-  answerText,
-  errorBody,
-  kindOfStatus,
-  PAYOUT_HTTP_ANSWERS,
-} from '../payout-http.answers';
+import { answerText, errorBody, kindOfStatus, PAYOUT_HTTP_ANSWERS } from '../payout-http.answers';
 
 /** Injection token of the webhook route's path, when the module mounts one. */
 export const PAYOUT_WEBHOOK_PATH = Symbol('PAYOUT_WEBHOOK_PATH');
@@ -71,14 +61,8 @@ export class PayoutWebhookBodyHandler implements OnModuleInit {
     if (!adapter || !this.path || adapter.getType() !== 'express') return;
     const suffix = `/${this.path.replace(/^\/+|\/+$/g, '')}`;
     adapter.getInstance<ExpressLike>().use((error, req, res, next) => {
-      const path = (req.originalUrl ?? req.url ?? '')
-        .split('?')[0]
-        .replace(/\/+$/, '');
-      if (
-        !isBodyParserRefusal(error) ||
-        res.headersSent ||
-        !path.endsWith(suffix)
-      )
+      const path = (req.originalUrl ?? req.url ?? '').split('?')[0].replace(/\/+$/, '');
+      if (!isBodyParserRefusal(error) || res.headersSent || !path.endsWith(suffix))
         return next(error);
       // The guard's answers for what it refuses too; the parser's own words for the rest.
       const kind = kindOfStatus(error.status, ['too-large', 'content-type']);

@@ -28,11 +28,7 @@ import {
 } from './payout-signature.guard';
 
 /** Failures of a notification's processing told apart; anything else is a listener's failure. */
-const NOTIFICATION_FAILURES: readonly PayoutFailureKind[] = [
-  'invalid',
-  'busy',
-  'store',
-];
+const NOTIFICATION_FAILURES: readonly PayoutFailureKind[] = ['invalid', 'busy', 'store'];
 
 /** A reply on Express or Fastify: both have `header(name, value)`. */
 interface HeaderSettable {
@@ -64,17 +60,10 @@ export class PayoutWebhookController {
   ): Promise<string> {
     const started = Date.now();
     const body = request.body as Record<string, unknown> | undefined;
-    const orderNo =
-      typeof body?.orderNo === 'string' ? body.orderNo : undefined;
+    const orderNo = typeof body?.orderNo === 'string' ? body.orderNo : undefined;
     // The guard hands on the account whose key verified the bytes; without it (guard switched off), refuse.
-    const merchantId =
-      request.payoutAccount?.merchantId ??
-      firstHeaderValue(request, 'merchantid');
-    const answered = (
-      status: number,
-      reason: string,
-      result?: PayoutReportResult,
-    ) =>
+    const merchantId = request.payoutAccount?.merchantId ?? firstHeaderValue(request, 'merchantid');
+    const answered = (status: number, reason: string, result?: PayoutReportResult) =>
       payoutDiagnostics.webhook(() => ({
         status,
         reason,
@@ -87,8 +76,7 @@ export class PayoutWebhookController {
       answered(refusal.getStatus(), refusal.reason);
       return refusal;
     };
-    if (merchantId === undefined)
-      throw refuse(new PayoutWebhookRefusal('merchant-missing'));
+    if (merchantId === undefined) throw refuse(new PayoutWebhookRefusal('merchant-missing'));
     let result: PayoutReportResult;
     try {
       result = await this.payouts.handleNotification(body, merchantId);
@@ -101,10 +89,7 @@ export class PayoutWebhookController {
   }
 
   /** The answer to a notification whose processing failed, logged when it is the server's failure. */
-  private refusalFor(
-    error: unknown,
-    orderNo: string | undefined,
-  ): PayoutWebhookRefusal {
+  private refusalFor(error: unknown, orderNo: string | undefined): PayoutWebhookRefusal {
     const kind = payoutErrorKind(error);
     if (kind === 'invalid')
       return new PayoutWebhookRefusal(
@@ -112,8 +97,7 @@ export class PayoutWebhookController {
         (error as PayoutValidationError).errors.map((e) => e.message),
       );
     if (kind === 'store') this.logger.error((error as Error).message);
-    if (NOTIFICATION_FAILURES.includes(kind))
-      return new PayoutWebhookRefusal(kind);
+    if (NOTIFICATION_FAILURES.includes(kind)) return new PayoutWebhookRefusal(kind);
     this.logger.error(
       `order ${orderNo ?? '?'}: a payout listener failed, answering ${PAYOUT_HTTP_ANSWERS['listener-failed'].status} so Cashy retries`,
       (error as Error)?.stack,
@@ -130,9 +114,7 @@ export class PayoutWebhookController {
 const SWAGGER_EXCLUDE_CONTROLLER = 'swagger/apiExcludeController';
 
 /** A webhook controller class of its own, mounted at `path`. */
-export function createPayoutWebhookController(
-  path: string,
-): Type<PayoutWebhookController> {
+export function createPayoutWebhookController(path: string): Type<PayoutWebhookController> {
   @Controller(path)
   @SetMetadata(SWAGGER_EXCLUDE_CONTROLLER, [true])
   class PayoutWebhookRoute extends PayoutWebhookController {}

@@ -22,16 +22,8 @@ import {
 import { CashyHttpClient } from '../../lib/client/cashy-http.client';
 import { RedisPayoutStore } from '../../lib/redis';
 import { type RecordingListener, startHostApp } from '../support/host-app';
-import {
-  deliver,
-  MXN_ACCOUNT,
-  notification,
-  PEN_ACCOUNT,
-} from '../support/notifications';
-import {
-  type ReceivedRequest,
-  ScriptedGateway,
-} from '../support/scripted-gateway';
+import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
+import { type ReceivedRequest, ScriptedGateway } from '../support/scripted-gateway';
 import { describeWithRedis, RedisServer } from '../redis/redis-server';
 import { envelope, penPayout } from '../support/payouts';
 
@@ -52,8 +44,7 @@ const orderData = (extra: Record<string, unknown> = {}) => ({
   orderStatus: 'PROCESSING',
   ...extra,
 });
-const created = (extra: Record<string, unknown> = {}) =>
-  envelope(200, 'SUCCESS', orderData(extra));
+const created = (extra: Record<string, unknown> = {}) => envelope(200, 'SUCCESS', orderData(extra));
 const NOT_FOUND = envelope(400, 'Order_not_exist');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,10 +110,7 @@ const penNotice = (overrides: Record<string, unknown>) =>
 const paidNotice = () =>
   penNotice({ orderNo: 'PAYOUT8600000000000000001', orderStatus: 'SUCCESS' });
 
-async function acknowledged(
-  r: Rig,
-  body: Record<string, unknown>,
-): Promise<void> {
+async function acknowledged(r: Rig, body: Record<string, unknown>): Promise<void> {
   const response = await deliver(r.webhook, body, PEN_ACCOUNT);
   expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
 }
@@ -161,9 +149,7 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
     // The create is lost in transit; the gateway's query replica lags and keeps saying "not found".
     r.gateway.then({ drop: true });
     r.gateway.fallback = (req) =>
-      isCreate(req)
-        ? created({ orderNo: 'PAYOUT8600000000000000002' })
-        : NOT_FOUND;
+      isCreate(req) ? created({ orderNo: 'PAYOUT8600000000000000002' }) : NOT_FOUND;
     await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
       PayoutOutcomeUnknownError,
     );
@@ -175,15 +161,13 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
       ['payout.succeeded', 'PAYOUT8600000000000000001'],
     ]);
     // reconcile knows better than to call it absent ...
-    await expect(
-      r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }),
-    ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
 
     // ... but once the re-send window is over, the host's retry sends the paid payout a second time.
     await sleep(400);
-    const again = await r.payouts
-      .createPayout(PEN_PAYOUT)
-      .catch((e: unknown) => e);
+    const again = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
     expect(again).toBeInstanceOf(PayoutOutcomeUnknownError);
     expect(r.creates()).toBe(1);
   });
@@ -199,11 +183,7 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
 
     const creating = r.payouts.createPayout(PEN_PAYOUT);
     // The first create has been answered busy; the call is now backing off for about a second.
-    for (
-      const until = Date.now() + 2_000;
-      r.creates() < 1 && Date.now() < until;
-    )
-      await sleep(5);
+    for (const until = Date.now() + 2_000; r.creates() < 1 && Date.now() < until;) await sleep(5);
     await sleep(100);
     // The host (or the built-in sweep) asks while the call is still retrying.
     const verdict = await r.payouts
@@ -243,9 +223,7 @@ describe('adversarial: the create path: re-sending and "not created"', () => {
       .reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo, currency: 'MXN' })
       .catch((e: unknown) => e);
     expect(byCurrency).toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
-    const again = await r.payouts
-      .createPayout(PEN_PAYOUT)
-      .catch((e: unknown) => e);
+    const again = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
     expect(again).toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
     expect(r.creates()).toBe(1);
   });
@@ -283,9 +261,7 @@ describe('adversarial: one mchOrderNo, one order', () => {
       orderNo: 'PAYOUT8600000000000000001',
     });
     // The host asks again (same input: the idempotent way to fetch it). The gateway now shows another order.
-    const second = await r.payouts
-      .createPayout(PEN_PAYOUT)
-      .catch((e: unknown) => e);
+    const second = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
     await reportTwoOrders(r);
     // One mchOrderNo, one outcome: the first order was paid; "failed" for ADV-1 would make the host refund a paid payout.
     expect(outcomesFor(r, PEN_PAYOUT.mchOrderNo)).toEqual([
@@ -316,12 +292,8 @@ describe('adversarial: one mchOrderNo, one order', () => {
     // that checks `order?.orderStatus` of the payout it asked about refunds ADV-1, which may well be paid.
     // The foreign answer is no answer about ADV-1: an ambiguous transport failure, never the order.
     expect(answer).toBeInstanceOf(CashyTransportError);
-    expect((answer as Error).message).toMatch(
-      /answer names mchOrderNo SOMEONE-ELSE, not ADV-1/,
-    );
-    expect(
-      r.listener.events.map((e) => [e.name, e.payload.mchOrderNo]),
-    ).toEqual([]);
+    expect((answer as Error).message).toMatch(/answer names mchOrderNo SOMEONE-ELSE, not ADV-1/);
+    expect(r.listener.events.map((e) => [e.name, e.payload.mchOrderNo])).toEqual([]);
   });
 
   it("FINDING 7 (rule 7 / lost outcome): a lookup answered with ANOTHER order is recorded as ours, and the real order's outcome is then swallowed as an anomaly", async () => {
@@ -360,9 +332,7 @@ describe('adversarial: exactly-once delivery', () => {
       override async compareAndSet(record: PayoutRecord, expected: number) {
         // Only the write that records the processed status (no claim) fails; the claim write goes through.
         if (this.down && !record.claim && record.processed.includes('SUCCESS'))
-          throw new Error(
-            "READONLY You can't write against a read only replica",
-          );
+          throw new Error("READONLY You can't write against a read only replica");
         return super.compareAndSet(record, expected);
       }
     }
@@ -445,10 +415,7 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
         if (this.broken) throw new Error('ECONNRESET');
         return super.getAttempt(mchOrderNo);
       }
-      override async compareAndSetAttempt(
-        attempt: PayoutAttempt,
-        expected: number,
-      ) {
+      override async compareAndSetAttempt(attempt: PayoutAttempt, expected: number) {
         const written = await super.compareAndSetAttempt(attempt, expected);
         if (attempt.state === 'unknown') this.broken = true; // the store goes down right after the timeout was recorded
         return written;
@@ -456,9 +423,7 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
     }
     r = await rig({ store: new BreakingStore(), resendWindowMs: 0 });
     r.gateway.then({ drop: true });
-    const error = await r.payouts
-      .createPayout(PEN_PAYOUT)
-      .catch((e: unknown) => e);
+    const error = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
     // The dropped create may have been created: rule 2 allows only the order or PayoutOutcomeUnknownError.
     expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
   });
@@ -468,9 +433,7 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
     r = await rig();
     r.gateway.then(envelope(400, 'Params_mchOrderNo_error'));
     r.gateway.fallback = (req) => (isLookup(req) ? created() : NOT_FOUND);
-    const error = await r.payouts
-      .createPayout(PEN_PAYOUT)
-      .catch((e: unknown) => e);
+    const error = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
     // The library validated mchOrderNo itself, so "mchOrderNo invalid" from the gateway is most plausibly a duplicate.
     expect(error).not.toBeInstanceOf(CashyApiError);
     expect(error).toMatchObject({ orderNo: 'PAYOUT8600000000000000001' });
@@ -483,20 +446,14 @@ describe('adversarial: rule 2 and rule 1 at the edges', () => {
     r = await rig();
     r.gateway.then(created());
     const post = CashyHttpClient.prototype.post;
-    jest
-      .spyOn(CashyHttpClient.prototype, 'post')
-      .mockImplementation(async function (
-        this: CashyHttpClient,
-        ...args: Parameters<typeof post>
-      ) {
-        await post.apply(this, args);
-        throw new TypeError(
-          "Cannot read properties of undefined (reading 'data')",
-        );
-      });
-    const error = await r.payouts
-      .createPayout(PEN_PAYOUT)
-      .catch((e: unknown) => e);
+    jest.spyOn(CashyHttpClient.prototype, 'post').mockImplementation(async function (
+      this: CashyHttpClient,
+      ...args: Parameters<typeof post>
+    ) {
+      await post.apply(this, args);
+      throw new TypeError("Cannot read properties of undefined (reading 'data')");
+    });
+    const error = await r.payouts.createPayout(PEN_PAYOUT).catch((e: unknown) => e);
     expect(r.creates()).toBe(1);
     expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
   });
@@ -518,12 +475,11 @@ describe('adversarial: attacks that held', () => {
     const other = await rig({ store }, gateway, url);
     try {
       gateway.fallback = (req) => (isCreate(req) ? { hang: true } : NOT_FOUND);
-      const calls = [r.payouts, other.payouts, r.payouts, other.payouts].map(
-        (p) => p.createPayout(PEN_PAYOUT).catch((e: unknown) => e),
+      const calls = [r.payouts, other.payouts, r.payouts, other.payouts].map((p) =>
+        p.createPayout(PEN_PAYOUT).catch((e: unknown) => e),
       );
       const results = await Promise.all(calls);
-      for (const result of results)
-        expect(result).toBeInstanceOf(PayoutOutcomeUnknownError);
+      for (const result of results) expect(result).toBeInstanceOf(PayoutOutcomeUnknownError);
       // Again, from both instances, right after PayoutOutcomeUnknownError, still inside the window.
       await Promise.all([
         r.payouts.createPayout(PEN_PAYOUT).catch(() => undefined),
@@ -556,9 +512,9 @@ describe('adversarial: attacks that held', () => {
     await expect(r.payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
       PayoutOutcomeUnknownError,
     );
-    await expect(
-      r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }),
-    ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(r.payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
     expect(r.creates()).toBe(0);
   });
 
@@ -647,9 +603,9 @@ describe('adversarial: attacks that held', () => {
         amount: 150.5,
       }),
     );
-    expect(
-      r.listener.events.map((e) => [e.payload.mchOrderNo, e.payload.amount]),
-    ).toEqual([[PEN_PAYOUT.mchOrderNo, '150.50']]);
+    expect(r.listener.events.map((e) => [e.payload.mchOrderNo, e.payload.amount])).toEqual([
+      [PEN_PAYOUT.mchOrderNo, '150.50'],
+    ]);
     // A different amount written with padding is still a different amount.
     await acknowledged(
       r,
@@ -659,10 +615,7 @@ describe('adversarial: attacks that held', () => {
         amount: ' 1505.0 ',
       }),
     );
-    expect(r.listener.anomalies.map((a) => a.kind)).toEqual([
-      'status',
-      'amount',
-    ]);
+    expect(r.listener.anomalies.map((a) => a.kind)).toEqual(['status', 'amount']);
   });
 
   it('HELD: a webhook for an order created under another merchant, or recorded under another mchOrderNo, emits an anomaly and no outcome', async () => {
@@ -686,10 +639,7 @@ describe('adversarial: attacks that held', () => {
       }),
     );
     expect(r.listener.events).toEqual([]);
-    expect(r.listener.anomalies.map((a) => a.kind)).toEqual([
-      'merchant',
-      'mchOrderNo',
-    ]);
+    expect(r.listener.anomalies.map((a) => a.kind)).toEqual(['merchant', 'mchOrderNo']);
   });
 
   it('HELD: an anomaly listener that throws makes the delivery fail (500) and the anomaly is emitted again on the retry, never as an outcome', async () => {
@@ -709,11 +659,7 @@ describe('adversarial: attacks that held', () => {
     // FAIL → SUCCESS is an anomaly; its listener throws once.
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const response = await deliver(
-        r.webhook,
-        { ...fail, orderStatus: 'SUCCESS' },
-        PEN_ACCOUNT,
-      );
+      const response = await deliver(r.webhook, { ...fail, orderStatus: 'SUCCESS' }, PEN_ACCOUNT);
       statuses.push(response.status);
     }
     expect(statuses).toEqual([500, 200, 200]);
@@ -743,9 +689,7 @@ describeWithRedis('adversarial: two replicas over Redis', () => {
     const rigs: Rig[] = [];
     try {
       for (const client of clients)
-        rigs.push(
-          await rig({ store: new RedisPayoutStore({ client }) }, gateway, url),
-        );
+        rigs.push(await rig({ store: new RedisPayoutStore({ client }) }, gateway, url));
       // Every create is committed by a gateway that does not dedupe, but the answer is lost.
       gateway.fallback = (req) => (isCreate(req) ? { drop: true } : NOT_FOUND);
       const calls = Array.from({ length: 6 }, (_, i) =>

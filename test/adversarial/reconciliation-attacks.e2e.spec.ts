@@ -1,9 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  OnPayoutNotCreated,
-  PayoutNotCreatedEvent,
-  type PayoutAttempt,
-} from '../../lib';
+import { OnPayoutNotCreated, PayoutNotCreatedEvent, type PayoutAttempt } from '../../lib';
 import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
 import { PayoutReconciliationService } from '../../lib/reconciliation/payout-reconciliation.service';
 import { samplePayout } from '../../lib/testing';
@@ -25,9 +21,7 @@ class NotCreatedRecorder {
 class RacyStore extends MemoryPayoutStore {
   getAttemptCalls = 0;
   hook?: (call: number) => Promise<void>;
-  override async getAttempt(
-    mchOrderNo: string,
-  ): Promise<PayoutAttempt | undefined> {
+  override async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
     const value = await super.getAttempt(mchOrderNo);
     this.getAttemptCalls++;
     if (this.hook) await this.hook(this.getAttemptCalls);
@@ -83,10 +77,7 @@ describe('adversarial: built-in reconciliation', () => {
       store.hook = undefined;
       create = host!.payouts.createPayout(input).catch((e: unknown) => e);
       for (let i = 0; i < 200; i++) {
-        const now = await MemoryPayoutStore.prototype.getAttempt.call(
-          store,
-          'RACE-1',
-        );
+        const now = await MemoryPayoutStore.prototype.getAttempt.call(store, 'RACE-1');
         if (now?.state === 'sending') return;
         await sleep(2);
       }

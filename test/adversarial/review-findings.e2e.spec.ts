@@ -13,10 +13,7 @@ import {
 } from '../../lib';
 import { CashyHttpClient } from '../../lib/client/cashy-http.client';
 import { PayoutReconciliationService } from '../../lib/reconciliation/payout-reconciliation.service';
-import type {
-  PayoutAttempt,
-  PayoutRecord,
-} from '../../lib/store/payout-store.interface';
+import type { PayoutAttempt, PayoutRecord } from '../../lib/store/payout-store.interface';
 import { TestPayoutClock } from '../../lib/testing';
 import { HostileGateway, waitUntil } from '../support/hostile-gateway';
 import { penPayout } from '../support/payouts';
@@ -93,10 +90,7 @@ describe('adversarial: review findings', () => {
   });
 
   /** One replica against the hostile gateway (started once per test), its listeners `providers`. */
-  async function start(
-    options: Partial<PayoutModuleOptions>,
-    providers: Provider[] = [Host],
-  ) {
+  async function start(options: Partial<PayoutModuleOptions>, providers: Provider[] = [Host]) {
     url ??= await gateway.start();
     const app = await compileScriptedPayoutModule(url, options, {
       providers,
@@ -118,14 +112,8 @@ describe('adversarial: review findings', () => {
       timeoutMs: 60_000,
       reconciliation: false,
     };
-    const a = await start(
-      { ...base, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } },
-      [],
-    );
-    const b = await start(
-      { ...base, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } },
-      [],
-    );
+    const a = await start({ ...base, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } }, []);
+    const b = await start({ ...base, retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 } }, []);
     // Whether each write of an attempt took.
     const writes: { ok: boolean }[] = [];
     const cas = store.compareAndSetAttempt.bind(store);
@@ -139,24 +127,17 @@ describe('adversarial: review findings', () => {
 
     // A: its create is reset (ambiguous, never lands); its first lookup is held (sent inside the window).
     gateway.nextCreates('drop').nextLookups('hold');
-    const callA = a.payouts
-      .createPayout(penPayout('F1'))
-      .catch((e: unknown) => e);
+    const callA = a.payouts.createPayout(penPayout('F1')).catch((e: unknown) => e);
     const held = await gateway.nextHeld();
     const T = clock.now() + W + 1_000;
     clock.set(T);
     // A renews its lease on the store's clock.
-    await waitUntil(
-      async () => ((await store.getAttempt('F1'))?.leaseUntil ?? 0) > T,
-      'A renewed',
-    );
+    await waitUntil(async () => ((await store.getAttempt('F1'))?.leaseUntil ?? 0) > T, 'A renewed');
 
     // B (another replica) 5 s later: window over, lookup "not found", it sends; its create hangs.
     clock.set(T + 5_000);
     gateway.nextCreates('hang');
-    const callB = b.payouts
-      .createPayout(penPayout('F1'))
-      .catch((e: unknown) => e);
+    const callB = b.payouts.createPayout(penPayout('F1')).catch((e: unknown) => e);
     await waitUntil(() => gateway.payOuts === 2, 'B sent');
     const bSending = (await store.getAttempt('F1'))!;
     expect(bSending.state).toBe('sending');
@@ -165,10 +146,7 @@ describe('adversarial: review findings', () => {
     const seen = writes.length;
     clock.set(T + 10_500);
     // Only A writes now: its renewal, a compare-and-set from the attempt it last wrote, fails.
-    await waitUntil(
-      () => writes.slice(seen).some((w) => !w.ok),
-      'A tried to renew its lease',
-    );
+    await waitUntil(() => writes.slice(seen).some((w) => !w.ok), 'A tried to renew its lease');
     // A's renewal left B's attempt as B wrote it.
     expect(await store.getAttempt('F1')).toMatchObject({
       revision: bSending.revision,
@@ -221,11 +199,7 @@ describe('adversarial: review findings', () => {
     jest
       .spyOn(store, 'compareAndSetAttempt')
       .mockImplementation(async (attempt: PayoutAttempt, rev: number) => {
-        if (
-          frozen &&
-          inBackoff &&
-          (attempt.state === 'sending' || attempt.state === 'unknown')
-        )
+        if (frozen && inBackoff && (attempt.state === 'sending' || attempt.state === 'unknown'))
           throw new Error('process frozen: renewal never happens');
         return cas(attempt, rev);
       });
@@ -334,9 +308,9 @@ describe('adversarial: review findings', () => {
     const hostA = a.app.get(Host);
     const hostB = b.app.get(Host);
     gateway.nextCreates('drop');
-    await expect(
-      a.payouts.createPayout(penPayout('F6')),
-    ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(a.payouts.createPayout(penPayout('F6'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
     clock.advance(W + 1_000);
 
     const slow = new Promise<void>((r) => (release = r));
@@ -380,8 +354,7 @@ describe('adversarial: review findings', () => {
       clock.advance(2 * 60 * 60_000); // maxIntervalMs
       const summary = await sweeper.sweep();
       if (summary.abandoned > 0) abandonedAfter ??= clock.now() - createdAt;
-      for (const [k, v] of Object.entries(summary))
-        results[k] = (results[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(summary)) results[k] = (results[k] ?? 0) + v;
     }
     expect(results.abandoned).toBe(1);
     expect(results.failed).toBeGreaterThan(0);
@@ -450,15 +423,11 @@ describe('adversarial: review findings', () => {
         return casAttempt(a, rev);
       });
     const casRecord = store.compareAndSet.bind(store);
-    jest
-      .spyOn(store, 'compareAndSet')
-      .mockImplementation(async (r: PayoutRecord, rev: number) => {
-        if (blip) throw new Error('store blip');
-        return casRecord(r, rev);
-      });
-    await expect(payouts.createPayout(penPayout('F10'))).resolves.toMatchObject(
-      { orderNo: 'HG1' },
-    );
+    jest.spyOn(store, 'compareAndSet').mockImplementation(async (r: PayoutRecord, rev: number) => {
+      if (blip) throw new Error('store blip');
+      return casRecord(r, rev);
+    });
+    await expect(payouts.createPayout(penPayout('F10'))).resolves.toMatchObject({ orderNo: 'HG1' });
     // Not recorded yet: the call's lease stays on its attempt meanwhile.
     const unrecorded = (await store.getAttempt('F10'))!;
     expect(unrecorded.state).toBe('sending');
@@ -470,8 +439,7 @@ describe('adversarial: review findings', () => {
       clock.advance(25_000);
       const now = clock.now();
       await waitUntil(
-        async () =>
-          ((await store.getAttempt('F10'))?.leaseUntil ?? 0) > now + 20_000,
+        async () => ((await store.getAttempt('F10'))?.leaseUntil ?? 0) > now + 20_000,
         'lease renewed',
       );
     }
@@ -551,9 +519,9 @@ describe('adversarial: review findings', () => {
         unknown: 1,
         not_created: 0,
       });
-      await expect(
-        payouts.reconcile({ mchOrderNo: 'H1' }),
-      ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+      await expect(payouts.reconcile({ mchOrderNo: 'H1' })).rejects.toBeInstanceOf(
+        PayoutOutcomeUnknownError,
+      );
       expect(host.notCreated).toEqual([]);
     });
 
@@ -562,29 +530,30 @@ describe('adversarial: review findings', () => {
       const { app, payouts, sweeper } = await start(options(store));
       const host = app.get(Host);
       gateway.nextCreates('drop', 'drop');
-      await expect(
-        payouts.createPayout(penPayout('H2-A')),
-      ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
-      await expect(
-        payouts.createPayout(penPayout('H2-B')),
-      ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
-      for (let i = 0; i < 5; i++)
-        await payouts.createPayout(penPayout(`H2-${i}`));
+      await expect(payouts.createPayout(penPayout('H2-A'))).rejects.toBeInstanceOf(
+        PayoutOutcomeUnknownError,
+      );
+      await expect(payouts.createPayout(penPayout('H2-B'))).rejects.toBeInstanceOf(
+        PayoutOutcomeUnknownError,
+      );
+      for (let i = 0; i < 5; i++) await payouts.createPayout(penPayout(`H2-${i}`));
       clock.advance(W + 1_000);
       let fail = true;
       behaviour.notCreated = async () => {
         if (fail) throw new Error('down');
       };
       await sweeper.sweep();
-      for (let i = 5; i < 10; i++)
-        await payouts.createPayout(penPayout(`H2-${i}`));
+      for (let i = 5; i < 10; i++) await payouts.createPayout(penPayout(`H2-${i}`));
       expect((await store.getAttempt('H2-A'))?.notice?.state).toBe('pending');
       fail = false;
       clock.advance(24 * 60 * 60_000);
       await sweeper.sweep();
-      expect(host.notCreated.filter((m) => m.startsWith('H2-')).sort()).toEqual(
-        ['H2-A', 'H2-A', 'H2-B', 'H2-B'],
-      );
+      expect(host.notCreated.filter((m) => m.startsWith('H2-')).sort()).toEqual([
+        'H2-A',
+        'H2-A',
+        'H2-B',
+        'H2-B',
+      ]);
     });
 
     it('shutdown mid-emission hands the entry back; the other replica waits for the live claim', async () => {
@@ -594,9 +563,9 @@ describe('adversarial: review findings', () => {
       const hostA = a.app.get(Host);
       const hostB = b.app.get(Host);
       gateway.nextCreates('drop');
-      await expect(
-        a.payouts.createPayout(penPayout('H3')),
-      ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+      await expect(a.payouts.createPayout(penPayout('H3'))).rejects.toBeInstanceOf(
+        PayoutOutcomeUnknownError,
+      );
       clock.advance(W + 1_000);
       const slow = new Promise<void>((r) => (release = r));
       behaviour.notCreated = () => slow;
@@ -604,9 +573,7 @@ describe('adversarial: review findings', () => {
       await waitUntil(() => hostA.notCreated.length === 1);
       await a.app.close();
       apps.splice(apps.indexOf(a.app), 1);
-      expect((await store.listOpen(10))[0].dueAt).toBeLessThanOrEqual(
-        clock.now(),
-      );
+      expect((await store.listOpen(10))[0].dueAt).toBeLessThanOrEqual(clock.now());
       behaviour.notCreated = async () => undefined;
       expect(await b.sweeper.sweep()).toMatchObject({
         unknown: 1,
@@ -633,9 +600,9 @@ describe('adversarial: review findings', () => {
               completionTime: null,
             }
           : undefined;
-      await expect(
-        payouts.createPayout(penPayout('H4')),
-      ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+      await expect(payouts.createPayout(penPayout('H4'))).rejects.toBeInstanceOf(
+        PayoutOutcomeUnknownError,
+      );
       expect(gateway.ordersOf('H4')).toHaveLength(0);
       expect((await store.getAttempt('H4'))?.state).toBe('unknown');
       expect(await store.findByMchOrderNo('H4')).toBeUndefined();

@@ -94,23 +94,21 @@ describe('adversarial: rule 3 judged by when the lookup was sent', () => {
   it('reconcile: a "not found" to a lookup sent inside the window is unknown, never null', async () => {
     const payouts = (await compile(1)).get(PayoutService);
     gateway.hangNextCreates(1);
-    await expect(
-      payouts.createPayout(penPayout('R3-RECONCILE')),
-    ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(payouts.createPayout(penPayout('R3-RECONCILE'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
 
     // The host reconciles a moment before the window ends; the answer comes after it.
     clock.advance(WINDOW_MS - 1);
     gateway.holdNextLookups(1);
-    const reconciled = payouts
-      .reconcile({ mchOrderNo: 'R3-RECONCILE' })
-      .catch((e: unknown) => e);
+    const reconciled = payouts.reconcile({ mchOrderNo: 'R3-RECONCILE' }).catch((e: unknown) => e);
     await lateCommitBehindHeldLookup();
 
     expect(await reconciled).toBeInstanceOf(PayoutOutcomeUnknownError);
     // Asked again (now after the window), the gateway shows the order that landed.
-    await expect(
-      payouts.reconcile({ mchOrderNo: 'R3-RECONCILE' }),
-    ).resolves.toMatchObject({ orderNo: 'LC1' });
+    await expect(payouts.reconcile({ mchOrderNo: 'R3-RECONCILE' })).resolves.toMatchObject({
+      orderNo: 'LC1',
+    });
     expect(gateway.payOuts).toBe(1);
     expect(gateway.ordersOf('R3-RECONCILE')).toHaveLength(1);
   });
@@ -121,9 +119,9 @@ describe('adversarial: rule 3 judged by when the lookup was sent', () => {
     const sweeper = app.get(PayoutReconciliationService);
     const host = app.get(ResendingHost);
     gateway.hangNextCreates(1);
-    await expect(
-      payouts.createPayout(penPayout('R3-SWEEP')),
-    ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(payouts.createPayout(penPayout('R3-SWEEP'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
 
     // The entry is due before the window ends (as after a failed check rescheduled it early).
     const openedAt = clock.now();

@@ -36,9 +36,7 @@ class Outcomes {
   @OnPayoutFailed()
   async onFailed(event: PayoutFailedEvent): Promise<void> {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-    this.seen.push(
-      `failed ${event.mchOrderNo}${event.reversed ? ' reversed' : ''}`,
-    );
+    this.seen.push(`failed ${event.mchOrderNo}${event.reversed ? ' reversed' : ''}`);
     this.failed.push(event);
   }
   @OnPayoutAnomaly()
@@ -111,9 +109,7 @@ describe('adversarial: the SPEI return watch', () => {
   }
 
   /** Moves the clock to the next due check and sweeps; false once nothing is tracked. */
-  async function nextCheck(
-    sweeper: PayoutReconciliationService,
-  ): Promise<boolean> {
+  async function nextCheck(sweeper: PayoutReconciliationService): Promise<boolean> {
     const [entry] = await store.listOpen(1);
     if (!entry) return false;
     clock.set(Math.max(clock.now(), entry.dueAt));
@@ -130,10 +126,7 @@ describe('adversarial: the SPEI return watch', () => {
     gateway.setStatus('W-LOST', 'FAIL', 'ACCOUNT_BLOCKED');
     await nextCheck(sweeper);
     await nextCheck(sweeper);
-    expect(outcomes.seen).toEqual([
-      'succeeded W-LOST',
-      'failed W-LOST reversed',
-    ]);
+    expect(outcomes.seen).toEqual(['succeeded W-LOST', 'failed W-LOST reversed']);
     expect(outcomes.failed[0]).toMatchObject({
       status: 'FAIL',
       reason: 'ACCOUNT_BLOCKED',
@@ -160,10 +153,7 @@ describe('adversarial: the SPEI return watch', () => {
       },
       MXN_ACCOUNT.merchantId,
     );
-    const [, summary] = await Promise.all([
-      webhook.catch(() => 'busy'),
-      sweeper.sweep(),
-    ]);
+    const [, summary] = await Promise.all([webhook.catch(() => 'busy'), sweeper.sweep()]);
     // And a late copy of the webhook, and one more sweep: nothing more.
     await payouts.handleNotification(
       {
@@ -177,10 +167,7 @@ describe('adversarial: the SPEI return watch', () => {
     );
     clock.advance(60_000);
     await sweeper.sweep();
-    expect(outcomes.seen).toEqual([
-      'succeeded W-RACE',
-      'failed W-RACE reversed',
-    ]);
+    expect(outcomes.seen).toEqual(['succeeded W-RACE', 'failed W-RACE reversed']);
     expect(summary.failed).toBe(0);
   });
 
@@ -253,9 +240,7 @@ describe('adversarial: the SPEI return watch', () => {
     await nextCheck(sweeper);
     await nextCheck(sweeper);
     expect(outcomes.seen).toEqual(['succeeded W-CANCEL']);
-    expect(outcomes.anomalies.map((a) => [a.kind, a.status])).toEqual([
-      ['transition', 'CANCEL'],
-    ]);
+    expect(outcomes.anomalies.map((a) => [a.kind, a.status])).toEqual([['transition', 'CANCEL']]);
     expect(await store.listOpen(10)).toEqual([]);
   });
 });

@@ -66,10 +66,7 @@ describe('adversarial: the sweep keeps the promise', () => {
     await gateway.stop();
   });
 
-  async function start(
-    options: Partial<PayoutModuleOptions> = {},
-    shared?: MemoryPayoutStore,
-  ) {
+  async function start(options: Partial<PayoutModuleOptions> = {}, shared?: MemoryPayoutStore) {
     store =
       (options.store as MemoryPayoutStore | undefined) ??
       shared ??
@@ -102,14 +99,11 @@ describe('adversarial: the sweep keeps the promise', () => {
   }
 
   /** An ambiguous create (never answered, never landed), its window over, its entry due. */
-  async function unknownCreate(
-    payouts: PayoutService,
-    mchOrderNo: string,
-  ): Promise<void> {
+  async function unknownCreate(payouts: PayoutService, mchOrderNo: string): Promise<void> {
     gateway.hangNextCreates(1);
-    await expect(
-      payouts.createPayout(penPayout(mchOrderNo)),
-    ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    await expect(payouts.createPayout(penPayout(mchOrderNo))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
     clock.advance(WINDOW_MS + 1_000);
   }
 
@@ -120,9 +114,7 @@ describe('adversarial: the sweep keeps the promise', () => {
       timeoutMs: 60_000,
     });
     gateway.hangNextCreates(1);
-    const created = payouts
-      .createPayout(penPayout('S1'))
-      .catch((e: unknown) => e);
+    const created = payouts.createPayout(penPayout('S1')).catch((e: unknown) => e);
     await waitUntil(() => gateway.payOuts === 1);
     const wall = Date.now();
     jest.spyOn(Date, 'now').mockReturnValue(wall + 5 * 60_000);
@@ -142,17 +134,12 @@ describe('adversarial: the sweep keeps the promise', () => {
       timeoutMs: 60_000,
     });
     gateway.dropNextCreates(1).holdNextLookups(1);
-    const created = payouts
-      .createPayout(penPayout('S2'))
-      .catch((e: unknown) => e);
+    const created = payouts.createPayout(penPayout('S2')).catch((e: unknown) => e);
     const held = await gateway.nextHeldLookup();
     // The call is between its attempts, its window over: the sweep looks, the gateway says absent.
     clock.advance(WINDOW_MS + 1_000);
     // The call renews its lease as the clock moves on.
-    await waitUntil(
-      async () =>
-        ((await store.getAttempt('S2'))?.leaseUntil ?? 0) > clock.now(),
-    );
+    await waitUntil(async () => ((await store.getAttempt('S2'))?.leaseUntil ?? 0) > clock.now());
     const entry = (await store.listOpen(1))[0];
     await store.trackOpen('S2', entry.openedAt, 0);
     expect(await sweeper.sweep()).toMatchObject({ unknown: 1, not_created: 0 });
@@ -181,13 +168,12 @@ describe('adversarial: the sweep keeps the promise', () => {
       store: (store = new MemoryPayoutStore({ clock, maxEntries: 2 })),
     });
     await payouts.createPayout(penPayout('S3-OPEN'));
-    for (let i = 0; i < 5; i++)
-      await payouts.createPayout(penPayout(`S3-${i}`));
+    for (let i = 0; i < 5; i++) await payouts.createPayout(penPayout(`S3-${i}`));
     expect((await store.getAttempt('S3-OPEN'))?.state).toBe('created');
     // The host retries its create: never sent again (rule 4).
-    await expect(
-      payouts.createPayout(penPayout('S3-OPEN')),
-    ).resolves.toMatchObject({ orderNo: 'LC1' });
+    await expect(payouts.createPayout(penPayout('S3-OPEN'))).resolves.toMatchObject({
+      orderNo: 'LC1',
+    });
     expect(gateway.ordersOf('S3-OPEN')).toHaveLength(1);
     // And the sweep still learns its outcome.
     gateway.setStatus('S3-OPEN', 'SUCCESS');
@@ -240,9 +226,7 @@ describe('adversarial: the sweep keeps the promise', () => {
   it('4c. a store that fails to untrack after the emission does not emit it again', async () => {
     const { payouts, sweeper, host } = await start();
     await unknownCreate(payouts, 'S4C');
-    const untrack = jest
-      .spyOn(store, 'untrackOpen')
-      .mockRejectedValue(new Error('store down'));
+    const untrack = jest.spyOn(store, 'untrackOpen').mockRejectedValue(new Error('store down'));
     await sweeper.sweep();
     untrack.mockRestore();
     clock.advance(15 * 60_000); // past the failed check's next due time
@@ -283,8 +267,7 @@ describe('adversarial: the sweep keeps the promise', () => {
     await payouts.createPayout(penPayout('S6-OTHER'));
     gateway.setStatus('S6-HUNG', 'SUCCESS');
     gateway.setStatus('S6-OTHER', 'SUCCESS');
-    behaviour.succeeded = (event) =>
-      event.mchOrderNo === 'S6-HUNG' ? never : Promise.resolve();
+    behaviour.succeeded = (event) => (event.mchOrderNo === 'S6-HUNG' ? never : Promise.resolve());
     clock.advance(11 * 60_000);
     const summary = await sweeper.sweep();
     expect(summary).toMatchObject({ settled: 1, failed: 1 });
@@ -306,9 +289,9 @@ describe('adversarial: the sweep keeps the promise', () => {
     await store.untrackOpen('S8-B');
     const next = await payouts.listOpenPayouts({ after: first[1].cursor });
     expect(next.map((p) => p.mchOrderNo)).toEqual(['S8-C']);
-    await expect(
-      payouts.listOpenPayouts({ after: 'S8-B' }),
-    ).rejects.toMatchObject({ errors: [{ field: 'after', rule: 'cursor' }] });
+    await expect(payouts.listOpenPayouts({ after: 'S8-B' })).rejects.toMatchObject({
+      errors: [{ field: 'after', rule: 'cursor' }],
+    });
   });
 
   it('9. reconcile() resolving null ends the tracking: the sweep never emits payout.not_created for it', async () => {
@@ -322,9 +305,7 @@ describe('adversarial: the sweep keeps the promise', () => {
   });
 });
 
-async function waitUntil(
-  condition: () => boolean | Promise<boolean>,
-): Promise<void> {
+async function waitUntil(condition: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 1_000; i++) {
     if (await condition()) return;
     await new Promise((r) => setTimeout(r, 5));

@@ -7,11 +7,7 @@ import {
   PayoutService,
 } from '../../lib';
 import { TestPayoutClock } from '../../lib/testing';
-import {
-  ADAPTERS,
-  type RecordingListener,
-  startHostApp,
-} from '../support/host-app';
+import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
 import { LateCommitGateway } from '../support/late-commit-gateway';
 import { deliver, notification, PEN_ACCOUNT } from '../support/notifications';
 import { penPayout } from '../support/payouts';
@@ -31,91 +27,81 @@ class FailingSibling {
  * wall clock stepped under a slow listener, a sibling listener that fails first, and a create whose
  * answer races its webhook. Real HTTP, on both adapters.
  */
-describe.each(ADAPTERS)(
-  'adversarial: the webhook acknowledgement on %s',
-  (adapter) => {
-    let app: INestApplication | undefined;
-    let gateway: LateCommitGateway;
-    afterEach(async () => {
-      jest.restoreAllMocks();
-      await app?.close();
-      app = undefined;
-      await gateway?.stop();
-    });
+describe.each(ADAPTERS)('adversarial: the webhook acknowledgement on %s', (adapter) => {
+  let app: INestApplication | undefined;
+  let gateway: LateCommitGateway;
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await app?.close();
+    app = undefined;
+    await gateway?.stop();
+  });
 
-    async function start(
-      options: Parameters<typeof PayoutModule.forRoot>[0] extends infer O
-        ? Partial<O>
-        : never = {},
-    ): Promise<{
-      url: string;
-      listener: RecordingListener;
-      payouts: PayoutService;
-    }> {
-      gateway = new LateCommitGateway();
-      const started = await startHostApp(
-        adapter,
-        PayoutModule.forRoot({
-          baseUrl: await gateway.start(),
-          accounts: [PEN_ACCOUNT],
-          notifyUrl: 'https://merchant.example.com/payout/webhook',
-          timeoutMs: 2_000,
-          retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-          reconciliation: false,
-          ...options,
-        }),
-        { providers: [FailingSibling] },
-      );
-      app = started.app;
-      return {
-        url: `${started.url}/payout/webhook`,
-        listener: started.listener,
-        payouts: app.get(PayoutService),
-      };
-    }
+  async function start(
+    options: Parameters<typeof PayoutModule.forRoot>[0] extends infer O ? Partial<O> : never = {},
+  ): Promise<{
+    url: string;
+    listener: RecordingListener;
+    payouts: PayoutService;
+  }> {
+    gateway = new LateCommitGateway();
+    const started = await startHostApp(
+      adapter,
+      PayoutModule.forRoot({
+        baseUrl: await gateway.start(),
+        accounts: [PEN_ACCOUNT],
+        notifyUrl: 'https://merchant.example.com/payout/webhook',
+        timeoutMs: 2_000,
+        retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+        reconciliation: false,
+        ...options,
+      }),
+      { providers: [FailingSibling] },
+    );
+    app = started.app;
+    return {
+      url: `${started.url}/payout/webhook`,
+      listener: started.listener,
+      payouts: app.get(PayoutService),
+    };
+  }
 
-    it('a wall clock stepped past the claim under a slow listener lets no copy emit again', async () => {
-      const { url, listener } = await start({
-        delivery: { claimTtlMs: 1_000, claimWaitMs: 100 },
-      });
-      const body = notification();
-      listener.delayMs = 400;
-      const first = deliver(url, body);
-      while (listener.inFlight === 0)
-        await new Promise((r) => setTimeout(r, 5));
-      const wall = Date.now();
-      jest.spyOn(Date, 'now').mockReturnValue(wall + 10 * 60_000);
-      // The copy finds the claim alive (on the store's clock): it waits, then 503; nothing runs twice.
-      expect((await deliver(url, body)).status).toBe(503);
-      expect(await first).toMatchObject({ status: 200, text: 'SUCCESS' });
-      expect(listener.events).toHaveLength(1);
+  it('a wall clock stepped past the claim under a slow listener lets no copy emit again', async () => {
+    const { url, listener } = await start({
+      delivery: { claimTtlMs: 1_000, claimWaitMs: 100 },
     });
+    const body = notification();
+    listener.delayMs = 400;
+    const first = deliver(url, body);
+    while (listener.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
+    const wall = Date.now();
+    jest.spyOn(Date, 'now').mockReturnValue(wall + 10 * 60_000);
+    // The copy finds the claim alive (on the store's clock): it waits, then 503; nothing runs twice.
+    expect((await deliver(url, body)).status).toBe(503);
+    expect(await first).toMatchObject({ status: 200, text: 'SUCCESS' });
+    expect(listener.events).toHaveLength(1);
+  });
 
-    it('a sibling listener that fails first does not free the order while the others still run', async () => {
-      const { url, listener } = await start({
-        delivery: { claimTtlMs: 5_000, claimWaitMs: 2_000 },
-      });
-      app!.get(FailingSibling).fail = true;
-      let most = 0;
-      const watch = setInterval(
-        () => (most = Math.max(most, listener.inFlight)),
-        1,
-      );
-      const body = notification();
-      listener.delayMs = 300;
-      const first = deliver(url, body);
-      while (listener.inFlight === 0)
-        await new Promise((r) => setTimeout(r, 5));
-      app!.get(FailingSibling).fail = false;
-      const copy = deliver(url, body);
-      // The first delivery reports its failure only once every listener has settled.
-      expect((await first).status).toBe(500);
-      expect(await copy).toMatchObject({ status: 200, text: 'SUCCESS' });
-      clearInterval(watch);
-      expect(most).toBe(1);
+  it('a sibling listener that fails first does not free the order while the others still run', async () => {
+    const { url, listener } = await start({
+      delivery: { claimTtlMs: 5_000, claimWaitMs: 2_000 },
     });
-  },
-);
+    app!.get(FailingSibling).fail = true;
+    let most = 0;
+    const watch = setInterval(() => (most = Math.max(most, listener.inFlight)), 1);
+    const body = notification();
+    listener.delayMs = 300;
+    const first = deliver(url, body);
+    while (listener.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
+    app!.get(FailingSibling).fail = false;
+    const copy = deliver(url, body);
+    // The first delivery reports its failure only once every listener has settled.
+    expect((await first).status).toBe(500);
+    expect(await copy).toMatchObject({ status: 200, text: 'SUCCESS' });
+    clearInterval(watch);
+    expect(most).toBe(1);
+  });
+});
 
 describe('adversarial: a create answer after its webhook', () => {
   let gateway: LateCommitGateway;
@@ -146,9 +132,7 @@ describe('adversarial: a create answer after its webhook', () => {
     let answerCreate!: () => void;
     const webhookFirst = new Promise<void>((r) => (answerCreate = r));
     gateway.beforeCreateAnswer = () => webhookFirst;
-    const created = payouts
-      .createPayout(penPayout('ACK-XY'))
-      .catch((e: unknown) => e);
+    const created = payouts.createPayout(penPayout('ACK-XY')).catch((e: unknown) => e);
     while (gateway.payOuts === 0) await new Promise((r) => setTimeout(r, 5));
     const y = notification({
       mchOrderNo: 'ACK-XY',
@@ -162,9 +146,7 @@ describe('adversarial: a create answer after its webhook', () => {
     answerCreate();
 
     expect(await created).toBeInstanceOf(PayoutOrderConflictError);
-    expect(started.listener.anomalies.map((a) => [a.kind, a.orderNo])).toEqual([
-      ['answer', 'LC1'],
-    ]);
+    expect(started.listener.anomalies.map((a) => [a.kind, a.orderNo])).toEqual([['answer', 'LC1']]);
     // X's own SUCCESS later: not a second payout.succeeded for ACK-XY.
     const x = notification({
       mchOrderNo: 'ACK-XY',
@@ -172,9 +154,7 @@ describe('adversarial: a create answer after its webhook', () => {
       orderStatus: 'SUCCESS',
     });
     expect((await deliver(url, x)).status).toBe(200);
-    expect(started.listener.events.map((e) => e.payload.orderNo)).toEqual([
-      'ORDER-Y',
-    ]);
+    expect(started.listener.events.map((e) => e.payload.orderNo)).toEqual(['ORDER-Y']);
   });
 
   it('a published rejection after a webhook showed the order resolves with the order, never CashyApiError', async () => {
@@ -202,9 +182,7 @@ describe('adversarial: a create answer after its webhook', () => {
       amount: '150.50',
       orderStatus: 'SUCCESS',
     });
-    const created = payouts
-      .createPayout(penPayout('ACK-REJ'))
-      .catch((e: unknown) => e);
+    const created = payouts.createPayout(penPayout('ACK-REJ')).catch((e: unknown) => e);
     while (gateway.payOuts === 0) await new Promise((r) => setTimeout(r, 5));
     const w = notification({
       mchOrderNo: 'ACK-REJ',

@@ -76,15 +76,11 @@ describe('PayoutService over HTTP', () => {
       expect(request.path).toBe('/api/payOut');
       expect(request.headers['content-type']).toBe('application/json');
       expect(request.headers.merchantid).toBe(PEN_ACCOUNT.merchantId);
-      expect(request.headers.sign).toBe(
-        signCashyBody(request.raw, PEN_ACCOUNT.apiKey),
-      );
+      expect(request.headers.sign).toBe(signCashyBody(request.raw, PEN_ACCOUNT.apiKey));
       expect(request.headers.sign).toMatch(/^[0-9A-F]{32}$/);
       // The body is compact JSON in a fixed field order, nonceStr last.
       const { nonceStr, ...rest } = request.json;
-      expect(request.raw.toString()).toBe(
-        JSON.stringify({ ...rest, nonceStr }),
-      );
+      expect(request.raw.toString()).toBe(JSON.stringify({ ...rest, nonceStr }));
       expect(Object.keys(request.json)).toEqual([
         'accountName',
         'accountNo',
@@ -115,12 +111,8 @@ describe('PayoutService over HTTP', () => {
         mchOrderNo: 'A2',
         notifyUrl: 'http://127.0.0.1:4000/hook',
       });
-      expect(gateway.requests[0].json.nonceStr).not.toBe(
-        gateway.requests[1].json.nonceStr,
-      );
-      expect(gateway.requests[1].json.notifyUrl).toBe(
-        'http://127.0.0.1:4000/hook',
-      );
+      expect(gateway.requests[0].json.nonceStr).not.toBe(gateway.requests[1].json.nonceStr);
+      expect(gateway.requests[1].json.notifyUrl).toBe('http://127.0.0.1:4000/hook');
     });
 
     it('signs UTF-8 bytes and sends them unchanged', async () => {
@@ -129,9 +121,7 @@ describe('PayoutService over HTTP', () => {
       const [request] = gateway.requests;
       expect(request.path).toBe('/api/bankListQuery');
       expect(Object.keys(request.json)).toEqual(['nonceStr']);
-      expect(request.headers.sign).toBe(
-        signCashyBody(request.raw, PEN_ACCOUNT.apiKey),
-      );
+      expect(request.headers.sign).toBe(signCashyBody(request.raw, PEN_ACCOUNT.apiKey));
     });
 
     it('routes a payout to the account that serves its currency, or the one named', async () => {
@@ -141,18 +131,16 @@ describe('PayoutService over HTTP', () => {
       );
       await payouts.createPayout(MXN_PAYOUT);
       expect(gateway.requests).toHaveLength(1);
-      expect(gateway.requests[0].headers.merchantid).toBe(
-        MXN_ACCOUNT.merchantId,
-      );
+      expect(gateway.requests[0].headers.merchantid).toBe(MXN_ACCOUNT.merchantId);
       expect(gateway.requests[0].headers.sign).toBe(
         signCashyBody(gateway.requests[0].raw, MXN_ACCOUNT.apiKey),
       );
-      await expect(
-        payouts.getBalance({ currency: 'PEN' }, { account: 'mexico' }),
-      ).rejects.toThrow(PayoutConfigurationError);
-      await expect(
-        payouts.createPayout(PEN_PAYOUT, { account: 'nobody' }),
-      ).rejects.toThrow(/no configured account is named/);
+      await expect(payouts.getBalance({ currency: 'PEN' }, { account: 'mexico' })).rejects.toThrow(
+        PayoutConfigurationError,
+      );
+      await expect(payouts.createPayout(PEN_PAYOUT, { account: 'nobody' })).rejects.toThrow(
+        /no configured account is named/,
+      );
       expect(gateway.requests).toHaveLength(1);
     });
   });
@@ -195,9 +183,11 @@ describe('PayoutService over HTTP', () => {
           orderStatus: 'PROCESSING',
         }),
       );
-      expect(
-        await payouts.createPayout({ ...MXN_PAYOUT, mchOrderNo: 'N2' }),
-      ).toMatchObject({ amount: '1500', fee: null, merchantId: '1002002' });
+      expect(await payouts.createPayout({ ...MXN_PAYOUT, mchOrderNo: 'N2' })).toMatchObject({
+        amount: '1500',
+        fee: null,
+        merchantId: '1002002',
+      });
     });
 
     it('maps a query with completionTime, resultDesc and channelOrderNo', async () => {
@@ -231,13 +221,8 @@ describe('PayoutService over HTTP', () => {
         channelOrderNo: 'CH-9',
       });
       expect(gateway.requests[0].path).toBe('/api/payOutQuery');
-      expect(Object.keys(gateway.requests[0].json)).toEqual([
-        'orderNo',
-        'nonceStr',
-      ]);
-      expect(gateway.requests[0].headers.merchantid).toBe(
-        MXN_ACCOUNT.merchantId,
-      );
+      expect(Object.keys(gateway.requests[0].json)).toEqual(['orderNo', 'nonceStr']);
+      expect(gateway.requests[0].headers.merchantid).toBe(MXN_ACCOUNT.merchantId);
     });
 
     it('raises CashyApiError with the gateway code and msg for an unknown order', async () => {
@@ -260,9 +245,7 @@ describe('PayoutService over HTTP', () => {
         { bankId: 79, bankCode: '40012', bankName: 'BBVA MEXICO' },
         { bankId: 24, bankCode: '90646', bankName: 'STP' },
       ]);
-      gateway.then(
-        ok({ mchId: '1002001', balance: 133334.0, unBalance: '12.5' }),
-      );
+      gateway.then(ok({ mchId: '1002001', balance: 133334.0, unBalance: '12.5' }));
       expect(await payouts.getBalance({ currency: 'PEN' })).toEqual({
         merchantId: '1002001',
         balance: '133334.00',
@@ -276,62 +259,30 @@ describe('PayoutService over HTTP', () => {
       expect(error).toBeInstanceOf(CashyApiError);
       expect(error).toMatchObject({ code: 400, msg: 'Params_accountNo_error' });
       expect(gateway.requests).toHaveLength(1);
-      expect(String(error.message) + JSON.stringify(error)).not.toContain(
-        PEN_ACCOUNT.apiKey,
-      );
+      expect(String(error.message) + JSON.stringify(error)).not.toContain(PEN_ACCOUNT.apiKey);
     });
   });
 
   describe('validation before any request', () => {
     it.each([
-      [
-        'an amount above the PEN limit',
-        { ...PEN_PAYOUT, amount: '2000.01' },
-        'amount',
-        'max',
-      ],
-      [
-        'three decimals',
-        { ...PEN_PAYOUT, amount: '10.005' },
-        'amount',
-        'scale',
-      ],
+      ['an amount above the PEN limit', { ...PEN_PAYOUT, amount: '2000.01' }, 'amount', 'max'],
+      ['three decimals', { ...PEN_PAYOUT, amount: '10.005' }, 'amount', 'scale'],
       [
         'a BCP ahorro number of 13 digits',
         { ...PEN_PAYOUT, accountNo: '1931234567890' },
         'accountNo',
         'accountFormat',
       ],
-      [
-        'a DNI of 7 digits',
-        { ...PEN_PAYOUT, idCard: '4567123' },
-        'idCard',
-        'idFormat',
-      ],
-      [
-        'a peso fraction',
-        { ...MXN_PAYOUT, amount: '1500.50' },
-        'amount',
-        'scale',
-      ],
+      ['a DNI of 7 digits', { ...PEN_PAYOUT, idCard: '4567123' }, 'idCard', 'idFormat'],
+      ['a peso fraction', { ...MXN_PAYOUT, amount: '1500.50' }, 'amount', 'scale'],
       [
         'a CLABE with a wrong check digit',
         { ...MXN_PAYOUT, accountNo: '002010077777777779' },
         'accountNo',
         'clabeCheckDigit',
       ],
-      [
-        'a CLABE of another bank',
-        { ...MXN_PAYOUT, bankId: 79 },
-        'accountNo',
-        'clabeBankMatch',
-      ],
-      [
-        'an unknown bank',
-        { ...MXN_PAYOUT, bankId: 999 },
-        'bankId',
-        'unknownBank',
-      ],
+      ['a CLABE of another bank', { ...MXN_PAYOUT, bankId: 79 }, 'accountNo', 'clabeBankMatch'],
+      ['an unknown bank', { ...MXN_PAYOUT, bankId: 999 }, 'bankId', 'unknownBank'],
       [
         'a card number for STP',
         {
@@ -346,13 +297,9 @@ describe('PayoutService over HTTP', () => {
     ])(
       'rejects %s with PayoutValidationError and sends nothing',
       async (_case, input, field, rule) => {
-        const error = await payouts
-          .createPayout(input as never)
-          .catch((e) => e);
+        const error = await payouts.createPayout(input as never).catch((e) => e);
         expect(error).toBeInstanceOf(PayoutValidationError);
-        expect(error.errors).toContainEqual(
-          expect.objectContaining({ field, rule }),
-        );
+        expect(error.errors).toContainEqual(expect.objectContaining({ field, rule }));
         expect(gateway.requests).toHaveLength(0);
       },
     );
@@ -363,9 +310,9 @@ describe('PayoutService over HTTP', () => {
       await expect(
         payouts.createPayout({ ...PEN_PAYOUT, amount: '9999.99' }),
       ).resolves.toMatchObject({ orderStatus: 'PROCESSING' });
-      await expect(
-        payouts.createPayout({ ...PEN_PAYOUT, amount: '10000.01' }),
-      ).rejects.toThrow(/at most 10000.00 PEN/);
+      await expect(payouts.createPayout({ ...PEN_PAYOUT, amount: '10000.01' })).rejects.toThrow(
+        /at most 10000.00 PEN/,
+      );
     });
 
     it('requires a notifyUrl when the module has no default', async () => {
@@ -395,9 +342,7 @@ describe('PayoutService over HTTP', () => {
       const error = await payouts.createPayout(PEN_PAYOUT).catch((e) => e);
       expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
       expect(error.message).toMatch(/re-send window/);
-      expect(
-        gateway.requests.filter((r) => r.path === '/api/payOut'),
-      ).toHaveLength(1);
+      expect(gateway.requests.filter((r) => r.path === '/api/payOut')).toHaveLength(1);
     });
 
     it('re-sends the create with the same mchOrderNo only when a lookup after the window says the gateway does not have it', async () => {
@@ -413,9 +358,7 @@ describe('PayoutService over HTTP', () => {
         ['/api/payOutQuery', PEN_PAYOUT.mchOrderNo],
         ['/api/payOut', PEN_PAYOUT.mchOrderNo],
       ]);
-      expect(gateway.requests[0].json.nonceStr).not.toBe(
-        gateway.requests[2].json.nonceStr,
-      );
+      expect(gateway.requests[0].json.nonceStr).not.toBe(gateway.requests[2].json.nonceStr);
     });
 
     it.each([
@@ -427,22 +370,13 @@ describe('PayoutService over HTTP', () => {
       await expect(payouts.createPayout(PEN_PAYOUT)).resolves.toMatchObject({
         mchOrderNo: PEN_PAYOUT.mchOrderNo,
       });
-      expect(gateway.requests.map((r) => r.path)).toEqual([
-        '/api/payOut',
-        '/api/payOutQuery',
-      ]);
+      expect(gateway.requests.map((r) => r.path)).toEqual(['/api/payOut', '/api/payOutQuery']);
     });
 
     it('retries System_busy with the same request and no lookup', async () => {
-      gateway.then(
-        { envelope: { code: 500, msg: 'System_busy' } },
-        created(PEN_PAYOUT.mchOrderNo),
-      );
+      gateway.then({ envelope: { code: 500, msg: 'System_busy' } }, created(PEN_PAYOUT.mchOrderNo));
       await payouts.createPayout(PEN_PAYOUT);
-      expect(gateway.requests.map((r) => r.path)).toEqual([
-        '/api/payOut',
-        '/api/payOut',
-      ]);
+      expect(gateway.requests.map((r) => r.path)).toEqual(['/api/payOut', '/api/payOut']);
     });
 
     it('treats a duplicate-order rejection as "look it up", and refuses an mchOrderNo used for another amount', async () => {
@@ -458,12 +392,8 @@ describe('PayoutService over HTTP', () => {
         { envelope: { code: 400, msg: 'Params_mchOrderNo_repeat' } },
         created(PEN_PAYOUT.mchOrderNo, { amount: '99.00' }),
       );
-      await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(
-        PayoutOrderConflictError,
-      );
-      expect(
-        gateway.requests.filter((r) => r.path === '/api/payOut'),
-      ).toHaveLength(2);
+      await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(PayoutOrderConflictError);
+      expect(gateway.requests.filter((r) => r.path === '/api/payOut')).toHaveLength(2);
     });
 
     it('raises PayoutOutcomeUnknownError carrying the mchOrderNo when every attempt is ambiguous', async () => {
@@ -474,9 +404,7 @@ describe('PayoutService over HTTP', () => {
         expect(error).toBeInstanceOf(PayoutError);
         expect(error.mchOrderNo).toBe(PEN_PAYOUT.mchOrderNo);
         expect(error.message).not.toContain(PEN_ACCOUNT.apiKey);
-        const creates = gateway.requests.filter(
-          (r) => r.path === '/api/payOut',
-        );
+        const creates = gateway.requests.filter((r) => r.path === '/api/payOut');
         expect(creates).toHaveLength(1); // never re-sent without a definite "not found"
         expect(new Set(gateway.requests.map((r) => r.json.mchOrderNo))).toEqual(
           new Set([PEN_PAYOUT.mchOrderNo]),
@@ -489,16 +417,10 @@ describe('PayoutService over HTTP', () => {
     });
 
     it('does not re-send the create when the lookup fails for another reason than "not found"', async () => {
-      gateway.then(
-        { drop: true },
-        { envelope: { code: 401, msg: 'Sign_verify_error' } },
-      );
+      gateway.then({ drop: true }, { envelope: { code: 401, msg: 'Sign_verify_error' } });
       const error = await payouts.createPayout(PEN_PAYOUT).catch((e) => e);
       expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
-      expect(gateway.requests.map((r) => r.path)).toEqual([
-        '/api/payOut',
-        '/api/payOutQuery',
-      ]);
+      expect(gateway.requests.map((r) => r.path)).toEqual(['/api/payOut', '/api/payOutQuery']);
     });
 
     it('retries a query after a transport failure', async () => {
@@ -527,17 +449,13 @@ describe('PayoutService over HTTP', () => {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(CashyTransportError);
-      expect(String((error as Error).message)).not.toContain(
-        PEN_ACCOUNT.apiKey,
-      );
+      expect(String((error as Error).message)).not.toContain(PEN_ACCOUNT.apiKey);
       return error as CashyTransportError;
     };
 
     it('reports a gateway that never answers as a timeout, once per attempt', async () => {
       gateway.then({ hang: true }, { hang: true }, { hang: true });
-      const error = await transportFailure(
-        payouts.getBalance({ currency: 'PEN' }),
-      );
+      const error = await transportFailure(payouts.getBalance({ currency: 'PEN' }));
       expect(error).toMatchObject({
         failure: 'timeout',
         endpoint: '/api/getBalance',
@@ -576,9 +494,7 @@ describe('PayoutService over HTTP', () => {
         text: `{"code":200,"msg":"SUCCESS","data":"${'x'.repeat(4 * 1024 * 1024)}"}`,
       };
       gateway.then(huge, huge, huge);
-      const error = await transportFailure(
-        payouts.getBalance({ currency: 'PEN' }),
-      );
+      const error = await transportFailure(payouts.getBalance({ currency: 'PEN' }));
       expect(error).toMatchObject({ failure: 'unparsable' });
       expect(error.message).toMatch(/longer than/);
     });
@@ -596,9 +512,7 @@ describe('PayoutService over HTTP', () => {
         '/gateway/v1/api/getBalance',
       ]);
       expect(gateway.requests[1].headers.connection).toBe('keep-alive');
-      expect(gateway.requests[0].headers['user-agent']).toMatch(
-        /^nestjs-cashy-payout /,
-      );
+      expect(gateway.requests[0].headers['user-agent']).toMatch(/^nestjs-cashy-payout /);
       expect(gateway.requests.map((r) => r.remotePort)).toEqual([
         gateway.requests[0].remotePort,
         gateway.requests[0].remotePort,
@@ -613,9 +527,7 @@ describe('PayoutService over HTTP', () => {
       const http = moduleRef.get(HttpService);
       const seen: string[] = [];
       http.axiosRef.interceptors.response.use((response) => {
-        seen.push(
-          `${response.config.method} ${response.config.url} ${response.status}`,
-        );
+        seen.push(`${response.config.method} ${response.config.url} ${response.status}`);
         return response;
       });
       gateway.then(ok({ mchId: 1002001, balance: '1.00', unBalance: '0' }));
@@ -640,12 +552,10 @@ describe('PayoutService over HTTP', () => {
         'user-agent': 'acme-payouts/2.0',
         'content-type': 'application/json',
       });
-      expect(request.headers.sign).toBe(
-        signCashyBody(request.raw, PEN_ACCOUNT.apiKey),
+      expect(request.headers.sign).toBe(signCashyBody(request.raw, PEN_ACCOUNT.apiKey));
+      await expect(boot({ http: { headers: { sign: 'forged' } } })).rejects.toThrow(
+        /http\.headers\.sign may not be set/,
       );
-      await expect(
-        boot({ http: { headers: { sign: 'forged' } } }),
-      ).rejects.toThrow(/http\.headers\.sign may not be set/);
     });
   });
 });

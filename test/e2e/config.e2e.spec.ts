@@ -2,17 +2,9 @@ import { type INestApplication, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import {
-  PayoutConfigurationError,
-  PayoutModule,
-  PayoutService,
-} from '../../lib';
+import { PayoutConfigurationError, PayoutModule, PayoutService } from '../../lib';
 import { payoutConfig, type PayoutEnvConfig } from '../../lib/config';
-import {
-  CashySandbox,
-  type CashySandboxOptions,
-  freePort,
-} from '../../lib/testing';
+import { CashySandbox, type CashySandboxOptions, freePort } from '../../lib/testing';
 import { type RunningSample, startSampleApp } from '../../sample/sample-app';
 import { RecordingListener } from '../support/host-app';
 
@@ -57,20 +49,12 @@ afterEach(() => {
 /** Sets exactly these CASHY_* variables (and no other) for the app about to boot. */
 function useEnv(env: Record<string, string>): void {
   process.env = {
-    ...Object.fromEntries(
-      Object.entries(saved).filter(([name]) => !name.startsWith('CASHY_')),
-    ),
+    ...Object.fromEntries(Object.entries(saved).filter(([name]) => !name.startsWith('CASHY_'))),
     ...env,
   };
 }
 
-describe.each<
-  [
-    string,
-    CashySandboxOptions,
-    (sandbox: CashySandbox) => Record<string, string>,
-  ]
->([
+describe.each<[string, CashySandboxOptions, (sandbox: CashySandbox) => Record<string, string>]>([
   [
     'one account per currency (CASHY_PEN_*, CASHY_MXN_*)',
     {},
@@ -142,16 +126,14 @@ describe.each<
         ...MXN,
         mchOrderNo: 'CONFIG-MX-1',
       });
-      expect([
-        pen.orderStatus,
-        pen.amount,
-        mxn.orderStatus,
-        mxn.amount,
-      ]).toEqual(['PROCESSING', '250.00', 'PROCESSING', '1500']);
+      expect([pen.orderStatus, pen.amount, mxn.orderStatus, mxn.amount]).toEqual([
+        'PROCESSING',
+        '250.00',
+        'PROCESSING',
+        '1500',
+      ]);
       await sandbox.waitFor(() => listener.events.length >= 2);
-      expect(
-        listener.events.map((e) => [e.name, e.payload.mchOrderNo]).sort(),
-      ).toEqual([
+      expect(listener.events.map((e) => [e.name, e.payload.mchOrderNo]).sort()).toEqual([
         ['payout.succeeded', 'CONFIG-MX-1'],
         ['payout.succeeded', 'CONFIG-PE-1'],
       ]);
@@ -166,9 +148,7 @@ describe.each<
     });
 
     it('exposes the namespace through ConfigService, with the timeout parsed as a number', () => {
-      const config = app
-        .get(ConfigService)
-        .getOrThrow<PayoutEnvConfig>('payout');
+      const config = app.get(ConfigService).getOrThrow<PayoutEnvConfig>('payout');
       expect(config.baseUrl).toBe(sandbox.baseUrl);
       expect(config.timeoutMs).toBe(2000);
       expect(JSON.stringify(config)).not.toMatch(/sandbox-\w+-key/);
@@ -217,9 +197,7 @@ describe('the sample app with a gateway configured', () => {
           merchantId: sandbox.account('PEN').merchantId,
         }),
       ]);
-      expect(sandbox.requests.map((r) => r.endpoint)).toEqual([
-        '/api/getBalance',
-      ]);
+      expect(sandbox.requests.map((r) => r.endpoint)).toEqual(['/api/getBalance']);
     } finally {
       await sample?.close();
       await sandbox.stop();

@@ -10,10 +10,7 @@ import {
   PayoutValidationError,
 } from '../../lib';
 import { Injectable } from '@nestjs/common';
-import {
-  type ScriptedAnswer,
-  ScriptedGateway,
-} from '../support/scripted-gateway';
+import { type ScriptedAnswer, ScriptedGateway } from '../support/scripted-gateway';
 import { envelope, penPayout } from '../support/payouts';
 import { compileScriptedPayoutModule } from '../support/scripted-payout-module';
 
@@ -27,8 +24,7 @@ const order = (extra: Record<string, unknown> = {}) => ({
   orderStatus: 'PROCESSING',
   ...extra,
 });
-const created = (extra: Record<string, unknown> = {}) =>
-  envelope(200, 'SUCCESS', order(extra));
+const created = (extra: Record<string, unknown> = {}) => envelope(200, 'SUCCESS', order(extra));
 const NOT_FOUND = envelope(400, 'Order_not_exist');
 
 @Injectable()
@@ -57,8 +53,7 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
     recorder = moduleRef.get(AnomalyRecorder);
   }
 
-  const creates = () =>
-    gateway.requests.filter((r) => r.path === '/api/payOut').length;
+  const creates = () => gateway.requests.filter((r) => r.path === '/api/payOut').length;
   const paths = () => gateway.requests.map((r) => r.path.replace('/api/', ''));
 
   beforeAll(async () => {
@@ -93,26 +88,17 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
         'a code-200 answer without an orderNo',
         envelope(200, 'SUCCESS', { orderStatus: 'PROCESSING' }),
       ],
-      [
-        'a code-200 answer whose data is an array',
-        envelope(200, 'SUCCESS', [order()]),
-      ],
+      ['a code-200 answer whose data is an array', envelope(200, 'SUCCESS', [order()])],
       ['an unknown code with a SUCCESS msg', envelope(201, 'SUCCESS', order())],
       ['System_error', envelope(500, 'System_error')],
-      [
-        'an unpublished rejection (Balance_not_enough)',
-        envelope(400, 'Balance_not_enough'),
-      ],
-    ])(
-      'reads %s as ambiguous: looks the order up and never re-sends',
-      async (_case, answer) => {
-        gateway.then(answer, created());
-        await expect(payouts.createPayout(PEN_PAYOUT)).resolves.toMatchObject({
-          orderNo: 'PAYOUT8600000000000000009',
-        });
-        expect(paths()).toEqual(['payOut', 'payOutQuery']);
-      },
-    );
+      ['an unpublished rejection (Balance_not_enough)', envelope(400, 'Balance_not_enough')],
+    ])('reads %s as ambiguous: looks the order up and never re-sends', async (_case, answer) => {
+      gateway.then(answer, created());
+      await expect(payouts.createPayout(PEN_PAYOUT)).resolves.toMatchObject({
+        orderNo: 'PAYOUT8600000000000000009',
+      });
+      expect(paths()).toEqual(['payOut', 'payOutQuery']);
+    });
 
     it.each(['Internal_error', 'Gateway_timeout', ''])(
       'ends in PayoutOutcomeUnknownError, never CashyApiError, when %j is followed by "not found"',
@@ -153,16 +139,13 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
       'Repeat_mchOrderNo',
       'Order_already_exists',
       'mchOrderNo_exists',
-    ])(
-      'reads %s as "the order exists": looks it up and returns it',
-      async (msg) => {
-        gateway.then(envelope(400, msg), created());
-        await expect(payouts.createPayout(PEN_PAYOUT)).resolves.toMatchObject({
-          orderNo: 'PAYOUT8600000000000000009',
-        });
-        expect(paths()).toEqual(['payOut', 'payOutQuery']);
-      },
-    );
+    ])('reads %s as "the order exists": looks it up and returns it', async (msg) => {
+      gateway.then(envelope(400, msg), created());
+      await expect(payouts.createPayout(PEN_PAYOUT)).resolves.toMatchObject({
+        orderNo: 'PAYOUT8600000000000000009',
+      });
+      expect(paths()).toEqual(['payOut', 'payOutQuery']);
+    });
 
     it('lets the host override the duplicate-order wording', async () => {
       await boot({ gatewayMessages: { duplicateOrder: /^Orden_duplicada$/ } });
@@ -189,11 +172,7 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
   describe('rule 2: once ambiguous, never "rejected"', () => {
     it('after a drop, a lookup that does not find it yet, and a re-send rejected as Balance_not_enough: unknown, not CashyApiError', async () => {
       await boot({ resendWindowMs: 0 });
-      gateway.then(
-        { drop: true },
-        NOT_FOUND,
-        envelope(400, 'Balance_not_enough'),
-      );
+      gateway.then({ drop: true }, NOT_FOUND, envelope(400, 'Balance_not_enough'));
       const error = await payouts.createPayout(PEN_PAYOUT).catch((e) => e);
       expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
       expect(error.mchOrderNo).toBe(PEN_PAYOUT.mchOrderNo);
@@ -203,11 +182,7 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
 
     it('even a published rejection after an ambiguous attempt ends in PayoutOutcomeUnknownError', async () => {
       await boot({ resendWindowMs: 0 });
-      gateway.then(
-        { drop: true },
-        NOT_FOUND,
-        envelope(400, 'Params_amount_error'),
-      );
+      gateway.then({ drop: true }, NOT_FOUND, envelope(400, 'Params_amount_error'));
       const error = await payouts.createPayout(PEN_PAYOUT).catch((e) => e);
       expect(error).toBeInstanceOf(PayoutOutcomeUnknownError);
       expect(paths().slice(0, 3)).toEqual(['payOut', 'payOutQuery', 'payOut']);
@@ -232,9 +207,7 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
         PayoutOutcomeUnknownError,
       );
       expect(creates()).toBe(1);
-      expect(
-        paths().filter((p) => p === 'payOutQuery').length,
-      ).toBeGreaterThanOrEqual(2);
+      expect(paths().filter((p) => p === 'payOutQuery').length).toBeGreaterThanOrEqual(2);
     });
 
     it('returns the order from the second call once the gateway shows it', async () => {
@@ -250,17 +223,14 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
     });
 
     it('sends one create for concurrent calls with the same mchOrderNo', async () => {
-      gateway.fallback = (request) =>
-        request.path === '/api/payOut' ? created() : NOT_FOUND;
+      gateway.fallback = (request) => (request.path === '/api/payOut' ? created() : NOT_FOUND);
       const results = await Promise.allSettled([
         payouts.createPayout(PEN_PAYOUT),
         payouts.createPayout(PEN_PAYOUT),
         payouts.createPayout(PEN_PAYOUT),
       ]);
       expect(creates()).toBe(1);
-      expect(results.filter((r) => r.status === 'fulfilled')).not.toHaveLength(
-        0,
-      );
+      expect(results.filter((r) => r.status === 'fulfilled')).not.toHaveLength(0);
       for (const result of results) {
         if (result.status === 'rejected')
           expect(result.reason).toBeInstanceOf(PayoutOutcomeUnknownError);
@@ -277,15 +247,11 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
       await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toBeInstanceOf(
         PayoutOutcomeUnknownError,
       );
-      const inside = await payouts
-        .reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })
-        .catch((e) => e);
+      const inside = await payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }).catch((e) => e);
       expect(inside).toBeInstanceOf(PayoutOutcomeUnknownError);
       expect(inside.message).toMatch(/re-send window/);
       await new Promise((r) => setTimeout(r, 450));
-      await expect(
-        payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }),
-      ).resolves.toBeNull();
+      await expect(payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })).resolves.toBeNull();
       // Then the host may send it again: at once, with no lookup first.
       gateway.then(created());
       const before = gateway.requests.length;
@@ -296,9 +262,7 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
     });
 
     it('validates resendWindowMs at startup, naming the option', async () => {
-      await expect(boot({ resendWindowMs: -1 })).rejects.toThrow(
-        /resendWindowMs/,
-      );
+      await expect(boot({ resendWindowMs: -1 })).rejects.toThrow(/resendWindowMs/);
     });
   });
 
@@ -339,26 +303,20 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
       expect(paths()).toEqual(['payOut']);
       // Never sent again: the next call only looks.
       gateway.then(created({ amount: '1505.00' }));
-      await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(
-        PayoutOrderConflictError,
-      );
+      await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(PayoutOrderConflictError);
       expect(creates()).toBe(1);
     });
 
     it('rejects an answer for another mchOrderNo with PayoutOrderConflictError', async () => {
       gateway.then(created({ mchOrderNo: 'SOMEONE-ELSE' }));
-      await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(
-        PayoutOrderConflictError,
-      );
+      await expect(payouts.createPayout(PEN_PAYOUT)).rejects.toThrow(PayoutOrderConflictError);
       expect(paths()).toEqual(['payOut']);
     });
 
     it('refuses, before sending, an mchOrderNo this module already sent for another amount', async () => {
       gateway.then(created());
       await payouts.createPayout(PEN_PAYOUT);
-      const error = await payouts
-        .createPayout({ ...PEN_PAYOUT, amount: '99.00' })
-        .catch((e) => e);
+      const error = await payouts.createPayout({ ...PEN_PAYOUT, amount: '99.00' }).catch((e) => e);
       expect(error).toBeInstanceOf(PayoutOrderConflictError);
       expect(paths()).toEqual(['payOut']);
     });
@@ -427,9 +385,9 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
       gateway.then(created());
       await payouts.createPayout(PEN_PAYOUT);
       gateway.then(NOT_FOUND, NOT_FOUND, NOT_FOUND);
-      await expect(
-        payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo }),
-      ).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+      await expect(payouts.reconcile({ mchOrderNo: PEN_PAYOUT.mchOrderNo })).rejects.toBeInstanceOf(
+        PayoutOutcomeUnknownError,
+      );
     });
   });
 
@@ -441,13 +399,9 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
     ])(
       'refuses a control or invisible character in %s before anything is sent',
       async (field, fields) => {
-        const error = await payouts
-          .createPayout({ ...PEN_PAYOUT, ...fields })
-          .catch((e) => e);
+        const error = await payouts.createPayout({ ...PEN_PAYOUT, ...fields }).catch((e) => e);
         expect(error).toBeInstanceOf(PayoutValidationError);
-        expect(error.errors).toEqual([
-          expect.objectContaining({ field, rule: 'printable' }),
-        ]);
+        expect(error.errors).toEqual([expect.objectContaining({ field, rule: 'printable' })]);
         expect(gateway.requests).toHaveLength(0);
       },
     );
@@ -458,9 +412,7 @@ describe('createPayout and reconcile under ambiguity (money-safety rules 1 to 5)
         ...PEN_PAYOUT,
         notifyUrl: 'HTTPS://Pay.Example.com:443/hooks/../payout',
       });
-      expect(gateway.requests[0].json.notifyUrl).toBe(
-        'https://pay.example.com/payout',
-      );
+      expect(gateway.requests[0].json.notifyUrl).toBe('https://pay.example.com/payout');
     });
   });
 });

@@ -1,18 +1,9 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { INestApplication } from '@nestjs/common';
-import {
-  PAYOUT_DIAGNOSTICS_CHANNELS,
-  PayoutModule,
-  PayoutService,
-} from '../../lib';
+import { PAYOUT_DIAGNOSTICS_CHANNELS, PayoutModule, PayoutService } from '../../lib';
 import { PayoutReconciliationService } from '../../lib/reconciliation/payout-reconciliation.service';
 import { startHostApp } from '../support/host-app';
-import {
-  deliver,
-  MXN_ACCOUNT,
-  notification,
-  PEN_ACCOUNT,
-} from '../support/notifications';
+import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
 import { ScriptedGateway } from '../support/scripted-gateway';
 import { penPayout } from '../support/payouts';
 
@@ -149,11 +140,7 @@ describe('diagnostics channels', () => {
     await deliver(webhook, body, PEN_ACCOUNT, { sign: 'A'.repeat(32) });
     await deliver(webhook, notification({ amount: 'abc' }));
     expect(
-      seen[PAYOUT_DIAGNOSTICS_CHANNELS.webhook].map((m) => [
-        m.status,
-        m.reason,
-        m.result,
-      ]),
+      seen[PAYOUT_DIAGNOSTICS_CHANNELS.webhook].map((m) => [m.status, m.reason, m.result]),
     ).toEqual([
       [200, 'acknowledged', 'emitted'],
       [200, 'acknowledged', 'duplicate'],

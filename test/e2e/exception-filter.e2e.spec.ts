@@ -1,11 +1,4 @@
-import {
-  Catch,
-  Controller,
-  Get,
-  type INestApplication,
-  Param,
-  UseFilters,
-} from '@nestjs/common';
+import { Catch, Controller, Get, type INestApplication, Param, UseFilters } from '@nestjs/common';
 import {
   CashyApiError,
   CashyTransportError,
@@ -38,44 +31,28 @@ const ERRORS: Record<string, () => Error> = {
       { field: 'remark', rule: 'required', message: 'remark is required' },
     ]),
   conflict: () =>
-    new PayoutOrderConflictError(
-      'ORD-1',
-      'P100200',
-      `it was sent as 10.00 PEN (key ${API_KEY})`,
-    ),
+    new PayoutOrderConflictError('ORD-1', 'P100200', `it was sent as 10.00 PEN (key ${API_KEY})`),
   'conflict-without-order': () =>
     new PayoutOrderConflictError('ORD-2', undefined, `detail ${API_KEY}`),
-  params: () =>
-    new CashyApiError(400, 'Params_bankId_error', `/api/payOut?k=${API_KEY}`),
-  'not-found': () =>
-    new CashyApiError(400, 'Order_not_exist', '/api/payOutQuery'),
-  duplicate: () =>
-    new CashyApiError(400, 'Params_mchOrderNo_repeat', '/api/payOut'),
+  params: () => new CashyApiError(400, 'Params_bankId_error', `/api/payOut?k=${API_KEY}`),
+  'not-found': () => new CashyApiError(400, 'Order_not_exist', '/api/payOutQuery'),
+  duplicate: () => new CashyApiError(400, 'Params_mchOrderNo_repeat', '/api/payOut'),
   sign: () => new CashyApiError(401, 'Sign_verify_error', '/api/payOut'),
   merchant: () => new CashyApiError(401, 'MerchantId_is_error', '/api/payOut'),
-  'request-ip': () =>
-    new CashyApiError(403, 'Request_ip_not_allowed', '/api/payOut'),
+  'request-ip': () => new CashyApiError(403, 'Request_ip_not_allowed', '/api/payOut'),
   busy: () => new CashyApiError(500, 'System_busy', '/api/getBalance'),
-  maintenance: () =>
-    new CashyApiError(500, 'System_Maintenance', '/api/getBalance'),
-  'system-error': () =>
-    new CashyApiError(500, 'System_error', '/api/payOutQuery'),
-  'unknown-code': () =>
-    new CashyApiError(999, 'Whatever_new', '/api/payOutQuery'),
+  maintenance: () => new CashyApiError(500, 'System_Maintenance', '/api/getBalance'),
+  'system-error': () => new CashyApiError(500, 'System_error', '/api/payOutQuery'),
+  'unknown-code': () => new CashyApiError(999, 'Whatever_new', '/api/payOutQuery'),
   'outcome-unknown': () =>
     new PayoutOutcomeUnknownError(
       'ORD-3',
       `POST https://merchant:${API_KEY}@gw.internal timed out`,
     ),
   configuration: () =>
-    new PayoutConfigurationError(
-      `accounts[0].apiKey "${API_KEY}" is not accepted`,
-    ),
+    new PayoutConfigurationError(`accounts[0].apiKey "${API_KEY}" is not accepted`),
   store: () =>
-    new PayoutStoreError(
-      'getAttempt',
-      new Error(`redis://:${API_KEY}@10.1.2.3:6379 ECONNREFUSED`),
-    ),
+    new PayoutStoreError('getAttempt', new Error(`redis://:${API_KEY}@10.1.2.3:6379 ECONNREFUSED`)),
   timeout: () =>
     new CashyTransportError(
       'timeout',
@@ -83,19 +60,10 @@ const ERRORS: Record<string, () => Error> = {
       `no complete answer within 10000 ms (${API_KEY})`,
     ),
   connection: () =>
-    new CashyTransportError(
-      'connection',
-      '/api/getBalance',
-      `ECONNRESET ${API_KEY}`,
-    ),
+    new CashyTransportError('connection', '/api/getBalance', `ECONNRESET ${API_KEY}`),
   'http-status': () =>
-    new CashyTransportError(
-      'http-status',
-      '/api/getBalance',
-      'HTTP 500, not a Cashy envelope',
-    ),
-  'delivery-busy': () =>
-    new PayoutBusyError(`order P100200 is being processed (${API_KEY})`),
+    new CashyTransportError('http-status', '/api/getBalance', 'HTTP 500, not a Cashy envelope'),
+  'delivery-busy': () => new PayoutBusyError(`order P100200 is being processed (${API_KEY})`),
   other: () => new SomeFuturePayoutError(`internal ${API_KEY}`),
   'not-ours': () => new Error('plain error'),
 };
@@ -359,11 +327,7 @@ describe.each(ADAPTERS)('PayoutExceptionFilter on %s', (adapter) => {
       webhook: false,
     });
     ({ app, url } = await startHostApp(adapter, payoutModule, {
-      controllers: [
-        InjectedFilterController,
-        PlainFilterController,
-        CustomFilterController,
-      ],
+      controllers: [InjectedFilterController, PlainFilterController, CustomFilterController],
     }));
   });
   afterAll(() => app.close());

@@ -1,9 +1,5 @@
 import { Controller, Get, type INestApplication } from '@nestjs/common';
-import {
-  HealthCheck,
-  HealthCheckService,
-  TerminusModule,
-} from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { PayoutConfigurationError, PayoutModule } from '../../lib';
 import { PayoutHealthIndicator } from '../../lib/terminus';
@@ -24,9 +20,7 @@ class HealthController {
   @Get()
   @HealthCheck()
   check() {
-    return this.health.check([
-      () => this.cashy.isHealthy('cashy', { timeoutMs: PROBE_MS }),
-    ]);
+    return this.health.check([() => this.cashy.isHealthy('cashy', { timeoutMs: PROBE_MS })]);
   }
 }
 
@@ -76,9 +70,7 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
     };
   };
   const balanceCalls = () =>
-    sandbox.requests.filter(
-      (request) => request.endpoint === '/api/getBalance',
-    );
+    sandbox.requests.filter((request) => request.endpoint === '/api/getBalance');
 
   beforeAll(async () => {
     sandbox = new CashySandbox();
@@ -121,12 +113,7 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
       balanceCalls()
         .map((request) => request.merchantId)
         .sort(),
-    ).toEqual(
-      [
-        sandbox.account('PEN').merchantId,
-        sandbox.account('MXN').merchantId,
-      ].sort(),
-    );
+    ).toEqual([sandbox.account('PEN').merchantId, sandbox.account('MXN').merchantId].sort());
   });
 
   it('answers 503 within about the probe timeout when the gateway hangs, with one request per account', async () => {

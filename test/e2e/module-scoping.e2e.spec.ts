@@ -19,11 +19,7 @@ import {
   PayoutService,
   PayoutSignatureGuard,
 } from '../../lib';
-import {
-  buildNotification,
-  CashySandbox,
-  cashyHeaders,
-} from '../../lib/testing';
+import { buildNotification, CashySandbox, cashyHeaders } from '../../lib/testing';
 
 /** A feature module's controller: it injects PayoutService and guards its own webhook route. */
 @Controller('treasury')
@@ -125,10 +121,7 @@ describe('PayoutModule scoping', () => {
           body,
         });
       const signed = await post(headers.Sign);
-      expect([signed.status, await signed.json()]).toEqual([
-        200,
-        { verified: 'SCOPE-1' },
-      ]);
+      expect([signed.status, await signed.json()]).toEqual([200, { verified: 'SCOPE-1' }]);
       expect((await post('0'.repeat(32))).status).toBe(401);
     });
   });
@@ -136,10 +129,10 @@ describe('PayoutModule scoping', () => {
   it.each([false, true])(
     "with isGlobal: false, the same wiring fails at startup with Nest's unresolved-dependency message (forRootAsync: %s)",
     async (async) => {
-      const error = await NestFactory.create(
-        rootModule(sandbox, { isGlobal: false }, async),
-        { logger: false, abortOnError: false },
-      ).then(
+      const error = await NestFactory.create(rootModule(sandbox, { isGlobal: false }, async), {
+        logger: false,
+        abortOnError: false,
+      }).then(
         () => undefined,
         (e: unknown) => e,
       );

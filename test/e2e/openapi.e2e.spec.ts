@@ -1,22 +1,8 @@
-import {
-  Body,
-  Controller,
-  Get,
-  type INestApplication,
-  Post,
-  Query,
-} from '@nestjs/common';
-import {
-  DocumentBuilder,
-  type OpenAPIObject,
-  SwaggerModule,
-} from '@nestjs/swagger';
+import { Body, Controller, Get, type INestApplication, Post, Query } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { CreatePayoutDto, PayoutModule, QueryPayoutDto } from '../../lib';
 import { PAYOUT_MARKETS } from '../../lib/markets/payout-markets';
-import {
-  checkCreatePayout,
-  CREATE_PAYOUT_FIELDS,
-} from '../../lib/validation/create-payout.rules';
+import { checkCreatePayout, CREATE_PAYOUT_FIELDS } from '../../lib/validation/create-payout.rules';
 import { checkQueryPayout } from '../../lib/validation/query-payout.rules';
 import { ADAPTERS, startHostApp } from '../support/host-app';
 
@@ -66,25 +52,17 @@ describe.each(ADAPTERS)('OpenAPI document of a host on %s', (adapter) => {
     ({ app, url } = await startHostApp(adapter, payoutModule, {
       controllers: [HostPayoutsController],
     }));
-    document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder().setTitle('host').build(),
-    );
+    document = SwaggerModule.createDocument(app, new DocumentBuilder().setTitle('host').build());
     schema = document.components!.schemas!.CreatePayoutDto as Schema;
   });
   afterAll(() => app.close());
 
   it('shows every create-payout field, and only those', () => {
-    expect(Object.keys(schema.properties).sort()).toEqual(
-      [...CREATE_PAYOUT_FIELDS].sort(),
-    );
+    expect(Object.keys(schema.properties).sort()).toEqual([...CREATE_PAYOUT_FIELDS].sort());
     for (const [field, property] of Object.entries(schema.properties)) {
       expect([field, typeof property.description]).toEqual([field, 'string']);
       expect([field, property.example]).not.toEqual([field, undefined]);
-      expect([field, Boolean(property.type || property.oneOf)]).toEqual([
-        field,
-        true,
-      ]);
+      expect([field, Boolean(property.type || property.oneOf)]).toEqual([field, true]);
     }
   });
 
@@ -107,9 +85,7 @@ describe.each(ADAPTERS)('OpenAPI document of a host on %s', (adapter) => {
         PAYOUT_MARKETS.MXN.accountNameMaxLength,
       ),
     });
-    expect(p.accountName.description).toEqual(
-      expect.stringContaining('32 characters for PEN'),
-    );
+    expect(p.accountName.description).toEqual(expect.stringContaining('32 characters for PEN'));
     expect(p.accountNo).toMatchObject({
       type: 'string',
       maxLength: 32,
@@ -140,27 +116,17 @@ describe.each(ADAPTERS)('OpenAPI document of a host on %s', (adapter) => {
     expect(p.amount.type).toBeUndefined();
     for (const market of Object.values(PAYOUT_MARKETS)) {
       expect(p.amount.description).toEqual(
-        expect.stringContaining(
-          `${market.defaultLimits.min} to ${market.defaultLimits.max}`,
-        ),
+        expect.stringContaining(`${market.defaultLimits.min} to ${market.defaultLimits.max}`),
       );
     }
   });
 
   it('keeps the schema honest: its examples pass the rules, and its patterns accept them', () => {
     const example = Object.fromEntries(
-      Object.entries(schema.properties).map(([field, property]) => [
-        field,
-        property.example,
-      ]),
+      Object.entries(schema.properties).map(([field, property]) => [field, property.example]),
     );
     // One coherent MXN payout from the examples (the PEN-only fields left out).
-    const {
-      cciAccountNo: _cci,
-      idType: _idType,
-      idCard: _idCard,
-      ...mxn
-    } = example;
+    const { cciAccountNo: _cci, idType: _idType, idCard: _idCard, ...mxn } = example;
     const limits = {
       PEN: PAYOUT_MARKETS.PEN.defaultLimits,
       MXN: PAYOUT_MARKETS.MXN.defaultLimits,
@@ -168,10 +134,10 @@ describe.each(ADAPTERS)('OpenAPI document of a host on %s', (adapter) => {
     expect(checkCreatePayout(mxn, { limits }).errors).toEqual([]);
     for (const [field, property] of Object.entries(schema.properties)) {
       if (typeof property.pattern === 'string')
-        expect([
+        expect([field, new RegExp(property.pattern).test(String(property.example))]).toEqual([
           field,
-          new RegExp(property.pattern).test(String(property.example)),
-        ]).toEqual([field, true]);
+          true,
+        ]);
     }
   });
 
@@ -188,22 +154,18 @@ describe.each(ADAPTERS)('OpenAPI document of a host on %s', (adapter) => {
       ['mchOrderNo', 'query', false],
       ['currency', 'query', false],
     ]);
-    expect(parameters.find((p) => p.name === 'currency')!.schema).toMatchObject(
-      { type: 'string', enum: ['PEN', 'MXN'] },
-    );
-    expect(
-      checkQueryPayout({ orderNo: parameters[0].schema.example ?? 'P1' })
-        .errors,
-    ).toEqual([]);
+    expect(parameters.find((p) => p.name === 'currency')!.schema).toMatchObject({
+      type: 'string',
+      enum: ['PEN', 'MXN'],
+    });
+    expect(checkQueryPayout({ orderNo: parameters[0].schema.example ?? 'P1' }).errors).toEqual([]);
   });
 
   it('leaves the webhook out of the document', () => {
     expect(Object.keys(document.paths)).toEqual(['/payouts']);
-    expect(
-      Object.keys(document.paths).filter((path) =>
-        path.includes('payout/webhook'),
-      ),
-    ).toEqual([]);
+    expect(Object.keys(document.paths).filter((path) => path.includes('payout/webhook'))).toEqual(
+      [],
+    );
   });
 
   it('leaves the webhook mounted: only the document omits it', async () => {

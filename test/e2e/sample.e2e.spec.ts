@@ -71,12 +71,8 @@ describe('sample app on the embedded sandbox', () => {
     const server = sample.app.getHttpServer() as Server & {
       connectionsCheckingInterval: number;
     };
-    const {
-      requestTimeout,
-      headersTimeout,
-      keepAliveTimeout,
-      connectionsCheckingInterval,
-    } = server;
+    const { requestTimeout, headersTimeout, keepAliveTimeout, connectionsCheckingInterval } =
+      server;
     // The whole request in 10 s, its headers in 5 s, idle keep-alive 5 s, checked every second (npm run stress proves the effect).
     expect({
       requestTimeout,
@@ -151,10 +147,9 @@ describe('sample app on the embedded sandbox', () => {
   });
 
   it('reports a Mexican reversal as payout.succeeded then payout.failed with reversed: true', async () => {
-    expect(
-      (await post({ ...MXN, mchOrderNo: 'SAMPLE-MX-REV', remark: 'REVERSE' }))
-        .status,
-    ).toBe(201);
+    expect((await post({ ...MXN, mchOrderNo: 'SAMPLE-MX-REV', remark: 'REVERSE' })).status).toBe(
+      201,
+    );
     const events = await waitForEvents('SAMPLE-MX-REV', 2);
     expect(events.map((e) => [e.name, e.payload.reversed ?? null])).toEqual([
       ['payout.succeeded', null],
@@ -164,17 +159,15 @@ describe('sample app on the embedded sandbox', () => {
 
   it("answers 500 when a listener fails, and the sandbox's retry then succeeds with one event", async () => {
     sample.app.get(PayoutEventsLog).failNext = 1;
-    const created = (await (
-      await post({ ...PEN, mchOrderNo: 'SAMPLE-PE-RETRY' })
-    ).json()) as { orderNo: string };
+    const created = (await (await post({ ...PEN, mchOrderNo: 'SAMPLE-PE-RETRY' })).json()) as {
+      orderNo: string;
+    };
     const events = await waitForEvents('SAMPLE-PE-RETRY', 1);
     expect(events).toHaveLength(1);
     const attempts = sample.sandbox!.deliveries.filter(
       (d) => d.orderNo === created.orderNo && d.orderStatus === 'SUCCESS',
     );
-    expect(
-      attempts.map((d) => [d.attempt, d.httpStatus, d.acknowledged]),
-    ).toEqual([
+    expect(attempts.map((d) => [d.attempt, d.httpStatus, d.acknowledged])).toEqual([
       [1, 500, false],
       [2, 200, true],
     ]);
@@ -204,9 +197,7 @@ describe('sample app on the embedded sandbox', () => {
   it('passes banks and balance through', async () => {
     const banks = (await get('/banks?currency=MXN')) as { bankId: number }[];
     expect(banks).toEqual(
-      expect.arrayContaining([
-        { bankId: 24, bankCode: '90646', bankName: 'STP' },
-      ]),
+      expect.arrayContaining([{ bankId: 24, bankCode: '90646', bankName: 'STP' }]),
     );
     expect(await get('/balance?currency=PEN')).toMatchObject({
       merchantId: sample.sandbox!.account('PEN').merchantId,

@@ -7,10 +7,7 @@ import {
   request as httpRequest,
   type Server,
 } from 'node:http';
-import {
-  Agent as HttpsAgent,
-  createServer as createHttpsServer,
-} from 'node:https';
+import { Agent as HttpsAgent, createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { HttpModule, HttpService } from '@nestjs/axios';
 import { Injectable, Module } from '@nestjs/common';
@@ -20,11 +17,7 @@ import axios from 'axios';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { firstValueFrom } from 'rxjs';
 import { generate } from 'selfsigned';
-import {
-  PayoutModule,
-  type PayoutModuleOptions,
-  PayoutService,
-} from '../../lib';
+import { PayoutModule, type PayoutModuleOptions, PayoutService } from '../../lib';
 import { CashyTransportError } from '../../lib/payout.errors';
 import { signCashyBody } from '../../lib/client/cashy-signature';
 import { PEN_ACCOUNT } from '../support/notifications';
@@ -114,21 +107,16 @@ class HttpsGateway {
       ],
     });
     this.cert = pems.cert;
-    this.server = createHttpsServer(
-      { key: pems.private, cert: pems.cert },
-      async (req, res) => {
-        const raw = await readBody(req);
-        this.requests.push({
-          method: req.method ?? '',
-          url: req.url ?? '',
-          headers: req.headers,
-          raw,
-        });
-        res
-          .writeHead(200, { 'Content-Type': 'application/json' })
-          .end(JSON.stringify(BALANCE));
-      },
-    );
+    this.server = createHttpsServer({ key: pems.private, cert: pems.cert }, async (req, res) => {
+      const raw = await readBody(req);
+      this.requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        raw,
+      });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(BALANCE));
+    });
     this.sockets = track(this.server);
   }
 
@@ -181,24 +169,21 @@ class RecordingProxy {
       upstream.on('error', () => res.destroy());
       upstream.end(raw);
     });
-    this.server.on(
-      'connect',
-      (req: IncomingMessage, client: Socket, head: Buffer) => {
-        this.connects.push(req.url ?? '');
-        const [host, port] = (req.url ?? '').split(':');
-        const upstream = connect(Number(port), host, () => {
-          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-          upstream.write(head);
-          upstream.pipe(client);
-          client.pipe(upstream);
-        });
-        this.sockets.add(upstream);
-        upstream.on('error', () => client.destroy());
-        client.on('error', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-        client.on('close', () => upstream.destroy());
-      },
-    );
+    this.server.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+      this.connects.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      this.sockets.add(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+    });
     this.sockets = track(this.server);
   }
 
@@ -228,14 +213,8 @@ class HttpsProxyAgentWithOriginCa extends HttpsProxyAgent<string> {
     super(proxyUrl, { ca: originCa, keepAlive: true });
   }
 
-  override connect(
-    req: ClientRequest,
-    opts: Parameters<HttpsProxyAgent<string>['connect']>[1],
-  ) {
-    return super.connect(
-      req,
-      opts.secureEndpoint ? { ...opts, ca: this.originCa } : opts,
-    );
+  override connect(req: ClientRequest, opts: Parameters<HttpsProxyAgent<string>['connect']>[1]) {
+    return super.connect(req, opts.secureEndpoint ? { ...opts, ca: this.originCa } : opts);
   }
 }
 
@@ -246,9 +225,7 @@ describe('transport: proxies, TLS and isolation from the host', () => {
   let proxy: RecordingProxy;
   let moduleRef: TestingModule | undefined;
 
-  async function boot(
-    options: Partial<PayoutModuleOptions>,
-  ): Promise<PayoutService> {
+  async function boot(options: Partial<PayoutModuleOptions>): Promise<PayoutService> {
     await moduleRef?.close();
     moduleRef = await Test.createTestingModule({
       imports: [
@@ -308,15 +285,9 @@ describe('transport: proxies, TLS and isolation from the host', () => {
         expect(https.requests).toHaveLength(2);
         const [request] = https.requests;
         expect(request.url).toBe('/api/getBalance');
-        expect(request.headers.sign).toBe(
-          signCashyBody(request.raw, PEN_ACCOUNT.apiKey),
-        );
-        expect(request.headers['content-length']).toBe(
-          String(request.raw.length),
-        );
-        expect(request.raw.toString()).toMatch(
-          /^\{"nonceStr":"[0-9a-f]{32}"\}$/,
-        );
+        expect(request.headers.sign).toBe(signCashyBody(request.raw, PEN_ACCOUNT.apiKey));
+        expect(request.headers['content-length']).toBe(String(request.raw.length));
+        expect(request.raw.toString()).toMatch(/^\{"nonceStr":"[0-9a-f]{32}"\}$/);
       } finally {
         agent.destroy();
       }
@@ -329,9 +300,7 @@ describe('transport: proxies, TLS and isolation from the host', () => {
           baseUrl: https.url,
           http: { httpsAgent: agent },
         });
-        const error = await payouts
-          .getBalance({ currency: 'PEN' })
-          .catch((e: unknown) => e);
+        const error = await payouts.getBalance({ currency: 'PEN' }).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(CashyTransportError);
         expect(error).toMatchObject({ failure: 'connection' });
         expect((error as Error).message).toMatch(/CERT|certificate/i);
@@ -362,9 +331,7 @@ describe('transport: proxies, TLS and isolation from the host', () => {
         ]);
         expect(proxy.forwarded).toHaveLength(0);
         expect(
-          https.requests.map(
-            (r) => r.headers.sign === signCashyBody(r.raw, PEN_ACCOUNT.apiKey),
-          ),
+          https.requests.map((r) => r.headers.sign === signCashyBody(r.raw, PEN_ACCOUNT.apiKey)),
         ).toEqual([true, true]);
       } finally {
         agent.destroy();
@@ -373,9 +340,9 @@ describe('transport: proxies, TLS and isolation from the host', () => {
 
     it("also verifies certificates with the module's default agent: a self-signed gateway is refused", async () => {
       const payouts = await boot({ baseUrl: https.url });
-      await expect(
-        payouts.getBalance({ currency: 'PEN' }),
-      ).rejects.toMatchObject({ failure: 'connection' });
+      await expect(payouts.getBalance({ currency: 'PEN' })).rejects.toMatchObject({
+        failure: 'connection',
+      });
       expect(https.requests).toHaveLength(0);
     });
   });
@@ -414,12 +381,8 @@ describe('transport: proxies, TLS and isolation from the host', () => {
       const [atGateway] = gateway.requests;
       expect(atGateway.path).toBe('/gateway/v1/api/payOut');
       expect(atGateway.raw.equals(atProxy.raw)).toBe(true);
-      expect(atGateway.headers['content-length']).toBe(
-        String(atGateway.raw.length),
-      );
-      expect(atGateway.headers.sign).toBe(
-        signCashyBody(atGateway.raw, PEN_ACCOUNT.apiKey),
-      );
+      expect(atGateway.headers['content-length']).toBe(String(atGateway.raw.length));
+      expect(atGateway.headers.sign).toBe(signCashyBody(atGateway.raw, PEN_ACCOUNT.apiKey));
       expect(atGateway.json).toMatchObject({
         mchOrderNo: PEN_PAYOUT.mchOrderNo,
         amount: '150.50',
@@ -440,16 +403,9 @@ describe('transport: proxies, TLS and isolation from the host', () => {
     ];
     let saved: Record<string, string | undefined>;
     beforeEach(() => {
-      saved = Object.fromEntries(
-        NAMES.map((name) => [name, process.env[name]]),
-      );
+      saved = Object.fromEntries(NAMES.map((name) => [name, process.env[name]]));
       for (const name of NAMES) delete process.env[name];
-      for (const name of [
-        'HTTP_PROXY',
-        'HTTPS_PROXY',
-        'http_proxy',
-        'https_proxy',
-      ])
+      for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy'])
         process.env[name] = proxy.url;
     });
     afterEach(() => {
@@ -464,16 +420,11 @@ describe('transport: proxies, TLS and isolation from the host', () => {
       await axios.create().post(`${gatewayUrl}/probe`, '{}', {
         headers: { 'Content-Type': 'application/json' },
       });
-      expect(proxy.forwarded.map((r) => r.url)).toEqual([
-        `${gatewayUrl}/probe`,
-      ]);
+      expect(proxy.forwarded.map((r) => r.url)).toEqual([`${gatewayUrl}/probe`]);
 
       const payouts = await boot({});
       await payouts.getBalance({ currency: 'PEN' });
-      expect(gateway.requests.map((r) => r.path)).toEqual([
-        '/probe',
-        '/api/getBalance',
-      ]);
+      expect(gateway.requests.map((r) => r.path)).toEqual(['/probe', '/api/getBalance']);
       expect(proxy.forwarded).toHaveLength(1);
 
       // The same with an agent of the host's (a private CA) for an HTTPS gateway: no CONNECT either.
@@ -541,12 +492,10 @@ describe('transport: proxies, TLS and isolation from the host', () => {
         moduleRef.useLogger(false);
         const hostClient = moduleRef.get(HostClient);
         host = hostClient;
-        hostInterceptor = hostClient.http.axiosRef.interceptors.request.use(
-          (config) => {
-            config.data = '{"tampered":"host"}';
-            return config;
-          },
-        );
+        hostInterceptor = hostClient.http.axiosRef.interceptors.request.use((config) => {
+          config.data = '{"tampered":"host"}';
+          return config;
+        });
 
         const payouts = moduleRef.get(PayoutService);
         gateway.then({
@@ -569,18 +518,14 @@ describe('transport: proxies, TLS and isolation from the host', () => {
         });
         const [signed] = gateway.requests;
         expect(signed.path).toBe('/api/payOut');
-        expect(signed.headers.sign).toBe(
-          signCashyBody(signed.raw, PEN_ACCOUNT.apiKey),
-        );
+        expect(signed.headers.sign).toBe(signCashyBody(signed.raw, PEN_ACCOUNT.apiKey));
         // Byte for byte what the module serialized: the payout's fields in order, nonceStr last.
         const { nonceStr, ...fields } = signed.json;
         expect(fields).toEqual({
           ...PEN_PAYOUT,
           notifyUrl: 'https://merchant.example.com/payout/webhook',
         });
-        expect(signed.raw.toString()).toBe(
-          JSON.stringify({ ...fields, nonceStr }),
-        );
+        expect(signed.raw.toString()).toBe(JSON.stringify({ ...fields, nonceStr }));
         for (const name of [
           'x-host',
           'x-global',

@@ -2,17 +2,8 @@ import { request as httpRequest } from 'node:http';
 import { Logger, type INestApplication } from '@nestjs/common';
 import { PayoutModule, type PayoutModuleOptions } from '../../lib';
 import { signCashyBody } from '../../lib/client/cashy-signature';
-import {
-  ADAPTERS,
-  type RecordingListener,
-  startHostApp,
-} from '../support/host-app';
-import {
-  deliver,
-  MXN_ACCOUNT,
-  notification,
-  PEN_ACCOUNT,
-} from '../support/notifications';
+import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
+import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
 
 const OPTIONS: PayoutModuleOptions = {
   baseUrl: 'http://127.0.0.1:9',
@@ -53,10 +44,7 @@ describe.each(ADAPTERS)(
     let errors: jest.SpyInstance;
 
     beforeAll(async () => {
-      ({ app, url, listener } = await startHostApp(
-        adapter,
-        PayoutModule.forRoot(OPTIONS),
-      ));
+      ({ app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS)));
       url += '/payout/webhook';
     });
     afterAll(() => app.close());
@@ -182,20 +170,16 @@ describe.each(ADAPTERS)(
 
     it('refuses a signed notification nested deeper than a notification can be (400), and takes one a few levels deep', async () => {
       expect((await deliver(url, nested(50), PEN_ACCOUNT)).status).toBe(400);
-      expect((await deliver(url, nested(20_000), PEN_ACCOUNT)).status).toBe(
-        400,
-      );
+      expect((await deliver(url, nested(20_000), PEN_ACCOUNT)).status).toBe(400);
       expect(listener.events).toHaveLength(0);
       const ok = await deliver(url, nested(3), PEN_ACCOUNT);
       expect(ok.status).toBe(200);
       expect(listener.events.map((e) => e.name)).toEqual(['payout.succeeded']);
       // What a listener stores can always be serialized again, nesting included.
-      expect(() =>
-        JSON.stringify(listener.events[0].payload.raw),
-      ).not.toThrow();
-      expect(
-        JSON.parse(JSON.stringify(listener.events[0].payload.raw)),
-      ).toMatchObject({ extra: [[[]]] });
+      expect(() => JSON.stringify(listener.events[0].payload.raw)).not.toThrow();
+      expect(JSON.parse(JSON.stringify(listener.events[0].payload.raw))).toMatchObject({
+        extra: [[[]]],
+      });
     });
   },
 );
@@ -203,11 +187,9 @@ describe.each(ADAPTERS)(
 describe.each(ADAPTERS)('an app without rawBody on %s', (adapter) => {
   it('answers 400 or 401 to bodiless requests and 500 (logged once) to requests with a body', async () => {
     const errors = jest.spyOn(Logger.prototype, 'error');
-    const { app, url } = await startHostApp(
-      adapter,
-      PayoutModule.forRoot(OPTIONS),
-      { rawBody: false },
-    );
+    const { app, url } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS), {
+      rawBody: false,
+    });
     try {
       const webhook = `${url}/payout/webhook`;
       for (let i = 0; i < 20; i++)
@@ -236,10 +218,7 @@ describe.each(ADAPTERS)('an app without rawBody on %s', (adapter) => {
 describe('Express body-parser refusals on the webhook', () => {
   it("answers the JSON parser's own refusals (413 over its limit, 415 for a Latin-1 charset) without an ERROR log", async () => {
     const errors = jest.spyOn(Logger.prototype, 'error');
-    const { app, url } = await startHostApp(
-      'express',
-      PayoutModule.forRoot(OPTIONS),
-    );
+    const { app, url } = await startHostApp('express', PayoutModule.forRoot(OPTIONS));
     try {
       const webhook = `${url}/payout/webhook`;
       const big = JSON.stringify({

@@ -1,16 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { PayoutModule } from '../../lib';
-import {
-  ADAPTERS,
-  type RecordingListener,
-  startHostApp,
-} from '../support/host-app';
-import {
-  deliver,
-  MXN_ACCOUNT,
-  notification,
-  PEN_ACCOUNT,
-} from '../support/notifications';
+import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
+import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
 
 /** An account that serves every currency: the market of an order it did not create is unknown. */
 const ANY_CURRENCY = { merchantId: '1002009', apiKey: 'any-currency-key-5d2e' };
@@ -91,10 +82,7 @@ describe.each(ADAPTERS)('webhook money-safety rules on %s', (adapter) => {
         MXN_ACCOUNT,
       );
       expect(
-        listener.events.map((e) => [
-          e.name,
-          (e.payload as { reversed?: boolean }).reversed,
-        ]),
+        listener.events.map((e) => [e.name, (e.payload as { reversed?: boolean }).reversed]),
       ).toEqual([
         ['payout.succeeded', undefined],
         ['payout.failed', true],
@@ -146,16 +134,11 @@ describe.each(ADAPTERS)('webhook money-safety rules on %s', (adapter) => {
       expect(listener.anomalies.map((a) => [a.kind, a.merchantId])).toEqual([
         ['merchant', MXN_ACCOUNT.merchantId],
       ]);
-      expect(listener.anomalies[0].reason).toMatch(
-        /created under merchant 1002001/,
-      );
+      expect(listener.anomalies[0].reason).toMatch(/created under merchant 1002001/);
     });
 
     it('emits an anomaly for a body whose merchantId is not the signer', async () => {
-      await acknowledged(
-        notification({ merchantId: MXN_ACCOUNT.merchantId }),
-        PEN_ACCOUNT,
-      );
+      await acknowledged(notification({ merchantId: MXN_ACCOUNT.merchantId }), PEN_ACCOUNT);
       expect(listener.events).toHaveLength(0);
       expect(listener.anomalies.map((a) => a.kind)).toEqual(['merchant']);
     });
@@ -172,9 +155,9 @@ describe.each(ADAPTERS)('webhook money-safety rules on %s', (adapter) => {
         },
         MXN_ACCOUNT,
       );
-      expect(
-        listener.events.map((e) => [e.name, e.payload.mchOrderNo]),
-      ).toEqual([['payout.succeeded', `MX-A-${adapter}`]]);
+      expect(listener.events.map((e) => [e.name, e.payload.mchOrderNo])).toEqual([
+        ['payout.succeeded', `MX-A-${adapter}`],
+      ]);
       expect(listener.anomalies.map((a) => [a.kind, a.mchOrderNo])).toEqual([
         ['mchOrderNo', `MX-B-${adapter}`],
       ]);
@@ -230,9 +213,7 @@ describe.each(ADAPTERS)('webhook money-safety rules on %s', (adapter) => {
     it('acknowledges an undocumented orderStatus with an anomaly instead of a 400 Cashy would retry for hours', async () => {
       await acknowledged(notification({ orderStatus: 'REFUNDED' }));
       expect(listener.events).toHaveLength(0);
-      expect(listener.anomalies.map((a) => [a.kind, a.status])).toEqual([
-        ['status', 'REFUNDED'],
-      ]);
+      expect(listener.anomalies.map((a) => [a.kind, a.status])).toEqual([['status', 'REFUNDED']]);
     });
   });
 
@@ -241,23 +222,20 @@ describe.each(ADAPTERS)('webhook money-safety rules on %s', (adapter) => {
       ['a null amount and fee', { amount: null, fee: null }],
       ['an empty amount and fee', { amount: '', fee: '' }],
       ['no amount and no fee', { amount: undefined, fee: undefined }],
-    ])(
-      'accepts a FAIL with %s and emits payout.failed',
-      async (_case, fields) => {
-        await acknowledged(
-          notification({
-            orderStatus: 'FAIL',
-            resultDesc: 'ACCOUNT_NOT_EXIST',
-            ...fields,
-          }),
-        );
-        expect(listener.events).toHaveLength(1);
-        expect(listener.events[0]).toMatchObject({
-          name: 'payout.failed',
-          payload: { amount: null, fee: null, reason: 'ACCOUNT_NOT_EXIST' },
-        });
-      },
-    );
+    ])('accepts a FAIL with %s and emits payout.failed', async (_case, fields) => {
+      await acknowledged(
+        notification({
+          orderStatus: 'FAIL',
+          resultDesc: 'ACCOUNT_NOT_EXIST',
+          ...fields,
+        }),
+      );
+      expect(listener.events).toHaveLength(1);
+      expect(listener.events[0]).toMatchObject({
+        name: 'payout.failed',
+        payload: { amount: null, fee: null, reason: 'ACCOUNT_NOT_EXIST' },
+      });
+    });
 
     it('accepts a CANCEL without an amount, a numeric completionTime and a numeric resultDesc', async () => {
       await acknowledged(

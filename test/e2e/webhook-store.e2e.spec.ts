@@ -13,10 +13,7 @@ class FlakyStore extends MemoryPayoutStore {
   }
 
   override async compareAndSet(record: PayoutRecord, expectedRevision: number) {
-    if (
-      this.down ||
-      (this.failConfirms && record.processed.length > 0 && !record.claim)
-    )
+    if (this.down || (this.failConfirms && record.processed.length > 0 && !record.claim))
       throw new Error('connection reset');
     return super.compareAndSet(record, expectedRevision);
   }

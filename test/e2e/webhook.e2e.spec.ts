@@ -21,17 +21,8 @@ import {
   PayoutSignatureGuard,
 } from '../../lib';
 import { signCashyBody } from '../../lib/client/cashy-signature';
-import {
-  ADAPTERS,
-  type RecordingListener,
-  startHostApp,
-} from '../support/host-app';
-import {
-  deliver,
-  MXN_ACCOUNT,
-  notification,
-  PEN_ACCOUNT,
-} from '../support/notifications';
+import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
+import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
 import { waitFor } from '../../lib/testing';
 
 const OPTIONS: PayoutModuleOptions = {
@@ -50,10 +41,8 @@ class OptionsModule {}
 
 const REGISTRATIONS: Record<string, () => DynamicModule> = {
   forRoot: () => PayoutModule.forRoot(OPTIONS),
-  'forRootAsync(useFactory)': () =>
-    PayoutModule.forRootAsync({ useFactory: async () => OPTIONS }),
-  'forRootAsync(useClass)': () =>
-    PayoutModule.forRootAsync({ useClass: PayoutOptionsService }),
+  'forRootAsync(useFactory)': () => PayoutModule.forRootAsync({ useFactory: async () => OPTIONS }),
+  'forRootAsync(useClass)': () => PayoutModule.forRootAsync({ useClass: PayoutOptionsService }),
   'forRootAsync(useExisting)': () =>
     PayoutModule.forRootAsync({
       imports: [OptionsModule],
@@ -65,10 +54,7 @@ describe.each(ADAPTERS)('each registration style on %s', (adapter) => {
   it.each(Object.keys(REGISTRATIONS))(
     'wires the webhook with %s: a valid notification is acknowledged and emitted once',
     async (registration) => {
-      const { app, url, listener } = await startHostApp(
-        adapter,
-        REGISTRATIONS[registration](),
-      );
+      const { app, url, listener } = await startHostApp(adapter, REGISTRATIONS[registration]());
       try {
         const body = notification();
         const webhook = `${url}/payout/webhook`;
@@ -77,9 +63,7 @@ describe.each(ADAPTERS)('each registration style on %s', (adapter) => {
           text: 'SUCCESS',
         });
         expect(await deliver(webhook, body)).toMatchObject({ status: 200 });
-        expect(listener.events.map((e) => e.name)).toEqual([
-          'payout.succeeded',
-        ]);
+        expect(listener.events.map((e) => e.name)).toEqual(['payout.succeeded']);
       } finally {
         await app.close();
       }
@@ -95,10 +79,7 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
     let listener: RecordingListener;
 
     beforeAll(async () => {
-      ({ app, url, listener } = await startHostApp(
-        adapter,
-        REGISTRATIONS[registration](),
-      ));
+      ({ app, url, listener } = await startHostApp(adapter, REGISTRATIONS[registration]()));
       url += '/payout/webhook';
     });
     afterAll(() => app.close());
@@ -140,13 +121,8 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
 
     it('verifies the raw bytes: irregular whitespace and 100.0 numbers pass, a re-serialized signature does not', async () => {
       const text = `{ "orderStatus" : "SUCCESS",\n\t"amount": 100.0, "fee":0.0 ,"mchOrderNo":"RAW-${registration.length}-${adapter}","merchantId":1002001,\r\n "orderNo":"PAYOUT9${Date.now()}${registration.length}", "completionTime":"2025-01-01 10:00:00","resultDesc":"SUCCESS"  }  `;
-      const reserialized = signCashyBody(
-        JSON.stringify(JSON.parse(text)),
-        PEN_ACCOUNT.apiKey,
-      );
-      expect(
-        (await deliver(url, text, PEN_ACCOUNT, { sign: reserialized })).status,
-      ).toBe(401);
+      const reserialized = signCashyBody(JSON.stringify(JSON.parse(text)), PEN_ACCOUNT.apiKey);
+      expect((await deliver(url, text, PEN_ACCOUNT, { sign: reserialized })).status).toBe(401);
       expect(listener.events).toHaveLength(0);
       const response = await deliver(url, text, PEN_ACCOUNT);
       expect(response).toMatchObject({ status: 200, text: 'SUCCESS' });
@@ -159,47 +135,28 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
 
     it.each([
       ['a wrong Sign', { sign: 'A'.repeat(32) }, /Sign does not match/],
-      [
-        'a Sign that is not hex',
-        { sign: 'not-a-signature' },
-        /Sign does not match/,
-      ],
+      ['a Sign that is not hex', { sign: 'not-a-signature' }, /Sign does not match/],
       ['no Sign', { sign: null }, /Sign header is missing/],
       ['no MerchantId', { merchantId: null }, /MerchantId header is missing/],
-      [
-        'an unknown MerchantId',
-        { merchantId: '999999' },
-        /not a configured account/,
-      ],
-    ])(
-      'answers 401 with a reason for %s and emits nothing',
-      async (_case, options, reason) => {
-        const response = await deliver(
-          url,
-          notification(),
-          PEN_ACCOUNT,
-          options,
-        );
-        expect(response.status).toBe(401);
-        expect(response.text).toMatch(reason);
-        expect(listener.events).toHaveLength(0);
-      },
-    );
+      ['an unknown MerchantId', { merchantId: '999999' }, /not a configured account/],
+    ])('answers 401 with a reason for %s and emits nothing', async (_case, options, reason) => {
+      const response = await deliver(url, notification(), PEN_ACCOUNT, options);
+      expect(response.status).toBe(401);
+      expect(response.text).toMatch(reason);
+      expect(listener.events).toHaveLength(0);
+    });
 
     it("answers 401 for a notification signed with the other account's key", async () => {
-      const response = await deliver(
-        url,
-        notification({ merchantId: MXN_ACCOUNT.merchantId }),
-        { merchantId: MXN_ACCOUNT.merchantId, apiKey: PEN_ACCOUNT.apiKey },
-      );
+      const response = await deliver(url, notification({ merchantId: MXN_ACCOUNT.merchantId }), {
+        merchantId: MXN_ACCOUNT.merchantId,
+        apiKey: PEN_ACCOUNT.apiKey,
+      });
       expect(response.status).toBe(401);
       expect(listener.events).toHaveLength(0);
     });
 
     it('accepts each account with its own key', async () => {
-      expect((await deliver(url, notification(), PEN_ACCOUNT)).status).toBe(
-        200,
-      );
+      expect((await deliver(url, notification(), PEN_ACCOUNT)).status).toBe(200);
       expect(
         (
           await deliver(
@@ -213,9 +170,7 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
           )
         ).status,
       ).toBe(200);
-      expect(
-        listener.events.map((e) => [e.payload.merchantId, e.payload.amount]),
-      ).toEqual([
+      expect(listener.events.map((e) => [e.payload.merchantId, e.payload.amount])).toEqual([
         [PEN_ACCOUNT.merchantId, '150.50'],
         [MXN_ACCOUNT.merchantId, '1500'],
       ]);
@@ -225,18 +180,9 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
       ['not JSON', '{"orderStatus": "SUCCESS", '],
       ['a JSON array', '[1,2,3]'],
       ['no orderNo', JSON.stringify(notification({ orderNo: undefined }))],
-      [
-        'no orderStatus',
-        JSON.stringify(notification({ orderStatus: undefined })),
-      ],
-      [
-        'an amount that is not a decimal',
-        JSON.stringify(notification({ amount: 'abc' })),
-      ],
-      [
-        'a negative amount',
-        JSON.stringify(notification({ amount: '-150.50' })),
-      ],
+      ['no orderStatus', JSON.stringify(notification({ orderStatus: undefined }))],
+      ['an amount that is not a decimal', JSON.stringify(notification({ amount: 'abc' }))],
+      ['a negative amount', JSON.stringify(notification({ amount: '-150.50' }))],
       ['a negative fee', JSON.stringify(notification({ fee: -1 }))],
     ])('answers 400 for %s and emits nothing', async (_case, text) => {
       const response = await deliver(url, text, PEN_ACCOUNT);
@@ -258,9 +204,7 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
     it('emits once for concurrent deliveries of the same notification, and acknowledges them all', async () => {
       listener.delayMs = 30;
       const body = notification();
-      const responses = await Promise.all(
-        Array.from({ length: 8 }, () => deliver(url, body)),
-      );
+      const responses = await Promise.all(Array.from({ length: 8 }, () => deliver(url, body)));
       expect(responses.map((r) => r.status)).toEqual(Array(8).fill(200));
       expect(listener.events).toHaveLength(1);
     });
@@ -359,11 +303,7 @@ describe.each(ADAPTERS)('webhook on %s', (adapter) => {
         MXN_ACCOUNT,
       );
       expect(
-        listener.events.map((e) => [
-          e.payload.amount,
-          e.payload.fee,
-          e.payload.channelOrderNo,
-        ]),
+        listener.events.map((e) => [e.payload.amount, e.payload.fee, e.payload.channelOrderNo]),
       ).toEqual([
         ['150.50', null, undefined],
         ['7.00', null, undefined],
@@ -464,10 +404,7 @@ class HostWebhookController {
     },
   ): Promise<string> {
     this.received.push(request.body);
-    await this.payouts.handleNotification(
-      request.body,
-      request.headers.merchantid,
-    );
+    await this.payouts.handleNotification(request.body, request.headers.merchantid);
     return 'SUCCESS';
   }
 }
@@ -515,36 +452,28 @@ describe.each(ADAPTERS)('host wiring on %s', (adapter) => {
       }),
     );
     try {
-      expect(
-        (await deliver(`${url}/cashy/notify`, notification())).status,
-      ).toBe(200);
+      expect((await deliver(`${url}/cashy/notify`, notification())).status).toBe(200);
       expect(listener.events).toHaveLength(1);
-      expect(
-        (await deliver(`${url}/payout/webhook`, notification())).status,
-      ).toBe(404);
+      expect((await deliver(`${url}/payout/webhook`, notification())).status).toBe(404);
     } finally {
       await app.close();
     }
   });
 
   it("leaves Cashy's body to the module under a host's global pipes (a strict ValidationPipe, a body-rewriting pipe)", async () => {
-    const { app, url, listener } = await startHostApp(
-      adapter,
-      PayoutModule.forRoot(OPTIONS),
-      {
-        providers: [
-          {
-            provide: APP_PIPE,
-            useValue: new ValidationPipe({
-              whitelist: true,
-              forbidNonWhitelisted: true,
-              transform: true,
-            }),
-          },
-          { provide: APP_PIPE, useClass: BodyRewritingPipe },
-        ],
-      },
-    );
+    const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS), {
+      providers: [
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            forbidNonWhitelisted: true,
+            transform: true,
+          }),
+        },
+        { provide: APP_PIPE, useClass: BodyRewritingPipe },
+      ],
+    });
     try {
       const body = notification();
       expect(await deliver(`${url}/payout/webhook`, body)).toMatchObject({
@@ -559,11 +488,9 @@ describe.each(ADAPTERS)('host wiring on %s', (adapter) => {
   });
 
   it('fails closed with a message about rawBody when the app keeps no raw body', async () => {
-    const { app, url, listener } = await startHostApp(
-      adapter,
-      PayoutModule.forRoot(OPTIONS),
-      { rawBody: false },
-    );
+    const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS), {
+      rawBody: false,
+    });
     try {
       const response = await deliver(`${url}/payout/webhook`, notification());
       expect(response.status).toBe(500);
@@ -575,15 +502,11 @@ describe.each(ADAPTERS)('host wiring on %s', (adapter) => {
   });
 
   it('works with EventEmitterModule.forRoot() imported after PayoutModule', async () => {
-    const { app, url, listener } = await startHostApp(
-      adapter,
-      PayoutModule.forRoot(OPTIONS),
-      { eventEmitter: 'after' },
-    );
+    const { app, url, listener } = await startHostApp(adapter, PayoutModule.forRoot(OPTIONS), {
+      eventEmitter: 'after',
+    });
     try {
-      expect(
-        (await deliver(`${url}/payout/webhook`, notification())).status,
-      ).toBe(200);
+      expect((await deliver(`${url}/payout/webhook`, notification())).status).toBe(200);
       expect(listener.events).toHaveLength(1);
     } finally {
       await app.close();

@@ -62,19 +62,18 @@ describeWithRedis('a replica that dies while its listener runs', () => {
 
     // Too early: the dead replica's claim still looks alive, so the retry is turned away with 503.
     expect(claimed!.claim!.expiresAt - Date.now()).toBeGreaterThan(300);
-    expect((await deliver(`${survivor.url}/payout/webhook`, body)).status).toBe(
-      503,
-    );
+    expect((await deliver(`${survivor.url}/payout/webhook`, body)).status).toBe(503);
     expect(survivor.listener.events).toHaveLength(0);
 
     // Once the claim has expired the retry takes it over and runs the listeners.
     await sleep(claimed!.claim!.expiresAt - Date.now() + 20);
-    expect(await deliver(`${survivor.url}/payout/webhook`, body)).toMatchObject(
-      { status: 200, text: 'SUCCESS' },
-    );
-    expect(
-      survivor.listener.events.map((e) => [e.name, e.payload.orderNo]),
-    ).toEqual([['payout.succeeded', orderNo]]);
+    expect(await deliver(`${survivor.url}/payout/webhook`, body)).toMatchObject({
+      status: 200,
+      text: 'SUCCESS',
+    });
+    expect(survivor.listener.events.map((e) => [e.name, e.payload.orderNo])).toEqual([
+      ['payout.succeeded', orderNo],
+    ]);
     const settled = await store.get(orderNo);
     expect(settled).toMatchObject({
       status: 'SUCCESS',
@@ -83,9 +82,10 @@ describeWithRedis('a replica that dies while its listener runs', () => {
     expect(settled!.claim).toBeUndefined();
 
     // Later copies are duplicates.
-    expect(await deliver(`${survivor.url}/payout/webhook`, body)).toMatchObject(
-      { status: 200, text: 'SUCCESS' },
-    );
+    expect(await deliver(`${survivor.url}/payout/webhook`, body)).toMatchObject({
+      status: 200,
+      text: 'SUCCESS',
+    });
     expect(survivor.listener.events).toHaveLength(1);
   });
 });

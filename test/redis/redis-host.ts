@@ -1,15 +1,6 @@
-import {
-  type DynamicModule,
-  Inject,
-  Module,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
-import {
-  PayoutModule,
-  type PayoutDeliveryOptions,
-  type PayoutModuleOptions,
-} from '../../lib';
+import { PayoutModule, type PayoutDeliveryOptions, type PayoutModuleOptions } from '../../lib';
 import { RedisPayoutStore } from '../../lib/redis';
 import { MXN_ACCOUNT, PEN_ACCOUNT } from '../support/notifications';
 

@@ -69,9 +69,7 @@ describeWithRedis('a full Redis (maxmemory, noeviction)', () => {
     // Nor is a record of any new order stored: progress reports are refused too, and Redis does not grow.
     const keysWhenFull = await admin.dbsize();
     for (let i = 0; i < 20; i++)
-      expect(
-        (await deliver(url, notification({ orderStatus: 'PAYING' }))).status,
-      ).toBe(503);
+      expect((await deliver(url, notification({ orderStatus: 'PAYING' }))).status).toBe(503);
     expect(await admin.dbsize()).toBe(keysWhenFull);
     // Room again: the copy is still a duplicate, and the new order goes through once.
     await admin.config('SET', 'maxmemory', '0');

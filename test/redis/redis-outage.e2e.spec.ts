@@ -16,10 +16,7 @@ describeWithRedis('Redis briefly unavailable', () => {
   it.each(ADAPTERS)(
     'answers 503 and emits nothing while Redis is down, then 200 once it is back (%s)',
     async (adapter) => {
-      const { app, url, listener } = await startHostApp(
-        adapter,
-        redisPayoutModule(server.port),
-      );
+      const { app, url, listener } = await startHostApp(adapter, redisPayoutModule(server.port));
       const webhook = `${url}/payout/webhook`;
       const client = app.get<Redis>(REDIS_CLIENT);
       try {

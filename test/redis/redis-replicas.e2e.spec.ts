@@ -1,15 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import {
-  ADAPTERS,
-  type RecordingListener,
-  startHostApp,
-} from '../support/host-app';
-import {
-  deliver,
-  MXN_ACCOUNT,
-  notification,
-  PEN_ACCOUNT,
-} from '../support/notifications';
+import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
+import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
 import { redisPayoutModule } from './redis-host';
 import { describeWithRedis, RedisServer } from './redis-server';
 
@@ -44,10 +35,7 @@ describeWithRedis('two replicas sharing one Redis', () => {
     // One replica on each adapter: the store, not the HTTP layer, is what they share.
     replicas = await Promise.all(
       ADAPTERS.map(async (adapter) => {
-        const replica = await startHostApp(
-          adapter,
-          redisPayoutModule(server.port),
-        );
+        const replica = await startHostApp(adapter, redisPayoutModule(server.port));
         replica.listener.delayMs = 25;
         return { ...replica, url: `${replica.url}/payout/webhook` };
       }),
@@ -69,9 +57,7 @@ describeWithRedis('two replicas sharing one Redis', () => {
       ),
     );
     const responses = await Promise.all(
-      sends.map(({ replica, body, account }) =>
-        deliver(replica.url, body, account),
-      ),
+      sends.map(({ replica, body, account }) => deliver(replica.url, body, account)),
     );
     expect(responses.map((r) => `${r.status} ${r.text}`)).toEqual(
       Array(sends.length).fill('200 SUCCESS'),
@@ -84,8 +70,7 @@ describeWithRedis('two replicas sharing one Redis', () => {
   function eventsByOrder(): Record<string, string[]> {
     const byOrder: Record<string, string[]> = {};
     for (const { name, payload } of allEvents()) {
-      const reversed =
-        'reversed' in payload && payload.reversed ? ' (reversed)' : '';
+      const reversed = 'reversed' in payload && payload.reversed ? ' (reversed)' : '';
       (byOrder[payload.orderNo] ??= []).push(`${name}${reversed}`);
     }
     for (const names of Object.values(byOrder)) names.sort();
@@ -142,8 +127,7 @@ describeWithRedis('two replicas sharing one Redis', () => {
     expect(eventsByOrder()).toEqual(expected);
     expect(allEvents()).toHaveLength(30);
     // Both replicas did part of the work: neither just waited on the other.
-    for (const replica of replicas)
-      expect(replica.listener.events.length).toBeGreaterThan(0);
+    for (const replica of replicas) expect(replica.listener.events.length).toBeGreaterThan(0);
 
     // SPEI returns of the ten Mexican payouts, four copies each, raced by late copies of the original SUCCESS.
     const mexican = orders.slice(20);
@@ -178,9 +162,7 @@ describeWithRedis('two replicas sharing one Redis', () => {
     }
 
     // Everything again, one copy to each replica in turn: all duplicates now.
-    await deliverConcurrently(
-      [...orders, ...mexican.map(reversal)].map((order) => [order, order]),
-    );
+    await deliverConcurrently([...orders, ...mexican.map(reversal)].map((order) => [order, order]));
     expect(allEvents()).toHaveLength(40);
   });
 });

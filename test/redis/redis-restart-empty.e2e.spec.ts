@@ -62,8 +62,6 @@ describeWithRedis('Redis restarted empty while a listener runs', () => {
       copy = await deliver(url, body);
     }
     expect(copy).toMatchObject({ status: 200, text: 'SUCCESS' });
-    expect(listener.events.map((e) => e.payload.orderNo)).toEqual([
-      body.orderNo,
-    ]);
+    expect(listener.events.map((e) => e.payload.orderNo)).toEqual([body.orderNo]);
   });
 });

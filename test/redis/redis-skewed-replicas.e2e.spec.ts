@@ -53,11 +53,7 @@ describeWithRedis('two replicas whose wall clocks disagree', () => {
       }),
       startHostApp(
         'fastify',
-        redisPayoutModule(
-          server.port,
-          { claimTtlMs: CLAIM_TTL_MS, claimWaitMs: 5_000 },
-          extra,
-        ),
+        redisPayoutModule(server.port, { claimTtlMs: CLAIM_TTL_MS, claimWaitMs: 5_000 }, extra),
       ),
     ]);
   });
@@ -88,23 +84,16 @@ describeWithRedis('two replicas whose wall clocks disagree', () => {
     local.listener.delayMs = 500;
     const bodies = Array.from({ length: 20 }, () => notification());
     const first = Promise.all(
-      bodies.map((body) =>
-        deliver(`${local.url}/payout/webhook`, body, PEN_ACCOUNT),
-      ),
+      bodies.map((body) => deliver(`${local.url}/payout/webhook`, body, PEN_ACCOUNT)),
     );
     // Every order claimed by the first replica, its listener running: now the copies.
-    while (local.listener.inFlight < bodies.length)
-      await new Promise((r) => setTimeout(r, 5));
+    while (local.listener.inFlight < bodies.length) await new Promise((r) => setTimeout(r, 5));
     const copies = await Promise.all(
-      bodies.map((body) =>
-        deliver(`${skewed.url}/payout/webhook`, body, PEN_ACCOUNT),
-      ),
+      bodies.map((body) => deliver(`${skewed.url}/payout/webhook`, body, PEN_ACCOUNT)),
     );
     const answers = [...(await first), ...copies];
     // A copy waits for the holder (then it is a duplicate), or answers 503 so Cashy retries.
-    expect(answers.every((a) => a.status === 200 || a.status === 503)).toBe(
-      true,
-    );
+    expect(answers.every((a) => a.status === 200 || a.status === 503)).toBe(true);
     const emitted = [
       ...local.listener.events.map((e) => e.payload.orderNo),
       ...skewed.messages

@@ -7,10 +7,7 @@ import { describeWithRedis, RedisServer } from './redis-server';
 let sequence = 0;
 
 /** A record of a fresh order unless `orderNo` is given. */
-function rec(
-  revision: number,
-  extra: Partial<PayoutRecord> = {},
-): PayoutRecord {
+function rec(revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
   const orderNo = extra.orderNo ?? `PAYOUT-${process.pid}-${++sequence}`;
   return {
     orderNo,
@@ -71,22 +68,12 @@ describeWithRedis('RedisPayoutStore', () => {
 
     it.each<[string, object, RegExp]>([
       ['no client', { client: undefined }, /client must be an ioredis/],
-      [
-        'a client that is not ioredis',
-        { client: {} },
-        /client must be an ioredis/,
-      ],
-      [
-        'a prefix with a brace',
-        { keyPrefix: 'a{b}:' },
-        /keyPrefix must be a string without/,
-      ],
+      ['a client that is not ioredis', { client: {} }, /client must be an ioredis/],
+      ['a prefix with a brace', { keyPrefix: 'a{b}:' }, /keyPrefix must be a string without/],
       ['ttlMs 0', { ttlMs: 0 }, /ttlMs must be a whole number/],
       ['ttlMs fractional', { ttlMs: 1.5 }, /ttlMs must be a whole number/],
     ])('rejects %s', (_case, options, message) => {
-      expect(() => new RedisPayoutStore({ client, ...options })).toThrow(
-        message,
-      );
+      expect(() => new RedisPayoutStore({ client, ...options })).toThrow(message);
     });
   });
 
@@ -94,21 +81,15 @@ describeWithRedis('RedisPayoutStore', () => {
     it('writes only over the expected revision (0: no record yet)', async () => {
       const first = rec(1);
       expect(await store.compareAndSet(first, 0)).toBe(true);
-      expect(
-        await store.compareAndSet(rec(1, { orderNo: first.orderNo }), 0),
-      ).toBe(false);
+      expect(await store.compareAndSet(rec(1, { orderNo: first.orderNo }), 0)).toBe(false);
       const second = rec(2, {
         orderNo: first.orderNo,
         status: 'SUCCESS',
         processed: ['PROCESSING', 'SUCCESS'],
       });
       expect(await store.compareAndSet(second, 1)).toBe(true);
-      expect(
-        await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 1),
-      ).toBe(false);
-      expect(
-        await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 5),
-      ).toBe(false);
+      expect(await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 1)).toBe(false);
+      expect(await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 5)).toBe(false);
       expect(await store.get(first.orderNo)).toEqual(second);
     });
 
@@ -148,10 +129,7 @@ describeWithRedis('RedisPayoutStore', () => {
       const orderNo = `RACE-${++sequence}`;
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
-          connections[i % 5].compareAndSet(
-            rec(1, { orderNo, updatedAt: i }),
-            0,
-          ),
+          connections[i % 5].compareAndSet(rec(1, { orderNo, updatedAt: i }), 0),
         ),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
@@ -162,13 +140,9 @@ describeWithRedis('RedisPayoutStore', () => {
       const record = rec(1);
       await store.compareAndSet(record, 0);
       await client.script('FLUSH');
-      expect(
-        await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1),
-      ).toBe(true);
+      expect(await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1)).toBe(true);
       await client.script('FLUSH');
-      expect((await store.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(
-        2,
-      );
+      expect((await store.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(2);
     });
   });
 
@@ -189,14 +163,9 @@ describeWithRedis('RedisPayoutStore', () => {
     it('ignores an index left behind by an order rewritten under another mchOrderNo', async () => {
       const record = rec(1, { mchOrderNo: 'OLD-MCH' });
       await store.compareAndSet(record, 0);
-      await store.compareAndSet(
-        rec(2, { orderNo: record.orderNo, mchOrderNo: 'NEW-MCH' }),
-        1,
-      );
+      await store.compareAndSet(rec(2, { orderNo: record.orderNo, mchOrderNo: 'NEW-MCH' }), 1);
       expect(await store.findByMchOrderNo('OLD-MCH')).toBeUndefined();
-      expect((await store.findByMchOrderNo('NEW-MCH'))?.orderNo).toBe(
-        record.orderNo,
-      );
+      expect((await store.findByMchOrderNo('NEW-MCH'))?.orderNo).toBe(record.orderNo);
     });
   });
 
@@ -207,32 +176,22 @@ describeWithRedis('RedisPayoutStore', () => {
       await short.compareAndSet(record, 0);
       await sleep(200);
       await short.compareAndSet(rec(2, { orderNo: record.orderNo }), 1);
-      for (const key of [
-        short.recordKey(record.orderNo),
-        short.indexKey(record.mchOrderNo!),
-      ]) {
+      for (const key of [short.recordKey(record.orderNo), short.indexKey(record.mchOrderNo!)]) {
         expect(await client.pttl(key)).toBeGreaterThan(400);
         expect(await client.pttl(key)).toBeLessThanOrEqual(500);
       }
       // Past the first write's expiry, kept alive by the second.
       await sleep(320);
       expect((await short.get(record.orderNo))?.revision).toBe(2);
-      expect((await short.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(
-        2,
-      );
+      expect((await short.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(2);
       await sleep(300);
       expect(await short.get(record.orderNo)).toBeUndefined();
       expect(await short.findByMchOrderNo(record.mchOrderNo!)).toBeUndefined();
       expect(
-        await client.exists(
-          short.recordKey(record.orderNo),
-          short.indexKey(record.mchOrderNo!),
-        ),
+        await client.exists(short.recordKey(record.orderNo), short.indexKey(record.mchOrderNo!)),
       ).toBe(0);
       // Forgotten means new: the next write starts from revision 0 again.
-      expect(
-        await short.compareAndSet(rec(1, { orderNo: record.orderNo }), 0),
-      ).toBe(true);
+      expect(await short.compareAndSet(rec(1, { orderNo: record.orderNo }), 0)).toBe(true);
     });
   });
 
@@ -244,19 +203,14 @@ describeWithRedis('RedisPayoutStore', () => {
       expect(await a.compareAndSet(record, 0)).toBe(true);
       expect(await b.get(record.orderNo)).toBeUndefined();
       expect(await b.findByMchOrderNo(record.mchOrderNo!)).toBeUndefined();
-      expect(
-        await b.compareAndSet(
-          rec(1, { orderNo: record.orderNo, status: 'FAIL' }),
-          0,
-        ),
-      ).toBe(true);
-      expect((await a.get(record.orderNo))?.status).toBe('PROCESSING');
-      expect((await client.keys(`tenant-a:*${record.orderNo}`)).sort()).toEqual(
-        [
-          `tenant-a:{payout}:mch:M-${record.orderNo}`,
-          `tenant-a:{payout}:order:${record.orderNo}`,
-        ],
+      expect(await b.compareAndSet(rec(1, { orderNo: record.orderNo, status: 'FAIL' }), 0)).toBe(
+        true,
       );
+      expect((await a.get(record.orderNo))?.status).toBe('PROCESSING');
+      expect((await client.keys(`tenant-a:*${record.orderNo}`)).sort()).toEqual([
+        `tenant-a:{payout}:mch:M-${record.orderNo}`,
+        `tenant-a:{payout}:order:${record.orderNo}`,
+      ]);
     });
 
     it("works under the client's own keyPrefix", async () => {
@@ -266,9 +220,7 @@ describeWithRedis('RedisPayoutStore', () => {
       const record = rec(1);
       await prefixed.compareAndSet(record, 0);
       expect(await prefixed.get(record.orderNo)).toEqual(record);
-      expect(await prefixed.findByMchOrderNo(record.mchOrderNo!)).toEqual(
-        record,
-      );
+      expect(await prefixed.findByMchOrderNo(record.mchOrderNo!)).toEqual(record);
       expect(
         await client.exists(
           `host-app:${prefixed.recordKey(record.orderNo)}`,
@@ -292,25 +244,15 @@ describeWithRedis('RedisPayoutStore', () => {
       const offline = new RedisPayoutStore({ client: closed });
       try {
         await expect(offline.get('P1')).rejects.toThrow(/enableOfflineQueue/);
-        await expect(offline.compareAndSet(rec(1), 0)).rejects.toThrow(
-          /enableOfflineQueue/,
-        );
-        await expect(offline.findByMchOrderNo('M1')).rejects.toThrow(
-          /enableOfflineQueue/,
-        );
+        await expect(offline.compareAndSet(rec(1), 0)).rejects.toThrow(/enableOfflineQueue/);
+        await expect(offline.findByMchOrderNo('M1')).rejects.toThrow(/enableOfflineQueue/);
       } finally {
         closed.disconnect();
       }
     });
 
     it('rejects when a stored record is not JSON', async () => {
-      await client.hset(
-        store.recordKey('CORRUPT'),
-        'revision',
-        '1',
-        'record',
-        '{oops',
-      );
+      await client.hset(store.recordKey('CORRUPT'), 'revision', '1', 'record', '{oops');
       await expect(store.get('CORRUPT')).rejects.toThrow(SyntaxError);
     });
   });
@@ -335,19 +277,13 @@ describeWithRedis('RedisPayoutStore on Redis Cluster', () => {
     const store = new RedisPayoutStore({ client: cluster });
     const record = rec(1);
     expect(await store.compareAndSet(record, 0)).toBe(true);
-    expect(
-      await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1),
-    ).toBe(true);
-    expect(
-      await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1),
-    ).toBe(false);
+    expect(await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1)).toBe(true);
+    expect(await store.compareAndSet(rec(2, { orderNo: record.orderNo }), 1)).toBe(false);
     expect((await store.get(record.orderNo))?.revision).toBe(2);
-    expect((await store.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(
-      2,
-    );
+    expect((await store.findByMchOrderNo(record.mchOrderNo!))?.revision).toBe(2);
     const slots = await Promise.all(
-      [store.recordKey(record.orderNo), store.indexKey(record.mchOrderNo!)].map(
-        (key) => cluster.cluster('KEYSLOT', key),
+      [store.recordKey(record.orderNo), store.indexKey(record.mchOrderNo!)].map((key) =>
+        cluster.cluster('KEYSLOT', key),
       ),
     );
     expect(slots[0]).toBe(slots[1]);

@@ -18,8 +18,7 @@ import { FAIL_FAST } from './redis-host';
 import { describeWithRedis, RedisServer } from './redis-server';
 
 /** Runs inside each payout.not_created listener call; set per test. */
-let onNotCreated: (event: PayoutNotCreatedEvent) => Promise<void> = async () =>
-  undefined;
+let onNotCreated: (event: PayoutNotCreatedEvent) => Promise<void> = async () => undefined;
 
 @Injectable()
 class NotCreatedHost {
@@ -109,9 +108,7 @@ describeWithRedis('the sweep on replicas sharing one Redis', () => {
 
   /** Makes the open entry of `mchOrderNo` due now, as a failed check rescheduling it early would. */
   async function dueNow(store: RedisPayoutStore, mchOrderNo: string) {
-    const entry = (await store.listOpen(1000)).find(
-      (e) => e.mchOrderNo === mchOrderNo,
-    )!;
+    const entry = (await store.listOpen(1000)).find((e) => e.mchOrderNo === mchOrderNo)!;
     await store.trackOpen(mchOrderNo, entry.openedAt, 0);
   }
 
@@ -123,9 +120,7 @@ describeWithRedis('the sweep on replicas sharing one Redis', () => {
     });
     const b = await replica({ resendWindowMs: 60_000 });
     gateway.dropNextCreates(1).holdNextLookups(1);
-    const created = a.payouts
-      .createPayout(penPayout('RC-SKEW'))
-      .catch((e: unknown) => e);
+    const created = a.payouts.createPayout(penPayout('RC-SKEW')).catch((e: unknown) => e);
     const held = await gateway.nextHeldLookup();
     // Replica B's wall clock is 3 minutes ahead of everyone's (Redis's included).
     const wall = Date.now();
@@ -160,16 +155,14 @@ describeWithRedis('the sweep on replicas sharing one Redis', () => {
     }
     // Every window is over on Redis's clock; each lookup then takes 150 ms, so six outlast a lease.
     const last = (await a.store.getAttempt('RL-6'))!;
-    while (a.store.clock.now() <= last.resendAfter)
-      await new Promise((r) => setTimeout(r, 20));
+    while (a.store.clock.now() <= last.resendAfter) await new Promise((r) => setTimeout(r, 20));
     for (const m of orders) await dueNow(a.store, m);
     gateway.lookupDelayMs = 150;
     onNotCreated = () => new Promise((r) => setTimeout(r, 50));
 
     // Replica B sweeps once A has been at it for longer than a lease.
     const first = a.sweeper.sweep();
-    while (a.host.notCreated.length < 3)
-      await new Promise((r) => setTimeout(r, 10));
+    while (a.host.notCreated.length < 3) await new Promise((r) => setTimeout(r, 10));
     const [sa, sb] = await Promise.all([first, b.sweeper.sweep()]);
     expect(sa.not_created + sb.not_created).toBe(6);
     expect([...a.host.notCreated, ...b.host.notCreated].sort()).toEqual(orders);
@@ -194,19 +187,13 @@ describeWithRedis('the sweep on replicas sharing one Redis', () => {
     clock.advance(1_000);
     await Promise.all([a.sweeper.sweep(), b.sweeper.sweep()]);
     const watched = await a.store.listOpen(10);
-    expect(watched.map((e) => e.watchUntil !== undefined)).toEqual([
-      true,
-      true,
-      true,
-    ]);
+    expect(watched.map((e) => e.watchUntil !== undefined)).toEqual([true, true, true]);
     for (let round = 0; round < 4; round++) {
       const before = orders.map((m) => gateway.lookupsOf(m));
       const due = Math.max(...(await a.store.listOpen(10)).map((e) => e.dueAt));
       clock.set(due);
       await Promise.all([a.sweeper.sweep(), b.sweeper.sweep()]);
-      expect(orders.map((m, i) => gateway.lookupsOf(m) - before[i])).toEqual([
-        1, 1, 1,
-      ]);
+      expect(orders.map((m, i) => gateway.lookupsOf(m) - before[i])).toEqual([1, 1, 1]);
     }
   });
 });

@@ -29,10 +29,7 @@ export async function spawnReplica(
   const child = spawn(
     process.execPath,
     [
-      ...(options.preload ?? []).flatMap((hook) => [
-        '--require',
-        join(fixtures, hook),
-      ]),
+      ...(options.preload ?? []).flatMap((hook) => ['--require', join(fixtures, hook)]),
       '--require',
       join(fixtures, 'ts-register.js'),
       join(fixtures, options.fixture ?? 'replica.fixture.ts'),
@@ -55,8 +52,7 @@ export async function spawnReplica(
     pending += chunk.toString();
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
-    for (const line of lines)
-      if (line.startsWith('{')) messages.push(JSON.parse(line));
+    for (const line of lines) if (line.startsWith('{')) messages.push(JSON.parse(line));
     waiters.forEach((wake) => wake());
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -65,10 +61,7 @@ export async function spawnReplica(
   const next = (key: string, ms = 15_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(
-        () =>
-          settle(
-            new Error(`replica sent no "${key}" within ${ms} ms\n${stderr}`),
-          ),
+        () => settle(new Error(`replica sent no "${key}" within ${ms} ms\n${stderr}`)),
         ms,
       );
       const settle = (error?: Error, message?: Record<string, unknown>) => {
@@ -89,8 +82,7 @@ export async function spawnReplica(
 
   const kill = () =>
     new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null)
-        return resolve();
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
     });

@@ -19,14 +19,10 @@ async function delayingProxy(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () =>
       setTimeout(() => {
-        const upstream = request(
-          target,
-          { method: 'POST', headers: req.headers },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          },
-        );
+        const upstream = request(target, { method: 'POST', headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
         upstream.on('error', () => res.writeHead(502).end());
         upstream.end(Buffer.concat(chunks));
       }, delayMs),
@@ -45,10 +41,7 @@ const FINAL = ['SUCCESS', 'FAIL', 'CANCEL'];
  * What a host does with a payout: create it, and while its outcome is unknown, reconcile; when the
  * gateway definitely does not have it, create it again with the same mchOrderNo.
  */
-async function payUntilKnown(
-  host: SandboxHost,
-  input: SandboxPayoutInput,
-): Promise<PayoutOrder> {
+async function payUntilKnown(host: SandboxHost, input: SandboxPayoutInput): Promise<PayoutOrder> {
   let created: PayoutOrder | null = await host.payouts
     .createPayout(input)
     .catch((error: unknown) => {
@@ -57,15 +50,13 @@ async function payUntilKnown(
     });
   const deadline = Date.now() + 15_000;
   while (!created) {
-    if (Date.now() > deadline)
-      throw new Error(`${input.mchOrderNo} still unknown after 15 s`);
+    if (Date.now() > deadline) throw new Error(`${input.mchOrderNo} still unknown after 15 s`);
     await new Promise((r) => setTimeout(r, 25));
     // Inside the re-send window reconcile says "unknown" (it throws); after it, null means "send again".
     const found = await host.payouts
       .reconcile({ mchOrderNo: input.mchOrderNo, currency: input.currency })
       .catch(() => undefined);
-    if (found === null)
-      created = await host.payouts.createPayout(input).catch(() => null);
+    if (found === null) created = await host.payouts.createPayout(input).catch(() => null);
     else if (found) created = found;
   }
   return created;
@@ -87,9 +78,7 @@ async function reconcileUntilFinal(
 }
 
 /** Modes that need no scripted data; `reply` and `mismatch` have tests of their own. */
-const PLAIN_MODES = SANDBOX_FAULT_MODES.filter(
-  (mode) => mode !== 'reply' && mode !== 'mismatch',
-);
+const PLAIN_MODES = SANDBOX_FAULT_MODES.filter((mode) => mode !== 'reply' && mode !== 'mismatch');
 
 describe('createPayout under each fault mode alone', () => {
   let host: SandboxHost;
@@ -106,13 +95,9 @@ describe('createPayout under each fault mode alone', () => {
       const order = await payUntilKnown(host, input);
       expect(order.mchOrderNo).toBe(input.mchOrderNo);
       expect(host.sandbox.ordersByMchOrderNo(input.mchOrderNo)).toHaveLength(1);
-      await host.sandbox.waitFor(
-        () => host.eventsFor(input.mchOrderNo).length === 1,
-      );
+      await host.sandbox.waitFor(() => host.eventsFor(input.mchOrderNo).length === 1);
       await reconcileUntilFinal(host, input);
-      expect(host.eventsFor(input.mchOrderNo).map((e) => e.name)).toEqual([
-        'payout.succeeded',
-      ]);
+      expect(host.eventsFor(input.mchOrderNo).map((e) => e.name)).toEqual(['payout.succeeded']);
     },
   );
 
@@ -133,12 +118,8 @@ describe('createPayout under each fault mode alone', () => {
       await payUntilKnown(host, input);
       expect(host.sandbox.ordersByMchOrderNo(input.mchOrderNo)).toHaveLength(1);
       await reconcileUntilFinal(host, input);
-      await host.sandbox.waitFor(
-        () => host.eventsFor(input.mchOrderNo).length === 1,
-      );
-      expect(host.eventsFor(input.mchOrderNo).map((e) => e.name)).toEqual([
-        'payout.succeeded',
-      ]);
+      await host.sandbox.waitFor(() => host.eventsFor(input.mchOrderNo).length === 1);
+      expect(host.eventsFor(input.mchOrderNo).map((e) => e.name)).toEqual(['payout.succeeded']);
     },
   );
 
@@ -160,9 +141,7 @@ describe('createPayout under each fault mode alone', () => {
     expect(host.sandbox.ordersByMchOrderNo(input.mchOrderNo)).toHaveLength(1);
     // Drain the remaining injected faults, then reconcile: the order is found, not re-created.
     const order = await payUntilKnown(host, input);
-    expect(order.orderNo).toBe(
-      host.sandbox.ordersByMchOrderNo(input.mchOrderNo)[0].orderNo,
-    );
+    expect(order.orderNo).toBe(host.sandbox.ordersByMchOrderNo(input.mchOrderNo)[0].orderNo);
     expect(host.sandbox.ordersByMchOrderNo(input.mchOrderNo)).toHaveLength(1);
   });
 });
@@ -180,38 +159,25 @@ describe('mixed faults at a seeded rate', () => {
         }),
       );
       await Promise.all(inputs.map((input) => payUntilKnown(host, input)));
-      const finals = await Promise.all(
-        inputs.map((input) => reconcileUntilFinal(host, input)),
-      );
+      const finals = await Promise.all(inputs.map((input) => reconcileUntilFinal(host, input)));
       await host.sandbox.idle(20_000);
       // A reversal may still be on its way after the first final status: reconcile once more.
-      await Promise.all(
-        inputs.map((input) => reconcileUntilFinal(host, input)),
-      );
+      await Promise.all(inputs.map((input) => reconcileUntilFinal(host, input)));
 
       for (const [i, input] of inputs.entries()) {
-        expect(host.sandbox.ordersByMchOrderNo(input.mchOrderNo)).toHaveLength(
-          1,
-        );
+        expect(host.sandbox.ordersByMchOrderNo(input.mchOrderNo)).toHaveLength(1);
         const names = host
           .eventsFor(input.mchOrderNo)
           .map(
-            (e) =>
-              `${e.name}${'reversed' in e.payload && e.payload.reversed ? ':reversed' : ''}`,
+            (e) => `${e.name}${'reversed' in e.payload && e.payload.reversed ? ':reversed' : ''}`,
           );
         const expected =
           input.remark === 'REVERSE'
             ? ['payout.succeeded', 'payout.failed:reversed']
-            : [
-                finals[i].orderStatus === 'SUCCESS'
-                  ? 'payout.succeeded'
-                  : 'payout.failed',
-              ];
+            : [finals[i].orderStatus === 'SUCCESS' ? 'payout.succeeded' : 'payout.failed'];
         expect([input.mchOrderNo, names]).toEqual([input.mchOrderNo, expected]);
       }
-      expect(host.sandbox.requests.some((r) => 'fault' in r.response)).toBe(
-        true,
-      );
+      expect(host.sandbox.requests.some((r) => 'fault' in r.response)).toBe(true);
     } finally {
       await host.close();
     }
@@ -230,10 +196,7 @@ describe('webhooks racing reconciliation', () => {
     ['the query first', 'query'],
     ['both at once', 'race'],
   ])('emits once with %s', async (_label, order) => {
-    const webhook = `${await host.app.getUrl()}/payout/webhook`.replace(
-      '[::1]',
-      '127.0.0.1',
-    );
+    const webhook = `${await host.app.getUrl()}/payout/webhook`.replace('[::1]', '127.0.0.1');
     const proxy = await delayingProxy(webhook, 80);
     try {
       for (let i = 0; i < 10; i++) {
@@ -243,10 +206,8 @@ describe('webhooks racing reconciliation', () => {
           notifyUrl: proxy.url,
         });
         const created = await host.payouts.createPayout(input);
-        const settle = () =>
-          host.sandbox.settle(created.orderNo, i % 3 ? 'SUCCESS' : 'FAIL');
-        const query = () =>
-          host.payouts.reconcile({ orderNo: created.orderNo });
+        const settle = () => host.sandbox.settle(created.orderNo, i % 3 ? 'SUCCESS' : 'FAIL');
+        const query = () => host.payouts.reconcile({ orderNo: created.orderNo });
         if (order === 'webhook') {
           await settle();
           await query();
@@ -264,15 +225,10 @@ describe('webhooks racing reconciliation', () => {
             host.sandbox.notifyAgain(created.orderNo).catch(() => undefined),
           ]);
         }
-        await host.sandbox.waitFor(
-          () => host.eventsFor(input.mchOrderNo).length >= 1,
-        );
+        await host.sandbox.waitFor(() => host.eventsFor(input.mchOrderNo).length >= 1);
         await host.sandbox.waitFor(() =>
           host.sandbox.deliveries.some(
-            (d) =>
-              d.orderNo === created.orderNo &&
-              FINAL.includes(d.orderStatus) &&
-              d.acknowledged,
+            (d) => d.orderNo === created.orderNo && FINAL.includes(d.orderStatus) && d.acknowledged,
           ),
         );
         await host.payouts.reconcile({ orderNo: created.orderNo });
@@ -292,25 +248,18 @@ describe('webhooks racing reconciliation', () => {
     });
     const created = await host.payouts.createPayout(input);
     await host.sandbox.settle(created.orderNo, 'SUCCESS');
-    await host.sandbox.waitFor(
-      () => host.eventsFor(input.mchOrderNo).length === 1,
-    );
+    await host.sandbox.waitFor(() => host.eventsFor(input.mchOrderNo).length === 1);
     await Promise.all([
       host.sandbox.reverse(created.orderNo, 'ACCOUNT_CANCEL'),
       host.payouts.reconcile({ orderNo: created.orderNo }),
     ]);
     await host.payouts.reconcile({ orderNo: created.orderNo });
-    await host.sandbox.waitFor(
-      () => host.eventsFor(input.mchOrderNo).length === 2,
-    );
+    await host.sandbox.waitFor(() => host.eventsFor(input.mchOrderNo).length === 2);
     await host.sandbox.idle(5000);
     expect(
       host
         .eventsFor(input.mchOrderNo)
-        .map((e) => [
-          e.name,
-          (e.payload as { reversed?: boolean }).reversed ?? null,
-        ]),
+        .map((e) => [e.name, (e.payload as { reversed?: boolean }).reversed ?? null]),
     ).toEqual([
       ['payout.succeeded', null],
       ['payout.failed', true],

@@ -1,13 +1,5 @@
-import {
-  MemoryPayoutStore,
-  PayoutModule,
-  PayoutOutcomeUnknownError,
-} from '../../lib';
-import {
-  postSignedNotification,
-  samplePayout,
-  waitFor,
-} from '../../lib/testing';
+import { MemoryPayoutStore, PayoutModule, PayoutOutcomeUnknownError } from '../../lib';
+import { postSignedNotification, samplePayout, waitFor } from '../../lib/testing';
 import { startHostApp } from '../support/host-app';
 import { deliver, notification } from '../support/notifications';
 import { type SandboxHost, startSandboxHost } from '../support/sandbox-host';
@@ -58,15 +50,10 @@ describe('a gateway that commits late and does not dedupe mchOrderNo (rule 3)', 
     );
     const order = await host.payouts.reconcile({ mchOrderNo: 'LATE-1' });
     expect(order).toMatchObject({ mchOrderNo: 'LATE-1', amount: '150.50' });
-    await host.sandbox.waitFor(
-      () => host!.eventsFor('LATE-1').length === 1,
-      5_000,
-    );
+    await host.sandbox.waitFor(() => host!.eventsFor('LATE-1').length === 1, 5_000);
     await host.sandbox.idle(10_000);
     expect(host.sandbox.ordersByMchOrderNo('LATE-1')).toHaveLength(1);
-    expect(host.eventsFor('LATE-1').map((e) => e.name)).toEqual([
-      'payout.succeeded',
-    ]);
+    expect(host.eventsFor('LATE-1').map((e) => e.name)).toEqual(['payout.succeeded']);
   });
 
   it('shows why the window exists: set below the commit delay, the same gateway ends with two orders', async () => {
@@ -112,27 +99,19 @@ describe('one account serving both markets, webhook before the create answer (ru
     });
 
     const sandboxOrder = host.sandbox.order(created.orderNo)!;
-    const url = `${await host.app.getUrl()}/payout/webhook`.replace(
-      '[::1]',
-      '127.0.0.1',
-    );
+    const url = `${await host.app.getUrl()}/payout/webhook`.replace('[::1]', '127.0.0.1');
     const fail = {
-      ...JSON.parse(
-        host.sandbox.deliveries.find((d) => d.orderNo === created.orderNo)!
-          .body,
-      ),
+      ...JSON.parse(host.sandbox.deliveries.find((d) => d.orderNo === created.orderNo)!.body),
       orderStatus: 'FAIL',
       resultDesc: 'ACCOUNT_NOT_EXIST',
     };
     expect(sandboxOrder.currency).toBe('PEN');
     const response = await postSignedNotification(url, fail, ONE_ACCOUNT);
     expect(response).toMatchObject({ status: 200, body: 'SUCCESS' });
-    expect(host.eventsFor('ONE-PEN').map((e) => e.name)).toEqual([
-      'payout.succeeded',
+    expect(host.eventsFor('ONE-PEN').map((e) => e.name)).toEqual(['payout.succeeded']);
+    expect(host.listener.anomalies.map((a) => [a.kind, a.previousStatus, a.status])).toEqual([
+      ['transition', 'SUCCESS', 'FAIL'],
     ]);
-    expect(
-      host.listener.anomalies.map((a) => [a.kind, a.previousStatus, a.status]),
-    ).toEqual([['transition', 'SUCCESS', 'FAIL']]);
   });
 
   it('still emits the SPEI return of an MXN order created through the module', async () => {
@@ -186,12 +165,8 @@ describe('a full MemoryPayoutStore never drops a live claim (rule 10)', () => {
       );
       const copy = deliver(webhook, slow);
       const answers = await Promise.all([first, copy]);
-      expect([...answers, ...others].map((a) => a.status)).toEqual(
-        Array(8).fill(200),
-      );
-      expect(
-        listener.events.filter((e) => e.payload.orderNo === slow.orderNo),
-      ).toHaveLength(1);
+      expect([...answers, ...others].map((a) => a.status)).toEqual(Array(8).fill(200));
+      expect(listener.events.filter((e) => e.payload.orderNo === slow.orderNo)).toHaveLength(1);
     } finally {
       await app.close();
     }

@@ -49,18 +49,12 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
     ];
     for (const input of inputs) await host.payouts.createPayout(input);
     await host.sandbox.waitFor(
-      () =>
-        host!.eventsFor('LOST-1').length === 1 &&
-        host!.eventsFor('LOST-2').length === 1,
+      () => host!.eventsFor('LOST-1').length === 1 && host!.eventsFor('LOST-2').length === 1,
       15_000,
     );
     await new Promise((r) => setTimeout(r, 200)); // many more sweeps
-    expect(host.eventsFor('LOST-1').map((e) => e.name)).toEqual([
-      'payout.succeeded',
-    ]);
-    expect(host.eventsFor('LOST-2').map((e) => e.name)).toEqual([
-      'payout.failed',
-    ]);
+    expect(host.eventsFor('LOST-1').map((e) => e.name)).toEqual(['payout.succeeded']);
+    expect(host.eventsFor('LOST-2').map((e) => e.name)).toEqual(['payout.failed']);
     // The webhooks were sent and every one was lost (not merely never sent).
     expect(host.sandbox.deliveries.length).toBeGreaterThan(0);
     expect(host.sandbox.deliveries.every((d) => !d.acknowledged)).toBe(true);
@@ -85,13 +79,8 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
       samplePayout('PEN', { mchOrderNo: 'FINAL-AT-LOOKUP' }),
     );
     expect(order.orderStatus).toBe('SUCCESS');
-    await host.sandbox.waitFor(
-      () => host!.eventsFor('FINAL-AT-LOOKUP').length === 1,
-      15_000,
-    );
-    expect(host.eventsFor('FINAL-AT-LOOKUP').map((e) => e.name)).toEqual([
-      'payout.succeeded',
-    ]);
+    await host.sandbox.waitFor(() => host!.eventsFor('FINAL-AT-LOOKUP').length === 1, 15_000);
+    expect(host.eventsFor('FINAL-AT-LOOKUP').map((e) => e.name)).toEqual(['payout.succeeded']);
   });
 
   it('emits once when webhooks and the sweep race on the same orders', async () => {
@@ -110,17 +99,16 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
       if (result.status === 'rejected')
         expect(result.reason).toBeInstanceOf(PayoutOutcomeUnknownError);
     await host.sandbox.waitFor(
-      () =>
-        inputs.every((input) => host!.eventsFor(input.mchOrderNo).length >= 1),
+      () => inputs.every((input) => host!.eventsFor(input.mchOrderNo).length >= 1),
       15_000,
     );
     await host.sandbox.idle(10_000);
     await new Promise((r) => setTimeout(r, 100));
     for (const input of inputs)
-      expect([
+      expect([input.mchOrderNo, host.eventsFor(input.mchOrderNo).length]).toEqual([
         input.mchOrderNo,
-        host.eventsFor(input.mchOrderNo).length,
-      ]).toEqual([input.mchOrderNo, 1]);
+        1,
+      ]);
   });
 
   it('settles an unknown outcome that was in fact created with its outcome event', async () => {
@@ -147,13 +135,8 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
     await expect(host.payouts.createPayout(input)).rejects.toBeInstanceOf(
       PayoutOutcomeUnknownError,
     );
-    await host.sandbox.waitFor(
-      () => host!.eventsFor('UNKNOWN-CREATED').length === 1,
-      15_000,
-    );
-    expect(host.eventsFor('UNKNOWN-CREATED').map((e) => e.name)).toEqual([
-      'payout.succeeded',
-    ]);
+    await host.sandbox.waitFor(() => host!.eventsFor('UNKNOWN-CREATED').length === 1, 15_000);
+    expect(host.eventsFor('UNKNOWN-CREATED').map((e) => e.name)).toEqual(['payout.succeeded']);
     expect(host.sandbox.ordersByMchOrderNo('UNKNOWN-CREATED')).toHaveLength(1);
   });
 
@@ -174,9 +157,7 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
       PayoutOutcomeUnknownError,
     );
     // The window runs from the end of the ambiguous attempt, as recorded.
-    const attempt = await host.app
-      .get<PayoutStore>(PAYOUT_STORE)
-      .getAttempt('UNKNOWN-ABSENT');
+    const attempt = await host.app.get<PayoutStore>(PAYOUT_STORE).getAttempt('UNKNOWN-ABSENT');
     expect(attempt).toMatchObject({ state: 'unknown' });
     const recorder = host.app.get(NotCreatedRecorder);
     await host.sandbox.waitFor(() => recorder.events.length === 1, 15_000);
@@ -199,29 +180,19 @@ describe('built-in reconciliation: no lost outcome without host code', () => {
   });
 
   it('lists what is open, oldest first, and runs no sweep when turned off', async () => {
-    host = await startSandboxHost(
-      { autoSettle: false },
-      { reconciliation: false },
-    );
+    host = await startSandboxHost({ autoSettle: false }, { reconciliation: false });
     for (let i = 0; i < 3; i++)
-      await host.payouts.createPayout(
-        samplePayout('PEN', { mchOrderNo: `OPEN-${i}` }),
-      );
+      await host.payouts.createPayout(samplePayout('PEN', { mchOrderNo: `OPEN-${i}` }));
     const open = await host.payouts.listOpenPayouts({ limit: 2 });
-    expect(
-      open.map((o) => [o.mchOrderNo, o.state, o.currency, o.amount]),
-    ).toEqual([
+    expect(open.map((o) => [o.mchOrderNo, o.state, o.currency, o.amount])).toEqual([
       ['OPEN-0', 'created', 'PEN', '150.50'],
       ['OPEN-1', 'created', 'PEN', '150.50'],
     ]);
     expect(
-      (await host.payouts.listOpenPayouts({ after: open[1].cursor })).map(
-        (o) => o.mchOrderNo,
-      ),
+      (await host.payouts.listOpenPayouts({ after: open[1].cursor })).map((o) => o.mchOrderNo),
     ).toEqual(['OPEN-2']);
     const queries = () =>
-      host!.sandbox.requests.filter((r) => r.endpoint === '/api/payOutQuery')
-        .length;
+      host!.sandbox.requests.filter((r) => r.endpoint === '/api/payOutQuery').length;
     await new Promise((r) => setTimeout(r, 100));
     expect(queries()).toBe(0);
     // A host may still drive a sweep itself.

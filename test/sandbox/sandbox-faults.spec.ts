@@ -1,14 +1,5 @@
-import {
-  CashySandbox,
-  samplePayout,
-  type SandboxFaultMode,
-} from '../../lib/testing';
-import {
-  call,
-  startReceiver,
-  startSandbox,
-  type Receiver,
-} from './sandbox-test.helpers';
+import { CashySandbox, samplePayout, type SandboxFaultMode } from '../../lib/testing';
+import { call, startReceiver, startSandbox, type Receiver } from './sandbox-test.helpers';
 
 describe('CashySandbox faults', () => {
   let sandbox: CashySandbox;
@@ -67,13 +58,10 @@ describe('CashySandbox faults', () => {
       endpoints: ['/api/payOut'],
     });
     const payout = input();
-    await expect(call(sandbox, '/api/payOut', payout)).rejects.toThrow(
-      /fetch failed/,
-    );
+    await expect(call(sandbox, '/api/payOut', payout)).rejects.toThrow(/fetch failed/);
     const [order] = sandbox.ordersByMchOrderNo(payout.mchOrderNo);
     expect(order.orderStatus).toBe('PROCESSING');
-    const withheld = (lastRequest().response as { withheld: { body: string } })
-      .withheld;
+    const withheld = (lastRequest().response as { withheld: { body: string } }).withheld;
     expect(JSON.parse(withheld.body).data.orderNo).toBe(order.orderNo);
     const found = await call(sandbox, '/api/payOutQuery', {
       mchOrderNo: payout.mchOrderNo,
@@ -87,9 +75,9 @@ describe('CashySandbox faults', () => {
       count: 1,
       endpoints: ['payOutQuery'],
     });
-    await expect(
-      call(sandbox, '/api/payOutQuery', { mchOrderNo: 'nothing' }),
-    ).rejects.toThrow(/fetch failed/);
+    await expect(call(sandbox, '/api/payOutQuery', { mchOrderNo: 'nothing' })).rejects.toThrow(
+      /fetch failed/,
+    );
     expect(lastRequest().response).toEqual({
       fault: 'drop-after-create',
       withheld: {
@@ -144,19 +132,13 @@ describe('CashySandbox faults', () => {
       endpoints: ['getBalance'],
     });
     expect((await call(sandbox, '/api/bankListQuery', {})).json.code).toBe(200);
-    expect((await call(sandbox, '/api/getBalance', {})).json.msg).toBe(
-      'System_busy',
-    );
-    expect((await call(sandbox, '/api/getBalance', {})).json.msg).toBe(
-      'System_busy',
-    );
+    expect((await call(sandbox, '/api/getBalance', {})).json.msg).toBe('System_busy');
+    expect((await call(sandbox, '/api/getBalance', {})).json.msg).toBe('System_busy');
     expect((await call(sandbox, '/api/getBalance', {})).json.code).toBe(200);
-    expect(() =>
-      sandbox.injectFaults({ mode: 'explode' as SandboxFaultMode, count: 1 }),
-    ).toThrow(/not a fault mode/);
-    expect(() => sandbox.injectFaults({ mode: 'timeout', count: 0 })).toThrow(
-      /count/,
+    expect(() => sandbox.injectFaults({ mode: 'explode' as SandboxFaultMode, count: 1 })).toThrow(
+      /not a fault mode/,
     );
+    expect(() => sandbox.injectFaults({ mode: 'timeout', count: 0 })).toThrow(/count/);
   });
 
   it('random faults with a seed are reproducible', async () => {
@@ -185,9 +167,7 @@ describe('CashySandbox faults', () => {
     };
     const first = await run(42);
     expect(await run(42)).toEqual(first);
-    expect(new Set(first)).toEqual(
-      new Set(['ok', 'system-busy', 'http-500', 'system-error']),
-    );
+    expect(new Set(first)).toEqual(new Set(['ok', 'system-busy', 'http-500', 'system-error']));
     expect(await run(7)).not.toEqual(first);
   });
 
@@ -209,11 +189,7 @@ describe('CashySandbox faults', () => {
     const silent = await startReceiver(() => 'hang');
     const busy = await startSandbox({ timeScale: 1 });
     try {
-      await call(
-        busy,
-        '/api/payOut',
-        samplePayout('PEN', { notifyUrl: silent.url }),
-      );
+      await call(busy, '/api/payOut', samplePayout('PEN', { notifyUrl: silent.url }));
       await busy.waitFor(() => silent.received.length >= 1);
       const started = Date.now();
       await busy.stop();

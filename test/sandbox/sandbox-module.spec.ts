@@ -55,9 +55,7 @@ describe('CashySandbox behind PayoutModule', () => {
       payload: { orderNo: order.orderNo, amount: '150.50', fee: '1.50' },
     });
     const deliveries = await sandbox.waitFor(() => {
-      const mine = sandbox.deliveries.filter(
-        (d) => d.orderNo === order.orderNo,
-      );
+      const mine = sandbox.deliveries.filter((d) => d.orderNo === order.orderNo);
       return mine.length === 2 && mine;
     });
     expect(deliveries.every((d) => d.acknowledged)).toBe(true);
@@ -87,9 +85,7 @@ describe('CashySandbox behind PayoutModule', () => {
     const input = samplePayout('PEN', { notifyUrl, remark: 'HOLD' });
     const order = await payouts.createPayout(input);
     expect(sandbox.ordersByMchOrderNo(input.mchOrderNo)).toHaveLength(1);
-    expect(order.orderNo).toBe(
-      sandbox.ordersByMchOrderNo(input.mchOrderNo)[0].orderNo,
-    );
+    expect(order.orderNo).toBe(sandbox.ordersByMchOrderNo(input.mchOrderNo)[0].orderNo);
   });
 
   it('passes queries, bank lists and balances through', async () => {

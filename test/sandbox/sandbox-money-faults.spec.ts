@@ -8,12 +8,7 @@ import {
   type SandboxFaultSpec,
 } from '../../lib/testing';
 import { SANDBOX_DEFAULTS } from '../../lib/testing/sandbox-options.resolver';
-import {
-  call,
-  startReceiver,
-  startSandbox,
-  type Receiver,
-} from './sandbox-test.helpers';
+import { call, startReceiver, startSandbox, type Receiver } from './sandbox-test.helpers';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -52,23 +47,18 @@ describe('CashySandbox money-safety faults', () => {
         'notify-before-answer',
         'mismatch',
       ]);
-      expect(SANDBOX_DEFAULT_RANDOM_FAULT_MODES).toEqual(
-        SANDBOX_FAULT_MODES.slice(0, 6),
-      );
+      expect(SANDBOX_DEFAULT_RANDOM_FAULT_MODES).toEqual(SANDBOX_FAULT_MODES.slice(0, 6));
       expect(SANDBOX_DEFAULTS.lateCommitMs).toBe(800);
     });
 
     it('names a bad option', () => {
-      expect(
-        () =>
-          new CashySandbox({ dedupeMchOrderNo: 'no' as unknown as boolean }),
-      ).toThrow('CashySandbox: dedupeMchOrderNo must be a boolean');
+      expect(() => new CashySandbox({ dedupeMchOrderNo: 'no' as unknown as boolean })).toThrow(
+        'CashySandbox: dedupeMchOrderNo must be a boolean',
+      );
       expect(() => new CashySandbox({ lateCommitMs: -1 })).toThrow(
         'CashySandbox: lateCommitMs must be a non-negative number',
       );
-      expect(() => new CashySandbox({ lateCommitMs: Number.NaN })).toThrow(
-        /lateCommitMs/,
-      );
+      expect(() => new CashySandbox({ lateCommitMs: Number.NaN })).toThrow(/lateCommitMs/);
     });
 
     it('refuses reply and mismatch as random faults, accepts late-commit and notify-before-answer', () => {
@@ -79,9 +69,7 @@ describe('CashySandbox money-safety faults', () => {
               faults: { rate: 0.5, modes: ['timeout', mode] },
             }),
         ).toThrow(
-          new RegExp(
-            `faults\\.modes entry "${mode}" cannot be drawn at random .*injectFaults`,
-          ),
+          new RegExp(`faults\\.modes entry "${mode}" cannot be drawn at random .*injectFaults`),
         );
       }
       expect(
@@ -99,15 +87,13 @@ describe('CashySandbox money-safety faults', () => {
       const sandbox = new CashySandbox();
       const inject = (spec: Partial<SandboxFaultSpec>) => () =>
         sandbox.injectFaults({ count: 1, ...spec } as SandboxFaultSpec);
-      expect(inject({ mode: 'reply' })).toThrow(
-        /injectFaults reply is required for mode "reply"/,
+      expect(inject({ mode: 'reply' })).toThrow(/injectFaults reply is required for mode "reply"/);
+      expect(inject({ mode: 'reply', reply: { body: 'x', httpStatus: 42 } })).toThrow(
+        /reply\.httpStatus must be a whole number from 100 to 599/,
       );
-      expect(
-        inject({ mode: 'reply', reply: { body: 'x', httpStatus: 42 } }),
-      ).toThrow(/reply\.httpStatus must be a whole number from 100 to 599/);
-      expect(
-        inject({ mode: 'reply', reply: { body: 12 as unknown as string } }),
-      ).toThrow(/reply\.body must be a string or a JSON-serializable object/);
+      expect(inject({ mode: 'reply', reply: { body: 12 as unknown as string } })).toThrow(
+        /reply\.body must be a string or a JSON-serializable object/,
+      );
       expect(inject({ mode: 'reply', reply: { body: { n: 1n } } })).toThrow(
         /reply\.body must be a string or a JSON-serializable object/,
       );
@@ -130,15 +116,13 @@ describe('CashySandbox money-safety faults', () => {
       expect(inject({ mode: 'system-error', process: true })).toThrow(
         /process is only for mode "reply"/,
       );
-      expect(inject({ mode: 'mismatch' })).toThrow(
-        /mismatch is required for mode "mismatch"/,
-      );
+      expect(inject({ mode: 'mismatch' })).toThrow(/mismatch is required for mode "mismatch"/);
       expect(inject({ mode: 'mismatch', mismatch: {} })).toThrow(
         /mismatch must set at least one of amount, mchOrderNo, orderStatus, orderNo/,
       );
-      expect(
-        inject({ mode: 'mismatch', mismatch: { status: 'SUCCESS' } as object }),
-      ).toThrow(/mismatch\.status is not a field it can change/);
+      expect(inject({ mode: 'mismatch', mismatch: { status: 'SUCCESS' } as object })).toThrow(
+        /mismatch\.status is not a field it can change/,
+      );
       expect(
         inject({
           mode: 'mismatch',
@@ -203,9 +187,10 @@ describe('CashySandbox money-safety faults', () => {
       const before = sandbox.account('PEN').balance;
       await sandbox.settle(first.json.data.orderNo, 'SUCCESS');
       await sandbox.settle(second.json.data.orderNo, 'SUCCESS');
-      expect(
-        Number(before) - Number(sandbox.account('PEN').balance),
-      ).toBeCloseTo(150.5 + 1.5 + 20 + 1.5, 2);
+      expect(Number(before) - Number(sandbox.account('PEN').balance)).toBeCloseTo(
+        150.5 + 1.5 + 20 + 1.5,
+        2,
+      );
     });
 
     it('is on by default', async () => {
@@ -258,9 +243,7 @@ describe('CashySandbox money-safety faults', () => {
           sandbox.ordersByMchOrderNo(payout.mchOrderNo).length === 1 &&
           sandbox.ordersByMchOrderNo(payout.mchOrderNo),
       );
-      expect(order.createdAt - arrived).toBeGreaterThanOrEqual(
-        lateCommitMs - 2,
-      );
+      expect(order.createdAt - arrived).toBeGreaterThanOrEqual(lateCommitMs - 2);
       const late = await call(sandbox, '/api/payOutQuery', {
         mchOrderNo: payout.mchOrderNo,
       });
@@ -269,8 +252,7 @@ describe('CashySandbox money-safety faults', () => {
         amount: '150.50',
       });
       // What the commit would have answered is recorded once it happened.
-      const withheld = (sandbox.requests[0].response as SandboxFaultReply)
-        .withheld!;
+      const withheld = (sandbox.requests[0].response as SandboxFaultReply).withheld!;
       expect(JSON.parse(withheld.body).data).toMatchObject({
         orderNo: order.orderNo,
         orderStatus: 'PROCESSING',
@@ -281,15 +263,14 @@ describe('CashySandbox money-safety faults', () => {
       // The timeline runs as for any create.
       await sandbox.waitFor(() =>
         sandbox.deliveries.find(
-          (d) =>
-            d.orderNo === order.orderNo &&
-            d.orderStatus === 'SUCCESS' &&
-            d.acknowledged,
+          (d) => d.orderNo === order.orderNo && d.orderStatus === 'SUCCESS' && d.acknowledged,
         ),
       );
-      expect(
-        sandbox.order(order.orderNo)!.history.map((e) => e.orderStatus),
-      ).toEqual(['PROCESSING', 'PAYING', 'SUCCESS']);
+      expect(sandbox.order(order.orderNo)!.history.map((e) => e.orderStatus)).toEqual([
+        'PROCESSING',
+        'PAYING',
+        'SUCCESS',
+      ]);
     });
 
     it('creates nothing when the check fails (a repeat), and nothing when the mchOrderNo is taken before the commit', async () => {
@@ -318,12 +299,12 @@ describe('CashySandbox money-safety faults', () => {
       const retry = await call(sandbox, '/api/payOut', other);
       expect(retry.json.code).toBe(200);
       await sandbox.idle(5_000);
-      expect(
-        sandbox.ordersByMchOrderNo(payout.mchOrderNo).map((o) => o.orderNo),
-      ).toEqual([created.json.data.orderNo]);
-      expect(
-        sandbox.ordersByMchOrderNo(other.mchOrderNo).map((o) => o.orderNo),
-      ).toEqual([retry.json.data.orderNo]);
+      expect(sandbox.ordersByMchOrderNo(payout.mchOrderNo).map((o) => o.orderNo)).toEqual([
+        created.json.data.orderNo,
+      ]);
+      expect(sandbox.ordersByMchOrderNo(other.mchOrderNo).map((o) => o.orderNo)).toEqual([
+        retry.json.data.orderNo,
+      ]);
       expect(faultOf(sandbox, 2).withheld).toEqual({
         httpStatus: 200,
         body: '{"code":400,"msg":"Params_mchOrderNo_repeat"}',
@@ -350,9 +331,7 @@ describe('CashySandbox money-safety faults', () => {
         const orders = loose.ordersByMchOrderNo(payout.mchOrderNo);
         expect(orders).toHaveLength(2);
         expect(orders[0].orderNo).toBe(retry.json.data.orderNo);
-        expect(JSON.parse(faultOf(loose, 0).withheld!.body).data.orderNo).toBe(
-          orders[1].orderNo,
-        );
+        expect(JSON.parse(faultOf(loose, 0).withheld!.body).data.orderNo).toBe(orders[1].orderNo);
       } finally {
         await loose.stop();
       }
@@ -367,9 +346,7 @@ describe('CashySandbox money-safety faults', () => {
       const payout = input({ remark: 'HOLD' });
       hanging(call(sandbox, '/api/payOut', payout));
       await sandbox.waitFor(() => sandbox.requests.length === 1);
-      await expect(sandbox.idle(50)).rejects.toThrow(
-        /still busy after 50 ms \(1 timers/,
-      );
+      await expect(sandbox.idle(50)).rejects.toThrow(/still busy after 50 ms \(1 timers/);
       await sandbox.idle(5_000);
       expect(sandbox.ordersByMchOrderNo(payout.mchOrderNo)).toHaveLength(1);
 
@@ -392,12 +369,7 @@ describe('CashySandbox money-safety faults', () => {
         endpoints: ['getBalance'],
       });
       await expect(
-        call(
-          sandbox,
-          '/api/getBalance',
-          {},
-          { signal: AbortSignal.timeout(100) },
-        ),
+        call(sandbox, '/api/getBalance', {}, { signal: AbortSignal.timeout(100) }),
       ).rejects.toMatchObject({ name: 'TimeoutError' });
       expect(sandbox.requests.at(-1)!.response).toEqual({
         fault: 'late-commit',
@@ -520,14 +492,9 @@ describe('CashySandbox money-safety faults', () => {
       const [order] = sandbox.ordersByMchOrderNo(payout.mchOrderNo);
       expect(order.orderNo).toBe(result.json.data.orderNo);
       // Straight to the final status: no PAYING, and the timeline (processingMs 5 s) no longer runs.
-      expect(order.history.map((e) => e.orderStatus)).toEqual([
-        'PROCESSING',
-        'SUCCESS',
-      ]);
+      expect(order.history.map((e) => e.orderStatus)).toEqual(['PROCESSING', 'SUCCESS']);
 
-      const delivery = sandbox.deliveries.find(
-        (d) => d.orderNo === order.orderNo,
-      )!;
+      const delivery = sandbox.deliveries.find((d) => d.orderNo === order.orderNo)!;
       expect(delivery).toMatchObject({
         orderStatus: 'SUCCESS',
         attempt: 1,
@@ -539,17 +506,11 @@ describe('CashySandbox money-safety faults', () => {
         httpStatus: 200,
         body: result.text,
       });
-      expect(delivery.at + delivery.durationMs).toBeLessThanOrEqual(
-        fault.answeredAt!,
-      );
+      expect(delivery.at + delivery.durationMs).toBeLessThanOrEqual(fault.answeredAt!);
       expect(fault.answeredAt!).toBeLessThanOrEqual(answered);
-      expect(slow.received.map((n) => JSON.parse(n.body).orderStatus)).toEqual([
-        'SUCCESS',
-      ]);
+      expect(slow.received.map((n) => JSON.parse(n.body).orderStatus)).toEqual(['SUCCESS']);
       await sandbox.idle(5_000);
-      expect(
-        sandbox.deliveries.filter((d) => d.orderNo === order.orderNo),
-      ).toHaveLength(1);
+      expect(sandbox.deliveries.filter((d) => d.orderNo === order.orderNo)).toHaveLength(1);
     });
 
     it('follows the remark and answers after the first attempt even when it is not acknowledged', async () => {
@@ -574,18 +535,14 @@ describe('CashySandbox money-safety faults', () => {
           orderStatus: 'FAIL',
           resultDesc: 'BANK_REJECT',
         });
-        const [first] = sandbox.deliveries.filter(
-          (d) => d.orderNo === order.orderNo,
-        );
+        const [first] = sandbox.deliveries.filter((d) => d.orderNo === order.orderNo);
         expect(first).toMatchObject({
           orderStatus: 'FAIL',
           attempt: 1,
           acknowledged: false,
           httpStatus: 500,
         });
-        expect(first.at + first.durationMs).toBeLessThanOrEqual(
-          faultOf(sandbox).answeredAt!,
-        );
+        expect(first.at + first.durationMs).toBeLessThanOrEqual(faultOf(sandbox).answeredAt!);
       } finally {
         await refusing.close();
       }
@@ -674,9 +631,7 @@ describe('CashySandbox money-safety faults', () => {
         orderNo: 'PAYOUT0000000000000000001',
         amount: '150.50',
       });
-      expect(sandbox.order(created.json.data.orderNo)!.orderStatus).toBe(
-        'PROCESSING',
-      );
+      expect(sandbox.order(created.json.data.orderNo)!.orderStatus).toBe('PROCESSING');
       // An answer without data is sent as it is.
       const missing = await call(sandbox, '/api/payOutQuery', {
         mchOrderNo: 'nothing-here',
@@ -711,11 +666,8 @@ describe('CashySandbox money-safety faults', () => {
         );
         await faulty.idle(5_000);
         // Either way every payOut ends up as exactly one order.
-        for (const p of payouts)
-          expect(faulty.ordersByMchOrderNo(p.mchOrderNo)).toHaveLength(1);
-        return faulty.requests.map(
-          (r) => (r.response as SandboxFaultReply).fault,
-        );
+        for (const p of payouts) expect(faulty.ordersByMchOrderNo(p.mchOrderNo)).toHaveLength(1);
+        return faulty.requests.map((r) => (r.response as SandboxFaultReply).fault);
       } finally {
         await faulty.stop();
       }

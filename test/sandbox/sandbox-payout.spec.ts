@@ -1,12 +1,7 @@
 import { PERU_MARKET } from '../../lib/markets/peru.market';
 import { MEXICO_MARKET } from '../../lib/markets/mexico.market';
 import { CashySandbox, samplePayout } from '../../lib/testing';
-import {
-  call,
-  startReceiver,
-  startSandbox,
-  type Receiver,
-} from './sandbox-test.helpers';
+import { call, startReceiver, startSandbox, type Receiver } from './sandbox-test.helpers';
 
 describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
   let sandbox: CashySandbox;
@@ -69,9 +64,7 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
       notifyUrl: receiver.url,
       remark: 'HOLD',
     });
-    const results = await Promise.all(
-      [1, 2, 3, 4].map(() => call(sandbox, '/api/payOut', input)),
-    );
+    const results = await Promise.all([1, 2, 3, 4].map(() => call(sandbox, '/api/payOut', input)));
     expect(results.filter((r) => r.json.code === 200)).toHaveLength(1);
     for (const rejected of results.filter((r) => r.json.code !== 200)) {
       expect(rejected.json).toEqual({
@@ -80,28 +73,21 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
       });
     }
     // A different amount under the same mchOrderNo is refused as well.
-    expect(
-      (await call(sandbox, '/api/payOut', { ...input, amount: '99.00' })).json
-        .msg,
-    ).toBe('Params_mchOrderNo_repeat');
+    expect((await call(sandbox, '/api/payOut', { ...input, amount: '99.00' })).json.msg).toBe(
+      'Params_mchOrderNo_repeat',
+    );
     expect(sandbox.ordersByMchOrderNo(input.mchOrderNo)).toHaveLength(1);
   });
 
   it('maps the first broken rule to Params_<field>_Required or Params_<field>_error', async () => {
-    const expectMsg = async (
-      input: object,
-      msg: string,
-      currency: 'PEN' | 'MXN' = 'PEN',
-    ) =>
-      expect(
-        (await call(sandbox, '/api/payOut', input, { currency })).json,
-      ).toEqual({ code: 400, msg });
+    const expectMsg = async (input: object, msg: string, currency: 'PEN' | 'MXN' = 'PEN') =>
+      expect((await call(sandbox, '/api/payOut', input, { currency })).json).toEqual({
+        code: 400,
+        msg,
+      });
     const pen = samplePayout('PEN', { notifyUrl: receiver.url });
     await expectMsg({ ...pen, remark: undefined }, 'Params_remark_Required');
-    await expectMsg(
-      { ...pen, notifyUrl: undefined },
-      'Params_notifyUrl_Required',
-    );
+    await expectMsg({ ...pen, notifyUrl: undefined }, 'Params_notifyUrl_Required');
     await expectMsg({ ...pen, amount: '5.00' }, 'Params_amount_error');
     await expectMsg({ ...pen, amount: '10.001' }, 'Params_amount_error');
     await expectMsg({ ...pen, bankId: 999 }, 'Params_bankId_error');
@@ -111,16 +97,8 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
     await expectMsg({ ...pen, currency: 'MXN' }, 'Params_currency_error'); // the PEN account does not serve MXN
     await expectMsg({ ...pen, surprise: 1 }, 'Params_surprise_error');
     const mxn = samplePayout('MXN', { notifyUrl: receiver.url });
-    await expectMsg(
-      { ...mxn, amount: '1500.50' },
-      'Params_amount_error',
-      'MXN',
-    );
-    await expectMsg(
-      { ...mxn, accountNo: '002010077777777779' },
-      'Params_accountNo_error',
-      'MXN',
-    );
+    await expectMsg({ ...mxn, amount: '1500.50' }, 'Params_amount_error', 'MXN');
+    await expectMsg({ ...mxn, accountNo: '002010077777777779' }, 'Params_accountNo_error', 'MXN');
     expect(sandbox.ordersByMchOrderNo(pen.mchOrderNo)).toHaveLength(0);
     expect(sandbox.ordersByMchOrderNo(mxn.mchOrderNo)).toHaveLength(0);
   });
@@ -137,9 +115,7 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
     } finally {
       await strict.stop();
     }
-    expect(() => new CashySandbox({ limits: { PEN: { min: 'abc' } } })).toThrow(
-      /limits\.PEN\.min/,
-    );
+    expect(() => new CashySandbox({ limits: { PEN: { min: 'abc' } } })).toThrow(/limits\.PEN\.min/);
   });
 
   it('queries by orderNo or mchOrderNo; fee and completionTime only once SUCCESS', async () => {
@@ -173,9 +149,7 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
       fee: '1.50',
       resultDesc: 'SUCCESS',
     });
-    expect(paid.json.data.completionTime).toMatch(
-      /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/,
-    );
+    expect(paid.json.data.completionTime).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     // Both given: they must name the same order.
     expect(
       (
@@ -203,10 +177,10 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
         })
       ).json,
     ).toEqual({ code: 400, msg: 'Order_not_exist' });
-    expect(
-      (await call(sandbox, '/api/payOutQuery', { mchOrderNo: 'never-sent' }))
-        .json,
-    ).toEqual({ code: 400, msg: 'Order_not_exist' });
+    expect((await call(sandbox, '/api/payOutQuery', { mchOrderNo: 'never-sent' })).json).toEqual({
+      code: 400,
+      msg: 'Order_not_exist',
+    });
     const mine = (
       await call(
         sandbox,
@@ -225,9 +199,10 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
       code: 400,
       msg: 'Params_orderNo_Required',
     });
-    expect(
-      (await call(sandbox, '/api/payOutQuery', { orderNo: 12 })).json,
-    ).toEqual({ code: 400, msg: 'Params_orderNo_error' });
+    expect((await call(sandbox, '/api/payOutQuery', { orderNo: 12 })).json).toEqual({
+      code: 400,
+      msg: 'Params_orderNo_error',
+    });
   });
 
   it('lists each account’s market banks', async () => {
@@ -238,12 +213,7 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
       bankCode: PERU_MARKET.banks[2].bankCode,
       bankName: PERU_MARKET.banks[2].bankName,
     });
-    const mxn = await call(
-      sandbox,
-      '/api/bankListQuery',
-      {},
-      { currency: 'MXN' },
-    );
+    const mxn = await call(sandbox, '/api/bankListQuery', {}, { currency: 'MXN' });
     expect(mxn.json.data).toHaveLength(MEXICO_MARKET.banks.length);
     expect(mxn.json.data).toContainEqual({
       bankId: 24,
@@ -265,8 +235,7 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
       ],
     });
     try {
-      const balance = async () =>
-        (await call(fresh, '/api/getBalance', {})).json.data.balance;
+      const balance = async () => (await call(fresh, '/api/getBalance', {})).json.data.balance;
       const first = (
         await call(
           fresh,
@@ -344,9 +313,9 @@ describe('CashySandbox payOut, payOutQuery, bankListQuery, getBalance', () => {
     ).toThrow(/currencies/);
     expect(() => new CashySandbox({ timeScale: 0 })).toThrow(/timeScale/);
     expect(() => new CashySandbox({ faults: { rate: 2 } })).toThrow(/rate/);
-    expect(
-      () => new CashySandbox({ faults: { rate: 0.1, endpoints: ['payIn'] } }),
-    ).toThrow(/payIn/);
+    expect(() => new CashySandbox({ faults: { rate: 0.1, endpoints: ['payIn'] } })).toThrow(
+      /payIn/,
+    );
     expect(() => new CashySandbox().baseUrl).toThrow(/start/);
   });
 });

@@ -1,8 +1,4 @@
-import {
-  CashySandbox,
-  samplePayout,
-  signCashyPayload,
-} from '../../lib/testing';
+import { CashySandbox, samplePayout, signCashyPayload } from '../../lib/testing';
 import { call, startSandbox } from './sandbox-test.helpers';
 
 describe('CashySandbox request checks', () => {
@@ -32,56 +28,35 @@ describe('CashySandbox request checks', () => {
     );
     expect(wrong.httpStatus).toBe(200);
     expect(wrong.json).toEqual({ code: 401, msg: 'Sign_verify_error' });
-    const otherKey = await call(
-      sandbox,
-      '/api/getBalance',
-      {},
-      { apiKey: 'not-the-key' },
-    );
+    const otherKey = await call(sandbox, '/api/getBalance', {}, { apiKey: 'not-the-key' });
     expect(otherKey.json.msg).toBe('Sign_verify_error');
-    const missing = await call(
-      sandbox,
-      '/api/getBalance',
-      {},
-      { headers: { Sign: undefined } },
-    );
+    const missing = await call(sandbox, '/api/getBalance', {}, { headers: { Sign: undefined } });
     expect(missing.json).toEqual({ code: 401, msg: 'Sign_verify_error' });
   });
 
   it('accepts a lower-case hex Sign', async () => {
     const body = JSON.stringify({ nonceStr: 'abc123' });
-    const sign = signCashyPayload(
-      body,
-      sandbox.account('PEN').apiKey,
-    ).toLowerCase();
+    const sign = signCashyPayload(body, sandbox.account('PEN').apiKey).toLowerCase();
     const result = await call(sandbox, '/api/getBalance', body, { sign });
     expect(result.json.code).toBe(200);
   });
 
   it('checks the MerchantId header: missing, not a number, unknown', async () => {
     expect(
-      (
-        await call(
-          sandbox,
-          '/api/getBalance',
-          {},
-          { headers: { MerchantId: undefined } },
-        )
-      ).json,
+      (await call(sandbox, '/api/getBalance', {}, { headers: { MerchantId: undefined } })).json,
     ).toEqual({ code: 401, msg: 'MerchantId_is_null' });
-    expect(
-      (await call(sandbox, '/api/getBalance', {}, { merchantId: '10020x1' }))
-        .json,
-    ).toEqual({ code: 401, msg: 'MerchantId_not_Number' });
-    expect(
-      (await call(sandbox, '/api/getBalance', {}, { merchantId: '9999999' }))
-        .json,
-    ).toEqual({ code: 401, msg: 'MerchantId_is_error' });
+    expect((await call(sandbox, '/api/getBalance', {}, { merchantId: '10020x1' })).json).toEqual({
+      code: 401,
+      msg: 'MerchantId_not_Number',
+    });
+    expect((await call(sandbox, '/api/getBalance', {}, { merchantId: '9999999' })).json).toEqual({
+      code: 401,
+      msg: 'MerchantId_is_error',
+    });
   });
 
   it('verifies the exact bytes received: odd whitespace signed as sent is accepted', async () => {
-    const body =
-      '{ "nonceStr" :\t"odd-spacing" ,\n  "orderNo": "PAYOUT0000000000000000000"  }\n';
+    const body = '{ "nonceStr" :\t"odd-spacing" ,\n  "orderNo": "PAYOUT0000000000000000000"  }\n';
     const result = await call(sandbox, '/api/payOutQuery', body);
     expect(result.json).toEqual({ code: 400, msg: 'Order_not_exist' }); // past the signature check
     // The same object re-serialized is different bytes: the signature of the compact form fails.
@@ -89,36 +64,29 @@ describe('CashySandbox request checks', () => {
       JSON.stringify(JSON.parse(body)),
       sandbox.account('PEN').apiKey,
     );
-    expect(
-      (await call(sandbox, '/api/payOutQuery', body, { sign: compactSign }))
-        .json.msg,
-    ).toBe('Sign_verify_error');
+    expect((await call(sandbox, '/api/payOutQuery', body, { sign: compactSign })).json.msg).toBe(
+      'Sign_verify_error',
+    );
     expect(sandbox.requests.at(-2)!.body).toBe(body);
   });
 
   it('verifies over UTF-8 bytes of non-ASCII bodies', async () => {
     const body = JSON.stringify({ nonceStr: 'ñandú-1', mchOrderNo: 'NO-SUCH' });
-    expect((await call(sandbox, '/api/payOutQuery', body)).json.msg).toBe(
-      'Order_not_exist',
-    );
+    expect((await call(sandbox, '/api/payOutQuery', body)).json.msg).toBe('Order_not_exist');
   });
 
   it('rejects the wrong method, content type, an empty body, bad JSON and a missing nonceStr', async () => {
+    expect((await call(sandbox, '/api/getBalance', {}, { method: 'PUT' })).json).toEqual({
+      code: 400,
+      msg: 'RequestMethod_not_post',
+    });
+    expect((await call(sandbox, '/api/getBalance', {}, { method: 'GET' })).json).toEqual({
+      code: 400,
+      msg: 'RequestMethod_not_post',
+    });
     expect(
-      (await call(sandbox, '/api/getBalance', {}, { method: 'PUT' })).json,
-    ).toEqual({ code: 400, msg: 'RequestMethod_not_post' });
-    expect(
-      (await call(sandbox, '/api/getBalance', {}, { method: 'GET' })).json,
-    ).toEqual({ code: 400, msg: 'RequestMethod_not_post' });
-    expect(
-      (
-        await call(
-          sandbox,
-          '/api/getBalance',
-          {},
-          { headers: { 'Content-Type': 'text/plain' } },
-        )
-      ).json,
+      (await call(sandbox, '/api/getBalance', {}, { headers: { 'Content-Type': 'text/plain' } }))
+        .json,
     ).toEqual({ code: 400, msg: 'RequestContentType_not_json' });
     expect(
       (
@@ -134,9 +102,10 @@ describe('CashySandbox request checks', () => {
       code: 400,
       msg: 'RequestBody_is_null',
     });
-    expect(
-      (await call(sandbox, '/api/getBalance', '{"nonceStr":')).json,
-    ).toEqual({ code: 400, msg: 'Params_jsonFormat_error' });
+    expect((await call(sandbox, '/api/getBalance', '{"nonceStr":')).json).toEqual({
+      code: 400,
+      msg: 'Params_jsonFormat_error',
+    });
     expect((await call(sandbox, '/api/getBalance', '[1,2]')).json).toEqual({
       code: 400,
       msg: 'Params_jsonFormat_error',
@@ -145,9 +114,10 @@ describe('CashySandbox request checks', () => {
       code: 400,
       msg: 'Params_nonceStr_Required',
     });
-    expect(
-      (await call(sandbox, '/api/getBalance', '{"nonceStr":42}')).json,
-    ).toEqual({ code: 400, msg: 'Params_nonceStr_error' });
+    expect((await call(sandbox, '/api/getBalance', '{"nonceStr":42}')).json).toEqual({
+      code: 400,
+      msg: 'Params_nonceStr_error',
+    });
   });
 
   it('answers an unknown path with HTTP 404 and an envelope', async () => {

@@ -3,10 +3,7 @@ import { SANDBOX_RETRY_MINUTES } from '../../lib/testing/sandbox-notifier';
 import { call, startReceiver, startSandbox } from './sandbox-test.helpers';
 
 /** Creates a HOLD order and settles it, so exactly one delivery chain runs. */
-async function settledOrder(
-  sandbox: CashySandbox,
-  notifyUrl: string,
-): Promise<string> {
+async function settledOrder(sandbox: CashySandbox, notifyUrl: string): Promise<string> {
   const result = await call(
     sandbox,
     '/api/payOut',
@@ -25,24 +22,12 @@ describe('CashySandbox webhook retries', () => {
     const sandbox = await startSandbox({ timeScale: 0.001 }); // one minute = 60 ms
     try {
       const orderNo = await settledOrder(sandbox, receiver.url);
-      await sandbox.waitFor(() =>
-        sandbox.deliveries.some((d) => d.acknowledged),
-      );
+      await sandbox.waitFor(() => sandbox.deliveries.some((d) => d.acknowledged));
       await sandbox.idle();
       const attempts = sandbox.deliveries.filter((d) => d.orderNo === orderNo);
       expect(attempts.map((d) => d.attempt)).toEqual([1, 2, 3, 4]);
-      expect(attempts.map((d) => d.acknowledged)).toEqual([
-        false,
-        false,
-        false,
-        true,
-      ]);
-      expect(attempts.map((d) => d.responseBody)).toEqual([
-        'FAIL',
-        'FAIL',
-        'FAIL',
-        'SUCCESS',
-      ]);
+      expect(attempts.map((d) => d.acknowledged)).toEqual([false, false, false, true]);
+      expect(attempts.map((d) => d.responseBody)).toEqual(['FAIL', 'FAIL', 'FAIL', 'SUCCESS']);
       expect(new Set(attempts.map((d) => d.body)).size).toBe(1); // the same bytes every time
       const gaps = attempts.slice(1).map((d, i) => d.at - attempts[i].at);
       [60, 120, 240].forEach((expected, i) => {
@@ -67,14 +52,9 @@ describe('CashySandbox webhook retries', () => {
       const attempts = sandbox.deliveries.filter((d) => d.orderNo === orderNo);
       expect(attempts).toHaveLength(SANDBOX_RETRY_MINUTES.length + 1);
       expect(attempts).toHaveLength(11);
-      expect(attempts.map((d) => d.attempt)).toEqual([
-        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-      ]);
+      expect(attempts.map((d) => d.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
       expect(
-        attempts.every(
-          (d) =>
-            !d.acknowledged && d.httpStatus === 200 && d.responseBody === 'OK',
-        ),
+        attempts.every((d) => !d.acknowledged && d.httpStatus === 200 && d.responseBody === 'OK'),
       ).toBe(true);
       await new Promise((r) => setTimeout(r, 50));
       expect(receiver.received).toHaveLength(11);
@@ -85,14 +65,7 @@ describe('CashySandbox webhook retries', () => {
   });
 
   it('counts only the exact body SUCCESS as an acknowledgement', async () => {
-    const answers = [
-      'SUCCESS\n',
-      ' SUCCESS',
-      '"SUCCESS"',
-      'success',
-      '{"code":200}',
-      'SUCCESS',
-    ];
+    const answers = ['SUCCESS\n', ' SUCCESS', '"SUCCESS"', 'success', '{"code":200}', 'SUCCESS'];
     const receiver = await startReceiver((n) => ({
       body: answers[n - 1] ?? 'SUCCESS',
     }));
@@ -124,8 +97,7 @@ describe('CashySandbox webhook retries', () => {
     try {
       const orderNo = await settledOrder(sandbox, deadUrl);
       await sandbox.waitFor(
-        () =>
-          sandbox.deliveries.filter((d) => d.orderNo === orderNo).length >= 2,
+        () => sandbox.deliveries.filter((d) => d.orderNo === orderNo).length >= 2,
       );
       const [first] = sandbox.deliveries;
       expect(first).toMatchObject({

@@ -1,10 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  CashySandbox,
-  cashyHeaders,
-  type CashySandboxOptions,
-} from '../../lib/testing';
+import { CashySandbox, cashyHeaders, type CashySandboxOptions } from '../../lib/testing';
 import type { PayoutCurrency } from '../../lib/payout.types';
 
 /** One notification the receiver got. */
@@ -36,13 +32,11 @@ export async function startReceiver(
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       received.push({ at: Date.now(), headers: req.headers, body });
-      void Promise.resolve(receiver.answer(received.length, body)).then(
-        (reply) => {
-          if (reply === 'hang' || res.destroyed) return;
-          res.writeHead(reply.status ?? 200, { 'Content-Type': 'text/plain' });
-          res.end(reply.body);
-        },
-      );
+      void Promise.resolve(receiver.answer(received.length, body)).then((reply) => {
+        if (reply === 'hang' || res.destroyed) return;
+        res.writeHead(reply.status ?? 200, { 'Content-Type': 'text/plain' });
+        res.end(reply.body);
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -93,10 +87,7 @@ export async function call(
   options: CallOptions = {},
 ): Promise<CallResult> {
   const account = sandbox.account(options.currency ?? 'PEN');
-  const text =
-    typeof body === 'string'
-      ? body
-      : JSON.stringify({ nonceStr: 'n0nce1234', ...body });
+  const text = typeof body === 'string' ? body : JSON.stringify({ nonceStr: 'n0nce1234', ...body });
   const headers: Record<string, string> = cashyHeaders(
     text,
     options.merchantId ?? account.merchantId,
@@ -130,9 +121,7 @@ export async function call(
 }
 
 /** Starts a sandbox with fast defaults for tests; remember to `stop()` it. */
-export async function startSandbox(
-  options: CashySandboxOptions = {},
-): Promise<CashySandbox> {
+export async function startSandbox(options: CashySandboxOptions = {}): Promise<CashySandbox> {
   const sandbox = new CashySandbox({
     processingMs: 10,
     payingMs: 20,

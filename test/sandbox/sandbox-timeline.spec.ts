@@ -5,12 +5,7 @@ import {
   samplePayout,
   type SandboxDeliveryRecord,
 } from '../../lib/testing';
-import {
-  call,
-  startReceiver,
-  startSandbox,
-  type Receiver,
-} from './sandbox-test.helpers';
+import { call, startReceiver, startSandbox, type Receiver } from './sandbox-test.helpers';
 
 describe('CashySandbox outcomes and notifications', () => {
   let sandbox: CashySandbox;
@@ -25,10 +20,7 @@ describe('CashySandbox outcomes and notifications', () => {
     await receiver.close();
   });
 
-  async function create(
-    currency: 'PEN' | 'MXN',
-    remark: string,
-  ): Promise<string> {
+  async function create(currency: 'PEN' | 'MXN', remark: string): Promise<string> {
     const result = await call(
       sandbox,
       '/api/payOut',
@@ -38,24 +30,16 @@ describe('CashySandbox outcomes and notifications', () => {
     expect(result.json.code).toBe(200);
     return result.json.data.orderNo;
   }
-  const deliveriesOf = (orderNo: string) =>
-    sandbox.deliveries.filter((d) => d.orderNo === orderNo);
-  const statuses = (orderNo: string) =>
-    deliveriesOf(orderNo).map((d) => d.orderStatus);
+  const deliveriesOf = (orderNo: string) => sandbox.deliveries.filter((d) => d.orderNo === orderNo);
+  const statuses = (orderNo: string) => deliveriesOf(orderNo).map((d) => d.orderStatus);
   const untilStatuses = (orderNo: string, count: number) =>
-    sandbox.waitFor(
-      () => deliveriesOf(orderNo).length >= count && deliveriesOf(orderNo),
-    );
+    sandbox.waitFor(() => deliveriesOf(orderNo).length >= count && deliveriesOf(orderNo));
 
   it('pays a plain remark: PROCESSING, then PAYING, then SUCCESS, each notified and signed', async () => {
     const orderNo = await create('PEN', 'payout');
     await untilStatuses(orderNo, 2);
     const order = sandbox.order(orderNo)!;
-    expect(order.history.map((h) => h.orderStatus)).toEqual([
-      'PROCESSING',
-      'PAYING',
-      'SUCCESS',
-    ]);
+    expect(order.history.map((h) => h.orderStatus)).toEqual(['PROCESSING', 'PAYING', 'SUCCESS']);
     expect(order.history[1].at - order.history[0].at).toBeGreaterThanOrEqual(9);
     expect(statuses(orderNo)).toEqual(['PAYING', 'SUCCESS']);
 
@@ -99,13 +83,9 @@ describe('CashySandbox outcomes and notifications', () => {
     expect(seen.headers['content-type']).toBe('application/json');
     expect(seen.headers.merchantid).toBe('1002001');
     expect(seen.headers.sign).toMatch(/^[0-9A-F]{32}$/);
-    expect(
-      verifyCashySignature(
-        Buffer.from(seen.body),
-        'sandbox-pen-key',
-        seen.headers.sign,
-      ),
-    ).toBe(true);
+    expect(verifyCashySignature(Buffer.from(seen.body), 'sandbox-pen-key', seen.headers.sign)).toBe(
+      true,
+    );
     expect(success).toMatchObject({
       attempt: 1,
       chain: expect.any(Number),
@@ -163,9 +143,7 @@ describe('CashySandbox outcomes and notifications', () => {
       fee: null,
       completionTime: null,
     });
-    expect(
-      reversal.at - (success.at + success.durationMs),
-    ).toBeGreaterThanOrEqual(15);
+    expect(reversal.at - (success.at + success.durationMs)).toBeGreaterThanOrEqual(15);
     expect(sandbox.order(orderNo)).toMatchObject({
       orderStatus: 'FAIL',
       reversed: true,
@@ -191,12 +169,8 @@ describe('CashySandbox outcomes and notifications', () => {
     expect(JSON.parse(deliveriesOf(orderNo)[0].body).resultDesc).toBe(
       'CLABE_INSTITUTION_NOT_MATCH',
     );
-    await expect(sandbox.settle(orderNo, 'SUCCESS')).rejects.toThrow(
-      /already FAIL/,
-    );
-    await expect(sandbox.settle('PAYOUT404', 'SUCCESS')).rejects.toThrow(
-      /no order/,
-    );
+    await expect(sandbox.settle(orderNo, 'SUCCESS')).rejects.toThrow(/already FAIL/);
+    await expect(sandbox.settle('PAYOUT404', 'SUCCESS')).rejects.toThrow(/no order/);
   });
 
   it('reverse() returns a SUCCESS MXN order and refuses anything else', async () => {
@@ -241,9 +215,7 @@ describe('CashySandbox outcomes and notifications', () => {
       );
       await new Promise((r) => setTimeout(r, 30));
       await manual.idle();
-      expect(manual.order(result.json.data.orderNo)!.orderStatus).toBe(
-        'PROCESSING',
-      );
+      expect(manual.order(result.json.data.orderNo)!.orderStatus).toBe('PROCESSING');
       expect(manual.deliveries).toHaveLength(0);
     } finally {
       await manual.stop();
@@ -263,15 +235,11 @@ describe('CashySandbox outcomes and notifications', () => {
       );
       const orderNo = result.json.data.orderNo;
       const success = await independent.waitFor(() =>
-        independent.deliveries.find(
-          (d) => d.orderNo === orderNo && d.orderStatus === 'SUCCESS',
-        ),
+        independent.deliveries.find((d) => d.orderNo === orderNo && d.orderStatus === 'SUCCESS'),
       );
       expect(success.acknowledged).toBe(true);
       const paying = await independent.waitFor(() =>
-        independent.deliveries.find(
-          (d: SandboxDeliveryRecord) => d.orderStatus === 'PAYING',
-        ),
+        independent.deliveries.find((d: SandboxDeliveryRecord) => d.orderStatus === 'PAYING'),
       );
       expect(paying).toMatchObject({
         acknowledged: false,

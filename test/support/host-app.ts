@@ -94,9 +94,7 @@ export async function startHostApp(
       extra.eventEmitter === 'after'
         ? [payoutModule, ...(extra.imports ?? []), EventEmitterModule.forRoot()]
         : [
-            ...(extra.eventEmitter === false
-              ? []
-              : [EventEmitterModule.forRoot()]),
+            ...(extra.eventEmitter === false ? [] : [EventEmitterModule.forRoot()]),
             payoutModule,
             ...(extra.imports ?? []),
           ],

@@ -1,9 +1,4 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** What the gateway does with one create. */
@@ -51,9 +46,7 @@ export class HostileGateway {
   /** When set, every lookup not otherwise scripted behaves so. */
   defaultLookup: LookupBehaviour = 'ok';
   /** Rewrites every lookup's answer (a gateway answering about another order). */
-  rewriteLookup?: (
-    mchOrderNo: string | undefined,
-  ) => Record<string, unknown> | undefined;
+  rewriteLookup?: (mchOrderNo: string | undefined) => Record<string, unknown> | undefined;
   private readonly hung: Record<string, unknown>[] = [];
   private readonly openResponses = new Set<ServerResponse>();
   private readonly heldWaiters: ((h: Held) => void)[] = [];
@@ -93,19 +86,14 @@ export class HostileGateway {
   async stop(): Promise<void> {
     for (const res of this.openResponses) res.socket?.destroy();
     this.server?.closeAllConnections();
-    await new Promise<void>((r) =>
-      this.server ? this.server.close(() => r()) : r(),
-    );
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<
-        string,
-        unknown
-      >;
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       body.merchantId ??= req.headers.merchantid;
       if (req.url === '/api/payOut') return this.payOut(body, res);
       if (req.url === '/api/payOutQuery') return this.payOutQuery(body, res);
@@ -144,16 +132,11 @@ export class HostileGateway {
     }
   }
 
-  private payOutQuery(
-    body: Record<string, unknown>,
-    res: ServerResponse,
-  ): void {
+  private payOutQuery(body: Record<string, unknown>, res: ServerResponse): void {
     this.lookups++;
     const behaviour = this.lookupsQ.shift() ?? this.defaultLookup;
-    const orderNo =
-      body.orderNo === undefined ? undefined : String(body.orderNo);
-    const mchOrderNo =
-      body.mchOrderNo === undefined ? undefined : String(body.mchOrderNo);
+    const orderNo = body.orderNo === undefined ? undefined : String(body.orderNo);
+    const mchOrderNo = body.mchOrderNo === undefined ? undefined : String(body.mchOrderNo);
     const found =
       behaviour === 'lie-absent'
         ? undefined
@@ -169,8 +152,7 @@ export class HostileGateway {
           ? { code: 200, msg: 'SUCCESS', data: this.view(found) }
           : { code: 400, msg: 'Order_not_exist' };
     const rewritten = this.rewriteLookup?.(mchOrderNo);
-    if (rewritten)
-      return this.answer(res, { code: 200, msg: 'SUCCESS', data: rewritten });
+    if (rewritten) return this.answer(res, { code: 200, msg: 'SUCCESS', data: rewritten });
     if (behaviour !== 'hold') return this.answer(res, reply);
     this.openResponses.add(res);
     const held: Held = {
@@ -201,9 +183,7 @@ export class HostileGateway {
 
   private answer(res: ServerResponse, envelope: unknown): void {
     this.openResponses.delete(res);
-    res
-      .writeHead(200, { 'Content-Type': 'application/json' })
-      .end(JSON.stringify(envelope));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(envelope));
   }
 }
 

@@ -1,9 +1,4 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** An order the gateway created. */
@@ -104,11 +99,7 @@ export class LateCommitGateway {
   }
 
   /** Moves every order of `mchOrderNo` to `orderStatus` (as the bank's answer would). */
-  setStatus(
-    mchOrderNo: string,
-    orderStatus: string,
-    resultDesc?: string,
-  ): void {
+  setStatus(mchOrderNo: string, orderStatus: string, resultDesc?: string): void {
     for (const order of this.ordersOf(mchOrderNo)) {
       order.orderStatus = orderStatus;
       if (resultDesc !== undefined) order.resultDesc = resultDesc;
@@ -132,28 +123,21 @@ export class LateCommitGateway {
 
   async start(): Promise<string> {
     this.server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve) =>
-      this.server!.listen(0, '127.0.0.1', resolve),
-    );
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
     for (const res of this.openResponses) res.socket?.destroy();
     this.server?.closeAllConnections();
-    await new Promise<void>(
-      (resolve) => this.server?.close(() => resolve()) ?? resolve(),
-    );
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<
-        string,
-        unknown
-      >;
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
       body.merchantId ??= req.headers.merchantid;
       if (req.url === '/api/payOut') return this.payOut(body, res);
       if (req.url === '/api/payOutQuery') return this.payOutQuery(body, res);
@@ -185,10 +169,7 @@ export class LateCommitGateway {
     void this.beforeCreateAnswer().then(() => this.answer(res, envelope));
   }
 
-  private payOutQuery(
-    body: Record<string, unknown>,
-    res: ServerResponse,
-  ): void {
+  private payOutQuery(body: Record<string, unknown>, res: ServerResponse): void {
     this.lookups++;
     this.lookupLog.push(String(body.mchOrderNo));
     if (this.hangLookups > 0) {
@@ -242,8 +223,6 @@ export class LateCommitGateway {
 
   private answer(res: ServerResponse, envelope: unknown): void {
     this.openResponses.delete(res);
-    res
-      .writeHead(200, { 'Content-Type': 'application/json' })
-      .end(JSON.stringify(envelope));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(envelope));
   }
 }

@@ -17,9 +17,7 @@ export const MXN_ACCOUNT = {
 let sequence = 0;
 
 /** A notification body as Cashy sends it, for a fresh order unless `orderNo` is given. */
-export function notification(
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
+export function notification(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   sequence++;
   return {
     orderStatus: 'SUCCESS',
@@ -49,13 +47,9 @@ export async function deliver(
   const headers: Record<string, string> = {
     'Content-Type': options.contentType ?? 'application/json',
   };
-  const merchantId =
-    options.merchantId === undefined ? account.merchantId : options.merchantId;
+  const merchantId = options.merchantId === undefined ? account.merchantId : options.merchantId;
   if (merchantId !== null) headers.MerchantId = merchantId;
-  const sign =
-    options.sign === undefined
-      ? signCashyBody(text, account.apiKey)
-      : options.sign;
+  const sign = options.sign === undefined ? signCashyBody(text, account.apiKey) : options.sign;
   if (sign !== null) headers.Sign = sign;
   const response = await fetch(url, { method: 'POST', headers, body: text });
   return {

@@ -4,9 +4,7 @@ import type { PayoutStore } from '../../lib';
  * The open-payout index contract every `PayoutStore` must meet (built-in reconciliation): run by the
  * memory and Redis store suites. `fresh()` gives a store with nothing tracked.
  */
-export function describeOpenIndexContract(
-  fresh: () => PayoutStore | Promise<PayoutStore>,
-): void {
+export function describeOpenIndexContract(fresh: () => PayoutStore | Promise<PayoutStore>): void {
   describe('open-payout index', () => {
     let store: PayoutStore;
     beforeEach(async () => {
@@ -26,19 +24,24 @@ export function describeOpenIndexContract(
       ]);
       // Leased until 1500: nobody takes them again before then, and they come back after.
       expect(await store.takeDueOpen(1_499, 10, 1_000)).toEqual([]);
-      expect(
-        (await store.takeDueOpen(1_500, 10, 1_000)).map((e) => e.mchOrderNo),
-      ).toEqual(['A', 'B', 'C']);
+      expect((await store.takeDueOpen(1_500, 10, 1_000)).map((e) => e.mchOrderNo)).toEqual([
+        'A',
+        'B',
+        'C',
+      ]);
     });
 
     it('takes at most limit entries', async () => {
       for (let i = 0; i < 5; i++) await store.trackOpen(`L${i}`, i, i);
-      expect(
-        (await store.takeDueOpen(100, 2, 1_000)).map((e) => e.mchOrderNo),
-      ).toEqual(['L0', 'L1']);
-      expect(
-        (await store.takeDueOpen(100, 10, 1_000)).map((e) => e.mchOrderNo),
-      ).toEqual(['L2', 'L3', 'L4']);
+      expect((await store.takeDueOpen(100, 2, 1_000)).map((e) => e.mchOrderNo)).toEqual([
+        'L0',
+        'L1',
+      ]);
+      expect((await store.takeDueOpen(100, 10, 1_000)).map((e) => e.mchOrderNo)).toEqual([
+        'L2',
+        'L3',
+        'L4',
+      ]);
     });
 
     it('reschedules, keeps the first openedAt, and forgets untracked entries', async () => {
@@ -51,9 +54,7 @@ export function describeOpenIndexContract(
       expect(await store.takeDueOpen(500, 10, 1_000)).toEqual([
         { mchOrderNo: 'R', openedAt: 5, dueAt: 500 },
       ]);
-      expect(await store.listOpen(10)).toEqual([
-        { mchOrderNo: 'R', openedAt: 5, dueAt: 1_500 },
-      ]);
+      expect(await store.listOpen(10)).toEqual([{ mchOrderNo: 'R', openedAt: 5, dueAt: 1_500 }]);
     });
 
     it('gives two concurrent takers disjoint entries', async () => {
@@ -71,16 +72,11 @@ export function describeOpenIndexContract(
       await store.trackOpen('P1', 10, 900);
       await store.trackOpen('P2', 20, 100);
       await store.trackOpen('P3', 30, 500);
-      expect((await store.listOpen(2)).map((e) => e.mchOrderNo)).toEqual([
-        'P1',
-        'P2',
+      expect((await store.listOpen(2)).map((e) => e.mchOrderNo)).toEqual(['P1', 'P2']);
+      expect(await store.listOpen(2, { openedAt: 20, mchOrderNo: 'P2' })).toEqual([
+        { mchOrderNo: 'P3', openedAt: 30, dueAt: 500 },
       ]);
-      expect(
-        await store.listOpen(2, { openedAt: 20, mchOrderNo: 'P2' }),
-      ).toEqual([{ mchOrderNo: 'P3', openedAt: 30, dueAt: 500 }]);
-      expect(
-        await store.listOpen(2, { openedAt: 30, mchOrderNo: 'P3' }),
-      ).toEqual([]);
+      expect(await store.listOpen(2, { openedAt: 30, mchOrderNo: 'P3' })).toEqual([]);
     });
 
     it('continues a listing whose cursor entry settled between pages, ties by mchOrderNo', async () => {
@@ -91,9 +87,7 @@ export function describeOpenIndexContract(
       const first = await store.listOpen(2);
       expect(first.map((e) => e.mchOrderNo)).toEqual(['T-A', 'T-B']);
       await store.untrackOpen('T-B');
-      expect(
-        (await store.listOpen(10, first[1])).map((e) => e.mchOrderNo),
-      ).toEqual(['T-C', 'T-D']);
+      expect((await store.listOpen(10, first[1])).map((e) => e.mchOrderNo)).toEqual(['T-C', 'T-D']);
     });
 
     it('counts open payouts apart from those watched for a return, keeping the first watch end', async () => {
@@ -102,9 +96,7 @@ export function describeOpenIndexContract(
       await store.trackOpen('W1', 3, 100, { watchUntil: 5_000 });
       await store.trackOpen('W1', 3, 200, { watchUntil: 9_000 });
       expect(await store.countOpen?.()).toEqual({ open: 2, watching: 1 });
-      expect(
-        (await store.listOpen(10)).find((e) => e.mchOrderNo === 'W1'),
-      ).toEqual({
+      expect((await store.listOpen(10)).find((e) => e.mchOrderNo === 'W1')).toEqual({
         mchOrderNo: 'W1',
         openedAt: 3,
         dueAt: 200,
@@ -122,9 +114,7 @@ export function describeOpenIndexContract(
       ]);
       await store.untrackOpen('M1');
       await store.trackOpen('M1', 5, 100);
-      expect(await store.listOpen(10)).toEqual([
-        { mchOrderNo: 'M1', openedAt: 5, dueAt: 100 },
-      ]);
+      expect(await store.listOpen(10)).toEqual([{ mchOrderNo: 'M1', openedAt: 5, dueAt: 100 }]);
     });
   });
 }

@@ -1,10 +1,7 @@
 import type { ScriptedAnswer } from './scripted-gateway';
 
 /** A valid PEN create input for the test PEN account (BCP ahorro, DNI), under `mchOrderNo`. */
-export function penPayout(
-  mchOrderNo: string,
-  overrides: Record<string, unknown> = {},
-) {
+export function penPayout(mchOrderNo: string, overrides: Record<string, unknown> = {}) {
   return {
     accountName: 'Juan Perez',
     accountNo: '19312345678901',
@@ -21,10 +18,6 @@ export function penPayout(
 }
 
 /** A Cashy envelope as the scripted gateway answers it (`data` left out when not given). */
-export function envelope(
-  code: number,
-  msg: string,
-  data?: unknown,
-): ScriptedAnswer {
+export function envelope(code: number, msg: string, data?: unknown): ScriptedAnswer {
   return { envelope: data === undefined ? { code, msg } : { code, msg, data } };
 }

@@ -125,12 +125,8 @@ export class RedisServer {
           output += chunk.toString();
           if (READY.test(output)) settle();
         };
-        const onExit = (code: number | null) =>
-          settle(new Error(`exited with code ${code}`));
-        const timer = setTimeout(
-          () => settle(new Error('not ready within 10 s')),
-          10_000,
-        );
+        const onExit = (code: number | null) => settle(new Error(`exited with code ${code}`));
+        const timer = setTimeout(() => settle(new Error('not ready within 10 s')), 10_000);
         child.stdout.on('data', onData);
         child.stderr.on('data', onData);
         child.once('exit', onExit);
@@ -161,9 +157,7 @@ export class RedisServer {
     if (!child) return;
     this.child = undefined;
     if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((resolve) =>
-        child.once('exit', () => resolve()),
-      );
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill(signal);
       const force = setTimeout(() => child.kill('SIGKILL'), 3_000);
       await exited;
@@ -183,12 +177,8 @@ export class RedisServer {
       await admin.connect();
       await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
       for (const until = Date.now() + 10_000; ;) {
-        if (
-          /cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO')))
-        )
-          return;
-        if (Date.now() > until)
-          throw new Error('cluster did not reach state ok');
+        if (/cluster_state:ok/.test(String(await admin.call('CLUSTER', 'INFO')))) return;
+        if (Date.now() > until) throw new Error('cluster did not reach state ok');
         await new Promise((r) => setTimeout(r, 50));
       }
     } finally {

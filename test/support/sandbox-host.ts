@@ -2,16 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { Module, type Provider } from '@nestjs/common';
-import {
-  PayoutModule,
-  type PayoutModuleOptions,
-  PayoutService,
-} from '../../lib';
-import {
-  CashySandbox,
-  type CashySandboxOptions,
-  freePort,
-} from '../../lib/testing';
+import { PayoutModule, type PayoutModuleOptions, PayoutService } from '../../lib';
+import { CashySandbox, type CashySandboxOptions, freePort } from '../../lib/testing';
 import { RecordingListener } from './host-app';
 
 /** A sandbox gateway and a real Nest host wired to it (Express), for end-to-end reliability tests. */
@@ -69,8 +61,7 @@ export async function startSandboxHost(
     app,
     payouts: app.get(PayoutService),
     listener,
-    eventsFor: (mchOrderNo) =>
-      listener.events.filter((e) => e.payload.mchOrderNo === mchOrderNo),
+    eventsFor: (mchOrderNo) => listener.events.filter((e) => e.payload.mchOrderNo === mchOrderNo),
     async close() {
       await sandbox.stop();
       await app.close();

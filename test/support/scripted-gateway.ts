@@ -1,9 +1,4 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** One request as the gateway received it. */
@@ -78,8 +73,7 @@ export class ScriptedGateway {
           req.socket.destroy();
           return;
         }
-        const body =
-          'text' in answer ? answer.text : JSON.stringify(answer.envelope);
+        const body = 'text' in answer ? answer.text : JSON.stringify(answer.envelope);
         res
           .writeHead(answer.httpStatus ?? 200, {
             'Content-Type': 'application/json',
@@ -88,17 +82,13 @@ export class ScriptedGateway {
           .end(body);
       });
     });
-    await new Promise<void>((resolve) =>
-      this.server!.listen(0, '127.0.0.1', resolve),
-    );
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
     for (const res of this.hung) res.socket?.destroy();
     this.server?.closeAllConnections();
-    await new Promise<void>(
-      (resolve) => this.server?.close(() => resolve()) ?? resolve(),
-    );
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
   }
 }

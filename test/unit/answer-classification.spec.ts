@@ -69,12 +69,10 @@ function isPublishedRejection(msg: string): boolean {
   );
 }
 const PATTERNS = DEFAULT_CASHY_MESSAGE_PATTERNS;
-const ANSWER = (
-  httpStatus: number,
-  code: number,
-  msg: string,
-  data?: unknown,
-) => ({ httpStatus, envelope: { code, msg, data } });
+const ANSWER = (httpStatus: number, code: number, msg: string, data?: unknown) => ({
+  httpStatus,
+  envelope: { code, msg, data },
+});
 
 describe('create answer classification (money-safety rules 1 and 4)', () => {
   it('reads 2,000 random codes and messages as ambiguous unless the message is published', () => {
@@ -84,15 +82,10 @@ describe('create answer classification (money-safety rules 1 and 4)', () => {
       const code = [400, 401, 403, 404, 429, 500, 502, 503, 504, 0, 1, 999][
         Math.floor(next() * 12)
       ];
-      const outcome = classifyCreateAnswer(
-        ANSWER(200, code, msg),
-        '/api/payOut',
-        PATTERNS,
-      );
+      const outcome = classifyCreateAnswer(ANSWER(200, code, msg), '/api/payOut', PATTERNS);
       // The module checks mchOrderNo itself, so a gateway refusing it (not as missing) means "in use".
       const expected =
-        PATTERNS.duplicateOrder.test(msg) ||
-        /^Params_mchOrderNo_(?!Required$)\w+$/.test(msg)
+        PATTERNS.duplicateOrder.test(msg) || /^Params_mchOrderNo_(?!Required$)\w+$/.test(msg)
           ? 'duplicate'
           : /^(System_busy|System_Maintenance)$/.test(msg)
             ? 'busy'
@@ -106,9 +99,9 @@ describe('create answer classification (money-safety rules 1 and 4)', () => {
   it('reads any non-2xx HTTP status as ambiguous, whatever the envelope says', () => {
     const next = prng(7);
     for (let i = 0; i < 500; i++) {
-      const status = [
-        100, 204, 301, 307, 400, 401, 404, 409, 429, 500, 502, 503, 504,
-      ][Math.floor(next() * 13)];
+      const status = [100, 204, 301, 307, 400, 401, 404, 409, 429, 500, 502, 503, 504][
+        Math.floor(next() * 13)
+      ];
       if (status >= 200 && status < 300) continue;
       const msg = next() < 0.5 ? 'Params_amount_error' : randomMsg(next);
       const code = next() < 0.3 ? 200 : 400;
@@ -144,11 +137,7 @@ describe('create answer classification (money-safety rules 1 and 4)', () => {
       { orderNo: 'has space' },
     ]) {
       expect(
-        classifyCreateAnswer(
-          ANSWER(200, 200, 'SUCCESS', data),
-          '/api/payOut',
-          PATTERNS,
-        ).kind,
+        classifyCreateAnswer(ANSWER(200, 200, 'SUCCESS', data), '/api/payOut', PATTERNS).kind,
       ).toBe('ambiguous');
     }
   });
@@ -161,9 +150,9 @@ describe('create answer classification (money-safety rules 1 and 4)', () => {
         PATTERNS,
       ).kind,
     ).toBe('ambiguous');
-    expect(
-      classifyCreateAnswer({ httpStatus: 200 }, '/api/payOut', PATTERNS).kind,
-    ).toBe('ambiguous');
+    expect(classifyCreateAnswer({ httpStatus: 200 }, '/api/payOut', PATTERNS).kind).toBe(
+      'ambiguous',
+    );
     for (const text of [
       '',
       'SUCCESS',
@@ -185,9 +174,9 @@ describe('create answer classification (money-safety rules 1 and 4)', () => {
     'mchOrderNo_exists',
     'Params_mchOrderNo_duplicate',
   ])('recognises the duplicate wording %s', (msg) =>
-    expect(
-      classifyCreateAnswer(ANSWER(200, 400, msg), '/api/payOut', PATTERNS).kind,
-    ).toBe('duplicate'),
+    expect(classifyCreateAnswer(ANSWER(200, 400, msg), '/api/payOut', PATTERNS).kind).toBe(
+      'duplicate',
+    ),
   );
 
   it.each([
@@ -206,11 +195,7 @@ describe('lookup answer classification (money-safety rule 5)', () => {
     const next = prng(99);
     for (let i = 0; i < 2000; i++) {
       const msg = randomMsg(next);
-      const outcome = classifyLookupAnswer(
-        ANSWER(200, 400, msg),
-        '/api/payOutQuery',
-        PATTERNS,
-      );
+      const outcome = classifyLookupAnswer(ANSWER(200, 400, msg), '/api/payOutQuery', PATTERNS);
       const aboutAnOrder =
         /^(Params_)?(order|orderNo|mchOrderNo|payOut|payout)_(not_?exists?|not_?found|does_?not_?exist)$/i.test(
           msg,
@@ -228,20 +213,16 @@ describe('lookup answer classification (money-safety rule 5)', () => {
     'User_not_found',
     'Order_not_exist_yet',
   ])('does not read %s as "not found"', (msg) =>
-    expect(
-      classifyLookupAnswer(ANSWER(200, 400, msg), '/api/payOutQuery', PATTERNS)
-        .kind,
-    ).toBe('failed'),
+    expect(classifyLookupAnswer(ANSWER(200, 400, msg), '/api/payOutQuery', PATTERNS).kind).toBe(
+      'failed',
+    ),
   );
 
   it('never reads a non-2xx answer as "not found", even with the not-found wording', () => {
     for (const status of [404, 410, 500, 502]) {
       expect(
-        classifyLookupAnswer(
-          ANSWER(status, 400, 'Order_not_exist'),
-          '/api/payOutQuery',
-          PATTERNS,
-        ).kind,
+        classifyLookupAnswer(ANSWER(status, 400, 'Order_not_exist'), '/api/payOutQuery', PATTERNS)
+          .kind,
       ).toBe('failed');
     }
   });

@@ -39,10 +39,7 @@ describe('Peruvian CCI check digits (cashy-reference §8.2)', () => {
     it.each([
       ['19 digits', '0021930015389520681'],
       ['21 digits', '002193001538952068130'],
-      [
-        '18 digits ending in 00 (D24 legacy form, not accepted by Cashy)',
-        '002193001538952000',
-      ],
+      ['18 digits ending in 00 (D24 legacy form, not accepted by Cashy)', '002193001538952000'],
       ['18 digits', '002193001538952068'],
       ['an 18-digit CLABE', '032180000118359719'],
       ['empty', ''],
@@ -65,9 +62,7 @@ describe('Peruvian CCI check digits (cashy-reference §8.2)', () => {
 
   describe('property: derived from the algorithm', () => {
     const random = seededRandom(0xcc1);
-    const samples = Array.from({ length: 400 }, () =>
-      makeCci(randomDigits(random, 18)),
-    );
+    const samples = Array.from({ length: 400 }, () => makeCci(randomDigits(random, 18)));
     samples.push(
       makeCci('0'.repeat(18)),
       makeCci('9'.repeat(18)),
@@ -78,10 +73,8 @@ describe('Peruvian CCI check digits (cashy-reference §8.2)', () => {
     it('the library group digit equals the reference algorithm', () => {
       const mismatches = samples.filter(
         (s) =>
-          cciGroupCheckDigit(s.slice(0, 6)) !==
-            referenceCciGroupDigit(s.slice(0, 6)) ||
-          cciGroupCheckDigit(s.slice(6, 18)) !==
-            referenceCciGroupDigit(s.slice(6, 18)),
+          cciGroupCheckDigit(s.slice(0, 6)) !== referenceCciGroupDigit(s.slice(0, 6)) ||
+          cciGroupCheckDigit(s.slice(6, 18)) !== referenceCciGroupDigit(s.slice(6, 18)),
       );
       expect(mismatches).toEqual([]);
     });

@@ -58,9 +58,7 @@ describe('CLABE check digit (cashy-reference §8.1)', () => {
 
   describe('property: derived from the algorithm', () => {
     const random = seededRandom(0xc1abe);
-    const samples = Array.from({ length: 400 }, () =>
-      makeClabe(randomDigits(random, 17)),
-    );
+    const samples = Array.from({ length: 400 }, () => makeClabe(randomDigits(random, 17)));
     // Edge patterns: all zeros, all nines, and every check digit value 0..9 at least once.
     samples.push(
       makeClabe('0'.repeat(17)),
@@ -78,9 +76,7 @@ describe('CLABE check digit (cashy-reference §8.1)', () => {
 
     it('the library check digit equals the reference algorithm', () => {
       const mismatches = samples.filter(
-        (s) =>
-          clabeCheckDigit(s.slice(0, 17)) !==
-          referenceClabeCheckDigit(s.slice(0, 17)),
+        (s) => clabeCheckDigit(s.slice(0, 17)) !== referenceClabeCheckDigit(s.slice(0, 17)),
       );
       expect(mismatches).toEqual([]);
     });
@@ -108,10 +104,7 @@ describe('CLABE check digit (cashy-reference §8.1)', () => {
 
     it('rejects a valid CLABE with a digit dropped or added', () => {
       const accepted = samples.filter(
-        (s) =>
-          isValidClabe(s.slice(1)) ||
-          isValidClabe(s + '0') ||
-          isValidClabe('0' + s),
+        (s) => isValidClabe(s.slice(1)) || isValidClabe(s + '0') || isValidClabe('0' + s),
       );
       expect(accepted).toEqual([]);
     });

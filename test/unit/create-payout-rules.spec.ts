@@ -67,9 +67,7 @@ describe('checkCreatePayout', () => {
   });
 
   it('does not mutate its input', () => {
-    const input = Object.freeze(
-      pe({ amount: 150.5, accountType: '1', bankId: '3', idType: 1 }),
-    );
+    const input = Object.freeze(pe({ amount: 150.5, accountType: '1', bankId: '3', idType: 1 }));
     const before = JSON.stringify(input);
     expectValid(input);
     expect(JSON.stringify(input)).toBe(before);
@@ -93,19 +91,11 @@ describe('checkCreatePayout', () => {
     it('rejects an unknown field, naming it', () => {
       expectBroken(pe({ foo: 'bar' }), 'foo', 'unknownField');
       expectBroken(mx({ sign: 'ABC' }), 'sign', 'unknownField');
-      expectBroken(
-        pe({ accountname: 'Juan Perez' }),
-        'accountname',
-        'unknownField',
-      );
+      expectBroken(pe({ accountname: 'Juan Perez' }), 'accountname', 'unknownField');
     });
 
     it('rejects nonceStr: the module generates it', () => {
-      const error = expectBroken(
-        pe({ nonceStr: 'abc123' }),
-        'nonceStr',
-        'notAllowed',
-      );
+      const error = expectBroken(pe({ nonceStr: 'abc123' }), 'nonceStr', 'notAllowed');
       expect(error.message).toMatch(/generated/);
       expectBroken(mx({ nonceStr: 'abc123' }), 'nonceStr', 'notAllowed');
     });
@@ -148,25 +138,19 @@ describe('checkCreatePayout', () => {
       },
     );
 
-    it.each<[unknown]>([
-      ['2000.01'],
-      [2000.01],
-      ['10000.00'],
-      ['99999999999999999.99'],
-    ])('rejects %p as above the maximum', (amount) => {
-      expectAmountOutOfRange(pe({ amount }), 'max', '2000.00');
-    });
+    it.each<[unknown]>([['2000.01'], [2000.01], ['10000.00'], ['99999999999999999.99']])(
+      'rejects %p as above the maximum',
+      (amount) => {
+        expectAmountOutOfRange(pe({ amount }), 'max', '2000.00');
+      },
+    );
 
-    it.each<[unknown]>([
-      ['150.505'],
-      [150.505],
-      ['10.001'],
-      ['2000.001'],
-      ['9.999'],
-      [0.1 + 0.2],
-    ])('rejects %p for having more than 2 decimals', (amount) => {
-      expectBroken(pe({ amount }), 'amount', 'scale');
-    });
+    it.each<[unknown]>([['150.505'], [150.505], ['10.001'], ['2000.001'], ['9.999'], [0.1 + 0.2]])(
+      'rejects %p for having more than 2 decimals',
+      (amount) => {
+        expectBroken(pe({ amount }), 'amount', 'scale');
+      },
+    );
 
     it.each<[string, unknown]>([
       ['negative', '-150.50'],
@@ -219,16 +203,12 @@ describe('checkCreatePayout', () => {
       },
     );
 
-    it.each<[unknown]>([
-      [100.5],
-      ['100.5'],
-      ['1500.50'],
-      ['40.01'],
-      ['14999.99'],
-      ['39.5'],
-    ])('rejects %p for not being whole pesos', (amount) => {
-      expectBroken(mx({ amount }), 'amount', 'scale');
-    });
+    it.each<[unknown]>([[100.5], ['100.5'], ['1500.50'], ['40.01'], ['14999.99'], ['39.5']])(
+      'rejects %p for not being whole pesos',
+      (amount) => {
+        expectBroken(mx({ amount }), 'amount', 'scale');
+      },
+    );
   });
 
   describe('amount limits overridden through the context', () => {
@@ -243,13 +223,12 @@ describe('checkCreatePayout', () => {
       expectValid(pe({ amount: '1.00' }), custom);
       expectValid(pe({ amount: '5.00' }), custom);
       expectValid(pe({ amount: '50000.00' }), custom);
-      expect(
-        expectBroken(pe({ amount: '0.99' }), 'amount', 'min', custom).message,
-      ).toContain('1.00');
-      expect(
-        expectBroken(pe({ amount: '50000.01' }), 'amount', 'max', custom)
-          .message,
-      ).toContain('50000.00');
+      expect(expectBroken(pe({ amount: '0.99' }), 'amount', 'min', custom).message).toContain(
+        '1.00',
+      );
+      expect(expectBroken(pe({ amount: '50000.01' }), 'amount', 'max', custom).message).toContain(
+        '50000.00',
+      );
       // The market scale does not change with the limits.
       expectBroken(pe({ amount: '5.001' }), 'amount', 'scale', custom);
     });
@@ -257,12 +236,8 @@ describe('checkCreatePayout', () => {
     it('applies the overridden MXN range', () => {
       expectValid(mx({ amount: 100 }), custom);
       expectValid(mx({ amount: '200' }), custom);
-      expect(
-        expectBroken(mx({ amount: 99 }), 'amount', 'min', custom).message,
-      ).toContain('100');
-      expect(
-        expectBroken(mx({ amount: '201' }), 'amount', 'max', custom).message,
-      ).toContain('200');
+      expect(expectBroken(mx({ amount: 99 }), 'amount', 'min', custom).message).toContain('100');
+      expect(expectBroken(mx({ amount: '201' }), 'amount', 'max', custom).message).toContain('200');
       // 1500 is fine with the defaults, not with these limits.
       expectBroken(mx({ amount: '1500' }), 'amount', 'max', custom);
       expectValid(mx({ amount: '1500' }));
@@ -272,46 +247,31 @@ describe('checkCreatePayout', () => {
   describe('accountName', () => {
     it('allows 32 characters for PEN and rejects 33', () => {
       expectValid(pe({ accountName: 'A'.repeat(32) }));
-      const error = expectBroken(
-        pe({ accountName: 'A'.repeat(33) }),
-        'accountName',
-        'maxLength',
-      );
+      const error = expectBroken(pe({ accountName: 'A'.repeat(33) }), 'accountName', 'maxLength');
       expect(error.message).toContain('32');
     });
 
     it('allows 40 characters for MXN and rejects 41', () => {
       expectValid(mx({ accountName: 'A'.repeat(33) }));
       expectValid(mx({ accountName: 'A'.repeat(40) }));
-      const error = expectBroken(
-        mx({ accountName: 'A'.repeat(41) }),
-        'accountName',
-        'maxLength',
-      );
+      const error = expectBroken(mx({ accountName: 'A'.repeat(41) }), 'accountName', 'maxLength');
       expect(error.message).toContain('40');
     });
 
-    it.each([
-      'José Pérez',
-      'MUÑOZ QUISPE',
-      'Zoë Núñez',
-      'Ångström',
-      'Łukasz',
-      '李雷',
-      'Maria 😀',
-    ])('rejects %p (accented or non-ASCII characters)', (accountName) => {
-      expectBroken(pe({ accountName }), 'accountName', 'characters');
-      expectBroken(mx({ accountName }), 'accountName', 'characters');
-    });
+    it.each(['José Pérez', 'MUÑOZ QUISPE', 'Zoë Núñez', 'Ångström', 'Łukasz', '李雷', 'Maria 😀'])(
+      'rejects %p (accented or non-ASCII characters)',
+      (accountName) => {
+        expectBroken(pe({ accountName }), 'accountName', 'characters');
+        expectBroken(mx({ accountName }), 'accountName', 'characters');
+      },
+    );
 
-    it.each([
-      "Maria O'Brien-Quispe",
-      'Juan Perez Jr.',
-      'Jose Hernandez',
-      'ACME S.A.C.',
-    ])('accepts %p', (accountName) => {
-      expectValid(pe({ accountName }));
-    });
+    it.each(["Maria O'Brien-Quispe", 'Juan Perez Jr.', 'Jose Hernandez', 'ACME S.A.C.'])(
+      'accepts %p',
+      (accountName) => {
+        expectValid(pe({ accountName }));
+      },
+    );
 
     it('is required and must be a non-blank string', () => {
       expectBroken(without(PE, 'accountName'), 'accountName', 'required');
@@ -325,10 +285,9 @@ describe('checkCreatePayout', () => {
     it('allows 32 characters and rejects 33', () => {
       expectValid(pe({ remark: 'r'.repeat(32) }));
       expectValid(mx({ remark: 'r'.repeat(32) }));
-      expect(
-        expectBroken(pe({ remark: 'r'.repeat(33) }), 'remark', 'maxLength')
-          .message,
-      ).toContain('32');
+      expect(expectBroken(pe({ remark: 'r'.repeat(33) }), 'remark', 'maxLength').message).toContain(
+        '32',
+      );
       expectBroken(mx({ remark: 'r'.repeat(33) }), 'remark', 'maxLength');
     });
 
@@ -340,17 +299,13 @@ describe('checkCreatePayout', () => {
       },
     );
 
-    it.each([
-      'pago a José',
-      'devolución',
-      'año 2025',
-      'retiro €',
-      '提现',
-      'ok 👍',
-    ])('rejects %p', (remark) => {
-      expectBroken(pe({ remark }), 'remark', 'characters');
-      expectBroken(mx({ remark }), 'remark', 'characters');
-    });
+    it.each(['pago a José', 'devolución', 'año 2025', 'retiro €', '提现', 'ok 👍'])(
+      'rejects %p',
+      (remark) => {
+        expectBroken(pe({ remark }), 'remark', 'characters');
+        expectBroken(mx({ remark }), 'remark', 'characters');
+      },
+    );
 
     it('is required', () => {
       expectBroken(without(PE, 'remark'), 'remark', 'required');
@@ -365,11 +320,7 @@ describe('checkCreatePayout', () => {
     it('allows 32 characters and rejects 33', () => {
       expectValid(pe({ mchOrderNo: 'X'.repeat(32) }));
       expect(
-        expectBroken(
-          pe({ mchOrderNo: 'X'.repeat(33) }),
-          'mchOrderNo',
-          'maxLength',
-        ).message,
+        expectBroken(pe({ mchOrderNo: 'X'.repeat(33) }), 'mchOrderNo', 'maxLength').message,
       ).toContain('32');
     });
 
@@ -406,46 +357,24 @@ describe('checkCreatePayout', () => {
     it.each(INVISIBLE)(
       'rejects %j in every text field it could hide in, before anything is sent',
       (char) => {
-        expectBroken(
-          pe({ accountName: `Maria${char}Quispe` }),
-          'accountName',
-          'printable',
-        );
-        expectBroken(
-          pe({ remark: `withdrawal${char}` }),
-          'remark',
-          'printable',
-        );
+        expectBroken(pe({ accountName: `Maria${char}Quispe` }), 'accountName', 'printable');
+        expectBroken(pe({ remark: `withdrawal${char}` }), 'remark', 'printable');
         expectBroken(pe({ idType: `1${char}` }), 'idType', 'printable');
         expectBroken(pe({ idCard: `1234${char}5678` }), 'idCard', 'printable');
-        expectBroken(
-          pe({ email: `a${char}b@example.com` }),
-          'email',
-          'printable',
-        );
-        expectBroken(
-          pe({ phone: `+51 999${char}888 777` }),
-          'phone',
-          'printable',
-        );
+        expectBroken(pe({ email: `a${char}b@example.com` }), 'email', 'printable');
+        expectBroken(pe({ phone: `+51 999${char}888 777` }), 'phone', 'printable');
         expectBroken(
           pe({ notifyUrl: `https://pay.example.com/${char}notify` }),
           'notifyUrl',
           'printable',
         );
-        expectBroken(
-          mx({ accountName: `Jose${char}Hernandez` }),
-          'accountName',
-          'printable',
-        );
+        expectBroken(mx({ accountName: `Jose${char}Hernandez` }), 'accountName', 'printable');
       },
     );
 
     it('sends notifyUrl normalized', () => {
       expect(
-        expectValid(
-          pe({ notifyUrl: 'HTTPS://Pay.Example.COM:443/a/../notify' }),
-        ).notifyUrl,
+        expectValid(pe({ notifyUrl: 'HTTPS://Pay.Example.COM:443/a/../notify' })).notifyUrl,
       ).toBe('https://pay.example.com/notify');
     });
   });
@@ -469,8 +398,7 @@ describe('checkCreatePayout', () => {
       expect(at250).toHaveLength(250);
       expectValid(pe({ notifyUrl: at250 }));
       expect(
-        expectBroken(pe({ notifyUrl: at250 + 'a' }), 'notifyUrl', 'maxLength')
-          .message,
+        expectBroken(pe({ notifyUrl: at250 + 'a' }), 'notifyUrl', 'maxLength').message,
       ).toContain('250');
     });
 
@@ -505,11 +433,7 @@ describe('checkCreatePayout', () => {
     });
 
     it('is required when there is no default', () => {
-      const error = expectBroken(
-        without(PE, 'notifyUrl'),
-        'notifyUrl',
-        'required',
-      );
+      const error = expectBroken(without(PE, 'notifyUrl'), 'notifyUrl', 'required');
       expect(error.message).toMatch(/module option/);
     });
 
@@ -598,14 +522,12 @@ describe('checkCreatePayout', () => {
       expect(result.body).toBeUndefined();
     });
 
-    it.each([
-      '1911-2345678-0-12',
-      '191 12345678012',
-      '1911234567801A',
-      '+19112345678012',
-    ])('rejects accountNo %p with non-digits', (accountNo) => {
-      expectBroken(pe({ accountNo }), 'accountNo', 'digits');
-    });
+    it.each(['1911-2345678-0-12', '191 12345678012', '1911234567801A', '+19112345678012'])(
+      'rejects accountNo %p with non-digits',
+      (accountNo) => {
+        expectBroken(pe({ accountNo }), 'accountNo', 'digits');
+      },
+    );
 
     it('requires accountNo', () => {
       expectBroken(without(PE, 'accountNo'), 'accountNo', 'required');
@@ -615,15 +537,12 @@ describe('checkCreatePayout', () => {
   });
 
   describe('bankId must be in the market bank table', () => {
-    it.each([0, 15, 16, 29, 99])(
-      'rejects PEN bankId %p, pointing to listBanks',
-      (bankId) => {
-        const error = expectBroken(pe({ bankId }), 'bankId', 'unknownBank');
-        expect(error.message).toContain('listBanks');
-        expect(error.message).toContain(String(bankId));
-        expect(error.message).toContain('PEN');
-      },
-    );
+    it.each([0, 15, 16, 29, 99])('rejects PEN bankId %p, pointing to listBanks', (bankId) => {
+      const error = expectBroken(pe({ bankId }), 'bankId', 'unknownBank');
+      expect(error.message).toContain('listBanks');
+      expect(error.message).toContain(String(bankId));
+      expect(error.message).toContain('PEN');
+    });
 
     it.each([1, 2, 9, 14, 23, 82, 90, 91, 96, 1000])(
       'rejects MXN bankId %p, pointing to listBanks',
@@ -694,20 +613,12 @@ describe('checkCreatePayout', () => {
         ['RUC', '4', '201234567890'],
         ['RUC', '4', '2012345678A'],
       ])('rejects a %s (idType %p) idCard %p', (name, idType, idCard) => {
-        const error = expectBroken(
-          pe({ idType, idCard }),
-          'idCard',
-          'idFormat',
-        );
+        const error = expectBroken(pe({ idType, idCard }), 'idCard', 'idFormat');
         expect(error.message).toContain(name);
       });
 
       it('rejects an idCard over 32 characters whatever the document', () => {
-        expectBroken(
-          pe({ idType: '3', idCard: 'A'.repeat(33) }),
-          'idCard',
-          'maxLength',
-        );
+        expectBroken(pe({ idType: '3', idCard: 'A'.repeat(33) }), 'idCard', 'maxLength');
       });
 
       it.each(['0', '5', '9', 'DNI', '01'])('rejects idType %p', (idType) => {
@@ -717,9 +628,7 @@ describe('checkCreatePayout', () => {
       it('accepts idType as a whole number and sends it as a string', () => {
         const body = expectValid(pe({ idType: 1 }));
         expect(body.idType).toBe('1');
-        expect(
-          expectValid(pe({ idType: 4, idCard: '20123456789' })).idType,
-        ).toBe('4');
+        expect(expectValid(pe({ idType: 4, idCard: '20123456789' })).idType).toBe('4');
       });
 
       it('rejects idType of another type', () => {
@@ -750,9 +659,7 @@ describe('checkCreatePayout', () => {
       ])(
         'accepts %s (bankId %p, accountType %p) with %p digits',
         (_name, bankId, accountType, length) => {
-          expectValid(
-            pe({ bankId, accountType, accountNo: '1'.repeat(length) }),
-          );
+          expectValid(pe({ bankId, accountType, accountNo: '1'.repeat(length) }));
         },
       );
 
@@ -790,11 +697,7 @@ describe('checkCreatePayout', () => {
       it('checks an optional cciAccountNo given to a big-four bank', () => {
         const body = expectValid(pe({ cciAccountNo: BCP_CCI }));
         expect(body.cciAccountNo).toBe(BCP_CCI);
-        expectBroken(
-          pe({ cciAccountNo: CASHY_INVALID_CCI }),
-          'cciAccountNo',
-          'cciCheckDigits',
-        );
+        expectBroken(pe({ cciAccountNo: CASHY_INVALID_CCI }), 'cciAccountNo', 'cciCheckDigits');
         // Valid check digits, but the BBVA entity code 011 does not belong to BCP (002).
         const error = expectBroken(
           pe({ cciAccountNo: makeCci('011066000100012345') }),
@@ -809,33 +712,30 @@ describe('checkCreatePayout', () => {
         [2, '003'],
         [3, '002'],
         [4, '009'],
-      ])(
-        'matches the CCI entity code of big-four bankId %p (%p)',
-        (bankId, entity) => {
-          const accountNo = {
-            1: '1'.repeat(18),
-            2: '1'.repeat(13),
-            3: '1'.repeat(14),
-            4: '1'.repeat(10),
-          }[bankId]!;
-          expectValid(
-            pe({
-              bankId,
-              accountNo,
-              cciAccountNo: makeCci(`${entity}123456789012345`),
-            }),
-          );
-          expectBroken(
-            pe({
-              bankId,
-              accountNo,
-              cciAccountNo: makeCci('038123456789012345'),
-            }),
-            'cciAccountNo',
-            'cciBankMatch',
-          );
-        },
-      );
+      ])('matches the CCI entity code of big-four bankId %p (%p)', (bankId, entity) => {
+        const accountNo = {
+          1: '1'.repeat(18),
+          2: '1'.repeat(13),
+          3: '1'.repeat(14),
+          4: '1'.repeat(10),
+        }[bankId]!;
+        expectValid(
+          pe({
+            bankId,
+            accountNo,
+            cciAccountNo: makeCci(`${entity}123456789012345`),
+          }),
+        );
+        expectBroken(
+          pe({
+            bankId,
+            accountNo,
+            cciAccountNo: makeCci('038123456789012345'),
+          }),
+          'cciAccountNo',
+          'cciBankMatch',
+        );
+      });
     });
 
     describe('other banks are paid by CCI', () => {
@@ -885,11 +785,7 @@ describe('checkCreatePayout', () => {
           'cciAccountNo',
           'required',
         );
-        expectBroken(
-          pe({ bankId: 22, accountNo: '123456789' }),
-          'cciAccountNo',
-          'required',
-        );
+        expectBroken(pe({ bankId: 22, accountNo: '123456789' }), 'cciAccountNo', 'required');
       });
 
       it("rejects Cashy's appendix CCI and any CCI with wrong check digits", () => {
@@ -1005,21 +901,16 @@ describe('checkCreatePayout', () => {
         ['Banco Pichincha', 21, '035'],
         ['Caja Tacna', 27, '813'],
         ['Banco Ripley', 28, '055'],
-      ])(
-        '%s (bankId %p) takes CCIs starting %p and no other',
-        (_name, bankId, entity) => {
-          const own = makeCci(`${entity}001123456789012`);
-          expectValid(pe({ bankId, accountNo: own, cciAccountNo: own }));
-          const other = makeCci(
-            `${entity === '038' ? '054' : '038'}001123456789012`,
-          );
-          expectBroken(
-            pe({ bankId, accountNo: other, cciAccountNo: other }),
-            'cciAccountNo',
-            'cciBankMatch',
-          );
-        },
-      );
+      ])('%s (bankId %p) takes CCIs starting %p and no other', (_name, bankId, entity) => {
+        const own = makeCci(`${entity}001123456789012`);
+        expectValid(pe({ bankId, accountNo: own, cciAccountNo: own }));
+        const other = makeCci(`${entity === '038' ? '054' : '038'}001123456789012`);
+        expectBroken(
+          pe({ bankId, accountNo: other, cciAccountNo: other }),
+          'cciAccountNo',
+          'cciBankMatch',
+        );
+      });
 
       it.each<[string, number]>([
         ['Banco Azteca', 22],
@@ -1049,9 +940,7 @@ describe('checkCreatePayout', () => {
 
     describe('accountType 3: 16-digit card/account number', () => {
       it('accepts 16 digits', () => {
-        const body = expectValid(
-          mx({ accountType: 3, accountNo: '4152313812345678', bankId: 79 }),
-        );
+        const body = expectValid(mx({ accountType: 3, accountNo: '4152313812345678', bankId: 79 }));
         expect(body.accountType).toBe(3);
       });
 
@@ -1069,9 +958,7 @@ describe('checkCreatePayout', () => {
       it('accepts CLABEs whose prefix is the last 3 digits of the bank SPEI code', () => {
         expectValid(mx({ accountNo: '002010077777777771', bankId: 80 })); // BANAMEX 40002
         expectValid(mx({ accountNo: BBVA_MX_CLABE, bankId: 79 })); // BBVA MEXICO 40012
-        expectValid(
-          mx({ accountNo: makeClabe('07218000123456789'), bankId: 68 }),
-        ); // BANORTE 40072
+        expectValid(mx({ accountNo: makeClabe('07218000123456789'), bankId: 68 })); // BANORTE 40072
         expectValid(mx({ accountNo: STP_CLABE, bankId: 24 })); // STP 90646
         expectValid(mx({ accountNo: BANXICO_CLABE, bankId: 87 })); // BANXICO 2001 -> 001
       });
@@ -1093,10 +980,7 @@ describe('checkCreatePayout', () => {
       );
 
       it('rejects a checksum-valid CLABE of another bank', () => {
-        const result = checkCreatePayout(
-          mx({ accountNo: BBVA_MX_CLABE, bankId: 80 }),
-          CTX,
-        );
+        const result = checkCreatePayout(mx({ accountNo: BBVA_MX_CLABE, bankId: 80 }), CTX);
         expect(result.errors.map((e) => [e.field, e.rule])).toEqual([
           ['accountNo', 'clabeBankMatch'],
         ]);
@@ -1105,10 +989,7 @@ describe('checkCreatePayout', () => {
       });
 
       it('rejects the reference example: 032180000118359719 sent to BBVA MEXICO (79), its prefix 032 is not 012', () => {
-        const result = checkCreatePayout(
-          mx({ accountNo: '032180000118359719', bankId: 79 }),
-          CTX,
-        );
+        const result = checkCreatePayout(mx({ accountNo: '032180000118359719', bankId: 79 }), CTX);
         expect(result.errors.map((e) => [e.field, e.rule])).toEqual([
           ['accountNo', 'clabeBankMatch'],
         ]);
@@ -1117,35 +998,21 @@ describe('checkCreatePayout', () => {
       it('rejects the checksum-valid 000000000000000000 for every bank (bank 000 does not exist)', () => {
         const accepted: number[] = [];
         for (const bankId of [5, 24, 38, 79, 80, 87, 95]) {
-          const result = checkCreatePayout(
-            mx({ accountNo: '000000000000000000', bankId }),
-            CTX,
-          );
-          if (
-            !result.errors.some(
-              (e) => e.field === 'accountNo' && e.rule === 'clabeBankMatch',
-            )
-          )
+          const result = checkCreatePayout(mx({ accountNo: '000000000000000000', bankId }), CTX);
+          if (!result.errors.some((e) => e.field === 'accountNo' && e.rule === 'clabeBankMatch'))
             accepted.push(bankId);
         }
         expect(accepted).toEqual([]);
       });
 
       it('names the field accountNo in the clabeBankMatch message', () => {
-        const result = checkCreatePayout(
-          mx({ accountNo: BBVA_MX_CLABE, bankId: 80 }),
-          CTX,
-        );
+        const result = checkCreatePayout(mx({ accountNo: BBVA_MX_CLABE, bankId: 80 }), CTX);
         expect(result.errors[0].message).toContain('accountNo');
       });
     });
 
     it.each([0, 1, 2, 4, 39, 41])('rejects accountType %p', (accountType) => {
-      const error = expectBroken(
-        mx({ accountType }),
-        'accountType',
-        'accountType',
-      );
+      const error = expectBroken(mx({ accountType }), 'accountType', 'accountType');
       expect(error.message).toContain('MXN');
     });
 
@@ -1172,9 +1039,7 @@ describe('checkCreatePayout', () => {
       const body = expectValid(MX);
       expect(body).not.toHaveProperty('idType');
       expect(body).not.toHaveProperty('idCard');
-      const withId = expectValid(
-        mx({ idType: '1', idCard: 'HEGJ800101HDFRRN09' }),
-      );
+      const withId = expectValid(mx({ idType: '1', idCard: 'HEGJ800101HDFRRN09' }));
       expect(withId.idType).toBe('1');
       expect(withId.idCard).toBe('HEGJ800101HDFRRN09');
       expectBroken(mx({ idCard: 'HEGJ-800101' }), 'idCard', 'idFormat');
@@ -1184,9 +1049,7 @@ describe('checkCreatePayout', () => {
 
   describe('phone and email (optional)', () => {
     it('accepts and sends valid values', () => {
-      const body = expectValid(
-        pe({ phone: '+51 987 654 321', email: 'maria@example.com' }),
-      );
+      const body = expectValid(pe({ phone: '+51 987 654 321', email: 'maria@example.com' }));
       expect(body.phone).toBe('+51 987 654 321');
       expect(body.email).toBe('maria@example.com');
     });
@@ -1224,8 +1087,7 @@ describe('checkCreatePayout', () => {
       );
       expect(new Set(pairs).size).toBe(pairs.length);
       expect(result.body).toBeUndefined();
-      for (const error of result.errors)
-        expect(error.message).toContain(error.field);
+      for (const error of result.errors) expect(error.message).toContain(error.field);
     });
 
     it('lists market rules and common rules together', () => {
@@ -1282,9 +1144,7 @@ describe('checkCreatePayout', () => {
 
   describe('the body to send', () => {
     it('is normalized and keyed in the documented order (PEN)', () => {
-      const body = expectValid(
-        pe({ amount: '150.5', accountType: '1', bankId: '3', idType: 1 }),
-      );
+      const body = expectValid(pe({ amount: '150.5', accountType: '1', bankId: '3', idType: 1 }));
       expect(body).toEqual({
         accountName: 'Juan Perez',
         accountNo: '19112345678012',
@@ -1348,20 +1208,13 @@ describe('checkCreatePayout', () => {
     it('reproduces the reference Peru example (§3.1) byte for byte, without nonceStr', () => {
       const example =
         '{"accountName":"Maria Quispe","accountNo":"03810110700064503226","cciAccountNo":"03810110700064503226","accountType":1,"currency":"PEN","amount":"250.00","bankId":6,"mchOrderNo":"PE-2025-000123","notifyUrl":"https://pay.example.com/cashy/payout/notify","nonceStr":"k3j9x0q2","idType":"1","idCard":"45671234","remark":"withdrawal"}';
-      const { nonceStr: _nonce, ...input } = JSON.parse(example) as Record<
-        string,
-        unknown
-      >;
+      const { nonceStr: _nonce, ...input } = JSON.parse(example) as Record<string, unknown>;
       const body = expectValid({ ...input, amount: 250 });
-      expect(JSON.stringify(body)).toBe(
-        example.replace('"nonceStr":"k3j9x0q2",', ''),
-      );
+      expect(JSON.stringify(body)).toBe(example.replace('"nonceStr":"k3j9x0q2",', ''));
     });
 
     it('is normalized and keyed in the documented order (MXN)', () => {
-      const body = expectValid(
-        mx({ amount: 1500, accountType: '40', bankId: '80' }),
-      );
+      const body = expectValid(mx({ amount: 1500, accountType: '40', bankId: '80' }));
       expect(body).toEqual({
         accountName: 'Jose Hernandez',
         accountNo: '002010077777777771',
@@ -1395,9 +1248,7 @@ describe('checkCreatePayout', () => {
     });
 
     it('is absent whenever a rule is broken', () => {
-      expect(
-        checkCreatePayout(pe({ amount: '9.99' }), CTX).body,
-      ).toBeUndefined();
+      expect(checkCreatePayout(pe({ amount: '9.99' }), CTX).body).toBeUndefined();
     });
   });
 });

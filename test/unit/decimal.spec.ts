@@ -29,10 +29,7 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       ['0.05', { negative: false, integer: '0', fraction: '05' }],
       ['00.10', { negative: false, integer: '0', fraction: '1' }],
       ['-2.50', { negative: true, integer: '2', fraction: '5' }],
-      [
-        '99999999999999999.99',
-        { negative: false, integer: '99999999999999999', fraction: '99' },
-      ],
+      ['99999999999999999.99', { negative: false, integer: '99999999999999999', fraction: '99' }],
       [
         '123456789012345678901234567890.123456789',
         {
@@ -137,9 +134,7 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       expect(toScaledInteger(p('150.5'), 2)).toBe(15050n);
       expect(toScaledInteger(p('0.01'), 2)).toBe(1n);
       expect(toScaledInteger(p('-2.5'), 1)).toBe(-25n);
-      expect(toScaledInteger(p('99999999999999999.99'), 2)).toBe(
-        9999999999999999999n,
-      );
+      expect(toScaledInteger(p('99999999999999999.99'), 2)).toBe(9999999999999999999n);
     });
   });
 
@@ -180,9 +175,7 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       expect(cmp('0.30000000000000004', '0.3')).toBe(1);
       expect(cmp(0.1 + 0.2, '0.3')).toBe(1); // the number really is 0.30000000000000004
       // 2^53 + 1 is not representable as a double; as text it still compares correctly.
-      expect(Number('9007199254740993') === Number('9007199254740992')).toBe(
-        true,
-      );
+      expect(Number('9007199254740993') === Number('9007199254740992')).toBe(true);
       expect(cmp('9007199254740993', '9007199254740992')).toBe(1);
       expect(cmp('99999999999999999.99', '99999999999999999.98')).toBe(1);
       expect(cmp('99999999999999999.99', '100000000000000000')).toBe(-1);
@@ -217,13 +210,8 @@ describe('decimal helpers (amounts never pass through floats)', () => {
         const a = generate();
         const b = next(10) === 0 ? a : generate();
         const diff = exact(a, 6) - exact(b, 6);
-        if (next(50) === 0)
-          expect(cmp(a, a.includes('.') ? `${a}0` : `${a}.0`)).toBe(0); // a trailing zero changes nothing
-        expect([a, b, cmp(a, b)]).toEqual([
-          a,
-          b,
-          diff === 0n ? 0 : diff < 0n ? -1 : 1,
-        ]);
+        if (next(50) === 0) expect(cmp(a, a.includes('.') ? `${a}0` : `${a}.0`)).toBe(0); // a trailing zero changes nothing
+        expect([a, b, cmp(a, b)]).toEqual([a, b, diff === 0n ? 0 : diff < 0n ? -1 : 1]);
       }
     });
 
@@ -236,15 +224,7 @@ describe('decimal helpers (amounts never pass through floats)', () => {
     });
 
     it('is a valid Array.sort comparator', () => {
-      const values = [
-        '10.5',
-        '2',
-        '-3',
-        '0.25',
-        '10.05',
-        '99999999999999999.99',
-        '0',
-      ];
+      const values = ['10.5', '2', '-3', '0.25', '10.05', '99999999999999999.99', '0'];
       expect([...values].sort((a, b) => cmp(a, b))).toEqual([
         '-3',
         '0',
@@ -298,9 +278,7 @@ describe('decimal helpers (amounts never pass through floats)', () => {
       expect(normalizeAmount(0, 2)).toBe('0.00');
       expect(normalizeAmount('0', 0)).toBe('0');
       expect(normalizeAmount(133334.0, 2)).toBe('133334.00');
-      expect(normalizeAmount('99999999999999999.99', 2)).toBe(
-        '99999999999999999.99',
-      );
+      expect(normalizeAmount('99999999999999999.99', 2)).toBe('99999999999999999.99');
     });
 
     it('renders the value as given, minus noise zeros, when the scale is unknown', () => {

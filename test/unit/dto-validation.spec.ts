@@ -69,25 +69,13 @@ const INVALID: Array<[string, Record<string, unknown>]> = [
   ['unknown MXN bank', { ...MX, bankId: 1 }],
   ['MXN accountType 1', { ...MX, accountType: 1 }],
   ['MXN CLABE check digit', { ...MX, accountNo: '002010077777777779' }],
-  [
-    'MXN CLABE of another bank',
-    { ...MX, accountNo: makeClabe('01218000123456789') },
-  ],
-  [
-    'MXN 15-digit card',
-    { ...MX, accountType: 3, accountNo: '415231381234567' },
-  ],
-  [
-    'STP with a card',
-    { ...MX, bankId: 24, accountType: 3, accountNo: '4152313812345678' },
-  ],
+  ['MXN CLABE of another bank', { ...MX, accountNo: makeClabe('01218000123456789') }],
+  ['MXN 15-digit card', { ...MX, accountType: 3, accountNo: '415231381234567' }],
+  ['STP with a card', { ...MX, bankId: 24, accountType: 3, accountNo: '4152313812345678' }],
   ['MXN with cciAccountNo', { ...MX, cciAccountNo: BANBIF_CCI }],
   ['mchOrderNo too long', { ...PE, mchOrderNo: 'X'.repeat(33) }],
   ['notifyUrl not http', { ...PE, notifyUrl: 'ftp://pay.example.com/x' }],
-  [
-    'notifyUrl too long',
-    { ...PE, notifyUrl: 'https://pay.example.com/' + 'a'.repeat(230) },
-  ],
+  ['notifyUrl too long', { ...PE, notifyUrl: 'https://pay.example.com/' + 'a'.repeat(230) }],
   ['accountNo as a number', { ...PE, accountNo: 19112345678012 }],
   ['currency unknown', { ...PE, currency: 'USD' }],
   ['currency missing', { ...PE, currency: undefined }],
@@ -113,13 +101,8 @@ const clean = (input: Record<string, unknown>) =>
 function expectedDtoMessages(errors: PayoutFieldError[]): Map<string, string> {
   const byField = new Map<string, string[]>();
   for (const error of errors)
-    byField.set(error.field, [
-      ...(byField.get(error.field) ?? []),
-      error.message,
-    ]);
-  return new Map(
-    [...byField].map(([field, messages]) => [field, messages.join('; ')]),
-  );
+    byField.set(error.field, [...(byField.get(error.field) ?? []), error.message]);
+  return new Map([...byField].map(([field, messages]) => [field, messages.join('; ')]));
 }
 
 async function dtoMessages<T extends object>(
@@ -153,9 +136,7 @@ async function pipeError(
 }
 
 /** A Nest module with PayoutModule, for class-validator's container (Nest's documented idiom for injected validators). */
-async function payoutContainer(
-  options: Partial<PayoutModuleOptions> = {},
-): Promise<TestingModule> {
+async function payoutContainer(options: Partial<PayoutModuleOptions> = {}): Promise<TestingModule> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       EventEmitterModule.forRoot(),
@@ -191,43 +172,27 @@ describe('CreatePayoutDto', () => {
         'PEN with numeric strings and a number amount',
         { ...PE, accountType: '1', bankId: '3', amount: 150.5, idType: 1 },
       ],
-      [
-        'BanBif by CCI',
-        { ...PE, bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI },
-      ],
-      [
-        'without notifyUrl (the module default applies later)',
-        { ...PE, notifyUrl: undefined },
-      ],
+      ['BanBif by CCI', { ...PE, bankId: 6, accountNo: BANBIF_CCI, cciAccountNo: BANBIF_CCI }],
+      ['without notifyUrl (the module default applies later)', { ...PE, notifyUrl: undefined }],
     ])('accepts %s', async (_label, input) => {
       expect(checkCreatePayout(clean(input), DTO_CTX).errors).toEqual([]);
-      expect(
-        await validate(plainToInstance(CreatePayoutDto, clean(input))),
-      ).toEqual([]);
+      expect(await validate(plainToInstance(CreatePayoutDto, clean(input)))).toEqual([]);
     });
 
-    it.each(INVALID)(
-      'reports the same messages as checkCreatePayout: %s',
-      async (_label, raw) => {
-        const input = clean(raw);
-        const expected = expectedDtoMessages(
-          checkCreatePayout(input, DTO_CTX).errors,
-        );
-        expect(expected.size).toBeGreaterThan(0);
-        const actual = await dtoMessages(CreatePayoutDto, input);
-        expect(new Set(actual.keys())).toEqual(new Set(expected.keys()));
-        expect(new Set(actual.values())).toEqual(new Set(expected.values()));
-        // And every service message appears, verbatim, under its own property.
-        for (const error of checkCreatePayout(input, DTO_CTX).errors)
-          expect(actual.get(error.field)).toContain(error.message);
-      },
-    );
+    it.each(INVALID)('reports the same messages as checkCreatePayout: %s', async (_label, raw) => {
+      const input = clean(raw);
+      const expected = expectedDtoMessages(checkCreatePayout(input, DTO_CTX).errors);
+      expect(expected.size).toBeGreaterThan(0);
+      const actual = await dtoMessages(CreatePayoutDto, input);
+      expect(new Set(actual.keys())).toEqual(new Set(expected.keys()));
+      expect(new Set(actual.values())).toEqual(new Set(expected.values()));
+      // And every service message appears, verbatim, under its own property.
+      for (const error of checkCreatePayout(input, DTO_CTX).errors)
+        expect(actual.get(error.field)).toContain(error.message);
+    });
 
     it('reports the rules of the many-broken input under their own properties', async () => {
-      const actual = await dtoMessages(
-        CreatePayoutDto,
-        clean(INVALID[INVALID.length - 1][1]),
-      );
+      const actual = await dtoMessages(CreatePayoutDto, clean(INVALID[INVALID.length - 1][1]));
       expect([...actual.keys()].sort()).toEqual([
         'accountName',
         'amount',
@@ -262,53 +227,37 @@ describe('CreatePayoutDto', () => {
 
     it("uses the limits of the PayoutModule it reaches through Nest's container", async () => {
       const cheap = { ...PE, amount: '5.00' };
-      expect(
-        (await dtoMessages(CreatePayoutDto, cheap)).get('amount'),
-      ).toContain('10.00');
+      expect((await dtoMessages(CreatePayoutDto, cheap)).get('amount')).toContain('10.00');
       const other = await payoutContainer({
         limits: { PEN: { min: '1.00', max: '5000.00' } },
       });
       useContainer(other, { fallbackOnErrors: true });
       try {
-        expect(await validate(plainToInstance(CreatePayoutDto, cheap))).toEqual(
-          [],
-        );
+        expect(await validate(plainToInstance(CreatePayoutDto, cheap))).toEqual([]);
         expect(
-          await validate(
-            plainToInstance(CreatePayoutDto, { ...PE, amount: '4000.00' }),
-          ),
+          await validate(plainToInstance(CreatePayoutDto, { ...PE, amount: '4000.00' })),
         ).toEqual([]);
         expect(
-          (
-            await dtoMessages(CreatePayoutDto, { ...PE, amount: '5000.01' })
-          ).get('amount'),
+          (await dtoMessages(CreatePayoutDto, { ...PE, amount: '5000.01' })).get('amount'),
         ).toContain('5000.00');
       } finally {
         useContainer(container, { fallbackOnErrors: true });
         await other.close();
       }
-      expect(
-        (await dtoMessages(CreatePayoutDto, cheap)).get('amount'),
-      ).toContain('10.00');
+      expect((await dtoMessages(CreatePayoutDto, cheap)).get('amount')).toContain('10.00');
     });
 
     it('without the container, checks everything but the amount limits, which the service checks', async () => {
       useContainer({ get: (someClass: new () => unknown) => new someClass() });
       try {
         expect(
-          await validate(
-            plainToInstance(CreatePayoutDto, { ...PE, amount: '999999.00' }),
-          ),
+          await validate(plainToInstance(CreatePayoutDto, { ...PE, amount: '999999.00' })),
         ).toEqual([]);
         expect(
-          (
-            await dtoMessages(CreatePayoutDto, { ...PE, amount: '150.505' })
-          ).get('amount'),
+          (await dtoMessages(CreatePayoutDto, { ...PE, amount: '150.505' })).get('amount'),
         ).toMatch(/at most 2 decimals/);
         expect(
-          (
-            await dtoMessages(CreatePayoutDto, { ...PE, accountName: 'José' })
-          ).get('accountName'),
+          (await dtoMessages(CreatePayoutDto, { ...PE, accountName: 'José' })).get('accountName'),
         ).toBeDefined();
       } finally {
         useContainer(container, { fallbackOnErrors: true });
@@ -328,10 +277,10 @@ describe('CreatePayoutDto', () => {
 
     it('passes a valid body through as a CreatePayoutDto with transform: true, values untouched', async () => {
       const input = { ...MX, amount: 1500, bankId: '80' };
-      const out = await new ValidationPipe({ transform: true }).transform(
-        input,
-        { type: 'body', metatype: CreatePayoutDto },
-      );
+      const out = await new ValidationPipe({ transform: true }).transform(input, {
+        type: 'body',
+        metatype: CreatePayoutDto,
+      });
       expect(out).toBeInstanceOf(CreatePayoutDto);
       expect({ ...out }).toEqual(input);
     });
@@ -341,9 +290,7 @@ describe('CreatePayoutDto', () => {
       async (_label, raw) => {
         const input = clean(raw);
         const expected = [
-          ...expectedDtoMessages(
-            checkCreatePayout(input, DTO_CTX).errors,
-          ).values(),
+          ...expectedDtoMessages(checkCreatePayout(input, DTO_CTX).errors).values(),
         ];
         const response = await pipeError(CreatePayoutDto, input);
         expect(response.statusCode).toBe(400);
@@ -379,10 +326,7 @@ describe('QueryPayoutDto', () => {
     ['mchOrderNo with a space', { mchOrderNo: 'PE 1' }],
     ['orderNo as a number', { orderNo: 123 }],
     ['unknown currency', { orderNo: 'PAYOUT1', currency: 'USD' }],
-    [
-      'two broken fields',
-      { orderNo: 'P'.repeat(40), mchOrderNo: 'a b', currency: 'EUR' },
-    ],
+    ['two broken fields', { orderNo: 'P'.repeat(40), mchOrderNo: 'a b', currency: 'EUR' }],
   ];
 
   it.each([
@@ -414,9 +358,7 @@ describe('QueryPayoutDto', () => {
       const actual = await dtoMessages(QueryPayoutDto, input);
       expect(actual).toEqual(expected);
       const response = await pipeError(QueryPayoutDto, input);
-      expect(response.message).toEqual(
-        expect.arrayContaining([...expected.values()]),
-      );
+      expect(response.message).toEqual(expect.arrayContaining([...expected.values()]));
       expect(response.message).toHaveLength(expected.size);
     },
   );
@@ -427,10 +369,7 @@ describe('QueryPayoutDto', () => {
       forbidNonWhitelisted: true,
     });
     const error = await pipe
-      .transform(
-        { orderNo: 'PAYOUT1', foo: 1 },
-        { type: 'body', metatype: QueryPayoutDto },
-      )
+      .transform({ orderNo: 'PAYOUT1', foo: 1 }, { type: 'body', metatype: QueryPayoutDto })
       .catch((e) => e);
     expect(error).toBeInstanceOf(BadRequestException);
   });

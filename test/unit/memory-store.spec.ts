@@ -4,11 +4,7 @@ import { TestPayoutClock } from '../../lib/testing/test-payout.clock';
 import { describeOpenIndexContract } from '../support/open-index.contract';
 import type { PayoutRecord } from '../../lib/store/payout-store.interface';
 
-function rec(
-  orderNo: string,
-  revision: number,
-  extra: Partial<PayoutRecord> = {},
-): PayoutRecord {
+function rec(orderNo: string, revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
   return {
     orderNo,
     mchOrderNo: `M-${orderNo}`,
@@ -24,9 +20,7 @@ function rec(
 describe('MemoryPayoutStore', () => {
   let warn: jest.SpyInstance;
   beforeEach(() => {
-    warn = jest
-      .spyOn(Logger.prototype, 'warn')
-      .mockImplementation(() => undefined);
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
   afterEach(() => {
     warn.mockRestore();
@@ -57,13 +51,9 @@ describe('MemoryPayoutStore', () => {
       const store = new MemoryPayoutStore();
       expect(await store.get('A')).toBeUndefined();
       expect(await store.compareAndSet(rec('A', 1), 0)).toBe(true);
-      expect(await store.get('A')).toEqual(
-        rec('A', 1, { updatedAt: expect.any(Number) }),
-      );
+      expect(await store.get('A')).toEqual(rec('A', 1, { updatedAt: expect.any(Number) }));
       // A second creation loses.
-      expect(
-        await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0),
-      ).toBe(false);
+      expect(await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0)).toBe(false);
       expect((await store.get('A'))?.status).toBe('PROCESSING');
     });
 
@@ -86,16 +76,10 @@ describe('MemoryPayoutStore', () => {
           1,
         ),
       ).toBe(true);
-      expect(
-        await store.compareAndSet(rec('A', 2, { status: 'SUCCESS' }), 1),
-      ).toBe(false);
-      expect(
-        await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 3),
-      ).toBe(false);
+      expect(await store.compareAndSet(rec('A', 2, { status: 'SUCCESS' }), 1)).toBe(false);
+      expect(await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 3)).toBe(false);
       expect((await store.get('A'))?.status).toBe('PAYING');
-      expect(
-        await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 2),
-      ).toBe(true);
+      expect(await store.compareAndSet(rec('A', 3, { status: 'SUCCESS' }), 2)).toBe(true);
       expect(await store.get('A')).toMatchObject({
         status: 'SUCCESS',
         revision: 3,
@@ -106,9 +90,7 @@ describe('MemoryPayoutStore', () => {
       const store = new MemoryPayoutStore();
       await store.compareAndSet(rec('A', 1), 0);
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          store.compareAndSet(rec('A', 2, { updatedAt: i }), 1),
-        ),
+        Array.from({ length: 20 }, (_, i) => store.compareAndSet(rec('A', 2, { updatedAt: i }), 1)),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = results.indexOf(true);
@@ -138,10 +120,7 @@ describe('MemoryPayoutStore', () => {
     it('follows the latest write of the record', async () => {
       const store = new MemoryPayoutStore();
       await store.compareAndSet(rec('A', 1, { mchOrderNo: 'PE-1' }), 0);
-      await store.compareAndSet(
-        rec('A', 2, { mchOrderNo: 'PE-1', status: 'SUCCESS' }),
-        1,
-      );
+      await store.compareAndSet(rec('A', 2, { mchOrderNo: 'PE-1', status: 'SUCCESS' }), 1);
       expect(await store.findByMchOrderNo('PE-1')).toMatchObject({
         orderNo: 'A',
         status: 'SUCCESS',
@@ -180,11 +159,9 @@ describe('MemoryPayoutStore', () => {
       expect(sizes).toEqual([1, 2, 3, 3, 3]);
       expect(await store.get('A')).toBeUndefined();
       expect(await store.get('B')).toBeUndefined();
-      expect(
-        (await Promise.all(['C', 'D', 'E'].map((o) => store.get(o)))).every(
-          Boolean,
-        ),
-      ).toBe(true);
+      expect((await Promise.all(['C', 'D', 'E'].map((o) => store.get(o)))).every(Boolean)).toBe(
+        true,
+      );
       expect(await store.findByMchOrderNo('M-A')).toBeUndefined();
       expect(await store.findByMchOrderNo('M-B')).toBeUndefined();
       expect((await store.findByMchOrderNo('M-E'))?.orderNo).toBe('E');
@@ -235,8 +212,7 @@ describe('MemoryPayoutStore', () => {
 
     it('warns once when it drops live orders early', async () => {
       const store = new MemoryPayoutStore({ maxEntries: 1 });
-      for (const orderNo of ['A', 'B', 'C'])
-        await store.compareAndSet(rec(orderNo, 1), 0);
+      for (const orderNo of ['A', 'B', 'C']) await store.compareAndSet(rec(orderNo, 1), 0);
       expect(warn).toHaveBeenCalledTimes(1);
       expect(String(warn.mock.calls[0][0])).toMatch(/maxEntries/);
     });
@@ -275,9 +251,7 @@ describe('MemoryPayoutStore', () => {
       await store.compareAndSet(rec('A', 1), 0);
       clock.advance(1000);
       expect(await store.compareAndSet(rec('A', 2), 1)).toBe(false);
-      expect(
-        await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0),
-      ).toBe(true);
+      expect(await store.compareAndSet(rec('A', 1, { status: 'SUCCESS' }), 0)).toBe(true);
       expect((await store.get('A'))?.status).toBe('SUCCESS');
     });
 
@@ -288,8 +262,7 @@ describe('MemoryPayoutStore', () => {
         maxEntries: 10,
         clock,
       });
-      for (const orderNo of ['A', 'B', 'C'])
-        await store.compareAndSet(rec(orderNo, 1), 0);
+      for (const orderNo of ['A', 'B', 'C']) await store.compareAndSet(rec(orderNo, 1), 0);
       clock.advance(1500);
       await store.compareAndSet(rec('D', 1), 0);
       expect(store.size).toBe(1);
@@ -340,23 +313,17 @@ describe('MemoryPayoutStore write queue', () => {
     const oldest = `A${(5000 - 3) % 3}`;
     expect(await store.get(oldest)).toBeUndefined();
     expect(store.size).toBe(3);
-    const queue = (
-      store as unknown as { orders: { queue: { value?: unknown }[] } }
-    ).orders.queue;
+    const queue = (store as unknown as { orders: { queue: { value?: unknown }[] } }).orders.queue;
     expect(queue.length).toBeLessThan(4 * 3 + 1024 + 2);
     // Slots of superseded writes hold no record alive: only the stored orders' latest records remain.
-    expect(queue.filter((slot) => slot.value !== undefined)).toHaveLength(
-      store.size,
-    );
+    expect(queue.filter((slot) => slot.value !== undefined)).toHaveLength(store.size);
   });
 });
 
 describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
   let warn: jest.SpyInstance;
   beforeEach(() => {
-    warn = jest
-      .spyOn(Logger.prototype, 'warn')
-      .mockImplementation(() => undefined);
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
   });
   afterEach(() => warn.mockRestore());
 
@@ -366,14 +333,12 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
       claim: { status: 'SUCCESS', token: 't', expiresAt: Date.now() + 60_000 },
     });
     await store.compareAndSet(claimed, 0);
-    for (let i = 0; i < 10; i++)
-      await store.compareAndSet(rec(`FILL${i}`, 1), 0);
+    for (let i = 0; i < 10; i++) await store.compareAndSet(rec(`FILL${i}`, 1), 0);
     expect(await store.get('CLAIMED')).toEqual(claimed);
     expect(store.size).toBe(2);
 
     await store.compareAndSet({ ...claimed, claim: undefined, revision: 2 }, 1);
-    for (let i = 10; i < 13; i++)
-      await store.compareAndSet(rec(`FILL${i}`, 1), 0);
+    for (let i = 10; i < 13; i++) await store.compareAndSet(rec(`FILL${i}`, 1), 0);
     expect(await store.get('CLAIMED')).toBeUndefined();
   });
 
@@ -402,8 +367,7 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
       token: 't',
       expiresAt: Date.now() + 60_000,
     };
-    for (let i = 0; i < 4; i++)
-      await store.compareAndSet(rec(`C${i}`, 1, { claim }), 0);
+    for (let i = 0; i < 4; i++) await store.compareAndSet(rec(`C${i}`, 1, { claim }), 0);
     expect(store.size).toBe(4);
     for (let i = 0; i < 4; i++) expect(await store.get(`C${i}`)).toBeDefined();
   });
@@ -425,8 +389,7 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
     });
     await store.compareAndSetAttempt(attempt('UNKNOWN', 'unknown'), 0);
     await store.compareAndSetAttempt(attempt('SENDING', 'sending'), 0);
-    for (let i = 0; i < 5; i++)
-      await store.compareAndSetAttempt(attempt(`DONE${i}`, 'created'), 0);
+    for (let i = 0; i < 5; i++) await store.compareAndSetAttempt(attempt(`DONE${i}`, 'created'), 0);
     expect(await store.getAttempt('UNKNOWN')).toMatchObject({
       state: 'unknown',
     });
@@ -449,15 +412,10 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
       updatedAt: 0,
     };
     expect(await store.compareAndSetAttempt(first, 0)).toBe(true);
-    expect(await store.compareAndSetAttempt({ ...first, revision: 2 }, 0)).toBe(
-      false,
+    expect(await store.compareAndSetAttempt({ ...first, revision: 2 }, 0)).toBe(false);
+    expect(await store.compareAndSetAttempt({ ...first, state: 'created', revision: 2 }, 1)).toBe(
+      true,
     );
-    expect(
-      await store.compareAndSetAttempt(
-        { ...first, state: 'created', revision: 2 },
-        1,
-      ),
-    ).toBe(true);
     expect(await store.getAttempt('M')).toMatchObject({
       state: 'created',
       revision: 2,
@@ -472,8 +430,7 @@ describe('MemoryPayoutStore', () => {
     const store = new MemoryPayoutStore();
     for (let i = 0; i < 100; i++) await store.trackOpen(`H${i}`, 0, 1_000_000);
     for (let round = 1; round <= 200; round++)
-      for (let i = 0; i < 100; i++)
-        await store.trackOpen(`H${i}`, 0, 1_000_000 + round);
+      for (let i = 0; i < 100; i++) await store.trackOpen(`H${i}`, 0, 1_000_000 + round);
     const heap = (store as unknown as { open: { heap: unknown[] } }).open.heap;
     expect(heap.length).toBeLessThanOrEqual(2 * 100 + 1024 + 1);
     expect(await store.takeDueOpen(2_000_000, 1_000, 1)).toHaveLength(100);

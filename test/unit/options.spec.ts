@@ -4,10 +4,7 @@ import { inspect } from 'node:util';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { PayoutConfigurationError, PayoutError } from '../../lib/payout.errors';
 import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
-import {
-  PAYOUT_DEFAULTS,
-  resolvePayoutOptions,
-} from '../../lib/options/payout-options.resolver';
+import { PAYOUT_DEFAULTS, resolvePayoutOptions } from '../../lib/options/payout-options.resolver';
 import type { PayoutConfig } from '../../lib/options/payout-config';
 
 const SECRET = 'SUPERSECRET-KEY-123';
@@ -91,17 +88,15 @@ describe('resolvePayoutOptions', () => {
     });
 
     it('strips trailing slashes from baseUrl', () => {
-      expect(
-        resolvePayoutOptions({ ...BASE, baseUrl: 'http://127.0.0.1:4010/' })
-          .baseUrl,
-      ).toBe('http://127.0.0.1:4010');
+      expect(resolvePayoutOptions({ ...BASE, baseUrl: 'http://127.0.0.1:4010/' }).baseUrl).toBe(
+        'http://127.0.0.1:4010',
+      );
     });
 
     it('accepts a numeric merchantId and keeps it as a string', () => {
-      expect(
-        resolvePayoutOptions({ ...BASE, merchantId: 1002001 }).accounts[0]
-          .merchantId,
-      ).toBe('1002001');
+      expect(resolvePayoutOptions({ ...BASE, merchantId: 1002001 }).accounts[0].merchantId).toBe(
+        '1002001',
+      );
     });
 
     it('formats overridden limits at the market scale and keeps the other bound', () => {
@@ -132,9 +127,7 @@ describe('resolvePayoutOptions', () => {
     });
 
     it('turns retry: false into a single attempt', () => {
-      expect(
-        resolvePayoutOptions({ ...BASE, retry: false }).retry.attempts,
-      ).toBe(1);
+      expect(resolvePayoutOptions({ ...BASE, retry: false }).retry.attempts).toBe(1);
     });
 
     it('accepts retry attempts 1 and a custom store', () => {
@@ -150,16 +143,8 @@ describe('resolvePayoutOptions', () => {
   describe('every bad option is named, and the apiKey never appears', () => {
     it.each<[string, Record<string, unknown>, RegExp]>([
       ['baseUrl missing', { merchantId: '1002001', apiKey: SECRET }, /baseUrl/],
-      [
-        'baseUrl not a URL',
-        { ...BASE, baseUrl: 'sandbox.cashy.example' },
-        /baseUrl/,
-      ],
-      [
-        'baseUrl not http(s)',
-        { ...BASE, baseUrl: 'ftp://sandbox.cashy.example' },
-        /baseUrl/,
-      ],
+      ['baseUrl not a URL', { ...BASE, baseUrl: 'sandbox.cashy.example' }, /baseUrl/],
+      ['baseUrl not http(s)', { ...BASE, baseUrl: 'ftp://sandbox.cashy.example' }, /baseUrl/],
       ['baseUrl not a string', { ...BASE, baseUrl: 42 }, /baseUrl/],
       [
         'baseUrl with credentials',
@@ -176,28 +161,12 @@ describe('resolvePayoutOptions', () => {
         { ...BASE, baseUrl: 'https://sandbox.cashy.example/#x' },
         /baseUrl must not carry/,
       ],
-      [
-        'merchantId non-numeric',
-        { ...BASE, merchantId: 'merchant-1' },
-        /merchantId/,
-      ],
-      [
-        'merchantId with a letter',
-        { ...BASE, merchantId: '100200a' },
-        /merchantId/,
-      ],
-      [
-        'merchantId missing',
-        { baseUrl: BASE.baseUrl, apiKey: SECRET },
-        /merchantId/,
-      ],
+      ['merchantId non-numeric', { ...BASE, merchantId: 'merchant-1' }, /merchantId/],
+      ['merchantId with a letter', { ...BASE, merchantId: '100200a' }, /merchantId/],
+      ['merchantId missing', { baseUrl: BASE.baseUrl, apiKey: SECRET }, /merchantId/],
       ['apiKey empty', { ...BASE, apiKey: '' }, /apiKey/],
       ['apiKey blank', { ...BASE, apiKey: '   ' }, /apiKey/],
-      [
-        'apiKey missing',
-        { baseUrl: BASE.baseUrl, merchantId: '1002001' },
-        /apiKey/,
-      ],
+      ['apiKey missing', { baseUrl: BASE.baseUrl, merchantId: '1002001' }, /apiKey/],
       ['apiKey not a string', { ...BASE, apiKey: 12345 }, /apiKey/],
       [
         'both merchantId and accounts',
@@ -325,46 +294,22 @@ describe('resolvePayoutOptions', () => {
         { ...BASE, limits: { MXN: { max: '15000.5' } } },
         /limits\.MXN\.max/,
       ],
-      [
-        'a zero limit',
-        { ...BASE, limits: { PEN: { min: 0 } } },
-        /limits\.PEN\.min/,
-      ],
-      [
-        'a negative limit',
-        { ...BASE, limits: { MXN: { min: '-40' } } },
-        /limits\.MXN\.min/,
-      ],
+      ['a zero limit', { ...BASE, limits: { PEN: { min: 0 } } }, /limits\.PEN\.min/],
+      ['a negative limit', { ...BASE, limits: { MXN: { min: '-40' } } }, /limits\.MXN\.min/],
       [
         'a limit in exponent notation',
         { ...BASE, limits: { MXN: { max: '1e5' } } },
         /limits\.MXN\.max/,
       ],
       ['limits not an object', { ...BASE, limits: 'PEN:10-2000' }, /limits/],
-      [
-        'a currency limit not an object',
-        { ...BASE, limits: { PEN: 2000 } },
-        /limits\.PEN/,
-      ],
+      ['a currency limit not an object', { ...BASE, limits: { PEN: 2000 } }, /limits\.PEN/],
       ['timeoutMs 0', { ...BASE, timeoutMs: 0 }, /timeoutMs/],
       ['timeoutMs negative', { ...BASE, timeoutMs: -1 }, /timeoutMs/],
       ['timeoutMs fractional', { ...BASE, timeoutMs: 1.5 }, /timeoutMs/],
       ['timeoutMs a string', { ...BASE, timeoutMs: '1000' }, /timeoutMs/],
-      [
-        'retry attempts 0',
-        { ...BASE, retry: { attempts: 0 } },
-        /retry\.attempts/,
-      ],
-      [
-        'retry attempts 11',
-        { ...BASE, retry: { attempts: 11 } },
-        /retry\.attempts/,
-      ],
-      [
-        'retry attempts negative',
-        { ...BASE, retry: { attempts: -1 } },
-        /retry\.attempts/,
-      ],
+      ['retry attempts 0', { ...BASE, retry: { attempts: 0 } }, /retry\.attempts/],
+      ['retry attempts 11', { ...BASE, retry: { attempts: 11 } }, /retry\.attempts/],
+      ['retry attempts negative', { ...BASE, retry: { attempts: -1 } }, /retry\.attempts/],
       ['retry not an object', { ...BASE, retry: 3 }, /retry/],
       [
         'retry maxDelayMs below baseDelayMs',
@@ -382,16 +327,8 @@ describe('resolvePayoutOptions', () => {
         { ...BASE, webhook: { path: 'hooks/cashy' } },
         /webhook/,
       ],
-      [
-        'webhook: false inside the options',
-        { ...BASE, webhook: false },
-        /webhook/,
-      ],
-      [
-        'notifyUrl not a URL',
-        { ...BASE, notifyUrl: 'payout/webhook' },
-        /notifyUrl/,
-      ],
+      ['webhook: false inside the options', { ...BASE, webhook: false }, /webhook/],
+      ['notifyUrl not a URL', { ...BASE, notifyUrl: 'payout/webhook' }, /notifyUrl/],
       [
         'notifyUrl too long',
         { ...BASE, notifyUrl: 'https://pay.example.com/' + 'a'.repeat(240) },
@@ -430,9 +367,7 @@ describe('resolvePayoutOptions', () => {
     });
 
     it('the webhook message explains where webhook belongs', () => {
-      expect(configError({ ...BASE, webhook: { path: 'x' } })).toMatch(
-        /forRootAsync/,
-      );
+      expect(configError({ ...BASE, webhook: { path: 'x' } })).toMatch(/forRootAsync/);
     });
   });
 
@@ -491,12 +426,8 @@ describe('resolvePayoutOptions', () => {
         proxy: false,
         headers: {},
       });
-      expect(resolvePayoutOptions({ ...BASE, http: {} }).http.proxy).toBe(
-        false,
-      );
-      expect(
-        resolvePayoutOptions({ ...BASE, http: { proxy: false } }).http.proxy,
-      ).toBe(false);
+      expect(resolvePayoutOptions({ ...BASE, http: {} }).http.proxy).toBe(false);
+      expect(resolvePayoutOptions({ ...BASE, http: { proxy: false } }).http.proxy).toBe(false);
     });
 
     it('takes agents (https, http and tunnelling ones), a proxy and extra headers', () => {
@@ -545,21 +476,9 @@ describe('resolvePayoutOptions', () => {
     });
 
     it.each<[string, unknown, RegExp]>([
-      [
-        'not an object',
-        'keep-alive',
-        /^Invalid PayoutModule options: http must be/,
-      ],
-      [
-        'an unknown key',
-        { maxRedirects: 5 },
-        /http\.maxRedirects is not an option/,
-      ],
-      [
-        'a transform',
-        { transformRequest: [] },
-        /http\.transformRequest is not an option/,
-      ],
+      ['not an object', 'keep-alive', /^Invalid PayoutModule options: http must be/],
+      ['an unknown key', { maxRedirects: 5 }, /http\.maxRedirects is not an option/],
+      ['a transform', { transformRequest: [] }, /http\.transformRequest is not an option/],
       [
         'a timeout (timeoutMs says it)',
         { timeout: 1000 },
@@ -580,41 +499,17 @@ describe('resolvePayoutOptions', () => {
         { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) },
         /http\.httpsAgent turns TLS certificate verification off/,
       ],
-      [
-        'a proxy given as a URL',
-        { proxy: 'http://proxy:3128' },
-        /http\.proxy must be false or/,
-      ],
-      [
-        'a proxy without a port',
-        { proxy: { host: 'proxy' } },
-        /http\.proxy\.port is required/,
-      ],
-      [
-        'a proxy port of 0',
-        { proxy: { host: 'proxy', port: 0 } },
-        /http\.proxy\.port/,
-      ],
-      [
-        'a proxy port above 65535',
-        { proxy: { host: 'proxy', port: 70000 } },
-        /http\.proxy\.port/,
-      ],
-      [
-        'a proxy port as a string',
-        { proxy: { host: 'proxy', port: '3128' } },
-        /http\.proxy\.port/,
-      ],
+      ['a proxy given as a URL', { proxy: 'http://proxy:3128' }, /http\.proxy must be false or/],
+      ['a proxy without a port', { proxy: { host: 'proxy' } }, /http\.proxy\.port is required/],
+      ['a proxy port of 0', { proxy: { host: 'proxy', port: 0 } }, /http\.proxy\.port/],
+      ['a proxy port above 65535', { proxy: { host: 'proxy', port: 70000 } }, /http\.proxy\.port/],
+      ['a proxy port as a string', { proxy: { host: 'proxy', port: '3128' } }, /http\.proxy\.port/],
       [
         'a proxy host with a scheme',
         { proxy: { host: 'http://proxy', port: 3128 } },
         /http\.proxy\.host/,
       ],
-      [
-        'a proxy without a host',
-        { proxy: { port: 3128 } },
-        /http\.proxy\.host is required/,
-      ],
+      ['a proxy without a host', { proxy: { port: 3128 } }, /http\.proxy\.host is required/],
       [
         'a SOCKS proxy',
         { proxy: { protocol: 'socks5', host: 'proxy', port: 1080 } },
@@ -635,16 +530,8 @@ describe('resolvePayoutOptions', () => {
         { proxy: { host: 'proxy', port: 3128, auth: { username: 'svc' } } },
         /http\.proxy\.auth must be/,
       ],
-      [
-        'headers not an object',
-        { headers: 'X-A: 1' },
-        /http\.headers must be an object/,
-      ],
-      [
-        'a Sign header',
-        { headers: { Sign: SECRET } },
-        /http\.headers\.Sign may not be set/,
-      ],
+      ['headers not an object', { headers: 'X-A: 1' }, /http\.headers must be an object/],
+      ['a Sign header', { headers: { Sign: SECRET } }, /http\.headers\.Sign may not be set/],
       [
         'a MerchantId header',
         { headers: { merchantid: '1' } },
@@ -690,12 +577,9 @@ describe('resolvePayoutOptions', () => {
         { headers: { 'X-Token': 'a', 'x-token': 'b' } },
         /http\.headers\.x-token is given more than once/,
       ],
-    ])(
-      'refuses %s, naming the option and echoing no secret',
-      (_label, http, names) => {
-        expect(configError({ ...BASE, http })).toMatch(names);
-      },
-    );
+    ])('refuses %s, naming the option and echoing no secret', (_label, http, names) => {
+      expect(configError({ ...BASE, http })).toMatch(names);
+    });
 
     it('never prints proxy credentials or header values with the configuration', () => {
       const config = resolvePayoutOptions({
@@ -709,8 +593,7 @@ describe('resolvePayoutOptions', () => {
           headers: { 'X-Egress-Token': OTHER_SECRET },
         },
       });
-      for (const text of printed(config))
-        expect(text).not.toContain(OTHER_SECRET);
+      for (const text of printed(config)) expect(text).not.toContain(OTHER_SECRET);
       expect(config.http.proxy).toMatchObject({
         auth: { password: OTHER_SECRET },
       });
@@ -753,12 +636,8 @@ describe('PayoutConfig.selectAccount', () => {
 
   it('picks by name', () => {
     const config = enterprise();
-    expect(config.selectAccount({ account: 'peru' }).merchantId).toBe(
-      '1002001',
-    );
-    expect(config.selectAccount({ account: 'mexico' }, 'MXN').merchantId).toBe(
-      '1002002',
-    );
+    expect(config.selectAccount({ account: 'peru' }).merchantId).toBe('1002001');
+    expect(config.selectAccount({ account: 'mexico' }, 'MXN').merchantId).toBe('1002002');
   });
 
   it('picks by merchantId, as a string or a number', () => {
@@ -832,27 +711,19 @@ describe('PayoutConfig.selectAccount', () => {
         { name: 'b', merchantId: '2', apiKey: OTHER_SECRET },
       ],
     });
-    expect(selectError(() => config.selectAccount(undefined, 'MXN'))).toMatch(
-      /a and b|account/,
-    );
-    expect(selectError(() => config.selectAccount(undefined))).toMatch(
-      /account/,
-    );
+    expect(selectError(() => config.selectAccount(undefined, 'MXN'))).toMatch(/a and b|account/);
+    expect(selectError(() => config.selectAccount(undefined))).toMatch(/account/);
   });
 
   it('rejects an unknown account, listing the known ones', () => {
-    const message = selectError(() =>
-      enterprise().selectAccount({ account: 'chile' }),
-    );
+    const message = selectError(() => enterprise().selectAccount({ account: 'chile' }));
     expect(message).toContain('chile');
     expect(message).toContain('peru');
     expect(message).toContain('mexico');
   });
 
   it('rejects an account that does not serve the currency', () => {
-    const message = selectError(() =>
-      enterprise().selectAccount({ account: 'peru' }, 'MXN'),
-    );
+    const message = selectError(() => enterprise().selectAccount({ account: 'peru' }, 'MXN'));
     expect(message).toContain('peru');
     expect(message).toContain('MXN');
   });
@@ -860,13 +731,9 @@ describe('PayoutConfig.selectAccount', () => {
   it('rejects a currency no account serves', () => {
     const config = resolvePayoutOptions({
       baseUrl: BASE.baseUrl,
-      accounts: [
-        { name: 'peru', merchantId: '1', apiKey: SECRET, currencies: ['PEN'] },
-      ],
+      accounts: [{ name: 'peru', merchantId: '1', apiKey: SECRET, currencies: ['PEN'] }],
     });
-    expect(selectError(() => config.selectAccount(undefined, 'MXN'))).toContain(
-      'MXN',
-    );
+    expect(selectError(() => config.selectAccount(undefined, 'MXN'))).toContain('MXN');
     const two = resolvePayoutOptions({
       baseUrl: BASE.baseUrl,
       accounts: [
@@ -879,9 +746,7 @@ describe('PayoutConfig.selectAccount', () => {
         },
       ],
     });
-    expect(selectError(() => two.selectAccount(undefined, 'MXN'))).toContain(
-      'MXN',
-    );
+    expect(selectError(() => two.selectAccount(undefined, 'MXN'))).toContain('MXN');
   });
 
   it('finds an account by the MerchantId of a webhook', () => {

@@ -10,31 +10,18 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    return statSync(path).isDirectory()
-      ? sourceFiles(path)
-      : path.endsWith('.ts')
-        ? [path]
-        : [];
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
   });
 }
 
 /** Every bare module a file imports or requires, reduced to its package name. */
 function importedPackages(source: string): string[] {
   const specifiers = [
-    ...source.matchAll(
-      /(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)['"]([^'"]+)['"]/g,
-    ),
+    ...source.matchAll(/(?:from\s+|import\s*\(\s*|require\s*\(\s*|import\s+)['"]([^'"]+)['"]/g),
   ].map((m) => m[1]);
   return specifiers
-    .filter(
-      (s) =>
-        !s.startsWith('.') &&
-        !s.startsWith('node:') &&
-        !builtinModules.includes(s),
-    )
-    .map((s) =>
-      s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0],
-    );
+    .filter((s) => !s.startsWith('.') && !s.startsWith('node:') && !builtinModules.includes(s))
+    .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]));
 }
 
 /** Every lib file a module reaches through relative imports (type-only imports included), itself first. */
@@ -74,10 +61,7 @@ describe('package contract', () => {
 
   it('pins every devDependency and declares Nest peers for 11 and 12', () => {
     for (const [name, version] of Object.entries<string>(pkg.devDependencies))
-      expect([name, version]).toEqual([
-        name,
-        expect.stringMatching(/^\d+\.\d+\.\d+$/),
-      ]);
+      expect([name, version]).toEqual([name, expect.stringMatching(/^\d+\.\d+\.\d+$/)]);
     expect(pkg.peerDependencies['@nestjs/common']).toBe('^11.0.0 || ^12.0.0');
     expect(pkg.peerDependencies['@nestjs/core']).toBe('^11.0.0 || ^12.0.0');
   });
@@ -92,9 +76,7 @@ describe('package contract', () => {
       default: './dist/testing/index.js',
     });
     expect(pkg.type).toBeUndefined();
-    expect(pkg.files).toEqual(
-      expect.arrayContaining(['dist/**/*.js', 'dist/**/*.d.ts']),
-    );
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist/**/*.js', 'dist/**/*.d.ts']));
   });
 
   it('exports the public names design.md fixes', () => {
@@ -119,10 +101,10 @@ describe('package contract', () => {
       'PayoutOrderConflictError',
       'PayoutExceptionFilter',
     ]) {
-      expect([
+      expect([name, typeof (contract as Record<string, unknown>)[name]]).not.toEqual([
         name,
-        typeof (contract as Record<string, unknown>)[name],
-      ]).not.toEqual([name, 'undefined']);
+        'undefined',
+      ]);
     }
     expect(contract.PAYOUT_SUCCEEDED).toBe('payout.succeeded');
     expect(contract.PAYOUT_FAILED).toBe('payout.failed');
@@ -134,9 +116,7 @@ describe('package contract', () => {
       types: './dist/terminus/index.d.ts',
       default: './dist/terminus/index.js',
     });
-    expect(pkg.typesVersions['*'].terminus).toEqual([
-      'dist/terminus/index.d.ts',
-    ]);
+    expect(pkg.typesVersions['*'].terminus).toEqual(['dist/terminus/index.d.ts']);
     expect(pkg.jest.moduleNameMapper['^nestjs-cashy-payout/terminus$']).toBe(
       '<rootDir>/lib/terminus/index.ts',
     );
@@ -149,9 +129,7 @@ describe('package contract', () => {
     expect(reachable).not.toContain(join(root, 'lib', 'terminus', 'index.ts'));
     const fromMain = [...reachable].flatMap((file) =>
       importedPackages(readFileSync(file, 'utf8'))
-        .filter(
-          (name) => name === '@nestjs/terminus' || name === '@nestjs/swagger',
-        )
+        .filter((name) => name === '@nestjs/terminus' || name === '@nestjs/swagger')
         .map((name) => `${relative(root, file)} imports ${name}`),
     );
     expect(fromMain).toEqual([]);
@@ -184,12 +162,7 @@ describe('package contract', () => {
     expect(pkg.scripts.prepare).toBe('npm run build');
     expect(pkg.scripts.prepack).toBe('npm run build');
     expect(pkg.files).toEqual(
-      expect.arrayContaining([
-        'dist/**/*.js',
-        'dist/**/*.d.ts',
-        'README.md',
-        'LICENSE',
-      ]),
+      expect.arrayContaining(['dist/**/*.js', 'dist/**/*.d.ts', 'README.md', 'LICENSE']),
     );
   });
 });

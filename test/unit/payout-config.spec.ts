@@ -1,9 +1,5 @@
 import { inspect } from 'node:util';
-import {
-  PAYOUT_ENV_VARIABLES,
-  payoutConfig,
-  type PayoutEnvConfig,
-} from '../../lib/config';
+import { PAYOUT_ENV_VARIABLES, payoutConfig, type PayoutEnvConfig } from '../../lib/config';
 import { PayoutConfigurationError } from '../../lib/payout.errors';
 import { resolvePayoutOptions } from '../../lib/options/payout-options.resolver';
 
@@ -141,11 +137,7 @@ describe('payoutConfig', () => {
       ],
     });
     expect(
-      resolvePayoutOptions(config).accounts.map((a) => [
-        a.name,
-        a.merchantId,
-        a.currencies,
-      ]),
+      resolvePayoutOptions(config).accounts.map((a) => [a.name, a.merchantId, a.currencies]),
     ).toEqual([
       ['pen', '1002001', ['PEN']],
       ['mxn', '1002002', ['MXN']],
@@ -184,12 +176,12 @@ describe('payoutConfig', () => {
   });
 
   it('reads the environment when the namespace is loaded, not when it is imported', () => {
-    expect(
-      load({ ...SINGLE, CASHY_BASE_URL: 'https://one.example' }).baseUrl,
-    ).toBe('https://one.example');
-    expect(
-      load({ ...SINGLE, CASHY_BASE_URL: 'https://two.example' }).baseUrl,
-    ).toBe('https://two.example');
+    expect(load({ ...SINGLE, CASHY_BASE_URL: 'https://one.example' }).baseUrl).toBe(
+      'https://one.example',
+    );
+    expect(load({ ...SINGLE, CASHY_BASE_URL: 'https://two.example' }).baseUrl).toBe(
+      'https://two.example',
+    );
   });
 
   it('shows every apiKey as [redacted] when the value is printed, and still hands it to the module', () => {
@@ -243,23 +235,17 @@ describe('payoutConfig', () => {
       [
         'the key alone',
         { CASHY_BASE_URL: BASE_URL, CASHY_API_KEY: SECRET },
-        [
-          "CASHY_MERCHANT_ID (merchantId) is required and must be Cashy's numeric merchant id",
-        ],
+        ["CASHY_MERCHANT_ID (merchantId) is required and must be Cashy's numeric merchant id"],
       ],
       [
         'a merchant id that is not a number',
         { ...SINGLE, CASHY_MERCHANT_ID: 'merchant-7' },
-        [
-          "CASHY_MERCHANT_ID (merchantId) is required and must be Cashy's numeric merchant id",
-        ],
+        ["CASHY_MERCHANT_ID (merchantId) is required and must be Cashy's numeric merchant id"],
       ],
       [
         'a PEN merchant id without its key',
         { CASHY_BASE_URL: BASE_URL, CASHY_PEN_MERCHANT_ID: '1002001' },
-        [
-          'CASHY_PEN_API_KEY (accounts[0].apiKey) is required and must be a non-empty string',
-        ],
+        ['CASHY_PEN_API_KEY (accounts[0].apiKey) is required and must be a non-empty string'],
       ],
       [
         'an MXN key without its merchant id, beside a whole PEN pair',
@@ -303,30 +289,22 @@ describe('payoutConfig', () => {
       [
         'a timeout with a unit',
         { ...SINGLE, CASHY_TIMEOUT_MS: '5s' },
-        [
-          'CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000',
-        ],
+        ['CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000'],
       ],
       [
         'a negative timeout',
         { ...SINGLE, CASHY_TIMEOUT_MS: '-1' },
-        [
-          'CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000',
-        ],
+        ['CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000'],
       ],
       [
         'a zero timeout',
         { ...SINGLE, CASHY_TIMEOUT_MS: '0' },
-        [
-          'CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000',
-        ],
+        ['CASHY_TIMEOUT_MS (timeoutMs) must be a whole number from 1 to 600000'],
       ],
       [
         'a fractional re-send window',
         { ...SINGLE, CASHY_RESEND_WINDOW_MS: '1.5' },
-        [
-          'CASHY_RESEND_WINDOW_MS (resendWindowMs) must be a whole number from 0 to 86400000',
-        ],
+        ['CASHY_RESEND_WINDOW_MS (resendWindowMs) must be a whole number from 0 to 86400000'],
       ],
     ])('%s', (_name, env, expected) => {
       expect(problems(env)).toEqual(expected);

@@ -1,14 +1,11 @@
 import { checkQueryPayout } from '../../lib/validation/query-payout.rules';
 
-const pairs = (input: unknown) =>
-  checkQueryPayout(input).errors.map((e) => `${e.field}:${e.rule}`);
+const pairs = (input: unknown) => checkQueryPayout(input).errors.map((e) => `${e.field}:${e.rule}`);
 
 describe('checkQueryPayout', () => {
   describe('one of orderNo / mchOrderNo is required', () => {
     it('accepts orderNo alone', () => {
-      expect(
-        checkQueryPayout({ orderNo: 'PAYOUT8600000000000000001' }),
-      ).toEqual({
+      expect(checkQueryPayout({ orderNo: 'PAYOUT8600000000000000001' })).toEqual({
         errors: [],
         body: { orderNo: 'PAYOUT8600000000000000001' },
         currency: undefined,
@@ -58,27 +55,17 @@ describe('checkQueryPayout', () => {
   });
 
   describe('lengths and characters', () => {
-    it.each(['orderNo', 'mchOrderNo'])(
-      '%s: allows 32 characters and rejects 33',
-      (field) => {
-        expect(checkQueryPayout({ [field]: 'A'.repeat(32) }).errors).toEqual(
-          [],
-        );
-        const result = checkQueryPayout({ [field]: 'A'.repeat(33) });
-        expect(pairs({ [field]: 'A'.repeat(33) })).toEqual([
-          `${field}:orderNumber`,
-        ]);
-        expect(result.errors[0].message).toContain(field);
-        expect(result.errors[0].message).toContain('32');
-      },
-    );
+    it.each(['orderNo', 'mchOrderNo'])('%s: allows 32 characters and rejects 33', (field) => {
+      expect(checkQueryPayout({ [field]: 'A'.repeat(32) }).errors).toEqual([]);
+      const result = checkQueryPayout({ [field]: 'A'.repeat(33) });
+      expect(pairs({ [field]: 'A'.repeat(33) })).toEqual([`${field}:orderNumber`]);
+      expect(result.errors[0].message).toContain(field);
+      expect(result.errors[0].message).toContain('32');
+    });
 
-    it.each(['orderNo', 'mchOrderNo'])(
-      '%s: accepts a single character',
-      (field) => {
-        expect(checkQueryPayout({ [field]: '1' }).errors).toEqual([]);
-      },
-    );
+    it.each(['orderNo', 'mchOrderNo'])('%s: accepts a single character', (field) => {
+      expect(checkQueryPayout({ [field]: '1' }).errors).toEqual([]);
+    });
 
     it.each<[string, unknown]>([
       ['a space', 'PE 1'],
@@ -94,9 +81,7 @@ describe('checkQueryPayout', () => {
       expect(pairs({ orderNo: 'A'.repeat(40), mchOrderNo: 'PE-1' })).toEqual([
         'orderNo:orderNumber',
       ]);
-      expect(pairs({ orderNo: 'A'.repeat(40) })).toEqual([
-        'orderNo:orderNumber',
-      ]);
+      expect(pairs({ orderNo: 'A'.repeat(40) })).toEqual(['orderNo:orderNumber']);
     });
 
     it('reports both broken numbers together', () => {
@@ -108,22 +93,17 @@ describe('checkQueryPayout', () => {
   });
 
   describe('currency (optional, picks the account)', () => {
-    it.each(['PEN', 'MXN'] as const)(
-      'accepts %s and returns it',
-      (currency) => {
-        const result = checkQueryPayout({ orderNo: 'PAYOUT1', currency });
-        expect(result.errors).toEqual([]);
-        expect(result.currency).toBe(currency);
-        // The currency is not part of the gateway body.
-        expect(result.body).toEqual({ orderNo: 'PAYOUT1' });
-      },
-    );
+    it.each(['PEN', 'MXN'] as const)('accepts %s and returns it', (currency) => {
+      const result = checkQueryPayout({ orderNo: 'PAYOUT1', currency });
+      expect(result.errors).toEqual([]);
+      expect(result.currency).toBe(currency);
+      // The currency is not part of the gateway body.
+      expect(result.body).toEqual({ orderNo: 'PAYOUT1' });
+    });
 
     it.each<unknown>(['USD', 'pen', '', null, 1])('rejects %p', (currency) => {
       const result = checkQueryPayout({ orderNo: 'PAYOUT1', currency });
-      expect(pairs({ orderNo: 'PAYOUT1', currency })).toEqual([
-        'currency:currency',
-      ]);
+      expect(pairs({ orderNo: 'PAYOUT1', currency })).toEqual(['currency:currency']);
       expect(result.errors[0].message).toContain('currency');
       expect(result.body).toBeUndefined();
     });
@@ -149,8 +129,7 @@ describe('checkQueryPayout', () => {
         'merchantId:unknownField',
         'nonceStr:unknownField',
       ]);
-      for (const error of result.errors)
-        expect(error.message).toContain(error.field);
+      for (const error of result.errors) expect(error.message).toContain(error.field);
       expect(result.body).toBeUndefined();
     });
   });

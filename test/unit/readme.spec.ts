@@ -1,10 +1,4 @@
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ts from 'typescript';
 
@@ -21,15 +15,8 @@ function blockAfter(marker: string): string {
 
 /** The compiler options of tsconfig.json, as for any source file of the repository. */
 function compilerOptions(): ts.CompilerOptions {
-  const config = ts.readConfigFile(
-    join(ROOT, 'tsconfig.json'),
-    ts.sys.readFile,
-  );
-  const { options } = ts.parseJsonConfigFileContent(
-    config.config,
-    ts.sys,
-    ROOT,
-  );
+  const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
+  const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
   return { ...options, noEmit: true, noUnusedLocals: false };
 }
 
@@ -95,15 +82,8 @@ describe('README', () => {
     try {
       const file = join(dir, 'quickstart.ts');
       writeFileSync(file, blockAfter('<!-- quickstart -->'));
-      const config = ts.readConfigFile(
-        join(ROOT, 'tsconfig.json'),
-        ts.sys.readFile,
-      );
-      const { options } = ts.parseJsonConfigFileContent(
-        config.config,
-        ts.sys,
-        ROOT,
-      );
+      const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
+      const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
       const program = ts.createProgram([file], {
         ...options,
         noEmit: true,
@@ -139,22 +119,15 @@ describe('every ```ts sample of README.md and docs/*.md', () => {
       problems.set('program', []);
       const program = ts.createProgram([...files.keys()], compilerOptions());
       for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
-        const message = ts.flattenDiagnosticMessageText(
-          diagnostic.messageText,
-          '\n',
-        );
+        const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
         const file = diagnostic.file;
         const name = file ? files.get(file.fileName) : undefined;
         if (!file || name === undefined) {
           problems.get('program')!.push(message);
           continue;
         }
-        const { line, character } = file.getLineAndCharacterOfPosition(
-          diagnostic.start ?? 0,
-        );
-        problems
-          .get(name)!
-          .push(`line ${line + 1}:${character + 1} of the block: ${message}`);
+        const { line, character } = file.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
+        problems.get(name)!.push(`line ${line + 1}:${character + 1} of the block: ${message}`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createNonce } from '../../lib/client/cashy-http.client';
-import {
-  signCashyBody,
-  verifyCashySignature,
-} from '../../lib/client/cashy-signature';
+import { signCashyBody, verifyCashySignature } from '../../lib/client/cashy-signature';
 
 // cashy-reference.md §1: a made-up key and body, cross-checked with coreutils md5sum.
 const API_KEY = 'demoKey_NOT_REAL_7f3a9c';
@@ -15,54 +12,31 @@ const CALLBACK_BODY =
 describe('Cashy signing', () => {
   it('signs the worked example of the reference as upper-case MD5(body + apiKey)', () => {
     expect(Buffer.byteLength(CREATE_BODY)).toBe(296);
-    expect(signCashyBody(CREATE_BODY, API_KEY)).toBe(
-      'E08D6E192D2B42A4900923AE6BBF6730',
-    );
+    expect(signCashyBody(CREATE_BODY, API_KEY)).toBe('E08D6E192D2B42A4900923AE6BBF6730');
   });
 
   it('signs the exact bytes: the same object pretty-printed signs differently', () => {
     const pretty = JSON.stringify(JSON.parse(CREATE_BODY), null, 2);
-    expect(signCashyBody(pretty, API_KEY)).toBe(
-      '3D8E7F6A4FD73EFA6DF06F440F810DD7',
-    );
+    expect(signCashyBody(pretty, API_KEY)).toBe('3D8E7F6A4FD73EFA6DF06F440F810DD7');
   });
 
   it('verifies a callback in either hex case and rejects a tampered body', () => {
-    expect(signCashyBody(CALLBACK_BODY, API_KEY)).toBe(
-      '9E909A19532E4CD125F83500A963777E',
-    );
+    expect(signCashyBody(CALLBACK_BODY, API_KEY)).toBe('9E909A19532E4CD125F83500A963777E');
     expect(
-      verifyCashySignature(
-        Buffer.from(CALLBACK_BODY),
-        API_KEY,
-        '9E909A19532E4CD125F83500A963777E',
-      ),
+      verifyCashySignature(Buffer.from(CALLBACK_BODY), API_KEY, '9E909A19532E4CD125F83500A963777E'),
     ).toBe(true);
     expect(
-      verifyCashySignature(
-        Buffer.from(CALLBACK_BODY),
-        API_KEY,
-        '9e909a19532e4cd125f83500a963777e',
-      ),
+      verifyCashySignature(Buffer.from(CALLBACK_BODY), API_KEY, '9e909a19532e4cd125f83500a963777e'),
     ).toBe(true);
-    const tampered = CALLBACK_BODY.replace(
-      '"SUCCESS","resultDesc"',
-      '"FAIL","resultDesc"',
-    );
+    const tampered = CALLBACK_BODY.replace('"SUCCESS","resultDesc"', '"FAIL","resultDesc"');
     expect(
-      verifyCashySignature(
-        Buffer.from(tampered),
-        API_KEY,
-        '9E909A19532E4CD125F83500A963777E',
-      ),
+      verifyCashySignature(Buffer.from(tampered), API_KEY, '9E909A19532E4CD125F83500A963777E'),
     ).toBe(false);
   });
 
   it('rejects signs that are not 32 hex characters, and the wrong key', () => {
     const right = '9E909A19532E4CD125F83500A963777E';
-    const fullWidth = right.replace(/[0-9]/g, (d) =>
-      String.fromCharCode(0xff10 + Number(d)),
-    ); // ０-９
+    const fullWidth = right.replace(/[0-9]/g, (d) => String.fromCharCode(0xff10 + Number(d))); // ０-９
     for (const sign of [
       undefined,
       '',
@@ -80,11 +54,7 @@ describe('Cashy signing', () => {
       expect(verifyCashySignature(CALLBACK_BODY, API_KEY, sign)).toBe(false);
     }
     expect(
-      verifyCashySignature(
-        CALLBACK_BODY,
-        'another-key',
-        '9E909A19532E4CD125F83500A963777E',
-      ),
+      verifyCashySignature(CALLBACK_BODY, 'another-key', '9E909A19532E4CD125F83500A963777E'),
     ).toBe(false);
   });
 
@@ -102,27 +72,19 @@ describe('Cashy signing', () => {
       for (const other of lookalikes(sign[i])) {
         const changed = sign.slice(0, i) + other + sign.slice(i + 1);
         if (changed.toUpperCase() === sign) continue; // the same digit in the other case
-        expect(verifyCashySignature(CALLBACK_BODY, API_KEY, changed)).toBe(
-          false,
-        );
+        expect(verifyCashySignature(CALLBACK_BODY, API_KEY, changed)).toBe(false);
       }
     }
   });
 
   it('hashes non-ASCII text as UTF-8 bytes', () => {
     const body = '{"accountName":"Peña"}';
-    expect(signCashyBody(body, API_KEY)).toBe(
-      signCashyBody(Buffer.from(body, 'utf8'), API_KEY),
-    );
+    expect(signCashyBody(body, API_KEY)).toBe(signCashyBody(Buffer.from(body, 'utf8'), API_KEY));
   });
 
   it('signs strings and raw bytes alike, at every size, as node:crypto MD5 of body ‖ key does', () => {
     const reference = (body: Buffer, key: string) =>
-      createHash('md5')
-        .update(body)
-        .update(key, 'utf8')
-        .digest('hex')
-        .toUpperCase();
+      createHash('md5').update(body).update(key, 'utf8').digest('hex').toUpperCase();
     // Around and beyond the 16 KiB scratch buffer raw bodies are joined in, and with multi-byte text.
     for (const size of [
       0,
@@ -139,14 +101,10 @@ describe('Cashy signing', () => {
       expect(signCashyBody(text, API_KEY)).toBe(expected);
       expect(signCashyBody(bytes, API_KEY)).toBe(expected);
       expect(signCashyBody(bytes, Buffer.from(API_KEY))).toBe(expected);
-      expect(verifyCashySignature(bytes, Buffer.from(API_KEY), expected)).toBe(
-        true,
-      );
+      expect(verifyCashySignature(bytes, Buffer.from(API_KEY), expected)).toBe(true);
       expect(verifyCashySignature(text, API_KEY, expected)).toBe(true);
       expect(verifyCashySignature(bytes, API_KEY, expected)).toBe(true);
-      expect(verifyCashySignature(bytes, API_KEY, expected.toLowerCase())).toBe(
-        true,
-      );
+      expect(verifyCashySignature(bytes, API_KEY, expected.toLowerCase())).toBe(true);
       expect(verifyCashySignature(bytes, `${API_KEY}x`, expected)).toBe(false);
     }
   });

@@ -10,16 +10,11 @@ const FINAL: PayoutStatus[] = ['SUCCESS', 'FAIL', 'CANCEL'];
 const ALL: PayoutStatus[] = [...IN_PROGRESS, ...FINAL];
 
 /** A record as the module writes it after handling `processed` in that order. */
-function record(
-  processed: PayoutStatus[],
-  overrides: Partial<PayoutRecord> = {},
-): PayoutRecord {
+function record(processed: PayoutStatus[], overrides: Partial<PayoutRecord> = {}): PayoutRecord {
   const final = processed.filter((s) => FINAL.includes(s));
   const status =
     overrides.status ??
-    (final.length > 0
-      ? final[final.length - 1]
-      : processed[processed.length - 1]);
+    (final.length > 0 ? final[final.length - 1] : processed[processed.length - 1]);
   return {
     orderNo: 'PAYOUT8600000000000000001',
     mchOrderNo: 'MX-2025-000045',
@@ -57,21 +52,18 @@ describe('decidePayoutTransition', () => {
       });
     });
 
-    it.each(['FAIL', 'CANCEL'] as PayoutStatus[])(
-      '%s emits failed (not reversed)',
-      (status) => {
-        expect(decidePayoutTransition(undefined, status, PE)).toEqual({
-          kind: 'outcome',
-          event: 'failed',
-          reversed: false,
-        });
-        expect(decidePayoutTransition(undefined, status, MX)).toEqual({
-          kind: 'outcome',
-          event: 'failed',
-          reversed: false,
-        });
-      },
-    );
+    it.each(['FAIL', 'CANCEL'] as PayoutStatus[])('%s emits failed (not reversed)', (status) => {
+      expect(decidePayoutTransition(undefined, status, PE)).toEqual({
+        kind: 'outcome',
+        event: 'failed',
+        reversed: false,
+      });
+      expect(decidePayoutTransition(undefined, status, MX)).toEqual({
+        kind: 'outcome',
+        event: 'failed',
+        reversed: false,
+      });
+    });
   });
 
   describe('in progress', () => {
@@ -112,9 +104,7 @@ describe('decidePayoutTransition', () => {
 
   describe('duplicates (same orderNo and orderStatus already handled)', () => {
     it.each(ALL)('%s again is a duplicate', (status) => {
-      const seen = FINAL.includes(status)
-        ? record(['PROCESSING', status])
-        : record([status]);
+      const seen = FINAL.includes(status) ? record(['PROCESSING', status]) : record([status]);
       expect(decidePayoutTransition(seen, status, MX)).toEqual({
         kind: 'duplicate',
       });
@@ -124,13 +114,9 @@ describe('decidePayoutTransition', () => {
     });
 
     it('an earlier in-progress status repeated after the final one is a duplicate, not stale', () => {
-      expect(
-        decidePayoutTransition(
-          record(['PROCESSING', 'SUCCESS']),
-          'PROCESSING',
-          PE,
-        ),
-      ).toEqual({ kind: 'duplicate' });
+      expect(decidePayoutTransition(record(['PROCESSING', 'SUCCESS']), 'PROCESSING', PE)).toEqual({
+        kind: 'duplicate',
+      });
     });
 
     it('the FAIL of a Mexican reversal delivered again is a duplicate', () => {
@@ -195,54 +181,52 @@ describe('decidePayoutTransition', () => {
     });
 
     it('SUCCESS -> CANCEL is an anomaly even in Mexico', () => {
-      expect(decidePayoutTransition(record(['SUCCESS']), 'CANCEL', MX)).toEqual(
-        { kind: 'anomaly', from: 'SUCCESS' },
-      );
+      expect(decidePayoutTransition(record(['SUCCESS']), 'CANCEL', MX)).toEqual({
+        kind: 'anomaly',
+        from: 'SUCCESS',
+      });
     });
   });
 
   describe('anomalies: any other change out of a final status emits nothing', () => {
     it('Peru SUCCESS -> FAIL', () => {
-      expect(
-        decidePayoutTransition(record(['PROCESSING', 'SUCCESS']), 'FAIL', PE),
-      ).toEqual({ kind: 'anomaly', from: 'SUCCESS' });
+      expect(decidePayoutTransition(record(['PROCESSING', 'SUCCESS']), 'FAIL', PE)).toEqual({
+        kind: 'anomaly',
+        from: 'SUCCESS',
+      });
     });
 
     it('Peru SUCCESS -> CANCEL', () => {
-      expect(decidePayoutTransition(record(['SUCCESS']), 'CANCEL', PE)).toEqual(
-        { kind: 'anomaly', from: 'SUCCESS' },
-      );
+      expect(decidePayoutTransition(record(['SUCCESS']), 'CANCEL', PE)).toEqual({
+        kind: 'anomaly',
+        from: 'SUCCESS',
+      });
     });
 
     it.each([PE, MX])('FAIL -> SUCCESS (reversal allowed: %p)', (allows) => {
-      expect(
-        decidePayoutTransition(
-          record(['PROCESSING', 'FAIL']),
-          'SUCCESS',
-          allows,
-        ),
-      ).toEqual({ kind: 'anomaly', from: 'FAIL' });
+      expect(decidePayoutTransition(record(['PROCESSING', 'FAIL']), 'SUCCESS', allows)).toEqual({
+        kind: 'anomaly',
+        from: 'FAIL',
+      });
     });
 
     it.each([PE, MX])('FAIL -> CANCEL (reversal allowed: %p)', (allows) => {
-      expect(
-        decidePayoutTransition(record(['FAIL']), 'CANCEL', allows),
-      ).toEqual({ kind: 'anomaly', from: 'FAIL' });
+      expect(decidePayoutTransition(record(['FAIL']), 'CANCEL', allows)).toEqual({
+        kind: 'anomaly',
+        from: 'FAIL',
+      });
     });
 
-    it.each(['SUCCESS', 'FAIL'] as PayoutStatus[])(
-      'CANCEL -> %s, in both markets',
-      (to) => {
-        expect(decidePayoutTransition(record(['CANCEL']), to, PE)).toEqual({
-          kind: 'anomaly',
-          from: 'CANCEL',
-        });
-        expect(decidePayoutTransition(record(['CANCEL']), to, MX)).toEqual({
-          kind: 'anomaly',
-          from: 'CANCEL',
-        });
-      },
-    );
+    it.each(['SUCCESS', 'FAIL'] as PayoutStatus[])('CANCEL -> %s, in both markets', (to) => {
+      expect(decidePayoutTransition(record(['CANCEL']), to, PE)).toEqual({
+        kind: 'anomaly',
+        from: 'CANCEL',
+      });
+      expect(decidePayoutTransition(record(['CANCEL']), to, MX)).toEqual({
+        kind: 'anomaly',
+        from: 'CANCEL',
+      });
+    });
 
     it('CANCEL -> anything in progress is stale (ignored), never an outcome', () => {
       for (const to of IN_PROGRESS)
@@ -280,9 +264,7 @@ describe('decidePayoutTransition', () => {
                 ...(decision.kind === 'duplicate' ? [] : [status]),
               ];
               if (decision.kind === 'outcome') {
-                emitted.push(
-                  `${decision.event}${decision.reversed ? ':reversed' : ''}`,
-                );
+                emitted.push(`${decision.event}${decision.reversed ? ':reversed' : ''}`);
                 current = {
                   ...(current ?? record([])),
                   status,

@@ -33,8 +33,7 @@ export function referenceClabeCheckDigit(first17: string): number {
 
 /** A CLABE with a correct check digit, from its first 17 digits. */
 export function makeClabe(first17: string): string {
-  if (!/^\d{17}$/.test(first17))
-    throw new Error(`makeClabe needs 17 digits, got ${first17}`);
+  if (!/^\d{17}$/.test(first17)) throw new Error(`makeClabe needs 17 digits, got ${first17}`);
   return first17 + String(referenceClabeCheckDigit(first17));
 }
 
@@ -51,8 +50,7 @@ export function referenceCciGroupDigit(group: string): number {
 
 /** A CCI with correct check digits, from its first 18 digits (entity 3 + office 3 + account 12). */
 export function makeCci(first18: string): string {
-  if (!/^\d{18}$/.test(first18))
-    throw new Error(`makeCci needs 18 digits, got ${first18}`);
+  if (!/^\d{18}$/.test(first18)) throw new Error(`makeCci needs 18 digits, got ${first18}`);
   return (
     first18 +
     String(referenceCciGroupDigit(first18.slice(0, 6))) +
