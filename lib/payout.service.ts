@@ -194,21 +194,7 @@ export class PayoutService {
         progress.holdUntil = undefined;
       }
       if (!(await this.attempts.markSending(progress, request))) {
-        // Another call (or a webhook, or a sweep) wrote this mchOrderNo since: start again from
-        // what the store says, still uncertain if this call was (rule 2).
-        const fresh = await this.attempts.open(request);
-        if (
-          fresh.attempt?.state === 'rejected' &&
-          (progress.uncertain || (progress.leaseToken !== undefined && fresh.attempt.notice))
-        ) {
-          // Found not created meanwhile (payout.not_created, or reconcile() → null): whoever
-          // learned that may send it again, so this call sends nothing more.
-          progress.reason = `${progress.reason}; meanwhile it was found not created, so this call does not send it again`;
-          throw this.outcomeUnknown(body, progress);
-        }
-        Object.assign(progress, fresh, {
-          uncertain: progress.uncertain || fresh.uncertain,
-        });
+        await this.restartFromStore(body, request, progress);
         continue;
       }
       const outcome = await this.sendCreate(account, body, attempt);
@@ -250,6 +236,28 @@ export class PayoutService {
     if (!(await this.settleRejected(progress, body.mchOrderNo)))
       return this.resolveShownOrder(account, body, progress);
     throw busy;
+  }
+
+  /**
+   * Another call (or a webhook, or a sweep) wrote this mchOrderNo since this call last did: start
+   * again from what the store says, still uncertain if this call was (rule 2). Found not created
+   * meanwhile (`payout.not_created`, or `reconcile()` → `null`), it sends nothing more: whoever
+   * learned that may send it again.
+   */
+  private async restartFromStore(
+    body: CashyPayOutBody,
+    request: CreateRequest,
+    progress: CreateProgress,
+  ): Promise<void> {
+    const fresh = await this.attempts.open(request);
+    if (
+      fresh.attempt?.state === 'rejected' &&
+      (progress.uncertain || (progress.leaseToken !== undefined && fresh.attempt.notice))
+    ) {
+      progress.reason = `${progress.reason}; meanwhile it was found not created, so this call does not send it again`;
+      throw this.outcomeUnknown(body, progress);
+    }
+    Object.assign(progress, fresh, { uncertain: progress.uncertain || fresh.uncertain });
   }
 
   /** Reads one order (`POST /api/payOutQuery`); an order the gateway does not know raises `CashyApiError`. */
