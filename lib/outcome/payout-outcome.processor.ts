@@ -136,77 +136,71 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         pollMs = Math.min(pollMs * 2, CLAIM_POLL_MS.max);
         continue;
       }
-      const known = await this.knownOrder(record, report);
-      const base = this.baseRecord(record, report, known);
-      const mismatch = findMismatch(known, report);
-      if (mismatch) {
-        const written = await this.emitAnomalyOnce(
-          record,
-          this.anomalyBase(record, report),
-          report,
-          mismatch,
+      const result = await this.applyTo(record, report);
+      if (result !== 'retry') return result;
+    }
+  }
+
+  /** One report against the record as read: `'retry'` when another writer got there first. */
+  private async applyTo(
+    record: PayoutRecord | undefined,
+    report: PayoutStatusReport,
+  ): Promise<PayoutReportResult | 'retry'> {
+    const known = await this.knownOrder(record, report);
+    const base = this.baseRecord(record, report, known);
+    const mismatch = findMismatch(known, report);
+    if (mismatch)
+      return this.emitAnomalyOnce(record, this.anomalyBase(record, report), report, mismatch);
+    const status = report.orderStatus as PayoutStatus;
+    const market = marketOf(known.currency);
+    // With the market unknown, a SUCCESS → FAIL is not read as a SPEI return (rule 6).
+    const transition = decidePayoutTransition(
+      record,
+      status,
+      market?.allowsSuccessReversal ?? false,
+    );
+    switch (transition.kind) {
+      case 'duplicate':
+        return 'duplicate';
+      case 'stale':
+        this.logger.debug(
+          `order ${report.orderNo}: ${status} after ${record?.status} ignored (out of order)`,
         );
-        if (written === 'retry') continue;
-        return written;
+        return 'stale';
+      case 'anomaly': {
+        const why = market
+          ? `${transition.from} → ${status} is not allowed`
+          : `${transition.from} → ${status} is not allowed while the order's market is unknown`;
+        return this.emitAnomalyOnce(record, base, report, { kind: 'transition', reason: why });
       }
-      const status = report.orderStatus as PayoutStatus;
-      const market = marketOf(known.currency);
-      // With the market unknown, a SUCCESS → FAIL is not read as a SPEI return (rule 6).
-      const transition = decidePayoutTransition(
-        record,
-        status,
-        market?.allowsSuccessReversal ?? false,
-      );
-      switch (transition.kind) {
-        case 'duplicate':
-          return 'duplicate';
-        case 'stale':
-          this.logger.debug(
-            `order ${report.orderNo}: ${status} after ${record?.status} ignored (out of order)`,
-          );
-          return 'stale';
-        case 'anomaly': {
-          const why = market
-            ? `${transition.from} → ${status} is not allowed`
-            : `${transition.from} → ${status} is not allowed while the order's market is unknown`;
-          const written = await this.emitAnomalyOnce(record, base, report, {
-            kind: 'transition',
-            reason: why,
-          });
-          if (written === 'retry') continue;
-          return written;
-        }
-        case 'progress': {
-          const next = {
-            ...base,
-            status,
-            processed: base.processed.includes(status)
-              ? base.processed
-              : [...base.processed, status],
-          };
-          if (!(await this.write(next, record?.revision ?? 0))) continue;
-          await this.noteCreated(known, report);
-          return 'progress';
-        }
-        case 'outcome': {
-          const emitted = await this.runClaimed(
-            record,
-            base,
-            report,
-            { status, reversed: transition.reversed },
-            () => this.emitOutcome(report, known.currency, transition.event, transition.reversed),
-          );
-          if (emitted === 'retry') continue;
-          await this.noteCreated(known, report);
-          // A final status is known: nothing left to ask, but whether a Mexican success is returned.
-          await this.attempts.afterFinal(
-            base.mchOrderNo ?? report.mchOrderNo,
-            status,
-            known.currency,
-            transition.reversed,
-          );
-          return 'emitted';
-        }
+      case 'progress': {
+        const next = {
+          ...base,
+          status,
+          processed: base.processed.includes(status) ? base.processed : [...base.processed, status],
+        };
+        if (!(await this.write(next, record?.revision ?? 0))) return 'retry';
+        await this.noteCreated(known, report);
+        return 'progress';
+      }
+      case 'outcome': {
+        const emitted = await this.runClaimed(
+          record,
+          base,
+          report,
+          { status, reversed: transition.reversed },
+          () => this.emitOutcome(report, known.currency, transition.event, transition.reversed),
+        );
+        if (emitted === 'retry') return 'retry';
+        await this.noteCreated(known, report);
+        // A final status is known: nothing left to ask, but whether a Mexican success is returned.
+        await this.attempts.afterFinal(
+          base.mchOrderNo ?? report.mchOrderNo,
+          status,
+          known.currency,
+          transition.reversed,
+        );
+        return 'emitted';
       }
     }
   }
