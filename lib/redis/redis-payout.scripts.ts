@@ -96,11 +96,19 @@ local page
 if ARGV[2] == '' then
   page = redis.call('ZRANGE', KEYS[2], 0, limit - 1, 'WITHSCORES')
 else
-  -- Entries opened in the cursor's millisecond sort by mchOrderNo: skip those up to the cursor's.
+  -- Entries opened in the cursor's millisecond sort by mchOrderNo, byte by byte as the sorted set
+  -- orders them (Lua's <= on strings follows the server's locale): skip those up to the cursor's.
+  local function upTo(a, b)
+    for i = 1, math.min(#a, #b) do
+      local x, y = string.byte(a, i), string.byte(b, i)
+      if x ~= y then return x < y end
+    end
+    return #a <= #b
+  end
   local tied = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], ARGV[2])
   local skip = 0
   for _, member in ipairs(tied) do
-    if member <= ARGV[3] then skip = skip + 1 end
+    if upTo(member, ARGV[3]) then skip = skip + 1 end
   end
   page = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[2], '+inf', 'WITHSCORES', 'LIMIT', skip, limit)
 end

@@ -106,6 +106,16 @@ export function describeOpenIndexContract(fresh: () => PayoutStore | Promise<Pay
       expect(await store.countOpen?.()).toEqual({ open: 2, watching: 0 });
     });
 
+    it('orders ties by the bytes of mchOrderNo, whatever the locale', async () => {
+      await store.trackOpen('Tb', 10, 900);
+      await store.trackOpen('TB', 10, 900);
+      await store.trackOpen('T_', 10, 900);
+      const [first] = await store.listOpen(1);
+      expect(first.mchOrderNo).toBe('TB');
+      await store.untrackOpen('TB');
+      expect((await store.listOpen(10, first)).map((e) => e.mchOrderNo)).toEqual(['T_', 'Tb']);
+    });
+
     it('keeps the merchant of an open payout, and the first one when a later call names none', async () => {
       await store.trackOpen('M1', 1, 100, { merchantId: '1002001' });
       await store.trackOpen('M1', 2, 200);
