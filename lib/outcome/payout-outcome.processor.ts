@@ -430,6 +430,10 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       Math.max(5, Math.floor(claimTtlMs / 3)),
     );
     renewer.unref();
+    const stopRenewing = async () => {
+      clearInterval(renewer);
+      await renewing;
+    };
     try {
       await emit();
     } catch (error) {
@@ -443,14 +447,14 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       );
       throw error;
     }
-    clearInterval(renewer);
-    await renewing;
+    // The claim stays renewed until the outcome is recorded: no copy may take the order meanwhile.
     // Usually one write from the record the claim wrote (a renewal or a store hiccup sends it the long way).
     const recorded = await this.write(
       settledRecord(claimed, token, change, this.clock.now()),
       claimed.revision,
     ).catch(() => false);
-    if (!recorded) await this.confirm(report, token, change, claimed);
+    if (!recorded) await this.confirm(report, token, change, claimed, stopRenewing);
+    else await stopRenewing();
     return 'done';
   }
 
@@ -465,11 +469,13 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     token: string,
     change: ClaimedChange,
     claimed: PayoutRecord,
+    stopRenewing: () => Promise<void>,
   ): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= CONFIRM_ATTEMPTS; attempt++) {
       try {
         await this.settleClaim(report.orderNo, token, change, claimed);
+        await stopRenewing();
         return;
       } catch (error) {
         lastError = error;
@@ -480,7 +486,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(lastError as Error).message}); answering 503 and still trying in the background`,
     );
     this.holding.set(report.orderNo, token);
-    void this.confirmInBackground(report, token, change, claimed);
+    void this.confirmInBackground(report, token, change, claimed, stopRenewing);
     throw new PayoutStoreError('record the outcome', lastError);
   }
 
@@ -489,6 +495,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     token: string,
     change: ClaimedChange,
     claimed: PayoutRecord,
+    stopRenewing: () => Promise<void>,
   ): Promise<void> {
     try {
       while (!this.stopped) {
@@ -506,6 +513,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded before shutdown; a later copy may emit it again`,
       );
     } finally {
+      await stopRenewing();
       this.holding.delete(report.orderNo);
     }
   }

@@ -140,7 +140,9 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     }
     const now = this.now();
     // The horizon runs from the latest create of this mchOrderNo, and is only reached after a look.
-    const lastOpened = Math.max(entry.openedAt, attempt?.sentAt ?? 0);
+    // A Mexican success watched for a return is not open: its horizon runs from the watch's end, so
+    // a check that fails near the end never ends the watch (the return would be lost).
+    const lastOpened = entry.watchUntil ?? Math.max(entry.openedAt, attempt?.sentAt ?? 0);
     const pastHorizon = now - lastOpened > this.policy().horizonMs;
     const merchantId = entry.merchantId ?? attempt?.merchantId;
     const token = this.tokenPrefix + (++this.noticeCount).toString(36);
@@ -191,7 +193,11 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
       this.logger.warn(
         `payout ${mchOrderNo}: check failed, trying again later (${(error as Error).message})`,
       );
-      await this.reschedule(entry, now).catch(() => undefined);
+      await (
+        entry.watchUntil === undefined
+          ? this.reschedule(entry, now)
+          : this.rescheduleWatch({ ...entry, watchUntil: entry.watchUntil }, now)
+      ).catch(() => undefined);
       return 'failed';
     }
   }
@@ -233,12 +239,29 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
         await this.store.untrackOpen(entry.mchOrderNo);
         return 'watch_ended';
       }
-      const successAt = entry.watchUntil - this.policy().returnWatchMs;
-      await this.reschedule(entry, now, undefined, successAt, entry.watchUntil);
+      await this.rescheduleWatch(entry, now);
       return 'watching';
     }
     await this.store.untrackOpen(entry.mchOrderNo);
     return status === 'FAIL' && result === 'emitted' ? 'returned' : 'settled';
+  }
+
+  /**
+   * Next check of a watched success: by the time since the success, never past the watch's end
+   * (one last look then); a check due after the end (a failed one) comes back soon.
+   */
+  private async rescheduleWatch(
+    entry: PayoutOpenEntry & { watchUntil: number },
+    now: number,
+  ): Promise<void> {
+    const successAt = entry.watchUntil - this.policy().returnWatchMs;
+    await this.reschedule(
+      entry,
+      now,
+      undefined,
+      successAt,
+      Math.max(entry.watchUntil, now + 1_000),
+    );
   }
 
   private async runSweep(): Promise<PayoutSweepSummary> {
