@@ -29,6 +29,8 @@ class Outcomes {
   readonly failed: PayoutFailedEvent[] = [];
   readonly anomalies: PayoutAnomalyEvent[] = [];
   delayMs = 0;
+  /** How many of the next payout.failed calls throw (a host's database hiccup). */
+  failNext = 0;
   @OnPayoutSucceeded()
   succeeded(event: PayoutSucceededEvent): void {
     this.seen.push(`succeeded ${event.mchOrderNo}`);
@@ -36,6 +38,10 @@ class Outcomes {
   @OnPayoutFailed()
   async onFailed(event: PayoutFailedEvent): Promise<void> {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error('host db hiccup');
+    }
     this.seen.push(`failed ${event.mchOrderNo}${event.reversed ? ' reversed' : ''}`);
     this.failed.push(event);
   }
@@ -65,8 +71,6 @@ describe('adversarial: the SPEI return watch', () => {
   beforeEach(() => {
     gateway = new LateCommitGateway();
     clock = new TestPayoutClock(Date.UTC(2026, 11, 4, 12));
-    // No jitter: the schedule is exactly the documented one.
-    jest.spyOn(Math, 'random').mockReturnValue(0);
   });
   afterEach(async () => {
     jest.restoreAllMocks();
@@ -89,6 +93,8 @@ describe('adversarial: the SPEI return watch', () => {
       },
       { providers: [Outcomes], init: true },
     );
+    // No jitter: the schedule is exactly the documented one. (After compiling: Nest's ids use it.)
+    jest.spyOn(Math, 'random').mockReturnValue(0);
     return {
       payouts: app.get(PayoutService),
       sweeper: app.get(PayoutReconciliationService),
@@ -242,5 +248,29 @@ describe('adversarial: the SPEI return watch', () => {
     expect(outcomes.seen).toEqual(['succeeded W-CANCEL']);
     expect(outcomes.anomalies.map((a) => [a.kind, a.status])).toEqual([['transition', 'CANCEL']]);
     expect(await store.listOpen(10)).toEqual([]);
+  });
+
+  it("a return whose listener fails at a check past the create's horizon is still emitted: the watch has its own", async () => {
+    // The defaults' shape: horizonMs == returnWatchMs, so the watch's last checks fall past the horizon.
+    const { payouts, sweeper, outcomes } = await start(
+      { ...POLICY, horizonMs: 20_000 },
+      { resendWindowMs: 1_000 },
+    );
+    const t0 = clock.now();
+    await paidMxn(payouts, sweeper, 'W-HORIZON');
+    for (;;) {
+      const [entry] = await store.listOpen(1);
+      if (!entry || entry.dueAt > t0 + 20_000) break;
+      await nextCheck(sweeper);
+    }
+    const [entry] = await store.listOpen(1);
+    expect(entry).toMatchObject({ watchUntil: t0 + 21_000 });
+    // The bank returns it, the webhook is lost, and the host's listener fails once at the last check.
+    gateway.setStatus('W-HORIZON', 'FAIL', 'ACCOUNT_BLOCKED');
+    outcomes.failNext = 1;
+    expect(await nextCheck(sweeper)).toBe(true);
+    while (await nextCheck(sweeper));
+    expect(outcomes.seen).toEqual(['succeeded W-HORIZON', 'failed W-HORIZON reversed']);
+    expect(outcomes.anomalies).toEqual([]);
   });
 });
