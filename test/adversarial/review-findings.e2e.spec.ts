@@ -15,7 +15,8 @@ import { CashyHttpClient } from '../../lib/client/cashy-http.client';
 import { PayoutReconciliationService } from '../../lib/reconciliation/payout-reconciliation.service';
 import type { PayoutAttempt, PayoutRecord } from '../../lib/store/payout-store.interface';
 import { TestPayoutClock } from '../../lib/testing';
-import { HostileGateway, waitUntil } from '../support/hostile-gateway';
+import { HostileGateway } from '../support/hostile-gateway';
+import { waitUntil } from '../support/wait-until';
 import { penPayout } from '../support/payouts';
 import { compileScriptedPayoutModule } from '../support/scripted-payout-module';
 
@@ -128,7 +129,7 @@ describe('adversarial: review findings', () => {
     // A: its create is reset (ambiguous, never lands); its first lookup is held (sent inside the window).
     gateway.nextCreates('drop').nextLookups('hold');
     const callA = a.payouts.createPayout(penPayout('F1')).catch((e: unknown) => e);
-    const held = await gateway.nextHeld();
+    const held = await gateway.nextHeldLookup();
     const T = clock.now() + W + 1_000;
     clock.set(T);
     // A renews its lease on the store's clock.
@@ -317,7 +318,7 @@ describe('adversarial: review findings', () => {
     behaviour.notCreated = () => slow;
     gateway.nextLookups('hold');
     const sweepA = a.sweeper.sweep();
-    const held = await gateway.nextHeld();
+    const held = await gateway.nextHeldLookup();
     clock.advance(61_000); // the lookup takes 61 s
     held.release();
     await waitUntil(() => hostA.notCreated.length === 1, 'A emitted');
@@ -483,7 +484,7 @@ describe('adversarial: review findings', () => {
 
     gateway.nextLookups('hold'); // the sweep's lookup
     const swept = sweeper.sweep();
-    const held = await gateway.nextHeld();
+    const held = await gateway.nextHeldLookup();
     await expect(payouts.reconcile({ mchOrderNo: 'F4' })).resolves.toBeNull();
     held.release();
     expect(await swept).toMatchObject({ abandoned: 0, not_created: 0 });

@@ -15,6 +15,7 @@ import { TestPayoutClock } from '../../lib/testing';
 import { LateCommitGateway } from '../support/late-commit-gateway';
 import { penPayout } from '../support/payouts';
 import { compileScriptedPayoutModule } from '../support/scripted-payout-module';
+import { waitUntil } from '../support/wait-until';
 
 /** What the host's listeners do, set per test. */
 const behaviour = {
@@ -304,11 +305,3 @@ describe('adversarial: the sweep keeps the promise', () => {
     expect(host.notCreated).toEqual([]);
   });
 });
-
-async function waitUntil(condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 1_000; i++) {
-    if (await condition()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error('condition never met');
-}
