@@ -1,12 +1,10 @@
 import { type INestApplication, Injectable } from '@nestjs/common';
 import {
-  MemoryPayoutStore,
   OnPayoutSucceeded,
   PayoutModule,
   PayoutOrderConflictError,
   PayoutService,
 } from '../../lib';
-import { TestPayoutClock } from '../../lib/testing';
 import { ADAPTERS, type RecordingListener, startHostApp } from '../support/host-app';
 import { LateCommitGateway } from '../support/late-commit-gateway';
 import { deliver, notification, PEN_ACCOUNT } from '../support/notifications';
@@ -112,26 +110,32 @@ describe('adversarial: a create answer after its webhook', () => {
     await gateway.stop();
   });
 
-  it('a create answered with order X after a webhook reported order Y raises PayoutOrderConflictError and one anomaly', async () => {
+  /** A host whose gateway answers the create only once the test says so (after a webhook ran). */
+  async function startCreateHeldForWebhook() {
     gateway = new LateCommitGateway();
-    const clock = new TestPayoutClock();
     const started = await startHostApp(
       'express',
       PayoutModule.forRoot({
         baseUrl: await gateway.start(),
         accounts: [PEN_ACCOUNT],
         notifyUrl: 'https://merchant.example.com/payout/webhook',
-        store: new MemoryPayoutStore({ clock }),
         reconciliation: false,
       }),
     );
     app = started.app;
-    const payouts = app.get(PayoutService);
-    const url = `${started.url}/payout/webhook`;
-    // The gateway answers the create only after the webhook of another order was processed.
     let answerCreate!: () => void;
-    const webhookFirst = new Promise<void>((r) => (answerCreate = r));
+    const webhookFirst = new Promise<void>((resolve) => (answerCreate = resolve));
     gateway.beforeCreateAnswer = () => webhookFirst;
+    return {
+      payouts: app.get(PayoutService),
+      url: `${started.url}/payout/webhook`,
+      listener: started.listener,
+      answerCreate,
+    };
+  }
+
+  it('a create answered with order X after a webhook reported order Y raises PayoutOrderConflictError and one anomaly', async () => {
+    const { payouts, url, listener, answerCreate } = await startCreateHeldForWebhook();
     const created = payouts.createPayout(penPayout('ACK-XY')).catch((e: unknown) => e);
     while (gateway.payOuts === 0) await new Promise((r) => setTimeout(r, 5));
     const y = notification({
@@ -146,7 +150,7 @@ describe('adversarial: a create answer after its webhook', () => {
     answerCreate();
 
     expect(await created).toBeInstanceOf(PayoutOrderConflictError);
-    expect(started.listener.anomalies.map((a) => [a.kind, a.orderNo])).toEqual([['answer', 'LC1']]);
+    expect(listener.anomalies.map((a) => [a.kind, a.orderNo])).toEqual([['answer', 'LC1']]);
     // X's own SUCCESS later: not a second payout.succeeded for ACK-XY.
     const x = notification({
       mchOrderNo: 'ACK-XY',
@@ -154,26 +158,11 @@ describe('adversarial: a create answer after its webhook', () => {
       orderStatus: 'SUCCESS',
     });
     expect((await deliver(url, x)).status).toBe(200);
-    expect(started.listener.events.map((e) => e.payload.orderNo)).toEqual(['ORDER-Y']);
+    expect(listener.events.map((e) => e.payload.orderNo)).toEqual(['ORDER-Y']);
   });
 
   it('a published rejection after a webhook showed the order resolves with the order, never CashyApiError', async () => {
-    gateway = new LateCommitGateway();
-    const started = await startHostApp(
-      'express',
-      PayoutModule.forRoot({
-        baseUrl: await gateway.start(),
-        accounts: [PEN_ACCOUNT],
-        notifyUrl: 'https://merchant.example.com/payout/webhook',
-        reconciliation: false,
-      }),
-    );
-    app = started.app;
-    const payouts = app.get(PayoutService);
-    const url = `${started.url}/payout/webhook`;
-    let answerCreate!: () => void;
-    const webhookFirst = new Promise<void>((r) => (answerCreate = r));
-    gateway.beforeCreateAnswer = () => webhookFirst;
+    const { payouts, url, answerCreate } = await startCreateHeldForWebhook();
     gateway.rejectNextCreates(1, 'Params_accountNo_error');
     gateway.orders.push({
       orderNo: 'ORDER-W',
