@@ -5,7 +5,8 @@
  * profile run, which they do by default whenever a webhook target is missed).
  *
  * Environment:
- * - `BENCH_ONLY=webhook,client,signing,memory` runs a subset (for iterating on one phase);
+ * - `BENCH_ONLY=webhook,client,signing,validation,memory` runs a subset (for iterating on one
+ *   phase; `BENCH_ONLY=validation` is the `validate()` micro-row alone, a few seconds);
  * - `BENCH_ADAPTERS=fastify` loads one adapter only;
  * - `BENCH_REDIS=0` leaves out the RedisPayoutStore row (it is left out, and said so, when
  *   `redis-server` is not installed);
@@ -56,6 +57,11 @@ export const BENCH = {
     batch: 20_000,
     rounds: 15,
   },
+  validation: {
+    /** `validate()` calls per timed batch (each on a fresh DTO), and batches per DTO and sample (interleaved, median kept). */
+    batch: 1_000,
+    rounds: 15,
+  },
   memory: {
     maxEntries: 20_000,
     /** Notifications handled when the heap is sampled (after a full GC). */
@@ -74,6 +80,8 @@ export const BENCH = {
     clientCpuRatio: 1.1,
     /** Heap used after 100k notifications over heap used after 50k (store full for both). */
     memoryGrowthRatio: 1.05,
+    /** Passes of the whole-DTO rule check per `validate()` of a `CreatePayoutDto` (at most). */
+    validationRulePasses: 1,
   },
 } as const;
 
@@ -91,7 +99,9 @@ export const MODULE_GUARD_PATH = '/stage/guard';
 export const SERVICE_PATH = '/stage/service';
 
 export type AdapterName = (typeof BENCH.webhook.adapters)[number];
-export type PhaseName = 'webhook' | 'client' | 'signing' | 'memory';
+/** The bench's phases, in the order they run. */
+export const PHASES = ['signing', 'validation', 'webhook', 'client', 'memory'] as const;
+export type PhaseName = (typeof PHASES)[number];
 
 /** The adapters `BENCH_ADAPTERS` selects (both by default). */
 export function selectedAdapters(): AdapterName[] {
@@ -101,11 +111,10 @@ export function selectedAdapters(): AdapterName[] {
 
 /** The phases `BENCH_ONLY` selects (all of them by default). */
 export function selectedPhases(): Set<PhaseName> {
-  const all: PhaseName[] = ['signing', 'webhook', 'client', 'memory'];
   const only = process.env.BENCH_ONLY?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return new Set(only && only.length > 0 ? all.filter((phase) => only.includes(phase)) : all);
+  return new Set(only && only.length > 0 ? PHASES.filter((phase) => only.includes(phase)) : PHASES);
 }
 
 /** `BENCH_STAGES`: `always`, `never`, or `auto` (for an adapter whose webhook target was missed). */

@@ -10,6 +10,7 @@ import { BENCH } from './bench.config';
 import type { ClientResult } from './client.bench';
 import type { MemoryResult } from './memory.bench';
 import type { SigningResult } from './signing.bench';
+import type { ValidationResult } from './validation.bench';
 import { mib, ratio } from './stats.util';
 import type {
   Comparison,
@@ -36,6 +37,8 @@ export interface BenchResults {
   webhookProfiles?: ProfileResult[];
   client?: ClientResult;
   signing?: SigningResult;
+  /** `validate()` of `CreatePayoutDto` against a DTO with one `@IsString()` per field. */
+  validation?: ValidationResult;
   memory?: MemoryResult;
 }
 
@@ -125,6 +128,15 @@ export function checkTargets(
       pass: cpuUsPerCall <= targets.clientCpuRatio,
     });
   }
+  if (results.validation) {
+    const passes = Math.max(...results.validation.rows.map((row) => row.rulePasses));
+    checks.push({
+      name: 'validation: rule-check passes per CreatePayoutDto validate()',
+      value: passes,
+      bound: `<= ${targets.validationRulePasses}`,
+      pass: passes <= targets.validationRulePasses,
+    });
+  }
   if (results.memory) {
     const m = results.memory;
     checks.push({
@@ -145,9 +157,14 @@ export function checkTargets(
   return checks;
 }
 
-/** Figures reported beside the targets without one: the Redis rows. */
+/** Figures reported beside the targets without one: the Redis rows and the `validate()` ratios. */
 export function reportedFigures(results: BenchResults): ReportedFigure[] {
-  return (results.webhookRedis ?? []).flatMap((r) => [
+  const validation = (results.validation?.rows ?? []).map((row) => ({
+    name: `validation: CreatePayoutDto / @IsString() DTO, µs per validate(), ${row.sample}`,
+    value: row.ratio,
+    note: 'reported, no target',
+  }));
+  const redis = (results.webhookRedis ?? []).flatMap((r) => [
     {
       name: `${adapterName(r.adapter)}: webhook on RedisPayoutStore / signed route, req/s`,
       value: r.overSigned.webhook.rps,
@@ -159,6 +176,7 @@ export function reportedFigures(results: BenchResults): ReportedFigure[] {
       note: 'reported, no target (the app only; Redis CPU shown apart)',
     },
   ]);
+  return [...redis, ...validation];
 }
 
 /** The adapters whose webhook targets were not all met (the ones the stage breakdown is for). */
@@ -641,6 +659,44 @@ function signingSection(doc: ResultsDocument): string[] {
   ];
 }
 
+function validationSection(doc: ResultsDocument): string[] {
+  const v = doc.validation;
+  if (!v) return [];
+  return [
+    '## Validation',
+    '',
+    `class-validator's \`validate()\` of a fresh \`CreatePayoutDto\` against a DTO with the same ${v.fields} fields and one plain ` +
+      "`@IsString()` each (`@IsOptional()` for the optional ones), fed the same body, in-process; the module's constraint comes " +
+      "from a Nest app with `PayoutModule`, so amount limits are checked. For the invalid sample the baseline's body has the fields " +
+      'the DTO rejects set to a number, so both report the same properties. ' +
+      `${doc.config.validation.rounds} interleaved rounds of ${thousands(doc.config.validation.batch)} validations; medians, the ratio is the median of per-round ratios. ` +
+      '_Rule passes_ counts the runs of the whole-DTO rule check during one `validate()`: the result is kept per DTO ' +
+      "(and recomputed when one of its fields' values changed), so the check runs once, not once per field.",
+    '',
+    table(
+      [
+        'sample',
+        'broken fields',
+        'rule passes',
+        'CreatePayoutDto µs',
+        '@IsString() DTO µs',
+        'ratio',
+        '(rounds)',
+      ],
+      v.rows.map((row) => [
+        row.sample,
+        row.brokenFields.length,
+        row.rulePasses,
+        fixed(row.usPerValidate.dto, 1),
+        fixed(row.usPerValidate.baseline, 1),
+        fixed(row.ratio, 2),
+        spread(row.roundRatios),
+      ]),
+    ),
+    '',
+  ];
+}
+
 function memorySection(doc: ResultsDocument): string[] {
   const m = doc.memory;
   if (!m) return [];
@@ -710,7 +766,8 @@ function rerunSection(): string[] {
     'npm run bench:report   # regenerates this page from bench/results.json, measuring nothing',
     '```',
     '',
-    'Knobs (environment): `BENCH_ONLY=webhook,client,signing,memory` runs some phases; `BENCH_ADAPTERS=fastify` one adapter; ' +
+    'Knobs (environment): `BENCH_ONLY=webhook,client,signing,validation,memory` runs some phases (`BENCH_ONLY=validation`, ' +
+      'the `validate()` row alone, takes seconds); `BENCH_ADAPTERS=fastify` one adapter; ' +
       "`BENCH_REDIS=0` leaves out the Redis row; `BENCH_STAGES=1` always takes the module's route apart (`0` never; by default " +
       'only for an adapter that missed a webhook target); `BENCH_CPU_PROF=<dir>` writes a `--cpu-prof` profile of each webhook ' +
       'app, which `node dist-scripts/bench/cpu-profile.summary.js <file>` summarizes by function and package. Only a full run ' +
@@ -734,6 +791,7 @@ export function renderReport(doc: ResultsDocument): string {
     ...stagesSection(doc),
     ...clientSection(doc),
     ...signingSection(doc),
+    ...validationSection(doc),
     ...memorySection(doc),
     ...checksSection(doc),
     ...rerunSection(),

@@ -4,7 +4,14 @@
 // regressions show), 2 when the run itself failed.
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { BENCH, redisWanted, selectedAdapters, selectedPhases, stagesMode } from './bench.config';
+import {
+  BENCH,
+  PHASES,
+  redisWanted,
+  selectedAdapters,
+  selectedPhases,
+  stagesMode,
+} from './bench.config';
 import { benchClient } from './client.bench';
 import { benchMemory } from './memory.bench';
 import { redisServerVersion, startBenchRedis } from './redis-server.util';
@@ -22,6 +29,7 @@ import {
   type ResultsDocument,
 } from './results.report';
 import { benchSigning } from './signing.bench';
+import { benchValidation } from './validation.bench';
 import { benchWebhook, benchWebhookRedis, benchWebhookStages } from './webhook.bench';
 import { profileWebhook } from './webhook-profile.bench';
 
@@ -91,9 +99,7 @@ async function benchWebhookPhase(
 async function main(): Promise<number> {
   const phases = selectedPhases();
   if (phases.size === 0)
-    throw new Error(
-      `BENCH_ONLY=${process.env.BENCH_ONLY} selects no phase (webhook, client, signing, memory)`,
-    );
+    throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} selects no phase (${PHASES.join(', ')})`);
   const log = (line: string) => process.stderr.write(line + '\n');
   const startedAt = Date.now();
   const loadAtStart = loadavg()[0];
@@ -103,10 +109,14 @@ async function main(): Promise<number> {
     );
   const results: BenchResults = { webhook: [] };
 
-  // Quietest first: the micro-benchmark, before any child process exists.
+  // Quietest first: the micro-benchmarks, before any child process exists.
   if (phases.has('signing')) {
     log('signing …');
     results.signing = await benchSigning();
+  }
+  if (phases.has('validation')) {
+    log('validation …');
+    results.validation = await benchValidation();
   }
   if (phases.has('webhook')) await benchWebhookPhase(results, log);
   if (phases.has('client')) {
@@ -135,7 +145,7 @@ async function main(): Promise<number> {
   process.stdout.write(report + '\n');
   log(`bench took ${doc.seconds} s`);
   const full =
-    phases.size === 4 &&
+    phases.size === PHASES.length &&
     selectedAdapters().length === BENCH.webhook.adapters.length &&
     redisWanted();
   const paths = outputPaths(full);

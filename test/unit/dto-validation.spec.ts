@@ -8,10 +8,15 @@ import { PayoutModule, type PayoutModuleOptions } from '../../lib';
 import { CreatePayoutDto } from '../../lib/validation/create-payout.dto';
 import { QueryPayoutDto } from '../../lib/validation/query-payout.dto';
 import type { PayoutFieldError } from '../../lib/payout.errors';
+import * as createPayoutRules from '../../lib/validation/create-payout.rules';
 import {
   checkCreatePayout,
   type CreatePayoutRuleContext,
 } from '../../lib/validation/create-payout.rules';
+import {
+  MeetsPayoutRules,
+  type PayoutRulesCheck,
+} from '../../lib/validation/payout-rules.decorator';
 import { checkQueryPayout } from '../../lib/validation/query-payout.rules';
 import { makeCci, makeClabe } from './support/check-digits';
 import { DEFAULT_LIMITS, MX, PE } from './support/valid-payouts';
@@ -374,3 +379,140 @@ describe('QueryPayoutDto', () => {
     expect(error).toBeInstanceOf(BadRequestException);
   });
 });
+
+describe('the rule check behind @MeetsPayoutRules', () => {
+  /** Breaks `a` unless it is a string, and `b` (with two messages) unless it is a string. */
+  const rules = jest.fn<ReturnType<PayoutRulesCheck>, Parameters<PayoutRulesCheck>>((object) => {
+    const { a, b } = object as { a?: unknown; b?: unknown };
+    return [
+      ...(typeof a === 'string' ? [] : [{ field: 'a', rule: 'type', message: 'a is no text' }]),
+      ...(typeof b === 'string'
+        ? []
+        : [
+            { field: 'b', rule: 'type', message: 'b is no text' },
+            { field: 'b', rule: 'required', message: 'b is required' },
+          ]),
+    ];
+  });
+  class CountedDto {
+    @MeetsPayoutRules(rules) a?: unknown;
+    @MeetsPayoutRules(rules) b?: unknown;
+    @MeetsPayoutRules(rules) c?: unknown;
+    @MeetsPayoutRules(rules) d?: unknown;
+  }
+  const counted = (input: Record<string, unknown>) => plainToInstance(CountedDto, input);
+
+  beforeEach(() => rules.mockClear());
+
+  it('runs once per validate() of a DTO, valid or with several broken fields', async () => {
+    expect(await validate(counted({ a: 'x', b: 'y', c: 1, d: 2 }))).toEqual([]);
+    expect(rules).toHaveBeenCalledTimes(1);
+
+    rules.mockClear();
+    const errors = await validate(counted({ a: 1, b: 2 }));
+    expect(rules).toHaveBeenCalledTimes(1);
+    expect(Object.fromEntries(errors.map((e) => [e.property, e.constraints]))).toEqual({
+      a: { payoutRules: 'a is no text' },
+      b: { payoutRules: 'b is no text; b is required' },
+    });
+  });
+
+  it('runs once per DTO through ValidationPipe', async () => {
+    const response = await pipeError(CountedDto, { a: 'x', b: 3 });
+    expect(response.message).toEqual(['b is no text; b is required']);
+    expect(rules).toHaveBeenCalledTimes(1);
+  });
+
+  it('checks each DTO on its own: two DTOs, two passes', async () => {
+    await Promise.all([validate(counted({ a: 'x' })), validate(counted({ b: 'y' }))]);
+    expect(rules).toHaveBeenCalledTimes(2);
+  });
+
+  it('reports the new values of a DTO validated, mutated and validated again', async () => {
+    const dto = counted({ a: 'x', b: 'y' });
+    expect(await validate(dto)).toEqual([]);
+    dto.b = 7;
+    expect((await validate(dto)).map((e) => e.property)).toEqual(['b']);
+    dto.a = null;
+    dto.b = 'y';
+    expect((await validate(dto)).map((e) => e.property)).toEqual(['a']);
+    delete dto.a;
+    expect((await validate(dto)).map((e) => e.property)).toEqual(['a']);
+    dto.a = 'x';
+    expect(await validate(dto)).toEqual([]);
+    expect(rules).toHaveBeenCalledTimes(5);
+    // Unchanged since its last validation: the kept result stands, the check does not run again.
+    expect(await validate(dto)).toEqual([]);
+    expect(rules).toHaveBeenCalledTimes(5);
+  });
+
+  it('sees a field added to a DTO since its last validation', async () => {
+    const keyed = jest.fn<ReturnType<PayoutRulesCheck>, Parameters<PayoutRulesCheck>>((object) =>
+      'extra' in object ? [{ field: 'a', rule: 'extra', message: 'no extra field' }] : [],
+    );
+    class KeyedDto {
+      @MeetsPayoutRules(keyed) a?: unknown;
+    }
+    const keyedDto = Object.assign(new KeyedDto(), { a: 'x' });
+    expect(await validate(keyedDto)).toEqual([]);
+    Object.assign(keyedDto, { extra: undefined });
+    expect((await validate(keyedDto)).map((e) => e.constraints)).toEqual([
+      { payoutRules: 'no extra field' },
+    ]);
+    expect(keyed).toHaveBeenCalledTimes(2);
+  });
+
+  describe('CreatePayoutDto', () => {
+    let spy: jest.SpyInstance;
+    beforeEach(() => {
+      spy = jest.spyOn(createPayoutRules, 'checkCreatePayout');
+    });
+    afterEach(() => spy.mockRestore());
+
+    it.each([
+      ['valid PEN', PE],
+      ['valid MXN', MX],
+      ['many broken rules at once', INVALID[INVALID.length - 1][1]],
+    ])('runs checkCreatePayout once per validate(): %s', async (_label, input) => {
+      const dto = plainToInstance(CreatePayoutDto, clean(input));
+      const expected = checkCreatePayout(clean(input), DTO_CTX).errors;
+      spy.mockClear();
+      const errors = await validate(dto);
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(new Set(errors.map((e) => e.property))).toEqual(new Set(expected.map((e) => e.field)));
+    });
+
+    it('reports the new values of a DTO validated, mutated and validated again', async () => {
+      const dto = plainToInstance(CreatePayoutDto, clean({ ...PE, amount: '9.99' }));
+      expect((await dtoErrors(dto)).get('amount')).toContain('10.00');
+      dto.amount = '150.50';
+      expect(await validate(dto)).toEqual([]);
+      dto.accountName = 'José';
+      dto.amount = '2000.01';
+      const errors = await dtoErrors(dto);
+      expect([...errors.keys()].sort()).toEqual(['accountName', 'amount']);
+      expect(errors.get('amount')).toContain('2000.00');
+      dto.currency = 'MXN';
+      expect((await dtoErrors(dto)).get('bankId')).toMatch(/listBanks/);
+    });
+
+    it("follows the module it reaches through Nest's container, for the same DTO", async () => {
+      const dto = plainToInstance(CreatePayoutDto, { ...PE, amount: '5.00' });
+      expect((await dtoErrors(dto)).get('amount')).toContain('10.00');
+      const other = await payoutContainer({ limits: { PEN: { min: '1.00', max: '5000.00' } } });
+      useContainer(other, { fallbackOnErrors: true });
+      try {
+        expect(await validate(dto)).toEqual([]);
+      } finally {
+        useContainer(container, { fallbackOnErrors: true });
+        await other.close();
+      }
+      expect((await dtoErrors(dto)).get('amount')).toContain('10.00');
+    });
+  });
+});
+
+async function dtoErrors(dto: object): Promise<Map<string, string>> {
+  const errors = await validate(dto);
+  return new Map(errors.map((e) => [e.property, Object.values(e.constraints ?? {}).join('; ')]));
+}
