@@ -26,16 +26,36 @@ import { recordSoakRun } from './soak-report';
 import type { SoakResources } from './soak-resources';
 import { startSoakHost } from './soak-host';
 
+/** The built-in sweep of the modes that leave payouts to it: quick, so that a run is short. */
+export const SOAK_SWEEP = {
+  intervalMs: 100,
+  firstCheckMs: 300,
+  maxIntervalMs: 1_000,
+  leaseMs: 5_000,
+  batchSize: 100,
+  concurrency: 8,
+  // Long enough for the sandbox's SPEI returns, short enough for a run.
+  returnWatchMs: 5_000,
+};
+
+/** The sandbox's pace in those modes. */
+export const SOAK_SWEPT_SANDBOX = {
+  processingMs: 20,
+  // A SPEI return comes payingMs after its SUCCESS: later than the sweep's first look at a success.
+  payingMs: 400,
+  timeScale: 0.0005,
+};
+
 /** Share of orders whose every webhook is lost. */
 const LOST_SHARE = 0.3;
 
 /** Whether `orderNo`'s webhooks are lost: a fixed 30% of orders, the same on every delivery. */
-function lost(orderNo: string): boolean {
+export function lost(orderNo: string): boolean {
   return createHash('md5').update(orderNo).digest()[0] < 256 * LOST_SHARE;
 }
 
 /** A proxy that swallows the lost orders' deliveries (answering `SUCCESS`, so Cashy stops) and forwards the rest. */
-async function droppingProxy(
+export async function droppingProxy(
   target: number,
 ): Promise<{ server: Server; port: number; dropped: () => number }> {
   let dropped = 0;
@@ -82,6 +102,30 @@ async function droppingProxy(
   };
 }
 
+/**
+ * The events a payout must have received, given its order at the gateway (none: not created) and
+ * the outcome events it did receive. A return is a success then a reversal; one that came before
+ * the module ever saw its success (both callbacks lost, the return faster than the first look) is a
+ * plain failure: the host was never told of a success to reverse.
+ */
+export function expectedOutcome(
+  order: { orderStatus: string; reversed?: boolean } | undefined,
+  events: readonly string[],
+): { expected: string[]; returnedUnseen: boolean } {
+  const returnedUnseen =
+    !!order?.reversed && JSON.stringify(events) === JSON.stringify(['payout.failed']);
+  const expected = !order
+    ? ['payout.not_created']
+    : returnedUnseen
+      ? ['payout.failed']
+      : order.reversed
+        ? ['payout.succeeded', 'payout.failed:reversed']
+        : order.orderStatus === 'SUCCESS'
+          ? ['payout.succeeded']
+          : ['payout.failed'];
+  return { expected, returnedUnseen };
+}
+
 /** Runs the mode; resolves `true` when every invariant held. */
 export async function runLostWebhooks(
   options: SoakOptions,
@@ -97,10 +141,7 @@ export async function runLostWebhooks(
   const { store, label: storeLabel } = await openStore(options, resources);
 
   const sandbox = new CashySandbox({
-    processingMs: 20,
-    // A SPEI return comes payingMs after its SUCCESS: later than the sweep's first look at a success.
-    payingMs: 400,
-    timeScale: 0.0005,
+    ...SOAK_SWEPT_SANDBOX,
     faults: {
       rate: options.faultRate,
       seed: options.seed,
@@ -149,16 +190,7 @@ export async function runLostWebhooks(
       timeoutMs: options.timeoutMs,
       retry: { attempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
       resendWindowMs: options.resendWindowMs,
-      reconciliation: {
-        intervalMs: 100,
-        firstCheckMs: 300,
-        maxIntervalMs: 1_000,
-        leaseMs: 5_000,
-        batchSize: 100,
-        concurrency: 8,
-        // Long enough for the sandbox's SPEI returns, short enough for a run.
-        returnWatchMs: 5_000,
-      },
+      reconciliation: SOAK_SWEEP,
     },
     store,
   );
@@ -212,22 +244,8 @@ export async function runLostWebhooks(
   for (const input of inputs) {
     const events = host.listener.events.get(input.mchOrderNo) ?? [];
     const orders = sandbox.ordersByMchOrderNo(input.mchOrderNo);
-    // A return is a success then a reversal; one that came before the module ever saw its success
-    // (both callbacks lost, the return faster than the first look) is a plain failure: the host was
-    // never told of a success to reverse.
-    const returnedUnseen =
-      orders[0]?.reversed && JSON.stringify(events) === JSON.stringify(['payout.failed']);
+    const { expected, returnedUnseen } = expectedOutcome(orders[0], events);
     if (returnedUnseen) returnsUnseen++;
-    const expected =
-      orders.length === 0
-        ? ['payout.not_created']
-        : returnedUnseen
-          ? ['payout.failed']
-          : orders[0].reversed
-            ? ['payout.succeeded', 'payout.failed:reversed']
-            : orders[0].orderStatus === 'SUCCESS'
-              ? ['payout.succeeded']
-              : ['payout.failed'];
     if (
       returned(input) &&
       orders.length > 0 &&

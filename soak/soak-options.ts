@@ -5,7 +5,7 @@
  */
 
 /** Which gateway the soak drives. */
-export type SoakMode = 'default' | 'no-dedupe' | 'lost-webhooks';
+export type SoakMode = 'default' | 'no-dedupe' | 'lost-webhooks' | 'skewed-replicas';
 
 /** Where the module keeps its state. */
 export type SoakStoreKind = 'memory' | 'redis';
@@ -64,15 +64,25 @@ const MODE_DEFAULTS: Record<
     lateCommitMs: 800,
     pauseMs: 100,
   },
+  // Two replica processes on Redis, clocks skewed and stepped; the gateway does not dedupe.
+  'skewed-replicas': {
+    payouts: 600,
+    timeoutMs: 300,
+    resendWindowMs: 2000,
+    lateCommitMs: 800,
+    pauseMs: 100,
+  },
 };
 
 export const SOAK_USAGE = `Usage: npm run soak -- [options]   (each option also as --name=value, or env SOAK_<NAME>)
 
-  --mode default|no-dedupe|lost-webhooks
+  --mode default|no-dedupe|lost-webhooks|skewed-replicas
                                lost-webhooks: 30% of orders' webhooks lost, no host reconciliation;
                                default: the sandbox dedupes mchOrderNo (as Cashy does); no-dedupe: it does
                                not, and some creates commit lateCommitMs after the client gave up
-                               ('late-commit' and 'notify-before-answer' join the random faults)
+                               ('late-commit' and 'notify-before-answer' join the random faults);
+                               skewed-replicas: two replica processes on Redis, one clock 3 min
+                               ahead, both stepped by 5 min, no dedupe, 30% webhooks lost (redis only)
   --store memory|redis         PayoutStore (default memory; redis when --redis is given)
   --redis redis://host:port    a Redis to use; with --store redis and no --redis, a throwaway
                                redis-server is started on a free port and stopped at the end
@@ -162,10 +172,14 @@ export function parseSoakOptions(
     );
   const defaults = MODE_DEFAULTS[mode];
   const redisUrl = raw('redis') || undefined;
-  const storeText = raw('store') || (redisUrl ? 'redis' : 'memory');
+  const storeText = raw('store') || (redisUrl || mode === 'skewed-replicas' ? 'redis' : 'memory');
   if (storeText !== 'memory' && storeText !== 'redis')
     throw new SoakUsageError(`--store must be memory or redis (got "${storeText}")`);
   const store: SoakStoreKind = storeText;
+  if (store === 'memory' && mode === 'skewed-replicas')
+    throw new SoakUsageError(
+      '--mode skewed-replicas shares one Redis between replicas: --store redis',
+    );
   if (store === 'memory' && redisUrl)
     throw new SoakUsageError('--redis is given but --store is memory; drop one of them');
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))

@@ -93,6 +93,15 @@ by SPEI after its \`SUCCESS\` (a second callback, lost like the first for those 
 one \`payout.succeeded\` and then one reversed \`payout.failed\`, the return found by the sweep's
 return watch when its webhook is lost.
 
+\`--mode=skewed-replicas\` runs two replicas of the host, each in its own process, on one Redis, both
+sweeping. Replica B's clock (its wall clock and its monotonic clock's origin) runs 3 minutes ahead of
+A's, and both wall clocks are stepped by 5 minutes back and forth during the run. The gateway does not
+dedupe \`mchOrderNo\` and often commits a create after the client gave up, and 30% of orders'
+webhooks are lost. The host creates each payout on one replica and sends it again from its
+\`payout.not_created\` listener. The run must end with one order per \`mchOrderNo\`, every outcome
+emitted once, and \`payout.not_created\` at most once per create. With each replica deciding on its
+own clock instead of Redis's, this run finds payouts paid twice.
+
 ${sections.join('\n\n')}
 `;
 }

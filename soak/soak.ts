@@ -51,6 +51,7 @@ import { RedisServer } from '../test/support/redis-server';
 import { closeThenExit, SoakResources, withTimeout } from './soak-resources';
 import { recordSoakRun } from './soak-report';
 import { runLostWebhooks } from './soak-lost-webhooks';
+import { runSkewedReplicas } from './soak-skewed-replicas';
 import { ClientRequestLog } from './client-requests';
 
 const FINAL = new Set(['SUCCESS', 'FAIL', 'CANCEL']);
@@ -758,7 +759,9 @@ async function main(): Promise<number> {
     const passed =
       options.mode === 'lost-webhooks'
         ? await runLostWebhooks(options, resources, abort.signal, openStore)
-        : await run(options, resources, abort.signal);
+        : options.mode === 'skewed-replicas'
+          ? await runSkewedReplicas(options, resources, abort.signal)
+          : await run(options, resources, abort.signal);
     return passed ? 0 : 1;
   } catch (error) {
     // Stopped from outside: stopAndExit has said why, and exits once everything is closed.

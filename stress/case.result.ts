@@ -72,7 +72,7 @@ export interface EventTally {
 
 /** Counts, for each notification, the events the listener received for its order. */
 export function tallyEvents(
-  listener: CountingListener,
+  listener: Pick<CountingListener, 'events'>,
   notifications: readonly SignedNotification[],
 ): EventTally {
   const tally: EventTally = {

@@ -5,6 +5,11 @@ import { mapLimit, post, type PostAnswer } from './http.client';
 import type { SignedNotification } from './notifications.fixture';
 import { sleep } from './stress.resources';
 
+/** Where deliveries go: a webhook URL, and what its host's listener recorded so far. */
+export type WebhookTarget = Pick<StressHost, 'webhookUrl'> & {
+  listener: Pick<StressHost['listener'], 'count'>;
+};
+
 /** Answers of a batch of deliveries, and the acknowledgements that came before their event. */
 export interface Delivered {
   answers: PostAnswer[];
@@ -28,7 +33,7 @@ export interface DeliveryPace {
  * arrives.
  */
 export async function deliverTracked(
-  host: StressHost,
+  host: WebhookTarget,
   agent: Agent,
   items: readonly SignedNotification[],
   pace: DeliveryPace | number,
@@ -58,7 +63,7 @@ export async function deliverTracked(
  * rounds it took and the notifications still unacknowledged.
  */
 export async function resendUntilAcknowledged(
-  host: StressHost,
+  host: WebhookTarget,
   agent: Agent,
   notifications: readonly SignedNotification[],
   concurrency: number,

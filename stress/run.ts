@@ -42,6 +42,7 @@ import {
 } from './results.report';
 import { signatureTimingCase } from './signature-timing.case';
 import { slowClientsCase } from './slow-clients.case';
+import { skewedReplicasCase } from './skewed-replicas.case';
 import { slowListenerCase } from './slow-listener.case';
 import {
   type CaseId,
@@ -83,6 +84,13 @@ const SIZES = {
     listenerMs: 50,
     headroomBytes: 256 * 1024,
   },
+  skewedReplicas: {
+    notifications: 600,
+    copies: 4,
+    parallel: 16,
+    listenerMs: 100,
+    skewMs: 120_000,
+  },
   slowClients: {
     headerTricklers: 50,
     bodyTricklers: 50,
@@ -99,6 +107,7 @@ const NOTES = [
   '"events: N once, 0 double, 0 lost": for every notification of the case, the counting listener (`@OnPayoutSucceeded`/`@OnPayoutFailed`) recorded exactly one event, the expected one. A `SUCCESS` answer is also checked, the moment it arrives, to come after its event was recorded.',
   'Redis kill: the redis-server of that case runs with an append-only file and `appendfsync always` (in /dev/shm when there is one), so every write acknowledged before the SIGKILL survives it. A Redis without persistence forgets every processed notification on restart, and a re-sent one then emits again, as the README says; that is a deployment requirement, not something this case could pass.',
   'Redis OOM: `maxmemory-policy noeviction`, and a third of the way through `maxmemory` is set to the memory in use plus the headroom shown; two thirds through it is lifted (`maxmemory 0`). "OOM refusals" is Redis\'s own `errorstat_OOM` count.',
+  `Two replicas, clocks 2 min apart: each replica is its own process (\`soak/replica.child.ts\`) on one redis-server, with a listener that reports each event to the run and returns only once it is recorded. Replica B's wall clock and monotonic origin run ${SIZES.skewedReplicas.skewMs / 1000} s ahead of A's, more than \`claimTtlMs\`, and both wall clocks are stepped by as much back and forth during the storm; claims are judged on Redis's clock, so neither replica takes the other's live claim for an expired one.`,
   'Re-sending: after the Redis cases every notification is sent again, and any answered 503 again every 250 ms, as Cashy retries; the events are counted after that.',
   `Signature timing: wrong Signs whose first hex digit is right vs wrong, shuffled and sent one at a time on one keep-alive connection. PASS when |Δ| of the medians is at most the threshold: the 99.9th percentile of the same difference over 2,000 random relabellings of the measured times (what noise alone produces once in 1,000), and never below ${SIZES.timing.floorUs} µs (sub-microsecond differences are below what a round trip over a network can carry). An early exit costs nanoseconds per digit, far under this noise: the check catches a verification whose time depends grossly on the Sign (extra work after a matching digit), not a nanosecond leak: a 10 µs busy-wait injected after a matching first digit fails this row on both adapters, a 3 µs one does not; that the comparison never exits early is a property of its code (a constant-time comparison of the whole digest).`,
   `Slow clients: connections that trickle their headers or their body one byte a second, and idle keep-alive connections; each must be closed by the server within its timeout (headers ${WEBHOOK_SERVER_TIMEOUTS.headersTimeoutMs / 1000} s, request ${WEBHOOK_SERVER_TIMEOUTS.requestTimeoutMs / 1000} s, keep-alive ${WEBHOOK_SERVER_TIMEOUTS.keepAliveTimeoutMs / 1000} s) plus ${SIZES.slowClients.slackMs / 1000} s of slack (Node checks the first two every ${WEBHOOK_SERVER_TIMEOUTS.checkIntervalMs / 1000} s). The Express row runs against the sample app itself (\`startSampleApp\`).`,
@@ -272,6 +281,10 @@ async function run(options: StressOptions): Promise<StressResults> {
           redisOomCase(adapter, logger, SIZES.redisOom),
         );
     }
+    if (options.only.has('skewed-replicas'))
+      await runCase(rows, 'two replicas, clocks 2 min apart', 'express + fastify', 'redis', () =>
+        skewedReplicasCase(SIZES.skewedReplicas),
+      );
     if (options.only.has('slow-clients')) await slowClientCases(rows, logger);
   } catch (error) {
     runErrors.push(error instanceof Error ? (error.stack ?? error.message) : String(error));

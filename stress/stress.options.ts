@@ -7,6 +7,7 @@ export const CASE_IDS = [
   'timing',
   'redis-kill',
   'redis-oom',
+  'skewed-replicas',
   'slow-clients',
 ] as const;
 export type CaseId = (typeof CASE_IDS)[number];
