@@ -187,7 +187,8 @@ export class PayoutService {
           continue;
         }
         // Rule 3 counts from when the lookup left: one sent inside the window proves nothing, however late its answer.
-        if (found.sentAt < progress.holdUntil) {
+        // A window another replica wrote before the store's clock stepped forward is not over yet.
+        if (found.sentAt < progress.holdUntil || this.clock.recentlyStepped()) {
           progress.reason = `the gateway does not show the order yet, and an earlier attempt may still land (re-send window ${this.config.resendWindowMs} ms)`;
           continue;
         }
@@ -507,8 +508,10 @@ export class PayoutService {
         return undefined;
       });
     const reported = await this.store.findByMchOrderNo(body.mchOrderNo).catch(() => undefined);
-    const known = stored?.orderNo ?? reported?.orderNo;
-    if (known !== undefined && known !== order.orderNo)
+    const known = [stored?.orderNo, reported?.orderNo].find(
+      (orderNo) => orderNo !== undefined && orderNo !== order.orderNo,
+    );
+    if (known !== undefined)
       return conflict(
         `the ${source} answer names order ${order.orderNo}, and order ${known} was reported under this mchOrderNo`,
       );

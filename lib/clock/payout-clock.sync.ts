@@ -1,8 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { PayoutClock } from './payout.clock';
+import { CLOCK_SYNC_EVERY_MS as SYNC_EVERY_MS, PayoutClock } from './payout.clock';
 
-/** How often a clock with a source of time re-reads it; and, while it cannot, how soon it tries again. */
-const SYNC_EVERY_MS = 30_000;
+/** While a clock cannot read its source, how soon it tries again. */
 const RETRY_EVERY_MS = 1_000;
 
 /** Keeps the module's clock in step with its source (the store's clock), when it has one. */

@@ -12,7 +12,26 @@ export abstract class PayoutClock {
   abstract now(): number;
   /** Re-reads the source of time, when the clock has one; the module calls it at start and every 30 s. */
   sync?(): Promise<void>;
+
+  /**
+   * Whether this clock's source jumped forward at a recent reading, so that times other replicas
+   * wrote on their older reading (leases, windows, claims) may still look past when they are not.
+   * While it does, none of them is taken as ended.
+   */
+  recentlyStepped(): boolean {
+    return false;
+  }
 }
+
+/** How often a clock with a source of time re-reads it. */
+export const CLOCK_SYNC_EVERY_MS = 30_000;
+/** A reading this much ahead of the clock's own count is a step of the source, not drift. */
+const STEP_TOLERANCE_MS = 1_000;
+/**
+ * How long after seeing a step forward the clock says so: until every replica has read the source
+ * again (`CLOCK_SYNC_EVERY_MS`) and renewed what it holds on it (a create's lease: every second).
+ */
+const STEP_SETTLES_MS = CLOCK_SYNC_EVERY_MS + 5_000;
 
 /** This process's monotonic clock, in epoch ms. */
 function monotonicNow(): number {
@@ -39,6 +58,8 @@ export class MonotonicPayoutClock extends PayoutClock {
  */
 export class SyncedPayoutClock extends PayoutClock {
   private offset?: number;
+  /** Until when (monotonic ms) a step forward seen at a reading is still settling. */
+  private steppedUntil = 0;
 
   /** @param read the source's time in epoch ms (for example Redis `TIME`). */
   constructor(private readonly read: () => Promise<number>) {
@@ -56,6 +77,13 @@ export class SyncedPayoutClock extends PayoutClock {
     const time = await this.read();
     const answeredAt = monotonicNow();
     if (!Number.isFinite(time)) throw new Error(`the store's clock answered ${String(time)}`);
-    this.offset = time - (sentAt + answeredAt) / 2;
+    const offset = time - (sentAt + answeredAt) / 2;
+    if (this.offset !== undefined && offset - this.offset > STEP_TOLERANCE_MS)
+      this.steppedUntil = answeredAt + STEP_SETTLES_MS;
+    this.offset = offset;
+  }
+
+  override recentlyStepped(): boolean {
+    return monotonicNow() < this.steppedUntil;
   }
 }

@@ -10,6 +10,7 @@ import { PAYOUT_STORE } from '../payout.constants';
 import type {
   PayoutAttempt,
   PayoutNotCreatedNotice,
+  PayoutOpenChange,
   PayoutOpenDetails,
   PayoutStore,
 } from '../store/payout-store.interface';
@@ -239,7 +240,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     return (
       current.leaseToken !== undefined &&
       current.leaseToken !== progress?.leaseToken &&
-      (current.leaseUntil ?? 0) > this.clock.now() &&
+      ((current.leaseUntil ?? 0) > this.clock.now() || this.clock.recentlyStepped()) &&
       (current.state === 'sending' || current.state === 'unknown')
     );
   }
@@ -396,13 +397,28 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     currency: PayoutCurrency | undefined,
     reversed: boolean,
   ): Promise<void> {
+    const open = this.openChangeAfterFinal(mchOrderNo, status, currency, reversed);
+    if ('untrack' in open) return this.untrack(mchOrderNo);
+    await this.track(mchOrderNo, open.dueAt, open.details);
+  }
+
+  /** `afterFinal`'s change of the open index, for a store to write with the outcome it follows. */
+  openChangeAfterFinal(
+    mchOrderNo: string,
+    status: PayoutStatus,
+    currency: PayoutCurrency | undefined,
+    reversed: boolean,
+  ): PayoutOpenChange {
     const policy = this.config.reconciliation;
     if (!policy || reversed || !this.watchesReturn(status, currency))
-      return this.untrack(mchOrderNo);
+      return { untrack: mchOrderNo };
     const now = this.clock.now();
-    await this.track(mchOrderNo, now + policy.firstCheckMs, {
-      watchUntil: now + policy.returnWatchMs,
-    });
+    return {
+      track: mchOrderNo,
+      openedAt: now,
+      dueAt: now + policy.firstCheckMs,
+      details: { watchUntil: now + policy.returnWatchMs },
+    };
   }
 
   /** Whether a final status is followed by a return watch: a Mexican `SUCCESS`, with the watch on. */

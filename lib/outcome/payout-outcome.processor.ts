@@ -25,7 +25,13 @@ import {
   type ParsedDecimal,
 } from '../markets/decimal';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
-import type { PayoutAttempt, PayoutRecord, PayoutStore } from '../store/payout-store.interface';
+import type {
+  PayoutAttempt,
+  PayoutOpenChange,
+  PayoutRecord,
+  PayoutReportContext,
+  PayoutStore,
+} from '../store/payout-store.interface';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PayoutAttemptLedger, storeCall } from './payout-attempt.ledger';
@@ -121,10 +127,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     const giveUpAt = performance.now() + claimWaitMs;
     let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
-      const record = await this.read(report.orderNo);
+      const context = await this.readContext(report);
+      const { record } = context;
       if (
         this.holding.has(report.orderNo) ||
-        (record?.claim && record.claim.expiresAt > this.clock.now())
+        (record?.claim &&
+          (record.claim.expiresAt > this.clock.now() || this.clock.recentlyStepped()))
       ) {
         // A copy of a status already handled needs nothing from the holder.
         if (record?.processed.includes(report.orderStatus as PayoutStatus)) return 'duplicate';
@@ -136,19 +144,20 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         pollMs = Math.min(pollMs * 2, CLAIM_POLL_MS.max);
         continue;
       }
-      const result = await this.applyTo(record, report);
+      const result = await this.applyTo(context, report);
       if (result !== 'retry') return result;
     }
   }
 
   /** One report against the record as read: `'retry'` when another writer got there first. */
   private async applyTo(
-    record: PayoutRecord | undefined,
+    context: PayoutReportContext,
     report: PayoutStatusReport,
   ): Promise<PayoutReportResult | 'retry'> {
-    const known = await this.knownOrder(record, report);
+    const { record } = context;
+    const known = await this.knownOrder(context, report);
     const base = this.baseRecord(record, report, known);
-    const mismatch = findMismatch(known, report);
+    const mismatch = findMismatch(known, report) ?? (await this.bindAttempt(known, report));
     if (mismatch)
       return this.emitAnomalyOnce(record, this.anomalyBase(record, report), report, mismatch);
     const status = report.orderStatus as PayoutStatus;
@@ -180,27 +189,26 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
           processed: base.processed.includes(status) ? base.processed : [...base.processed, status],
         };
         if (!(await this.write(next, record?.revision ?? 0))) return 'retry';
-        await this.noteCreated(known, report);
         return 'progress';
       }
       case 'outcome': {
+        // A final status is known: nothing left to ask, but whether a Mexican success is returned.
+        // Written with the outcome, in the same step.
+        const open = this.attempts.openChangeAfterFinal(
+          base.mchOrderNo ?? report.mchOrderNo,
+          status,
+          known.currency,
+          transition.reversed,
+        );
         const emitted = await this.runClaimed(
           record,
           base,
           report,
           { status, reversed: transition.reversed },
           () => this.emitOutcome(report, known.currency, transition.event, transition.reversed),
+          open,
         );
-        if (emitted === 'retry') return 'retry';
-        await this.noteCreated(known, report);
-        // A final status is known: nothing left to ask, but whether a Mexican success is returned.
-        await this.attempts.afterFinal(
-          base.mchOrderNo ?? report.mchOrderNo,
-          status,
-          known.currency,
-          transition.reversed,
-        );
-        return 'emitted';
+        return emitted === 'retry' ? 'retry' : 'emitted';
       }
     }
   }
@@ -264,60 +272,70 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     }
   }
 
+  /** What a report is judged on, in one read when the store can (`getReportContext`). */
+  private async readContext(report: PayoutStatusReport): Promise<PayoutReportContext> {
+    try {
+      if (this.store.getReportContext)
+        return await this.store.getReportContext(report.orderNo, report.mchOrderNo);
+      const [record, attempt, sibling] = await Promise.all([
+        this.store.get(report.orderNo),
+        this.store.getAttempt(report.mchOrderNo),
+        this.store.findByMchOrderNo(report.mchOrderNo),
+      ]);
+      return { record, attempt, sibling };
+    } catch (error) {
+      throw new PayoutStoreError('get', error);
+    }
+  }
+
   /**
    * The record, completed from the create attempt when it lacks the order's merchant, market or
-   * amount. For an orderNo with no record yet, also the order already known under its mchOrderNo:
-   * one mchOrderNo never stands for two orders (rule 7).
+   * amount; and the order already known under the report's mchOrderNo, by its create or an earlier
+   * report: one mchOrderNo never stands for two orders (rule 7).
    */
   private async knownOrder(
-    record: PayoutRecord | undefined,
+    { record, attempt, sibling }: PayoutReportContext,
     report: PayoutStatusReport,
   ): Promise<KnownOrder> {
-    let attempt: PayoutAttempt | undefined;
-    let sibling: PayoutRecord | undefined;
-    try {
-      if (
-        record?.currency === undefined ||
-        record.amount === undefined ||
-        record.merchantId === undefined
-      ) {
-        attempt = await this.store.getAttempt(record?.mchOrderNo ?? report.mchOrderNo);
-      }
-      // A record without an mchOrderNo was only ever an anomaly: check it against the order again.
-      if (record?.mchOrderNo === undefined)
-        sibling = await this.store.findByMchOrderNo(report.mchOrderNo);
-    } catch (error) {
-      throw new PayoutStoreError('getAttempt', error);
+    // The context's attempt is the report's mchOrderNo's; a record under another one is a mismatch anyway.
+    if (record?.mchOrderNo !== undefined && record.mchOrderNo !== report.mchOrderNo) {
+      attempt = await storeCall('getAttempt', () => this.store.getAttempt(record.mchOrderNo!));
+      sibling = undefined;
     }
+    const shown = sibling && sibling.orderNo !== report.orderNo ? sibling.orderNo : undefined;
     return {
       merchantId: record?.merchantId ?? attempt?.merchantId,
       mchOrderNo: record?.mchOrderNo,
       currency: record?.currency ?? attempt?.currency ?? report.currency,
       amount: record?.amount ?? attempt?.amount,
-      attemptOrderNo:
-        record?.mchOrderNo !== undefined ? undefined : (attempt?.orderNo ?? sibling?.orderNo),
+      attemptOrderNo: attempt?.orderNo ?? shown,
       attempt,
     };
   }
 
   /**
-   * A report for a create whose attempt is not marked created yet (the webhook came before the
-   * create's answer, or the create timed out): mark it, so no call sends it again (rule 4).
+   * Before anything is written or emitted for an order reported under a create whose answer is not
+   * recorded yet (the webhook came first, or the create timed out): binds that create to this
+   * order, so that a create answer naming another order is a conflict, and no call sends it again
+   * or calls it rejected (rules 4 and 7). A create bound to another order meanwhile is a mismatch.
    */
-  private async noteCreated(known: KnownOrder, report: PayoutStatusReport): Promise<void> {
-    if (
-      !known.attempt ||
-      known.attempt.state === 'created' ||
-      known.attempt.mchOrderNo !== report.mchOrderNo
-    )
-      return;
-    await this.attempts
-      .markCreated(undefined, report.mchOrderNo, report.orderNo)
-      .catch((error: unknown) =>
-        this.logger.warn(
-          `order ${report.orderNo}: could not mark its create as created (${(error as Error).message})`,
-        ),
+  private async bindAttempt(
+    known: KnownOrder,
+    report: PayoutStatusReport,
+  ): Promise<Anomaly | undefined> {
+    const { attempt } = known;
+    if (!attempt || attempt.orderNo !== undefined || attempt.mchOrderNo !== report.mchOrderNo)
+      return undefined;
+    if (attempt.state === 'rejected' && attempt.notice === undefined)
+      this.logger.warn(
+        `order ${report.orderNo} (${report.mchOrderNo}): reported ${report.orderStatus} after its create was refused`,
       );
+    const bound = await this.attempts.markCreated(undefined, report.mchOrderNo, report.orderNo);
+    if (bound?.orderNo === undefined || bound.orderNo === report.orderNo) return undefined;
+    return {
+      kind: 'mchOrderNo',
+      reason: `mchOrderNo ${report.mchOrderNo} was created as order ${bound.orderNo}, not ${report.orderNo}`,
+    };
   }
 
   /** The record to build on: the stored one, or a new one from what is known. */
@@ -404,6 +422,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     report: PayoutStatusReport,
     change: ClaimedChange,
     emit: () => Promise<void>,
+    open?: PayoutOpenChange,
   ): Promise<'done' | 'retry'> {
     const { claimTtlMs } = this.config.delivery;
     const token = this.tokenPrefix + (++this.claimCount).toString(36);
@@ -452,8 +471,9 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     const recorded = await this.write(
       settledRecord(claimed, token, change, this.clock.now()),
       claimed.revision,
+      open,
     ).catch(() => false);
-    if (!recorded) await this.confirm(report, token, change, claimed, stopRenewing);
+    if (!recorded) await this.confirm(report, token, change, claimed, stopRenewing, open);
     else await stopRenewing();
     return 'done';
   }
@@ -470,11 +490,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     change: ClaimedChange,
     claimed: PayoutRecord,
     stopRenewing: () => Promise<void>,
+    open: PayoutOpenChange | undefined,
   ): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= CONFIRM_ATTEMPTS; attempt++) {
       try {
-        await this.settleClaim(report.orderNo, token, change, claimed);
+        await this.settleClaim(report.orderNo, token, change, claimed, open);
         await stopRenewing();
         return;
       } catch (error) {
@@ -486,7 +507,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(lastError as Error).message}); answering 503 and still trying in the background`,
     );
     this.holding.set(report.orderNo, token);
-    void this.confirmInBackground(report, token, change, claimed, stopRenewing);
+    void this.confirmInBackground(report, token, change, claimed, stopRenewing, open);
     throw new PayoutStoreError('record the outcome', lastError);
   }
 
@@ -496,11 +517,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     change: ClaimedChange,
     claimed: PayoutRecord,
     stopRenewing: () => Promise<void>,
+    open: PayoutOpenChange | undefined,
   ): Promise<void> {
     try {
       while (!this.stopped) {
         await sleep(CONFIRM_BACKGROUND_MS);
-        const recorded = await this.settleClaim(report.orderNo, token, change, claimed).then(
+        const recorded = await this.settleClaim(report.orderNo, token, change, claimed, open).then(
           () => true,
           () => false,
         );
@@ -542,8 +564,16 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     return storeCall('get', () => this.store.get(orderNo));
   }
 
-  private write(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
-    return storeCall('compareAndSet', () => this.store.compareAndSet(record, expectedRevision));
+  private write(
+    record: PayoutRecord,
+    expectedRevision: number,
+    open?: PayoutOpenChange,
+  ): Promise<boolean> {
+    return storeCall('compareAndSet', () =>
+      open
+        ? this.store.compareAndSet(record, expectedRevision, open)
+        : this.store.compareAndSet(record, expectedRevision),
+    );
   }
 
   /**
@@ -555,6 +585,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     token: string,
     change: ClaimedChange | undefined,
     claimed?: PayoutRecord,
+    open?: PayoutOpenChange,
   ): Promise<void> {
     for (;;) {
       const record = await this.read(orderNo);
@@ -565,6 +596,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         await this.write(
           settledRecord(base, token, change, this.clock.now()),
           record?.revision ?? 0,
+          change ? open : undefined,
         )
       )
         return;

@@ -104,6 +104,9 @@ export class PayoutReconciler {
       raw,
       currency,
     });
+    // An answer that contradicts what is known (another order under this mchOrderNo, another
+    // amount) settles nothing: the payout stays watched until the horizon hands it to a person.
+    if (result === 'anomaly') return { kind: 'order', order, result };
     await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
     // A Mexican success stays watched for a return (the sweep ends the watch); any other final status ends here.
     if (
@@ -182,7 +185,8 @@ export class PayoutReconciler {
     const unknown = (reason: string) =>
       new PayoutOutcomeUnknownError(mchOrderNo ?? body.orderNo!, `${answer}, but ${reason}`);
     if (record) throw unknown(`the gateway created order ${record.orderNo} earlier`);
-    if (!attempt || attempt.state === 'rejected') return undefined;
+    if (attempt?.state === 'rejected') return this.takeOverNotice(attempt, notice(), unknown);
+    if (!attempt) return undefined;
     // A lookup by orderNo says nothing of other orders this mchOrderNo's create may have made.
     if (body.orderNo !== undefined)
       throw unknown(
@@ -203,9 +207,34 @@ export class PayoutReconciler {
     if (attempt.leaseUntil !== undefined && attempt.leaseUntil > this.clock.now()) {
       throw unknown('a createPayout call is sending it right now');
     }
+    // Its window and lease were written on another replica's reading, which may predate the step.
+    if (this.clock.recentlyStepped())
+      throw unknown(
+        "the store's clock stepped forward; its window is judged once every replica read it again",
+      );
     // Only the attempt checked above is not created: if another call wrote it since (it may be
     // sending the payout right now), nothing can be said yet.
     const decided = await this.attempts.rejectIfUnchanged(attempt, notice());
+    if (!decided) throw unknown('another call wrote its attempt meanwhile');
+    return decided;
+  }
+
+  /**
+   * An attempt found not created before. A `payout.not_created` still owed for it (its listeners
+   * failed) is replaced by a caller that tells the host itself (`reconcile`, notice `reconciled`),
+   * in one compare-and-set, so that one channel only tells the host (rule 13); while its listeners
+   * run, nothing can be said yet. Otherwise there is nothing to decide.
+   */
+  private async takeOverNotice(
+    attempt: PayoutAttempt,
+    notice: PayoutNotCreatedNotice,
+    unknown: (reason: string) => PayoutOutcomeUnknownError,
+  ): Promise<PayoutAttempt | undefined> {
+    if (attempt.notice?.state !== 'pending' || notice.state !== 'reconciled') return undefined;
+    const claim = attempt.notice.claim;
+    if (claim && (claim.expiresAt > this.clock.now() || this.clock.recentlyStepped()))
+      throw unknown('its payout.not_created is being emitted right now');
+    const decided = await this.attempts.rejectIfUnchanged(attempt, notice);
     if (!decided) throw unknown('another call wrote its attempt meanwhile');
     return decided;
   }

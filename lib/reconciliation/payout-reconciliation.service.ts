@@ -147,8 +147,10 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     const merchantId = entry.merchantId ?? attempt?.merchantId;
     const token = this.tokenPrefix + (++this.noticeCount).toString(36);
     try {
+      // The order this payout is known as, when known: an answer about another one settles nothing.
+      const orderNo = attempt?.state === 'created' ? attempt.orderNo : undefined;
       const found = await this.reconciler.settle(
-        { mchOrderNo },
+        orderNo === undefined ? { mchOrderNo } : { mchOrderNo, orderNo },
         merchantId ? { account: merchantId } : undefined,
         // The claim's life starts when the decision is written, not before a slow lookup.
         () => ({
@@ -164,6 +166,14 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
         return await this.afterDecidedElsewhere(entry, lastOpened);
       }
       const status = found.order.orderStatus;
+      // The answer contradicts what is known (an anomaly was emitted): keep watching until the horizon.
+      if (found.result === 'anomaly') {
+        if (pastHorizon) return this.abandon(entry, lastOpened, `the gateway answers ${status}`);
+        await (entry.watchUntil === undefined
+          ? this.reschedule(entry, now)
+          : this.rescheduleWatch({ ...entry, watchUntil: entry.watchUntil }, now));
+        return 'open';
+      }
       if (entry.watchUntil !== undefined)
         return this.afterReturnCheck(
           { ...entry, watchUntil: entry.watchUntil },
@@ -338,7 +348,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     // Only the claim this very check's decision wrote is taken as it is; any other is a holder's.
     if (!claim || claim.token !== decidedToken) {
       // Someone else's claim: while it lives, its holder is emitting.
-      if (claim && claim.expiresAt > this.now()) {
+      if (claim && (claim.expiresAt > this.now() || this.clock.recentlyStepped())) {
         await this.reschedule(entry, this.now());
         return 'unknown';
       }

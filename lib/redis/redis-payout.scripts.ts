@@ -40,29 +40,73 @@ return redis.call('HGET', ref, 'record')
 `);
 
 /**
- * Tracks an open payout. KEYS[1]: the due index (sorted set by next check), KEYS[2]: the open index
- * (sorted set by first tracked), KEYS[3]: the open payouts' merchants, KEYS[4]: the end of their
- * return watches (hashes by mchOrderNo). ARGV: mchOrderNo, openedAt, dueAt, merchantId ('' to keep
- * the one recorded), watchUntil ('' for none; the first one recorded is kept). Run even when Redis
- * is full: a create already sent must stay watched (its attempt was written when there was room).
+ * Lua that tracks an open payout, from KEYS[k]: the due index (sorted set by next check), KEYS[k+1]:
+ * the open index (sorted set by first tracked), KEYS[k+2]: the open payouts' merchants, KEYS[k+3]:
+ * the end of their return watches (hashes by mchOrderNo); from ARGV[a]: mchOrderNo, openedAt,
+ * dueAt, merchantId ('' to keep the one recorded), watchUntil ('' for none; the first one recorded
+ * is kept).
  */
-export const TRACK_OPEN = new RedisScript(`#!lua flags=allow-oom
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[4]) end
-if ARGV[5] ~= '' then redis.call('HSETNX', KEYS[4], ARGV[1], ARGV[5]) end
-return 1
-`);
+function trackLua(k: number, a: number): string {
+  return `
+redis.call('ZADD', KEYS[${k}], ARGV[${a + 2}], ARGV[${a}])
+redis.call('ZADD', KEYS[${k + 1}], 'NX', ARGV[${a + 1}], ARGV[${a}])
+if ARGV[${a + 3}] ~= '' then redis.call('HSET', KEYS[${k + 2}], ARGV[${a}], ARGV[${a + 3}]) end
+if ARGV[${a + 4}] ~= '' then redis.call('HSETNX', KEYS[${k + 3}], ARGV[${a}], ARGV[${a + 4}]) end
+`;
+}
+
+/** Lua that stops tracking ARGV[a] (the same KEYS from k). */
+function untrackLua(k: number, a: number): string {
+  return `
+redis.call('ZREM', KEYS[${k}], ARGV[${a}])
+redis.call('ZREM', KEYS[${k + 1}], ARGV[${a}])
+redis.call('HDEL', KEYS[${k + 2}], ARGV[${a}])
+redis.call('HDEL', KEYS[${k + 3}], ARGV[${a}])
+`;
+}
 
 /**
- * Stops tracking an open payout (same KEYS). It only removes, so Redis runs it even when full.
+ * Tracks an open payout (`trackLua` from KEYS[1] and ARGV[1]). Run even when Redis is full: a
+ * create already sent must stay watched (its attempt was written when there was room).
  */
-export const UNTRACK_OPEN = new RedisScript(`#!lua flags=allow-oom
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
+export const TRACK_OPEN = new RedisScript(`#!lua flags=allow-oom${trackLua(1, 1)}return 1`);
+
+/** Stops tracking an open payout (same KEYS). It only removes, so Redis runs it even when full. */
+export const UNTRACK_OPEN = new RedisScript(`#!lua flags=allow-oom${untrackLua(1, 1)}return 1`);
+
+const SETTLE_LUA = `
+local stored = redis.call('HGET', KEYS[1], 'revision')
+if (tonumber(stored) or 0) ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'record', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[4])
+if ARGV[5] == 'untrack' then${untrackLua(3, 6)}else${trackLua(3, 6)}end
 return 1
+`;
+
+/**
+ * `COMPARE_AND_SET` of an order under an mchOrderNo that changes the open index in the same step:
+ * KEYS: the record, its mchOrderNo index, then the four open-index keys; ARGV: as
+ * `COMPARE_AND_SET`, then `untrack` or `track`, then mchOrderNo and (to track) openedAt, dueAt,
+ * merchantId, watchUntil. One round trip for an outcome and the end of its tracking.
+ */
+export const COMPARE_AND_SET_OPEN = new RedisScript(SETTLE_LUA);
+
+/** `COMPARE_AND_SET_OPEN` that runs while Redis is full (see `COMPARE_AND_SET_ALLOW_OOM`). */
+export const COMPARE_AND_SET_OPEN_ALLOW_OOM = new RedisScript(`#!lua flags=allow-oom${SETTLE_LUA}`);
+
+/**
+ * What a status report is judged on, in one round trip: KEYS[1] the order's record, KEYS[2] the
+ * attempt of its mchOrderNo, KEYS[3] that mchOrderNo's index. Returns the record, attempt and
+ * indexed record JSON ('' for each one absent).
+ */
+export const REPORT_CONTEXT = new RedisScript(`
+local ref = redis.call('GET', KEYS[3])
+return {
+  redis.call('HGET', KEYS[1], 'record') or '',
+  redis.call('HGET', KEYS[2], 'record') or '',
+  ref and redis.call('HGET', ref, 'record') or ''
+}
 `);
 
 /**

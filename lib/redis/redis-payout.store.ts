@@ -4,17 +4,22 @@ import { type PayoutClock, SyncedPayoutClock } from '../clock/payout.clock';
 import type {
   PayoutAttempt,
   PayoutOpenCursor,
+  PayoutOpenChange,
   PayoutOpenDetails,
   PayoutOpenEntry,
   PayoutRecord,
+  PayoutReportContext,
   PayoutStore,
 } from '../store/payout-store.interface';
 import {
   COMPARE_AND_SET,
   COMPARE_AND_SET_ALLOW_OOM,
+  COMPARE_AND_SET_OPEN,
+  COMPARE_AND_SET_OPEN_ALLOW_OOM,
   FIND_BY_MCH_ORDER_NO,
   COUNT_OPEN,
   LIST_OPEN,
+  REPORT_CONTEXT,
   SERVER_TIME,
   TAKE_DUE_OPEN,
   TRACK_OPEN,
@@ -118,16 +123,66 @@ export class RedisPayoutStore implements PayoutStore {
     return this.parse(await this.client.hget(this.recordKey(orderNo), 'record'));
   }
 
-  async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
-    const keys = [this.recordKey(record.orderNo)];
-    if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
+  async getReportContext(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext> {
+    const [record, attempt, indexed] = (await REPORT_CONTEXT.run(
+      this.client,
+      [this.recordKey(orderNo), this.attemptKey(mchOrderNo), this.indexKey(mchOrderNo)],
+      [],
+    )) as [string, string, string];
+    const sibling = this.parse(indexed || null);
+    return {
+      record: this.parse(record || null),
+      attempt: this.parse<PayoutAttempt>(attempt || null),
+      // An order rewritten under another mchOrderNo leaves the old index behind until it expires.
+      sibling: sibling?.mchOrderNo === mchOrderNo ? sibling : undefined,
+    };
+  }
+
+  async compareAndSet(
+    record: PayoutRecord,
+    expectedRevision: number,
+    open?: PayoutOpenChange,
+  ): Promise<boolean> {
     // While Redis is full, a new record or a claim is refused (the webhook answers 503, nothing runs);
     // what rewrites a record with what already happened (an outcome, a released claim) is not.
-    const script =
-      record.claim === undefined && expectedRevision > 0
-        ? COMPARE_AND_SET_ALLOW_OOM
-        : COMPARE_AND_SET;
-    return this.write(script, keys, record, expectedRevision);
+    const recordsWhatHappened = record.claim === undefined && expectedRevision > 0;
+    if (open && record.mchOrderNo !== undefined) {
+      const keys = [
+        this.recordKey(record.orderNo),
+        this.indexKey(record.mchOrderNo),
+        ...this.openKeys(),
+      ];
+      const script = recordsWhatHappened ? COMPARE_AND_SET_OPEN_ALLOW_OOM : COMPARE_AND_SET_OPEN;
+      const written = await script.run(this.client, keys, [
+        expectedRevision,
+        record.revision,
+        JSON.stringify(record),
+        this.ttlMs,
+        ...('untrack' in open
+          ? ['untrack', open.untrack]
+          : [
+              'track',
+              open.track,
+              open.openedAt,
+              open.dueAt,
+              open.details?.merchantId ?? '',
+              open.details?.watchUntil ?? '',
+            ]),
+      ]);
+      return written === 1;
+    }
+    const keys = [this.recordKey(record.orderNo)];
+    if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
+    const script = recordsWhatHappened ? COMPARE_AND_SET_ALLOW_OOM : COMPARE_AND_SET;
+    const written = await this.write(script, keys, record, expectedRevision);
+    if (written && open) await this.applyOpenChange(open);
+    return written;
+  }
+
+  /** An open-index change on its own (for a record with no mchOrderNo to write it with). */
+  private async applyOpenChange(open: PayoutOpenChange): Promise<void> {
+    if ('untrack' in open) await this.untrackOpen(open.untrack);
+    else await this.trackOpen(open.track, open.openedAt, open.dueAt, open.details);
   }
 
   /** The key of a create attempt (before any client-side `keyPrefix`). */

@@ -4,9 +4,11 @@ import { OpenPayoutIndex } from './open-payout.index';
 import type {
   PayoutAttempt,
   PayoutOpenCursor,
+  PayoutOpenChange,
   PayoutOpenDetails,
   PayoutOpenEntry,
   PayoutRecord,
+  PayoutReportContext,
   PayoutStore,
 } from './payout-store.interface';
 
@@ -195,11 +197,26 @@ export class MemoryPayoutStore implements PayoutStore {
     return orderNo === undefined ? undefined : this.orders.get(orderNo);
   }
 
-  async compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean> {
+  async getReportContext(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext> {
+    return {
+      record: this.orders.get(orderNo),
+      attempt: this.attempts.get(mchOrderNo),
+      sibling: await this.findByMchOrderNo(mchOrderNo),
+    };
+  }
+
+  async compareAndSet(
+    record: PayoutRecord,
+    expectedRevision: number,
+    open?: PayoutOpenChange,
+  ): Promise<boolean> {
     // Synchronous from read to write, so atomic within this process.
     if ((this.orders.get(record.orderNo)?.revision ?? 0) !== expectedRevision) return false;
     // The last order written under an mchOrderNo is the one found by it (as in RedisPayoutStore).
     if (record.mchOrderNo !== undefined) this.byMchOrderNo.set(record.mchOrderNo, record.orderNo);
+    // The index changes before the record is set, so that an order it untracks is not pinned.
+    if (open && 'untrack' in open) this.open.untrack(open.untrack);
+    else if (open) this.open.track(open.track, open.openedAt, open.dueAt, open.details);
     this.orders.set(record.orderNo, record);
     return true;
   }

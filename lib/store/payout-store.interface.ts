@@ -115,6 +115,25 @@ export interface PayoutOpenDetails {
   watchUntil?: number;
 }
 
+/**
+ * A change of the open index that `compareAndSet` makes in the same atomic step as its write, and
+ * only if the write succeeds: an outcome recorded ends the tracking (`untrack`), or, for a Mexican
+ * success, turns it into a return watch (`track`, with `trackOpen`'s arguments).
+ */
+export type PayoutOpenChange =
+  | { untrack: string }
+  | { track: string; openedAt: number; dueAt: number; details?: PayoutOpenDetails };
+
+/** What a status report is judged on, read in one step (`PayoutStore.getReportContext`). */
+export interface PayoutReportContext {
+  /** The record of the report's `orderNo`. */
+  record?: PayoutRecord;
+  /** The create attempt of the report's `mchOrderNo`. */
+  attempt?: PayoutAttempt;
+  /** The record the report's `mchOrderNo` is indexed to (`findByMchOrderNo`). */
+  sibling?: PayoutRecord;
+}
+
 /** Where a page of `listOpen` starts: after this entry, which need not be open any more. */
 export interface PayoutOpenCursor {
   openedAt: number;
@@ -143,8 +162,19 @@ export interface PayoutStore {
   /**
    * Writes `record` (whose `revision` is `expectedRevision + 1`) only if the stored record still has
    * revision `expectedRevision` (0: no record yet). Resolves `false`, writing nothing, otherwise.
+   * With `open`, the open index changes in the same atomic step, only if the record was written.
    */
-  compareAndSet(record: PayoutRecord, expectedRevision: number): Promise<boolean>;
+  compareAndSet(
+    record: PayoutRecord,
+    expectedRevision: number,
+    open?: PayoutOpenChange,
+  ): Promise<boolean>;
+  /**
+   * `get(orderNo)`, `getAttempt(mchOrderNo)` and `findByMchOrderNo(mchOrderNo)` in one read (one
+   * round trip), which is what a webhook is judged on. Optional: without it the module makes the
+   * three calls.
+   */
+  getReportContext?(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext>;
   /** The record of an order by your `mchOrderNo`, or `undefined`. */
   findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined>;
   /** The create attempt recorded for an `mchOrderNo`, or `undefined`. */
