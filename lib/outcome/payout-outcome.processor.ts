@@ -83,6 +83,19 @@ function settledRecord(
   return next;
 }
 
+/** A change whose listeners ran, and what it takes to record it. */
+interface EmittedChange {
+  report: PayoutStatusReport;
+  /** The claim the listeners ran under. */
+  token: string;
+  change: ClaimedChange;
+  /** The record the claim wrote: written again, with the change, if the store lost it. */
+  claimed: PayoutRecord;
+  /** Stops renewing the claim (once the change is recorded, or on shutdown). */
+  stopRenewing: () => Promise<void>;
+  open?: PayoutOpenChange;
+}
+
 /** Waiting deliveries poll the store from every 5 ms up to every 100 ms, to spare a shared store. */
 const CLAIM_POLL_MS = { first: 5, max: 100 };
 const CONFIRM_ATTEMPTS = 5;
@@ -473,7 +486,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       claimed.revision,
       open,
     ).catch(() => false);
-    if (!recorded) await this.confirm(report, token, change, claimed, stopRenewing, open);
+    if (!recorded) await this.confirm({ report, token, change, claimed, stopRenewing, open });
     else await stopRenewing();
     return 'done';
   }
@@ -484,60 +497,53 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * and goes on trying in the background, holding the in-process claim so no copy on this replica
    * runs the listeners again meanwhile; a copy that arrives once it is recorded is a duplicate.
    */
-  private async confirm(
-    report: PayoutStatusReport,
-    token: string,
-    change: ClaimedChange,
-    claimed: PayoutRecord,
-    stopRenewing: () => Promise<void>,
-    open: PayoutOpenChange | undefined,
-  ): Promise<void> {
+  private async confirm(emitted: EmittedChange): Promise<void> {
     let lastError: unknown;
     for (let attempt = 1; attempt <= CONFIRM_ATTEMPTS; attempt++) {
       try {
-        await this.settleClaim(report.orderNo, token, change, claimed, open);
-        await stopRenewing();
+        await this.record(emitted);
         return;
       } catch (error) {
         lastError = error;
         if (attempt < CONFIRM_ATTEMPTS) await sleep(20 * 2 ** attempt);
       }
     }
+    const { report, token } = emitted;
     this.logger.error(
       `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(lastError as Error).message}); answering 503 and still trying in the background`,
     );
     this.holding.set(report.orderNo, token);
-    void this.confirmInBackground(report, token, change, claimed, stopRenewing, open);
+    void this.confirmInBackground(emitted);
     throw new PayoutStoreError('record the outcome', lastError);
   }
 
-  private async confirmInBackground(
-    report: PayoutStatusReport,
-    token: string,
-    change: ClaimedChange,
-    claimed: PayoutRecord,
-    stopRenewing: () => Promise<void>,
-    open: PayoutOpenChange | undefined,
-  ): Promise<void> {
-    try {
-      while (!this.stopped) {
-        await sleep(CONFIRM_BACKGROUND_MS);
-        const recorded = await this.settleClaim(report.orderNo, token, change, claimed, open).then(
+  private async confirmInBackground(emitted: EmittedChange): Promise<void> {
+    const { report } = emitted;
+    while (!this.stopped) {
+      await sleep(CONFIRM_BACKGROUND_MS);
+      if (
+        await this.record(emitted).then(
           () => true,
           () => false,
-        );
-        if (recorded) {
-          this.logger.log(`order ${report.orderNo}: ${report.orderStatus} recorded after all`);
-          return;
-        }
+        )
+      ) {
+        this.logger.log(`order ${report.orderNo}: ${report.orderStatus} recorded after all`);
+        this.holding.delete(report.orderNo);
+        return;
       }
-      this.logger.error(
-        `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded before shutdown; a later copy may emit it again`,
-      );
-    } finally {
-      await stopRenewing();
-      this.holding.delete(report.orderNo);
     }
+    this.logger.error(
+      `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded before shutdown; a later copy may emit it again`,
+    );
+    await emitted.stopRenewing();
+    this.holding.delete(report.orderNo);
+  }
+
+  /** Records an emitted change and ends the claim's renewal; rejects when the store fails. */
+  private async record(emitted: EmittedChange): Promise<void> {
+    const { report, token, change, claimed, open } = emitted;
+    await this.settleClaim(report.orderNo, token, change, claimed, open);
+    await emitted.stopRenewing();
   }
 
   /**
