@@ -82,6 +82,10 @@ export const BENCH = {
     memoryGrowthRatio: 1.05,
     /** Passes of the whole-DTO rule check per `validate()` of a `CreatePayoutDto` (at most). */
     validationRulePasses: 1,
+    /** The webhook on RedisPayoutStore over the signed route with a `SET NX PX` dedupe, req/s (at least). */
+    redisWebhookThroughputRatio: 0.85,
+    /** Redis round trips per new notification on RedisPayoutStore (at most). */
+    redisRoundTripsPerNotification: 2,
   },
 } as const;
 
@@ -91,6 +95,11 @@ export const WEBHOOK_PATH = '/payout/webhook';
 export const BARE_PATH = '/bare';
 /** The baseline: a hand-written signed webhook route of the same app (signature guard and one event, no payout logic). */
 export const SIGNED_PATH = '/signed';
+/**
+ * The Redis baseline: what a user would write for several replicas: the signed route, plus one
+ * `SET <orderNo> 1 NX PX <48 h>` so that a duplicate emits nothing.
+ */
+export const SIGNED_DEDUPE_PATH = '/signed-dedupe';
 /** The event the hand-written routes emit (to the same listener class as payout.succeeded). */
 export const SIGNED_EVENT = 'bench.signed';
 /** Stage breakdown: the module's own `PayoutSignatureGuard`, then the same one event as the signed route. */

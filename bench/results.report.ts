@@ -113,6 +113,26 @@ export function checkTargets(
       pass: cpuUsPerRequest <= targets.webhookCpuRatio,
     });
   }
+  for (const r of results.webhookRedis ?? []) {
+    const on = adapterName(r.adapter);
+    if (r.overDedupe) {
+      const { rps } = r.overDedupe.webhook;
+      checks.push({
+        name: `${on}: webhook on RedisPayoutStore / signed route with SET NX dedupe, req/s`,
+        value: rps,
+        bound: `>= ${targets.redisWebhookThroughputRatio}`,
+        pass: rps >= targets.redisWebhookThroughputRatio,
+      });
+    }
+    const commands = r.routes.webhook.redisCommandsPerRequest;
+    if (commands !== undefined)
+      checks.push({
+        name: `${on}: Redis round trips per new notification`,
+        value: commands,
+        bound: `<= ${targets.redisRoundTripsPerNotification}`,
+        pass: commands <= targets.redisRoundTripsPerNotification,
+      });
+  }
   if (results.client) {
     const { callsPerSec, cpuUsPerCall } = results.client.ratios;
     checks.push({
@@ -427,6 +447,15 @@ function redisSection(doc: ResultsDocument): string[] {
       ],
       doc.webhookRedis.flatMap((r) => [
         [adapterName(r.adapter), 'signed (baseline)', ...cells(r.routes.signed)],
+        ...(r.routes.signedDedupe
+          ? [
+              [
+                adapterName(r.adapter),
+                'signed + SET NX PX',
+                ...cells(r.routes.signedDedupe, r.overSigned.signedDedupe),
+              ],
+            ]
+          : []),
         [
           adapterName(r.adapter),
           'payout/webhook on Redis',
@@ -438,6 +467,10 @@ function redisSection(doc: ResultsDocument): string[] {
   ];
   for (const r of doc.webhookRedis) {
     const memory = doc.webhook.find((w) => w.adapter === r.adapter);
+    if (r.overDedupe)
+      out.push(
+        `- ${adapterName(r.adapter)}: against the signed route with its one \`SET NX PX\` (what a user would write for several replicas), the module's route runs at ${fixed(r.overDedupe.webhook.rps, 3)} of its req/s, with ${moreOrLess(r.overDedupe.webhook.cpuUsDelta)} app CPU per request.`,
+      );
     out.push(
       `- ${adapterName(r.adapter)}: on Redis the module's route runs at ${fixed(r.overSigned.webhook.rps, 3)} of the signed route's req/s, ` +
         `with ${moreOrLess(r.overSigned.webhook.cpuUsDelta)} app CPU per request` +

@@ -12,6 +12,7 @@ import {
   type ExecutionContext,
   Header,
   HttpCode,
+  Inject,
   Injectable,
   Module,
   Post,
@@ -31,6 +32,7 @@ import {
   PayoutService,
   PayoutSignatureGuard,
   type PayoutRecord,
+  type PayoutReportContext,
   type PayoutStore,
   type PayoutWebhookRequest,
 } from 'nestjs-cashy-payout';
@@ -39,6 +41,7 @@ import {
   BARE_PATH,
   MODULE_GUARD_PATH,
   SERVICE_PATH,
+  SIGNED_DEDUPE_PATH,
   SIGNED_EVENT,
   SIGNED_PATH,
 } from './bench.config';
@@ -131,6 +134,39 @@ class SignedController {
   }
 }
 
+/** The Redis baseline's client: the app's own, so its commands are counted like the store's. */
+const DEDUPE_REDIS = Symbol('DEDUPE_REDIS');
+/** How long the hand-written dedupe remembers an order: the store's default ttlMs. */
+const DEDUPE_TTL_MS = 48 * 60 * 60 * 1000;
+
+/**
+ * The Redis baseline, what a user would write for several replicas: the signed route, plus one
+ * `SET NX PX` per notification so that a duplicate (on any replica) emits nothing.
+ */
+@Controller(SIGNED_DEDUPE_PATH.slice(1))
+class SignedDedupeController {
+  constructor(
+    private readonly events: EventEmitter2,
+    @Inject(DEDUPE_REDIS) private readonly redis: Redis,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @UseGuards(HandWrittenSignatureGuard)
+  async receive(@Body() body: Record<string, unknown>): Promise<string> {
+    const first = await this.redis.set(
+      `bench-dedupe:${String(body.orderNo)}:${String(body.orderStatus)}`,
+      '1',
+      'PX',
+      DEDUPE_TTL_MS,
+      'NX',
+    );
+    if (first === 'OK') await this.events.emitAsync(SIGNED_EVENT, body);
+    return 'SUCCESS';
+  }
+}
+
 /** Stage breakdown, signature: the signed route with the module's `PayoutSignatureGuard` in place of the hand-written one. */
 @Controller(MODULE_GUARD_PATH.slice(1))
 class ModuleGuardController {
@@ -167,6 +203,7 @@ class ServiceController {
 
 const NOTHING = Promise.resolve(undefined);
 const WRITTEN = Promise.resolve(true);
+const NOTHING_KNOWN = Promise.resolve({});
 
 /**
  * Stage breakdown, the store switched off: a `MemoryPayoutStore` that does no order or attempt
@@ -190,14 +227,23 @@ class BypassPayoutStore extends MemoryPayoutStore {
     return NOTHING;
   }
 
+  override getReportContext(): Promise<PayoutReportContext> {
+    return NOTHING_KNOWN;
+  }
+
   override untrackOpen(): Promise<void> {
     return NOTHING;
   }
 }
 
-function hostModule(options: WebhookAppOptions, store: PayoutStore): DynamicModule {
+function hostModule(
+  options: WebhookAppOptions,
+  store: PayoutStore,
+  redis: Redis | undefined,
+): DynamicModule {
   const controllers: Type<unknown>[] = [BareController, SignedController];
   if (options.stages) controllers.push(ModuleGuardController, ServiceController);
+  if (redis) controllers.push(SignedDedupeController);
   @Module({})
   class HostModule {}
   return {
@@ -211,7 +257,7 @@ function hostModule(options: WebhookAppOptions, store: PayoutStore): DynamicModu
       }),
     ],
     controllers,
-    providers: [CountingListener],
+    providers: [CountingListener, ...(redis ? [{ provide: DEDUPE_REDIS, useValue: redis }] : [])],
   };
 }
 
@@ -242,7 +288,7 @@ async function main(): Promise<void> {
       : options.store === 'bypass'
         ? new BypassPayoutStore()
         : new MemoryPayoutStore();
-  const module = hostModule(options, store);
+  const module = hostModule(options, store, redis);
   const appOptions = { rawBody: true, logger: false as const };
   const app: INestApplication =
     adapter === 'fastify'

@@ -6,6 +6,7 @@ import {
   BENCH,
   MODULE_GUARD_PATH,
   SERVICE_PATH,
+  SIGNED_DEDUPE_PATH,
   SIGNED_PATH,
   WEBHOOK_PATH,
   type AdapterName,
@@ -77,8 +78,11 @@ export interface WebhookResult {
 export interface RedisWebhookResult {
   adapter: AdapterName;
   redis: { version: string; settings: string; client: string };
-  routes: { signed: RouteFigures; webhook: RouteFigures };
-  overSigned: { webhook: Comparison };
+  /** `signedDedupe`: the baseline for several replicas (the signed route plus one `SET NX PX`). */
+  routes: { signed: RouteFigures; webhook: RouteFigures; signedDedupe?: RouteFigures };
+  overSigned: { webhook: Comparison; signedDedupe?: Comparison };
+  /** The module's route over the signed route with its `SET NX PX` dedupe: what the target compares. */
+  overDedupe?: { webhook: Comparison };
   checks: WebhookChecks;
 }
 
@@ -103,7 +107,7 @@ export interface StagesResult {
 }
 
 type MainSide = 'signed' | 'webhook' | 'bare';
-type RedisSide = 'signed' | 'webhook';
+type RedisSide = 'signedDedupe' | 'signed' | 'webhook';
 export type StageSide = 'signed' | 'moduleGuard' | 'serviceNoStore' | 'service' | 'webhook';
 
 /** What a side's requests must leave behind: a `payout.succeeded` event each, or a hand-written route's event each. */
@@ -309,9 +313,9 @@ export async function benchWebhookRedis(
       adapter,
       label: 'redis',
       app: () => ({ store: 'redis', redisUrl: redis.url }),
-      sides: ['signed', 'webhook'],
-      paths: { signed: SIGNED_PATH, webhook: WEBHOOK_PATH },
-      expect: { signed: 'signed', webhook: 'succeeded' },
+      sides: ['signedDedupe', 'signed', 'webhook'],
+      paths: { signedDedupe: SIGNED_DEDUPE_PATH, signed: SIGNED_PATH, webhook: WEBHOOK_PATH },
+      expect: { signedDedupe: 'signed', signed: 'signed', webhook: 'succeeded' },
       rounds: BENCH.redis.rounds,
       redis,
     },
@@ -326,10 +330,15 @@ export async function benchWebhookRedis(
       client: 'ioredis new Redis(url, { maxRetriesPerRequest: 1 }), RedisPayoutStore defaults',
     },
     routes: {
+      signedDedupe: summarize(segments.signedDedupe),
       signed: summarize(segments.signed),
       webhook: summarize(segments.webhook),
     },
-    overSigned: { webhook: compare(segments.webhook, segments.signed) },
+    overSigned: {
+      webhook: compare(segments.webhook, segments.signed),
+      signedDedupe: compare(segments.signedDedupe, segments.signed),
+    },
+    overDedupe: { webhook: compare(segments.webhook, segments.signedDedupe) },
     checks,
   };
 }

@@ -64,6 +64,8 @@ export type {
   PayoutAttemptState,
   PayoutOpenEntry,
   PayoutOpenCursor,
+  PayoutOpenChange,
+  PayoutReportContext,
   PayoutNotCreatedNotice,
 } from './store/payout-store.interface';
 export { MemoryPayoutStore, type MemoryPayoutStoreOptions } from './store/memory-payout.store';
