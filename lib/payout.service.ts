@@ -188,7 +188,7 @@ export class PayoutService {
         }
         // Rule 3 counts from when the lookup left: one sent inside the window proves nothing, however late its answer.
         // A window another replica wrote before the store's clock stepped forward is not over yet.
-        if (found.sentAt < progress.holdUntil || this.clock.recentlyStepped()) {
+        if (found.sentAt < progress.holdUntil || (await this.clock.checkForStep())) {
           progress.reason = `the gateway does not show the order yet, and an earlier attempt may still land (re-send window ${this.config.resendWindowMs} ms)`;
           continue;
         }
@@ -277,13 +277,22 @@ export class PayoutService {
    * and the webhook comes first. Resolves with the order once any listener has run, or with `null`
    * when the gateway definitely does not have it and no create of it may still land: the create may
    * then be sent again with the same `mchOrderNo`. Rejects with `PayoutOutcomeUnknownError` while
-   * an earlier create may still land (money-safety rule 3).
+   * an earlier create may still land (money-safety rule 3), and with `PayoutOrderConflictError` when
+   * the gateway answers with an order that is not this payout's (rule 7).
    */
   async reconcile(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder | null> {
     const found = await this.reconciler.settle(input, options, () => ({
       state: 'reconciled',
     }));
-    return found.kind === 'order' ? found.order : null;
+    if (found.kind === 'not_created') return null;
+    // Never another payout's status for this one: the host would refund while its own order may pay.
+    if (found.conflict)
+      throw new PayoutOrderConflictError(
+        found.order.mchOrderNo,
+        found.order.orderNo,
+        found.conflict,
+      );
+    return found.order;
   }
 
   /**

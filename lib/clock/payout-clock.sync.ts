@@ -1,4 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { PayoutConfig } from '../options/payout-config';
+import { CREATE_LEASE_MS } from '../outcome/payout-attempt.ledger';
 import { CLOCK_SYNC_EVERY_MS as SYNC_EVERY_MS, PayoutClock } from './payout.clock';
 
 /** While a clock cannot read its source, how soon it tries again. */
@@ -12,9 +14,13 @@ export class PayoutClockSync implements OnModuleInit, OnModuleDestroy {
   private stopped = false;
   private failing = false;
 
-  constructor(private readonly clock: PayoutClock) {}
+  constructor(
+    private readonly clock: PayoutClock,
+    private readonly config: PayoutConfig,
+  ) {}
 
   async onModuleInit(): Promise<void> {
+    this.clock.holdsLastUpTo(longestHoldMs(this.config));
     if (this.clock.sync) await this.syncNow();
   }
 
@@ -42,4 +48,19 @@ export class PayoutClockSync implements OnModuleInit, OnModuleDestroy {
     this.timer = setTimeout(() => void this.syncNow(), delay);
     this.timer.unref();
   }
+}
+
+/**
+ * The longest that any time this module writes lasts unrenewed, or that a reading it decides on
+ * (a lookup's send time) stays in use: a re-send window, a webhook claim (renewed only every third
+ * of it), a create's lease, the sweep's lease, a lookup with its retries.
+ */
+function longestHoldMs(config: PayoutConfig): number {
+  return Math.max(
+    config.timeoutMs + config.resendWindowMs,
+    config.timeoutMs * config.retry.attempts,
+    config.delivery.claimTtlMs,
+    CREATE_LEASE_MS,
+    config.reconciliation ? config.reconciliation.leaseMs : 0,
+  );
 }

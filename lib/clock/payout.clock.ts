@@ -14,12 +14,51 @@ export abstract class PayoutClock {
   sync?(): Promise<void>;
 
   /**
-   * Whether this clock's source jumped forward at a recent reading, so that times other replicas
-   * wrote on their older reading (leases, windows, claims) may still look past when they are not.
-   * While it does, none of them is taken as ended.
+   * Whether this clock's source jumped (either way) at a recent reading, so that times written on
+   * an older reading, by another replica or by this one (leases, windows, claims, when a lookup was
+   * sent), may look past when they are not. While it does, none of them is taken as ended.
    */
   recentlyStepped(): boolean {
     return false;
+  }
+
+  /**
+   * Reads the source again, right before a decision that takes as ended what someone may still
+   * hold, so that a step this process has not read yet shows in `recentlyStepped()`. Rejects with
+   * `PayoutStoreError` when the source cannot be read.
+   */
+  async refresh(): Promise<void> {
+    if (!this.sync) return;
+    try {
+      await this.sync();
+    } catch (error) {
+      throw new PayoutStoreError('time', error);
+    }
+  }
+
+  /**
+   * Tells the clock the longest that anything written on it lasts unrenewed (a re-send window, a
+   * claim, a lease), so that a step counts as recent until everything written before it has ended.
+   */
+  holdsLastUpTo(ms: number): void {
+    void ms;
+  }
+
+  /** Reads the source again (`refresh`) and says whether it stepped recently. */
+  async checkForStep(): Promise<boolean> {
+    await this.refresh();
+    return this.recentlyStepped();
+  }
+
+  /**
+   * Whether `until` (a lease, a claim, written on this clock, maybe by another replica) is still
+   * held: ahead of now, or, once it looks past, ahead on a fresh reading with no recent step.
+   */
+  async stillHeld(until: number | undefined): Promise<boolean> {
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    await this.refresh();
+    return until > this.now() || this.recentlyStepped();
   }
 }
 
@@ -28,8 +67,8 @@ export const CLOCK_SYNC_EVERY_MS = 30_000;
 /** A reading this much ahead of the clock's own count is a step of the source, not drift. */
 const STEP_TOLERANCE_MS = 1_000;
 /**
- * How long after seeing a step forward the clock says so: until every replica has read the source
- * again (`CLOCK_SYNC_EVERY_MS`) and renewed what it holds on it (a create's lease: every second).
+ * How long after seeing a step the clock says so, besides the longest hold: until every replica has
+ * read the source again (`CLOCK_SYNC_EVERY_MS`), with a margin for the reading's own round trip.
  */
 const STEP_SETTLES_MS = CLOCK_SYNC_EVERY_MS + 5_000;
 
@@ -58,8 +97,9 @@ export class MonotonicPayoutClock extends PayoutClock {
  */
 export class SyncedPayoutClock extends PayoutClock {
   private offset?: number;
-  /** Until when (monotonic ms) a step forward seen at a reading is still settling. */
+  /** Until when (monotonic ms) a step seen at a reading is still settling. */
   private steppedUntil = 0;
+  private longestHoldMs = 0;
 
   /** @param read the source's time in epoch ms (for example Redis `TIME`). */
   constructor(private readonly read: () => Promise<number>) {
@@ -78,9 +118,19 @@ export class SyncedPayoutClock extends PayoutClock {
     const answeredAt = monotonicNow();
     if (!Number.isFinite(time)) throw new Error(`the store's clock answered ${String(time)}`);
     const offset = time - (sentAt + answeredAt) / 2;
-    if (this.offset !== undefined && offset - this.offset > STEP_TOLERANCE_MS)
-      this.steppedUntil = answeredAt + STEP_SETTLES_MS;
+    // Forward, times written on older readings look past too early; backward, readings taken
+    // before (a lookup's send time) look later than what others write now. Either way, wait until
+    // every replica has read the source and everything written before has truly ended.
+    if (this.offset !== undefined && Math.abs(offset - this.offset) > STEP_TOLERANCE_MS)
+      this.steppedUntil = Math.max(
+        this.steppedUntil,
+        answeredAt + STEP_SETTLES_MS + this.longestHoldMs,
+      );
     this.offset = offset;
+  }
+
+  override holdsLastUpTo(ms: number): void {
+    this.longestHoldMs = Math.max(this.longestHoldMs, ms);
   }
 
   override recentlyStepped(): boolean {

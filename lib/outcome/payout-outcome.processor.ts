@@ -96,6 +96,9 @@ interface EmittedChange {
   open?: PayoutOpenChange;
 }
 
+/** Anomalies of a report that is still about the order it names: its create is bound to it. */
+const SAME_ORDER_ANOMALIES: readonly PayoutAnomalyKind[] = ['amount', 'status'];
+
 /** Waiting deliveries poll the store from every 5 ms up to every 100 ms, to spare a shared store. */
 const CLAIM_POLL_MS = { first: 5, max: 100 };
 const CONFIRM_ATTEMPTS = 5;
@@ -144,8 +147,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       const { record } = context;
       if (
         this.holding.has(report.orderNo) ||
-        (record?.claim &&
-          (record.claim.expiresAt > this.clock.now() || this.clock.recentlyStepped()))
+        (record?.claim && (await this.clock.stillHeld(record.claim.expiresAt)))
       ) {
         // A copy of a status already handled needs nothing from the holder.
         if (record?.processed.includes(report.orderStatus as PayoutStatus)) return 'duplicate';
@@ -170,7 +172,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     const { record } = context;
     const known = await this.knownOrder(context, report);
     const base = this.baseRecord(record, report, known);
-    const mismatch = findMismatch(known, report) ?? (await this.bindAttempt(known, report));
+    const found = findMismatch(known, report);
+    // Another amount or an undocumented status still shows that the order exists (rule 5).
+    const mismatch =
+      found && !SAME_ORDER_ANOMALIES.includes(found.kind)
+        ? found
+        : ((await this.bindAttempt(known, report)) ?? found);
     if (mismatch)
       return this.emitAnomalyOnce(record, this.anomalyBase(record, report), report, mismatch);
     const status = report.orderStatus as PayoutStatus;
@@ -397,7 +404,10 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     };
   }
 
-  /** Emits `payout.anomaly` once per order, kind and status; the report is acknowledged. */
+  /**
+   * Emits `payout.anomaly` once per order, kind and status; the report is acknowledged. Every copy
+   * of the report resolves `'anomaly'`: it settles nothing, whether or not this one emitted.
+   */
   private async emitAnomalyOnce(
     record: PayoutRecord | undefined,
     base: PayoutRecord,
@@ -405,7 +415,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     anomaly: Anomaly,
   ): Promise<PayoutReportResult | 'retry'> {
     const key = `${anomaly.kind}:${report.orderStatus}`;
-    if (record?.anomalies?.includes(key)) return 'duplicate';
+    if (record?.anomalies?.includes(key)) return 'anomaly';
     this.logger.warn(
       `order ${report.orderNo} (${report.mchOrderNo}): anomaly (${anomaly.kind}): ${anomaly.reason}; no payout event emitted`,
     );

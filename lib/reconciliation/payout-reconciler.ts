@@ -27,8 +27,12 @@ import { checkQueryPayout, type CashyPayOutQueryBody } from '../validation/query
 
 /** What reconciling one order found. */
 export type ReconcileFinding =
-  /** The gateway has it: its status was fed through the state machine (`result`: what that did). */
-  | { kind: 'order'; order: PayoutOrder; result: PayoutReportResult }
+  /**
+   * The gateway has it: its status was fed through the state machine (`result`: what that did).
+   * `conflict`: why the order answered is not this payout's own (another order is known under its
+   * mchOrderNo, or the order is known under another one), when it is not.
+   */
+  | { kind: 'order'; order: PayoutOrder; result: PayoutReportResult; conflict?: string }
   /**
    * The gateway does not have it and no create of it can land any more. `decided`: the attempt this
    * call recorded as not created, with the notice it was given, when this call made that decision.
@@ -106,7 +110,10 @@ export class PayoutReconciler {
     });
     // An answer that contradicts what is known (another order under this mchOrderNo, another
     // amount) settles nothing: the payout stays watched until the horizon hands it to a person.
-    if (result === 'anomaly') return { kind: 'order', order, result };
+    if (result === 'anomaly') {
+      const conflict = await this.otherPayoutsOrder(order);
+      return { kind: 'order', order, result, ...(conflict ? { conflict } : {}) };
+    }
     await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
     // A Mexican success stays watched for a return (the sweep ends the watch); any other final status ends here.
     if (
@@ -115,6 +122,19 @@ export class PayoutReconciler {
     )
       await this.attempts.untrack(order.mchOrderNo);
     return { kind: 'order', order, result };
+  }
+
+  /** Why `order`, answered for its mchOrderNo, is another payout's order, when the store says it is. */
+  private async otherPayoutsOrder(order: PayoutOrder): Promise<string | undefined> {
+    const [attempt, record] = await Promise.all([
+      storeCall('getAttempt', () => this.store.getAttempt(order.mchOrderNo)),
+      storeCall('get', () => this.store.get(order.orderNo)),
+    ]);
+    if (attempt?.orderNo !== undefined && attempt.orderNo !== order.orderNo)
+      return `the gateway answered with order ${order.orderNo}, and its create was answered with order ${attempt.orderNo}`;
+    if (record?.mchOrderNo !== undefined && record.mchOrderNo !== order.mchOrderNo)
+      return `the gateway answered with order ${order.orderNo}, which is recorded under mchOrderNo ${record.mchOrderNo}`;
+    return undefined;
   }
 
   /**
@@ -204,14 +224,14 @@ export class PayoutReconciler {
         `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(lookupSentAt).toISOString()}`,
       );
     }
+    // A step of the store's clock not read yet shows now: times written before it prove nothing.
+    if (await this.clock.checkForStep())
+      throw unknown(
+        "the store's clock stepped; its window is judged once everything written before the step has ended",
+      );
     if (attempt.leaseUntil !== undefined && attempt.leaseUntil > this.clock.now()) {
       throw unknown('a createPayout call is sending it right now');
     }
-    // Its window and lease were written on another replica's reading, which may predate the step.
-    if (this.clock.recentlyStepped())
-      throw unknown(
-        "the store's clock stepped forward; its window is judged once every replica read it again",
-      );
     // Only the attempt checked above is not created: if another call wrote it since (it may be
     // sending the payout right now), nothing can be said yet.
     const decided = await this.attempts.rejectIfUnchanged(attempt, notice());
@@ -232,7 +252,7 @@ export class PayoutReconciler {
   ): Promise<PayoutAttempt | undefined> {
     if (attempt.notice?.state !== 'pending' || notice.state !== 'reconciled') return undefined;
     const claim = attempt.notice.claim;
-    if (claim && (claim.expiresAt > this.clock.now() || this.clock.recentlyStepped()))
+    if (claim && (await this.clock.stillHeld(claim.expiresAt)))
       throw unknown('its payout.not_created is being emitted right now');
     const decided = await this.attempts.rejectIfUnchanged(attempt, notice);
     if (!decided) throw unknown('another call wrote its attempt meanwhile');

@@ -166,8 +166,9 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
         return await this.afterDecidedElsewhere(entry, lastOpened);
       }
       const status = found.order.orderStatus;
-      // The answer contradicts what is known (an anomaly was emitted): keep watching until the horizon.
-      if (found.result === 'anomaly') {
+      // The answer contradicts what is known (an anomaly was emitted): keep looking until the
+      // horizon. A watched success's own order answered out of order ends its watch as any answer.
+      if (found.result === 'anomaly' && (found.conflict || entry.watchUntil === undefined)) {
         if (pastHorizon) return this.abandon(entry, lastOpened, `the gateway answers ${status}`);
         await (entry.watchUntil === undefined
           ? this.reschedule(entry, now)
@@ -348,7 +349,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     // Only the claim this very check's decision wrote is taken as it is; any other is a holder's.
     if (!claim || claim.token !== decidedToken) {
       // Someone else's claim: while it lives, its holder is emitting.
-      if (claim && (claim.expiresAt > this.now() || this.clock.recentlyStepped())) {
+      if (claim && (await this.clock.stillHeld(claim.expiresAt))) {
         await this.reschedule(entry, this.now());
         return 'unknown';
       }

@@ -1,0 +1,219 @@
+import { performance } from 'node:perf_hooks';
+import { Injectable } from '@nestjs/common';
+import type { TestingModule } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+import {
+  OnPayoutNotCreated,
+  OnPayoutSucceeded,
+  PayoutNotCreatedEvent,
+  PayoutOutcomeUnknownError,
+  PayoutService,
+  PayoutSucceededEvent,
+  type PayoutModuleOptions,
+} from '../../lib';
+import { SyncedPayoutClock } from '../../lib/clock/payout.clock';
+import { RedisPayoutStore } from '../../lib/redis';
+import { PayoutReconciliationService } from '../../lib/reconciliation/payout-reconciliation.service';
+import { LateCommitGateway } from '../support/late-commit-gateway';
+import { notification, PEN_ACCOUNT } from '../support/notifications';
+import { penPayout } from '../support/payouts';
+import { compileScriptedPayoutModule } from '../support/scripted-payout-module';
+import { waitUntil } from '../support/wait-until';
+import { FAIL_FAST } from './redis-host';
+import { describeWithRedis, RedisServer } from './redis-server';
+
+/** Runs inside each payout.not_created listener call; set per test. */
+let onNotCreated: (event: PayoutNotCreatedEvent) => Promise<void> = async () => undefined;
+/** Runs inside each payout.succeeded listener call; set per test. */
+let onSucceeded: (event: PayoutSucceededEvent) => Promise<void> = async () => undefined;
+
+@Injectable()
+class StepHost {
+  readonly notCreated: string[] = [];
+  readonly succeeded: string[] = [];
+  @OnPayoutNotCreated()
+  async onNotCreated(event: PayoutNotCreatedEvent): Promise<void> {
+    this.notCreated.push(event.mchOrderNo);
+    await onNotCreated(event);
+  }
+  @OnPayoutSucceeded()
+  async onSucceeded(event: PayoutSucceededEvent): Promise<void> {
+    this.succeeded.push(`${event.mchOrderNo}/${event.orderNo}`);
+    await onSucceeded(event);
+  }
+}
+
+/**
+ * Adversarial review of f66cc0a, Redis-only findings about `SyncedPayoutClock.recentlyStepped()`
+ * (rule 11): two replicas on one Redis, each reading Redis's clock (`TIME`) through its own
+ * `SyncedPayoutClock`, as `RedisPayoutStore` does by default. The test steps Redis's TIME and says
+ * when each replica reads it (their 30 s timers never fire during a test). Where time must pass on
+ * the replicas' monotonic clocks (past the 35 s a step is "recent"), `performance.now` is moved
+ * forward: that is what 36 s of waiting looks like to `SyncedPayoutClock`.
+ */
+describeWithRedis('fix review: a step of the store clock on a shared Redis', () => {
+  let server: RedisServer;
+  let client: Redis;
+  let gateway: LateCommitGateway;
+  let baseUrl: string;
+  const apps: TestingModule[] = [];
+  /** How far Redis's TIME has been stepped (an operator, a VM resumed, a failover). */
+  let timeStep = 0;
+  /** How far the replicas' monotonic clocks have been moved on (time passing). */
+  let elapsed = 0;
+  let prefix = 0;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    client = new Redis({ host: '127.0.0.1', port: server.port, lazyConnect: true, ...FAIL_FAST });
+    client.on('error', () => undefined);
+    await client.connect();
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await server?.dispose();
+  });
+  beforeEach(async () => {
+    gateway = new LateCommitGateway();
+    baseUrl = await gateway.start();
+    timeStep = 0;
+    elapsed = 0;
+    prefix++;
+    onNotCreated = async () => undefined;
+    onSucceeded = async () => undefined;
+    const realNow = performance.now.bind(performance);
+    jest.spyOn(performance, 'now').mockImplementation(() => realNow() + elapsed);
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    for (const app of apps.splice(0)) await app.close();
+    await gateway.stop();
+  });
+
+  /** Redis's `TIME` in epoch ms, plus the step the test applied to the server's clock. */
+  async function redisTime(): Promise<number> {
+    const [seconds, micros] = await client.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + timeStep;
+  }
+
+  async function replica(options: Partial<PayoutModuleOptions> = {}) {
+    // What RedisPayoutStore builds by default (a SyncedPayoutClock on TIME), with the step applied.
+    const clock = new SyncedPayoutClock(redisTime);
+    const store = new RedisPayoutStore({ client, keyPrefix: `fix-step-${prefix}:`, clock });
+    const app = await compileScriptedPayoutModule(
+      baseUrl,
+      {
+        store,
+        resendWindowMs: 60_000,
+        timeoutMs: 60_000,
+        retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+        reconciliation: { intervalMs: 86_400_000 },
+        ...options,
+      },
+      { providers: [StepHost], init: true }, // init reads the clock once (PayoutClockSync)
+    );
+    apps.push(app);
+    return {
+      clock,
+      payouts: app.get(PayoutService),
+      sweeper: app.get(PayoutReconciliationService),
+      host: app.get(StepHost),
+    };
+  }
+
+  it("a step BACKWARD of Redis's TIME seen by one replica first never lets the other judge its live create not created (one order)", async () => {
+    const a = await replica();
+    const b = await replica();
+    // A's not_created listener sends the payout again, as the README says a host may.
+    onNotCreated = async (event) => {
+      await a.payouts.createPayout(penPayout(event.mchOrderNo)).catch(() => undefined);
+    };
+    // Redis's clock steps 10 minutes back. B's 30-second read comes first; A's is up to 30 s away.
+    timeStep = -10 * 60_000;
+    await b.clock.sync();
+    // B's create is on the wire (the gateway commits it late); B's call runs and holds its lease,
+    // written on B's new reading.
+    gateway.hangNextCreates(1);
+    const created = b.payouts.createPayout(penPayout('FR-BACK')).catch((e: unknown) => e);
+    await waitUntil(() => gateway.payOuts === 1, "B's create to reach the gateway");
+    // A sweeps before its next read of the clock.
+    await a.sweeper.sweep();
+    gateway.commitHung(); // B's create lands after all
+    await gateway.stop();
+    await created;
+    // Before the fix: A rejected B's live attempt (its lease and window, written on B's stepped-back reading,
+    // look 9.5 min old to A, whose clock never stepped so recentlyStepped() is false), emitted
+    // payout.not_created, and the listener's create went out: two orders. docs/guarantees.md rule 11
+    // says "A step backward only makes every window, lease and claim last longer".
+    expect({
+      notCreated: a.host.notCreated,
+      orders: gateway.ordersOf('FR-BACK').length,
+    }).toEqual({ notCreated: [], orders: 1 });
+  });
+
+  it('a re-send window written before a step forward is not over 36 s later when its 60 s have not passed (one order)', async () => {
+    const a = await replica({ timeoutMs: 300 });
+    const b = await replica({ timeoutMs: 300 });
+    onNotCreated = async (event) => {
+      await b.payouts.createPayout(penPayout(event.mchOrderNo)).catch(() => undefined);
+    };
+    // A's create times out; the gateway will commit it late. Its window: 60 s from now.
+    gateway.hangNextCreates(1);
+    await expect(a.payouts.createPayout(penPayout('FR-WIN'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
+    // Redis's clock steps 10 minutes forward; both replicas read it (within the 30 s).
+    timeStep = 10 * 60_000;
+    await b.clock.sync();
+    await a.clock.sync();
+    // 36 s pass: every replica has read the clock again since the step.
+    elapsed += 36_000;
+    // Only 36 of the window's 60 s have passed: the create may still land (rule 3).
+    await b.sweeper.sweep();
+    gateway.commitHung(); // it lands, 40 s after it was sent
+    await gateway.stop();
+    // Before the fix: B judged the window (written on A's pre-step reading, never renewed) over, emitted
+    // payout.not_created and the listener sent it again: two orders. The doc (rule 11) lists only
+    // horizons and the sweep's own leases as moving with a step.
+    expect({
+      notCreated: b.host.notCreated,
+      orders: gateway.ordersOf('FR-WIN').length,
+    }).toEqual({ notCreated: [], orders: 1 });
+  });
+
+  it('a webhook claim held through a step forward is not taken over 36 s later while its listener still runs (one payout.succeeded)', async () => {
+    // Default delivery options: claimTtlMs 120 s, renewed every 40 s. A short wait for copies.
+    const a = await replica({ delivery: { claimWaitMs: 200 } });
+    const b = await replica({ delivery: { claimWaitMs: 200 } });
+    const body = notification({ mchOrderNo: 'FR-CLAIM', orderNo: 'ORDER-CLAIM' });
+    // A's listener (the host's ledger) is slow.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    onSucceeded = () => gate;
+    const first = a.payouts.handleNotification(body, PEN_ACCOUNT.merchantId);
+    await waitUntil(() => a.host.succeeded.length === 1, "A's listener to start");
+    // Redis's clock steps 10 minutes forward; both replicas read it within their 30 s.
+    timeStep = 10 * 60_000;
+    await b.clock.sync();
+    await a.clock.sync();
+    // 36 s later (A's claim renewal, every claimTtlMs / 3 = 40 s, has not come round yet), Cashy's
+    // retry of the same notification reaches B.
+    elapsed += 36_000;
+    let copy = 'running';
+    const copied = b.payouts.handleNotification(body, PEN_ACCOUNT.merchantId).then(
+      (result) => (copy = String(result)),
+      (e: unknown) => (copy = (e as Error).constructor.name),
+    );
+    // The copy either gives up (PayoutBusyError after claimWaitMs) or runs the listeners itself.
+    await waitUntil(() => copy !== 'running' || b.host.succeeded.length > 0, 'the copy to settle');
+    release();
+    await Promise.all([first, copied]);
+    // Before the fix: B took A's claim (expiresAt on A's pre-step reading) as ended and ran the listeners
+    // again: payout.succeeded twice. The doc's 35 s assume every holder renews within 5 s of its
+    // read; a webhook claim is renewed every claimTtlMs / 3.
+    expect({ copy, succeeded: [...a.host.succeeded, ...b.host.succeeded] }).toEqual({
+      copy: 'PayoutBusyError',
+      succeeded: ['FR-CLAIM/ORDER-CLAIM'],
+    });
+  });
+});
