@@ -47,8 +47,9 @@ export interface RunningSample {
 /** Options of `startSampleApp` (all optional; `npm start` uses the environment). */
 export interface SampleOptions {
   /**
-   * Where `PORT` and `CASHY_BASE_URL` are looked up (default `process.env`): without `CASHY_BASE_URL` the
-   * embedded sandbox is used. The gateway settings themselves are read from `process.env` by `payoutConfig`.
+   * Where `PORT`, `CASHY_BASE_URL` and `PAYOUT_STORE_URL` are looked up (default `process.env`): without
+   * `CASHY_BASE_URL` the embedded sandbox is used; `PAYOUT_STORE_URL` (`postgres://…` or `redis://…`)
+   * picks a shared store, the in-memory one when unset. The gateway settings themselves are read from `process.env` by `payoutConfig`.
    */
   env?: NodeJS.ProcessEnv;
   port?: number;
@@ -82,9 +83,10 @@ export async function startSampleApp(options: SampleOptions = {}): Promise<Runni
 
   let app: INestApplication;
   try {
-    const module = sandbox
-      ? AppModule.register(sandbox.moduleOptions({ notifyUrl: localWebhook }))
-      : AppModule.register();
+    const module = AppModule.register(
+      sandbox?.moduleOptions({ notifyUrl: localWebhook }),
+      env.PAYOUT_STORE_URL,
+    );
     app = await NestFactory.create(module, {
       rawBody: true,
       abortOnError: false,

@@ -39,6 +39,11 @@ export interface PayoutHealthDetails {
    * Mexican successes `watchingReturns` for an SPEI return. Informative: they never make it down.
    */
   payouts?: { open: number; watchingReturns: number };
+  /**
+   * The `PayoutStore`, when it can be asked (its `countOpen`): down when it fails or does not answer
+   * within the check's `timeoutMs`, since the webhook then answers 503 and nothing can be sent.
+   */
+  store?: { status: 'up' | 'down'; latencyMs: number; reason?: string };
   message?: string;
 }
 
@@ -111,21 +116,47 @@ export class PayoutHealthIndicator implements OnModuleInit {
       ),
     );
     const accounts = Object.fromEntries(probed);
-    const payouts = await this.countPayouts();
+    const stored = await this.probeStore(timeoutMs);
     const session = this.healthIndicatorService.check(key);
     const down = probed.filter(([, health]) => health.status === 'down');
-    if (down.length === 0) return session.up({ accounts, ...payouts });
-    const message = `${down.length} of ${probed.length} Cashy account(s) down: ${down.map(([name, health]) => `${name} (${health.reason})`).join('; ')}`;
-    return session.down({ accounts, ...payouts, message });
+    const problems = down.map(([name, health]) => `${name} (${health.reason})`);
+    if (stored.store?.status === 'down') problems.push(`store (${stored.store.reason})`);
+    if (problems.length === 0) return session.up({ accounts, ...stored });
+    const message =
+      down.length > 0
+        ? `${down.length} of ${probed.length} Cashy account(s) down: ${problems.join('; ')}`
+        : `the payout store is down: ${stored.store!.reason}`;
+    return session.down({ accounts, ...stored, message });
   }
 
-  /** What the store tracks, when it can count it; nothing when it cannot (or fails: the gateway is what is checked). */
-  private async countPayouts(): Promise<Pick<PayoutHealthDetails, 'payouts'>> {
-    const store = this.moduleRef.get<PayoutStore>(PAYOUT_STORE, {
-      strict: false,
-    });
-    const counted = await store.countOpen?.().catch(() => undefined);
-    return counted ? { payouts: { open: counted.open, watchingReturns: counted.watching } } : {};
+  /** The store's health and what it tracks, when it can count it; nothing for a store that cannot. */
+  private async probeStore(
+    timeoutMs: number,
+  ): Promise<Pick<PayoutHealthDetails, 'payouts' | 'store'>> {
+    const store = this.moduleRef.get<PayoutStore>(PAYOUT_STORE, { strict: false });
+    if (!store.countOpen) return {};
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const counted = await Promise.race([
+        store.countOpen(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
+        }),
+      ]);
+      return {
+        payouts: { open: counted.open, watchingReturns: counted.watching },
+        store: { status: 'up', latencyMs: Date.now() - started },
+      };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return { store: { status: 'down', latencyMs: Date.now() - started, reason } };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

@@ -92,6 +92,7 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
     expect(answer.body.details.cashy).toEqual({
       status: 'up',
       payouts: { open: 0, watchingReturns: 0 },
+      store: { status: 'up', latencyMs: expect.any(Number) },
       accounts: {
         pen: {
           status: 'up',
@@ -131,6 +132,7 @@ describe.each(ADAPTERS)('PayoutHealthIndicator on %s', (adapter) => {
       status: 'down',
       message: expect.stringContaining('2 of 2'),
       payouts: { open: 0, watchingReturns: 0 },
+      store: { status: 'up', latencyMs: expect.any(Number) },
       accounts: {
         pen: {
           status: 'down',

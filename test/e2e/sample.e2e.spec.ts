@@ -1,5 +1,9 @@
 import type { Server } from 'node:http';
+import { MemoryPayoutStore, PAYOUT_STORE } from '../../lib';
+import { PostgresPayoutStore } from '../../lib/postgres';
+import { RedisPayoutStore } from '../../lib/redis';
 import { PayoutEventsLog } from '../../sample/payout-events.log';
+import { sampleStoreFor } from '../../sample/payout-store.module';
 import { type RunningSample, startSampleApp } from '../../sample/sample-app';
 
 const PEN = {
@@ -65,6 +69,10 @@ describe('sample app on the embedded sandbox', () => {
 
   it('starts an embedded sandbox when no gateway is configured', () => {
     expect(sample.sandbox).toBeDefined();
+  });
+
+  it('keeps payout state in memory when PAYOUT_STORE_URL is unset', () => {
+    expect(sample.app.get(PAYOUT_STORE)).toBeInstanceOf(MemoryPayoutStore);
   });
 
   it('cuts slow clients off: server timeouts fit for a webhook facing the internet', () => {
@@ -203,5 +211,30 @@ describe('sample app on the embedded sandbox', () => {
       merchantId: sample.sandbox!.account('PEN').merchantId,
       balance: expect.stringMatching(/^\d+\.\d{2}$/),
     });
+  });
+});
+
+describe("the sample's PAYOUT_STORE_URL", () => {
+  it.each([
+    ['postgres://app:secret@db.internal:5432/payouts', PostgresPayoutStore],
+    ['postgresql://app@db.internal/payouts', PostgresPayoutStore],
+    ['redis://:secret@cache.internal:6379', RedisPayoutStore],
+    ['rediss://cache.internal:6380', RedisPayoutStore],
+  ])('picks the store for %s, connecting nothing until started', async (url, type) => {
+    const picked = sampleStoreFor(url);
+    expect(picked.store).toBeInstanceOf(type);
+    await picked.close();
+  });
+
+  it('keeps the default memory store when unset', () => {
+    expect(sampleStoreFor(undefined).store).toBeUndefined();
+    expect(sampleStoreFor('').store).toBeUndefined();
+  });
+
+  it('refuses another scheme without repeating the URL, which may hold a password', () => {
+    expect(() => sampleStoreFor('mysql://app:s3cret@db/payouts')).toThrow(
+      /^PAYOUT_STORE_URL must start with postgres:\/\/, postgresql:\/\/, redis:\/\/ or rediss:\/\//,
+    );
+    expect(() => sampleStoreFor('mysql://app:s3cret@db/payouts')).not.toThrow(/s3cret/);
   });
 });

@@ -1,7 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
 import type { PayoutRecord } from '../../lib';
 import { RedisPayoutStore } from '../../lib/redis';
-import { describeOpenIndexContract } from '../support/open-index.contract';
+import { describeStoreContract } from '../support/store.contract';
 import { describeWithRedis, RedisServer } from './redis-server';
 
 let sequence = 0;
@@ -49,14 +49,18 @@ describeWithRedis('RedisPayoutStore', () => {
     await server?.dispose();
   });
 
-  let indexPrefix = 0;
-  describeOpenIndexContract(
-    () =>
+  let contractPrefix = 0;
+  describeStoreContract({
+    fresh: () =>
       new RedisPayoutStore({
         client,
-        keyPrefix: `index-${process.pid}-${++indexPrefix}:`,
+        keyPrefix: `contract-${process.pid}-${++contractPrefix}:`,
       }),
-  );
+    serverTime: async () => {
+      const [seconds, micros] = await client.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    },
+  });
 
   describe('options', () => {
     it('defaults to the prefix cashy-payout: and 48 h', () => {

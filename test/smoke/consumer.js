@@ -611,8 +611,23 @@ async function run(adapterName) {
   }
 }
 
+// The /postgres entry point loads without its optional peer pg (not installed here): a host hands
+// its own pool, and only a store asked to connect by itself needs pg, which it says.
+function checkPostgresEntry() {
+  const { PostgresPayoutStore, POSTGRES_PAYOUT_MIGRATIONS } = require('nestjs-cashy-payout/postgres');
+  assert.throws(() => require('pg'), /Cannot find module/);
+  assert.equal(POSTGRES_PAYOUT_MIGRATIONS[0].name, '0001_payout_store');
+  const pool = { connect: async () => assert.fail('nothing is sent before a call') };
+  assert.equal(new PostgresPayoutStore({ pool, purgeIntervalMs: 0 }).schema, 'public');
+  assert.throws(
+    () => new PostgresPayoutStore({ connection: 'postgres://app@db/payouts' }),
+    /needs the pg package/,
+  );
+  return 1;
+}
+
 (async () => {
-  let passed = 0;
+  let passed = checkPostgresEntry();
   for (const adapter of ['express', 'fastify']) passed += await run(adapter);
   console.log(`smoke: ${passed} passed, 0 failed`);
 })().catch((error) => {

@@ -69,7 +69,7 @@ for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 tarball="$work/$(tail -n 1 "$work/tarball-name")"
 listing=$(tar -tzf "$tarball")
 problems=()
-for file in dist/index.js dist/index.d.ts dist/config/index.js dist/testing/index.js dist/redis/index.js dist/terminus/index.js README.md LICENSE; do
+for file in dist/index.js dist/index.d.ts dist/config/index.js dist/testing/index.js dist/redis/index.js dist/postgres/index.js dist/terminus/index.js README.md LICENSE; do
   grep -qxF "package/$file" <<<"$listing" || problems+=("the tarball lacks $file")
 done
 # Every entry point the packed package.json declares is shipped, whichever entry points there are.

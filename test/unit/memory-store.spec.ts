@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { MemoryPayoutStore } from '../../lib/store/memory-payout.store';
 import { TestPayoutClock } from '../../lib/testing/test-payout.clock';
-import { describeOpenIndexContract } from '../support/open-index.contract';
+import { describeStoreContract } from '../support/store.contract';
 import type { PayoutRecord } from '../../lib/store/payout-store.interface';
 
 function rec(orderNo: string, revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
@@ -424,7 +424,14 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
 });
 
 describe('MemoryPayoutStore', () => {
-  describeOpenIndexContract(() => new MemoryPayoutStore());
+  describeStoreContract({
+    fresh: () => new MemoryPayoutStore(),
+    retention: {
+      ttlMs: 1_000,
+      fresh: async (ttlMs) => new MemoryPayoutStore({ ttlMs, clock: new TestPayoutClock() }),
+      expire: async (store) => (store.clock as TestPayoutClock).advance(1_001),
+    },
+  });
 
   it('keeps its due heap bounded under constant rescheduling', async () => {
     const store = new MemoryPayoutStore();
