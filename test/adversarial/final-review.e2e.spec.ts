@@ -176,7 +176,7 @@ class SweepHost {
   }
 }
 
-describe('final review: the sweep', () => {
+describe('final review: the sweep and reconcile()', () => {
   let clock: TestPayoutClock;
   let store: MemoryPayoutStore;
   const apps: TestingModule[] = [];
@@ -214,6 +214,116 @@ describe('final review: the sweep', () => {
       host: app.get(SweepHost),
     };
   }
+
+  let gateway: HostileGateway;
+  /** A hostile gateway for this test, stopped after it. */
+  async function hostile(): Promise<string> {
+    gateway = new HostileGateway();
+    stops.push(() => gateway.stop());
+    return gateway.start();
+  }
+
+  /** A lookup answer about another order (HG-OTHER) under `mchOrderNo`, in `orderStatus`. */
+  function otherOrder(mchOrderNo: string, orderStatus: string) {
+    return (asked: string | undefined) =>
+      asked === mchOrderNo
+        ? {
+            orderNo: 'HG-OTHER',
+            mchOrderNo,
+            merchantId: PEN_ACCOUNT.merchantId,
+            amount: '150.50',
+            fee: null,
+            orderStatus,
+            completionTime: null,
+          }
+        : undefined;
+  }
+
+  it('rule 5: once a lookup answered with the order (in a status Cashy does not document), reconcile() never resolves null for it', async () => {
+    const { payouts } = await start(await hostile());
+    // The create times out; the gateway commits it late (order HG1).
+    gateway.nextCreates('hang');
+    await expect(payouts.createPayout(penPayout('FR-R5'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
+    gateway.commitHung();
+    // HG1 is in a status Cashy does not document (rule 4: kept as received, never a failure).
+    gateway.setStatus('FR-R5', 'REVIEW');
+    clock.advance(61_000);
+    // The gateway answers with the order: it exists.
+    const first = await payouts.reconcile({ mchOrderNo: 'FR-R5' });
+    expect(first).toMatchObject({ orderNo: 'HG1', orderStatus: 'REVIEW' });
+    // Later the gateway answers "not found" for it (a lagging replica of its order book): the
+    // module was told the order exists, so null ("send it again") would pay twice.
+    gateway.nextLookups('lie-absent');
+    const second = await payouts.reconcile({ mchOrderNo: 'FR-R5' }).then(
+      (order) => (order === null ? 'null' : order.orderNo),
+      (error: unknown) => (error as Error).constructor.name,
+    );
+    // Before the fix: 'null'. The anomaly branch of PayoutReconciler.settle returns before markCreated,
+    // so the attempt stays 'unknown' with no orderNo, and confirmAbsent finds nothing that says
+    // the gateway answered with an order before.
+    expect(second).toBe(PayoutOutcomeUnknownError.name);
+  });
+
+  it('rule 5 through the sweep: an order the gateway answered with (for another amount) is never found not created afterwards', async () => {
+    const { payouts, host, sweeper } = await start(await hostile());
+    gateway.nextCreates('hang');
+    const created = payouts.createPayout(penPayout('FR-R5B'));
+    await expect(created).rejects.toBeInstanceOf(PayoutOutcomeUnknownError);
+    gateway.commitHung();
+    // The gateway's order says another amount: rule 4's conflict, but the order exists.
+    gateway.orders[0].amount = '1505.00';
+    clock.advance(61_000);
+    await sweeper.sweep();
+    expect(host.anomalies.map((a) => a.kind)).toEqual(['amount']);
+    // The next look is answered "not found".
+    gateway.nextLookups('lie-absent');
+    clock.advance(30 * 60_000);
+    await sweeper.sweep();
+    // Before the fix: ['FR-R5B']: payout.not_created for an order the gateway answered with.
+    expect(host.notCreated).toEqual([]);
+  });
+
+  it('an answer naming another order settles nothing, the second time too: a repeated reconcile() never stops the watch of the real order', async () => {
+    const { payouts, sweeper, host } = await start(await hostile());
+    const order = await payouts.createPayout(penPayout('FR-TWICE'));
+    expect(order).toMatchObject({ orderNo: 'HG1', orderStatus: 'PROCESSING' });
+    // The gateway's query answers, for FR-TWICE, another order that SUCCEEDED.
+    gateway.rewriteLookup = otherOrder('FR-TWICE', 'SUCCESS');
+    // An operator reconciles the open payout twice (by mchOrderNo, as the README shows).
+    await payouts.reconcile({ mchOrderNo: 'FR-TWICE' }).catch(() => undefined);
+    expect(host.anomalies.map((a) => [a.kind, a.orderNo])).toEqual([['mchOrderNo', 'HG-OTHER']]);
+    await payouts.reconcile({ mchOrderNo: 'FR-TWICE' }).catch(() => undefined);
+    // HG1 is still PROCESSING: it must stay watched.
+    // Before the fix: []: the second report is a 'duplicate' anomaly (emitAnomalyOnce), not 'anomaly', so
+    // PayoutReconciler.settle goes on and untracks FR-TWICE because HG-OTHER's status is final.
+    expect((await payouts.listOpenPayouts()).map((p) => p.mchOrderNo)).toEqual(['FR-TWICE']);
+    // HG1 succeeds; its webhook is lost. The gateway answers honestly again.
+    gateway.rewriteLookup = undefined;
+    gateway.setStatus('FR-TWICE', 'SUCCESS');
+    for (let i = 0; i < 5; i++) {
+      clock.advance(2 * 60 * 60_000);
+      await sweeper.sweep();
+    }
+    expect(host.succeeded).toEqual(['FR-TWICE/HG1']);
+  });
+
+  it("reconcile() never resolves with another order's FAIL for a payout whose own order is still in flight", async () => {
+    const { payouts, host } = await start(await hostile());
+    const order = await payouts.createPayout(penPayout('FR-OTHERFAIL'));
+    expect(order.orderNo).toBe('HG1');
+    gateway.rewriteLookup = otherOrder('FR-OTHERFAIL', 'FAIL');
+    const result = await payouts.reconcile({ mchOrderNo: 'FR-OTHERFAIL' }).then(
+      (found) => (found === null ? 'null' : `${found.orderNo} ${found.orderStatus}`),
+      (error: unknown) => (error as Error).constructor.name,
+    );
+    // The module itself calls the answer an anomaly ("created as order HG1, not HG-OTHER").
+    expect(host.anomalies.map((a) => [a.kind, a.orderNo])).toEqual([['mchOrderNo', 'HG-OTHER']]);
+    // Before the fix: 'HG-OTHER FAIL': the host reads "my payout failed" and refunds, while HG1 may still
+    // be paid. createPayout rejects with PayoutOrderConflictError for the same answer.
+    expect(result).not.toBe('HG-OTHER FAIL');
+  });
 
   it("a lookup that answers another orderNo's final status under this mchOrderNo never ends the watch of the real order: its SUCCESS is still emitted", async () => {
     const gateway = new HostileGateway();

@@ -44,14 +44,14 @@ class StepHost {
 }
 
 /**
- * Adversarial review of f66cc0a, Redis-only findings about `SyncedPayoutClock.recentlyStepped()`
- * (rule 11): two replicas on one Redis, each reading Redis's clock (`TIME`) through its own
+ * A step of the store's clock (rule 11), from the final adversarial reviews of issues 25 and 26:
+ * two replicas on one Redis, each reading Redis's clock (`TIME`) through its own
  * `SyncedPayoutClock`, as `RedisPayoutStore` does by default. The test steps Redis's TIME and says
  * when each replica reads it (their 30 s timers never fire during a test). Where time must pass on
- * the replicas' monotonic clocks (past the 35 s a step is "recent"), `performance.now` is moved
- * forward: that is what 36 s of waiting looks like to `SyncedPayoutClock`.
+ * the replicas' monotonic clocks, `performance.now` is moved forward: that is what waiting looks
+ * like to `SyncedPayoutClock`.
  */
-describeWithRedis('fix review: a step of the store clock on a shared Redis', () => {
+describeWithRedis('a step of the store clock on a shared Redis', () => {
   let server: RedisServer;
   let client: Redis;
   let gateway: LateCommitGateway;
@@ -120,6 +120,34 @@ describeWithRedis('fix review: a step of the store clock on a shared Redis', () 
       host: app.get(StepHost),
     };
   }
+
+  it("a step of Redis's TIME seen by one replica first never lets it judge the other's live create not created (one order)", async () => {
+    const a = await replica();
+    const b = await replica();
+    // B's not_created listener sends the payout again, as the README says a host may.
+    onNotCreated = async (event) => {
+      await b.payouts.createPayout(penPayout(event.mchOrderNo)).catch(() => undefined);
+    };
+    // A's create is on the wire (the gateway commits it late), A's call running and holding its lease.
+    gateway.hangNextCreates(1);
+    const created = a.payouts.createPayout(penPayout('FR-STEP')).catch((e: unknown) => e);
+    await waitUntil(() => gateway.payOuts === 1, "A's create to reach the gateway");
+    // Redis's clock steps 10 minutes forward. B's 30-second clock read comes first; A's is up to 30 s away.
+    timeStep = 10 * 60_000;
+    await b.clock.sync();
+    // The docs: a step "can end a lease early until its holder renews it, within a second". Wait longer.
+    await new Promise((r) => setTimeout(r, 1_500));
+    await b.sweeper.sweep();
+    gateway.commitHung(); // A's create lands after all
+    await gateway.stop();
+    await created;
+    // Before the fix: B rejected A's live attempt (its lease, written on A's unstepped reading, looks 9.5 min
+    // old to B), emitted payout.not_created, and the listener's create went out: two orders.
+    expect({
+      notCreated: b.host.notCreated,
+      orders: gateway.ordersOf('FR-STEP').length,
+    }).toEqual({ notCreated: [], orders: 1 });
+  });
 
   it("a step BACKWARD of Redis's TIME seen by one replica first never lets the other judge its live create not created (one order)", async () => {
     const a = await replica();
