@@ -76,7 +76,8 @@ describe('adversarial: built-in reconciliation', () => {
       if (call !== 3) return;
       store.hook = undefined;
       create = host!.payouts.createPayout(input).catch((e: unknown) => e);
-      for (let i = 0; i < 200; i++) {
+      // A generous bound: on a loaded machine the create's lookup alone can take a while.
+      for (const giveUpAt = Date.now() + 10_000; Date.now() < giveUpAt; ) {
         const now = await MemoryPayoutStore.prototype.getAttempt.call(store, 'RACE-1');
         if (now?.state === 'sending') return;
         await sleep(2);
