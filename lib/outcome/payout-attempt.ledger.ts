@@ -294,6 +294,8 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
             orderNo,
             leaseUntil: undefined,
             leaseToken: undefined,
+            // A payout.not_created still owed is no longer true: the order exists after all.
+            ...(current.notice?.state === 'pending' ? { notice: undefined } : {}),
           },
     );
   }

@@ -363,6 +363,38 @@ describe('final review: the sweep and reconcile()', () => {
     expect(host.succeeded).toEqual(['FR-LOOK/HG1']);
   });
 
+  it('a payout.not_created still owed is dropped once a webhook shows the order: never emitted again after its payout.succeeded', async () => {
+    const gateway = new LateCommitGateway();
+    stops.push(() => gateway.stop());
+    const { payouts, sweeper, host } = await start(await gateway.start());
+    gateway.hangNextCreates(1);
+    await expect(payouts.createPayout(penPayout('FR-OWED'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
+    clock.advance(61_000);
+    // The host's refund ledger is down for the first payout.not_created: it stays owed.
+    behaviour.notCreated = async () => {
+      throw new Error('ledger down');
+    };
+    expect(await sweeper.sweep()).toMatchObject({ failed: 1 });
+    behaviour.notCreated = async () => undefined;
+    // The gateway lands the create after all (it broke rule 3) and reports it.
+    gateway.commitHung();
+    const [order] = gateway.ordersOf('FR-OWED');
+    await payouts.handleNotification(
+      notification({ mchOrderNo: 'FR-OWED', orderNo: order.orderNo, orderStatus: 'SUCCESS' }),
+      PEN_ACCOUNT.merchantId,
+    );
+    expect(host.succeeded).toEqual([`FR-OWED/${order.orderNo}`]);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(2 * 60 * 60_000);
+      await sweeper.sweep();
+    }
+    // Only the failed first try: "not created" is no longer true, so it is not told again.
+    expect(host.notCreated).toEqual(['FR-OWED']);
+    expect((await store.getAttempt('FR-OWED'))?.notice).toBeUndefined();
+  });
+
   it('reconcile() resolving null is told instead of payout.not_created: a notice whose listener failed before is not emitted after that null', async () => {
     const gateway = new LateCommitGateway();
     stops.push(() => gateway.stop());
