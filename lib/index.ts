@@ -65,6 +65,7 @@ export type {
   PayoutOpenEntry,
   PayoutOpenCursor,
   PayoutOpenChange,
+  PayoutOpenDetails,
   PayoutReportContext,
   PayoutNotCreatedNotice,
 } from './store/payout-store.interface';
