@@ -34,6 +34,7 @@ import {
   PayoutAttemptLedger,
   sameAmount,
   storeCall,
+  resendWindowOf,
 } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
 import {
@@ -187,8 +188,13 @@ export class PayoutService {
           continue;
         }
         // Rule 3 counts from when the lookup left: one sent inside the window proves nothing, however late its answer.
-        // A window another replica wrote before the store's clock stepped forward is not over yet.
-        if (found.sentAt < progress.holdUntil || (await this.clock.checkForStep())) {
+        // On a fresh reading of the store's clock, a step since moves the window by its size.
+        if (
+          found.sentAt < progress.holdUntil ||
+          found.sentAt <
+            progress.holdUntil +
+              (await this.clock.freshStepMargin(resendWindowOf(progress.attempt)))
+        ) {
           progress.reason = `the gateway does not show the order yet, and an earlier attempt may still land (re-send window ${this.config.resendWindowMs} ms)`;
           continue;
         }

@@ -14,17 +14,24 @@ export abstract class PayoutClock {
   sync?(): Promise<void>;
 
   /**
-   * Whether this clock's source jumped (either way) at a recent reading, so that times written on
-   * an older reading, by another replica or by this one (leases, windows, claims, when a lookup was
-   * sent), may look past when they are not. While it does, none of them is taken as ended.
+   * How much later than written any time must be judged ended: the sum of the steps of this clock's
+   * source (either way) seen recently enough that times written, or readings taken, on the other
+   * side of them may still be in use. `holdMs`: how long the time judged lasts unrenewed, when it is
+   * longer than this module's own (another replica's options). 0 for a clock without a source.
    */
+  stepMargin(holdMs = 0): number {
+    void holdMs;
+    return 0;
+  }
+
+  /** Whether a step of the source is still counted (`stepMargin() > 0`). */
   recentlyStepped(): boolean {
-    return false;
+    return this.stepMargin() > 0;
   }
 
   /**
    * Reads the source again, right before a decision that takes as ended what someone may still
-   * hold, so that a step this process has not read yet shows in `recentlyStepped()`. Rejects with
+   * hold, so that a step this process has not read yet counts in `stepMargin`. Rejects with
    * `PayoutStoreError` when the source cannot be read.
    */
   async refresh(): Promise<void> {
@@ -37,40 +44,54 @@ export abstract class PayoutClock {
   }
 
   /**
-   * Tells the clock the longest that anything written on it lasts unrenewed (a re-send window, a
-   * claim, a lease), so that a step counts as recent until everything written before it has ended.
+   * Tells the clock the longest that anything this module writes lasts unrenewed (a re-send
+   * window, a claim, a lease): a step counts until everything written before it has ended.
    */
   holdsLastUpTo(ms: number): void {
     void ms;
   }
 
-  /** Reads the source again (`refresh`) and says whether it stepped recently. */
-  async checkForStep(): Promise<boolean> {
+  /** `stepMargin(holdMs)` on a fresh reading of the source (`refresh`). */
+  async freshStepMargin(holdMs = 0): Promise<number> {
     await this.refresh();
-    return this.recentlyStepped();
+    return this.stepMargin(holdMs);
   }
 
   /**
-   * Whether `until` (a lease, a claim, written on this clock, maybe by another replica) is still
-   * held: ahead of now, or, once it looks past, ahead on a fresh reading with no recent step.
+   * Whether `until` (a lease or a claim that lasts `holdMs`, written on this clock, maybe by another
+   * replica) still holds: ahead of now, or, once it looks past, ahead by the step margin of a fresh
+   * reading.
    */
-  async stillHeld(until: number | undefined): Promise<boolean> {
+  async stillHeld(until: number | undefined, holdMs = 0): Promise<boolean> {
     if (until === undefined) return false;
     if (until > this.now()) return true;
-    await this.refresh();
-    return until > this.now() || this.recentlyStepped();
+    const margin = await this.freshStepMargin(holdMs);
+    return until + margin > this.now();
   }
 }
 
 /** How often a clock with a source of time re-reads it. */
 export const CLOCK_SYNC_EVERY_MS = 30_000;
-/** A reading this much ahead of the clock's own count is a step of the source, not drift. */
+/** Readings that disagree by more than this (beyond their round trips and drift) show a step. */
 const STEP_TOLERANCE_MS = 1_000;
+/** How far a source and this process's monotonic clock may drift apart by themselves (500 ppm). */
+const DRIFT_PER_MS = 0.0005;
 /**
- * How long after seeing a step the clock says so, besides the longest hold: until every replica has
- * read the source again (`CLOCK_SYNC_EVERY_MS`), with a margin for the reading's own round trip.
+ * How long a step counts, besides the longest hold: until every replica has read the source again
+ * (`CLOCK_SYNC_EVERY_MS`), with a margin for the reading's own round trip.
  */
 const STEP_SETTLES_MS = CLOCK_SYNC_EVERY_MS + 5_000;
+/** The longest any time the module writes can last: a re-send window of a day, plus a create's timeout. */
+const MAX_HOLD_MS = 86_400_000 + 600_000;
+/** Readings kept to compare a new one with (the oldest go first), and steps kept apart. */
+const READINGS_KEPT = 64;
+
+/** One reading of the source: its offset from the monotonic clock, and how unsure it is (half its round trip). */
+interface Reading {
+  at: number;
+  offset: number;
+  uncertainty: number;
+}
 
 /** This process's monotonic clock, in epoch ms. */
 function monotonicNow(): number {
@@ -90,16 +111,23 @@ export class MonotonicPayoutClock extends PayoutClock {
 
 /**
  * A shared source of time (a store server's clock), read at `sync()` and advanced by this process's
- * monotonic clock in between, so `now()` never waits on the network. The reading is placed at the
+ * monotonic clock in between, so `now()` never waits on the network. A reading is placed at the
  * middle of its round trip: every replica agrees with the source within half a round trip. Until a
  * first `sync()` succeeds, `now()` throws `PayoutStoreError`, so nothing is decided on a clock of
  * its own.
+ *
+ * Each reading is compared with the others still in use: two that disagree by more than a second
+ * beyond their round trips and drift show a step of the source (an operator, a VM resumed, a
+ * failover), however small each move between them, and the step counts in `stepMargin` until
+ * every replica has read the source again and everything written before it has ended.
  */
 export class SyncedPayoutClock extends PayoutClock {
-  private offset?: number;
-  /** Until when (monotonic ms) a step seen at a reading is still settling. */
-  private steppedUntil = 0;
+  private current?: Reading;
+  /** Readings since the last step, within the time a step counts. */
+  private readings: Reading[] = [];
+  private steps: { at: number; size: number }[] = [];
   private longestHoldMs = 0;
+  private reading?: Promise<void>;
 
   /** @param read the source's time in epoch ms (for example Redis `TIME`). */
   constructor(private readonly read: () => Promise<number>) {
@@ -107,33 +135,72 @@ export class SyncedPayoutClock extends PayoutClock {
   }
 
   now(): number {
-    if (this.offset === undefined)
+    if (this.current === undefined)
       throw new PayoutStoreError('time', new Error("the store's clock has not been read yet"));
-    return Math.floor(monotonicNow() + this.offset);
+    return Math.floor(monotonicNow() + this.current.offset);
   }
 
-  override async sync(): Promise<void> {
-    const sentAt = monotonicNow();
-    const time = await this.read();
-    const answeredAt = monotonicNow();
-    if (!Number.isFinite(time)) throw new Error(`the store's clock answered ${String(time)}`);
-    const offset = time - (sentAt + answeredAt) / 2;
-    // Forward, times written on older readings look past too early; backward, readings taken
-    // before (a lookup's send time) look later than what others write now. Either way, wait until
-    // every replica has read the source and everything written before has truly ended.
-    if (this.offset !== undefined && Math.abs(offset - this.offset) > STEP_TOLERANCE_MS)
-      this.steppedUntil = Math.max(
-        this.steppedUntil,
-        answeredAt + STEP_SETTLES_MS + this.longestHoldMs,
-      );
-    this.offset = offset;
+  /** Reads the source; calls made while a reading is under way share it. */
+  override sync(): Promise<void> {
+    this.reading ??= this.readOnce().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  override stepMargin(holdMs = 0): number {
+    const counted = STEP_SETTLES_MS + Math.max(this.longestHoldMs, holdMs);
+    const since = monotonicNow() - counted;
+    let margin = 0;
+    for (const step of this.steps) if (step.at > since) margin += step.size;
+    return margin;
   }
 
   override holdsLastUpTo(ms: number): void {
     this.longestHoldMs = Math.max(this.longestHoldMs, ms);
   }
 
-  override recentlyStepped(): boolean {
-    return monotonicNow() < this.steppedUntil;
+  private async readOnce(): Promise<void> {
+    const sentAt = monotonicNow();
+    const time = await this.read();
+    const answeredAt = monotonicNow();
+    if (!Number.isFinite(time)) throw new Error(`the store's clock answered ${String(time)}`);
+    const reading: Reading = {
+      at: answeredAt,
+      offset: time - (sentAt + answeredAt) / 2,
+      uncertainty: (answeredAt - sentAt) / 2,
+    };
+    const keepFor = STEP_SETTLES_MS + this.longestHoldMs;
+    this.readings = this.readings.filter((r) => r.at > answeredAt - keepFor);
+    // A step may count for as long as anything another replica wrote lasts (a day at most).
+    this.steps = this.steps.filter((s) => s.at > answeredAt - STEP_SETTLES_MS - MAX_HOLD_MS);
+    const step = this.stepFrom(reading);
+    if (step > 0) {
+      this.steps.push({ at: answeredAt, size: step });
+      // Many steps in a row: the two oldest count as one, as late and as large as both.
+      if (this.steps.length > READINGS_KEPT) {
+        const [first, second] = this.steps.splice(0, 2);
+        this.steps.unshift({ at: second.at, size: first.size + second.size });
+      }
+      this.readings = [];
+    }
+    this.readings.push(reading);
+    if (this.readings.length > READINGS_KEPT) this.readings.shift();
+    // A reading much less sure than the current one (a slow answer) keeps the current offset,
+    // unless it shows a step.
+    const current = this.current;
+    if (!current || step > 0 || reading.uncertainty <= current.uncertainty + 50)
+      this.current = reading;
+  }
+
+  /** How far `reading` is off the readings still in use, beyond their round trips and drift: 0 when within. */
+  private stepFrom(reading: Reading): number {
+    let step = 0;
+    for (const earlier of this.readings) {
+      const apart = Math.abs(reading.offset - earlier.offset);
+      const allowed =
+        reading.uncertainty + earlier.uncertainty + DRIFT_PER_MS * (reading.at - earlier.at);
+      if (apart - allowed > STEP_TOLERANCE_MS)
+        step = Math.max(step, apart + reading.uncertainty + earlier.uncertainty);
+    }
+    return step;
   }
 }

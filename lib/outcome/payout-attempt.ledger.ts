@@ -32,6 +32,14 @@ type AttemptChange = Partial<
   Pick<PayoutAttempt, 'state' | 'resendAfter' | 'orderNo' | 'leaseUntil' | 'leaseToken' | 'notice'>
 >;
 
+/**
+ * How long an attempt's re-send window lasts, as the replica that wrote it set it: how long a step
+ * of the store's clock must count for it (rule 11).
+ */
+export function resendWindowOf(attempt: PayoutAttempt | undefined): number {
+  return attempt ? Math.max(0, attempt.resendAfter - (attempt.sentAt ?? attempt.updatedAt)) : 0;
+}
+
 /** What a create is about: its key, amount and the account it goes out from. */
 export interface CreateRequest {
   mchOrderNo: string;
@@ -240,7 +248,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     return (
       current.leaseToken !== undefined &&
       current.leaseToken !== progress?.leaseToken &&
-      ((current.leaseUntil ?? 0) > this.clock.now() || this.clock.recentlyStepped()) &&
+      (current.leaseUntil ?? 0) + this.clock.stepMargin() > this.clock.now() &&
       (current.state === 'sending' || current.state === 'unknown')
     );
   }
@@ -278,13 +286,14 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /**
-   * The gateway showed the order: recorded with its orderNo. An attempt that already names another
-   * order is left as it is; resolves with the attempt as stored, so the caller sees which order won.
+   * The gateway showed the order: recorded with its orderNo (without, when an answer showed that an
+   * order exists but not which: bound later). An attempt that already names an order is left as it
+   * is; resolves with the attempt as stored, so the caller sees which order won.
    */
   async markCreated(
     progress: CreateProgress | undefined,
     mchOrderNo: string,
-    orderNo: string,
+    orderNo?: string,
   ): Promise<PayoutAttempt | undefined> {
     return this.update(progress, mchOrderNo, (current) =>
       current.orderNo !== undefined && current.orderNo !== orderNo

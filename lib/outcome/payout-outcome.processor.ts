@@ -96,8 +96,8 @@ interface EmittedChange {
   open?: PayoutOpenChange;
 }
 
-/** Anomalies of a report that is still about the order it names: its create is bound to it. */
-const SAME_ORDER_ANOMALIES: readonly PayoutAnomalyKind[] = ['amount', 'status'];
+/** Anomalies of a report that still show its create was answered with an order. */
+const ANSWERED_ANOMALIES: readonly PayoutAnomalyKind[] = ['amount', 'status'];
 
 /** Waiting deliveries poll the store from every 5 ms up to every 100 ms, to spare a shared store. */
 const CLAIM_POLL_MS = { first: 5, max: 100 };
@@ -147,7 +147,11 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       const { record } = context;
       if (
         this.holding.has(report.orderNo) ||
-        (record?.claim && (await this.clock.stillHeld(record.claim.expiresAt)))
+        (record?.claim &&
+          (await this.clock.stillHeld(
+            record.claim.expiresAt,
+            record.claim.expiresAt - record.updatedAt,
+          )))
       ) {
         // A copy of a status already handled needs nothing from the holder.
         if (record?.processed.includes(report.orderStatus as PayoutStatus)) return 'duplicate';
@@ -173,11 +177,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     const known = await this.knownOrder(context, report);
     const base = this.baseRecord(record, report, known);
     const found = findMismatch(known, report);
-    // Another amount or an undocumented status still shows that the order exists (rule 5).
+    // Another amount or an undocumented status still shows that an order exists (rule 5), but not
+    // which one the create made: it is marked created, and bound by the first clean report.
     const mismatch =
-      found && !SAME_ORDER_ANOMALIES.includes(found.kind)
+      found && !ANSWERED_ANOMALIES.includes(found.kind)
         ? found
-        : ((await this.bindAttempt(known, report)) ?? found);
+        : ((await this.bindAttempt(known, report, found ? undefined : report.orderNo)) ?? found);
     if (mismatch)
       return this.emitAnomalyOnce(record, this.anomalyBase(record, report), report, mismatch);
     const status = report.orderStatus as PayoutStatus;
@@ -335,13 +340,15 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
 
   /**
    * Before anything is written or emitted for an order reported under a create whose answer is not
-   * recorded yet (the webhook came first, or the create timed out): binds that create to this
-   * order, so that a create answer naming another order is a conflict, and no call sends it again
-   * or calls it rejected (rules 4 and 7). A create bound to another order meanwhile is a mismatch.
+   * recorded yet (the webhook came first, or the create timed out): binds that create to `orderNo`,
+   * so that a create answer naming another order is a conflict, and no call sends it again or calls
+   * it rejected (rules 4 and 7); without `orderNo`, only marks it created. A create bound to another
+   * order meanwhile is a mismatch.
    */
   private async bindAttempt(
     known: KnownOrder,
     report: PayoutStatusReport,
+    orderNo: string | undefined,
   ): Promise<Anomaly | undefined> {
     const { attempt } = known;
     if (!attempt || attempt.orderNo !== undefined || attempt.mchOrderNo !== report.mchOrderNo)
@@ -350,7 +357,12 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       this.logger.warn(
         `order ${report.orderNo} (${report.mchOrderNo}): reported ${report.orderStatus} after its create was refused`,
       );
-    const bound = await this.attempts.markCreated(undefined, report.mchOrderNo, report.orderNo);
+    if (orderNo === undefined) {
+      if (attempt.state !== 'created')
+        await this.attempts.markCreated(undefined, report.mchOrderNo);
+      return undefined;
+    }
+    const bound = await this.attempts.markCreated(undefined, report.mchOrderNo, orderNo);
     if (bound?.orderNo === undefined || bound.orderNo === report.orderNo) return undefined;
     return {
       kind: 'mchOrderNo',

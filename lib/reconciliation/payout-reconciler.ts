@@ -5,7 +5,7 @@ import { PayoutClock } from '../clock/payout.clock';
 import { parseDecimal } from '../markets/decimal';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig, type PayoutAccountSelector } from '../options/payout-config';
-import { PayoutAttemptLedger, storeCall } from '../outcome/payout-attempt.ledger';
+import { PayoutAttemptLedger, resendWindowOf, storeCall } from '../outcome/payout-attempt.ledger';
 import { PayoutLookup } from '../outcome/payout-lookup';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
@@ -110,10 +110,10 @@ export class PayoutReconciler {
     });
     // An answer that contradicts what is known (another order under this mchOrderNo, another
     // amount) settles nothing: the payout stays watched until the horizon hands it to a person.
-    if (result === 'anomaly') {
-      const conflict = await this.otherPayoutsOrder(order);
-      return { kind: 'order', order, result, ...(conflict ? { conflict } : {}) };
-    }
+    // Asked whatever `apply` did: a copy of another order's status may be a mere duplicate there.
+    const conflict = await this.otherPayoutsOrder(order);
+    if (conflict) return { kind: 'order', order, result, conflict };
+    if (result === 'anomaly') return { kind: 'order', order, result };
     await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
     // A Mexican success stays watched for a return (the sweep ends the watch); any other final status ends here.
     if (
@@ -126,12 +126,15 @@ export class PayoutReconciler {
 
   /** Why `order`, answered for its mchOrderNo, is another payout's order, when the store says it is. */
   private async otherPayoutsOrder(order: PayoutOrder): Promise<string | undefined> {
-    const [attempt, record] = await Promise.all([
+    const [attempt, record, sibling] = await Promise.all([
       storeCall('getAttempt', () => this.store.getAttempt(order.mchOrderNo)),
       storeCall('get', () => this.store.get(order.orderNo)),
+      storeCall('findByMchOrderNo', () => this.store.findByMchOrderNo(order.mchOrderNo)),
     ]);
     if (attempt?.orderNo !== undefined && attempt.orderNo !== order.orderNo)
       return `the gateway answered with order ${order.orderNo}, and its create was answered with order ${attempt.orderNo}`;
+    if (sibling && sibling.orderNo !== order.orderNo)
+      return `the gateway answered with order ${order.orderNo}, and order ${sibling.orderNo} is known under its mchOrderNo`;
     if (record?.mchOrderNo !== undefined && record.mchOrderNo !== order.mchOrderNo)
       return `the gateway answered with order ${order.orderNo}, which is recorded under mchOrderNo ${record.mchOrderNo}`;
     return undefined;
@@ -224,12 +227,14 @@ export class PayoutReconciler {
         `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(lookupSentAt).toISOString()}`,
       );
     }
-    // A step of the store's clock not read yet shows now: times written before it prove nothing.
-    if (await this.clock.checkForStep())
+    // On a fresh reading of the store's clock: a step since the window or the lookup's send time
+    // were read (here or on the replica that wrote them) moves them by its size.
+    const margin = await this.clock.freshStepMargin(resendWindowOf(attempt));
+    if (lookupSentAt < attempt.resendAfter + margin)
       throw unknown(
-        "the store's clock stepped; its window is judged once everything written before the step has ended",
+        `the store's clock stepped by ${margin} ms lately; its re-send window is judged that much later`,
       );
-    if (attempt.leaseUntil !== undefined && attempt.leaseUntil > this.clock.now()) {
+    if (attempt.leaseUntil !== undefined && attempt.leaseUntil + margin > this.clock.now()) {
       throw unknown('a createPayout call is sending it right now');
     }
     // Only the attempt checked above is not created: if another call wrote it since (it may be
@@ -252,7 +257,7 @@ export class PayoutReconciler {
   ): Promise<PayoutAttempt | undefined> {
     if (attempt.notice?.state !== 'pending' || notice.state !== 'reconciled') return undefined;
     const claim = attempt.notice.claim;
-    if (claim && (await this.clock.stillHeld(claim.expiresAt)))
+    if (claim && (await this.clock.stillHeld(claim.expiresAt, claim.expiresAt - attempt.updatedAt)))
       throw unknown('its payout.not_created is being emitted right now');
     const decided = await this.attempts.rejectIfUnchanged(attempt, notice);
     if (!decided) throw unknown('another call wrote its attempt meanwhile');

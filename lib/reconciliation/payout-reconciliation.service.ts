@@ -168,7 +168,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
       const status = found.order.orderStatus;
       // The answer contradicts what is known (an anomaly was emitted): keep looking until the
       // horizon. A watched success's own order answered out of order ends its watch as any answer.
-      if (found.result === 'anomaly' && (found.conflict || entry.watchUntil === undefined)) {
+      if (found.conflict || (found.result === 'anomaly' && entry.watchUntil === undefined)) {
         if (pastHorizon) return this.abandon(entry, lastOpened, `the gateway answers ${status}`);
         await (entry.watchUntil === undefined
           ? this.reschedule(entry, now)
@@ -349,7 +349,10 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     // Only the claim this very check's decision wrote is taken as it is; any other is a holder's.
     if (!claim || claim.token !== decidedToken) {
       // Someone else's claim: while it lives, its holder is emitting.
-      if (claim && (await this.clock.stillHeld(claim.expiresAt))) {
+      if (
+        claim &&
+        (await this.clock.stillHeld(claim.expiresAt, claim.expiresAt - found.updatedAt))
+      ) {
         await this.reschedule(entry, this.now());
         return 'unknown';
       }

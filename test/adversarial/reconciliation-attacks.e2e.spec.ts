@@ -77,7 +77,7 @@ describe('adversarial: built-in reconciliation', () => {
       store.hook = undefined;
       create = host!.payouts.createPayout(input).catch((e: unknown) => e);
       // A generous bound: on a loaded machine the create's lookup alone can take a while.
-      for (const giveUpAt = Date.now() + 10_000; Date.now() < giveUpAt; ) {
+      for (const giveUpAt = Date.now() + 10_000; Date.now() < giveUpAt;) {
         const now = await MemoryPayoutStore.prototype.getAttempt.call(store, 'RACE-1');
         if (now?.state === 'sending') return;
         await sleep(2);

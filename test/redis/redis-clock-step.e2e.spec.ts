@@ -59,6 +59,10 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
   const apps: TestingModule[] = [];
   /** How far Redis's TIME has been stepped (an operator, a VM resumed, a failover). */
   let timeStep = 0;
+  /** Added to each reading in turn (a source that jitters, or flaps between two clocks). */
+  let jitter: number[] = [];
+  /** How many times Redis's TIME was read. */
+  let readings = 0;
   /** How far the replicas' monotonic clocks have been moved on (time passing). */
   let elapsed = 0;
   let prefix = 0;
@@ -77,6 +81,8 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
     gateway = new LateCommitGateway();
     baseUrl = await gateway.start();
     timeStep = 0;
+    jitter = [];
+    readings = 0;
     elapsed = 0;
     prefix++;
     onNotCreated = async () => undefined;
@@ -90,10 +96,13 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
     await gateway.stop();
   });
 
-  /** Redis's `TIME` in epoch ms, plus the step the test applied to the server's clock. */
+  /** Redis's `TIME` in epoch ms, plus the time the test let pass, the step and the jitter it applied. */
   async function redisTime(): Promise<number> {
     const [seconds, micros] = await client.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + timeStep;
+    const shake = jitter.length > 0 ? jitter[readings % jitter.length] : 0;
+    readings++;
+    // Time passing (`elapsed`) moves the server's clock as it moves the replicas' monotonic ones.
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + elapsed + timeStep + shake;
   }
 
   async function replica(options: Partial<PayoutModuleOptions> = {}) {
@@ -115,6 +124,7 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
     apps.push(app);
     return {
       clock,
+      store,
       payouts: app.get(PayoutService),
       sweeper: app.get(PayoutReconciliationService),
       host: app.get(StepHost),
@@ -242,6 +252,147 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
     expect({ copy, succeeded: [...a.host.succeeded, ...b.host.succeeded] }).toEqual({
       copy: 'PayoutBusyError',
       succeeded: ['FR-CLAIM/ORDER-CLAIM'],
+    });
+  });
+
+  it('a store clock moved 45 s forward in sub-second steps, each read by a busy replica, never ends a re-send window another replica wrote before (one order)', async () => {
+    const a = await replica({ timeoutMs: 300 });
+    const b = await replica({ timeoutMs: 300 });
+    onNotCreated = async (event) => {
+      await b.payouts.createPayout(penPayout(event.mchOrderNo)).catch(() => undefined);
+    };
+    // A's create times out; the gateway commits it late. Its window: 60.3 s from now.
+    gateway.hangNextCreates(1);
+    await expect(a.payouts.createPayout(penPayout('RF-CREEP'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
+    // Over 17 s Redis's clock moves 45 s forward in 0.9 s steps (a VM catching up lost ticks, a
+    // clock stepped repeatedly by a misconfigured daemon). B is busy: its decisions (webhooks,
+    // reconcile, the sweep) each refresh() the clock, so it reads it between every two steps.
+    for (let i = 0; i < 50; i++) {
+      timeStep += 900;
+      elapsed += 340;
+      await b.clock.refresh();
+    }
+    // A has not read the clock since (its 30 s timer): only 17 s of the window's 60 have passed.
+    await b.sweeper.sweep();
+    gateway.commitHung(); // A's create lands, 17 s after it was sent
+    await gateway.stop();
+    // Before the fix: notCreated ['RF-CREEP'], 2 orders. SyncedPayoutClock.sync (lib/clock/payout.clock.ts:
+    // 120-129) compares each reading only with the one just before; refresh() makes readings
+    // frequent, so a 45 s move that A would see as one step at its next read never exceeds the 1 s
+    // tolerance on B, and B's confirmAbsent takes A's window (written on A's older reading) as over.
+    expect({
+      notCreated: b.host.notCreated,
+      orders: gateway.ordersOf('RF-CREEP').length,
+    }).toEqual({ notCreated: [], orders: 1 });
+  });
+
+  it("a re-send window longer than this replica's own (a rolling config change) is not over 160 s after a step forward while its 10 minutes have not passed (one order)", async () => {
+    // A runs the new config (a 10 min re-send window), B the old one (60 s): a rolling deploy.
+    const a = await replica({ resendWindowMs: 600_000, timeoutMs: 300 });
+    const b = await replica({ timeoutMs: 300 });
+    onNotCreated = async (event) => {
+      await b.payouts.createPayout(penPayout(event.mchOrderNo)).catch(() => undefined);
+    };
+    gateway.hangNextCreates(1);
+    await expect(a.payouts.createPayout(penPayout('RF-LONG'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
+    // Redis's clock steps 10 minutes forward; both replicas read it within their 30 s.
+    timeStep = 10 * 60_000;
+    await b.clock.refresh();
+    await a.clock.refresh();
+    // 160 s pass: past B's 35 s + its own longest hold (120 s: the default claimTtlMs).
+    elapsed += 160_000;
+    await b.sweeper.sweep();
+    gateway.commitHung(); // A's create lands, under 3 minutes after it was sent
+    await gateway.stop();
+    // Before the fix: notCreated ['RF-LONG'], 2 orders. PayoutClockSync.onModuleInit
+    // (lib/clock/payout-clock.sync.ts:23, longestHoldMs :58-65) sizes the step's hold from this
+    // replica's config, while the window it judges was written by another replica with its own
+    // (resendAfter - sentAt = 600.3 s is in the attempt): B takes a 10 min window as over after 155 s.
+    expect({
+      notCreated: b.host.notCreated,
+      orders: gateway.ordersOf('RF-LONG').length,
+    }).toEqual({ notCreated: [], orders: 1 });
+  });
+
+  it('a TIME answer delayed by a busy store (a 3 s script) is no step of its clock: reconcile() still resolves null for a payout whose window is long over', async () => {
+    const a = await replica({ timeoutMs: 300 });
+    gateway.dropNextCreates(1); // reset at once; never lands
+    await expect(a.payouts.createPayout(penPayout('RF-SLOW'))).rejects.toBeInstanceOf(
+      PayoutOutcomeUnknownError,
+    );
+    elapsed += 10 * 60_000; // the 60 s window is long over
+    // Redis runs a 3 s script (a slow Lua script, a big DEL, a fork on a large dataset). Meanwhile a
+    // decision elsewhere in this process re-reads the clock (or its 30 s timer fires).
+    const busy = new Redis({ host: '127.0.0.1', port: server.port });
+    const script = busy.eval(
+      "local s = redis.call('TIME') local t0 = s[1] * 1000000 + s[2] while true do local n = redis.call('TIME') if n[1] * 1000000 + n[2] - t0 > 3000000 then return 1 end end",
+      0,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await a.clock.refresh();
+    await script;
+    busy.disconnect();
+    const stepped = a.clock.recentlyStepped();
+    const result = await a.payouts.reconcile({ mchOrderNo: 'RF-SLOW' }).then(
+      (found) => (found === null ? 'null' : found.orderStatus),
+      (error: unknown) => (error as Error).constructor.name,
+    );
+    // Before the fix: stepped true, PayoutOutcomeUnknownError ("the store's clock stepped"). sync() places the
+    // reading at the middle of its round trip (payout.clock.ts:120): a 2.9 s round trip whose answer
+    // was read at its end is off by ~1.45 s, above STEP_TOLERANCE_MS, with no bound on the round
+    // trip. Every decision then waits 35 s + the longest hold (here 60.3 s; 155 s on the defaults).
+    expect({ stepped, result }).toEqual({ stepped: false, result: 'null' });
+  });
+
+  it("copies of a webhook are answered once a dead holder's claim has run out, even on a store clock that keeps stepping", async () => {
+    const b = await replica({ timeoutMs: 300, delivery: { claimTtlMs: 1_000, claimWaitMs: 200 } });
+    const body = notification({ mchOrderNo: 'RF-DEAD', orderNo: 'ORDER-DEAD' });
+    // The order is known (PAYING), then a replica claims its SUCCESS and dies before any listener
+    // ran (the claim as PayoutOutcomeProcessor.runClaimed writes it).
+    await b.payouts.handleNotification(
+      { ...body, orderStatus: 'PAYING', fee: null },
+      PEN_ACCOUNT.merchantId,
+    );
+    const record = (await b.store.get('ORDER-DEAD'))!;
+    expect(
+      await b.store.compareAndSet(
+        {
+          ...record,
+          claim: { status: 'SUCCESS', token: 'dead-replica-1', expiresAt: b.clock.now() + 1_000 },
+          revision: record.revision + 1,
+        },
+        record.revision,
+      ),
+    ).toBe(true);
+    // From now on every reading of Redis's TIME is 1.5 s off the one before (a proxy balancing
+    // between two servers whose clocks differ, or the slow readings of the previous test).
+    jitter = [0, 1_500];
+    const copies: string[] = [];
+    const before = readings;
+    for (let i = 0; i < 3; i++) {
+      // Cashy retries the notification: 10 minutes, then 20, then 30 after the claim ran out.
+      elapsed += 10 * 60_000;
+      copies.push(
+        await b.payouts.handleNotification(body, PEN_ACCOUNT.merchantId).then(
+          (result) => String(result),
+          (error: unknown) => (error as Error).constructor.name,
+        ),
+      );
+    }
+    const timeReadsPerCopy = Math.round((readings - before) / 3);
+    // Before the fix: every copy is PayoutBusyError (503) for good, and nothing else ever takes the claim (the
+    // sweep's check goes through the same apply). apply → stillHeld (payout.clock.ts:57-62) refreshes
+    // at each poll, each reading "steps", and a step holds any claim, however long ago it ran out;
+    // each poll also costs a TIME round trip on the webhook path (timeReadsPerCopy: 7 with a 200 ms
+    // claimWaitMs; none while the claim still looks live, one for a claim that looks run out).
+    expect({ copies, succeeded: b.host.succeeded, timeReadsPerCopy }).toEqual({
+      copies: ['emitted', 'duplicate', 'duplicate'],
+      succeeded: ['RF-DEAD/ORDER-DEAD'],
+      timeReadsPerCopy: expect.any(Number),
     });
   });
 });
