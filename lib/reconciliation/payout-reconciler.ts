@@ -5,7 +5,12 @@ import { PayoutClock } from '../clock/payout.clock';
 import { parseDecimal } from '../markets/decimal';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig, type PayoutAccountSelector } from '../options/payout-config';
-import { PayoutAttemptLedger, resendWindowOf, storeCall } from '../outcome/payout-attempt.ledger';
+import {
+  PayoutAttemptLedger,
+  resendWindowOf,
+  sameAmount,
+  storeCall,
+} from '../outcome/payout-attempt.ledger';
 import { PayoutLookup } from '../outcome/payout-lookup';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
@@ -111,7 +116,7 @@ export class PayoutReconciler {
     // An answer that contradicts what is known (another order under this mchOrderNo, another
     // amount) settles nothing: the payout stays watched until the horizon hands it to a person.
     // Asked whatever `apply` did: a copy of another order's status may be a mere duplicate there.
-    const conflict = await this.otherPayoutsOrder(order);
+    const conflict = await this.conflictOf(order);
     if (conflict) return { kind: 'order', order, result, conflict };
     if (result === 'anomaly') return { kind: 'order', order, result };
     await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
@@ -124,8 +129,8 @@ export class PayoutReconciler {
     return { kind: 'order', order, result };
   }
 
-  /** Why `order`, answered for its mchOrderNo, is another payout's order, when the store says it is. */
-  private async otherPayoutsOrder(order: PayoutOrder): Promise<string | undefined> {
+  /** Why `order`, answered for its mchOrderNo, is not this payout's (another order, another amount), when the store says so. */
+  private async conflictOf(order: PayoutOrder): Promise<string | undefined> {
     const [attempt, record, sibling] = await Promise.all([
       storeCall('getAttempt', () => this.store.getAttempt(order.mchOrderNo)),
       storeCall('get', () => this.store.get(order.orderNo)),
@@ -137,6 +142,10 @@ export class PayoutReconciler {
       return `the gateway answered with order ${order.orderNo}, and order ${sibling.orderNo} is known under its mchOrderNo`;
     if (record?.mchOrderNo !== undefined && record.mchOrderNo !== order.mchOrderNo)
       return `the gateway answered with order ${order.orderNo}, which is recorded under mchOrderNo ${record.mchOrderNo}`;
+    // As for createPayout (rule 4): an order for another amount is not the payout that was sent.
+    const sent = attempt?.amount ?? record?.amount;
+    if (sent !== undefined && order.amount !== null && !sameAmount(sent, order.amount))
+      return `the gateway answered with order ${order.orderNo} for ${order.amount}, and the payout was sent for ${sent}`;
     return undefined;
   }
 

@@ -309,6 +309,30 @@ describe('final review: the sweep and reconcile()', () => {
     expect(host.succeeded).toEqual(['FR-TWICE/HG1']);
   });
 
+  it('reconcile() rejects its own order answered for another amount, as createPayout does: no payout.succeeded, still watched', async () => {
+    const { payouts, host } = await start(await hostile());
+    const order = await payouts.createPayout(penPayout('FR-AMOUNT'));
+    expect(order).toMatchObject({ orderNo: 'HG1', amount: '150.50' });
+    gateway.rewriteLookup = (asked) =>
+      asked === 'FR-AMOUNT'
+        ? {
+            orderNo: 'HG1',
+            mchOrderNo: 'FR-AMOUNT',
+            merchantId: PEN_ACCOUNT.merchantId,
+            amount: '1505.00',
+            fee: '1.50',
+            orderStatus: 'SUCCESS',
+            completionTime: null,
+          }
+        : undefined;
+    await expect(payouts.reconcile({ mchOrderNo: 'FR-AMOUNT' })).rejects.toBeInstanceOf(
+      PayoutOrderConflictError,
+    );
+    expect(host.anomalies.map((a) => [a.kind, a.orderNo])).toEqual([['amount', 'HG1']]);
+    expect(host.succeeded).toEqual([]);
+    expect((await payouts.listOpenPayouts()).map((p) => p.mchOrderNo)).toEqual(['FR-AMOUNT']);
+  });
+
   it("reconcile() never resolves with another order's FAIL for a payout whose own order is still in flight", async () => {
     const { payouts, host } = await start(await hostile());
     const order = await payouts.createPayout(penPayout('FR-OTHERFAIL'));
