@@ -69,6 +69,24 @@ function outcomeOf(call: Promise<{ orderNo: string; orderStatus: string } | null
   );
 }
 
+/**
+ * A `SyncedPayoutClock` (as Redis and PostgreSQL stores bring) over a source the test can make fail
+ * (`failing`); `elapsed` moves time on for the source and this process's monotonic clock alike.
+ */
+function failingSource() {
+  const source = {
+    elapsed: 0,
+    failing: false,
+    clock: new SyncedPayoutClock(async () => {
+      if (source.failing) throw new Error('TIME: no answer within 200 ms');
+      return performance.timeOrigin + performance.now() + 7_000;
+    }),
+  };
+  const realNow = performance.now.bind(performance);
+  jest.spyOn(performance, 'now').mockImplementation(() => realNow() + source.elapsed);
+  return source;
+}
+
 describe('contradicting answers, reconcile() conflicts, a store clock that cannot be read', () => {
   let gateway: HostileGateway;
   const apps: TestingModule[] = [];
@@ -225,29 +243,21 @@ describe('contradicting answers, reconcile() conflicts, a store clock that canno
   });
 
   it("a store clock that cannot be read at the decision never turns into a decision: no null, no payout.not_created, and the late create's order is found once it can", async () => {
-    // The store's clock is a SyncedPayoutClock (as Redis and PostgreSQL stores bring), here over a
-    // source the test can make fail; performance.now is moved on to let time pass.
-    let elapsed = 0;
-    let failing = false;
-    const realNow = performance.now.bind(performance);
-    jest.spyOn(performance, 'now').mockImplementation(() => realNow() + elapsed);
-    const clock = new SyncedPayoutClock(async () => {
-      if (failing) throw new Error('TIME: no answer within 200 ms');
-      return performance.timeOrigin + performance.now() + 7_000;
-    });
+    const source = failingSource();
+    const { clock } = source;
     const { payouts, host, sweeper } = await start(clock);
     gateway.nextCreates('hang');
     await expect(payouts.createPayout(penPayout('RR-DOWN'))).rejects.toBeInstanceOf(
       PayoutOutcomeUnknownError,
     );
     // The window (60 s) is long over; the gateway still does not show the order (it commits late).
-    elapsed += 10 * 60_000;
-    failing = true;
+    source.elapsed += 10 * 60_000;
+    source.failing = true;
     const reconciled = await outcomeOf(payouts.reconcile({ mchOrderNo: 'RR-DOWN' }));
     const summary = await sweeper.sweep();
     // The create lands after all; the clock can be read again.
     gateway.commitHung();
-    failing = false;
+    source.failing = false;
     const later = await outcomeOf(payouts.reconcile({ mchOrderNo: 'RR-DOWN' }));
     expect({
       reconciled,
@@ -262,14 +272,8 @@ describe('contradicting answers, reconcile() conflicts, a store clock that canno
     });
   });
   it("a store clock that cannot be read when a dead holder's claim looks run out never lets a copy run the listeners: 503 until it can, then payout.succeeded once", async () => {
-    let elapsed = 0;
-    let failing = false;
-    const realNow = performance.now.bind(performance);
-    jest.spyOn(performance, 'now').mockImplementation(() => realNow() + elapsed);
-    const clock = new SyncedPayoutClock(async () => {
-      if (failing) throw new Error('TIME: no answer within 200 ms');
-      return performance.timeOrigin + performance.now() + 7_000;
-    });
+    const source = failingSource();
+    const { clock } = source;
     const store = new MemoryPayoutStore({ clock });
     const app = await compileScriptedPayoutModule(
       await gateway.start(),
@@ -294,14 +298,14 @@ describe('contradicting answers, reconcile() conflicts, a store clock that canno
       },
       record.revision,
     );
-    elapsed += 5_000; // the claim looks run out
-    failing = true;
+    source.elapsed += 5_000; // the claim looks run out
+    source.failing = true;
     const copy = await payouts.handleNotification(body, PEN_ACCOUNT.merchantId).then(
       (result) => String(result),
       (error: unknown) => (error as Error).constructor.name,
     );
     const duringOutage = [...host.succeeded];
-    failing = false;
+    source.failing = false;
     const next = await payouts.handleNotification(body, PEN_ACCOUNT.merchantId);
     expect({ copy, duringOutage, next, succeeded: host.succeeded }).toEqual({
       copy: 'PayoutStoreError',

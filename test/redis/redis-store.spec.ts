@@ -81,38 +81,8 @@ describeWithRedis('RedisPayoutStore', () => {
     });
   });
 
+  // What every store must do is in the shared contract (test/support/store.contract.ts); here only Redis's own.
   describe('compareAndSet', () => {
-    it('writes only over the expected revision (0: no record yet)', async () => {
-      const first = rec(1);
-      expect(await store.compareAndSet(first, 0)).toBe(true);
-      expect(await store.compareAndSet(rec(1, { orderNo: first.orderNo }), 0)).toBe(false);
-      const second = rec(2, {
-        orderNo: first.orderNo,
-        status: 'SUCCESS',
-        processed: ['PROCESSING', 'SUCCESS'],
-      });
-      expect(await store.compareAndSet(second, 1)).toBe(true);
-      expect(await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 1)).toBe(false);
-      expect(await store.compareAndSet(rec(3, { orderNo: first.orderNo }), 5)).toBe(false);
-      expect(await store.get(first.orderNo)).toEqual(second);
-    });
-
-    it('keeps every field, a claim included, and hands out a new object each time', async () => {
-      const record = rec(1, {
-        currency: 'MXN',
-        merchantId: '1002002',
-        claim: {
-          status: 'SUCCESS',
-          token: 't-1',
-          expiresAt: Date.now() + 1000,
-        },
-      });
-      await store.compareAndSet(record, 0);
-      const read = await store.get(record.orderNo);
-      expect(read).toEqual(record);
-      expect(read).not.toBe(await store.get(record.orderNo));
-    });
-
     it('writes a record without mchOrderNo, and no index for it', async () => {
       const record = rec(1, { mchOrderNo: undefined });
       expect(await store.compareAndSet(record, 0)).toBe(true);
@@ -151,19 +121,6 @@ describeWithRedis('RedisPayoutStore', () => {
   });
 
   describe('findByMchOrderNo', () => {
-    it('finds the latest record of an mchOrderNo, and nothing for an unknown one', async () => {
-      const record = rec(1);
-      await store.compareAndSet(record, 0);
-      const latest = rec(2, {
-        orderNo: record.orderNo,
-        status: 'FAIL',
-        processed: ['PROCESSING', 'FAIL'],
-      });
-      await store.compareAndSet(latest, 1);
-      expect(await store.findByMchOrderNo(record.mchOrderNo!)).toEqual(latest);
-      expect(await store.findByMchOrderNo('NO-SUCH-ORDER')).toBeUndefined();
-    });
-
     it('ignores an index left behind by an order rewritten under another mchOrderNo', async () => {
       const record = rec(1, { mchOrderNo: 'OLD-MCH' });
       await store.compareAndSet(record, 0);
