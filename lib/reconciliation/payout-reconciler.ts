@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
 import { toPayoutOrder } from '../client/cashy-response.mapper';
 import { PayoutClock } from '../clock/payout.clock';
-import { parseDecimal } from '../markets/decimal';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig, type PayoutAccountSelector } from '../options/payout-config';
 import {
@@ -28,6 +27,7 @@ import type {
   PayoutStore,
 } from '../store/payout-store.interface';
 import type { QueryPayoutDto } from '../validation/query-payout.dto';
+import { checkPayoutNotification } from '../validation/payout-notification.rules';
 import { checkQueryPayout, type CashyPayOutQueryBody } from '../validation/query-payout.rules';
 
 /** What reconciling one order found. */
@@ -96,23 +96,17 @@ export class PayoutReconciler {
       currency,
       mchOrderNo: body.mchOrderNo,
     });
-    const raw = found.data;
-    const result = await this.outcomes.apply({
-      merchantId: account.merchantId,
-      ...(order.merchantId && order.merchantId !== account.merchantId
-        ? { bodyMerchantId: order.merchantId }
-        : {}),
-      mchOrderNo: order.mchOrderNo,
-      orderNo: order.orderNo,
-      ...(order.channelOrderNo !== undefined ? { channelOrderNo: order.channelOrderNo } : {}),
-      amount: parseDecimal(raw.amount) ?? null,
-      fee: parseDecimal(raw.fee) ?? null,
-      orderStatus: order.orderStatus,
-      completionTime: order.completionTime,
-      resultDesc: order.resultDesc ?? null,
-      raw,
-      currency,
-    });
+    // The answer is read as a webhook's body is, the mchOrderNo asked for standing in for a missing one.
+    const { errors, report } = checkPayoutNotification(
+      { mchOrderNo: body.mchOrderNo, ...found.data },
+      account.merchantId,
+    );
+    if (!report)
+      throw new PayoutOutcomeUnknownError(
+        body.mchOrderNo ?? body.orderNo!,
+        `the gateway answered the lookup with an order it does not describe (${errors.map((e) => e.message).join('; ')})`,
+      );
+    const result = await this.outcomes.apply({ ...report, currency });
     // An answer that contradicts what is known (another order under this mchOrderNo, another
     // amount) settles nothing: the payout stays watched until the horizon hands it to a person.
     // Asked whatever `apply` did: a copy of another order's status may be a mere duplicate there.
