@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { PayoutOrderConflictError, PayoutStoreError } from '../payout.errors';
+import { changeByRevision, nextRevision } from '../store/compare-and-set';
 import type { PayoutCurrency } from '../payout.types';
 import { compareDecimals, parseDecimal } from '../markets/decimal';
 import { PayoutConfig } from '../options/payout-config';
@@ -339,20 +340,13 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     attempt: PayoutAttempt,
     notice: PayoutNotCreatedNotice,
   ): Promise<PayoutAttempt | undefined> {
-    const next: PayoutAttempt = {
-      ...attempt,
+    return this.writeOver(attempt, {
       state: 'rejected',
       resendAfter: 0,
       leaseUntil: undefined,
       leaseToken: undefined,
       notice,
-      revision: attempt.revision + 1,
-      updatedAt: this.clock.now(),
-    };
-    const written = await storeCall('compareAndSetAttempt', () =>
-      this.store.compareAndSetAttempt(next, attempt.revision),
-    );
-    return written ? next : undefined;
+    });
   }
 
   /**
@@ -363,16 +357,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     attempt: PayoutAttempt,
     claim: { token: string; expiresAt: number },
   ): Promise<PayoutAttempt | undefined> {
-    const next: PayoutAttempt = {
-      ...attempt,
-      notice: { state: 'pending', claim },
-      revision: attempt.revision + 1,
-      updatedAt: this.clock.now(),
-    };
-    const written = await storeCall('compareAndSetAttempt', () =>
-      this.store.compareAndSetAttempt(next, attempt.revision),
-    );
-    return written ? next : undefined;
+    return this.writeOver(attempt, { notice: { state: 'pending', claim } });
   }
 
   /**
@@ -477,6 +462,18 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
       : this.updateNow(undefined, mchOrderNo, change);
   }
 
+  /** `attempt` with `changes`, in one compare-and-set from its revision: the attempt written, or `undefined`. */
+  private async writeOver(
+    attempt: PayoutAttempt,
+    changes: AttemptChange,
+  ): Promise<PayoutAttempt | undefined> {
+    const next = nextRevision(attempt, changes, this.clock.now());
+    const written = await storeCall('compareAndSetAttempt', () =>
+      this.store.compareAndSetAttempt(next, attempt.revision),
+    );
+    return written ? next : undefined;
+  }
+
   /** Runs `work` after the call's earlier writes have settled, so its lease renewals never race its loop. */
   private serially<T>(progress: CreateProgress, work: () => Promise<T>): Promise<T> {
     const run = (progress.writing ?? Promise.resolve()).catch(() => undefined).then(work);
@@ -489,30 +486,22 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     mchOrderNo: string,
     changeOf: (current: PayoutAttempt) => AttemptChange | undefined,
   ): Promise<PayoutAttempt | undefined> {
-    let current =
-      progress?.attempt ?? (await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo)));
-    for (;;) {
-      if (!current) return undefined;
-      const change = changeOf(current);
-      if (!change) return current;
-      // An order the gateway showed stays created, whatever an attempt of it reports afterwards.
-      if (current.state === 'created' && change.state !== 'created') return current;
-      const next: PayoutAttempt = {
-        ...current,
-        ...change,
-        revision: current.revision + 1,
-        updatedAt: this.clock.now(),
-      };
-      const base = current;
-      if (
-        await storeCall('compareAndSetAttempt', () =>
-          this.store.compareAndSetAttempt(next, base.revision),
-        )
-      ) {
-        if (progress) progress.attempt = next;
-        return next;
-      }
-      current = await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo));
-    }
+    let written: PayoutAttempt | undefined;
+    const stored = await changeByRevision(
+      () => storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo)),
+      (current) => {
+        const change = current && changeOf(current);
+        // An order the gateway showed stays created, whatever an attempt of it reports afterwards.
+        if (!current || !change || (current.state === 'created' && change.state !== 'created'))
+          return undefined;
+        return (written = nextRevision(current, change, this.clock.now()));
+      },
+      (next, expected) =>
+        storeCall('compareAndSetAttempt', () => this.store.compareAndSetAttempt(next, expected)),
+      progress?.attempt,
+    );
+    // Only what this call wrote becomes the attempt it last saw: another writer's stays news to it.
+    if (progress && written && stored === written) progress.attempt = written;
+    return stored;
   }
 }

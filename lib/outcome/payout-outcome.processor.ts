@@ -34,6 +34,7 @@ import type {
 } from '../store/payout-store.interface';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { changeByRevision, nextRevision } from '../store/compare-and-set';
 import { PayoutAttemptLedger, storeCall } from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
 import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
@@ -66,12 +67,11 @@ function settledRecord(
   change: ClaimedChange | undefined,
   now: number,
 ): PayoutRecord {
-  const next: PayoutRecord = {
-    ...record,
-    claim: record.claim?.token === token ? undefined : record.claim,
-    revision: record.revision + 1,
-    updatedAt: now,
-  };
+  const next = nextRevision(
+    record,
+    { claim: record.claim?.token === token ? undefined : record.claim },
+    now,
+  );
   if (change && 'status' in change) {
     next.status = change.status;
     if (!record.processed.includes(change.status))
@@ -249,30 +249,34 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     currency: PayoutCurrency;
     amount: string;
   }): Promise<void> {
-    for (;;) {
-      const record = await this.read(order.orderNo);
-      if (
+    await changeByRevision(
+      () => this.read(order.orderNo),
+      (record) =>
         record &&
         record.currency !== undefined &&
         record.amount !== undefined &&
         record.merchantId !== undefined &&
         record.mchOrderNo !== undefined
-      )
-        return;
-      const next: PayoutRecord = {
-        processed: [],
-        reversed: false,
-        ...record,
-        orderNo: order.orderNo,
-        mchOrderNo: record?.mchOrderNo ?? order.mchOrderNo,
-        merchantId: record?.merchantId ?? order.merchantId,
-        currency: record?.currency ?? order.currency,
-        amount: record?.amount ?? order.amount,
-        revision: (record?.revision ?? 0) + 1,
-        updatedAt: this.clock.now(),
-      };
-      if (await this.write(next, record?.revision ?? 0)) return;
-    }
+          ? undefined
+          : nextRevision<PayoutRecord>(
+              {
+                processed: [],
+                reversed: false,
+                revision: 0,
+                updatedAt: 0,
+                ...record,
+                orderNo: order.orderNo,
+              },
+              {
+                mchOrderNo: record?.mchOrderNo ?? order.mchOrderNo,
+                merchantId: record?.merchantId ?? order.merchantId,
+                currency: record?.currency ?? order.currency,
+                amount: record?.amount ?? order.amount,
+              },
+              this.clock.now(),
+            ),
+      (next, expected) => this.write(next, expected),
+    );
   }
 
   /**
@@ -400,13 +404,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
 
   /** For an anomaly on an order never seen: a record that only remembers the anomaly (no index, no market). */
   private anomalyBase(record: PayoutRecord | undefined, report: PayoutStatusReport): PayoutRecord {
-    if (record)
-      return {
-        ...record,
-        claim: undefined,
-        revision: record.revision + 1,
-        updatedAt: this.clock.now(),
-      };
+    if (record) return nextRevision(record, { claim: undefined }, this.clock.now());
     return {
       orderNo: report.orderNo,
       processed: [],
@@ -574,18 +572,18 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    */
   private async renewClaim(orderNo: string, token: string, claimed: PayoutRecord): Promise<void> {
     const expiresAt = this.clock.now() + this.config.delivery.claimTtlMs;
-    for (;;) {
-      const record = await this.read(orderNo);
-      if (record && record.claim?.token !== token) return;
-      const base = record ?? { ...claimed, revision: 0 };
-      const renewed: PayoutRecord = {
-        ...base,
-        claim: { ...claimed.claim!, expiresAt },
-        revision: base.revision + 1,
-        updatedAt: this.clock.now(),
-      };
-      if (await this.write(renewed, record?.revision ?? 0)) return;
-    }
+    await changeByRevision(
+      () => this.read(orderNo),
+      (record) =>
+        record && record.claim?.token !== token
+          ? undefined
+          : nextRevision(
+              record ?? { ...claimed, revision: 0 },
+              { claim: { ...claimed.claim!, expiresAt } },
+              this.clock.now(),
+            ),
+      (next, expected) => this.write(next, expected),
+    );
   }
 
   private read(orderNo: string): Promise<PayoutRecord | undefined> {
@@ -615,20 +613,20 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     claimed?: PayoutRecord,
     open?: PayoutOpenChange,
   ): Promise<void> {
-    for (;;) {
-      const record = await this.read(orderNo);
-      if (!record && (!change || !claimed)) return;
-      if (record && !change && record.claim?.token !== token) return;
-      const base = record ?? { ...claimed!, revision: 0 };
-      if (
-        await this.write(
-          settledRecord(base, token, change, this.clock.now()),
-          record?.revision ?? 0,
-          change ? open : undefined,
-        )
-      )
-        return;
-    }
+    await changeByRevision(
+      () => this.read(orderNo),
+      (record) => {
+        if (!record && (!change || !claimed)) return undefined;
+        if (record && !change && record.claim?.token !== token) return undefined;
+        return settledRecord(
+          record ?? { ...claimed!, revision: 0 },
+          token,
+          change,
+          this.clock.now(),
+        );
+      },
+      (next, expected) => this.write(next, expected, change ? open : undefined),
+    );
   }
 
   private async emitOutcome(
