@@ -127,7 +127,10 @@ export class SyncedPayoutClock extends PayoutClock {
   private readings: Reading[] = [];
   private steps: { at: number; size: number }[] = [];
   private longestHoldMs = 0;
-  private reading?: Promise<void>;
+  /** The reading under way, and when it was sent. */
+  private flight?: { sentAt: number; done: Promise<void> };
+  /** The reading to send once the one under way is answered, shared by the calls waiting for it. */
+  private queued?: Promise<void>;
 
   /** @param read the source's time in epoch ms (for example Redis `TIME`). */
   constructor(private readonly read: () => Promise<number>) {
@@ -140,10 +143,22 @@ export class SyncedPayoutClock extends PayoutClock {
     return Math.floor(monotonicNow() + this.current.offset);
   }
 
-  /** Reads the source; calls made while a reading is under way share it. */
+  /**
+   * Reads the source, on a reading sent no earlier than this call: one sent before may carry the
+   * time from before a step. Calls made while one is queued share it.
+   */
   override sync(): Promise<void> {
-    this.reading ??= this.readOnce().finally(() => (this.reading = undefined));
-    return this.reading;
+    const calledAt = monotonicNow();
+    const flight = this.flight;
+    if (!flight) return this.send();
+    if (flight.sentAt >= calledAt) return flight.done;
+    this.queued ??= flight.done
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = undefined;
+        return this.flight ? this.flight.done : this.send();
+      });
+    return this.queued;
   }
 
   override stepMargin(holdMs = 0): number {
@@ -158,8 +173,16 @@ export class SyncedPayoutClock extends PayoutClock {
     this.longestHoldMs = Math.max(this.longestHoldMs, ms);
   }
 
-  private async readOnce(): Promise<void> {
+  private send(): Promise<void> {
     const sentAt = monotonicNow();
+    const done = this.readOnce(sentAt).finally(() => {
+      if (this.flight?.done === done) this.flight = undefined;
+    });
+    this.flight = { sentAt, done };
+    return done;
+  }
+
+  private async readOnce(sentAt: number): Promise<void> {
     const time = await this.read();
     const answeredAt = monotonicNow();
     if (!Number.isFinite(time)) throw new Error(`the store's clock answered ${String(time)}`);
@@ -168,8 +191,12 @@ export class SyncedPayoutClock extends PayoutClock {
       offset: time - (sentAt + answeredAt) / 2,
       uncertainty: (answeredAt - sentAt) / 2,
     };
+    // Readings older than anything still held go, but the last one always stays to compare with
+    // (a failover after a long outage is a step too).
     const keepFor = STEP_SETTLES_MS + this.longestHoldMs;
+    const last = this.readings.at(-1);
     this.readings = this.readings.filter((r) => r.at > answeredAt - keepFor);
+    if (this.readings.length === 0 && last) this.readings.push(last);
     // A step may count for as long as anything another replica wrote lasts (a day at most).
     this.steps = this.steps.filter((s) => s.at > answeredAt - STEP_SETTLES_MS - MAX_HOLD_MS);
     const step = this.stepFrom(reading);
@@ -183,11 +210,17 @@ export class SyncedPayoutClock extends PayoutClock {
       this.readings = [];
     }
     this.readings.push(reading);
-    if (this.readings.length > READINGS_KEPT) this.readings.shift();
+    // Frequent readings replace each other at the newest end: the oldest stay, the baseline a
+    // move made of small steps is measured against.
+    if (this.readings.length > READINGS_KEPT) this.readings.splice(-2, 1);
     // A reading much less sure than the current one (a slow answer) keeps the current offset,
-    // unless it shows a step.
+    // unless it shows a step; the current one grows less sure as it ages (drift).
     const current = this.current;
-    if (!current || step > 0 || reading.uncertainty <= current.uncertainty + 50)
+    if (
+      !current ||
+      step > 0 ||
+      reading.uncertainty <= current.uncertainty + DRIFT_PER_MS * (reading.at - current.at) + 50
+    )
       this.current = reading;
   }
 
