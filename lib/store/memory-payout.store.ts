@@ -42,6 +42,8 @@ class BoundedMap<V> {
   // Every write, oldest first, so the oldest entry is found in O(1) amortized.
   private queue: Slot<V>[] = [];
   private head = 0;
+  /** After a pass that found every entry pinned: the size at which to look again. */
+  private rescanAtSize = 0;
 
   constructor(
     private readonly maxEntries: number,
@@ -91,6 +93,10 @@ class BoundedMap<V> {
   }
 
   private evict(): void {
+    // Every entry was pinned at the last pass: look again once the map has grown by a quarter, so
+    // a map full of needed entries costs O(1) per write (amortized), not a pass over all of them.
+    if (this.slots.size < this.rescanAtSize) return;
+    this.rescanAtSize = 0;
     const now = this.clock.now();
     let pinnedSeen = 0;
     while (this.head < this.queue.length) {
@@ -100,7 +106,10 @@ class BoundedMap<V> {
         if (!expired && this.slots.size <= this.maxEntries) break;
         if (this.pinned(slot.value, now)) {
           // Still needed (rule 10): keep it, at the back. Stop once every entry has been seen pinned.
-          if (++pinnedSeen > this.slots.size) break;
+          if (++pinnedSeen > this.slots.size) {
+            this.rescanAtSize = Math.ceil(this.slots.size * 1.25) + 64;
+            break;
+          }
           this.head++;
           this.push(slot.key, slot.value, expired ? now + this.ttlMs : slot.expiresAt);
           continue;

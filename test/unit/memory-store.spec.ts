@@ -372,6 +372,22 @@ describe('MemoryPayoutStore when full (money-safety rule 10)', () => {
     for (let i = 0; i < 4; i++) expect(await store.get(`C${i}`)).toBeDefined();
   });
 
+  it('full of open orders, keeps all of them and goes back under its bound once they settle', async () => {
+    const store = new MemoryPayoutStore({ maxEntries: 100 });
+    // 1,000 orders still open (watched for a return): none may be dropped (rule 10).
+    for (let i = 0; i < 1_000; i++) {
+      await store.trackOpen(`M-O${i}`, 0, Date.now() + 60_000);
+      await store.compareAndSet(rec(`O${i}`, 1), 0);
+    }
+    expect(store.size).toBe(1_000);
+    for (let i = 0; i < 1_000; i += 111) expect(await store.get(`O${i}`)).toBeDefined();
+    // They settle; later writes make room again.
+    for (let i = 0; i < 1_000; i++) await store.untrackOpen(`M-O${i}`);
+    for (let i = 0; i < 1_000; i++) await store.compareAndSet(rec(`N${i}`, 1), 0);
+    expect(store.size).toBeLessThanOrEqual(100);
+    expect(await store.get('N999')).toBeDefined();
+  });
+
   it('never evicts a create attempt that is sending or unknown; settled ones go first', async () => {
     const store = new MemoryPayoutStore({ maxEntries: 2 });
     const attempt = (
