@@ -27,6 +27,10 @@ export interface LoadFigures {
   redisCpuUsPerRequest?: number;
   /** Commands the app sent to Redis per answered request (likewise). */
   redisCommandsPerRequest?: number;
+  /** PostgreSQL's CPU (postmaster and backends) per answered request, in µs (on a PostgreSQL-backed app). */
+  postgresCpuUsPerRequest?: number;
+  /** Statements the app sent to PostgreSQL per answered request (likewise). */
+  postgresStatementsPerRequest?: number;
 }
 
 /**

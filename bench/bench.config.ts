@@ -10,6 +10,8 @@
  * - `BENCH_ADAPTERS=fastify` loads one adapter only;
  * - `BENCH_REDIS=0` leaves out the RedisPayoutStore row (it is left out, and said so, when
  *   `redis-server` is not installed);
+ * - `BENCH_POSTGRES=0` leaves out the PostgresPayoutStore row (likewise when PostgreSQL's
+ *   `initdb`/`pg_ctl` are not installed);
  * - `BENCH_STAGES=1` always runs the stage breakdown, `BENCH_STAGES=0` never; by default it runs
  *   for each adapter whose webhook target was missed;
  * - `BENCH_CPU_PROF=<dir>` writes a `--cpu-prof` profile of each webhook app child into `<dir>/<adapter>-<app>-<route>/`;
@@ -35,6 +37,12 @@ export const BENCH = {
   /** The module's webhook on RedisPayoutStore (a redis-server the bench starts) against the signed route. */
   redis: {
     rounds: 6,
+  },
+  /** The module's webhook on PostgresPayoutStore (a throwaway cluster the bench starts) against the signed route. */
+  postgres: {
+    rounds: 6,
+    /** The app's pg pool, shared by the store and the hand-written dedupe route. */
+    poolMax: 10,
   },
   /** The module's route taken apart, stage by stage, when a webhook target is missed (see `BENCH_STAGES`). */
   stages: {
@@ -100,6 +108,13 @@ export const SIGNED_PATH = '/signed';
  * `SET <orderNo> 1 NX PX <48 h>` so that a duplicate emits nothing.
  */
 export const SIGNED_DEDUPE_PATH = '/signed-dedupe';
+/**
+ * The PostgreSQL baseline, what a user would write for several replicas on PostgreSQL: the signed
+ * route, plus one `INSERT … ON CONFLICT DO NOTHING` into a dedupe table on the same server.
+ */
+export const SIGNED_INSERT_PATH = '/signed-insert';
+/** The hand-written dedupe table of the PostgreSQL baseline (created by the bench before the apps start). */
+export const DEDUPE_TABLE = 'bench_dedupe';
 /** The event the hand-written routes emit (to the same listener class as payout.succeeded). */
 export const SIGNED_EVENT = 'bench.signed';
 /** Stage breakdown: the module's own `PayoutSignatureGuard`, then the same one event as the signed route. */
@@ -137,4 +152,9 @@ export function stagesMode(): 'always' | 'never' | 'auto' {
 /** Whether the RedisPayoutStore row is wanted (`BENCH_REDIS=0` leaves it out). */
 export function redisWanted(): boolean {
   return process.env.BENCH_REDIS?.trim() !== '0';
+}
+
+/** Whether the PostgresPayoutStore row is wanted (`BENCH_POSTGRES=0` leaves it out). */
+export function postgresWanted(): boolean {
+  return process.env.BENCH_POSTGRES?.trim() !== '0';
 }

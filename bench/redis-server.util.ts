@@ -41,14 +41,24 @@ export async function startBenchRedis(): Promise<BenchRedis> {
   };
 }
 
-/** utime + stime of a process from /proc/<pid>/stat, in µs (Linux; clock ticks taken as 100 Hz). */
-function processCpuUs(pid: number): number | undefined {
+/**
+ * utime + stime of a process from /proc/<pid>/stat, in µs (Linux; clock ticks taken as 100 Hz);
+ * with `reapedChildren`, also the CPU of its children that ended (cutime + cstime).
+ */
+export function processCpuUs(pid: number, reapedChildren = false): number | undefined {
+  const fields = statFields(pid);
+  if (!fields) return undefined;
+  // utime (14) and stime (15), cutime (16) and cstime (17), 1-based from pid.
+  let ticks = Number(fields[11]) + Number(fields[12]);
+  if (reapedChildren) ticks += Number(fields[13]) + Number(fields[14]);
+  return Number.isFinite(ticks) ? ticks * 10_000 : undefined;
+}
+
+/** The fields of /proc/<pid>/stat after the command name (which is in parentheses and may contain spaces). */
+export function statFields(pid: number | string): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name, which is in parentheses and may contain spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime (14) and stime (15), 1-based from pid
-    return Number.isFinite(ticks) ? ticks * 10_000 : undefined;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }

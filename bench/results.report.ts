@@ -14,6 +14,7 @@ import type { ValidationResult } from './validation.bench';
 import { mib, ratio } from './stats.util';
 import type {
   Comparison,
+  PostgresWebhookResult,
   RedisWebhookResult,
   RouteFigures,
   StagesResult,
@@ -31,6 +32,10 @@ export interface BenchResults {
   webhookRedis?: RedisWebhookResult[];
   /** Why there is no Redis row, when there is none. */
   webhookRedisSkipped?: string;
+  /** The module's webhook on PostgresPayoutStore, per adapter (reported, no target). */
+  webhookPostgres?: PostgresWebhookResult[];
+  /** Why there is no PostgreSQL row, when there is none. */
+  webhookPostgresSkipped?: string;
   /** Where the module's time goes, per adapter (run when a webhook target is missed, or asked for). */
   webhookStages?: StagesResult[];
   /** With the stages: a CPU profile of the signed and the module's route, per adapter. */
@@ -177,7 +182,7 @@ export function checkTargets(
   return checks;
 }
 
-/** Figures reported beside the targets without one: the Redis rows and the `validate()` ratios. */
+/** Figures reported beside the targets without one: the Redis and PostgreSQL rows and the `validate()` ratios. */
 export function reportedFigures(results: BenchResults): ReportedFigure[] {
   const validation = (results.validation?.rows ?? []).map((row) => ({
     name: `validation: CreatePayoutDto / @IsString() DTO, µs per validate(), ${row.sample}`,
@@ -196,7 +201,24 @@ export function reportedFigures(results: BenchResults): ReportedFigure[] {
       note: 'reported, no target (the app only; Redis CPU shown apart)',
     },
   ]);
-  return [...redis, ...validation];
+  const postgres = (results.webhookPostgres ?? []).flatMap((r) => [
+    {
+      name: `${adapterName(r.adapter)}: webhook on PostgresPayoutStore / signed route with one INSERT … ON CONFLICT DO NOTHING, req/s`,
+      value: r.overInsert.webhook.rps,
+      note: 'reported, no target',
+    },
+    {
+      name: `${adapterName(r.adapter)}: webhook on PostgresPayoutStore / signed route with one INSERT, CPU per request`,
+      value: r.overInsert.webhook.cpuUsPerRequest,
+      note: 'reported, no target (the app only; PostgreSQL CPU shown apart)',
+    },
+    {
+      name: `${adapterName(r.adapter)}: PostgreSQL statements per new notification`,
+      value: r.routes.webhook.postgresStatementsPerRequest ?? NaN,
+      note: 'reported, no target (the INSERT baseline: 1)',
+    },
+  ]);
+  return [...redis, ...postgres, ...validation];
 }
 
 /** The adapters whose webhook targets were not all met (the ones the stage breakdown is for). */
@@ -382,6 +404,17 @@ function methodSection(doc: ResultsDocument): string[] {
         "not included in the app's.",
     );
   }
+  if (doc.webhookPostgres?.length) {
+    const p = doc.webhookPostgres[0].postgres;
+    out.push(
+      `- **payout/webhook on PostgresPayoutStore**: the same route in an app whose store is \`PostgresPayoutStore\` on PostgreSQL ` +
+        `${p.version}, ${p.settings}; client: ${p.client}. Measured against the signed route of that app and against it plus one ` +
+        '`INSERT … ON CONFLICT DO NOTHING` into a dedupe table on the same server (what a user would write for several replicas) ' +
+        `(${doc.config.postgres.rounds} rounds). *PostgreSQL CPU µs/req* is the postmaster's and every backend's CPU per request ` +
+        "(from /proc, 10 ms ticks), not included in the app's; *statements/req* counts every query the app's pool clients ran " +
+        '(each one round trip).',
+    );
+  }
   out.push('');
   return out;
 }
@@ -479,6 +512,73 @@ function redisSection(doc: ResultsDocument): string[] {
           : '') +
         (memory
           ? `; on MemoryPayoutStore (above) it ran at ${fixed(memory.overSigned.webhook.rps, 3)} with ${moreOrLess(memory.overSigned.webhook.cpuUsDelta)}`
+          : '') +
+        '.',
+    );
+  }
+  out.push('');
+  return out;
+}
+
+function postgresSection(doc: ResultsDocument): string[] {
+  if (!doc.webhookPostgres?.length)
+    return doc.webhookPostgresSkipped
+      ? [
+          '## Webhook on PostgresPayoutStore',
+          '',
+          `Not measured: ${doc.webhookPostgresSkipped}.`,
+          '',
+        ]
+      : [];
+  const cells = (figures: RouteFigures, versus?: Comparison) => {
+    const all = routeCells(figures, versus);
+    const postgres = [figures.postgresCpuUsPerRequest, figures.postgresStatementsPerRequest].map(
+      (v, i) => (v !== undefined ? fixed(v, i === 0 ? 1 : 2) : '–'),
+    );
+    return [...all.slice(0, 4), ...postgres, ...all.slice(4)];
+  };
+  const out = [
+    '## Webhook on PostgresPayoutStore (reported, no target)',
+    '',
+    `${doc.config.postgres.rounds} rounds per adapter, against the signed route of the same (PostgreSQL-backed) app. *Statements/req* ` +
+      "counts the statements the app's pool clients ran per request (each a round trip on loopback), *PostgreSQL CPU µs/req* " +
+      "the server's own CPU (postmaster and backends).",
+    '',
+    table(
+      [
+        'adapter',
+        'route',
+        ...ROUTE_HEAD.slice(0, 4),
+        'PostgreSQL CPU µs/req',
+        'statements/req',
+        ...ROUTE_HEAD.slice(4),
+      ],
+      doc.webhookPostgres.flatMap((r) => [
+        [adapterName(r.adapter), 'signed (baseline)', ...cells(r.routes.signed)],
+        [
+          adapterName(r.adapter),
+          'signed + INSERT … ON CONFLICT DO NOTHING',
+          ...cells(r.routes.signedInsert, r.overSigned.signedInsert),
+        ],
+        [
+          adapterName(r.adapter),
+          'payout/webhook on PostgreSQL',
+          ...cells(r.routes.webhook, r.overSigned.webhook),
+        ],
+      ]),
+    ),
+    '',
+  ];
+  for (const r of doc.webhookPostgres) {
+    const w = r.routes.webhook;
+    out.push(
+      `- ${adapterName(r.adapter)}: against the signed route with its one \`INSERT … ON CONFLICT DO NOTHING\` (what a user would write for several replicas on PostgreSQL), the module's route runs at ${fixed(r.overInsert.webhook.rps, 3)} of its req/s, ` +
+        `with ${moreOrLess(r.overInsert.webhook.cpuUsDelta)} app CPU per request (CPU ratio ${fixed(r.overInsert.webhook.cpuUsPerRequest, 3)})` +
+        (w.postgresStatementsPerRequest !== undefined
+          ? `, in ${fixed(w.postgresStatementsPerRequest, 2)} statements per new notification against ${fixed(r.routes.signedInsert.postgresStatementsPerRequest ?? NaN, 2)}`
+          : '') +
+        (w.postgresCpuUsPerRequest !== undefined
+          ? `, and ${fixed(w.postgresCpuUsPerRequest, 1)} µs of PostgreSQL CPU per request against ${fixed(r.routes.signedInsert.postgresCpuUsPerRequest ?? NaN, 1)}`
           : '') +
         '.',
     );
@@ -757,6 +857,9 @@ function checksSection(doc: ResultsDocument): string[] {
   const rows = [
     ...doc.webhook.map((r) => ['webhook', r.adapter, r.checks] as const),
     ...(doc.webhookRedis ?? []).map((r) => ['webhook on Redis', r.adapter, r.checks] as const),
+    ...(doc.webhookPostgres ?? []).map(
+      (r) => ['webhook on PostgreSQL', r.adapter, r.checks] as const,
+    ),
     ...(doc.webhookStages ?? []).map((r) => ['stages', r.adapter, r.checks] as const),
   ];
   if (rows.length === 0) return [];
@@ -801,7 +904,7 @@ function rerunSection(): string[] {
     '',
     'Knobs (environment): `BENCH_ONLY=webhook,client,signing,validation,memory` runs some phases (`BENCH_ONLY=validation`, ' +
       'the `validate()` row alone, takes seconds); `BENCH_ADAPTERS=fastify` one adapter; ' +
-      "`BENCH_REDIS=0` leaves out the Redis row; `BENCH_STAGES=1` always takes the module's route apart (`0` never; by default " +
+      "`BENCH_REDIS=0` leaves out the Redis row, `BENCH_POSTGRES=0` the PostgreSQL row; `BENCH_STAGES=1` always takes the module's route apart (`0` never; by default " +
       'only for an adapter that missed a webhook target); `BENCH_CPU_PROF=<dir>` writes a `--cpu-prof` profile of each webhook ' +
       'app, which `node dist-scripts/bench/cpu-profile.summary.js <file>` summarizes by function and package. Only a full run ' +
       "replaces bench/results.json and this page (`BENCH_RESULTS=<file>` keeps a partial run's results there, its report beside it).",
@@ -821,6 +924,7 @@ export function renderReport(doc: ResultsDocument): string {
     ...methodSection(doc),
     ...webhookSection(doc),
     ...redisSection(doc),
+    ...postgresSection(doc),
     ...stagesSection(doc),
     ...clientSection(doc),
     ...signingSection(doc),

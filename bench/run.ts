@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   BENCH,
   PHASES,
+  postgresWanted,
   redisWanted,
   selectedAdapters,
   selectedPhases,
@@ -14,6 +15,7 @@ import {
 } from './bench.config';
 import { benchClient } from './client.bench';
 import { benchMemory } from './memory.bench';
+import { postgresServerVersion, startBenchPostgres } from './postgres-server.util';
 import { redisServerVersion, startBenchRedis } from './redis-server.util';
 import {
   adaptersMissingTargets,
@@ -30,7 +32,12 @@ import {
 } from './results.report';
 import { benchSigning } from './signing.bench';
 import { benchValidation } from './validation.bench';
-import { benchWebhook, benchWebhookRedis, benchWebhookStages } from './webhook.bench';
+import {
+  benchWebhook,
+  benchWebhookPostgres,
+  benchWebhookRedis,
+  benchWebhookStages,
+} from './webhook.bench';
 import { profileWebhook } from './webhook-profile.bench';
 
 /**
@@ -75,6 +82,16 @@ async function benchWebhookPhase(
     (results.webhookProfiles ??= []).push(await profileWebhook(adapter, log));
   }
 
+  await benchRedisRows(results, adapters, log);
+  await benchPostgresRows(results, adapters, log);
+}
+
+/** The module's webhook on RedisPayoutStore, per adapter, on a redis-server the bench starts. */
+async function benchRedisRows(
+  results: BenchResults,
+  adapters: ReturnType<typeof selectedAdapters>,
+  log: (line: string) => void,
+): Promise<void> {
   if (!redisWanted()) {
     results.webhookRedisSkipped = 'left out with BENCH_REDIS=0';
     return;
@@ -93,6 +110,34 @@ async function benchWebhookPhase(
     }
   } finally {
     await redis.stop();
+  }
+}
+
+/** The module's webhook on PostgresPayoutStore, per adapter, on a PostgreSQL cluster the bench starts. */
+async function benchPostgresRows(
+  results: BenchResults,
+  adapters: ReturnType<typeof selectedAdapters>,
+  log: (line: string) => void,
+): Promise<void> {
+  if (!postgresWanted()) {
+    results.webhookPostgresSkipped = 'left out with BENCH_POSTGRES=0';
+    return;
+  }
+  if (!postgresServerVersion()) {
+    results.webhookPostgresSkipped =
+      "PostgreSQL's initdb and pg_ctl are not installed on this machine";
+    log('PostgreSQL is not installed: the PostgresPayoutStore row is left out');
+    return;
+  }
+  const postgres = await startBenchPostgres();
+  log(`PostgreSQL ${postgres.version} on ${postgres.url} (pid ${postgres.pid})`);
+  try {
+    for (const adapter of adapters) {
+      log(`webhook on ${adapter} with PostgresPayoutStore …`);
+      (results.webhookPostgres ??= []).push(await benchWebhookPostgres(adapter, postgres, log));
+    }
+  } finally {
+    await postgres.stop();
   }
 }
 
@@ -147,7 +192,8 @@ async function main(): Promise<number> {
   const full =
     phases.size === PHASES.length &&
     selectedAdapters().length === BENCH.webhook.adapters.length &&
-    redisWanted();
+    redisWanted() &&
+    postgresWanted();
   const paths = outputPaths(full);
   if (!paths) {
     log('partial run: results not written (set BENCH_RESULTS=<file> to keep them)');

@@ -36,13 +36,18 @@ import {
   type PayoutStore,
   type PayoutWebhookRequest,
 } from 'nestjs-cashy-payout';
+import { PostgresPayoutStore } from 'nestjs-cashy-payout/postgres';
 import { RedisPayoutStore } from 'nestjs-cashy-payout/redis';
+import { Pool } from 'pg';
 import {
   BARE_PATH,
+  BENCH,
+  DEDUPE_TABLE,
   MODULE_GUARD_PATH,
   SERVICE_PATH,
   SIGNED_DEDUPE_PATH,
   SIGNED_EVENT,
+  SIGNED_INSERT_PATH,
   SIGNED_PATH,
 } from './bench.config';
 import { BENCH_ACCOUNTS } from './notifications.fixture';
@@ -53,11 +58,12 @@ import { CountingListener } from './counting.listener';
 export interface WebhookAppOptions {
   /**
    * `memory`: the default `MemoryPayoutStore`; `redis`: `RedisPayoutStore` on `redisUrl`;
-   * `bypass`: a `MemoryPayoutStore` that does no order or attempt work (the stage breakdown's
-   * "store work off").
+   * `postgres`: `PostgresPayoutStore` on a pool to `postgresUrl`; `bypass`: a `MemoryPayoutStore`
+   * that does no order or attempt work (the stage breakdown's "store work off").
    */
-  store: 'memory' | 'redis' | 'bypass';
+  store: 'memory' | 'redis' | 'postgres' | 'bypass';
   redisUrl?: string;
+  postgresUrl?: string;
   /** Mount `MODULE_GUARD_PATH` and `SERVICE_PATH` too. */
   stages?: boolean;
 }
@@ -71,6 +77,8 @@ export interface HostAppStats {
   bareRequests: number;
   /** Commands the app has sent to Redis so far (Redis apps only). */
   redisCommands?: number;
+  /** Statements the app has sent to PostgreSQL so far (PostgreSQL apps only). */
+  postgresStatements?: number;
   /** Orders held by a MemoryPayoutStore (`undefined` on Redis). */
   storeSize?: number;
   heapUsed: number;
@@ -167,6 +175,35 @@ class SignedDedupeController {
   }
 }
 
+/** The PostgreSQL baseline's pool: the app's own, shared with the store, so its statements are counted alike. */
+const DEDUPE_POOL = Symbol('DEDUPE_POOL');
+
+/**
+ * The PostgreSQL baseline, what a user would write for several replicas on PostgreSQL: the signed
+ * route, plus one `INSERT … ON CONFLICT DO NOTHING` per notification so that a duplicate (on any
+ * replica) emits nothing.
+ */
+@Controller(SIGNED_INSERT_PATH.slice(1))
+class SignedInsertController {
+  constructor(
+    private readonly events: EventEmitter2,
+    @Inject(DEDUPE_POOL) private readonly pool: Pool,
+  ) {}
+
+  @Post()
+  @HttpCode(200)
+  @Header('Content-Type', 'text/plain; charset=utf-8')
+  @UseGuards(HandWrittenSignatureGuard)
+  async receive(@Body() body: Record<string, unknown>): Promise<string> {
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO ${DEDUPE_TABLE} (key) VALUES ($1) ON CONFLICT DO NOTHING`,
+      [`${String(body.orderNo)}:${String(body.orderStatus)}`],
+    );
+    if (rowCount === 1) await this.events.emitAsync(SIGNED_EVENT, body);
+    return 'SUCCESS';
+  }
+}
+
 /** Stage breakdown, signature: the signed route with the module's `PayoutSignatureGuard` in place of the hand-written one. */
 @Controller(MODULE_GUARD_PATH.slice(1))
 class ModuleGuardController {
@@ -240,10 +277,12 @@ function hostModule(
   options: WebhookAppOptions,
   store: PayoutStore,
   redis: Redis | undefined,
+  pool: Pool | undefined,
 ): DynamicModule {
   const controllers: Type<unknown>[] = [BareController, SignedController];
   if (options.stages) controllers.push(ModuleGuardController, ServiceController);
   if (redis) controllers.push(SignedDedupeController);
+  if (pool) controllers.push(SignedInsertController);
   @Module({})
   class HostModule {}
   return {
@@ -257,7 +296,11 @@ function hostModule(
       }),
     ],
     controllers,
-    providers: [CountingListener, ...(redis ? [{ provide: DEDUPE_REDIS, useValue: redis }] : [])],
+    providers: [
+      CountingListener,
+      ...(redis ? [{ provide: DEDUPE_REDIS, useValue: redis }] : []),
+      ...(pool ? [{ provide: DEDUPE_POOL, useValue: pool }] : []),
+    ],
   };
 }
 
@@ -282,13 +325,37 @@ async function main(): Promise<void> {
       return send(...args);
     };
   }
+  // A pool as the store's documentation asks for: an error listener and a statement_timeout.
+  const pool =
+    options.store === 'postgres'
+      ? new Pool({
+          connectionString: options.postgresUrl,
+          max: BENCH.postgres.poolMax,
+          statement_timeout: PostgresPayoutStore.DEFAULTS.statementTimeoutMs,
+        })
+      : undefined;
+  let postgresStatements = 0;
+  if (pool) {
+    pool.on('error', () => undefined);
+    // Every statement goes through a pooled client's query (pool.query too): one round trip each.
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      client.query = ((...args: unknown[]) => {
+        postgresStatements++;
+        return query(...args);
+      }) as typeof client.query;
+    });
+  }
   const store: PayoutStore =
     options.store === 'redis'
       ? new RedisPayoutStore({ client: redis! })
-      : options.store === 'bypass'
-        ? new BypassPayoutStore()
-        : new MemoryPayoutStore();
-  const module = hostModule(options, store, redis);
+      : options.store === 'postgres'
+        ? new PostgresPayoutStore({ pool: pool! })
+        : options.store === 'bypass'
+          ? new BypassPayoutStore()
+          : new MemoryPayoutStore();
+  if (store instanceof PostgresPayoutStore) await store.migrate();
+  const module = hostModule(options, store, redis, pool);
   const appOptions = { rawBody: true, logger: false as const };
   const app: INestApplication =
     adapter === 'fastify'
@@ -309,6 +376,7 @@ async function main(): Promise<void> {
           signed: listener.signed,
           bareRequests: BareController.requests,
           redisCommands: redis ? redisCommands : undefined,
+          postgresStatements: pool ? postgresStatements : undefined,
           storeSize: store instanceof MemoryPayoutStore ? store.size : undefined,
           heapUsed: memory.heapUsed,
           rss: memory.rss,
@@ -319,6 +387,8 @@ async function main(): Promise<void> {
     async () => {
       await app.close();
       redis?.disconnect();
+      if (store instanceof PostgresPayoutStore) await store.close();
+      await pool?.end();
     },
   );
 }

@@ -7,12 +7,14 @@ import {
   MODULE_GUARD_PATH,
   SERVICE_PATH,
   SIGNED_DEDUPE_PATH,
+  SIGNED_INSERT_PATH,
   SIGNED_PATH,
   WEBHOOK_PATH,
   type AdapterName,
 } from './bench.config';
 import { startChild, type BenchChild } from './ipc.util';
 import { NotificationPool } from './notifications.fixture';
+import type { BenchPostgres } from './postgres-server.util';
 import type { BenchRedis } from './redis-server.util';
 import { median, ratio, round } from './stats.util';
 import type { HostAppStats, WebhookAppOptions } from './webhook-app.child';
@@ -30,6 +32,10 @@ export interface RouteFigures {
   redisCpuUsPerRequest?: number;
   /** Commands the app sent to Redis per request, each one round trip (Redis rows only). */
   redisCommandsPerRequest?: number;
+  /** PostgreSQL's own CPU per request (postmaster and backends), in µs (PostgreSQL rows only). */
+  postgresCpuUsPerRequest?: number;
+  /** Statements the app sent to PostgreSQL per request, each one round trip (PostgreSQL rows only). */
+  postgresStatementsPerRequest?: number;
   segments: LoadFigures[];
 }
 
@@ -86,6 +92,18 @@ export interface RedisWebhookResult {
   checks: WebhookChecks;
 }
 
+/** The module's route on PostgresPayoutStore against the same signed baseline (reported, no target). */
+export interface PostgresWebhookResult {
+  adapter: AdapterName;
+  postgres: { version: string; settings: string; client: string };
+  /** `signedInsert`: the baseline for several replicas (the signed route plus one `INSERT … ON CONFLICT DO NOTHING`). */
+  routes: { signed: RouteFigures; webhook: RouteFigures; signedInsert: RouteFigures };
+  overSigned: { webhook: Comparison; signedInsert: Comparison };
+  /** The module's route over the signed route with its one-INSERT dedupe. */
+  overInsert: { webhook: Comparison };
+  checks: WebhookChecks;
+}
+
 /** One stage of the module's route taken apart. */
 export interface StageFigures {
   name: StageSide;
@@ -108,6 +126,7 @@ export interface StagesResult {
 
 type MainSide = 'signed' | 'webhook' | 'bare';
 type RedisSide = 'signedDedupe' | 'signed' | 'webhook';
+type PostgresSide = 'signedInsert' | 'signed' | 'webhook';
 export type StageSide = 'signed' | 'moduleGuard' | 'serviceNoStore' | 'service' | 'webhook';
 
 /** What a side's requests must leave behind: a `payout.succeeded` event each, or a hand-written route's event each. */
@@ -125,6 +144,7 @@ interface AppPlan<S extends string> {
   expect: Record<S, Expectation>;
   rounds: number;
   redis?: BenchRedis;
+  postgres?: BenchPostgres;
 }
 
 /** A pause before each segment, so that work a process left behind (a GC finishing) is done before another is timed. */
@@ -175,10 +195,12 @@ async function measureApp<S extends string>(
     const before = await app.ask<HostAppStats>('stats');
     closeCycle(side, before);
     const redisBefore = plan.redis?.cpuUs();
+    const postgresBefore = plan.postgres?.cpuUs();
     const figures = await runLoad(app.ready.url, plan.paths[side], pool, seconds, connections);
     await pause(50); // let requests cut off at the deadline finish
     const after = await app.ask<HostAppStats>('stats');
     const redisAfter = plan.redis?.cpuUs();
+    const postgresAfter = plan.postgres?.cpuUs();
     const where = `${adapter} ${label} ${side}`;
     if (figures.non2xx > 0 || figures.errors > 0) {
       throw new Error(
@@ -204,6 +226,15 @@ async function measureApp<S extends string>(
     if (after.redisCommands !== undefined) {
       figures.redisCommandsPerRequest = round(
         (after.redisCommands - before.redisCommands!) / figures.ok,
+        2,
+      );
+    }
+    if (postgresBefore !== undefined && postgresAfter !== undefined) {
+      figures.postgresCpuUsPerRequest = round((postgresAfter - postgresBefore) / figures.ok, 1);
+    }
+    if (after.postgresStatements !== undefined) {
+      figures.postgresStatementsPerRequest = round(
+        (after.postgresStatements - before.postgresStatements!) / figures.ok,
         2,
       );
     }
@@ -238,6 +269,12 @@ async function measureApp<S extends string>(
               : '') +
             (f.redisCommandsPerRequest !== undefined
               ? ` in ${f.redisCommandsPerRequest} commands/req`
+              : '') +
+            (f.postgresCpuUsPerRequest !== undefined
+              ? `, postgres ${f.postgresCpuUsPerRequest} µs/req`
+              : '') +
+            (f.postgresStatementsPerRequest !== undefined
+              ? ` in ${f.postgresStatementsPerRequest} statements/req`
               : '') +
             `; generator ${f.generatorCores} cores`,
         ),
@@ -339,6 +376,47 @@ export async function benchWebhookRedis(
       signedDedupe: compare(segments.signedDedupe, segments.signed),
     },
     overDedupe: { webhook: compare(segments.webhook, segments.signedDedupe) },
+    checks,
+  };
+}
+
+/** The module's route on PostgresPayoutStore (PostgreSQL on loopback) against the signed baseline in the same app. */
+export async function benchWebhookPostgres(
+  adapter: AdapterName,
+  postgres: BenchPostgres,
+  log: (line: string) => void,
+): Promise<PostgresWebhookResult> {
+  const { segments, checks } = await measureApp<PostgresSide>(
+    {
+      adapter,
+      label: 'postgres',
+      app: () => ({ store: 'postgres', postgresUrl: postgres.url }),
+      sides: ['signedInsert', 'signed', 'webhook'],
+      paths: { signedInsert: SIGNED_INSERT_PATH, signed: SIGNED_PATH, webhook: WEBHOOK_PATH },
+      expect: { signedInsert: 'signed', signed: 'signed', webhook: 'succeeded' },
+      rounds: BENCH.postgres.rounds,
+      postgres,
+    },
+    log,
+  );
+  return {
+    adapter,
+    postgres: {
+      version: postgres.version,
+      settings:
+        'a throwaway cluster (initdb, pg_ctl) on 127.0.0.1 with fsync=on and synchronous_commit=on, data in /dev/shm, started by the bench on a free port',
+      client: `pg new Pool({ connectionString, max: ${BENCH.postgres.poolMax}, statement_timeout: 5000 }), shared by the store and the INSERT route; PostgresPayoutStore({ pool }) defaults`,
+    },
+    routes: {
+      signedInsert: summarize(segments.signedInsert),
+      signed: summarize(segments.signed),
+      webhook: summarize(segments.webhook),
+    },
+    overSigned: {
+      webhook: compare(segments.webhook, segments.signed),
+      signedInsert: compare(segments.signedInsert, segments.signed),
+    },
+    overInsert: { webhook: compare(segments.webhook, segments.signedInsert) },
     checks,
   };
 }
@@ -481,6 +559,12 @@ function summarize(segments: LoadFigures[]): RouteFigures {
   const commands = segments.every((s) => s.redisCommandsPerRequest !== undefined)
     ? pick((s) => s.redisCommandsPerRequest!)
     : undefined;
+  const postgres = segments.every((s) => s.postgresCpuUsPerRequest !== undefined)
+    ? pick((s) => s.postgresCpuUsPerRequest!)
+    : undefined;
+  const statements = segments.every((s) => s.postgresStatementsPerRequest !== undefined)
+    ? pick((s) => s.postgresStatementsPerRequest!)
+    : undefined;
   return {
     rps: pick((s) => s.perSecond),
     p50: pick((s) => s.p50),
@@ -489,6 +573,8 @@ function summarize(segments: LoadFigures[]): RouteFigures {
     appCores: pick((s) => s.appCores ?? NaN),
     ...(redis !== undefined ? { redisCpuUsPerRequest: redis } : {}),
     ...(commands !== undefined ? { redisCommandsPerRequest: commands } : {}),
+    ...(postgres !== undefined ? { postgresCpuUsPerRequest: postgres } : {}),
+    ...(statements !== undefined ? { postgresStatementsPerRequest: statements } : {}),
     segments,
   };
 }

@@ -1,8 +1,9 @@
 /**
  * One replica of a host, in its own process (forked by `replica.process.ts`): a Nest app with
- * `PayoutModule` on a shared Redis, its sweep on, a listener that reports every event to the parent
- * and returns only once the parent has recorded it, and `createPayout` on the parent's request. Its
- * wall clock may be skewed and stepped by a `--require` hook; the module must decide nothing on it.
+ * `PayoutModule` on a shared Redis or PostgreSQL database, its sweep on, a listener that reports
+ * every event to the parent and returns only once the parent has recorded it, and `createPayout` on
+ * the parent's request. Its wall clock may be skewed and stepped by a `--require` hook; the module
+ * must decide nothing on it.
  */
 import 'reflect-metadata';
 import { Injectable, type INestApplication, Module } from '@nestjs/common';
@@ -24,10 +25,17 @@ import {
   type PayoutNotCreatedEvent,
   PayoutOutcomeUnknownError,
   PayoutService,
+  type PayoutStore,
   type PayoutSucceededEvent,
 } from 'nestjs-cashy-payout';
+import { PostgresPayoutStore } from 'nestjs-cashy-payout/postgres';
 import { RedisPayoutStore } from 'nestjs-cashy-payout/redis';
-import type { ReplicaReply, ReplicaRequest, ReplicaStartOptions } from './replica.process';
+import type {
+  ReplicaReply,
+  ReplicaRequest,
+  ReplicaStartOptions,
+  ReplicaStoreOptions,
+} from './replica.process';
 
 const send = (message: ReplicaReply) => process.send!(message);
 const acks = new Map<number, () => void>();
@@ -69,19 +77,34 @@ class ReportingListener {
   }
 }
 
-async function start(options: ReplicaStartOptions): Promise<INestApplication> {
-  const client = new Redis(options.redisUrl, {
+/** The shared store, and how to let go of it once the app is closed. */
+async function openStore(
+  options: ReplicaStoreOptions,
+): Promise<{ store: PayoutStore; close: () => Promise<void> }> {
+  if (options.kind === 'postgres') {
+    const store = new PostgresPayoutStore({
+      connection: options.url,
+      tablePrefix: options.tablePrefix,
+    });
+    // Both replicas migrate at start, as a host would; the store's advisory lock orders them.
+    await store.migrate();
+    return { store, close: () => store.close() };
+  }
+  const client = new Redis(options.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(times * 20, 200),
   });
   client.on('error', () => undefined);
   await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+  const store = new RedisPayoutStore({ client, keyPrefix: options.keyPrefix });
+  return { store, close: async () => client.disconnect() };
+}
+
+async function start(options: ReplicaStartOptions): Promise<INestApplication> {
+  const { store, close: closeStore } = await openStore(options.store);
   ReportingListener.delayMs = options.listenerMs ?? 0;
-  const module: PayoutModuleOptions = {
-    ...options.module,
-    store: new RedisPayoutStore({ client, keyPrefix: options.keyPrefix }),
-  };
+  const module: PayoutModuleOptions = { ...options.module, store };
 
   @Module({
     imports: [EventEmitterModule.forRoot(), PayoutModule.forRoot(module)],
@@ -98,7 +121,7 @@ async function start(options: ReplicaStartOptions): Promise<INestApplication> {
   const close = app.close.bind(app);
   app.close = async () => {
     await close();
-    client.disconnect();
+    await closeStore();
   };
   return app;
 }

@@ -2,11 +2,15 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import type { CreatePayoutDto, PayoutModuleOptions } from 'nestjs-cashy-payout';
 
-/** How a replica process starts: its port, the shared Redis, and the module options (no store). */
+/** The store every replica shares: keys under `keyPrefix` on one Redis, or tables on one database. */
+export type ReplicaStoreOptions =
+  | { kind: 'redis'; url: string; keyPrefix: string }
+  | { kind: 'postgres'; url: string; tablePrefix: string };
+
+/** How a replica process starts: its port, the shared store, and the module options (no store). */
 export interface ReplicaStartOptions {
   port: number;
-  redisUrl: string;
-  keyPrefix: string;
+  store: ReplicaStoreOptions;
   module: Omit<PayoutModuleOptions, 'store'>;
   adapter?: 'express' | 'fastify';
   /** How long its listener takes per event. */

@@ -225,11 +225,16 @@ export async function runLostWebhooks(
     }
   });
 
-  // Every payout must end: its final status emitted (a return after its success), or payout.not_created.
+  // Every payout must end: its final status emitted (a return after its success, or its one
+  // payout.failed when the return came before any success was seen), or payout.not_created.
   const ended = (input: (typeof inputs)[number]) => {
     const events = host.listener.events.get(input.mchOrderNo) ?? [];
     if (events.includes('payout.not_created')) return true;
-    if (returned(input)) return events.includes('payout.failed:reversed');
+    if (returned(input))
+      return (
+        events.includes('payout.failed:reversed') ||
+        expectedOutcome(sandbox.ordersByMchOrderNo(input.mchOrderNo)[0], events).returnedUnseen
+      );
     return events.some((e) => e === 'payout.succeeded' || e.startsWith('payout.failed'));
   };
   const settleBy = Date.now() + Math.max(60_000, options.resendWindowMs * 10);

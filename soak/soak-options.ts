@@ -8,7 +8,7 @@
 export type SoakMode = 'default' | 'no-dedupe' | 'lost-webhooks' | 'skewed-replicas';
 
 /** Where the module keeps its state. */
-export type SoakStoreKind = 'memory' | 'redis';
+export type SoakStoreKind = 'memory' | 'redis' | 'postgres';
 
 export interface SoakOptions {
   mode: SoakMode;
@@ -64,7 +64,8 @@ const MODE_DEFAULTS: Record<
     lateCommitMs: 800,
     pauseMs: 100,
   },
-  // Two replica processes on Redis, clocks skewed and stepped; the gateway does not dedupe.
+  // Two replica processes on one Redis or PostgreSQL database, clocks skewed and stepped; the
+  // gateway does not dedupe.
   'skewed-replicas': {
     payouts: 600,
     timeoutMs: 300,
@@ -81,9 +82,13 @@ export const SOAK_USAGE = `Usage: npm run soak -- [options]   (each option also 
                                default: the sandbox dedupes mchOrderNo (as Cashy does); no-dedupe: it does
                                not, and some creates commit lateCommitMs after the client gave up
                                ('late-commit' and 'notify-before-answer' join the random faults);
-                               skewed-replicas: two replica processes on Redis, one clock 3 min
-                               ahead, both stepped by 5 min, no dedupe, 30% webhooks lost (redis only)
-  --store memory|redis         PayoutStore (default memory; redis when --redis is given)
+                               skewed-replicas: two replica processes on one Redis or PostgreSQL
+                               database, one clock 3 min ahead, both stepped by 5 min, no dedupe,
+                               30% webhooks lost (redis or postgres)
+  --store memory|redis|postgres
+                               PayoutStore (default memory; redis when --redis is given, and in
+                               skewed-replicas mode); postgres starts a throwaway PostgreSQL cluster
+                               (initdb, pg_ctl) on a free port and removes it at the end
   --redis redis://host:port    a Redis to use; with --store redis and no --redis, a throwaway
                                redis-server is started on a free port and stopped at the end
   --payouts N                  payouts to send (default 2000; 1000 in no-dedupe mode)
@@ -173,15 +178,15 @@ export function parseSoakOptions(
   const defaults = MODE_DEFAULTS[mode];
   const redisUrl = raw('redis') || undefined;
   const storeText = raw('store') || (redisUrl || mode === 'skewed-replicas' ? 'redis' : 'memory');
-  if (storeText !== 'memory' && storeText !== 'redis')
-    throw new SoakUsageError(`--store must be memory or redis (got "${storeText}")`);
+  if (storeText !== 'memory' && storeText !== 'redis' && storeText !== 'postgres')
+    throw new SoakUsageError(`--store must be memory, redis or postgres (got "${storeText}")`);
   const store: SoakStoreKind = storeText;
   if (store === 'memory' && mode === 'skewed-replicas')
     throw new SoakUsageError(
-      '--mode skewed-replicas shares one Redis between replicas: --store redis',
+      '--mode skewed-replicas shares one store between replicas: --store redis or postgres',
     );
-  if (store === 'memory' && redisUrl)
-    throw new SoakUsageError('--redis is given but --store is memory; drop one of them');
+  if (store !== 'redis' && redisUrl)
+    throw new SoakUsageError(`--redis is given but --store is ${store}; drop one of them`);
   if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
     throw new SoakUsageError(`--redis must be a redis:// or rediss:// URL (got "${redisUrl}")`);
 

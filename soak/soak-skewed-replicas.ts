@@ -1,7 +1,8 @@
 /**
  * `npm run soak -- --mode=skewed-replicas`: two replicas of a host, each in its own process, on one
- * Redis, both sweeping. Replica B's wall clock runs 3 minutes ahead of A's, and both clocks are
- * stepped by 5 minutes back and forth during the run (an NTP correction, a VM resumed). The gateway
+ * Redis (or, with `--store postgres`, one PostgreSQL database), both sweeping. Replica B's wall
+ * clock runs 3 minutes ahead of A's, and both clocks are stepped by 5 minutes back and forth during
+ * the run (an NTP correction, a VM resumed). The gateway
  * does not dedupe `mchOrderNo` and often commits a create after the client gave up; 30% of orders'
  * webhooks are lost, so the sweeps find their outcomes. The host creates each payout on one replica,
  * sends it again after a definite rejection, and sends it again from its `payout.not_created`
@@ -14,8 +15,8 @@ import {
   samplePayout,
   SANDBOX_DEFAULT_RANDOM_FAULT_MODES,
 } from 'nestjs-cashy-payout/testing';
-import { RedisServer } from '../test/support/redis-server';
 import { ReplicaProcess, type ReplicaEvent, type ReplicaWallClock } from './replica.process';
+import { startReplicaStore } from './replica.store';
 import {
   droppingProxy,
   expectedOutcome,
@@ -49,12 +50,15 @@ export async function runSkewedReplicas(
   const startedAt = Date.now();
   const failures: string[] = [];
 
-  let redisUrl = options.redisUrl;
-  if (!redisUrl) {
-    const server = await RedisServer.start();
-    resources.add(`redis-server (pid ${server.pid ?? '?'})`, () => server.dispose());
-    redisUrl = server.url;
-  }
+  if (options.store === 'memory')
+    throw new Error('skewed-replicas needs a store the replicas share (redis or postgres)');
+  const store = await startReplicaStore(
+    options.store,
+    `soak_skewed_${options.seed}_${startedAt}`,
+    resources,
+    options.redisUrl,
+  );
+  const storeName = options.store === 'postgres' ? 'one PostgreSQL database' : 'one Redis';
   const sandbox = new CashySandbox({
     ...SOAK_SWEPT_SANDBOX,
     dedupeMchOrderNo: false,
@@ -132,8 +136,7 @@ export async function runSkewedReplicas(
       name,
       {
         port,
-        redisUrl,
-        keyPrefix: `soak-skewed-${options.seed}-${startedAt}:`,
+        store,
         module: {
           ...sandbox.moduleOptions({ notifyUrl: `http://127.0.0.1:${proxy.port}/payout/webhook` }),
           timeoutMs: options.timeoutMs,
@@ -210,7 +213,7 @@ export async function runSkewedReplicas(
     [
       'mode',
       'skewed-replicas',
-      "two replica processes on one Redis, both sweeping; gateway does NOT dedupe mchOrderNo; 30% of orders' webhooks lost",
+      `two replica processes on ${storeName}, both sweeping; gateway does NOT dedupe mchOrderNo; 30% of orders' webhooks lost`,
     ],
     ['replica A wall clock', describeClock(CLOCKS.A), ''],
     ['replica B wall clock', describeClock(CLOCKS.B), ''],
@@ -253,7 +256,7 @@ export async function runSkewedReplicas(
   for (const [label, value, note] of rows)
     console.log(`${label.padEnd(66)} ${String(value).padStart(18)}  ${note}`);
   for (const failure of failures.slice(0, 10)) console.error(`FAIL: ${failure}`);
-  recordSoakRun('skewed-replicas-redis', {
+  recordSoakRun(`skewed-replicas-${options.store}`, {
     passed: failures.length === 0,
     rows,
     summary: { ...counts, notCreated, outcomes, maxOrders, anomalies, failures: failures.length },

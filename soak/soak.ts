@@ -13,11 +13,12 @@
  *   (`notify-before-answer`), besides the six failures. Only the module's re-send window
  *   (`resendWindowMs` > `lateCommitMs` > `timeoutMs`) keeps a payout from being paid twice.
  *
- *   npm run soak -- [--mode default|no-dedupe] [--store memory|redis] [--redis redis://127.0.0.1:6379]
+ *   npm run soak -- [--mode default|no-dedupe] [--store memory|redis|postgres] [--redis redis://127.0.0.1:6379]
  *                   [--payouts N] [--fault-rate 0.2] [--seed 42] [--concurrency 25] [--deadline-min 8] …
  *
- * `--store redis` without `--redis` starts a throwaway `redis-server`. Everything the run opens (the
- * Nest app, the sandbox, the Redis client, the redis-server) is closed whatever happens, and a hard
+ * `--store redis` without `--redis` starts a throwaway `redis-server`, `--store postgres` a throwaway
+ * PostgreSQL cluster. Everything the run opens (the Nest app, the sandbox, the Redis client, the
+ * store's pool, the servers) is closed whatever happens, and a hard
  * deadline ends a run that takes too long (`--help` lists every option).
  */
 import 'reflect-metadata';
@@ -47,6 +48,7 @@ import {
   reconcileUntilFinal,
   type SoakFailure,
 } from './soak-payer';
+import { PostgresServer } from '../test/support/postgres-server';
 import { RedisServer } from '../test/support/redis-server';
 import { closeThenExit, SoakResources, withTimeout } from './soak-resources';
 import { recordSoakRun } from './soak-report';
@@ -122,6 +124,7 @@ async function openStore(
   resources: SoakResources,
 ): Promise<{ store?: PayoutStore; label: string }> {
   if (options.store === 'memory') return { label: 'MemoryPayoutStore' };
+  if (options.store === 'postgres') return openPostgresStore(resources);
   let url = options.redisUrl;
   if (!url) {
     status.phase = 'starting redis-server';
@@ -159,6 +162,21 @@ async function openStore(
     store: new RedisPayoutStore({ client, keyPrefix }),
     label: `RedisPayoutStore (${options.redisUrl ? url : 'own redis-server'})`,
   };
+}
+
+/** A `PostgresPayoutStore` on a throwaway cluster, with a pool of its own, migrated. */
+async function openPostgresStore(
+  resources: SoakResources,
+): Promise<{ store: PayoutStore; label: string }> {
+  status.phase = 'starting PostgreSQL';
+  const server = await PostgresServer.start();
+  resources.add(`PostgreSQL :${server.port} (pid ${server.pid ?? '?'})`, () => server.dispose());
+  // Loaded only when asked for, as a host without PostgreSQL would.
+  const { PostgresPayoutStore } = await import('nestjs-cashy-payout/postgres');
+  const store = new PostgresPayoutStore({ connection: server.config() });
+  resources.add('PostgresPayoutStore', () => store.close());
+  await withTimeout(store.migrate(), 15_000, 'migrating the PostgreSQL store');
+  return { store, label: 'PostgresPayoutStore (own PostgreSQL cluster)' };
 }
 
 function sandboxOptions(options: SoakOptions): CashySandboxOptions {

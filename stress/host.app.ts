@@ -5,6 +5,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { MemoryPayoutStore, PayoutModule, type PayoutStore } from 'nestjs-cashy-payout';
+import { PostgresPayoutStore, type PostgresPayoutStoreOptions } from 'nestjs-cashy-payout/postgres';
 import { RedisPayoutStore } from 'nestjs-cashy-payout/redis';
 import { applyServerTimeouts, WEBHOOK_SERVER_TIMEOUTS } from '../sample/sample-app';
 import type { CapturingLogger } from './capturing.logger';
@@ -15,7 +16,7 @@ import { withTimeout } from './stress.resources';
 /** The two HTTP adapters every case runs on. */
 export const ADAPTERS = ['express', 'fastify'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
-export type StoreName = 'memory' | 'redis';
+export type StoreName = 'memory' | 'redis' | 'postgres';
 
 /** The largest notification the module accepts (the guard's `MAX_NOTIFICATION_BYTES`, 64 KiB). */
 export const NOTIFICATION_LIMIT_BYTES = 64 * 1024;
@@ -65,7 +66,9 @@ export interface StressHost {
   /** `http://127.0.0.1:<port>/payout/webhook`. */
   webhookUrl: URL;
   listener: CountingListener;
-  /** Closes the app, then its Redis client. Idempotent. */
+  /** The module's store, for a case that reads what it wrote. */
+  payoutStore: PayoutStore;
+  /** Closes the app, then its Redis client or PostgreSQL store. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -78,6 +81,8 @@ export interface StressHostOptions {
   redisUrl?: string;
   /** `RedisPayoutStore`'s keyPrefix, so hosts sharing one Redis never see each other's orders. */
   keyPrefix?: string;
+  /** `PostgresPayoutStore`'s options (the `postgres` store); the host runs `migrate()` first. */
+  postgres?: Omit<PostgresPayoutStoreOptions, 'clock'>;
 }
 
 /**
@@ -87,8 +92,19 @@ export interface StressHostOptions {
  */
 export async function startStressHost(options: StressHostOptions): Promise<StressHost> {
   let client: Redis | undefined;
+  let postgres: PostgresPayoutStore | undefined;
   let store: PayoutStore;
-  if (options.store === 'redis') {
+  if (options.store === 'postgres') {
+    if (!options.postgres) throw new Error('the postgres store needs its options');
+    postgres = new PostgresPayoutStore(options.postgres);
+    try {
+      await withTimeout(postgres.migrate(), 15_000, 'migrating the PostgreSQL store');
+    } catch (error) {
+      await postgres.close();
+      throw error;
+    }
+    store = postgres;
+  } else if (options.store === 'redis') {
     if (!options.redisUrl) throw new Error('the redis store needs a redisUrl');
     client = new Redis(options.redisUrl, FAIL_FAST);
     // Failed commands carry the error to the store (503); the client's own events say nothing new.
@@ -137,6 +153,7 @@ export async function startStressHost(options: StressHostOptions): Promise<Stres
   } catch (error) {
     await app?.close().catch(() => undefined);
     client?.disconnect();
+    await postgres?.close();
     throw error;
   }
   const { port } = app.getHttpServer().address() as { port: number };
@@ -148,12 +165,14 @@ export async function startStressHost(options: StressHostOptions): Promise<Stres
     store: options.store,
     webhookUrl: new URL(`http://127.0.0.1:${port}/payout/webhook`),
     listener: app.get(CountingListener),
+    payoutStore: store,
     close: () =>
       (closing ??= (async () => {
         try {
           await running.close();
         } finally {
           client?.disconnect();
+          await postgres?.close();
         }
       })()),
   };

@@ -1,14 +1,15 @@
 /**
  * `npm run stress`: the stress suite the project keeps (issue 16). Real Nest hosts (Express and
- * Fastify, `rawBody: true`) with `MemoryPayoutStore` and `RedisPayoutStore` (on redis-servers this
- * run starts on free loopback ports) take signed notifications and hostile traffic; every case is a
+ * Fastify, `rawBody: true`) with `MemoryPayoutStore`, `RedisPayoutStore` and `PostgresPayoutStore`
+ * (on redis-servers and throwaway PostgreSQL clusters this run starts on free loopback ports) take
+ * signed notifications and hostile traffic; every case is a
  * row with its figures and a verdict. Prints a markdown table, writes `stress/results.json` and
  * `docs/stress.md`, and exits 0 when every row passed, 1 when one failed (an outcome emitted twice or
  * never included), 2 when the run itself could not be carried out or hit its hard deadline.
  *
  *   npm run stress -- [--deadline-min 6] [--only load,duplicates,…]
  *
- * Everything it opens (apps, clients, agents, redis-servers) is closed in `finally` blocks, and the
+ * Everything it opens (apps, clients, agents, servers) is closed in `finally` blocks, and the
  * deadline and signals close whatever is still open before exiting.
  */
 import 'reflect-metadata';
@@ -31,6 +32,9 @@ import { loadCase } from './load.case';
 import { signedNotifications } from './notifications.fixture';
 import { redisKillCase, redisKillCaseName } from './redis-kill.case';
 import { redisOomCase } from './redis-oom.case';
+import { postgresPoolCase, POSTGRES_POOL_CASE } from './postgres-pool.case';
+import { postgresRestartCase, POSTGRES_RESTART_CASE } from './postgres-restart.case';
+import { PostgresServer } from '../test/support/postgres-server';
 import { RedisServer } from '../test/support/redis-server';
 import {
   failureList,
@@ -84,6 +88,23 @@ const SIZES = {
     listenerMs: 50,
     headroomBytes: 256 * 1024,
   },
+  postgresRestart: {
+    notifications: 3_000,
+    connections: 64,
+    ratePerSecond: 600,
+    listenerMs: 50,
+    downMs: 1_000,
+    statementTimeoutMs: 2_000,
+  },
+  postgresPool: {
+    notifications: 3_000,
+    connections: 64,
+    ratePerSecond: 600,
+    listenerMs: 50,
+    poolMax: 2,
+    holdMs: 2_000,
+    statementTimeoutMs: 500,
+  },
   skewedReplicas: {
     notifications: 600,
     copies: 4,
@@ -107,8 +128,11 @@ const NOTES = [
   '"events: N once, 0 double, 0 lost": for every notification of the case, the counting listener (`@OnPayoutSucceeded`/`@OnPayoutFailed`) recorded exactly one event, the expected one. A `SUCCESS` answer is also checked, the moment it arrives, to come after its event was recorded.',
   'Redis kill: the redis-server of that case runs with an append-only file and `appendfsync always` (in /dev/shm when there is one), so every write acknowledged before the SIGKILL survives it. A Redis without persistence forgets every processed notification on restart, and a re-sent one then emits again, as the README says; that is a deployment requirement, not something this case could pass.',
   'Redis OOM: `maxmemory-policy noeviction`, and a third of the way through `maxmemory` is set to the memory in use plus the headroom shown; two thirds through it is lifted (`maxmemory 0`). "OOM refusals" is Redis\'s own `errorstat_OOM` count.',
-  `Two replicas, clocks 2 min apart: each replica is its own process (\`soak/replica.child.ts\`) on one redis-server, with a listener that reports each event to the run and returns only once it is recorded. Replica B's wall clock and monotonic origin run ${SIZES.skewedReplicas.skewMs / 1000} s ahead of A's, more than \`claimTtlMs\`, and both wall clocks are stepped by as much back and forth during the storm; claims are judged on Redis's clock, so neither replica takes the other's live claim for an expired one.`,
-  'Re-sending: after the Redis cases every notification is sent again, and any answered 503 again every 250 ms, as Cashy retries; the events are counted after that.',
+  `PostgreSQL SIGKILL + restart: \`PostgresPayoutStore\` with a pool of its own (\`connection\`, \`statementTimeoutMs\` ${SIZES.postgresRestart.statementTimeoutMs}) on a throwaway cluster (\`test/support/postgres-server.ts\`: \`fsync=on\`, synchronous commit, data in /dev/shm when there is one). The postmaster and every backend are SIGKILLed at once (a crashed machine, no shutdown checkpoint) and the cluster is started again on the same directory, recovering from its WAL; the outage shown includes that recovery. "acknowledged outcomes in the table" is read with SQL before anything is re-sent: each order answered 200 must have a row whose \`status\` and \`processed\` hold its final status.`,
+  `PostgreSQL pool exhausted: the host gives the store its own \`pg.Pool\` (\`max: ${SIZES.postgresPool.poolMax}\`, \`statement_timeout\` ${SIZES.postgresPool.statementTimeoutMs} ms, the store's \`statementTimeoutMs\` the same) and, a third of the way through, takes all ${SIZES.postgresPool.poolMax} connections itself for ${SIZES.postgresPool.holdMs / 1000} s (queued behind the store's statements like any borrower). "deliveries made wholly while held" are the requests that started after both connections were taken and were answered before they were released: each must be a 503 (no statement can run), never a 200 or a 500.`,
+  `The load, duplicate-storm and slow-listener rows on \`postgres\` share one throwaway cluster, one table prefix per adapter, the store with a pool of its own and default options.`,
+  `Two replicas, clocks 2 min apart: each replica is its own process (\`soak/replica.child.ts\`) on one redis-server, or on one PostgreSQL database (each replica its own \`PostgresPayoutStore\` pool, both running \`migrate()\` at start), with a listener that reports each event to the run and returns only once it is recorded. Replica B's wall clock and monotonic origin run ${SIZES.skewedReplicas.skewMs / 1000} s ahead of A's, more than \`claimTtlMs\`, and both wall clocks are stepped by as much back and forth during the storm; claims are judged on the store's clock (Redis's, or the database server's), so neither replica takes the other's live claim for an expired one.`,
+  'Re-sending: after the Redis and PostgreSQL outage cases every notification is sent again, and any answered 503 again every 250 ms, as Cashy retries; the events are counted after that.',
   `Signature timing: wrong Signs whose first hex digit is right vs wrong, shuffled and sent one at a time on one keep-alive connection. PASS when |Δ| of the medians is at most the threshold: the 99.9th percentile of the same difference over 2,000 random relabellings of the measured times (what noise alone produces once in 1,000), and never below ${SIZES.timing.floorUs} µs (sub-microsecond differences are below what a round trip over a network can carry). An early exit costs nanoseconds per digit, far under this noise: the check catches a verification whose time depends grossly on the Sign (extra work after a matching digit), not a nanosecond leak: a 10 µs busy-wait injected after a matching first digit fails this row on both adapters, a 3 µs one does not; that the comparison never exits early is a property of its code (a constant-time comparison of the whole digest).`,
   `Slow clients: connections that trickle their headers or their body one byte a second, and idle keep-alive connections; each must be closed by the server within its timeout (headers ${WEBHOOK_SERVER_TIMEOUTS.headersTimeoutMs / 1000} s, request ${WEBHOOK_SERVER_TIMEOUTS.requestTimeoutMs / 1000} s, keep-alive ${WEBHOOK_SERVER_TIMEOUTS.keepAliveTimeoutMs / 1000} s) plus ${SIZES.slowClients.slackMs / 1000} s of slack (Node checks the first two every ${WEBHOOK_SERVER_TIMEOUTS.checkIntervalMs / 1000} s). The Express row runs against the sample app itself (\`startSampleApp\`).`,
   'Hostile bodies: the expected answer of each kind is the one the README and test/e2e/webhook-hostile.e2e.spec.ts define; "0 ERROR lines" counts lines at ERROR through the host\'s Nest logger (a custom `LoggerService`) and anything written to stderr.',
@@ -143,6 +167,12 @@ async function runCase(
   );
 }
 
+/** The servers the shared-store hosts use, started once per run. */
+interface SharedServers {
+  redisUrl?: string;
+  postgres?: PostgresServer;
+}
+
 /** The cases on one host (an adapter with a store). */
 async function hostCases(
   rows: CaseRow[],
@@ -150,7 +180,7 @@ async function hostCases(
   logger: CapturingLogger,
   adapter: AdapterName,
   store: StoreName,
-  redisUrl: string | undefined,
+  shared: SharedServers,
 ): Promise<void> {
   const wanted: CaseId[] =
     store === 'memory'
@@ -163,9 +193,12 @@ async function hostCases(
     const host = await startStressHost({
       adapter,
       store,
-      redisUrl,
+      redisUrl: shared.redisUrl,
       logger,
       keyPrefix: `cashy-stress-${adapter}:`,
+      ...(store === 'postgres'
+        ? { postgres: { connection: shared.postgres!.config(), tablePrefix: `stress_${adapter}_` } }
+        : {}),
     });
     scope.add(`${adapter} host (${store})`, () => host.close());
     if (options.only.has('load'))
@@ -250,19 +283,23 @@ async function run(options: StressOptions): Promise<StressResults> {
   const rows: CaseRow[] = [];
   const root = new StressResources('run');
   try {
-    const needsSharedRedis = ['load', 'duplicates', 'slow-listener'].some((id) =>
+    const needsSharedServers = ['load', 'duplicates', 'slow-listener'].some((id) =>
       options.only.has(id as CaseId),
     );
-    let redisUrl: string | undefined;
-    if (needsSharedRedis) {
+    const shared: SharedServers = {};
+    if (needsSharedServers) {
       status.phase = 'starting redis-server';
       const redis = await RedisServer.start();
       root.add(`redis-server :${redis.port}`, () => redis.dispose());
-      redisUrl = redis.url;
+      shared.redisUrl = redis.url;
+      status.phase = 'starting PostgreSQL';
+      const postgres = await PostgresServer.start();
+      root.add(`postgres :${postgres.port}`, () => postgres.dispose());
+      shared.postgres = postgres;
     }
     for (const adapter of ADAPTERS) {
-      for (const store of ['memory', 'redis'] as const)
-        await hostCases(rows, options, logger, adapter, store, redisUrl);
+      for (const store of ['memory', 'redis', 'postgres'] as const)
+        await hostCases(rows, options, logger, adapter, store, shared);
     }
     for (const adapter of ADAPTERS) {
       if (options.only.has('redis-kill'))
@@ -280,11 +317,24 @@ async function run(options: StressOptions): Promise<StressResults> {
         await runCase(rows, 'Redis OOM (noeviction) mid-load', adapter, 'redis', () =>
           redisOomCase(adapter, logger, SIZES.redisOom),
         );
+      if (options.only.has('postgres-restart'))
+        await runCase(rows, POSTGRES_RESTART_CASE, adapter, 'postgres', () =>
+          postgresRestartCase(adapter, logger, SIZES.postgresRestart),
+        );
+      if (options.only.has('postgres-pool'))
+        await runCase(
+          rows,
+          POSTGRES_POOL_CASE,
+          adapter,
+          `postgres (pool max ${SIZES.postgresPool.poolMax})`,
+          () => postgresPoolCase(adapter, logger, SIZES.postgresPool),
+        );
     }
     if (options.only.has('skewed-replicas'))
-      await runCase(rows, 'two replicas, clocks 2 min apart', 'express + fastify', 'redis', () =>
-        skewedReplicasCase(SIZES.skewedReplicas),
-      );
+      for (const store of ['redis', 'postgres'] as const)
+        await runCase(rows, 'two replicas, clocks 2 min apart', 'express + fastify', store, () =>
+          skewedReplicasCase(SIZES.skewedReplicas, store),
+        );
     if (options.only.has('slow-clients')) await slowClientCases(rows, logger);
   } catch (error) {
     runErrors.push(error instanceof Error ? (error.stack ?? error.message) : String(error));

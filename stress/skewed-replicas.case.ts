@@ -1,6 +1,6 @@
 import { freePort } from 'nestjs-cashy-payout/testing';
 import { ReplicaProcess, type ReplicaWallClock } from '../soak/replica.process';
-import { RedisServer } from '../test/support/redis-server';
+import { type ReplicaStoreKind, startReplicaStore } from '../soak/replica.store';
 import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
 import {
   deliverTracked,
@@ -42,13 +42,17 @@ class RecordedEvents {
 }
 
 /**
- * Two replicas in their own processes on one Redis, replica A on Express and B on Fastify, B's
+ * Two replicas in their own processes on one Redis (or one PostgreSQL database), replica A on
+ * Express and B on Fastify, B's
  * clock `skewMs` ahead of A's (more than `claimTtlMs`) and both clocks stepped by `skewMs` back and
  * forth during the storm. Every notification is sent `copies` times at once, half to each replica,
  * with a slow listener: one event each, no `SUCCESS` before its event was recorded.
  */
-export async function skewedReplicasCase(options: SkewedReplicasOptions): Promise<CaseRow> {
-  const checks = new CaseChecks('two replicas, clocks 2 min apart', 'express + fastify', 'redis');
+export async function skewedReplicasCase(
+  options: SkewedReplicasOptions,
+  storeKind: ReplicaStoreKind,
+): Promise<CaseRow> {
+  const checks = new CaseChecks('two replicas, clocks 2 min apart', 'express + fastify', storeKind);
   const resources = new StressResources('skewed replicas');
   const recorded = new RecordedEvents();
   const clocks: Record<'A' | 'B', ReplicaWallClock> = {
@@ -56,8 +60,7 @@ export async function skewedReplicasCase(options: SkewedReplicasOptions): Promis
     B: { skewMs: options.skewMs, stepMs: options.skewMs, stepEveryMs: 1_000 },
   };
   try {
-    const server = await RedisServer.start();
-    resources.add(`redis-server :${server.port}`, () => server.dispose());
+    const store = await startReplicaStore(storeKind, 'cashy_stress_skew', resources);
     const targets: WebhookTarget[] = [];
     for (const [name, adapter] of [
       ['A', 'express'],
@@ -67,8 +70,7 @@ export async function skewedReplicasCase(options: SkewedReplicasOptions): Promis
         name,
         {
           port: await freePort(),
-          redisUrl: server.url,
-          keyPrefix: 'cashy-stress-skew:',
+          store,
           adapter,
           listenerMs: options.listenerMs,
           module: {

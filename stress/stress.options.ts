@@ -7,6 +7,8 @@ export const CASE_IDS = [
   'timing',
   'redis-kill',
   'redis-oom',
+  'postgres-restart',
+  'postgres-pool',
   'skewed-replicas',
   'slow-clients',
 ] as const;

@@ -4,7 +4,7 @@ import { waitFor } from '../../lib/testing';
 import { startHostApp } from '../support/host-app';
 import { deliver, notification } from '../support/notifications';
 import { penPayout } from '../support/payouts';
-import { describeWithPostgres, PostgresServer } from '../support/postgres-server';
+import { describeWithPostgres, PostgresServer } from './postgres-server';
 import { compileScriptedPayoutModule } from '../support/scripted-payout-module';
 import { ScriptedGateway } from '../support/scripted-gateway';
 import { postgresPayoutModule } from './postgres-host';

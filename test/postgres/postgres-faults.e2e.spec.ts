@@ -7,7 +7,7 @@ import { CashySandbox, waitFor } from '../../lib/testing';
 import { ADAPTERS, startHostApp } from '../support/host-app';
 import { deliver, notification } from '../support/notifications';
 import { penPayout } from '../support/payouts';
-import { describeWithPostgres, PostgresServer } from '../support/postgres-server';
+import { describeWithPostgres, PostgresServer } from './postgres-server';
 import { compileScriptedPayoutModule } from '../support/scripted-payout-module';
 import { ScriptedGateway } from '../support/scripted-gateway';
 import { PG_POOL, postgresPayoutModule, TEST_STATEMENT_TIMEOUT_MS } from './postgres-host';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Pool } from 'pg';
 import { PostgresPayoutStore } from '../../lib/postgres';
 import { postgresPayoutStatements } from '../../lib/postgres/postgres-payout.statements';
-import { describeWithPostgres, PostgresServer } from '../support/postgres-server';
+import { describeWithPostgres, PostgresServer } from './postgres-server';
 
 const ROWS = 20_000;
 const DOC = join(__dirname, '..', '..', 'docs', 'postgres-store.md');

@@ -3,7 +3,7 @@ import { PayoutModule } from '../../lib';
 import { PostgresPayoutStore } from '../../lib/postgres';
 import { startHostApp } from '../support/host-app';
 import { deliver, MXN_ACCOUNT, notification, PEN_ACCOUNT } from '../support/notifications';
-import { describeWithPostgres, PostgresServer } from '../support/postgres-server';
+import { describeWithPostgres, PostgresServer } from './postgres-server';
 
 /** A pg pool that counts the statements sent through it (each one round trip). */
 class CountingPool extends Pool {

@@ -3,7 +3,7 @@ import { PAYOUT_STORE } from '../../lib';
 import { PostgresPayoutStore } from '../../lib/postgres';
 import { waitFor } from '../../lib/testing';
 import { type RunningSample, startSampleApp } from '../../sample/sample-app';
-import { describeWithPostgres, PostgresServer } from '../support/postgres-server';
+import { describeWithPostgres, PostgresServer } from './postgres-server';
 
 /** The sample as a new user runs it against PostgreSQL: `PAYOUT_STORE_URL=postgres://…`. */
 describeWithPostgres('sample app with PAYOUT_STORE_URL=postgres://…', () => {

@@ -6,7 +6,7 @@ import {
   type PostgresPayoutStoreOptions,
   postgresPayoutMigrations,
 } from '../../lib/postgres';
-import { describeWithPostgres, PostgresServer } from '../support/postgres-server';
+import { describeWithPostgres, PostgresServer } from './postgres-server';
 import { describeStoreContract } from '../support/store.contract';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -16,7 +16,8 @@ import { Pool, type PoolConfig } from 'pg';
 import { freePort } from '../../lib/testing';
 
 const run = promisify(execFile);
-const INSTALL = 'apt-get update && apt-get install -y postgresql';
+/** The command that installs PostgreSQL's server on Debian. */
+export const POSTGRES_INSTALL = 'apt-get update && apt-get install -y postgresql';
 
 /**
  * The directory of `initdb` and `pg_ctl`: Debian's newest `/usr/lib/postgresql/<version>/bin`
@@ -99,7 +100,7 @@ export class PostgresServer {
   /** Creates a cluster (`initdb`) and starts it (10 s at most). */
   static async start(): Promise<PostgresServer> {
     const bin = postgresBinDir();
-    if (!bin) throw new Error(`PostgreSQL is not installed: ${INSTALL}`);
+    if (!bin) throw new Error(`PostgreSQL is not installed: ${POSTGRES_INSTALL}`);
     const dir = mkdtempSync(join(scratchRoot(), 'cashy-pg-'));
     const server = new PostgresServer(await freePort(), dir, bin);
     try {
@@ -249,29 +250,8 @@ function postgresUser(): { uid: number; gid: number } {
   const found = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   const group = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
   if (found.status !== 0 || group.status !== 0)
-    throw new Error(`there is no postgres user to run PostgreSQL as (root cannot): ${INSTALL}`);
+    throw new Error(
+      `there is no postgres user to run PostgreSQL as (root cannot): ${POSTGRES_INSTALL}`,
+    );
   return { uid: Number(found.stdout), gid: Number(group.stdout) };
-}
-
-/**
- * `describe` when PostgreSQL is installed. Without it: on CI (`CI` set) the suite fails loudly,
- * elsewhere it is skipped with a warning saying how to install it.
- */
-export function describeWithPostgres(name: string, body: () => void): void {
-  if (postgresBinDir()) return describe(name, body);
-  if (process.env.CI) {
-    describe(name, () => {
-      it('needs PostgreSQL', () => {
-        throw new Error(
-          `PostgreSQL is not installed; the PostgreSQL suites need it on CI: ${INSTALL}`,
-        );
-      });
-    });
-    return;
-  }
-  // Straight to stderr: Jest drops console output of a file whose tests are all skipped.
-  process.stderr.write(
-    `\nSkipping "${name}": PostgreSQL is not installed. Install it to run the PostgreSQL suites: ${INSTALL}\n`,
-  );
-  describe.skip(name, body);
 }
