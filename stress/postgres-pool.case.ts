@@ -1,12 +1,12 @@
 import type { PoolClient } from 'pg';
 import { PostgresServer } from '../test/support/postgres-server';
-import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
+import { CaseChecks, type CaseRow, fmt } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
-import { deliverTracked, expectStatuses, resendUntilAcknowledged } from './delivery.util';
+import { deliverThroughOutage, expectOnceAfterResending } from './outage.util';
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { signedNotifications } from './notifications.fixture';
-import { StressResources, sleep, withTimeout } from './stress.resources';
+import { StressResources, sleep } from './stress.resources';
 
 /** Options of the exhausted-pool case. */
 export interface PostgresPoolOptions {
@@ -71,18 +71,18 @@ export async function postgresPoolCase(
     );
     /** When each answer's request started and ended, to judge those that ran wholly inside the hold. */
     const spans: { start: number; end: number; status: number }[] = [];
-    let hold: Promise<void> | undefined;
     let heldAt = 0;
     let releasedAt = 0;
-    const load = await deliverTracked(host, agent, notifications, {
-      concurrency: options.connections,
-      ratePerSecond: options.ratePerSecond,
-      onAnswer: (answer, answered) => {
-        const end = Date.now();
-        spans.push({ start: end - answer.ms, end, status: answer.status });
-        if (hold || answered < options.notifications / 3) return;
-        hold = (async () => {
-          // Queued behind the store's statements, like any other borrower: held once both are ours.
+    const load = await deliverThroughOutage(
+      checks,
+      host,
+      agent,
+      notifications,
+      options,
+      {
+        what: 'the pool was taken',
+        // Queued behind the store's statements, like any other borrower: held once all are ours.
+        run: async () => {
           const held: PoolClient[] = await Promise.all(
             Array.from({ length: options.poolMax }, () => pool.connect()),
           );
@@ -90,15 +90,14 @@ export async function postgresPoolCase(
           await sleep(options.holdMs);
           releasedAt = Date.now();
           for (const client of held) client.release();
-        })();
+        },
+        timeoutMs: 30_000,
       },
-    });
-    await withTimeout(
-      hold ?? Promise.reject(new Error('the load ended before the pool was taken')),
-      30_000,
-      'holding the pool',
+      (answer) => {
+        const end = Date.now();
+        spans.push({ start: end - answer.ms, end, status: answer.status });
+      },
     );
-    expectStatuses(checks, load.answers, [200, 503], 'under load');
     const inside = spans.filter((s) => s.start >= heldAt && s.end <= releasedAt);
     const insideOk = inside.filter((s) => s.status !== 503).length;
     checks.expect(
@@ -110,27 +109,15 @@ export async function postgresPoolCase(
       `${insideOk} of ${inside.length} deliveries made while the pool was held were not answered 503`,
     );
 
-    const resent = await resendUntilAcknowledged(
+    const { resent, tally } = await expectOnceAfterResending(
+      checks,
       host,
       agent,
       notifications,
+      notifications,
+      load,
       options.connections,
-      40_000,
-    );
-    checks.expect(
-      resent.unacknowledged.length === 0,
-      `${resent.unacknowledged.length} notification(s) still unacknowledged after re-sending for 40 s`,
-    );
-    const ackedWithoutEvent = [...load.ackedWithoutEvent, ...resent.ackedWithoutEvent];
-    checks.expect(
-      ackedWithoutEvent.length === 0,
-      `${ackedWithoutEvent.length} SUCCESS answer(s) before the event was recorded (${ackedWithoutEvent.slice(0, 3).join(', ')})`,
-    );
-    const tally = tallyEvents(host.listener, notifications);
-    expectOneEventEach(checks, tally, notifications.length);
-    checks.expect(
-      neverRecorded() === 0,
-      `${neverRecorded()} outcome(s) the module says it never recorded (a duplicate may emit them again)`,
+      neverRecorded,
     );
 
     const statuses = statusTally(load.answers);

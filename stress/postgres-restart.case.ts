@@ -1,13 +1,13 @@
 import type { PostgresPayoutStore } from 'nestjs-cashy-payout/postgres';
 import { Pool } from 'pg';
 import { PostgresServer } from '../test/support/postgres-server';
-import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
+import { CaseChecks, type CaseRow, fmt } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
-import { deliverTracked, expectStatuses, resendUntilAcknowledged } from './delivery.util';
+import { deliverThroughOutage, expectOnceAfterResending } from './outage.util';
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { type SignedNotification, signedNotifications } from './notifications.fixture';
-import { StressResources, sleep, withTimeout } from './stress.resources';
+import { StressResources, sleep } from './stress.resources';
 
 /** Options of the PostgreSQL kill-and-restart case. */
 export interface PostgresRestartOptions {
@@ -67,33 +67,23 @@ export async function postgresRestartCase(
       `PR${adapter[0]}`.toUpperCase(),
       options.notifications,
     );
-    let outage: Promise<void> | undefined;
     let killedAt = 0;
     let restartedAt = 0;
-    const load = await deliverTracked(host, agent, notifications, {
-      concurrency: options.connections,
-      ratePerSecond: options.ratePerSecond,
-      onAnswer: (_answer, answered) => {
-        if (outage || answered < options.notifications / 3) return;
-        outage = (async () => {
-          killedAt = Date.now();
-          await server.kill();
-          await sleep(options.downMs);
-          await server.restart();
-          restartedAt = Date.now();
-        })();
+    const load = await deliverThroughOutage(checks, host, agent, notifications, options, {
+      what: 'PostgreSQL was killed',
+      run: async () => {
+        killedAt = Date.now();
+        await server.kill();
+        await sleep(options.downMs);
+        await server.restart();
+        restartedAt = Date.now();
       },
+      timeoutMs: 30_000,
     });
-    await withTimeout(
-      outage ?? Promise.reject(new Error('the load ended before PostgreSQL was killed')),
-      30_000,
-      'the PostgreSQL outage',
-    );
     checks.expect(
       load.answers.some((a) => a.status === 503),
       'no 503 during the outage: PostgreSQL was not killed while under load',
     );
-    expectStatuses(checks, load.answers, [200, 503], 'under load');
     const okInSecondHalf = load.answers.filter(
       (a, i) => a.status === 200 && i > options.notifications / 2,
     ).length;
@@ -115,27 +105,15 @@ export async function postgresRestartCase(
 
     // Cashy re-sends what was not acknowledged; everything goes again, so the acknowledged ones
     // prove to be duplicates.
-    const resent = await resendUntilAcknowledged(
+    const { resent, ackedWithoutEvent, tally } = await expectOnceAfterResending(
+      checks,
       host,
       agent,
       notifications,
+      notifications,
+      load,
       options.connections,
-      40_000,
-    );
-    checks.expect(
-      resent.unacknowledged.length === 0,
-      `${resent.unacknowledged.length} notification(s) still unacknowledged after re-sending for 40 s`,
-    );
-    const ackedWithoutEvent = [...load.ackedWithoutEvent, ...resent.ackedWithoutEvent];
-    checks.expect(
-      ackedWithoutEvent.length === 0,
-      `${ackedWithoutEvent.length} SUCCESS answer(s) before the event was recorded (${ackedWithoutEvent.slice(0, 3).join(', ')})`,
-    );
-    const tally = tallyEvents(host.listener, notifications);
-    expectOneEventEach(checks, tally, notifications.length);
-    checks.expect(
-      neverRecorded() === 0,
-      `${neverRecorded()} outcome(s) the module says it never recorded (a duplicate may emit them again)`,
+      neverRecorded,
     );
 
     const statuses = statusTally(load.answers);

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
-import { CaseChecks, type CaseRow, expectOneEventEach, fmt, tallyEvents } from './case.result';
+import { CaseChecks, type CaseRow, fmt } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
-import { deliverTracked, expectStatuses, resendUntilAcknowledged } from './delivery.util';
+import { deliverThroughOutage, expectOnceAfterResending } from './outage.util';
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { signedNotifications } from './notifications.fixture';
 import { RedisServer } from '../test/support/redis-server';
-import { StressResources, sleep, withTimeout } from './stress.resources';
+import { StressResources, sleep } from './stress.resources';
 
 /** Options of the Redis kill-and-restart case. */
 export interface RedisKillOptions {
@@ -68,33 +68,23 @@ export async function redisKillCase(
       `K${adapter[0]}`.toUpperCase(),
       options.notifications,
     );
-    let outage: Promise<void> | undefined;
     let killedAt = 0;
     let restartedAt = 0;
-    const load = await deliverTracked(host, agent, notifications, {
-      concurrency: options.connections,
-      ratePerSecond: options.ratePerSecond,
-      onAnswer: (_answer, answered) => {
-        if (outage || answered < options.notifications / 3) return;
-        outage = (async () => {
-          killedAt = Date.now();
-          await server.stop();
-          await sleep(options.downMs);
-          await server.restart();
-          restartedAt = Date.now();
-        })();
+    const load = await deliverThroughOutage(checks, host, agent, notifications, options, {
+      what: 'Redis was killed',
+      run: async () => {
+        killedAt = Date.now();
+        await server.stop();
+        await sleep(options.downMs);
+        await server.restart();
+        restartedAt = Date.now();
       },
+      timeoutMs: 15_000,
     });
-    await withTimeout(
-      outage ?? Promise.reject(new Error('the load ended before Redis was killed')),
-      15_000,
-      'the Redis outage',
-    );
     checks.expect(
       load.answers.some((a) => a.status === 503),
       'no 503 during the outage: Redis was not killed while under load',
     );
-    expectStatuses(checks, load.answers, [200, 503], 'under load');
     const okInSecondHalf = load.answers.filter(
       (a, i) => a.status === 200 && i > options.notifications / 2,
     ).length;
@@ -113,22 +103,15 @@ export async function redisKillCase(
     const again = empty
       ? notifications.filter((_, i) => load.answers[i]?.status !== 200)
       : notifications;
-    const resent = await resendUntilAcknowledged(host, agent, again, options.connections, 40_000);
-    checks.expect(
-      resent.unacknowledged.length === 0,
-      `${resent.unacknowledged.length} notification(s) still unacknowledged after re-sending for 40 s`,
-    );
-    const ackedWithoutEvent = [...load.ackedWithoutEvent, ...resent.ackedWithoutEvent];
-    checks.expect(
-      ackedWithoutEvent.length === 0,
-      `${ackedWithoutEvent.length} SUCCESS answer(s) before the event was recorded (${ackedWithoutEvent.slice(0, 3).join(', ')})`,
-    );
-    const tally = tallyEvents(host.listener, notifications);
-    expectOneEventEach(checks, tally, notifications.length);
-
-    checks.expect(
-      neverRecorded() === 0,
-      `${neverRecorded()} outcome(s) the module says it never recorded (a duplicate may emit them again)`,
+    const { resent, ackedWithoutEvent, tally } = await expectOnceAfterResending(
+      checks,
+      host,
+      agent,
+      notifications,
+      again,
+      load,
+      options.connections,
+      neverRecorded,
     );
     const statuses = statusTally(load.answers);
     const downMs = restartedAt - killedAt;
