@@ -94,6 +94,10 @@ export const BENCH = {
     redisWebhookThroughputRatio: 0.85,
     /** Redis round trips per new notification on RedisPayoutStore (at most). */
     redisRoundTripsPerNotification: 2,
+    /** The webhook on PostgresPayoutStore over the signed route with one `INSERT … ON CONFLICT DO NOTHING`, req/s (at least). */
+    postgresWebhookThroughputRatio: 0.85,
+    /** PostgreSQL statements per new notification on PostgresPayoutStore (at most). */
+    postgresStatementsPerNotification: 2,
   },
 } as const;
 

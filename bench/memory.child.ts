@@ -76,7 +76,8 @@ async function main(): Promise<void> {
         // As the webhook hands it over: the parsed body and the MerchantId header.
         await Promise.all(
           Array.from({ length: batch }, () => {
-            const { body, headers } = signedNotification();
+            // Peruvian: a Mexican success is kept for its return watch whatever maxEntries (rule 10).
+            const { body, headers } = signedNotification(BENCH_ACCOUNTS[0]);
             return payouts
               .handleNotification(JSON.parse(body.toString('utf8')), headers.MerchantId)
               .then((result) => {

@@ -28,12 +28,13 @@ const RUN = Date.now().toString().slice(-9);
 let sequence = 0;
 
 /**
- * A fresh SUCCESS notification for a new order (alternating the PEN and MXN accounts), signed
- * like Cashy signs: `MD5(body + apiKey)` over the bytes returned in `body`.
+ * A fresh SUCCESS notification for a new order (from `account`, else alternating the PEN and MXN
+ * accounts), signed like Cashy signs: `MD5(body + apiKey)` over the bytes returned in `body`.
  */
-export function signedNotification(): SignedNotification {
+export function signedNotification(
+  account: (typeof BENCH_ACCOUNTS)[number] = BENCH_ACCOUNTS[sequence & 1],
+): SignedNotification {
   const n = ++sequence;
-  const account = BENCH_ACCOUNTS[n & 1];
   const pen = account.currencies[0] === 'PEN';
   const orderNo = `PAYOUT${RUN}${String(n).padStart(10, '0')}`;
   const text = buildNotification({
