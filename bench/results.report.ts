@@ -556,7 +556,7 @@ function postgresSection(doc: ResultsDocument): string[] {
     return [...all.slice(0, 4), ...postgres, ...all.slice(4)];
   };
   const out = [
-    '## Webhook on PostgresPayoutStore (reported, no target)',
+    '## Webhook on PostgresPayoutStore',
     '',
     `${doc.config.postgres.rounds} rounds per adapter, against the signed route of the same (PostgreSQL-backed) app. *Statements/req* ` +
       "counts the statements the app's pool clients ran per request (each a round trip on loopback), *PostgreSQL CPU µs/req* " +

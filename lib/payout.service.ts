@@ -188,7 +188,8 @@ export class PayoutService {
           continue;
         }
         // Rule 3 counts from when the lookup left: one sent inside the window proves nothing, however late its answer.
-        // On a fresh reading of the store's clock, a step since moves the window by its size.
+        // Once the window looks over, on a fresh reading of the store's clock (one more round trip,
+        // only then): a step since moves the window by its size.
         if (
           found.sentAt < progress.holdUntil ||
           found.sentAt <

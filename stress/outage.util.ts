@@ -6,6 +6,7 @@ import {
   expectStatuses,
   resendUntilAcknowledged,
 } from './delivery.util';
+import type { CapturingLogger } from './capturing.logger';
 import type { StressHost } from './host.app';
 import type { PostAnswer } from './http.client';
 import type { SignedNotification } from './notifications.fixture';
@@ -17,6 +18,18 @@ export interface OutageLoad {
   connections: number;
   /** Offered load, so that the load goes on after the store is back. */
   ratePerSecond: number;
+}
+
+/**
+ * Counters of the module's own account of outcomes whose listeners ran while the store was gone:
+ * not recorded at first, recorded after all, never recorded (before shutdown).
+ */
+export function watchRecording(logger: CapturingLogger) {
+  return {
+    unrecorded: logger.watch(/emitted but not recorded yet/),
+    recordedLater: logger.watch(/recorded after all/),
+    neverRecorded: logger.watch(/not recorded before shutdown/),
+  };
 }
 
 /** What happens to the store a third of the way through the load. */

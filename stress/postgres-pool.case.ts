@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import { PostgresServer } from '../test/support/postgres-server';
 import { CaseChecks, type CaseRow, fmt } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
-import { deliverThroughOutage, expectOnceAfterResending } from './outage.util';
+import { deliverThroughOutage, expectOnceAfterResending, watchRecording } from './outage.util';
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { signedNotifications } from './notifications.fixture';
@@ -63,8 +63,7 @@ export async function postgresPoolCase(
     const agent = keepAliveAgent(options.connections);
     resources.add('HTTP agent', async () => agent.destroy());
 
-    const unrecorded = logger.watch(/emitted but not recorded yet/);
-    const neverRecorded = logger.watch(/not recorded before shutdown/);
+    const { unrecorded, neverRecorded } = watchRecording(logger);
     const notifications = signedNotifications(
       `PP${adapter[0]}`.toUpperCase(),
       options.notifications,

@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { PostgresServer } from '../test/support/postgres-server';
 import { CaseChecks, type CaseRow, fmt } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
-import { deliverThroughOutage, expectOnceAfterResending } from './outage.util';
+import { deliverThroughOutage, expectOnceAfterResending, watchRecording } from './outage.util';
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { type SignedNotification, signedNotifications } from './notifications.fixture';
@@ -59,10 +59,7 @@ export async function postgresRestartCase(
     const agent = keepAliveAgent(options.connections);
     resources.add('HTTP agent', async () => agent.destroy());
 
-    // The module's own account of outcomes whose listeners ran while the database was gone.
-    const unrecorded = logger.watch(/emitted but not recorded yet/);
-    const recordedLater = logger.watch(/recorded after all/);
-    const neverRecorded = logger.watch(/not recorded before shutdown/);
+    const { unrecorded, recordedLater, neverRecorded } = watchRecording(logger);
     const notifications = signedNotifications(
       `PR${adapter[0]}`.toUpperCase(),
       options.notifications,

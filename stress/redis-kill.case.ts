@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { CaseChecks, type CaseRow, fmt } from './case.result';
 import type { CapturingLogger } from './capturing.logger';
-import { deliverThroughOutage, expectOnceAfterResending } from './outage.util';
+import { deliverThroughOutage, expectOnceAfterResending, watchRecording } from './outage.util';
 import { type AdapterName, startStressHost } from './host.app';
 import { keepAliveAgent, statusTally } from './http.client';
 import { signedNotifications } from './notifications.fixture';
@@ -60,10 +60,7 @@ export async function redisKillCase(
     const agent = keepAliveAgent(options.connections);
     resources.add('HTTP agent', async () => agent.destroy());
 
-    // The module's own account of outcomes whose listeners ran while Redis was gone.
-    const unrecorded = logger.watch(/emitted but not recorded yet/);
-    const recordedLater = logger.watch(/recorded after all/);
-    const neverRecorded = logger.watch(/not recorded before shutdown/);
+    const { unrecorded, recordedLater, neverRecorded } = watchRecording(logger);
     const notifications = signedNotifications(
       `K${adapter[0]}`.toUpperCase(),
       options.notifications,

@@ -24,11 +24,6 @@ export abstract class PayoutClock {
     return 0;
   }
 
-  /** Whether a step of the source is still counted (`stepMargin() > 0`). */
-  recentlyStepped(): boolean {
-    return this.stepMargin() > 0;
-  }
-
   /**
    * Reads the source again, right before a decision that takes as ended what someone may still
    * hold, so that a step this process has not read yet counts in `stepMargin`. Rejects with

@@ -35,6 +35,7 @@ import type {
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { changeByRevision, nextRevision } from '../store/compare-and-set';
+import { readReportContext } from '../store/report-context';
 import { PayoutAttemptLedger, storeCall } from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
 import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
@@ -143,7 +144,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     const giveUpAt = performance.now() + claimWaitMs;
     let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
-      const context = await this.readContext(report);
+      const context = await readReportContext(this.store, report.orderNo, report.mchOrderNo);
       const { record } = context;
       if (
         this.holding.has(report.orderNo) ||
@@ -298,22 +299,6 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         `order ${fields.orderNo}: a payout.anomaly listener failed (${(error as Error).message})`,
         (error as Error).stack,
       );
-    }
-  }
-
-  /** What a report is judged on, in one read when the store can (`getReportContext`). */
-  private async readContext(report: PayoutStatusReport): Promise<PayoutReportContext> {
-    try {
-      if (this.store.getReportContext)
-        return await this.store.getReportContext(report.orderNo, report.mchOrderNo);
-      const [record, attempt, sibling] = await Promise.all([
-        this.store.get(report.orderNo),
-        this.store.getAttempt(report.mchOrderNo),
-        this.store.findByMchOrderNo(report.mchOrderNo),
-      ]);
-      return { record, attempt, sibling };
-    } catch (error) {
-      throw new PayoutStoreError('get', error);
     }
   }
 

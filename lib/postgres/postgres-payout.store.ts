@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 // Types only: pg is loaded at runtime only when the store creates its own pool (`connection`).
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { type PayoutClock, SyncedPayoutClock } from '../clock/payout.clock';
+import { defaultsOf, OptionReader } from '../options/option.reader';
 import type {
   PayoutAttempt,
   PayoutOpenChange,
@@ -37,6 +38,16 @@ const PURGE_BATCHES = 10;
 const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 /** Largest timeout PostgreSQL and Node timers take (a signed 32-bit number of ms). */
 const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** The store's options: `[min, max, default]` for numbers, the default for names. */
+const POSTGRES_STORE_RULES = {
+  schema: 'public',
+  tablePrefix: 'cashy_payout_',
+  statementTimeoutMs: [1, MAX_TIMEOUT_MS, 5_000],
+  ttlMs: [1, Infinity, 48 * 60 * 60 * 1000],
+  purgeIntervalMs: [0, MAX_TIMEOUT_MS, 60_000],
+  purgeBatchSize: [1, 100_000, 1_000],
+} as const;
 
 interface RecordRow {
   record: string;
@@ -86,14 +97,7 @@ function connectionBroken(error: unknown): boolean {
  */
 export class PostgresPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
-  static readonly DEFAULTS = {
-    schema: 'public',
-    tablePrefix: 'cashy_payout_',
-    statementTimeoutMs: 5_000,
-    ttlMs: 48 * 60 * 60 * 1000,
-    purgeIntervalMs: 60_000,
-    purgeBatchSize: 1_000,
-  } as const;
+  static readonly DEFAULTS = defaultsOf(POSTGRES_STORE_RULES);
 
   /** The schema of the tables. */
   readonly schema: string;
@@ -123,24 +127,14 @@ export class PostgresPayoutStore implements PayoutStore {
   private closed = false;
 
   constructor(options: PostgresPayoutStoreOptions) {
-    const d = PostgresPayoutStore.DEFAULTS;
-    const schema = options?.schema ?? d.schema;
-    const tablePrefix = options?.tablePrefix ?? d.tablePrefix;
-    const statementTimeoutMs = options?.statementTimeoutMs ?? d.statementTimeoutMs;
-    const ttlMs = options?.ttlMs ?? d.ttlMs;
-    const purgeIntervalMs = options?.purgeIntervalMs ?? d.purgeIntervalMs;
-    const purgeBatchSize = options?.purgeBatchSize ?? d.purgeBatchSize;
-    const fail = (problem: string) => new RangeError(`PostgresPayoutStore: ${problem}`);
-    const problem = schemaProblem(schema) ?? tablePrefixProblem(tablePrefix);
-    if (problem) throw fail(problem);
-    if (!isWhole(statementTimeoutMs, 1, MAX_TIMEOUT_MS))
-      throw fail(`statementTimeoutMs must be a whole number of ms from 1 to ${MAX_TIMEOUT_MS}`);
-    if (!isWhole(ttlMs, 1, Number.MAX_SAFE_INTEGER))
-      throw fail('ttlMs must be a whole number of ms >= 1');
-    if (!isWhole(purgeIntervalMs, 0, MAX_TIMEOUT_MS))
-      throw fail(`purgeIntervalMs must be a whole number of ms from 0 to ${MAX_TIMEOUT_MS}`);
-    if (!isWhole(purgeBatchSize, 1, 100_000))
-      throw fail('purgeBatchSize must be a whole number from 1 to 100000');
+    const reader = new OptionReader();
+    const { schema, tablePrefix, statementTimeoutMs, ttlMs, purgeIntervalMs, purgeBatchSize } =
+      reader.read({ ...options }, POSTGRES_STORE_RULES);
+    const badSchema = schemaProblem(schema);
+    if (badSchema) reader.report('schema', badSchema);
+    const badPrefix = tablePrefixProblem(tablePrefix);
+    if (badPrefix) reader.report('tablePrefix', badPrefix);
+    reader.throwIfAny('PostgresPayoutStore: ', RangeError);
     this.schema = schema;
     this.tablePrefix = tablePrefix;
     this.statementTimeoutMs = statementTimeoutMs;
@@ -517,10 +511,6 @@ export class PostgresPayoutStore implements PayoutStore {
 
 function parseJson<T>(json: string | null | undefined): T | undefined {
   return json === undefined || json === null ? undefined : (JSON.parse(json) as T);
-}
-
-function isWhole(value: unknown, min: number, max: number): value is number {
-  return Number.isInteger(value) && (value as number) >= min && (value as number) <= max;
 }
 
 function toOpenEntry(row: OpenRow): PayoutOpenEntry {

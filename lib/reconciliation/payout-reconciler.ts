@@ -27,6 +27,7 @@ import type {
   PayoutStore,
 } from '../store/payout-store.interface';
 import type { QueryPayoutDto } from '../validation/query-payout.dto';
+import { readReportContext } from '../store/report-context';
 import { checkPayoutNotification } from '../validation/payout-notification.rules';
 import { checkQueryPayout, type CashyPayOutQueryBody } from '../validation/query-payout.rules';
 
@@ -125,11 +126,11 @@ export class PayoutReconciler {
 
   /** Why `order`, answered for its mchOrderNo, is not this payout's (another order, another amount), when the store says so. */
   private async conflictOf(order: PayoutOrder): Promise<string | undefined> {
-    const [attempt, record, sibling] = await Promise.all([
-      storeCall('getAttempt', () => this.store.getAttempt(order.mchOrderNo)),
-      storeCall('get', () => this.store.get(order.orderNo)),
-      storeCall('findByMchOrderNo', () => this.store.findByMchOrderNo(order.mchOrderNo)),
-    ]);
+    const { attempt, record, sibling } = await readReportContext(
+      this.store,
+      order.orderNo,
+      order.mchOrderNo,
+    );
     if (attempt?.orderNo !== undefined && attempt.orderNo !== order.orderNo)
       return `the gateway answered with order ${order.orderNo}, and its create was answered with order ${attempt.orderNo}`;
     if (sibling && sibling.orderNo !== order.orderNo)

@@ -109,14 +109,16 @@ export class PayoutHealthIndicator implements OnModuleInit {
     const reader = new OptionReader();
     const { timeoutMs } = reader.read({ ...options }, HEALTH_CHECK_RULES);
     reader.throwIfAny('PayoutHealthIndicator: ');
-    // Every account at once, so the whole check takes about one `timeoutMs`.
-    const probed = await Promise.all(
-      this.resolve().config.accounts.map(
-        async (account) => [account.name, await this.probe(account, timeoutMs)] as const,
+    // Every account and the store at once, so the whole check takes about one `timeoutMs`.
+    const [probed, stored] = await Promise.all([
+      Promise.all(
+        this.resolve().config.accounts.map(
+          async (account) => [account.name, await this.probe(account, timeoutMs)] as const,
+        ),
       ),
-    );
+      this.probeStore(timeoutMs),
+    ]);
     const accounts = Object.fromEntries(probed);
-    const stored = await this.probeStore(timeoutMs);
     const session = this.healthIndicatorService.check(key);
     const down = probed.filter(([, health]) => health.status === 'down');
     const problems = down.map(([name, health]) => `${name} (${health.reason})`);

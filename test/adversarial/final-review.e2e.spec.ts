@@ -309,6 +309,30 @@ describe('final review: the sweep and reconcile()', () => {
     expect(host.succeeded).toEqual(['FR-TWICE/HG1']);
   });
 
+  it('reconcile() says unknown for a lookup answer that describes no order (no status, a negative amount): nothing emitted, still watched', async () => {
+    const { payouts, host } = await start(await hostile());
+    await payouts.createPayout(penPayout('FR-NOSTATUS'));
+    const answer = {
+      orderNo: 'HG1',
+      mchOrderNo: 'FR-NOSTATUS',
+      merchantId: PEN_ACCOUNT.merchantId,
+      fee: null,
+      completionTime: null,
+    };
+    for (const broken of [{ amount: '150.50' }, { amount: '-150.50', orderStatus: 'SUCCESS' }]) {
+      gateway.rewriteLookup = (asked) =>
+        asked === 'FR-NOSTATUS' ? { ...answer, ...broken } : undefined;
+      await expect(payouts.reconcile({ mchOrderNo: 'FR-NOSTATUS' })).rejects.toBeInstanceOf(
+        PayoutOutcomeUnknownError,
+      );
+    }
+    expect({ succeeded: host.succeeded, anomalies: host.anomalies }).toEqual({
+      succeeded: [],
+      anomalies: [],
+    });
+    expect((await payouts.listOpenPayouts()).map((p) => p.mchOrderNo)).toEqual(['FR-NOSTATUS']);
+  });
+
   it('reconcile() rejects its own order answered for another amount, as createPayout does: no payout.succeeded, still watched', async () => {
     const { payouts, host } = await start(await hostile());
     const order = await payouts.createPayout(penPayout('FR-AMOUNT'));

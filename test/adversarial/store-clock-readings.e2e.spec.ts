@@ -187,6 +187,38 @@ describe("the store clock's readings (rule 11), two replicas", () => {
     });
   }
 
+  /** Two replicas on one shared memory store, each seeing it with its own clock. */
+  async function twoReplicas(
+    clockA: SyncedPayoutClock,
+    clockB: SyncedPayoutClock,
+  ): Promise<[PayoutService, PayoutService]> {
+    const shared = new MemoryPayoutStore({ clock: clockA });
+    const url = await gateway.start();
+    const replica = async (clock: SyncedPayoutClock) => {
+      const app = await compileScriptedPayoutModule(
+        url,
+        {
+          resendWindowMs: 60_000,
+          retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+          reconciliation: { intervalMs: 86_400_000 },
+          store: replicaView(shared, clock),
+        },
+        { init: true },
+      );
+      apps.push(app);
+      return app.get(PayoutService);
+    };
+    return [await replica(clockA), await replica(clockB)];
+  }
+
+  /** What a reconcile() ended with: `null`, the orderNo, or the error's class. */
+  function outcomeOf(call: Promise<{ orderNo: string } | null>): Promise<string> {
+    return call.then(
+      (found) => (found === null ? 'null' : found.orderNo),
+      (error: unknown) => (error as Error).constructor.name,
+    );
+  }
+
   it('never resolves reconcile() null for a create another replica sent after a step of the store clock, while a reading taken before the step is still on its way: the payout goes out once', async () => {
     // The store's clock (`back` ms behind real time once it steps back).
     let back = 0;
@@ -200,26 +232,7 @@ describe("the store clock's readings (rule 11), two replicas", () => {
       return new Promise<number>((resolve) => heldA.push(() => resolve(time)));
     });
     const clockB = new SyncedPayoutClock(async () => storeTime());
-    const shared = new MemoryPayoutStore({ clock: clockA });
-    const options = {
-      resendWindowMs: 60_000,
-      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-      reconciliation: { intervalMs: 86_400_000 },
-    };
-    const url = await gateway.start();
-    const a = await compileScriptedPayoutModule(
-      url,
-      { ...options, store: replicaView(shared, clockA) },
-      { init: true },
-    );
-    const b = await compileScriptedPayoutModule(
-      url,
-      { ...options, store: replicaView(shared, clockB) },
-      { init: true },
-    );
-    apps.push(a, b);
-    const payoutsA = a.get(PayoutService);
-    const payoutsB = b.get(PayoutService);
+    const [payoutsA, payoutsB] = await twoReplicas(clockA, clockB);
 
     // A's periodic reading is under way: the store has read its clock, the answer is slow.
     holdA = true;
@@ -235,10 +248,7 @@ describe("the store clock's readings (rule 11), two replicas", () => {
     );
     // The host asks A. The gateway does not show CM-1 yet.
     const refreshed = jest.spyOn(clockA, 'refresh');
-    const reconciled = payoutsA.reconcile({ mchOrderNo: 'CM-1' }).then(
-      (found) => (found === null ? 'null' : found.orderNo),
-      (error: unknown) => (error as Error).constructor.name,
-    );
+    const reconciled = outcomeOf(payoutsA.reconcile({ mchOrderNo: 'CM-1' }));
     await waitUntil(() => refreshed.mock.calls.length > 0, "A's decision to refresh its clock");
     for (const answer of heldA.splice(0)) answer(); // the slow answer arrives
     await periodic;
@@ -269,24 +279,7 @@ describe("the store clock's readings (rule 11), two replicas", () => {
       if (slowB) elapsed += 200; // B's answers take 200 ms (a busy event loop, a busy pool)
       return storeTime();
     });
-    const shared = new MemoryPayoutStore({ clock: clockA });
-    const options = {
-      resendWindowMs: 60_000,
-      retry: { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-      reconciliation: { intervalMs: 86_400_000 },
-    };
-    const url = await gateway.start();
-    const a = await compileScriptedPayoutModule(
-      url,
-      { ...options, store: replicaView(shared, clockA) },
-      { init: true },
-    );
-    const b = await compileScriptedPayoutModule(
-      url,
-      { ...options, store: replicaView(shared, clockB) },
-      { init: true },
-    );
-    apps.push(a, b);
+    const [payoutsA, payoutsB] = await twoReplicas(clockA, clockB);
     // Two days go by; B reads the store every 30 s (as PayoutClockSync does), each answer slow.
     slowB = true;
     for (let t = 0; t < 2 * 86_400_000; t += 30_000) {
@@ -296,23 +289,13 @@ describe("the store clock's readings (rule 11), two replicas", () => {
     await clockA.sync();
     // A sends DR-1; the gateway commits it late.
     gateway.nextCreates('hang');
-    await expect(a.get(PayoutService).createPayout(penPayout('DR-1'))).rejects.toBeInstanceOf(
+    await expect(payoutsA.createPayout(penPayout('DR-1'))).rejects.toBeInstanceOf(
       PayoutOutcomeUnknownError,
     );
     // 45 s into A's 60 s re-send window, the host asks B.
     elapsed += 45_000;
-    const result = await b
-      .get(PayoutService)
-      .reconcile({ mchOrderNo: 'DR-1' })
-      .then(
-        (found) => (found === null ? 'null' : found.orderNo),
-        (error: unknown) => (error as Error).constructor.name,
-      );
-    if (result === 'null')
-      await b
-        .get(PayoutService)
-        .createPayout(penPayout('DR-1'))
-        .catch(() => undefined);
+    const result = await outcomeOf(payoutsB.reconcile({ mchOrderNo: 'DR-1' }));
+    if (result === 'null') await payoutsB.createPayout(penPayout('DR-1')).catch(() => undefined);
     gateway.commitHung();
     // What happens: B's first reading (fast, at start) stays `current` for good, as no later one
     // is within 50 ms of its uncertainty (payout.clock.ts:190); B's now() runs 17 s ahead of the

@@ -1,5 +1,5 @@
 import { Pool } from 'pg';
-import { type PayoutRecord, type PayoutStore } from '../../lib';
+import { type PayoutStore } from '../../lib';
 import {
   POSTGRES_PAYOUT_MIGRATIONS,
   PostgresPayoutStore,
@@ -7,24 +7,9 @@ import {
   postgresPayoutMigrations,
 } from '../../lib/postgres';
 import { describeWithPostgres, PostgresServer } from './postgres-server';
-import { describeStoreContract } from '../support/store.contract';
+import { describeStoreContract, record as rec } from '../support/store.contract';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-let sequence = 0;
-function rec(revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
-  const orderNo = extra.orderNo ?? `PAYOUT-${process.pid}-${++sequence}`;
-  return {
-    orderNo,
-    mchOrderNo: `M-${orderNo}`,
-    status: 'PROCESSING',
-    processed: ['PROCESSING'],
-    reversed: false,
-    revision,
-    updatedAt: 1_700_000_000_000,
-    ...extra,
-  };
-}
 
 describeWithPostgres('PostgresPayoutStore', () => {
   let server: PostgresServer;

@@ -1,25 +1,7 @@
 import { Cluster, Redis } from 'ioredis';
-import type { PayoutRecord } from '../../lib';
 import { RedisPayoutStore } from '../../lib/redis';
-import { describeStoreContract } from '../support/store.contract';
+import { describeStoreContract, record as rec } from '../support/store.contract';
 import { describeWithRedis, RedisServer } from './redis-server';
-
-let sequence = 0;
-
-/** A record of a fresh order unless `orderNo` is given. */
-function rec(revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
-  const orderNo = extra.orderNo ?? `PAYOUT-${process.pid}-${++sequence}`;
-  return {
-    orderNo,
-    mchOrderNo: `M-${orderNo}`,
-    status: 'PROCESSING',
-    processed: ['PROCESSING'],
-    reversed: false,
-    revision,
-    updatedAt: Date.now(),
-    ...extra,
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -100,7 +82,7 @@ describeWithRedis('RedisPayoutStore', () => {
         { length: 5 },
         () => new RedisPayoutStore({ client: connect() }),
       );
-      const orderNo = `RACE-${++sequence}`;
+      const { orderNo } = rec(1);
       const results = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
           connections[i % 5].compareAndSet(rec(1, { orderNo, updatedAt: i }), 0),

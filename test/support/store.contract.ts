@@ -23,7 +23,8 @@ export interface StoreContractSubject {
 let sequence = 0;
 const unique = (label: string) => `${label}-${process.pid}-${++sequence}`;
 
-function record(revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
+/** A record of a fresh order at `revision`, unless `extra` names its `orderNo`. */
+export function record(revision: number, extra: Partial<PayoutRecord> = {}): PayoutRecord {
   const orderNo = extra.orderNo ?? unique('PAYOUT');
   return {
     orderNo,
