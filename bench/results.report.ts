@@ -469,140 +469,126 @@ function webhookSection(doc: ResultsDocument): string[] {
   return out;
 }
 
-function redisSection(doc: ResultsDocument): string[] {
-  if (!doc.webhookRedis?.length)
-    return doc.webhookRedisSkipped
-      ? ['## Webhook on RedisPayoutStore', '', `Not measured: ${doc.webhookRedisSkipped}.`, '']
+/** One row of a store section's table: a route, its figures and its comparison with the signed route. */
+type StoreRoute = [label: string, figures: RouteFigures, versus?: Comparison];
+
+/** What the Redis and PostgreSQL sections of the report differ in. */
+interface StoreSection {
+  title: string;
+  skipped?: string;
+  intro: string;
+  serverHead: [cpu: string, calls: string];
+  server: (figures: RouteFigures) => [cpu?: number, calls?: number];
+  adapters: { adapter: string; routes: StoreRoute[]; notes: string[] }[];
+}
+
+/** A store-backed webhook against the signed route of the same app, and the store's own cost. */
+function storeSection(section: StoreSection): string[] {
+  if (!section.adapters.length)
+    return section.skipped
+      ? [`## ${section.title}`, '', `Not measured: ${section.skipped}.`, '']
       : [];
-  const cells = (figures: RouteFigures, versus?: Comparison) => {
+  const cells = ([, figures, versus]: StoreRoute) => {
     const all = routeCells(figures, versus);
-    const redis = [figures.redisCpuUsPerRequest, figures.redisCommandsPerRequest].map((v, i) =>
-      v !== undefined ? fixed(v, i === 0 ? 1 : 2) : '–',
-    );
-    return [...all.slice(0, 4), ...redis, ...all.slice(4)];
+    const server = section
+      .server(figures)
+      .map((v, i) => (v !== undefined ? fixed(v, i === 0 ? 1 : 2) : '–'));
+    return [...all.slice(0, 4), ...server, ...all.slice(4)];
   };
-  const out = [
-    '## Webhook on RedisPayoutStore (reported, no target)',
+  return [
+    `## ${section.title}`,
     '',
-    `${doc.config.redis.rounds} rounds per adapter, against the signed route of the same (Redis-backed) app. *Redis commands/req* counts ` +
-      "the commands the app sent per request (each a round trip on loopback; a Lua script is one), *redis CPU µs/req* the server's own CPU.",
+    section.intro,
     '',
     table(
       [
         'adapter',
         'route',
         ...ROUTE_HEAD.slice(0, 4),
-        'redis CPU µs/req',
-        'redis commands/req',
+        ...section.serverHead,
         ...ROUTE_HEAD.slice(4),
       ],
-      doc.webhookRedis.flatMap((r) => [
-        [adapterName(r.adapter), 'signed (baseline)', ...cells(r.routes.signed)],
-        ...(r.routes.signedDedupe
-          ? [
-              [
-                adapterName(r.adapter),
-                'signed + SET NX PX',
-                ...cells(r.routes.signedDedupe, r.overSigned.signedDedupe),
-              ],
-            ]
-          : []),
-        [
-          adapterName(r.adapter),
-          'payout/webhook on Redis',
-          ...cells(r.routes.webhook, r.overSigned.webhook),
-        ],
-      ]),
+      section.adapters.flatMap(({ adapter, routes }) =>
+        routes.map((route) => [adapterName(adapter), route[0], ...cells(route)]),
+      ),
     ),
     '',
+    ...section.adapters.flatMap(({ notes }) => notes),
+    '',
   ];
-  for (const r of doc.webhookRedis) {
-    const memory = doc.webhook.find((w) => w.adapter === r.adapter);
-    if (r.overDedupe)
-      out.push(
-        `- ${adapterName(r.adapter)}: against the signed route with its one \`SET NX PX\` (what a user would write for several replicas), the module's route runs at ${fixed(r.overDedupe.webhook.rps, 3)} of its req/s, with ${moreOrLess(r.overDedupe.webhook.cpuUsDelta)} app CPU per request.`,
+}
+
+function redisSection(doc: ResultsDocument): string[] {
+  return storeSection({
+    title: 'Webhook on RedisPayoutStore',
+    skipped: doc.webhookRedisSkipped,
+    intro:
+      `${doc.config.redis.rounds} rounds per adapter, against the signed route of the same (Redis-backed) app. *Redis commands/req* counts ` +
+      "the commands the app sent per request (each a round trip on loopback; a Lua script is one), *redis CPU µs/req* the server's own CPU.",
+    serverHead: ['redis CPU µs/req', 'redis commands/req'],
+    server: (f) => [f.redisCpuUsPerRequest, f.redisCommandsPerRequest],
+    adapters: (doc.webhookRedis ?? []).map((r) => {
+      const name = adapterName(r.adapter);
+      const memory = doc.webhook.find((w) => w.adapter === r.adapter);
+      const notes = r.overDedupe
+        ? [
+            `- ${name}: against the signed route with its one \`SET NX PX\` (what a user would write for several replicas), the module's route runs at ${fixed(r.overDedupe.webhook.rps, 3)} of its req/s, with ${moreOrLess(r.overDedupe.webhook.cpuUsDelta)} app CPU per request.`,
+          ]
+        : [];
+      notes.push(
+        `- ${name}: on Redis the module's route runs at ${fixed(r.overSigned.webhook.rps, 3)} of the signed route's req/s, ` +
+          `with ${moreOrLess(r.overSigned.webhook.cpuUsDelta)} app CPU per request` +
+          (r.routes.webhook.redisCpuUsPerRequest !== undefined
+            ? ` plus ${fixed(r.routes.webhook.redisCpuUsPerRequest, 1)} µs in redis-server`
+            : '') +
+          (memory
+            ? `; on MemoryPayoutStore (above) it ran at ${fixed(memory.overSigned.webhook.rps, 3)} with ${moreOrLess(memory.overSigned.webhook.cpuUsDelta)}`
+            : '') +
+          '.',
       );
-    out.push(
-      `- ${adapterName(r.adapter)}: on Redis the module's route runs at ${fixed(r.overSigned.webhook.rps, 3)} of the signed route's req/s, ` +
-        `with ${moreOrLess(r.overSigned.webhook.cpuUsDelta)} app CPU per request` +
-        (r.routes.webhook.redisCpuUsPerRequest !== undefined
-          ? ` plus ${fixed(r.routes.webhook.redisCpuUsPerRequest, 1)} µs in redis-server`
-          : '') +
-        (memory
-          ? `; on MemoryPayoutStore (above) it ran at ${fixed(memory.overSigned.webhook.rps, 3)} with ${moreOrLess(memory.overSigned.webhook.cpuUsDelta)}`
-          : '') +
-        '.',
-    );
-  }
-  out.push('');
-  return out;
+      const routes: StoreRoute[] = [['signed (baseline)', r.routes.signed]];
+      if (r.routes.signedDedupe)
+        routes.push(['signed + SET NX PX', r.routes.signedDedupe, r.overSigned.signedDedupe]);
+      routes.push(['payout/webhook on Redis', r.routes.webhook, r.overSigned.webhook]);
+      return { adapter: r.adapter, routes, notes };
+    }),
+  });
 }
 
 function postgresSection(doc: ResultsDocument): string[] {
-  if (!doc.webhookPostgres?.length)
-    return doc.webhookPostgresSkipped
-      ? [
-          '## Webhook on PostgresPayoutStore',
-          '',
-          `Not measured: ${doc.webhookPostgresSkipped}.`,
-          '',
-        ]
-      : [];
-  const cells = (figures: RouteFigures, versus?: Comparison) => {
-    const all = routeCells(figures, versus);
-    const postgres = [figures.postgresCpuUsPerRequest, figures.postgresStatementsPerRequest].map(
-      (v, i) => (v !== undefined ? fixed(v, i === 0 ? 1 : 2) : '–'),
-    );
-    return [...all.slice(0, 4), ...postgres, ...all.slice(4)];
-  };
-  const out = [
-    '## Webhook on PostgresPayoutStore',
-    '',
-    `${doc.config.postgres.rounds} rounds per adapter, against the signed route of the same (PostgreSQL-backed) app. *Statements/req* ` +
+  return storeSection({
+    title: 'Webhook on PostgresPayoutStore',
+    skipped: doc.webhookPostgresSkipped,
+    intro:
+      `${doc.config.postgres.rounds} rounds per adapter, against the signed route of the same (PostgreSQL-backed) app. *Statements/req* ` +
       "counts the statements the app's pool clients ran per request (each a round trip on loopback), *PostgreSQL CPU µs/req* " +
       "the server's own CPU (postmaster and backends).",
-    '',
-    table(
-      [
-        'adapter',
-        'route',
-        ...ROUTE_HEAD.slice(0, 4),
-        'PostgreSQL CPU µs/req',
-        'statements/req',
-        ...ROUTE_HEAD.slice(4),
-      ],
-      doc.webhookPostgres.flatMap((r) => [
-        [adapterName(r.adapter), 'signed (baseline)', ...cells(r.routes.signed)],
-        [
-          adapterName(r.adapter),
-          'signed + INSERT … ON CONFLICT DO NOTHING',
-          ...cells(r.routes.signedInsert, r.overSigned.signedInsert),
+    serverHead: ['PostgreSQL CPU µs/req', 'statements/req'],
+    server: (f) => [f.postgresCpuUsPerRequest, f.postgresStatementsPerRequest],
+    adapters: (doc.webhookPostgres ?? []).map((r) => {
+      const w = r.routes.webhook;
+      const insert = r.routes.signedInsert;
+      return {
+        adapter: r.adapter,
+        routes: [
+          ['signed (baseline)', r.routes.signed],
+          ['signed + INSERT … ON CONFLICT DO NOTHING', insert, r.overSigned.signedInsert],
+          ['payout/webhook on PostgreSQL', w, r.overSigned.webhook],
         ],
-        [
-          adapterName(r.adapter),
-          'payout/webhook on PostgreSQL',
-          ...cells(r.routes.webhook, r.overSigned.webhook),
+        notes: [
+          `- ${adapterName(r.adapter)}: against the signed route with its one \`INSERT … ON CONFLICT DO NOTHING\` (what a user would write for several replicas on PostgreSQL), the module's route runs at ${fixed(r.overInsert.webhook.rps, 3)} of its req/s, ` +
+            `with ${moreOrLess(r.overInsert.webhook.cpuUsDelta)} app CPU per request (CPU ratio ${fixed(r.overInsert.webhook.cpuUsPerRequest, 3)})` +
+            (w.postgresStatementsPerRequest !== undefined
+              ? `, in ${fixed(w.postgresStatementsPerRequest, 2)} statements per new notification against ${fixed(insert.postgresStatementsPerRequest ?? NaN, 2)}`
+              : '') +
+            (w.postgresCpuUsPerRequest !== undefined
+              ? `, and ${fixed(w.postgresCpuUsPerRequest, 1)} µs of PostgreSQL CPU per request against ${fixed(insert.postgresCpuUsPerRequest ?? NaN, 1)}`
+              : '') +
+            '.',
         ],
-      ]),
-    ),
-    '',
-  ];
-  for (const r of doc.webhookPostgres) {
-    const w = r.routes.webhook;
-    out.push(
-      `- ${adapterName(r.adapter)}: against the signed route with its one \`INSERT … ON CONFLICT DO NOTHING\` (what a user would write for several replicas on PostgreSQL), the module's route runs at ${fixed(r.overInsert.webhook.rps, 3)} of its req/s, ` +
-        `with ${moreOrLess(r.overInsert.webhook.cpuUsDelta)} app CPU per request (CPU ratio ${fixed(r.overInsert.webhook.cpuUsPerRequest, 3)})` +
-        (w.postgresStatementsPerRequest !== undefined
-          ? `, in ${fixed(w.postgresStatementsPerRequest, 2)} statements per new notification against ${fixed(r.routes.signedInsert.postgresStatementsPerRequest ?? NaN, 2)}`
-          : '') +
-        (w.postgresCpuUsPerRequest !== undefined
-          ? `, and ${fixed(w.postgresCpuUsPerRequest, 1)} µs of PostgreSQL CPU per request against ${fixed(r.routes.signedInsert.postgresCpuUsPerRequest ?? NaN, 1)}`
-          : '') +
-        '.',
-    );
-  }
-  out.push('');
-  return out;
+      };
+    }),
+  });
 }
 
 function stagesSection(doc: ResultsDocument): string[] {
