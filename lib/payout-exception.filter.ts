@@ -62,13 +62,9 @@ const GATEWAY_KINDS: readonly PayoutFailureKind[] = [
 ];
 
 /**
- * Maps the `PayoutError` family to HTTP answers, on Express and Fastify. Register it like any filter
- * (`{ provide: APP_FILTER, useClass: PayoutExceptionFilter }`, `@UseFilters(PayoutExceptionFilter)`, or
- * `app.useGlobalFilters(new PayoutExceptionFilter(app.get(HttpAdapterHost)))`).
- *
- * Bodies never carry an error's internal text for 5xx answers (it may name hosts, stores or options),
- * only fixed sentences and the fields the table in the README lists; the full error is logged
- * instead. Every mapping is a protected method, so a host can extend the class and change one.
+ * Maps the `PayoutError` family to HTTP answers (`PAYOUT_HTTP_ANSWERS`), on Express and Fastify; see
+ * docs/errors.md. A 5xx body never carries an error's own text (it may name hosts, stores or
+ * options): that is logged instead. Every mapping is a protected method a subclass can change.
  */
 @Catch(PayoutError)
 export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
@@ -111,16 +107,9 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
 
   /** 400 with every broken rule, in the shape of Nest's `ValidationPipe` plus `errors`. */
   protected forValidation(error: PayoutValidationError): PayoutHttpAnswer {
-    const errors = error.errors.map(({ field, rule, message }) => ({
-      field,
-      rule,
-      message,
-    }));
-    return this.answer(
-      PAYOUT_HTTP_ANSWERS.invalid.status,
-      errors.map((e) => e.message),
-      { errors },
-    );
+    const errors = error.errors.map(({ field, rule, message }) => ({ field, rule, message }));
+    const messages = errors.map((e) => e.message);
+    return this.answer(PAYOUT_HTTP_ANSWERS.invalid.status, messages, { errors });
   }
 
   /** 409: this `mchOrderNo` holds another payout; `orderNo` is the gateway's order when known. */
@@ -131,42 +120,27 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
     });
   }
 
-  /**
-   * The gateway's own answer, with its `code` and `msg`. The status says who can act on it
-   * (`cashyApiStatus`); `Retry-After` comes with a 503.
-   */
+  /** The gateway's own answer, with its `code` and `msg`, at `cashyApiStatus`; a 503 with `Retry-After`. */
   protected forCashyApi(error: CashyApiError): PayoutHttpAnswer {
     const status = this.cashyApiStatus(error);
     const kind = kindOfStatus(status, GATEWAY_KINDS) ?? 'gateway-refused';
-    const answer = this.answer(status, answerText(kind), {
-      code: error.code,
-      msg: error.msg,
-    });
+    const answer = this.answer(status, answerText(kind), { code: error.code, msg: error.msg });
     return status === HttpStatus.SERVICE_UNAVAILABLE
       ? this.withRetryAfter(answer, this.retryAfterSeconds(error))
       : answer;
   }
 
   /**
-   * The status of a gateway answer (`PAYOUT_HTTP_ANSWERS`): 404 for the unknown-order answer, 409
-   * for a duplicate order, 422 for another published `Params_*` rejection (a value the caller can
-   * change), 503 for `System_busy` / `System_Maintenance` (nothing was done), 502 for everything
-   * else: `MerchantId_*`, `Request*` (IP allow-list, method) and `Sign_verify_error` are this
-   * server's configuration, and `System_error` or an unknown code is the gateway's failure.
-   * The order wording uses the module's default patterns; override this if you set `gatewayMessages`.
+   * The status of a gateway answer, from `PAYOUT_HTTP_ANSWERS`. The order wording uses the module's
+   * default patterns; override this if you set `gatewayMessages`.
    */
   protected cashyApiStatus(error: CashyApiError): HttpStatus {
     return PAYOUT_HTTP_ANSWERS[payoutErrorKind(error)].status;
   }
 
-  /**
-   * 503 with `Retry-After`: the gateway may or may not hold the order. The caller asks again with
-   * the same `mchOrderNo` (the module looks it up before it sends anything), never with a new one.
-   */
+  /** 503 with `Retry-After`: the gateway may or may not hold the order. */
   protected forOutcomeUnknown(error: PayoutOutcomeUnknownError): PayoutHttpAnswer {
-    return this.fromTable('outcome-unknown', error, {
-      mchOrderNo: error.mchOrderNo,
-    });
+    return this.fromTable('outcome-unknown', error, { mchOrderNo: error.mchOrderNo });
   }
 
   /** 500 with a generic message: the text names options and accounts, which are the server's business. */
@@ -194,11 +168,7 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
     return this.fromTable('internal', error);
   }
 
-  /**
-   * Seconds in `Retry-After` for a 503 (`PAYOUT_HTTP_ANSWERS`): 5 for a busy gateway, store or
-   * delivery, 60 for gateway maintenance, 30 for an unknown outcome (long enough for the order to
-   * show up in a lookup).
-   */
+  /** Seconds in `Retry-After` for a 503, from `PAYOUT_HTTP_ANSWERS`. */
   protected retryAfterSeconds(error: PayoutError): number {
     return PAYOUT_HTTP_ANSWERS[payoutErrorKind(error)].retryAfter ?? 5;
   }
@@ -256,9 +226,6 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
 
   /** Adds `Retry-After: seconds` to an answer. */
   protected withRetryAfter(answer: PayoutHttpAnswer, seconds: number): PayoutHttpAnswer {
-    return {
-      ...answer,
-      headers: { ...answer.headers, 'Retry-After': String(seconds) },
-    };
+    return { ...answer, headers: { ...answer.headers, 'Retry-After': String(seconds) } };
   }
 }

@@ -39,11 +39,7 @@ const INTERNAL = 'Internal server error';
 
 const ANSWERS = {
   // The PayoutError family (PayoutExceptionFilter); the webhook answers the first three as well.
-  invalid: {
-    status: 400,
-    message: 'the input broke one or more rules',
-    reason: 'invalid',
-  },
+  invalid: { status: 400, message: 'the input broke one or more rules', reason: 'invalid' },
   busy: {
     status: 503,
     message: 'another delivery of this order is still being processed; try again later',
@@ -68,35 +64,20 @@ const ANSWERS = {
       `the outcome of payout ${mchOrderNo} is not known yet; ask again later with the same mchOrderNo, never a new one`,
     retryAfter: 30,
   },
-  'gateway-unknown-order': {
-    status: 404,
-    message: 'the payout gateway has no such order',
-  },
+  'gateway-unknown-order': { status: 404, message: 'the payout gateway has no such order' },
   'gateway-duplicate': {
     status: 409,
     message: 'the payout gateway already holds an order with this mchOrderNo',
   },
   // A published Params_* refusal: a value the caller can change.
-  'gateway-params': {
-    status: 422,
-    message: 'the payout gateway refused a field of the request',
-  },
+  'gateway-params': { status: 422, message: 'the payout gateway refused a field of the request' },
   'gateway-busy': { status: 503, message: GATEWAY_BUSY, retryAfter: 5 },
   'gateway-maintenance': { status: 503, message: GATEWAY_BUSY, retryAfter: 60 },
   // MerchantId_*, Request* and Sign_verify_error are this server's setup; System_error and the
   // rest, the gateway's failure: neither is the caller's to fix.
-  'gateway-refused': {
-    status: 502,
-    message: 'the payout gateway refused the request',
-  },
-  'gateway-timeout': {
-    status: 504,
-    message: 'the payout gateway did not answer in time',
-  },
-  'gateway-unusable': {
-    status: 502,
-    message: 'the payout gateway gave no usable answer',
-  },
+  'gateway-refused': { status: 502, message: 'the payout gateway refused the request' },
+  'gateway-timeout': { status: 504, message: 'the payout gateway did not answer in time' },
+  'gateway-unusable': { status: 502, message: 'the payout gateway gave no usable answer' },
   // Its text names options and accounts, which are the server's business.
   configuration: { status: 500, message: INTERNAL },
   internal: { status: 500, message: INTERNAL },
@@ -112,21 +93,9 @@ const ANSWERS = {
     reason: 'too-large',
   },
   'raw-body': { status: 500, message: RAW_BODY_MISSING, reason: 'raw-body' },
-  'sign-mismatch': {
-    status: 401,
-    message: 'Sign does not match the body',
-    reason: 'signature',
-  },
-  'sign-missing': {
-    status: 401,
-    message: 'Sign header is missing',
-    reason: 'signature',
-  },
-  'merchant-missing': {
-    status: 401,
-    message: 'MerchantId header is missing',
-    reason: 'merchant',
-  },
+  'sign-mismatch': { status: 401, message: 'Sign does not match the body', reason: 'signature' },
+  'sign-missing': { status: 401, message: 'Sign header is missing', reason: 'signature' },
+  'merchant-missing': { status: 401, message: 'MerchantId header is missing', reason: 'merchant' },
   'merchant-unknown': {
     status: 401,
     message: 'MerchantId is not a configured account',
@@ -196,11 +165,7 @@ export function errorBody(
   status: number,
   message: string | string[],
 ): { statusCode: number; error: string; message: string | string[] } {
-  return {
-    statusCode: status,
-    error: STATUS_CODES[status] ?? 'Error',
-    message,
-  };
+  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
 }
 
 /** The kinds a webhook refuses with, in the order a bare status is read back to one. */

@@ -77,32 +77,26 @@ export interface PayoutSweepMessage {
   abandoned: number;
 }
 
-const channels = {
-  request: channel(PAYOUT_DIAGNOSTICS_CHANNELS.request),
-  retry: channel(PAYOUT_DIAGNOSTICS_CHANNELS.retry),
-  outcomeUnknown: channel(PAYOUT_DIAGNOSTICS_CHANNELS.outcomeUnknown),
-  webhook: channel(PAYOUT_DIAGNOSTICS_CHANNELS.webhook),
-  sweep: channel(PAYOUT_DIAGNOSTICS_CHANNELS.sweep),
-};
+/** A publisher on `name` that builds its message only when someone subscribes. */
+function publisher<T>(name: string): (build: () => T) => void {
+  const onChannel = channel(name);
+  return (build) => {
+    if (onChannel.hasSubscribers) onChannel.publish(build());
+  };
+}
+
+const requestChannel = channel(PAYOUT_DIAGNOSTICS_CHANNELS.request);
 
 /** Publishers: each builds its message only when someone subscribes. */
 export const payoutDiagnostics = {
   get requestObserved(): boolean {
-    return channels.request.hasSubscribers;
+    return requestChannel.hasSubscribers;
   },
-  request(build: () => PayoutRequestMessage): void {
-    if (channels.request.hasSubscribers) channels.request.publish(build());
-  },
-  retry(build: () => PayoutRetryMessage): void {
-    if (channels.retry.hasSubscribers) channels.retry.publish(build());
-  },
-  outcomeUnknown(build: () => PayoutOutcomeUnknownMessage): void {
-    if (channels.outcomeUnknown.hasSubscribers) channels.outcomeUnknown.publish(build());
-  },
-  webhook(build: () => PayoutWebhookMessage): void {
-    if (channels.webhook.hasSubscribers) channels.webhook.publish(build());
-  },
-  sweep(build: () => PayoutSweepMessage): void {
-    if (channels.sweep.hasSubscribers) channels.sweep.publish(build());
-  },
+  request: publisher<PayoutRequestMessage>(PAYOUT_DIAGNOSTICS_CHANNELS.request),
+  retry: publisher<PayoutRetryMessage>(PAYOUT_DIAGNOSTICS_CHANNELS.retry),
+  outcomeUnknown: publisher<PayoutOutcomeUnknownMessage>(
+    PAYOUT_DIAGNOSTICS_CHANNELS.outcomeUnknown,
+  ),
+  webhook: publisher<PayoutWebhookMessage>(PAYOUT_DIAGNOSTICS_CHANNELS.webhook),
+  sweep: publisher<PayoutSweepMessage>(PAYOUT_DIAGNOSTICS_CHANNELS.sweep),
 };

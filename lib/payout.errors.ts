@@ -13,6 +13,15 @@ export interface PayoutFieldError {
   message: string;
 }
 
+/** Reports one broken rule. */
+export type ReportBroken = (field: string, rule: string, message: string) => void;
+
+/** A list for a check's broken rules, and the function that adds one to it. */
+export function brokenRules(): [PayoutFieldError[], ReportBroken] {
+  const errors: PayoutFieldError[] = [];
+  return [errors, (field, rule, message) => errors.push({ field, rule, message })];
+}
+
 /**
  * The input broke one or more rules. Thrown before any network call; `errors` lists every broken
  * rule, not just the first.

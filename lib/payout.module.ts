@@ -62,12 +62,10 @@ import { PayoutSignatureGuard } from './webhook/payout-signature.guard';
       provide: PAYOUT_EVENT_BUS,
       inject: [{ token: EventEmitter2, optional: true }],
       useFactory: (emitter: EventEmitter2 | undefined) => {
-        if (!emitter) {
-          throw new PayoutConfigurationError(
-            'PayoutModule emits payout events on the host EventEmitter2, and none is registered: add EventEmitterModule.forRoot() to your root module imports',
-          );
-        }
-        return emitter;
+        if (emitter) return emitter;
+        throw new PayoutConfigurationError(
+          'PayoutModule emits payout events on the host EventEmitter2, and none is registered: add EventEmitterModule.forRoot() to your root module imports',
+        );
       },
     },
     CashyHttpAgents,

@@ -37,12 +37,7 @@ import {
   resendWindowOf,
 } from './outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from './outcome/payout-outcome.processor';
-import {
-  asTransportError,
-  otherOrder,
-  PayoutLookup,
-  type SentLookup,
-} from './outcome/payout-lookup';
+import { otherOrder, PayoutLookup, postAttempt, type SentLookup } from './outcome/payout-lookup';
 import { PayoutReconciler } from './reconciliation/payout-reconciler';
 import type { PayoutReportResult } from './outcome/payout-status-report.interface';
 import { PAYOUT_STORE } from './payout.constants';
@@ -58,15 +53,14 @@ import { checkPayoutNotification } from './validation/payout-notification.rules'
 /** Per-call options of every `PayoutService` method. */
 export type PayoutCallOptions = PayoutAccountSelector;
 
+type CurrencyInput = { currency: PayoutCurrency };
+
 /** A payout the module still watches (`PayoutService.listOpenPayouts`). */
 export interface PayoutOpenPayout {
   mchOrderNo: string;
   /** Where the next page starts: pass it as `after`. */
   cursor: string;
-  /**
-   * `'return'`: not open, a Mexican `SUCCESS` watched for an SPEI return until `watchUntil`
-   * (`reconciliation.returnWatchMs`); absent for a payout still open.
-   */
+  /** `'return'`: a Mexican `SUCCESS` watched for an SPEI return until `watchUntil`; else open. */
   watching?: 'return';
   watchUntil?: number;
   /** Epoch ms its create was first sent. */
@@ -81,15 +75,19 @@ export interface PayoutOpenPayout {
   amount?: string;
 }
 
+/** One `createPayout` call: what it sends, from which account, and where it stands. */
+interface CreateCall {
+  account: CashyAccount;
+  body: CashyPayOutBody;
+  request: CreateRequest;
+  progress: CreateProgress;
+}
+
 function requireCurrency(input: { currency?: unknown } | undefined): PayoutCurrency {
   const currency = input?.currency;
   if (!marketOf(currency)) {
     throw new PayoutValidationError([
-      {
-        field: 'currency',
-        rule: 'currency',
-        message: 'currency must be one of PEN, MXN',
-      },
+      { field: 'currency', rule: 'currency', message: 'currency must be one of PEN, MXN' },
     ]);
   }
   return currency as PayoutCurrency;
@@ -128,18 +126,14 @@ export class PayoutService {
     this.logger.log(
       `payout ${body.mchOrderNo}: ${body.amount} ${body.currency} to bank ${body.bankId} account ${maskTail(body.accountNo)} (merchant ${account.merchantId})`,
     );
-
-    const request: CreateRequest = {
-      mchOrderNo: body.mchOrderNo,
-      merchantId: account.merchantId,
-      currency: body.currency,
-      amount: body.amount,
-    };
+    const { mchOrderNo, currency, amount } = body;
+    const request: CreateRequest = { mchOrderNo, merchantId: account.merchantId, currency, amount };
     const progress = await this.attempts.open(request);
+    const call: CreateCall = { account, body, request, progress };
     // Rule 12: while this call runs, the attempt it sends holds a lease it renews.
-    const releaseLease = this.attempts.holdLease(progress, body.mchOrderNo);
+    const releaseLease = this.attempts.holdLease(progress, mchOrderNo);
     try {
-      return await this.sendUntilKnown(account, body, request, progress);
+      return await this.sendUntilKnown(call);
     } catch (error) {
       if (
         !progress.uncertain ||
@@ -148,80 +142,51 @@ export class PayoutService {
       )
         throw error;
       // Rule 2: once an attempt may have landed, any failure (the store's included) means "unknown".
-      throw this.outcomeUnknown(body, progress, error);
+      throw this.outcomeUnknown(call, error);
     } finally {
       await releaseLease();
     }
   }
 
-  /**
-   * The create loop. Each attempt is a lookup while the order may exist (`holdUntil`), else a send
-   * whose classified answer decides what comes next (rules 1 to 4).
-   */
-  private async sendUntilKnown(
-    account: CashyAccount,
-    body: CashyPayOutBody,
-    request: CreateRequest,
-    progress: CreateProgress,
-  ): Promise<PayoutOrder> {
+  /** The create loop: a lookup while the order may exist (`holdUntil`), else a send (rules 1-4). */
+  private async sendUntilKnown(call: CreateCall): Promise<PayoutOrder> {
+    const { account, body, progress } = call;
     let busy: CashyApiError | undefined;
     for (let attempt = 1; attempt <= this.config.retry.attempts; attempt++) {
       if (attempt > 1) {
         const endpoint =
           progress.holdUntil !== undefined ? CASHY_ENDPOINTS.payOutQuery : CASHY_ENDPOINTS.payOut;
+        const reason = progress.reason || (busy?.message ?? '');
         payoutDiagnostics.retry(() => ({
           endpoint,
           merchantId: account.merchantId,
           attempt,
-          reason: progress.reason || (busy?.message ?? ''),
+          reason,
         }));
         await this.client.backoff(attempt - 1);
       }
       if (progress.holdUntil !== undefined) {
-        // Rules 3 and 5: look first; only a real "not found" after the window allows a new send.
-        const found = await this.lookUpCreate(account, body, progress, attempt);
-        if (found.kind === 'found')
-          return this.acceptOrder(found.data, account, body, 'lookup', progress);
-        if (found.kind === 'failed') {
-          progress.reason = found.error.message;
-          if (!found.retryable) throw this.outcomeUnknown(body, progress);
-          continue;
-        }
-        // Rule 3 counts from when the lookup left: one sent inside the window proves nothing, however late its answer.
-        // Once the window looks over, on a fresh reading of the store's clock (one more round trip,
-        // only then): a step since moves the window by its size.
-        if (
-          found.sentAt < progress.holdUntil ||
-          found.sentAt <
-            progress.holdUntil +
-              (await this.clock.freshStepMargin(resendWindowOf(progress.attempt)))
-        ) {
-          progress.reason = `the gateway does not show the order yet, and an earlier attempt may still land (re-send window ${this.config.resendWindowMs} ms)`;
-          continue;
-        }
-        progress.holdUntil = undefined;
+        const order = await this.lookBeforeSending(call, attempt);
+        if (order) return order;
+        if (progress.holdUntil !== undefined) continue;
       }
-      if (!(await this.attempts.markSending(progress, request))) {
-        await this.restartFromStore(body, request, progress);
+      if (!(await this.attempts.markSending(progress, call.request))) {
+        await this.restartFromStore(call);
         continue;
       }
-      const outcome = await this.sendCreate(account, body, attempt);
+      const outcome = await this.sendCreate(call, attempt);
       switch (outcome.kind) {
         case 'created': // rule 4: never sent again
-          return this.acceptOrder(outcome.data, account, body, 'create', progress);
+          return this.acceptOrder(call, outcome.data, 'create');
         case 'busy': // rule 1: nothing was done; the attempt stays "sending" until the call ends
           busy = outcome.error;
           break;
         case 'rejected':
-          if (progress.uncertain) {
-            // Rule 2: an earlier attempt may still land, so this is no proof that nothing was created.
-            progress.reason = `${outcome.error.message}, after an attempt whose outcome is unknown`;
-            progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
-            break;
-          }
-          if (!(await this.settleRejected(progress, body.mchOrderNo)))
-            return this.resolveShownOrder(account, body, progress);
-          throw outcome.error;
+          if (!progress.uncertain) return this.reject(call, outcome.error);
+          // Rule 2: an earlier attempt may still land, so this is no proof that nothing was created.
+          progress.reason = `${outcome.error.message}, after an attempt whose outcome is unknown`;
+          progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
+          break;
         case 'duplicate':
         case 'ambiguous': // rules 1 and 3: it may exist; look it up, never send it inside the window
           progress.uncertain = true;
@@ -235,40 +200,63 @@ export class PayoutService {
     }
     if (progress.holdUntil !== undefined) {
       // The budget is spent; one more look often turns "unknown" into an answer.
-      const order = await this.lastLook(account, body, progress);
+      const order = await this.lastLook(call);
       if (order) return order;
     }
     if (progress.uncertain || progress.holdUntil !== undefined || !busy)
-      throw this.outcomeUnknown(body, progress);
-    // Busy on every attempt: nothing was created.
-    if (!(await this.settleRejected(progress, body.mchOrderNo)))
-      return this.resolveShownOrder(account, body, progress);
-    throw busy;
+      throw this.outcomeUnknown(call);
+    return this.reject(call, busy); // busy on every attempt: nothing was created
   }
 
   /**
-   * Another call (or a webhook, or a sweep) wrote this mchOrderNo since this call last did: start
-   * again from what the store says, still uncertain if this call was (rule 2). Found not created
-   * meanwhile (`payout.not_created`, or `reconcile()` → `null`), it sends nothing more: whoever
-   * learned that may send it again.
+   * Rules 3 and 5: a lookup while the order may exist. The order when the gateway shows it; clears
+   * `holdUntil` (a send may follow) only on a "not found" sent after the window.
    */
-  private async restartFromStore(
-    body: CashyPayOutBody,
-    request: CreateRequest,
-    progress: CreateProgress,
-  ): Promise<void> {
-    const fresh = await this.attempts.open(request);
+  private async lookBeforeSending(
+    call: CreateCall,
+    attempt: number,
+  ): Promise<PayoutOrder | undefined> {
+    const { progress } = call;
+    const found = await this.lookUpCreate(call, attempt);
+    if (found.kind === 'found') return this.acceptOrder(call, found.data, 'lookup');
+    if (found.kind === 'failed') {
+      progress.reason = found.error.message;
+      if (!found.retryable) throw this.outcomeUnknown(call);
+      return undefined;
+    }
+    // Rule 3 counts from when the lookup left, however late its answer. Once the window looks over,
+    // a fresh reading of the store's clock (only then) moves it by any step since.
+    const holdUntil = progress.holdUntil!;
+    if (
+      found.sentAt < holdUntil ||
+      found.sentAt <
+        holdUntil + (await this.clock.freshStepMargin(resendWindowOf(progress.attempt)))
+    ) {
+      progress.reason = `the gateway does not show the order yet, and an earlier attempt may still land (re-send window ${this.config.resendWindowMs} ms)`;
+      return undefined;
+    }
+    progress.holdUntil = undefined;
+    return undefined;
+  }
+
+  /**
+   * Someone else wrote this mchOrderNo since: start again from the store, still uncertain if this
+   * call was (rule 2). Found not created meanwhile, it sends nothing: whoever learned it may.
+   */
+  private async restartFromStore(call: CreateCall): Promise<void> {
+    const { progress } = call;
+    const fresh = await this.attempts.open(call.request);
     if (
       fresh.attempt?.state === 'rejected' &&
       (progress.uncertain || (progress.leaseToken !== undefined && fresh.attempt.notice))
     ) {
       progress.reason = `${progress.reason}; meanwhile it was found not created, so this call does not send it again`;
-      throw this.outcomeUnknown(body, progress);
+      throw this.outcomeUnknown(call);
     }
     Object.assign(progress, fresh, { uncertain: progress.uncertain || fresh.uncertain });
   }
 
-  /** Reads one order (`POST /api/payOutQuery`); an order the gateway does not know raises `CashyApiError`. */
+  /** Reads one order (`POST /api/payOutQuery`); an unknown order raises `CashyApiError`. */
   async queryPayout(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
     const { body, account, currency } = await this.reconciler.prepareQuery(input, options);
     const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.payOutQuery, body);
@@ -279,34 +267,23 @@ export class PayoutService {
   }
 
   /**
-   * Settles what the host does not know yet: queries the order and feeds the answer through the same
-   * state machine and store as webhooks, so its event is emitted exactly once whichever of the query
-   * and the webhook comes first. Resolves with the order once any listener has run, or with `null`
-   * when the gateway definitely does not have it and no create of it may still land: the create may
-   * then be sent again with the same `mchOrderNo`. Rejects with `PayoutOutcomeUnknownError` while
-   * an earlier create may still land (money-safety rule 3), and with `PayoutOrderConflictError` when
-   * the gateway answers with an order that is not this payout's (rule 7).
+   * Queries the order and feeds the answer through the webhooks' state machine (its event emitted
+   * once). Resolves with the order, or `null` when it was definitely not created (send it again with
+   * the same `mchOrderNo`). Rejects with `PayoutOutcomeUnknownError` while a create may still land
+   * (rule 3), `PayoutOrderConflictError` when the answer is not this payout's order (rule 7).
    */
   async reconcile(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder | null> {
-    const found = await this.reconciler.settle(input, options, () => ({
-      state: 'reconciled',
-    }));
+    const found = await this.reconciler.settle(input, options, () => ({ state: 'reconciled' }));
     if (found.kind === 'not_created') return null;
-    // Never another payout's status for this one: the host would refund while its own order may pay.
-    if (found.conflict)
-      throw new PayoutOrderConflictError(
-        found.order.mchOrderNo,
-        found.order.orderNo,
-        found.conflict,
-      );
-    return found.order;
+    // Never another payout's status for this one: the host would refund while its own may pay.
+    const { order, conflict } = found;
+    if (conflict) throw new PayoutOrderConflictError(order.mchOrderNo, order.orderNo, conflict);
+    return order;
   }
 
   /**
-   * The payouts the module still watches (a create of unknown outcome, or an order not yet final),
-   * oldest first, a page of at most `limit` (default 100, at most 1000) after `after`: the `cursor`
-   * of the last payout of the previous page, which stays valid when that payout settles meanwhile.
-   * The built-in reconciliation settles them by itself.
+   * The payouts still watched, oldest first: a page of at most `limit` (default 100, at most 1000)
+   * after `after`, the `cursor` of the previous page's last payout.
    */
   async listOpenPayouts(
     page: { limit?: number; after?: string } = {},
@@ -314,11 +291,7 @@ export class PayoutService {
     const limit = page.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
       throw new PayoutValidationError([
-        {
-          field: 'limit',
-          rule: 'range',
-          message: 'limit must be a whole number from 1 to 1000',
-        },
+        { field: 'limit', rule: 'range', message: 'limit must be a whole number from 1 to 1000' },
       ]);
     }
     const after = page.after === undefined ? undefined : parseCursor(page.after);
@@ -347,30 +320,22 @@ export class PayoutService {
   }
 
   /** The account's payout banks (`POST /api/bankListQuery`). Cache it: it rarely changes. */
-  async listBanks(
-    input: { currency: PayoutCurrency },
-    options?: PayoutCallOptions,
-  ): Promise<PayoutBank[]> {
+  async listBanks(input: CurrencyInput, options?: PayoutCallOptions): Promise<PayoutBank[]> {
     const account = this.config.selectAccount(options, requireCurrency(input));
     const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.bankListQuery, {});
     return toPayoutBanks(data, CASHY_ENDPOINTS.bankListQuery);
   }
 
   /** The account's balance (`POST /api/getBalance`). */
-  async getBalance(
-    input: { currency: PayoutCurrency },
-    options?: PayoutCallOptions,
-  ): Promise<PayoutBalance> {
+  async getBalance(input: CurrencyInput, options?: PayoutCallOptions): Promise<PayoutBalance> {
     const account = this.config.selectAccount(options, requireCurrency(input));
     const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.getBalance, {});
     return toPayoutBalance(data, CASHY_ENDPOINTS.getBalance, account.merchantId);
   }
 
   /**
-   * Applies a notification whose signature was already verified (by `PayoutSignatureGuard`) for the
-   * account `merchantId`: dedupes it, checks it against what is recorded, runs the state machine and
-   * emits its event once. Resolves when every listener has succeeded; rejects with
-   * `PayoutValidationError` for a body that does not identify an outcome.
+   * Applies a notification already verified for `merchantId`, emitting its event once; resolves when
+   * every listener succeeded. Rejects with `PayoutValidationError` when it identifies no outcome.
    */
   async handleNotification(body: unknown, merchantId: string): Promise<PayoutReportResult> {
     const { errors, report } = checkPayoutNotification(body, merchantId);
@@ -380,8 +345,7 @@ export class PayoutService {
   }
 
   private outcomeUnknown(
-    body: CashyPayOutBody,
-    progress: CreateProgress,
+    { body, progress }: CreateCall,
     cause?: unknown,
   ): PayoutOutcomeUnknownError {
     const reason =
@@ -398,178 +362,134 @@ export class PayoutService {
   }
 
   /**
-   * Definitely not created: recorded so, and no longer watched. Resolves `false`, recording nothing,
-   * when the store knows the order as created meanwhile (a webhook reported it): no rejection then.
+   * Definitely not created: recorded so, untracked, and `error` thrown. If a webhook showed the order
+   * meanwhile, no rejection: the order, looked up, or an unknown outcome (rule 2).
    */
-  private async settleRejected(progress: CreateProgress, mchOrderNo: string): Promise<boolean> {
-    const attempt = await this.attempts.markRejected(progress, mchOrderNo);
-    if (attempt?.state === 'created') return false;
-    await this.attempts.untrack(mchOrderNo);
-    return true;
-  }
-
-  /**
-   * The store knows the order as created (a webhook showed it) while this call's own attempts say
-   * otherwise: the call resolves with that order, looked up, or its outcome is unknown (rule 2).
-   */
-  private async resolveShownOrder(
-    account: CashyAccount,
-    body: CashyPayOutBody,
-    progress: CreateProgress,
-  ): Promise<PayoutOrder> {
+  private async reject(call: CreateCall, error: CashyApiError): Promise<PayoutOrder> {
+    const { body, progress } = call;
+    const attempt = await this.attempts.markRejected(progress, body.mchOrderNo);
+    if (attempt?.state !== 'created') {
+      await this.attempts.untrack(body.mchOrderNo);
+      throw error;
+    }
     progress.uncertain = true;
     progress.reason = `the gateway refused an attempt, but reported the order ${progress.attempt?.orderNo ?? ''} meanwhile`;
     progress.orderNo ??= progress.attempt?.orderNo;
-    const order = await this.lastLook(account, body, progress);
+    const order = await this.lastLook(call);
     if (order) return order;
-    throw this.outcomeUnknown(body, progress);
+    throw this.outcomeUnknown(call);
   }
 
   /** One look past the attempts' budget: the order, when the gateway shows it. */
-  private async lastLook(
-    account: CashyAccount,
-    body: CashyPayOutBody,
-    progress: CreateProgress,
-  ): Promise<PayoutOrder | undefined> {
-    const found = await this.lookUpCreate(account, body, progress, this.config.retry.attempts + 1);
-    return found.kind === 'found'
-      ? this.acceptOrder(found.data, account, body, 'lookup', progress)
-      : undefined;
+  private async lastLook(call: CreateCall): Promise<PayoutOrder | undefined> {
+    const found = await this.lookUpCreate(call, this.config.retry.attempts + 1);
+    return found.kind === 'found' ? this.acceptOrder(call, found.data, 'lookup') : undefined;
   }
 
   /** One create attempt, classified (rules 1 and 4). */
-  private async sendCreate(
-    account: CashyAccount,
-    body: CashyPayOutBody,
-    attempt: number,
-  ): Promise<CreateAttemptOutcome> {
-    // Whatever the transport throws, the bytes may have left: never read it as a rejection.
-    const answer = await this.client
-      .post(account, CASHY_ENDPOINTS.payOut, body, attempt)
-      .catch((error: unknown) => asTransportError(error, CASHY_ENDPOINTS.payOut));
-    return classifyCreateAnswer(answer, CASHY_ENDPOINTS.payOut, this.config.messages);
+  private async sendCreate(call: CreateCall, attempt: number): Promise<CreateAttemptOutcome> {
+    const endpoint = CASHY_ENDPOINTS.payOut;
+    const answer = await postAttempt(this.client, call.account, endpoint, call.body, attempt);
+    return classifyCreateAnswer(answer, endpoint, this.config.messages);
   }
 
-  /** A lookup of the create's mchOrderNo; an answer naming another order than the one known is not this payout (F5). */
-  private async lookUpCreate(
-    account: CashyAccount,
-    body: CashyPayOutBody,
-    progress: CreateProgress,
+  /** A lookup of the create's mchOrderNo, naming the order known for it, if any (rule 7). */
+  private lookUpCreate(
+    { account, body, progress }: CreateCall,
     attempt: number,
   ): Promise<SentLookup> {
+    const { orderNo } = progress;
     return this.lookup.once(
       account,
-      {
-        mchOrderNo: body.mchOrderNo,
-        ...(progress.orderNo ? { orderNo: progress.orderNo } : {}),
-      },
+      { mchOrderNo: body.mchOrderNo, ...(orderNo ? { orderNo } : {}) },
       attempt,
     );
   }
 
   /**
-   * Turns an order the gateway holds under this `mchOrderNo` (a create's answer or a lookup) into
-   * the result (rule 4). An answer about another `mchOrderNo`, or another order than the one the
-   * gateway already gave it, is recorded nowhere and rejects with `PayoutOrderConflictError`; one for
-   * another amount is recorded (its webhooks are then checked against the amount asked for) and
-   * rejects the same way. Each emits `payout.anomaly`.
+   * An order the gateway shows for this `mchOrderNo` as the result (rule 4). Another mchOrderNo or
+   * order is recorded nowhere, another amount is recorded; both emit `payout.anomaly` and reject
+   * with `PayoutOrderConflictError`.
    */
   private async acceptOrder(
+    call: CreateCall,
     data: Record<string, unknown>,
-    account: CashyAccount,
-    body: CashyPayOutBody,
     source: 'create' | 'lookup',
-    progress: CreateProgress,
   ): Promise<PayoutOrder> {
-    const order = toPayoutOrder(
-      data,
-      source === 'create' ? CASHY_ENDPOINTS.payOut : CASHY_ENDPOINTS.payOutQuery,
-      {
-        currency: body.currency,
-        mchOrderNo: body.mchOrderNo,
-      },
-    );
+    const { account, body, progress } = call;
+    const endpoint = source === 'create' ? CASHY_ENDPOINTS.payOut : CASHY_ENDPOINTS.payOutQuery;
+    const { currency, mchOrderNo } = body;
+    const order = toPayoutOrder(data, endpoint, { currency, mchOrderNo });
     const conflict = async (reason: string): Promise<never> => {
       await this.outcomes.reportAnomaly({
         kind: 'answer',
         merchantId: account.merchantId,
-        mchOrderNo: body.mchOrderNo,
+        mchOrderNo,
         orderNo: order.orderNo,
         status: order.orderStatus,
         reason,
         raw: data,
       });
-      throw new PayoutOrderConflictError(body.mchOrderNo, order.orderNo, reason);
+      throw new PayoutOrderConflictError(mchOrderNo, order.orderNo, reason);
     };
-    const other = otherOrder(data, {
-      mchOrderNo: body.mchOrderNo,
-      orderNo: progress.orderNo,
-    });
+    const other = otherOrder(data, { mchOrderNo, orderNo: progress.orderNo });
     if (other) {
       // Not this payout's order: whether ours was created is still unknown.
       if (source === 'create')
-        progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
+        progress.holdUntil = await this.attempts.markUnknown(progress, mchOrderNo);
       return conflict(`the ${source} ${other}`);
     }
-    // The order exists whatever the store says next: its bookkeeping never fails the call. But one
-    // mchOrderNo never stands for two orders: a webhook may have reported another since (rule 7).
-    const stored = await this.attempts
-      .markCreated(progress, body.mchOrderNo, order.orderNo)
-      .catch((error: unknown) => {
-        // Recorded in the background, under this call's lease, so nothing calls it not created.
-        this.logger.warn(
-          `payout ${body.mchOrderNo}: could not record its create as created yet (${(error as Error).message}); retrying`,
-        );
-        this.attempts.recordCreatedLater(progress, body.mchOrderNo, order.orderNo);
-        return undefined;
-      });
-    const reported = await this.store.findByMchOrderNo(body.mchOrderNo).catch(() => undefined);
-    const known = [stored?.orderNo, reported?.orderNo].find(
-      (orderNo) => orderNo !== undefined && orderNo !== order.orderNo,
-    );
+    const known = await this.recordCreated(call, order.orderNo);
     if (known !== undefined)
       return conflict(
         `the ${source} answer names order ${order.orderNo}, and order ${known} was reported under this mchOrderNo`,
       );
-    await this.remember(order, account, body);
-    // Watched until its outcome is emitted: a final status seen here is emitted by the webhook or,
-    // if that never comes, by the next sweep (so it is checked at once).
+    await this.remember(call, order.orderNo);
+    // Watched until its outcome is emitted: a final status here is checked by the sweep at once.
     const final = isFinalPayoutStatus(order.orderStatus as PayoutStatus);
-    await this.attempts.track(
-      body.mchOrderNo,
-      this.clock.now() + (final ? 0 : this.firstCheckMs()),
-    );
+    const firstCheckMs = (this.config.reconciliation || RECONCILIATION_DEFAULTS).firstCheckMs;
+    await this.attempts.track(mchOrderNo, this.clock.now() + (final ? 0 : firstCheckMs));
     if (!isAbsent(data.amount) && !sameAmount(data.amount, body.amount)) {
       return conflict(
-        `the ${source} answer says ${String(data.amount)} ${body.currency} where ${body.amount} was asked for`,
+        `the ${source} answer says ${String(data.amount)} ${currency} where ${body.amount} was asked for`,
       );
     }
     return order;
   }
 
-  /** Records the order so later reports know its merchant, market and amount; a failure only costs that. */
-  private async remember(
-    order: PayoutOrder,
-    account: CashyAccount,
-    body: CashyPayOutBody,
-  ): Promise<void> {
-    try {
-      await this.outcomes.remember({
-        orderNo: order.orderNo,
-        mchOrderNo: body.mchOrderNo,
-        merchantId: account.merchantId,
-        currency: body.currency,
-        amount: body.amount,
+  /**
+   * Records the create as created (in the background, under the call's lease, if the store fails)
+   * and resolves with another order known under its mchOrderNo, if any (rule 7).
+   */
+  private async recordCreated(
+    { body, progress }: CreateCall,
+    orderNo: string,
+  ): Promise<string | undefined> {
+    const { mchOrderNo } = body;
+    const stored = await this.attempts
+      .markCreated(progress, mchOrderNo, orderNo)
+      .catch((error: unknown) => {
+        this.logger.warn(
+          `payout ${mchOrderNo}: could not record its create as created yet (${(error as Error).message}); retrying`,
+        );
+        this.attempts.recordCreatedLater(progress, mchOrderNo, orderNo);
+        return undefined;
       });
-    } catch (error) {
-      this.logger.warn(
-        `payout ${body.mchOrderNo}: could not record it in the store (${(error as Error).message})`,
-      );
-    }
+    const reported = await this.store.findByMchOrderNo(mchOrderNo).catch(() => undefined);
+    return [stored?.orderNo, reported?.orderNo].find(
+      (known) => known !== undefined && known !== orderNo,
+    );
   }
 
-  private firstCheckMs(): number {
-    return (this.config.reconciliation || RECONCILIATION_DEFAULTS).firstCheckMs;
+  /** Records the order's merchant, market and amount for later reports; a failure only costs that. */
+  private async remember({ request }: CreateCall, orderNo: string): Promise<void> {
+    try {
+      await this.outcomes.remember({ ...request, orderNo });
+    } catch (error) {
+      this.logger.warn(
+        `payout ${request.mchOrderNo}: could not record it in the store (${(error as Error).message})`,
+      );
+    }
   }
 }
 

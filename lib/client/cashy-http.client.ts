@@ -29,9 +29,8 @@ const USER_AGENT = `nestjs-cashy-payout (node ${process.version})`;
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 /**
- * The agents signed requests go through: the host's, when the `http` option gives them, else the
- * module's own keep-alive agents. The module closes its own when it is destroyed; the host's are
- * the host's to close.
+ * The agents signed requests go through: the host's (`http` option), else the module's own
+ * keep-alive agents, which it closes when destroyed.
  */
 @Injectable()
 export class CashyHttpAgents implements OnModuleDestroy {
@@ -57,12 +56,10 @@ export class CashyHttpAgents implements OnModuleDestroy {
 }
 
 /**
- * The module's own `HttpService`, on an axios instance nothing else holds, set up for signed
- * exchanges: the body goes out as the exact string that was signed, the answer comes back as
- * text whatever its status, no redirect is followed, and environment proxies are not read (an
- * explicit `http.proxy` is). Provided inside `PayoutModule` and never exported, so the host's
- * `HttpModule`, `axios.defaults` and interceptors never see a signed request, and the host
- * never gets this instance.
+ * The module's own `HttpService`, on an axios instance nothing else holds (the host's defaults and
+ * interceptors never see a signed request): the body goes out as the exact string signed, the
+ * answer comes back as text whatever its status, no redirect is followed, and environment proxies
+ * are not read (an explicit `http.proxy` is).
  */
 export function createCashyHttpService(config: PayoutConfig, agents: CashyHttpAgents): HttpService {
   const instance = axios.create();
@@ -89,11 +86,7 @@ export function createCashyHttpService(config: PayoutConfig, agents: CashyHttpAg
   return new HttpService(instance);
 }
 
-/**
- * Cashy's transport: serializes the body once, signs that exact string, sends that same string
- * through the module's own `HttpService`, and maps the `{ code, msg, data }` envelope. Knows
- * nothing of payouts.
- */
+/** Cashy's transport: signs and sends the exact body string, and reads the envelope back. */
 @Injectable()
 export class CashyHttpClient {
   /** Headers every request carries, fixed once: the defaults, the host's extras, then Content-Type. */
@@ -105,22 +98,19 @@ export class CashyHttpClient {
   ) {
     const extra = config.http.headers;
     const replaced = new Set(Object.keys(extra).map((name) => name.toLowerCase()));
-    const defaults = Object.entries({
-      Accept: 'application/json',
-      'User-Agent': USER_AGENT,
-    }).filter(([name]) => !replaced.has(name.toLowerCase()));
+    const defaults = { Accept: 'application/json', 'User-Agent': USER_AGENT };
+    const kept = Object.entries(defaults).filter(([name]) => !replaced.has(name.toLowerCase()));
     this.headers = Object.freeze({
-      ...Object.fromEntries(defaults),
+      ...Object.fromEntries(kept),
       ...extra,
       'Content-Type': 'application/json',
     });
   }
 
   /**
-   * One signed exchange: resolves with the HTTP status and, when the body is Cashy's envelope, the
-   * envelope, whatever they say; rejects with `CashyTransportError` when there was no whole answer.
-   * What an answer means is for the caller to decide (see `cashy-protocol.ts`). `timeoutMs` shortens
-   * the module's per-attempt timeout for this call (a health probe).
+   * One signed exchange: resolves with the HTTP status and the envelope (when it is one), whatever
+   * they say, for the caller to judge; rejects with `CashyTransportError` when there was no whole
+   * answer. `timeoutMs` overrides the module's per-attempt timeout (a health probe).
    */
   async post(
     account: CashyAccount,
@@ -143,13 +133,7 @@ export class CashyHttpClient {
         ...(answer?.envelope ? { code: answer.envelope.code, msg: answer.envelope.msg } : {}),
       }));
     try {
-      const { status, text } = await this.exchange(
-        endpoint,
-        body,
-        account.merchantId,
-        account.sign(body),
-        timeoutMs,
-      );
+      const { status, text } = await this.exchange(endpoint, body, account, timeoutMs);
       const answer = { httpStatus: status, envelope: parseEnvelope(text) };
       report('answered', answer);
       return answer;
@@ -160,9 +144,8 @@ export class CashyHttpClient {
   }
 
   /**
-   * One exchange of a call whose answer is data (queries, bank lists, balances): resolves with
-   * `data` of a code-200 envelope on a 2xx; rejects with `CashyApiError` for any other envelope, or
-   * `CashyTransportError` when there is no envelope to go by.
+   * One exchange whose answer is data: `data` of a code-200 envelope on a 2xx; else rejects with
+   * `CashyApiError` (another envelope) or `CashyTransportError` (no envelope to go by).
    */
   async send(
     account: CashyAccount,
@@ -171,67 +154,71 @@ export class CashyHttpClient {
     attempt = 1,
   ): Promise<unknown> {
     const { httpStatus, envelope } = await this.post(account, endpoint, payload, attempt);
-    if (!envelope)
-      throw new CashyTransportError(
-        httpStatus >= 200 && httpStatus <= 299 ? 'unparsable' : 'http-status',
-        endpoint,
-        `HTTP ${httpStatus}, not a Cashy envelope`,
-      );
+    const ok = httpStatus >= 200 && httpStatus <= 299;
+    if (!envelope) {
+      const failure = ok ? 'unparsable' : 'http-status';
+      throw new CashyTransportError(failure, endpoint, `HTTP ${httpStatus}, not a Cashy envelope`);
+    }
     if (envelope.code !== 200) throw new CashyApiError(envelope.code, envelope.msg, endpoint);
-    if (httpStatus < 200 || httpStatus > 299)
-      throw new CashyTransportError(
-        'http-status',
-        endpoint,
-        `HTTP ${httpStatus} with a code-200 envelope`,
-      );
+    const detail = `HTTP ${httpStatus} with a code-200 envelope`;
+    if (!ok) throw new CashyTransportError('http-status', endpoint, detail);
     return envelope.data;
   }
 
-  /**
-   * `send` with retries for requests that are safe to repeat (queries, bank lists, balances):
-   * transport failures and `System_busy`/`System_Maintenance`/`System_error` are retried with
-   * capped exponential backoff and full jitter.
-   */
+  /** `send` retried (transport failures, busy) for calls that are safe to repeat: queries, lists. */
   async sendIdempotent(
     account: CashyAccount,
     endpoint: CashyEndpoint,
     payload: object,
   ): Promise<unknown> {
+    const sent = (attempt: number) =>
+      this.send(account, endpoint, payload, attempt).then(
+        (data) => ({ data }),
+        (error: unknown) => ({ error }),
+      );
+    const last = await this.retry(endpoint, account, sent, (result) =>
+      'error' in result ? retryableFailure(result.error) : undefined,
+    );
+    if ('error' in last) throw last.error;
+    return last.data;
+  }
+
+  /**
+   * The retry policy of every gateway call: `call(attempt)` for attempt 1, 2, … up to
+   * `retry.attempts`, while `retryReason` gives a reason to try again (`undefined`: done), each
+   * retry reported and preceded by `backoff`. Resolves with the last call's outcome.
+   */
+  async retry<T>(
+    endpoint: CashyEndpoint,
+    account: CashyAccount,
+    call: (attempt: number) => Promise<T>,
+    retryReason: (outcome: T) => string | undefined,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.send(account, endpoint, payload, attempt);
-      } catch (error) {
-        const retryable = error instanceof CashyTransportError || isRetryableApiError(error);
-        if (!retryable || attempt >= this.config.retry.attempts) throw error;
-        payoutDiagnostics.retry(() => ({
-          endpoint,
-          merchantId: account.merchantId,
-          attempt: attempt + 1,
-          reason: (error as Error).message,
-        }));
-        await this.backoff(attempt);
-      }
+      const outcome = await call(attempt);
+      const reason = attempt < this.config.retry.attempts ? retryReason(outcome) : undefined;
+      if (reason === undefined) return outcome;
+      const { merchantId } = account;
+      payoutDiagnostics.retry(() => ({ endpoint, merchantId, attempt: attempt + 1, reason }));
+      await this.backoff(attempt);
     }
   }
 
-  /** Waits before attempt `attempt + 1`. */
+  /** Waits before attempt `attempt + 1`: capped exponential backoff with full jitter. */
   backoff(attempt: number): Promise<void> {
     const { baseDelayMs, maxDelayMs } = this.config.retry;
     const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
     return sleep(Math.floor(Math.random() * ceiling));
   }
 
-  /**
-   * POSTs `body` as is and reads the whole answer as text, within `timeoutMs` from the first byte
-   * sent to the last byte received. Redirects are not followed: a signed request goes nowhere else.
-   */
+  /** POSTs `body` as is and reads the whole answer as text, all within `timeoutMs`. */
   private async exchange(
     endpoint: CashyEndpoint,
     body: string,
-    merchantId: string,
-    sign: string,
+    account: CashyAccount,
     timeoutMs: number,
   ): Promise<{ status: number; text: string }> {
+    const sign = account.sign(body);
     // A timer cleared when the exchange ends (AbortSignal.timeout's would outlive every call by timeoutMs).
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
@@ -245,7 +232,7 @@ export class CashyHttpClient {
         headers: {
           ...this.headers,
           'Content-Length': Buffer.byteLength(body),
-          MerchantId: merchantId,
+          MerchantId: account.merchantId,
           Sign: sign,
         },
         signal: deadline.signal,
@@ -261,31 +248,25 @@ export class CashyHttpClient {
   }
 }
 
+/** Why a failed idempotent call may be sent again (a transport failure, or busy), else `undefined`. */
+function retryableFailure(error: unknown): string | undefined {
+  const retryable = error instanceof CashyTransportError || isRetryableApiError(error);
+  return retryable ? error.message : undefined;
+}
+
 /**
- * What a failed exchange was: an answer over the size cap is `unparsable`, anything else (refused,
- * reset, TLS verification, proxy) `connection`, named by its code. The apiKey is never sent, so no
- * error text can carry it; the Sign and body are left out all the same.
+ * What a failed exchange was: an answer over the size cap is `unparsable`, anything else
+ * `connection`, named by its code (never with the Sign or body).
  */
 function transportError(endpoint: CashyEndpoint, error: unknown): CashyTransportError {
-  if (
-    error instanceof AxiosError &&
-    error.code === AxiosError.ERR_BAD_RESPONSE &&
-    error.message.startsWith('maxContentLength')
-  ) {
-    return new CashyTransportError(
-      'unparsable',
-      endpoint,
-      `answer longer than ${MAX_ANSWER_BYTES} bytes`,
-    );
+  const badResponse = error instanceof AxiosError && error.code === AxiosError.ERR_BAD_RESPONSE;
+  if (badResponse && error.message.startsWith('maxContentLength')) {
+    const detail = `answer longer than ${MAX_ANSWER_BYTES} bytes`;
+    return new CashyTransportError('unparsable', endpoint, detail);
   }
   const code = (error as { code?: unknown } | null)?.code;
-  return new CashyTransportError(
-    'connection',
-    endpoint,
-    typeof code === 'string' && code !== ''
-      ? code
-      : error instanceof Error
-        ? error.message
-        : String(error),
-  );
+  if (typeof code === 'string' && code !== '')
+    return new CashyTransportError('connection', endpoint, code);
+  const detail = error instanceof Error ? error.message : String(error);
+  return new CashyTransportError('connection', endpoint, detail);
 }

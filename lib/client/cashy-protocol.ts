@@ -81,15 +81,11 @@ export function classifyCreateAnswer(
   if (answer instanceof CashyTransportError) return { kind: 'ambiguous', reason: answer.message };
   const { httpStatus, envelope } = answer;
   if (!envelope)
-    return {
-      kind: 'ambiguous',
-      reason: `HTTP ${httpStatus} without a Cashy envelope`,
-    };
-  if (httpStatus < 200 || httpStatus > 299)
-    return {
-      kind: 'ambiguous',
-      reason: `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg || 'no msg'})`,
-    };
+    return { kind: 'ambiguous', reason: `HTTP ${httpStatus} without a Cashy envelope` };
+  if (httpStatus < 200 || httpStatus > 299) {
+    const reason = `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg || 'no msg'})`;
+    return { kind: 'ambiguous', reason };
+  }
   if (envelope.code === 200) {
     const data = orderData(envelope.data);
     return data
@@ -114,11 +110,7 @@ export function classifyCreateAnswer(
 export type LookupOutcome =
   | { kind: 'found'; data: Record<string, unknown> }
   | { kind: 'absent'; error: CashyApiError }
-  | {
-      kind: 'failed';
-      error: CashyApiError | CashyTransportError;
-      retryable: boolean;
-    };
+  | { kind: 'failed'; error: CashyApiError | CashyTransportError; retryable: boolean };
 
 /** Classifies a lookup's answer, or the transport failure that stood for one. */
 export function classifyLookupAnswer(
@@ -134,29 +126,23 @@ export function classifyLookupAnswer(
     const detail = envelope
       ? `HTTP ${httpStatus} (code ${envelope.code}: ${envelope.msg})`
       : `HTTP ${httpStatus} without a Cashy envelope`;
-    return {
-      kind: 'failed',
-      error: new CashyTransportError(envelope ? 'http-status' : 'unparsable', endpoint, detail),
-      retryable: true,
-    };
+    const error = new CashyTransportError(
+      envelope ? 'http-status' : 'unparsable',
+      endpoint,
+      detail,
+    );
+    return { kind: 'failed', error, retryable: true };
   }
   if (envelope.code === 200) {
     const data = orderData(envelope.data);
     if (data) return { kind: 'found', data };
-    return {
-      kind: 'failed',
-      error: new CashyTransportError('unparsable', endpoint, 'code 200 without an orderNo'),
-      retryable: true,
-    };
+    const error = new CashyTransportError('unparsable', endpoint, 'code 200 without an orderNo');
+    return { kind: 'failed', error, retryable: true };
   }
   const error = new CashyApiError(envelope.code, envelope.msg, endpoint);
   if (patterns.orderNotFound.test(envelope.msg)) return { kind: 'absent', error };
   // A signing or merchant problem will not go away by asking again; anything else might.
-  return {
-    kind: 'failed',
-    error,
-    retryable: !PUBLISHED_REJECTION.test(envelope.msg),
-  };
+  return { kind: 'failed', error, retryable: !PUBLISHED_REJECTION.test(envelope.msg) };
 }
 
 /** True for `System_busy`, `System_Maintenance` and `System_error`: an idempotent call may be repeated. */

@@ -1,9 +1,4 @@
-import {
-  type PayoutBalance,
-  type PayoutBank,
-  type PayoutCurrency,
-  type PayoutOrder,
-} from '../payout.types';
+import type { PayoutBalance, PayoutBank, PayoutCurrency, PayoutOrder } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
 import type { CashyEndpoint } from './cashy-protocol';
 import { isPlainObject, nonEmptyText, normalizeAmount, wireAmount, wireText } from './cashy-wire';
@@ -72,11 +67,7 @@ export function toPayoutBanks(data: unknown, endpoint: CashyEndpoint): PayoutBan
     const bankId = Number(bank.bankId);
     if (!Number.isSafeInteger(bankId))
       throw new CashyTransportError('unparsable', endpoint, 'bankId is not a number');
-    return {
-      bankId,
-      bankCode: String(bank.bankCode ?? ''),
-      bankName: String(bank.bankName ?? ''),
-    };
+    return { bankId, bankCode: String(bank.bankCode ?? ''), bankName: String(bank.bankName ?? '') };
   });
 }
 

@@ -2,32 +2,27 @@ import { performance } from 'node:perf_hooks';
 import { PayoutStoreError } from '../payout.errors';
 
 /**
- * The one clock behind every time decision of the module (money-safety rule 11): re-send windows,
- * claim and create leases, due times and horizons are written and compared in its milliseconds.
- * A `PayoutStore` shared by replicas brings its own (`PayoutStore.clock`), so that every replica
- * reads the same time; a store without one gets `MonotonicPayoutClock`.
+ * The one clock behind every time decision of the module (rule 11). A store shared by replicas
+ * brings its own (`PayoutStore.clock`); a store without one gets `MonotonicPayoutClock`.
  */
 export abstract class PayoutClock {
   /** Milliseconds since the epoch, on the timeline every replica of the store shares. */
   abstract now(): number;
-  /** Re-reads the source of time, when the clock has one; the module calls it at start and every 30 s. */
+  /** Re-reads the source of time, if any; the module calls it at start and every 30 s. */
   sync?(): Promise<void>;
 
   /**
-   * How much later than written any time must be judged ended: the sum of the steps of this clock's
-   * source (either way) seen recently enough that times written, or readings taken, on the other
-   * side of them may still be in use. `holdMs`: how long the time judged lasts unrenewed, when it is
-   * longer than this module's own (another replica's options). 0 for a clock without a source.
+   * How much later than written any time must be judged ended: the sum of recent steps of the
+   * source, either way. `holdMs`: how long the time judged lasts, when longer than this module's own
+   * (another replica's options). 0 without a source.
    */
-  stepMargin(holdMs = 0): number {
-    void holdMs;
+  stepMargin(_holdMs = 0): number {
     return 0;
   }
 
   /**
-   * Reads the source again, right before a decision that takes as ended what someone may still
-   * hold, so that a step this process has not read yet counts in `stepMargin`. Rejects with
-   * `PayoutStoreError` when the source cannot be read.
+   * Reads the source again before a decision that takes as ended what someone may still hold, so a
+   * step not read yet counts in `stepMargin`. Rejects with `PayoutStoreError` when it cannot.
    */
   async refresh(): Promise<void> {
     if (!this.sync) return;
@@ -38,13 +33,8 @@ export abstract class PayoutClock {
     }
   }
 
-  /**
-   * Tells the clock the longest that anything this module writes lasts unrenewed (a re-send
-   * window, a claim, a lease): a step counts until everything written before it has ended.
-   */
-  holdsLastUpTo(ms: number): void {
-    void ms;
-  }
+  /** The longest anything this module writes lasts unrenewed: a step counts until it has ended. */
+  holdsLastUpTo(_ms: number): void {}
 
   /** `stepMargin(holdMs)` on a fresh reading of the source (`refresh`). */
   async freshStepMargin(holdMs = 0): Promise<number> {
@@ -53,9 +43,8 @@ export abstract class PayoutClock {
   }
 
   /**
-   * Whether `until` (a lease or a claim that lasts `holdMs`, written on this clock, maybe by another
-   * replica) still holds: ahead of now, or, once it looks past, ahead by the step margin of a fresh
-   * reading.
+   * Whether `until` (a lease or claim lasting `holdMs`, maybe another replica's) still holds: ahead
+   * of now, or, once it looks past, within the step margin of a fresh reading.
    */
   async stillHeld(until: number | undefined, holdMs = 0): Promise<boolean> {
     if (until === undefined) return false;
@@ -71,12 +60,9 @@ export const CLOCK_SYNC_EVERY_MS = 30_000;
 const STEP_TOLERANCE_MS = 1_000;
 /** How far a source and this process's monotonic clock may drift apart by themselves (500 ppm). */
 const DRIFT_PER_MS = 0.0005;
-/**
- * How long a step counts, besides the longest hold: until every replica has read the source again
- * (`CLOCK_SYNC_EVERY_MS`), with a margin for the reading's own round trip.
- */
+/** How long a step counts besides the longest hold: until every replica has read the source again. */
 const STEP_SETTLES_MS = CLOCK_SYNC_EVERY_MS + 5_000;
-/** The longest any time the module writes can last: a re-send window of a day, plus a create's timeout. */
+/** The longest any time the module writes can last: a day's re-send window plus a timeout. */
 const MAX_HOLD_MS = 86_400_000 + 600_000;
 /** Readings kept to compare a new one with (the oldest go first), and steps kept apart. */
 const READINGS_KEPT = 64;
@@ -94,9 +80,8 @@ function monotonicNow(): number {
 }
 
 /**
- * The wall clock read once, when the process started, then advanced by the monotonic clock: a step
- * of the wall clock afterwards (NTP, a VM resumed, an operator) changes nothing. Right for a store
- * that one process owns, such as `MemoryPayoutStore`.
+ * The wall clock read once at start, then advanced by the monotonic clock, so a later step of the
+ * wall clock changes nothing. For a store one process owns (`MemoryPayoutStore`).
  */
 export class MonotonicPayoutClock extends PayoutClock {
   now(): number {
@@ -105,16 +90,10 @@ export class MonotonicPayoutClock extends PayoutClock {
 }
 
 /**
- * A shared source of time (a store server's clock), read at `sync()` and advanced by this process's
- * monotonic clock in between, so `now()` never waits on the network. A reading is placed at the
- * middle of its round trip: every replica agrees with the source within half a round trip. Until a
- * first `sync()` succeeds, `now()` throws `PayoutStoreError`, so nothing is decided on a clock of
- * its own.
- *
- * Each reading is compared with the others still in use: two that disagree by more than a second
- * beyond their round trips and drift show a step of the source (an operator, a VM resumed, a
- * failover), however small each move between them, and the step counts in `stepMargin` until
- * every replica has read the source again and everything written before it has ended.
+ * A shared source of time (a store server's clock), read at `sync()` and advanced by the monotonic
+ * clock in between; a reading sits at the middle of its round trip. Until a first `sync()`
+ * succeeds, `now()` throws `PayoutStoreError`. Two readings that disagree by more than a second
+ * beyond their round trips and drift show a step, which counts in `stepMargin` (rule 11).
  */
 export class SyncedPayoutClock extends PayoutClock {
   private current?: Reading;
@@ -138,10 +117,7 @@ export class SyncedPayoutClock extends PayoutClock {
     return Math.floor(monotonicNow() + this.current.offset);
   }
 
-  /**
-   * Reads the source, on a reading sent no earlier than this call: one sent before may carry the
-   * time from before a step. Calls made while one is queued share it.
-   */
+  /** Reads the source on a reading sent no earlier than this call (an earlier one may predate a step). */
   override sync(): Promise<void> {
     const calledAt = monotonicNow();
     const flight = this.flight;

@@ -54,23 +54,15 @@ function readAccountVariables(
   options: Record<string, unknown>,
   sources: Map<string, string>,
 ): string | undefined {
-  const single = (['CASHY_MERCHANT_ID', 'CASHY_API_KEY'] as const).filter(
-    (name) => read(env, name) !== undefined,
-  );
-  const accounts = PAYOUT_ENV_ACCOUNTS.filter(
-    (account) =>
-      read(env, account.merchantId) !== undefined || read(env, account.apiKey) !== undefined,
-  );
-  if (single.length > 0 && accounts.length > 0) {
-    const found = PAYOUT_ENV_ACCOUNTS.flatMap((account) => [
-      account.merchantId,
-      account.apiKey,
-    ]).filter((name) => read(env, name) !== undefined);
+  const isSet = (name: PayoutEnvVariable) => read(env, name) !== undefined;
+  const single = (['CASHY_MERCHANT_ID', 'CASHY_API_KEY'] as const).filter(isSet);
+  const perCurrency = PAYOUT_ENV_ACCOUNTS.flatMap((a) => [a.merchantId, a.apiKey]).filter(isSet);
+  const accounts = PAYOUT_ENV_ACCOUNTS.filter((a) => isSet(a.merchantId) || isSet(a.apiKey));
+  if (single.length > 0 && perCurrency.length > 0)
     return (
       'set either CASHY_MERCHANT_ID and CASHY_API_KEY (one account) or ' +
-      `${PER_CURRENCY_HINT} (one account per currency), not both (found ${[...single, ...found].join(', ')})`
+      `${PER_CURRENCY_HINT} (one account per currency), not both (found ${[...single, ...perCurrency].join(', ')})`
     );
-  }
   if (single.length > 0) {
     options.merchantId = read(env, 'CASHY_MERCHANT_ID');
     options.apiKey = read(env, 'CASHY_API_KEY');

@@ -11,19 +11,15 @@ type OnEventOptions = Exclude<Parameters<typeof OnEvent>[1], undefined>;
 /** `@OnEvent` options a payout listener may set; errors are never suppressed. */
 export type PayoutListenerOptions = Omit<OnEventOptions, 'suppressErrors' | 'async'>;
 
-// A thrown listener must reach the webhook so it answers 500 and Cashy retries; `async` would detach
-// the listener from emitAsync and let the webhook acknowledge before it settled.
-const listenerOptions = (options?: PayoutListenerOptions): OnEventOptions => ({
-  ...options,
-  suppressErrors: false,
-  async: false,
-});
-
-/** A decorator factory for one payout event's listeners. */
+/**
+ * A decorator factory for one payout event's listeners. A thrown listener must reach the webhook so
+ * it answers 500 and Cashy retries; `async` would detach the listener from emitAsync and let the
+ * webhook acknowledge before it settled.
+ */
 const payoutListener =
   (event: string) =>
   (options?: PayoutListenerOptions): MethodDecorator =>
-    OnEvent(event, listenerOptions(options));
+    OnEvent(event, { ...options, suppressErrors: false, async: false });
 
 /** Marks a method as a `payout.succeeded` listener. Its errors make the webhook answer 500. */
 export const OnPayoutSucceeded = payoutListener(PAYOUT_SUCCEEDED);

@@ -66,12 +66,7 @@ export class PayoutFailedEvent extends PayoutEvent {
   /** True when this undoes an earlier `payout.succeeded` (a Mexican SPEI return). */
   readonly reversed: boolean;
 
-  constructor(
-    fields: PayoutEventFields & {
-      status: 'FAIL' | 'CANCEL';
-      reversed: boolean;
-    },
-  ) {
+  constructor(fields: PayoutEventFields & { status: 'FAIL' | 'CANCEL'; reversed: boolean }) {
     super(fields);
     this.reason = fields.resultDesc;
     this.reversed = fields.reversed;

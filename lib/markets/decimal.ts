@@ -36,11 +36,7 @@ export function parseDecimal(value: unknown): ParsedDecimal | undefined {
   if (!match) return undefined;
   const integer = match[2];
   const fraction = match[3] ?? '';
-  return {
-    negative: match[1] === '-' && (integer !== '0' || fraction !== ''),
-    integer,
-    fraction,
-  };
+  return { negative: match[1] === '-' && (integer !== '0' || fraction !== ''), integer, fraction };
 }
 
 /** Number of decimal places actually used (trailing zeros do not count). */
@@ -56,23 +52,9 @@ export function toScaledInteger(parsed: ParsedDecimal, scale: number): bigint {
 
 /** Compares two parsed decimals: negative, zero or positive like `Array.sort` comparators. */
 export function compareDecimals(a: ParsedDecimal, b: ParsedDecimal): number {
-  if (a.negative !== b.negative) return a.negative ? -1 : 1;
-  const magnitude = compareMagnitudes(a, b);
-  return a.negative && magnitude !== 0 ? -magnitude : magnitude; // never -0
-}
-
-/**
- * Compares absolute values digit by digit. Parsed parts are canonical (no leading zeros in
- * `integer`, no trailing zeros in `fraction`), so a longer integer part is larger, equal lengths
- * compare as text, and fractions compare as text once padded to the same length.
- */
-function compareMagnitudes(a: ParsedDecimal, b: ParsedDecimal): number {
-  if (a.integer.length !== b.integer.length) return a.integer.length < b.integer.length ? -1 : 1;
-  if (a.integer !== b.integer) return a.integer < b.integer ? -1 : 1;
-  const width = Math.max(a.fraction.length, b.fraction.length);
-  const fa = a.fraction.padEnd(width, '0');
-  const fb = b.fraction.padEnd(width, '0');
-  return fa === fb ? 0 : fa < fb ? -1 : 1;
+  const scale = Math.max(decimalPlaces(a), decimalPlaces(b));
+  const [x, y] = [toScaledInteger(a, scale), toScaledInteger(b, scale)];
+  return x === y ? 0 : x < y ? -1 : 1;
 }
 
 /**

@@ -1,10 +1,6 @@
 import { isValidClabe } from './clabe';
-import type {
-  MarketBank,
-  MarketPayoutFields,
-  MarketRuleViolation,
-  PayoutMarket,
-} from './payout-market.interface';
+import { brokenRules, type PayoutFieldError, type ReportBroken } from '../payout.errors';
+import type { MarketBank, MarketPayoutFields, PayoutMarket } from './payout-market.interface';
 
 /**
  * Mexico's SPEI payout banks (one published version of Cashy's Mexico appendix). `bankCode` is the
@@ -111,71 +107,52 @@ function clabePrefix(bank: MarketBank): string {
 
 const BANKS_BY_ID = new Map(MEXICO_BANKS.map((bank) => [bank.bankId, bank]));
 
-function checkMexico(fields: MarketPayoutFields): MarketRuleViolation[] {
-  const out: MarketRuleViolation[] = [];
-  const { accountNo, accountType, bankId, idType, idCard } = fields;
+/** A CLABE's check digit, then its bank prefix against `bankId`'s. */
+function checkClabe(accountNo: string, bankId: number | undefined, broken: ReportBroken): void {
+  const bank = bankId === undefined ? undefined : BANKS_BY_ID.get(bankId);
+  if (!isValidClabe(accountNo))
+    broken(
+      'accountNo',
+      'clabeCheckDigit',
+      'accountNo must be an 18-digit CLABE with a valid check digit (accountType 40)',
+    );
+  else if (bank && accountNo.slice(0, 3) !== clabePrefix(bank))
+    broken(
+      'accountNo',
+      'clabeBankMatch',
+      `accountNo is a CLABE of bank prefix ${accountNo.slice(0, 3)}, which does not match bankId ${bankId} (${bank.bankName}, prefix ${clabePrefix(bank)})`,
+    );
+}
 
-  if (fields.given.has('cciAccountNo')) {
-    out.push({
-      field: 'cciAccountNo',
-      rule: 'notAllowed',
-      message: 'cciAccountNo is a Peruvian field; leave it out for MXN',
-    });
-  }
-  if (accountType !== undefined && accountType !== CARD_OR_ACCOUNT && accountType !== CLABE) {
-    out.push({
-      field: 'accountType',
-      rule: 'accountType',
-      message: 'accountType must be 3 (16-digit card/account) or 40 (18-digit CLABE) for MXN',
-    });
-  }
-  if (bankId === STP_BANK_ID && accountType === CARD_OR_ACCOUNT) {
-    out.push({
-      field: 'accountType',
-      rule: 'stpClabeOnly',
-      message: 'accountType must be 40 (CLABE) for STP (bankId 24), which accepts CLABE only',
-    });
-  }
-  if (accountNo !== undefined && accountType === CARD_OR_ACCOUNT && accountNo.length !== 16) {
-    out.push({
-      field: 'accountNo',
-      rule: 'accountFormat',
-      message: `accountNo has ${accountNo.length} digits; accountType 3 needs a 16-digit card/account number`,
-    });
-  }
-  if (accountNo !== undefined && accountType === CLABE) {
-    if (!isValidClabe(accountNo)) {
-      out.push({
-        field: 'accountNo',
-        rule: 'clabeCheckDigit',
-        message: 'accountNo must be an 18-digit CLABE with a valid check digit (accountType 40)',
-      });
-    } else {
-      const bank = bankId === undefined ? undefined : BANKS_BY_ID.get(bankId);
-      if (bank && accountNo.slice(0, 3) !== clabePrefix(bank)) {
-        out.push({
-          field: 'accountNo',
-          rule: 'clabeBankMatch',
-          message: `accountNo is a CLABE of bank prefix ${accountNo.slice(0, 3)}, which does not match bankId ${bankId} (${bank.bankName}, prefix ${clabePrefix(bank)})`,
-        });
-      }
-    }
-  }
-  if (idType !== undefined && idType.length > 32) {
-    out.push({
-      field: 'idType',
-      rule: 'maxLength',
-      message: 'idType must be at most 32 characters',
-    });
-  }
-  if (idCard !== undefined && !/^[A-Za-z0-9]{1,32}$/.test(idCard)) {
-    out.push({
-      field: 'idCard',
-      rule: 'idFormat',
-      message: 'idCard must be 1 to 32 letters or digits',
-    });
-  }
-  return out;
+function checkMexico(fields: MarketPayoutFields): PayoutFieldError[] {
+  const [errors, broken] = brokenRules();
+  const { accountNo, accountType, bankId, idType, idCard } = fields;
+  if (fields.given.has('cciAccountNo'))
+    broken('cciAccountNo', 'notAllowed', 'cciAccountNo is a Peruvian field; leave it out for MXN');
+  if (accountType !== undefined && accountType !== CARD_OR_ACCOUNT && accountType !== CLABE)
+    broken(
+      'accountType',
+      'accountType',
+      'accountType must be 3 (16-digit card/account) or 40 (18-digit CLABE) for MXN',
+    );
+  if (bankId === STP_BANK_ID && accountType === CARD_OR_ACCOUNT)
+    broken(
+      'accountType',
+      'stpClabeOnly',
+      'accountType must be 40 (CLABE) for STP (bankId 24), which accepts CLABE only',
+    );
+  if (accountNo !== undefined && accountType === CARD_OR_ACCOUNT && accountNo.length !== 16)
+    broken(
+      'accountNo',
+      'accountFormat',
+      `accountNo has ${accountNo.length} digits; accountType 3 needs a 16-digit card/account number`,
+    );
+  if (accountNo !== undefined && accountType === CLABE) checkClabe(accountNo, bankId, broken);
+  if (idType !== undefined && idType.length > 32)
+    broken('idType', 'maxLength', 'idType must be at most 32 characters');
+  if (idCard !== undefined && !/^[A-Za-z0-9]{1,32}$/.test(idCard))
+    broken('idCard', 'idFormat', 'idCard must be 1 to 32 letters or digits');
+  return errors;
 }
 
 /** Mexico: MXN over SPEI, to a 16-digit card/account or an 18-digit CLABE, whole pesos only. */

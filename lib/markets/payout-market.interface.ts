@@ -1,3 +1,4 @@
+import type { PayoutFieldError } from '../payout.errors';
 import type { PayoutCurrency } from '../payout.types';
 
 /** A bank of a market's static bank table. */
@@ -11,13 +12,6 @@ export interface MarketBank {
 export interface AmountLimits {
   min: string;
   max: string;
-}
-
-/** A broken rule found by a market's checks. */
-export interface MarketRuleViolation {
-  field: string;
-  rule: string;
-  message: string;
 }
 
 /**
@@ -53,5 +47,5 @@ export interface PayoutMarket {
   accountTypes: Readonly<Record<number, string>>;
   banks: readonly MarketBank[];
   /** Market-specific checks of account, bank and identity fields. */
-  check(fields: MarketPayoutFields): MarketRuleViolation[];
+  check(fields: MarketPayoutFields): PayoutFieldError[];
 }

@@ -33,9 +33,7 @@ export type OptionValue<R extends OptionRule> = R extends NumberRule
     : string;
 
 /** What a table reads to: each option's value, of its rule's kind. */
-export type OptionValues<T extends OptionTable> = {
-  -readonly [K in keyof T]: OptionValue<T[K]>;
-};
+export type OptionValues<T extends OptionTable> = { -readonly [K in keyof T]: OptionValue<T[K]> };
 
 /** Every option of `table` at its default. */
 export function defaultsOf<T extends OptionTable>(table: T): OptionValues<T> {

@@ -40,11 +40,7 @@ export function readAccountFields(
     );
     return { merchantId, apiKey };
   }
-  return {
-    merchantId,
-    apiKey,
-    currencies: [...new Set(list as PayoutCurrency[])],
-  };
+  return { merchantId, apiKey, currencies: [...new Set(list as PayoutCurrency[])] };
 }
 
 /** Reports every name or merchant id that more than one account has. */
@@ -79,10 +75,7 @@ function accountEntries(
     };
   if (!Array.isArray(options.accounts) || options.accounts.length === 0) {
     // Named after merchantId: the first thing a setup without accounts should give.
-    reader.report(
-      'merchantId',
-      'merchantId and apiKey (or a non-empty accounts array) are required',
-    );
+    reader.fail('merchantId', 'and apiKey (or a non-empty accounts array) are required');
     return undefined;
   }
   return { entries: options.accounts, prefix: (i) => `accounts[${i}].` };

@@ -85,42 +85,38 @@ export class PayoutConfig {
     currency?: PayoutCurrency,
   ): CashyAccount {
     const wanted = selector?.account;
+    const names = () => this.accounts.map((a) => a.name).join(', ');
     if (wanted !== undefined && wanted !== null && wanted !== '') {
       const key = String(wanted);
       const account = this.accounts.find((a) => a.name === key || a.merchantId === key);
-      if (!account) {
+      if (!account)
         throw new PayoutConfigurationError(
-          `account: no configured account is named or has merchantId "${key}" (known: ${this.accounts.map((a) => a.name).join(', ')})`,
+          `account: no configured account is named or has merchantId "${key}" (known: ${names()})`,
         );
-      }
-      if (currency && !account.serves(currency)) {
+      if (currency && !account.serves(currency))
         throw new PayoutConfigurationError(
           `account: account "${account.name}" does not serve ${currency}`,
         );
-      }
       return account;
     }
     if (this.accounts.length === 1) {
       const [only] = this.accounts;
-      if (currency && !only.serves(currency)) {
+      if (currency && !only.serves(currency))
         throw new PayoutConfigurationError(
           `currency: the configured account "${only.name}" does not serve ${currency}`,
         );
-      }
       return only;
     }
-    if (!currency) {
+    if (!currency)
       throw new PayoutConfigurationError(
-        `account: ${this.accounts.length} accounts are configured; pass { account } (one of ${this.accounts.map((a) => a.name).join(', ')}) or a currency`,
+        `account: ${this.accounts.length} accounts are configured; pass { account } (one of ${names()}) or a currency`,
       );
-    }
     const serving = this.accounts.filter((a) => a.serves(currency));
     const dedicated = serving.filter((a) => a.currencies !== undefined);
     const candidates = dedicated.length === 1 ? dedicated : serving;
     if (candidates.length === 1) return candidates[0];
-    if (candidates.length === 0) {
+    if (candidates.length === 0)
       throw new PayoutConfigurationError(`currency: no configured account serves ${currency}`);
-    }
     throw new PayoutConfigurationError(
       `account: accounts ${candidates.map((a) => a.name).join(' and ')} all serve ${currency}; pass { account } to choose`,
     );

@@ -35,17 +35,16 @@ const PORT = [1, 65_535, 0] as const;
 
 function readProxy(reader: OptionReader, value: unknown): AxiosProxyConfig | false {
   if (value === undefined || value === false) return HTTP_DEFAULTS.proxy;
-  if (!isPlainObject(value)) {
-    reader.fail(
-      'http.proxy',
-      'must be false or { protocol?: "http" | "https", host, port, auth?: { username, password } }',
-    );
-    return false;
-  }
-  reader.unknownKeys(value, 'http.proxy', PROXY_KEYS, {
+  const given = reader.object(
+    value,
+    'http.proxy',
+    'false or { protocol?: "http" | "https", host, port, auth?: { username, password } }',
+  );
+  if (!given) return false;
+  reader.unknownKeys(given, 'http.proxy', PROXY_KEYS, {
     unknown: 'is not an option (use protocol, host, port and auth)',
   });
-  const { protocol, host, auth } = value;
+  const { protocol, host, auth } = given;
   if (protocol !== undefined && (typeof protocol !== 'string' || !/^https?:?$/.test(protocol)))
     reader.fail('http.proxy.protocol', 'must be "http" or "https"');
   // A host name or address only: a URL here would be taken for a host name and fail at the first call.
@@ -54,7 +53,7 @@ function readProxy(reader: OptionReader, value: unknown): AxiosProxyConfig | fal
       'http.proxy.host',
       'is required and must be a host name or IP address (IPv6 without brackets), without scheme or port',
     );
-  const port = reader.required(value.port, 'http.proxy.port', PORT);
+  const port = reader.required(given.port, 'http.proxy.port', PORT);
   // Checked without ever echoing the credentials.
   if (
     auth !== undefined &&
@@ -69,10 +68,7 @@ function readProxy(reader: OptionReader, value: unknown): AxiosProxyConfig | fal
   const proxy: AxiosProxyConfig = { host: host as string, port };
   if (protocol !== undefined) proxy.protocol = (protocol as string).replace(/:$/, '');
   if (isPlainObject(auth))
-    proxy.auth = {
-      username: auth.username as string,
-      password: auth.password as string,
-    };
+    proxy.auth = { username: auth.username as string, password: auth.password as string };
   return Object.freeze(proxy);
 }
 
@@ -134,14 +130,8 @@ function readAgent(
 
 /** Reads the module option `http` (the transport's agents, egress proxy and extra headers). */
 export function readHttpOptions(reader: OptionReader, value: unknown): ResolvedHttpOptions {
-  const http = reader.object(value, 'http', '{ httpAgent?, httpsAgent?, proxy?, headers? }');
-  if (!http)
-    return {
-      httpAgent: undefined,
-      httpsAgent: undefined,
-      proxy: HTTP_DEFAULTS.proxy,
-      headers: HTTP_DEFAULTS.headers,
-    };
+  // Not an object: reported, so the options never resolve; the defaults let the check go on.
+  const http = reader.object(value, 'http', '{ httpAgent?, httpsAgent?, proxy?, headers? }') ?? {};
   // Redirects, transforms, status checks and the like are fixed: they decide what a signed request and its answer are.
   reader.unknownKeys(http, 'http', HTTP_KEYS, {
     unknown: 'is not an option (use httpAgent, httpsAgent, proxy or headers)',

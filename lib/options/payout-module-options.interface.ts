@@ -40,51 +40,25 @@ export interface PayoutWebhookOptions {
 
 /** How concurrent deliveries of one order are serialized. */
 export interface PayoutDeliveryOptions {
-  /**
-   * How long a delivery may hold an order while its listeners run, in ms (default 120000). If its
-   * process dies, another delivery may run the listeners once this has passed.
-   */
+  /** How long a delivery may hold an order while its listeners run, in ms (default 120000). */
   claimTtlMs?: number;
   /** How long a concurrent delivery waits for the holder before answering 503, in ms (default 10000). */
   claimWaitMs?: number;
 }
 
 /**
- * The transport's agents and settings: what the network between your service and Cashy may need
- * (an egress proxy, a private CA, a client certificate). Signed requests go through the module's
- * own `HttpService` on its own axios instance; your `HttpModule`, `axios.defaults` and axios
- * interceptors never touch them, so whatever they need is given here.
- *
- * Environment proxies: `HTTP_PROXY`, `HTTPS_PROXY` and `NO_PROXY` are NOT read. A payout's
- * route to the gateway is configuration, not an accident of the environment the process was
- * started in; opt in with `proxy` (for instance built from `process.env.HTTPS_PROXY`) or with a
- * tunnelling `httpsAgent` such as `new HttpsProxyAgent(url)`.
+ * What the network to Cashy may need (an egress proxy, a private CA, a client certificate): the
+ * module's own axios instance never reads `HTTP_PROXY`/`HTTPS_PROXY` nor the host's `HttpModule`.
+ * See docs/configuration.md, "Transport".
  */
 export interface PayoutHttpOptions {
-  /**
-   * Agent for an `http:` gateway (or an `http:` proxy). Default: the module's own keep-alive
-   * agent, closed with the module. An agent given here is yours: the module never closes it.
-   */
+  /** Agent for an `http:` gateway or proxy (default: the module's own keep-alive agent); never closed by the module. */
   httpAgent?: HttpAgent;
-  /**
-   * Agent for an `https:` gateway: `new https.Agent({ keepAlive: true, ca })` for a private CA,
-   * `{ keepAlive: true, cert, key }` for mutual TLS, or a tunnelling agent such as
-   * `new HttpsProxyAgent(proxyUrl, { keepAlive: true })`. An agent with `rejectUnauthorized: false`
-   * is refused. Default: the module's own keep-alive `https.Agent`, closed with the module.
-   */
+  /** Agent for an `https:` gateway (private CA, mutual TLS, tunnelling); `rejectUnauthorized: false` is refused. */
   httpsAgent?: HttpAgent;
-  /**
-   * An explicit egress proxy, `{ protocol?: 'http' | 'https', host, port, auth?: { username, password } }`:
-   * an `https:` gateway is reached through a CONNECT tunnel (the proxy sees neither the body nor
-   * the Sign), an `http:` one through a forwarding request. Default `false`: no proxy, whatever
-   * the environment says.
-   */
+  /** An explicit egress proxy (CONNECT tunnel for `https:`); default `false`, whatever the environment says. */
   proxy?: AxiosProxyConfig | false;
-  /**
-   * Extra headers sent with every request (an egress gateway's token, a tracing header). They
-   * may replace `Accept` and `User-Agent`, never `Content-Type`, `Content-Length`, `MerchantId`,
-   * `Sign`, `Host`, `Connection` or `Transfer-Encoding`. Values are never logged.
-   */
+  /** Extra headers for every request; never one the module sets to sign and frame it. Values are never logged. */
   headers?: Record<string, string>;
 }
 
@@ -100,11 +74,7 @@ export interface PayoutModuleOptions {
   accounts?: PayoutAccountOptions[];
   /** Default callback URL for `createPayout`; a `notifyUrl` given per call wins. */
   notifyUrl?: string;
-  /**
-   * The webhook controller: `{ path }` or `false` to mount none (then protect your own route with
-   * `PayoutSignatureGuard`). With `forRootAsync`, give it beside `useFactory`, not in its result,
-   * because routes are fixed when the module is registered.
-   */
+  /** The webhook controller: `{ path }`, or `false` for none. With `forRootAsync`, give it beside `useFactory`. */
   webhook?: PayoutWebhookOptions | false;
   /** Where notification state lives; default a bounded `MemoryPayoutStore`. */
   store?: PayoutStore;
@@ -114,26 +84,18 @@ export interface PayoutModuleOptions {
   timeoutMs?: number;
   /** Retry policy for transient gateway failures, or `false` for a single attempt. */
   retry?: PayoutRetryOptions | false;
-  /**
-   * The transport's agents, egress proxy and extra headers (see `PayoutHttpOptions`). Default: the
-   * module's own keep-alive agents, no proxy (`HTTP_PROXY`/`HTTPS_PROXY` are not read), no extra headers.
-   */
+  /** The transport's agents, egress proxy and extra headers (see `PayoutHttpOptions`). */
   http?: PayoutHttpOptions;
   /** How concurrent deliveries of the same order are serialized. */
   delivery?: PayoutDeliveryOptions;
   /**
-   * After a create whose outcome is unknown (a timeout, a reset, an answer the library cannot
-   * classify), how long, in ms, the same `mchOrderNo` is neither sent again nor reported as not
-   * created, unless the gateway shows the order (default 120000). A gateway may commit a create
-   * after the client gave up; sending it again inside this window could pay twice.
+   * Money-safety rule 3: after a create of unknown outcome, how long (ms, default 120000) its
+   * `mchOrderNo` is neither sent again nor called not created, unless the gateway shows the order.
    */
   resendWindowMs?: number;
   /** Override how Cashy's unpublished messages are recognised (see the README's "Guarantees"). */
   gatewayMessages?: PayoutGatewayMessagesOptions;
-  /**
-   * The built-in sweep that settles payouts still open or of unknown outcome, so no outcome is lost
-   * when webhooks are (on by default; `false` turns it off). See `PayoutReconciliationOptions`.
-   */
+  /** The built-in sweep that settles open payouts (on by default; `false` turns it off). */
   reconciliation?: PayoutReconciliationOptions | false;
 }
 

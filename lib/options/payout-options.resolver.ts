@@ -21,15 +21,8 @@ export const PAYOUT_OPTION_RULES = {
   timeoutMs: [1, 600_000, 10_000],
   /** A gateway may commit a create after the client gave up; two minutes covers a slow commit with room to spare. */
   resendWindowMs: [0, 86_400_000, 120_000],
-  retry: {
-    attempts: [1, 10, 3],
-    baseDelayMs: [0, 60_000, 200],
-    maxDelayMs: [0, 600_000, 5_000],
-  },
-  delivery: {
-    claimTtlMs: [1, 86_400_000, 120_000],
-    claimWaitMs: [0, 600_000, 10_000],
-  },
+  retry: { attempts: [1, 10, 3], baseDelayMs: [0, 60_000, 200], maxDelayMs: [0, 600_000, 5_000] },
+  delivery: { claimTtlMs: [1, 86_400_000, 120_000], claimWaitMs: [0, 600_000, 10_000] },
 } as const;
 
 /** Every default of the module, in one place (the numeric ones from `PAYOUT_OPTION_RULES`). */
@@ -131,13 +124,12 @@ export function readLimits(
   value: unknown,
 ): Record<PayoutCurrency, AmountLimits> {
   const overrides = reader.object(value, 'limits', 'an object keyed by currency') ?? {};
-  for (const key of Object.keys(overrides)) {
+  for (const key of Object.keys(overrides))
     if (!PAYOUT_CURRENCIES.includes(key as PayoutCurrency))
       reader.report(
         `limits.${key}`,
         `limits.${key}: unknown currency (use ${PAYOUT_CURRENCIES.join(', ')})`,
       );
-  }
   const limits = {} as Record<PayoutCurrency, AmountLimits>;
   for (const currency of PAYOUT_CURRENCIES) {
     const market = PAYOUT_MARKETS[currency];
@@ -149,8 +141,7 @@ export function readLimits(
       resolved[bound] =
         readBound(reader, bounds[bound], `${path}.${bound}`, market.amountScale) ?? resolved[bound];
     }
-    const [min, max] = [resolved.min, resolved.max].map((v) => parseDecimal(v)!);
-    if (compareDecimals(min, max) > 0)
+    if (compareDecimals(parseDecimal(resolved.min)!, parseDecimal(resolved.max)!) > 0)
       reader.report(path, `${path}: min ${resolved.min} is above max ${resolved.max}`);
     limits[currency] = resolved;
   }
@@ -217,10 +208,7 @@ export function readPayoutOptions(
   const reconciliation = resolveReconciliation(input.reconciliation, reader);
   // The sweep never gives a payout up while its create may still land.
   if (reconciliation && reconciliation.horizonMs <= timeoutMs + resendWindowMs)
-    reader.report(
-      'reconciliation.horizonMs',
-      'reconciliation.horizonMs must exceed timeoutMs + resendWindowMs',
-    );
+    reader.fail('reconciliation.horizonMs', 'must exceed timeoutMs + resendWindowMs');
   const http = readHttpOptions(reader, input.http);
   if (reader.problems.length > 0) return { problems: reader.problems };
   return {

@@ -18,25 +18,29 @@ import type {
 import { marketOf } from '../markets/payout-markets';
 import type { PayoutStatus } from '../payout.types';
 
-/**
- * How long a `createPayout` call holds its attempt without renewing the lease (rule 12), and how
- * often it renews it: a call that died lets the sweep judge its attempt again within this time.
- */
+/** How long a `createPayout` call's lease on its attempt lasts unrenewed (rule 12). */
 export const CREATE_LEASE_MS = 30_000;
-/** How often a call looks whether its lease needs renewing: when a third of it is gone, by the store's clock. */
+/** How often a call looks whether a third of its lease is gone (it then renews it). */
 const CREATE_LEASE_LOOK_MS = 1_000;
-/** How often a created order the store could not record is written again, until it is. */
-const RECORD_RETRY_MS = 250;
+/** How often a write that must land is tried again in the background, until it does. */
+const BACKGROUND_RETRY_MS = 250;
+/** How many times a write that must land is tried at once, 40 ms doubling apart. */
+const QUICK_TRIES = 5;
 
 /** What an attempt's compare-and-set may change. */
 type AttemptChange = Partial<
   Pick<PayoutAttempt, 'state' | 'resendAfter' | 'orderNo' | 'leaseUntil' | 'leaseToken' | 'notice'>
 >;
 
-/**
- * How long an attempt's re-send window lasts, as the replica that wrote it set it: how long a step
- * of the store's clock must count for it (rule 11).
- */
+/** Definitely not created: sendable again at once, its lease ended. */
+const NOT_CREATED = {
+  state: 'rejected',
+  resendAfter: 0,
+  leaseUntil: undefined,
+  leaseToken: undefined,
+} as const satisfies AttemptChange;
+
+/** An attempt's re-send window as its writer set it: how long a clock step counts for it (rule 11). */
 export function resendWindowOf(attempt: PayoutAttempt | undefined): number {
   return attempt ? Math.max(0, attempt.resendAfter - (attempt.sentAt ?? attempt.updatedAt)) : 0;
 }
@@ -50,15 +54,11 @@ export interface CreateRequest {
 }
 
 /**
- * Where one `createPayout` call stands between attempts (money-safety rules 2 and 3):
- * - `uncertain`: an attempt (this call's or an earlier one's) may have created the order, so the
- *   call can no longer end in a rejection;
- * - `holdUntil`: while set, the order may exist and the create is not sent before this epoch ms
- *   (`Infinity`: never, the gateway already answered with an order); the call looks it up instead;
- * - `attempt`: the attempt record as this call last read or wrote it: a send is a compare-and-set
- *   from its revision, so two calls never both send;
- * - `orderNo`: the order the gateway already gave this mchOrderNo, if any: a lookup answering with
- *   another is not this payout.
+ * Where one `createPayout` call stands between attempts (rules 2 and 3):
+ * - `uncertain`: an attempt may have created the order, so the call can no longer be a rejection;
+ * - `holdUntil`: the order may exist; look it up, send nothing before then (`Infinity`: never);
+ * - `attempt`: the record as this call last saw it: a send is a compare-and-set from its revision;
+ * - `orderNo`: the order the gateway already gave this mchOrderNo: a lookup naming another is not it.
  */
 export interface CreateProgress {
   uncertain: boolean;
@@ -66,11 +66,11 @@ export interface CreateProgress {
   reason: string;
   attempt?: PayoutAttempt;
   orderNo?: string;
-  /** The call's writes of its attempt, one after another (its lease renewals run beside the loop). */
+  /** The call's writes of its attempt, chained (its lease renewals run beside the loop). */
   writing?: Promise<unknown>;
-  /** The lease this call wrote on the attempt, if any: only its own lease is renewed or ended. */
+  /** The lease this call wrote: only its own is renewed or ended. */
   leaseToken?: string;
-  /** A `created` this call could not record yet, still being written: its lease stays until then. */
+  /** A `created` still being recorded in the background: the lease stays until then. */
   recording?: Promise<void>;
 }
 
@@ -79,6 +79,41 @@ export function sameAmount(a: unknown, b: unknown): boolean {
   const x = parseDecimal(a);
   const y = parseDecimal(b);
   return x !== undefined && y !== undefined && compareDecimals(x, y) === 0;
+}
+
+/**
+ * A store write that must land (an outcome emitted, a notice told), tried `QUICK_TRIES` times 40 ms
+ * doubling apart (`ref: false`: the waits keep no process alive); else rejects with its last error.
+ */
+export async function writeQuickly(write: () => Promise<unknown>, ref = true): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (attempt >= QUICK_TRIES) throw error;
+      await sleep(20 * 2 ** attempt, undefined, { ref });
+    }
+  }
+}
+
+/** A write that must land, tried every `BACKGROUND_RETRY_MS` until it does (`true`) or `stopped()`. */
+export async function retryInBackground(
+  write: () => Promise<unknown>,
+  stopped: () => boolean,
+  ref = true,
+): Promise<boolean> {
+  while (!stopped()) {
+    await sleep(BACKGROUND_RETRY_MS, undefined, { ref });
+    if (
+      await write().then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  }
+  return false;
 }
 
 /** Runs one store operation; its failure rejects as `PayoutStoreError`. */
@@ -91,9 +126,8 @@ export async function storeCall<T>(operation: string, work: () => Promise<T>): P
 }
 
 /**
- * The create attempts of each `mchOrderNo`, kept in the `PayoutStore` before anything is sent, and
- * the open-payout index the built-in reconciliation sweeps. This is what keeps a create from going
- * out twice while an earlier one may still land, across calls, processes and replicas.
+ * The create attempts of each `mchOrderNo`, recorded before anything is sent, and the open-payout
+ * index the sweep reads: what keeps a create from going out twice, across calls and replicas.
  */
 @Injectable()
 export class PayoutAttemptLedger implements OnModuleDestroy {
@@ -111,9 +145,8 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /**
-   * What the store knows of this mchOrderNo before a create: nothing (send it), or an earlier create
-   * or a known order (look it up first). Refuses, before anything is sent, an mchOrderNo already
-   * used for another amount, currency or merchant.
+   * Where a create starts: nothing known (send it), or an earlier create or order (look it up
+   * first). Refuses an mchOrderNo already used for another amount, currency or merchant.
    */
   async open(request: CreateRequest): Promise<CreateProgress> {
     const [attempt, record] = await storeCall('getAttempt', () =>
@@ -140,7 +173,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
       );
     }
     const orderNo = record?.orderNo ?? attempt?.orderNo;
-    // An order the gateway already answered with, or reported by webhook, is never sent again (rule 4).
+    // Rule 4: an order the gateway already answered with or reported is never sent again.
     if (orderNo !== undefined || attempt?.state === 'created') {
       return {
         uncertain: true,
@@ -162,9 +195,8 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /**
-   * Records, before the create goes out, that it is being sent and may land until the attempt's
-   * timeout plus the re-send window, and tracks it for the built-in reconciliation. A compare-and-set
-   * from the attempt this call last saw: resolves `false` when anyone else wrote it since.
+   * Records, before the create goes out, that it may land until its timeout plus the re-send window,
+   * and tracks it. A compare-and-set from what this call last saw: `false` when anyone wrote since.
    */
   markSending(progress: CreateProgress, request: CreateRequest): Promise<boolean> {
     return this.serially(progress, async () => {
@@ -189,33 +221,25 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
         return false;
       progress.attempt = next;
       progress.leaseToken = leaseToken;
-      // Tracked before it is sent, so the built-in reconciliation settles it whatever happens next.
+      const { mchOrderNo, merchantId } = request;
       await storeCall('trackOpen', () =>
-        this.store.trackOpen(request.mchOrderNo, now, next.resendAfter, {
-          merchantId: request.merchantId,
-        }),
+        this.store.trackOpen(mchOrderNo, now, next.resendAfter, { merchantId }),
       );
       return true;
     });
   }
 
-  /**
-   * Keeps this call's lease on its attempt alive until the returned function is called, which ends
-   * it (rule 12). Renewals are best effort: one that fails leaves the lease to run out.
-   */
+  /** Renews this call's lease (rule 12), best effort, until the returned function ends it. */
   holdLease(progress: CreateProgress, mchOrderNo: string): () => Promise<void> {
     const renew = (leaseUntil: number | undefined) =>
       progress.leaseToken
         ? this.update(progress, mchOrderNo, (current) =>
             this.holds(progress, current)
-              ? {
-                  leaseUntil,
-                  leaseToken: leaseUntil ? progress.leaseToken : undefined,
-                }
+              ? { leaseUntil, leaseToken: leaseUntil ? progress.leaseToken : undefined }
               : undefined,
           ).catch(() => undefined)
         : Promise.resolve(undefined);
-    // Judged on the store's clock, so a lease is renewed as soon as that clock moves on, steps included.
+    // On the store's clock, so a step of it renews the lease at once.
     const timer = setInterval(() => {
       const now = this.clock.now();
       const leaseUntil = progress.attempt?.leaseUntil;
@@ -235,7 +259,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     };
   }
 
-  /** Whether the attempt is still this call's own, leased and in flight (nobody took it over since). */
+  /** Whether the attempt is still this call's own, leased and in flight. */
   private holds(progress: CreateProgress, current: PayoutAttempt): boolean {
     return (
       current.leaseToken !== undefined &&
@@ -254,20 +278,12 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     );
   }
 
-  /**
-   * Records a created order this call could not record (the store failed), in the background until
-   * it is, holding the call's lease meanwhile so nothing judges the attempt not created.
-   */
+  /** Records a created order in the background, the call's lease held so none calls it not created. */
   recordCreatedLater(progress: CreateProgress, mchOrderNo: string, orderNo: string): void {
-    progress.recording ??= (async () => {
-      while (!this.stopped) {
-        await sleep(RECORD_RETRY_MS);
-        const recorded = await this.markCreated(progress, mchOrderNo, orderNo)
-          .then(() => true)
-          .catch(() => false);
-        if (recorded) return;
-      }
-    })();
+    progress.recording ??= retryInBackground(
+      () => this.markCreated(progress, mchOrderNo, orderNo),
+      () => this.stopped,
+    ).then(() => undefined);
   }
 
   /** An attempt ended ambiguously: the window restarts now, and its end is returned. */
@@ -287,9 +303,8 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /**
-   * The gateway showed the order: recorded with its orderNo (without, when an answer showed that an
-   * order exists but not which: bound later). An attempt that already names an order is left as it
-   * is; resolves with the attempt as stored, so the caller sees which order won.
+   * The gateway showed the order: recorded with its orderNo (or without, bound later). An attempt
+   * naming another order is left so; resolves with the attempt as stored (which order won).
    */
   async markCreated(
     progress: CreateProgress | undefined,
@@ -310,49 +325,28 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     );
   }
 
-  /**
-   * Definitely not created: the mchOrderNo may be sent again at once. Resolves with the attempt as
-   * stored: one already `created` (a webhook showed the order) stays so.
-   */
+  /** Definitely not created (sendable again at once); one already `created` stays so. */
   async markRejected(
     progress: CreateProgress | undefined,
     mchOrderNo: string,
   ): Promise<PayoutAttempt | undefined> {
     return this.update(progress, mchOrderNo, (current) =>
-      this.heldByAnother(progress, current)
-        ? undefined
-        : {
-            state: 'rejected',
-            resendAfter: 0,
-            leaseUntil: undefined,
-            leaseToken: undefined,
-          },
+      this.heldByAnother(progress, current) ? undefined : NOT_CREATED,
     );
   }
 
   /**
-   * Records as not created exactly the attempt that was checked, with what is said of it (`notice`),
-   * in one compare-and-set from its revision: the decision and its notice are one write (rule 13).
-   * Resolves with the attempt written, or `undefined`, writing nothing, when anyone wrote it since
-   * (another call may be sending it).
+   * Records exactly the attempt checked as not created, with its `notice`, in one compare-and-set
+   * (rule 13): the attempt written, or `undefined` when anyone wrote it since.
    */
   async rejectIfUnchanged(
     attempt: PayoutAttempt,
     notice: PayoutNotCreatedNotice,
   ): Promise<PayoutAttempt | undefined> {
-    return this.writeOver(attempt, {
-      state: 'rejected',
-      resendAfter: 0,
-      leaseUntil: undefined,
-      leaseToken: undefined,
-      notice,
-    });
+    return this.writeOver(attempt, { ...NOT_CREATED, notice });
   }
 
-  /**
-   * Claims a `payout.not_created` that is due (its notice `pending`, no live claim) for one emission:
-   * a compare-and-set from `attempt`. Resolves with the claimed attempt, or `undefined`.
-   */
+  /** Claims a due `payout.not_created` for one emission: the claimed attempt, or `undefined`. */
   async claimNotice(
     attempt: PayoutAttempt,
     claim: { token: string; expiresAt: number },
@@ -361,32 +355,32 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
   }
 
   /**
-   * Ends the claim `token` on a notice: `emitted` once every listener succeeded (never emitted
-   * again), else back to `pending` for the next sweep. Nothing is written when the attempt moved on
-   * (a listener sent the payout again): that create is watched on its own.
+   * Ends the claim `token` on a notice: `emitted` (never again), else `pending` for the next sweep.
+   * An attempt that moved on (a listener sent it again) is left alone.
    */
-  async settleNotice(mchOrderNo: string, token: string, emitted: boolean): Promise<void> {
-    await this.update(undefined, mchOrderNo, (current) =>
-      current.state === 'rejected' && current.notice?.claim?.token === token
-        ? { notice: { state: emitted ? 'emitted' : 'pending' } }
-        : undefined,
-    );
+  settleNotice(mchOrderNo: string, token: string, emitted: boolean): Promise<void> {
+    return this.changeNotice(mchOrderNo, token, { state: emitted ? 'emitted' : 'pending' });
   }
 
   /** Moves the claim `token` on a notice forward, while its listeners run. */
-  async renewNotice(mchOrderNo: string, token: string, expiresAt: number): Promise<void> {
+  renewNotice(mchOrderNo: string, token: string, expiresAt: number): Promise<void> {
+    return this.changeNotice(mchOrderNo, token, { state: 'pending', claim: { token, expiresAt } });
+  }
+
+  /** Writes `notice` over a not-created attempt's notice while the claim `token` is on it. */
+  private async changeNotice(
+    mchOrderNo: string,
+    token: string,
+    notice: PayoutNotCreatedNotice,
+  ): Promise<void> {
     await this.update(undefined, mchOrderNo, (current) =>
       current.state === 'rejected' && current.notice?.claim?.token === token
-        ? { notice: { state: 'pending', claim: { token, expiresAt } } }
+        ? { notice }
         : undefined,
     );
   }
 
-  /**
-   * What follows a final status: a Mexican `SUCCESS` stays watched for an SPEI return
-   * (`reconciliation.returnWatchMs`, first checked `firstCheckMs` later); anything else is no longer
-   * tracked. Store failures are logged (the sweep finds it settled).
-   */
+  /** After a final status: a Mexican `SUCCESS` is watched for an SPEI return, else untracked. */
   async afterFinal(
     mchOrderNo: string,
     status: PayoutStatus,
@@ -428,7 +422,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     );
   }
 
-  /** (Re)schedules the built-in reconciliation's next check of an open payout; a store failure is logged. */
+  /** (Re)schedules the sweep's next check of an open payout; a store failure is logged. */
   async track(mchOrderNo: string, dueAt: number, details?: PayoutOpenDetails): Promise<void> {
     await this.store
       .trackOpen(mchOrderNo, this.clock.now(), dueAt, details)
@@ -439,7 +433,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
       });
   }
 
-  /** Stops watching a payout whose outcome is known; a store failure is logged (the sweep finds it settled). */
+  /** Stops watching a payout whose outcome is known; a store failure is logged. */
   async untrack(mchOrderNo: string): Promise<void> {
     await this.store.untrackOpen(mchOrderNo).catch((error: unknown) => {
       this.logger.warn(
@@ -448,10 +442,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     });
   }
 
-  /**
-   * Rewrites the attempt with what `change` makes of it (`undefined`: nothing to write), re-reading
-   * it when someone else (a webhook, a sweep) wrote it since. The one compare-and-set loop of attempts.
-   */
+  /** Rewrites the attempt with what `change` makes of it, by compare-and-set (re-read on a race). */
   private update(
     progress: CreateProgress | undefined,
     mchOrderNo: string,
@@ -462,7 +453,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
       : this.updateNow(undefined, mchOrderNo, change);
   }
 
-  /** `attempt` with `changes`, in one compare-and-set from its revision: the attempt written, or `undefined`. */
+  /** `attempt` with `changes`, one compare-and-set from its revision: written, or `undefined`. */
   private async writeOver(
     attempt: PayoutAttempt,
     changes: AttemptChange,
@@ -474,7 +465,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     return written ? next : undefined;
   }
 
-  /** Runs `work` after the call's earlier writes have settled, so its lease renewals never race its loop. */
+  /** Runs `work` after the call's earlier writes, so its lease renewals never race its loop. */
   private serially<T>(progress: CreateProgress, work: () => Promise<T>): Promise<T> {
     const run = (progress.writing ?? Promise.resolve()).catch(() => undefined).then(work);
     progress.writing = run;

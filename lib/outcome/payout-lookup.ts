@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import {
+  type CashyAnswer,
   CASHY_ENDPOINTS,
   type CashyEndpoint,
   classifyLookupAnswer,
@@ -10,7 +11,6 @@ import { idText, isAbsent } from '../client/cashy-wire';
 import { PayoutClock } from '../clock/payout.clock';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
-import { payoutDiagnostics } from '../payout.diagnostics';
 import { CashyTransportError } from '../payout.errors';
 import type { CashyPayOutQueryBody } from '../validation/query-payout.rules';
 import { PayoutOutcomeProcessor } from './payout-outcome.processor';
@@ -44,19 +44,13 @@ export class PayoutLookup {
   }
 
   /** A lookup retried while the failure may pass, within the retry policy; `sentAt` is the last one's. */
-  async withRetries(account: CashyAccount, body: CashyPayOutQueryBody): Promise<SentLookup> {
-    for (let attempt = 1; ; attempt++) {
-      const found = await this.once(account, body, attempt);
-      if (found.kind !== 'failed' || !found.retryable || attempt >= this.config.retry.attempts)
-        return found;
-      payoutDiagnostics.retry(() => ({
-        endpoint: CASHY_ENDPOINTS.payOutQuery,
-        merchantId: account.merchantId,
-        attempt: attempt + 1,
-        reason: found.error.message,
-      }));
-      await this.client.backoff(attempt);
-    }
+  withRetries(account: CashyAccount, body: CashyPayOutQueryBody): Promise<SentLookup> {
+    return this.client.retry(
+      CASHY_ENDPOINTS.payOutQuery,
+      account,
+      (attempt) => this.once(account, body, attempt),
+      (found) => (found.kind === 'failed' && found.retryable ? found.error.message : undefined),
+    );
   }
 
   private async classify(
@@ -64,9 +58,13 @@ export class PayoutLookup {
     body: CashyPayOutQueryBody,
     attempt: number,
   ): Promise<LookupOutcome> {
-    const answer = await this.client
-      .post(account, CASHY_ENDPOINTS.payOutQuery, body, attempt)
-      .catch((error: unknown) => asTransportError(error, CASHY_ENDPOINTS.payOutQuery));
+    const answer = await postAttempt(
+      this.client,
+      account,
+      CASHY_ENDPOINTS.payOutQuery,
+      body,
+      attempt,
+    );
     const found = classifyLookupAnswer(answer, CASHY_ENDPOINTS.payOutQuery, this.config.messages);
     if (found.kind !== 'found') return found;
     // An answer about another order is no answer about this one (rules 5 and 7).
@@ -94,22 +92,35 @@ export function otherOrder(
   data: Record<string, unknown>,
   expected: { mchOrderNo?: string; orderNo?: string },
 ): string | undefined {
-  const mchOrderNo = idText(data.mchOrderNo);
+  const { mchOrderNo } = expected;
   if (
-    expected.mchOrderNo !== undefined &&
+    mchOrderNo !== undefined &&
     !isAbsent(data.mchOrderNo) &&
-    mchOrderNo !== expected.mchOrderNo
-  ) {
-    return `answer names mchOrderNo ${String(data.mchOrderNo)}, not ${expected.mchOrderNo}`;
-  }
+    idText(data.mchOrderNo) !== mchOrderNo
+  )
+    return `answer names mchOrderNo ${String(data.mchOrderNo)}, not ${mchOrderNo}`;
   if (expected.orderNo !== undefined && data.orderNo !== expected.orderNo)
     return `answer names order ${String(data.orderNo)}, not ${expected.orderNo}`;
   return undefined;
 }
 
-/** Any failure of the transport, as the ambiguous `CashyTransportError` it stands for. */
-export function asTransportError(error: unknown, endpoint: CashyEndpoint): CashyTransportError {
-  return error instanceof CashyTransportError
-    ? error
-    : new CashyTransportError('connection', endpoint, (error as Error)?.message ?? String(error));
+/**
+ * Sends one attempt. Whatever the transport throws, the bytes may have left: it resolves as the
+ * ambiguous `CashyTransportError`, never read as a rejection (rule 1).
+ */
+export function postAttempt(
+  client: CashyHttpClient,
+  account: CashyAccount,
+  endpoint: CashyEndpoint,
+  body: object,
+  attempt: number,
+): Promise<CashyAnswer | CashyTransportError> {
+  return client.post(account, endpoint, body, attempt).catch((error: unknown) => {
+    if (error instanceof CashyTransportError) return error;
+    return new CashyTransportError(
+      'connection',
+      endpoint,
+      (error as Error)?.message ?? String(error),
+    );
+  });
 }

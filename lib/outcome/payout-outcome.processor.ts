@@ -36,7 +36,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { changeByRevision, nextRevision } from '../store/compare-and-set';
 import { readReportContext } from '../store/report-context';
-import { PayoutAttemptLedger, storeCall } from './payout-attempt.ledger';
+import {
+  type CreateRequest,
+  PayoutAttemptLedger,
+  retryInBackground,
+  storeCall,
+  writeQuickly,
+} from './payout-attempt.ledger';
 import { decidePayoutTransition } from './payout-state-machine';
 import type { PayoutReportResult, PayoutStatusReport } from './payout-status-report.interface';
 
@@ -49,15 +55,14 @@ interface Anomaly {
   reason: string;
 }
 
-/** What the module knows of an order before applying a report: its record, completed from the create attempt. */
+/** What is known of an order before a report: its record, completed from the create attempt. */
 interface KnownOrder {
   merchantId?: string;
   mchOrderNo?: string;
   currency?: PayoutCurrency;
   amount?: string;
-  /** The order already known under the report's mchOrderNo (from its create, or an earlier report), when the report's orderNo has no record. */
+  /** The order already known under the report's mchOrderNo (its create's, or an earlier report's). */
   attemptOrderNo?: string;
-  /** The create attempt of the report's mchOrderNo, when it was read. */
   attempt?: PayoutAttempt;
 }
 
@@ -84,15 +89,13 @@ function settledRecord(
   return next;
 }
 
-/** A change whose listeners ran, and what it takes to record it. */
+/** A change whose listeners ran under the claim `token`, and what it takes to record it. */
 interface EmittedChange {
   report: PayoutStatusReport;
-  /** The claim the listeners ran under. */
   token: string;
   change: ClaimedChange;
   /** The record the claim wrote: written again, with the change, if the store lost it. */
   claimed: PayoutRecord;
-  /** Stops renewing the claim (once the change is recorded, or on shutdown). */
   stopRenewing: () => Promise<void>;
   open?: PayoutOpenChange;
 }
@@ -102,15 +105,11 @@ const ANSWERED_ANOMALIES: readonly PayoutAnomalyKind[] = ['amount', 'status'];
 
 /** Waiting deliveries poll the store from every 5 ms up to every 100 ms, to spare a shared store. */
 const CLAIM_POLL_MS = { first: 5, max: 100 };
-const CONFIRM_ATTEMPTS = 5;
-/** How often an outcome emitted but not yet recorded is written again, until it is. */
-const CONFIRM_BACKGROUND_MS = 250;
 
 /**
- * Turns status reports (webhooks and queries alike) into exactly-once events: checks the report
- * against what is recorded (money-safety rule 7), decides the transition, claims the order, runs
- * the listeners, then records what was emitted. A listener failure releases the claim, so the next
- * delivery runs the listeners again.
+ * Turns status reports (webhooks and queries alike) into exactly-once events: checks each against
+ * what is recorded (rule 7), claims the order, runs the listeners, then records what was emitted.
+ * A listener failure releases the claim, so the next delivery runs them again.
  */
 @Injectable()
 export class PayoutOutcomeProcessor implements OnModuleDestroy {
@@ -131,7 +130,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   ) {}
 
   onModuleDestroy(): void {
-    this.stopped = true; // ends the background confirmations
+    this.stopped = true;
   }
 
   /**
@@ -140,19 +139,15 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    */
   async apply(report: PayoutStatusReport): Promise<PayoutReportResult> {
     const { claimWaitMs } = this.config.delivery;
-    // How long this delivery waits is its own business: a local duration, not a time on the shared clock.
-    const giveUpAt = performance.now() + claimWaitMs;
+    const giveUpAt = performance.now() + claimWaitMs; // a local duration, not a shared time
     let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
       const context = await readReportContext(this.store, report.orderNo, report.mchOrderNo);
       const { record } = context;
+      const claim = record?.claim;
       if (
         this.holding.has(report.orderNo) ||
-        (record?.claim &&
-          (await this.clock.stillHeld(
-            record.claim.expiresAt,
-            record.claim.expiresAt - record.updatedAt,
-          )))
+        (claim && (await this.clock.stillHeld(claim.expiresAt, claim.expiresAt - record.updatedAt)))
       ) {
         // A copy of a status already handled needs nothing from the holder.
         if (record?.processed.includes(report.orderStatus as PayoutStatus)) return 'duplicate';
@@ -186,8 +181,18 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         : ((await this.bindAttempt(known, report, found ? undefined : report.orderNo)) ?? found);
     if (mismatch)
       return this.emitAnomalyOnce(record, this.anomalyBase(record, report), report, mismatch);
+    return this.applyTransition(record, base, report, known.currency);
+  }
+
+  /** A report that matches what is known, through the state machine. */
+  private async applyTransition(
+    record: PayoutRecord | undefined,
+    base: PayoutRecord,
+    report: PayoutStatusReport,
+    currency: PayoutCurrency | undefined,
+  ): Promise<PayoutReportResult | 'retry'> {
     const status = report.orderStatus as PayoutStatus;
-    const market = marketOf(known.currency);
+    const market = marketOf(currency);
     // With the market unknown, a SUCCESS → FAIL is not read as a SPEI return (rule 6).
     const transition = decidePayoutTransition(
       record,
@@ -209,80 +214,56 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         return this.emitAnomalyOnce(record, base, report, { kind: 'transition', reason: why });
       }
       case 'progress': {
-        const next = {
-          ...base,
-          status,
-          processed: base.processed.includes(status) ? base.processed : [...base.processed, status],
-        };
-        if (!(await this.write(next, record?.revision ?? 0))) return 'retry';
+        const processed = base.processed.includes(status)
+          ? base.processed
+          : [...base.processed, status];
+        if (!(await this.write({ ...base, status, processed }, record?.revision ?? 0)))
+          return 'retry';
         return 'progress';
       }
       case 'outcome': {
-        // A final status is known: nothing left to ask, but whether a Mexican success is returned.
-        // Written with the outcome, in the same step.
-        const open = this.attempts.openChangeAfterFinal(
-          base.mchOrderNo ?? report.mchOrderNo,
-          status,
-          known.currency,
-          transition.reversed,
-        );
-        const emitted = await this.runClaimed(
-          record,
-          base,
-          report,
-          { status, reversed: transition.reversed },
-          () => this.emitOutcome(report, known.currency, transition.event, transition.reversed),
-          open,
-        );
-        return emitted === 'retry' ? 'retry' : 'emitted';
+        // Nothing left to ask but whether a Mexican success is returned: written with the outcome.
+        const { event, reversed } = transition;
+        const mchOrderNo = base.mchOrderNo ?? report.mchOrderNo;
+        const open = this.attempts.openChangeAfterFinal(mchOrderNo, status, currency, reversed);
+        const emit = () => this.emitOutcome(report, currency, event, reversed);
+        const done = await this.runClaimed(record, base, report, { status, reversed }, emit, open);
+        return done === 'retry' ? 'retry' : 'emitted';
       }
     }
   }
 
-  /**
-   * Records what `createPayout` learned of an order (its merchant, currency and amount), filling in
-   * a record that a webhook created first (rule 6) without touching its statuses or claim.
-   */
-  async remember(order: {
-    orderNo: string;
-    mchOrderNo: string;
-    merchantId: string;
-    currency: PayoutCurrency;
-    amount: string;
-  }): Promise<void> {
+  /** Records what `createPayout` learned of an order, filling in a webhook's record (rule 6). */
+  async remember(order: CreateRequest & { orderNo: string }): Promise<void> {
     await changeByRevision(
       () => this.read(order.orderNo),
-      (record) =>
-        record &&
-        record.currency !== undefined &&
-        record.amount !== undefined &&
-        record.merchantId !== undefined &&
-        record.mchOrderNo !== undefined
-          ? undefined
-          : nextRevision<PayoutRecord>(
-              {
-                processed: [],
-                reversed: false,
-                revision: 0,
-                updatedAt: 0,
-                ...record,
-                orderNo: order.orderNo,
-              },
-              {
-                mchOrderNo: record?.mchOrderNo ?? order.mchOrderNo,
-                merchantId: record?.merchantId ?? order.merchantId,
-                currency: record?.currency ?? order.currency,
-                amount: record?.amount ?? order.amount,
-              },
-              this.clock.now(),
-            ),
+      (record) => {
+        if (
+          record?.currency !== undefined &&
+          record.amount !== undefined &&
+          record.merchantId !== undefined &&
+          record.mchOrderNo !== undefined
+        )
+          return undefined;
+        const base = { processed: [], reversed: false, revision: 0, updatedAt: 0, ...record };
+        return nextRevision<PayoutRecord>(
+          { ...base, orderNo: order.orderNo },
+          {
+            mchOrderNo: record?.mchOrderNo ?? order.mchOrderNo,
+            merchantId: record?.merchantId ?? order.merchantId,
+            currency: record?.currency ?? order.currency,
+            amount: record?.amount ?? order.amount,
+          },
+          this.clock.now(),
+        );
+      },
       (next, expected) => this.write(next, expected),
     );
   }
 
   /**
-   * Emits an anomaly found outside a report (a create answer that disagrees with the request).
-   * A listener's error is logged, not thrown: the caller is already failing with its own error.
+   * Emits an anomaly found outside a report (a create answer that disagrees with the request); a
+   * listener's error is only logged: the caller is already failing with its own.
    */
   async reportAnomaly(fields: Omit<PayoutAnomalyFields, 'previousStatus'>): Promise<void> {
     this.logger.warn(
@@ -302,11 +283,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     }
   }
 
-  /**
-   * The record, completed from the create attempt when it lacks the order's merchant, market or
-   * amount; and the order already known under the report's mchOrderNo, by its create or an earlier
-   * report: one mchOrderNo never stands for two orders (rule 7).
-   */
+  /** The record, completed from the create attempt; one mchOrderNo never has two orders (rule 7). */
   private async knownOrder(
     { record, attempt, sibling }: PayoutReportContext,
     report: PayoutStatusReport,
@@ -328,11 +305,9 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   }
 
   /**
-   * Before anything is written or emitted for an order reported under a create whose answer is not
-   * recorded yet (the webhook came first, or the create timed out): binds that create to `orderNo`,
-   * so that a create answer naming another order is a conflict, and no call sends it again or calls
-   * it rejected (rules 4 and 7); without `orderNo`, only marks it created. A create bound to another
-   * order meanwhile is a mismatch.
+   * Binds a create whose answer is not recorded yet (the webhook came first) to `orderNo` before
+   * anything is emitted, so it is never sent again nor called rejected (rules 4 and 7); without
+   * `orderNo`, only marks it created. A create bound to another order meanwhile is a mismatch.
    */
   private async bindAttempt(
     known: KnownOrder,
@@ -387,22 +362,14 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     };
   }
 
-  /** For an anomaly on an order never seen: a record that only remembers the anomaly (no index, no market). */
+  /** For an anomaly: the record without our claim, or a bare one for an order never seen. */
   private anomalyBase(record: PayoutRecord | undefined, report: PayoutStatusReport): PayoutRecord {
-    if (record) return nextRevision(record, { claim: undefined }, this.clock.now());
-    return {
-      orderNo: report.orderNo,
-      processed: [],
-      reversed: false,
-      revision: 1,
-      updatedAt: this.clock.now(),
-    };
+    const now = this.clock.now();
+    if (record) return nextRevision(record, { claim: undefined }, now);
+    return { orderNo: report.orderNo, processed: [], reversed: false, revision: 1, updatedAt: now };
   }
 
-  /**
-   * Emits `payout.anomaly` once per order, kind and status; the report is acknowledged. Every copy
-   * of the report resolves `'anomaly'`: it settles nothing, whether or not this one emitted.
-   */
+  /** Emits `payout.anomaly` once per order, kind and status; every copy resolves `'anomaly'`. */
   private async emitAnomalyOnce(
     record: PayoutRecord | undefined,
     base: PayoutRecord,
@@ -444,38 +411,17 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   ): Promise<'done' | 'retry'> {
     const { claimTtlMs } = this.config.delivery;
     const token = this.tokenPrefix + (++this.claimCount).toString(36);
-    const claimStatus = PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus)
+    const status = PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus)
       ? (report.orderStatus as PayoutStatus)
       : 'PROCESSING';
-    const claimed: PayoutRecord = {
-      ...base,
-      claim: {
-        status: claimStatus,
-        token,
-        expiresAt: this.clock.now() + claimTtlMs,
-      },
-    };
+    const expiresAt = this.clock.now() + claimTtlMs;
+    const claimed: PayoutRecord = { ...base, claim: { status, token, expiresAt } };
     if (!(await this.write(claimed, record?.revision ?? 0))) return 'retry';
-    // A listener slower than the claim's life must not let a copy run it again meanwhile.
-    let renewing: Promise<unknown> = Promise.resolve();
-    const renewer = setInterval(
-      () => {
-        renewing = renewing
-          .then(() => this.renewClaim(report.orderNo, token, claimed))
-          .catch(() => undefined);
-      },
-      Math.max(5, Math.floor(claimTtlMs / 3)),
-    );
-    renewer.unref();
-    const stopRenewing = async () => {
-      clearInterval(renewer);
-      await renewing;
-    };
+    const stopRenewing = this.keepClaim(report.orderNo, token, claimed);
     try {
       await emit();
     } catch (error) {
-      clearInterval(renewer);
-      await renewing;
+      await stopRenewing();
       // Let the next delivery run the listeners again; if even that fails, the claim expires.
       await this.settleClaim(report.orderNo, token, undefined).catch((e: unknown) =>
         this.logger.warn(
@@ -484,8 +430,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       );
       throw error;
     }
-    // The claim stays renewed until the outcome is recorded: no copy may take the order meanwhile.
-    // Usually one write from the record the claim wrote (a renewal or a store hiccup sends it the long way).
+    // Renewed until the outcome is recorded: usually one write from the record the claim wrote.
     const recorded = await this.write(
       settledRecord(claimed, token, change, this.clock.now()),
       claimed.revision,
@@ -496,51 +441,58 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     return 'done';
   }
 
+  /** Renews the claim every third of its life, so a slow listener never lets a copy run again. */
+  private keepClaim(orderNo: string, token: string, claimed: PayoutRecord): () => Promise<void> {
+    let renewing: Promise<unknown> = Promise.resolve();
+    const renewer = setInterval(
+      () => {
+        renewing = renewing
+          .then(() => this.renewClaim(orderNo, token, claimed))
+          .catch(() => undefined);
+      },
+      Math.max(5, Math.floor(this.config.delivery.claimTtlMs / 3)),
+    );
+    renewer.unref();
+    return async () => {
+      clearInterval(renewer);
+      await renewing;
+    };
+  }
+
   /**
-   * Records an emitted change: the delivery is acknowledged only once it is in the store. After a
-   * few quick tries it rejects with `PayoutStoreError` (the webhook answers 503, so Cashy retries)
-   * and goes on trying in the background, holding the in-process claim so no copy on this replica
-   * runs the listeners again meanwhile; a copy that arrives once it is recorded is a duplicate.
+   * Records an emitted change before the delivery is acknowledged. Failing that, rejects with
+   * `PayoutStoreError` (503: Cashy retries) and goes on in the background, holding the order in
+   * process so no copy here runs the listeners again meanwhile.
    */
   private async confirm(emitted: EmittedChange): Promise<void> {
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= CONFIRM_ATTEMPTS; attempt++) {
-      try {
-        await this.record(emitted);
-        return;
-      } catch (error) {
-        lastError = error;
-        if (attempt < CONFIRM_ATTEMPTS) await sleep(20 * 2 ** attempt);
-      }
-    }
     const { report, token } = emitted;
-    this.logger.error(
-      `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(lastError as Error).message}); answering 503 and still trying in the background`,
-    );
-    this.holding.set(report.orderNo, token);
-    void this.confirmInBackground(emitted);
-    throw new PayoutStoreError('record the outcome', lastError);
+    try {
+      await writeQuickly(() => this.record(emitted));
+    } catch (error) {
+      this.logger.error(
+        `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(error as Error).message}); answering 503 and still trying in the background`,
+      );
+      this.holding.set(report.orderNo, token);
+      void this.confirmInBackground(emitted);
+      throw new PayoutStoreError('record the outcome', error);
+    }
   }
 
   private async confirmInBackground(emitted: EmittedChange): Promise<void> {
     const { report } = emitted;
-    while (!this.stopped) {
-      await sleep(CONFIRM_BACKGROUND_MS);
-      if (
-        await this.record(emitted).then(
-          () => true,
-          () => false,
-        )
-      ) {
-        this.logger.log(`order ${report.orderNo}: ${report.orderStatus} recorded after all`);
-        this.holding.delete(report.orderNo);
-        return;
-      }
+    if (
+      await retryInBackground(
+        () => this.record(emitted),
+        () => this.stopped,
+      )
+    ) {
+      this.logger.log(`order ${report.orderNo}: ${report.orderStatus} recorded after all`);
+    } else {
+      this.logger.error(
+        `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded before shutdown; a later copy may emit it again`,
+      );
+      await emitted.stopRenewing();
     }
-    this.logger.error(
-      `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded before shutdown; a later copy may emit it again`,
-    );
-    await emitted.stopRenewing();
     this.holding.delete(report.orderNo);
   }
 
@@ -551,10 +503,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     await emitted.stopRenewing();
   }
 
-  /**
-   * Moves our claim's expiry forward, if the claim is still ours. A record that vanished under it
-   * (a store restarted empty) is written again from `claimed`, so copies keep finding the claim.
-   */
+  /** Moves our claim's expiry forward; a record that vanished (store restarted) is written again. */
   private async renewClaim(orderNo: string, token: string, claimed: PayoutRecord): Promise<void> {
     const expiresAt = this.clock.now() + this.config.delivery.claimTtlMs;
     await changeByRevision(
@@ -587,10 +536,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     );
   }
 
-  /**
-   * Drops our claim; with `change`, also records it. With `claimed` (what our claim wrote), a record
-   * that vanished meanwhile (a store restarted empty) is written again with the change recorded.
-   */
+  /** Drops our claim, recording `change` if any; a vanished record is rewritten from `claimed`. */
   private async settleClaim(
     orderNo: string,
     token: string,
@@ -634,20 +580,14 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       raw: report.raw,
     };
     if (event === 'succeeded') {
-      await emitToEveryListener(
-        this.events,
-        PAYOUT_SUCCEEDED,
-        new PayoutSucceededEvent(fields as PayoutEventFields & { status: 'SUCCESS' }),
-      );
+      const success = fields as PayoutEventFields & { status: 'SUCCESS' };
+      await emitToEveryListener(this.events, PAYOUT_SUCCEEDED, new PayoutSucceededEvent(success));
     } else {
-      await emitToEveryListener(
-        this.events,
-        PAYOUT_FAILED,
-        new PayoutFailedEvent({
-          ...(fields as PayoutEventFields & { status: 'FAIL' | 'CANCEL' }),
-          reversed,
-        }),
-      );
+      const failure = {
+        ...(fields as PayoutEventFields & { status: 'FAIL' | 'CANCEL' }),
+        reversed,
+      };
+      await emitToEveryListener(this.events, PAYOUT_FAILED, new PayoutFailedEvent(failure));
     }
     this.logger.log(
       `order ${report.orderNo} (${report.mchOrderNo}): payout.${event}${reversed ? ' (reversed)' : ''}`,
@@ -655,7 +595,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   }
 }
 
-/** An amount for an event: at the market's scale, or as the gateway wrote it when the market is unknown. */
+/** An event's amount: at the market's scale, else as the gateway wrote it. */
 function eventAmount(
   parsed: ParsedDecimal | null,
   sent: unknown,
@@ -685,7 +625,6 @@ function findMismatch(known: KnownOrder, report: PayoutStatusReport): Anomaly | 
       reason: `the order was created under merchant ${known.merchantId} and reported by merchant ${report.merchantId}`,
     };
   }
-  // Two sides of rule 7 (never both set): the record's mchOrderNo, and the order known under the mchOrderNo.
   if (conflicts(known.mchOrderNo, report.mchOrderNo)) {
     return {
       kind: 'mchOrderNo',

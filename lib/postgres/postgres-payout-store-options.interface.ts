@@ -34,9 +34,8 @@ export interface PostgresPayoutStoreOptions {
    */
   statementTimeoutMs?: number;
   /**
-   * How long a finished order or create attempt is kept after its last write, in ms. The default,
-   * 48 h, outlasts Cashy's ten retries (about 17 h), so a late retry is still recognised as a
-   * duplicate. Rows that are still needed are kept past it (money-safety rule 10).
+   * How long a finished order or create attempt is kept after its last write, in ms (default 48 h,
+   * past Cashy's ~17 h of retries). Rows still needed are kept past it (money-safety rule 10).
    */
   ttlMs?: number;
   /** How often rows past `ttlMs` are purged, in ms (default 60,000; 0: only when you call `purgeExpired()`). */

@@ -19,18 +19,11 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 /** PostgreSQL truncates names past 63 bytes; the longest names built end in `attempts_written_idx`. */
 const MAX_PREFIX_LENGTH = 63 - 'attempts_written_idx'.length;
 
-/** Why `schema` cannot be used, or `undefined` when it can. */
-export function schemaProblem(schema: unknown): string | undefined {
-  if (typeof schema !== 'string' || !IDENTIFIER.test(schema) || schema.length > 63)
-    return 'schema must be a lowercase SQL identifier (a-z, 0-9 and _, not starting with a digit, at most 63 characters)';
-  return undefined;
-}
-
-/** Why `tablePrefix` cannot be used, or `undefined` when it can. */
-export function tablePrefixProblem(prefix: unknown): string | undefined {
-  if (typeof prefix !== 'string' || !IDENTIFIER.test(prefix) || prefix.length > MAX_PREFIX_LENGTH)
-    return `tablePrefix must be a lowercase SQL identifier (a-z, 0-9 and _, not starting with a digit, at most ${MAX_PREFIX_LENGTH} characters)`;
-  return undefined;
+/** Why `value` cannot be the `schema` or `tablePrefix`, or `undefined` when it can. */
+export function nameProblem(option: 'schema' | 'tablePrefix', value: unknown): string | undefined {
+  const max = option === 'schema' ? 63 : MAX_PREFIX_LENGTH;
+  if (typeof value === 'string' && IDENTIFIER.test(value) && value.length <= max) return undefined;
+  return `${option} must be a lowercase SQL identifier (a-z, 0-9 and _, not starting with a digit, at most ${max} characters)`;
 }
 
 /** The table names of a store in `schema` whose tables start with `prefix` (both already checked). */
@@ -140,7 +133,7 @@ export function postgresPayoutMigrations(
 ): PostgresPayoutMigration[] {
   const schema = options.schema ?? 'public';
   const prefix = options.tablePrefix ?? 'cashy_payout_';
-  const problem = schemaProblem(schema) ?? tablePrefixProblem(prefix);
+  const problem = nameProblem('schema', schema) ?? nameProblem('tablePrefix', prefix);
   if (problem) throw new RangeError(`postgresPayoutMigrations: ${problem}`);
   const tables = postgresPayoutTables(schema, prefix);
   return [{ version: 1, name: '0001_payout_store', sql: migration0001(tables) }];

@@ -22,13 +22,13 @@ import {
   type PostgresPayoutTables,
   postgresPayoutMigrations,
   postgresPayoutTables,
-  schemaProblem,
-  tablePrefixProblem,
+  nameProblem,
 } from './postgres-payout.schema';
 import {
   type PostgresPayoutStatements,
   postgresPayoutStatements,
 } from './postgres-payout.statements';
+import { openEntry } from '../store/open-payout.index';
 
 /** First key of the migration's advisory lock ('CSHY'); the second is a hash of schema and prefix. */
 const MIGRATION_LOCK_CLASS = 0x43534859;
@@ -49,17 +49,9 @@ const POSTGRES_STORE_RULES = {
   purgeBatchSize: [1, 100_000, 1_000],
 } as const;
 
-interface RecordRow {
-  record: string;
-}
-
-interface OpenRow {
-  mch_order_no: string;
-  due_at: string;
-  opened_at: string;
-  merchant_id: string | null;
-  watch_until: string | null;
-}
+type RecordRow = { record: string };
+type OpenRow = Record<'mch_order_no' | 'due_at' | 'opened_at', string> &
+  Record<'merchant_id' | 'watch_until', string | null>;
 
 /** A whole number of ms for a bigint column, or null (the exact value stays in the JSON). */
 function ms(value: number | undefined): number | null {
@@ -76,40 +68,21 @@ function connectionBroken(error: unknown): boolean {
 }
 
 /**
- * A `PayoutStore` in PostgreSQL, shared by every replica of your app, beside your own ledger:
- * durable (ordinary logged tables, committed synchronously), readable in SQL, and backed up with the
- * rest of your database. Uses node-postgres (`pg`, an optional peer), through your app's `Pool` or
- * one it creates from `connection`.
- *
- * Tables (`P` = `tablePrefix`, in `schema`; see `POSTGRES_PAYOUT_MIGRATIONS`):
- * - `P orders`: one row per order (`order_no`), with its mchOrderNo, merchant, currency, amount,
- *   status, statuses handled, claim and revision, and the `PayoutRecord` as `record`;
- * - `P attempts`: one row per create (`mch_order_no`): state, re-send time, lease, notice;
- * - `P open`: the payouts the built-in reconciliation watches, by due time and by first tracked;
- * - `P migrations`: the schema versions applied.
- *
- * Every operation is one statement, atomic by itself: compare-and-set is an `INSERT … ON CONFLICT
- * DO NOTHING` (revision 0) or an `UPDATE … WHERE revision = $expected`, and the sweep's batch one
- * `UPDATE` over `SELECT … FOR UPDATE SKIP LOCKED`. Every lookup goes through an index.
- *
- * Errors propagate unchanged; the module turns them into `PayoutStoreError` and the webhook answers
- * 503, so Cashy retries. Run `migrate()` once at startup (or apply the migrations with your tool).
+ * A `PayoutStore` in PostgreSQL, shared by every replica of your app, beside your own ledger
+ * (tables, migrations and plans: docs/postgres-store.md). Every operation is one statement, atomic
+ * by itself, through an index. Errors propagate unchanged (the module answers 503, so Cashy
+ * retries). Run `migrate()` once at startup, or apply the migrations with your own tool.
  */
 export class PostgresPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
   static readonly DEFAULTS = defaultsOf(POSTGRES_STORE_RULES);
 
-  /** The schema of the tables. */
+  // The options as resolved (`PostgresPayoutStoreOptions`); ttlMs is checked against the module's.
   readonly schema: string;
-  /** The start of every table's name. */
   readonly tablePrefix: string;
-  /** How long one statement may wait for a connection, and then run, in ms. */
   readonly statementTimeoutMs: number;
-  /** How long a finished row is kept after its last write, in ms (checked against the module's options). */
   readonly ttlMs: number;
-  /** How often expired rows are purged, in ms (0: never by itself). */
   readonly purgeIntervalMs: number;
-  /** Most rows one purge statement deletes. */
   readonly purgeBatchSize: number;
   /** The clock every replica of this store decides on: the database server's, by default. */
   readonly clock: PayoutClock;
@@ -130,10 +103,13 @@ export class PostgresPayoutStore implements PayoutStore {
     const reader = new OptionReader();
     const { schema, tablePrefix, statementTimeoutMs, ttlMs, purgeIntervalMs, purgeBatchSize } =
       reader.read({ ...options }, POSTGRES_STORE_RULES);
-    const badSchema = schemaProblem(schema);
-    if (badSchema) reader.report('schema', badSchema);
-    const badPrefix = tablePrefixProblem(tablePrefix);
-    if (badPrefix) reader.report('tablePrefix', badPrefix);
+    for (const [option, value] of [
+      ['schema', schema],
+      ['tablePrefix', tablePrefix],
+    ] as const) {
+      const problem = nameProblem(option, value);
+      if (problem) reader.report(option, problem);
+    }
     reader.throwIfAny('PostgresPayoutStore: ', RangeError);
     this.schema = schema;
     this.tablePrefix = tablePrefix;
@@ -179,36 +155,33 @@ export class PostgresPayoutStore implements PayoutStore {
    * Resolves with the versions it applied (none when the schema was up to date).
    */
   async migrate(): Promise<number[]> {
-    const migrations: PostgresPayoutMigration[] = postgresPayoutMigrations({
-      schema: this.schema,
-      tablePrefix: this.tablePrefix,
-    });
+    const { schema, tablePrefix } = this;
+    const migrations: PostgresPayoutMigration[] = postgresPayoutMigrations({ schema, tablePrefix });
+    const table = this.tables.migrations;
     return this.withClient(async (client) => {
-      await client.query(this.config('BEGIN'));
+      const query = <R extends QueryResultRow>(text: string, values?: unknown[]) =>
+        client.query<R>(this.config(text, values));
+      await query('BEGIN');
       try {
-        await client.query(this.config(`SET LOCAL statement_timeout = ${this.statementTimeoutMs}`));
-        await client.query(
-          this.config(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}, hashtext($1))`, [
-            `${this.schema}.${this.tablePrefix}`,
-          ]),
-        );
-        const { rows } = await client.query<{ present: boolean }>(
-          this.config('SELECT to_regclass($1) IS NOT NULL AS present', [this.tables.migrations]),
+        await query(`SET LOCAL statement_timeout = ${this.statementTimeoutMs}`);
+        const lock = `${schema}.${tablePrefix}`;
+        await query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_CLASS}, hashtext($1))`, [lock]);
+        const { rows } = await query<{ present: boolean }>(
+          'SELECT to_regclass($1) IS NOT NULL AS present',
+          [table],
         );
         const done = new Set<number>();
         if (rows[0]?.present) {
-          const recorded = await client.query<{ version: number }>(
-            this.config(`SELECT version FROM ${this.tables.migrations}`),
-          );
+          const recorded = await query<{ version: number }>(`SELECT version FROM ${table}`);
           for (const row of recorded.rows) done.add(Number(row.version));
         }
         const applied: number[] = [];
         for (const migration of migrations) {
           if (done.has(migration.version)) continue;
-          await client.query(this.config(migration.sql));
+          await query(migration.sql);
           applied.push(migration.version);
         }
-        await client.query(this.config('COMMIT'));
+        await query('COMMIT');
         return applied;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -228,11 +201,8 @@ export class PostgresPayoutStore implements PayoutStore {
   }
 
   async getReportContext(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext> {
-    const { rows } = await this.run<{
-      record: string | null;
-      attempt: string | null;
-      sibling: string | null;
-    }>(this.sql.reportContext, [orderNo, mchOrderNo]);
+    type Row = Record<'record' | 'attempt' | 'sibling', string | null>;
+    const { rows } = await this.run<Row>(this.sql.reportContext, [orderNo, mchOrderNo]);
     const row = rows[0];
     return {
       record: parseJson<PayoutRecord>(row?.record),
@@ -278,13 +248,7 @@ export class PostgresPayoutStore implements PayoutStore {
       values.push(open.untrack);
     } else {
       statement = insert ? this.sql.insertRecordTrack : this.sql.updateRecordTrack;
-      values.push(
-        open.track,
-        open.openedAt,
-        open.dueAt,
-        open.details?.merchantId ?? null,
-        open.details?.watchUntil ?? null,
-      );
+      values.push(...trackValues(open.track, open.openedAt, open.dueAt, open.details));
     }
     const { rows } = await this.run<{ written: number }>(statement, values);
     return Number(rows[0]?.written) === 1;
@@ -324,15 +288,9 @@ export class PostgresPayoutStore implements PayoutStore {
     mchOrderNo: string,
     openedAt: number,
     dueAt: number,
-    details: PayoutOpenDetails = {},
+    details?: PayoutOpenDetails,
   ): Promise<void> {
-    await this.run(this.sql.trackOpen, [
-      mchOrderNo,
-      openedAt,
-      dueAt,
-      details.merchantId ?? null,
-      details.watchUntil ?? null,
-    ]);
+    await this.run(this.sql.trackOpen, trackValues(mchOrderNo, openedAt, dueAt, details));
   }
 
   async untrackOpen(mchOrderNo: string): Promise<void> {
@@ -435,26 +393,20 @@ export class PostgresPayoutStore implements PayoutStore {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
-        reject(
-          new Error(
-            `PostgresPayoutStore: no pool connection within ${timeoutMs} ms (statementTimeoutMs)`,
-          ),
-        );
+        const what = `no pool connection within ${timeoutMs} ms (statementTimeoutMs)`;
+        reject(new Error(`PostgresPayoutStore: ${what}`));
       }, timeoutMs);
+      // True for the first outcome only, which then stops the timer.
+      const first = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        return true;
+      };
       this.pool.connect().then(
-        (client) => {
-          // One handed over after we gave up goes straight back.
-          if (settled) return client.release();
-          settled = true;
-          clearTimeout(timer);
-          resolve(client);
-        },
-        (error: Error) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          reject(error);
-        },
+        // One handed over after we gave up goes straight back.
+        (client) => (first() ? resolve(client) : client.release()),
+        (error: Error) => void (first() && reject(error)),
       );
     });
   }
@@ -514,11 +466,21 @@ function parseJson<T>(json: string | null | undefined): T | undefined {
 }
 
 function toOpenEntry(row: OpenRow): PayoutOpenEntry {
-  return {
+  return openEntry({
     mchOrderNo: row.mch_order_no,
     dueAt: Number(row.due_at),
     openedAt: Number(row.opened_at),
-    ...(row.merchant_id !== null ? { merchantId: row.merchant_id } : {}),
-    ...(row.watch_until !== null ? { watchUntil: Number(row.watch_until) } : {}),
-  };
+    merchantId: row.merchant_id ?? undefined,
+    watchUntil: row.watch_until !== null ? Number(row.watch_until) : undefined,
+  });
+}
+
+/** `trackOpen`'s parameters: mchOrderNo, openedAt, dueAt, merchantId and watchUntil (or null). */
+function trackValues(
+  mchOrderNo: string,
+  openedAt: number,
+  dueAt: number,
+  details?: PayoutOpenDetails,
+): unknown[] {
+  return [mchOrderNo, openedAt, dueAt, details?.merchantId ?? null, details?.watchUntil ?? null];
 }

@@ -34,21 +34,16 @@ import { checkQueryPayout, type CashyPayOutQueryBody } from '../validation/query
 /** What reconciling one order found. */
 export type ReconcileFinding =
   /**
-   * The gateway has it: its status was fed through the state machine (`result`: what that did).
-   * `conflict`: why the order answered is not this payout's own (another order is known under its
-   * mchOrderNo, or the order is known under another one), when it is not.
+   * The gateway has it: its status went through the state machine (`result`). `conflict`: why the
+   * order answered is not this payout's own, when it is not.
    */
   | { kind: 'order'; order: PayoutOrder; result: PayoutReportResult; conflict?: string }
-  /**
-   * The gateway does not have it and no create of it can land any more. `decided`: the attempt this
-   * call recorded as not created, with the notice it was given, when this call made that decision.
-   */
+  /** Not created, and no create can land any more; `decided`: the attempt, if this call decided. */
   | { kind: 'not_created'; decided?: PayoutAttempt };
 
 /**
- * Settles what the host does not know yet, for `PayoutService.reconcile` and the built-in sweep
- * alike: looks the order up and feeds the answer through the same state machine and store as
- * webhooks, or decides, once and for all, that it was not created (rules 3, 5, 12 and 13).
+ * Settles an order for `reconcile` and the sweep alike: looks it up and feeds the answer through
+ * the same state machine as webhooks, or decides it was not created (rules 3, 5, 12 and 13).
  */
 @Injectable()
 export class PayoutReconciler {
@@ -62,10 +57,9 @@ export class PayoutReconciler {
   ) {}
 
   /**
-   * Looks the order up and settles it. A "not found" outside the window records the attempt as
-   * not created with `notice` (one compare-and-set), and stops tracking it unless a
-   * `payout.not_created` is still to be emitted. Rejects with `PayoutOutcomeUnknownError` while a
-   * create may still land, or while a `createPayout` call holds the attempt.
+   * Looks the order up and settles it. A "not found" outside the window records the attempt as not
+   * created with `notice`, untracked unless a `payout.not_created` is owed. Rejects with
+   * `PayoutOutcomeUnknownError` while a create may still land or a `createPayout` call holds it.
    */
   async settle(
     input: QueryPayoutDto,
@@ -79,12 +73,11 @@ export class PayoutReconciler {
       const decided = await this.confirmAbsent(
         body,
         account,
-        `${found.error.message}`,
+        found.error.message,
         found.sentAt,
         notice,
       );
-      // Told to the caller (reconcile's null): no longer tracked, unless the sweep still owes the
-      // host a payout.not_created it decided earlier.
+      // Told to the caller: untracked, unless a payout.not_created decided earlier is still owed.
       if (decided?.notice?.state !== 'pending' && body.mchOrderNo !== undefined) {
         const owed = decided
           ? undefined
@@ -93,29 +86,26 @@ export class PayoutReconciler {
       }
       return { kind: 'not_created', decided };
     }
-    const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, {
-      currency,
-      mchOrderNo: body.mchOrderNo,
-    });
-    // The answer is read as a webhook's body is, the mchOrderNo asked for standing in for a missing one.
+    const { mchOrderNo } = body;
+    const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, { currency, mchOrderNo });
+    // Read as a webhook's body, the mchOrderNo asked for standing in for a missing one.
     const { errors, report } = checkPayoutNotification(
-      { mchOrderNo: body.mchOrderNo, ...found.data },
+      { mchOrderNo, ...found.data },
       account.merchantId,
     );
     if (!report)
       throw new PayoutOutcomeUnknownError(
-        body.mchOrderNo ?? body.orderNo!,
+        mchOrderNo ?? body.orderNo!,
         `the gateway answered the lookup with an order it does not describe (${errors.map((e) => e.message).join('; ')})`,
       );
     const result = await this.outcomes.apply({ ...report, currency });
-    // An answer that contradicts what is known (another order under this mchOrderNo, another
-    // amount) settles nothing: the payout stays watched until the horizon hands it to a person.
-    // Asked whatever `apply` did: a copy of another order's status may be a mere duplicate there.
+    // A contradicting answer settles nothing: watched until the horizon hands it to a person.
+    // Asked whatever `apply` did: a copy of another order's status may be a duplicate there.
     const conflict = await this.conflictOf(order);
     if (conflict) return { kind: 'order', order, result, conflict };
     if (result === 'anomaly') return { kind: 'order', order, result };
     await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
-    // A Mexican success stays watched for a return (the sweep ends the watch); any other final status ends here.
+    // A Mexican success stays watched for a return; any other final status ends here.
     if (
       isFinalPayoutStatus(order.orderStatus as PayoutStatus) &&
       !this.attempts.watchesReturn(order.orderStatus, currency)
@@ -124,13 +114,10 @@ export class PayoutReconciler {
     return { kind: 'order', order, result };
   }
 
-  /** Why `order`, answered for its mchOrderNo, is not this payout's (another order, another amount), when the store says so. */
+  /** Why `order` is not this payout's (another order, another amount), when the store says so. */
   private async conflictOf(order: PayoutOrder): Promise<string | undefined> {
-    const { attempt, record, sibling } = await readReportContext(
-      this.store,
-      order.orderNo,
-      order.mchOrderNo,
-    );
+    const { orderNo, mchOrderNo } = order;
+    const { attempt, record, sibling } = await readReportContext(this.store, orderNo, mchOrderNo);
     if (attempt?.orderNo !== undefined && attempt.orderNo !== order.orderNo)
       return `the gateway answered with order ${order.orderNo}, and its create was answered with order ${attempt.orderNo}`;
     if (sibling && sibling.orderNo !== order.orderNo)
@@ -145,17 +132,13 @@ export class PayoutReconciler {
   }
 
   /**
-   * Validates a query and picks its account: the one named, else the merchant the store knows the
-   * order under, else the one serving the currency; and the currency, for the amounts' scale.
+   * Validates a query and picks its account (the one named, else the order's merchant, else the
+   * currency's) and its currency, for the amounts' scale.
    */
   async prepareQuery(
     input: QueryPayoutDto,
     options?: PayoutAccountSelector,
-  ): Promise<{
-    body: CashyPayOutQueryBody;
-    account: CashyAccount;
-    currency: PayoutCurrency | undefined;
-  }> {
+  ): Promise<{ body: CashyPayOutQueryBody; account: CashyAccount; currency?: PayoutCurrency }> {
     const { errors, body, currency: requested } = checkQueryPayout(input);
     if (!body) throw new PayoutValidationError(errors);
     const known = await this.knownOrder(body);
@@ -164,14 +147,10 @@ export class PayoutReconciler {
       known?.merchantId && !options?.account
         ? this.config.selectAccount({ account: known.merchantId })
         : this.config.selectAccount(options, currency);
-    return {
-      body,
-      account,
-      currency: currency ?? account.soleCurrency,
-    };
+    return { body, account, currency: currency ?? account.soleCurrency };
   }
 
-  /** What the store knows of an order (its record, else its create attempt); nothing when the store fails. */
+  /** The order's record, else its create attempt; nothing when the store fails. */
   private async knownOrder(
     body: CashyPayOutQueryBody,
   ): Promise<{ merchantId?: string; currency?: PayoutCurrency } | undefined> {
@@ -187,12 +166,10 @@ export class PayoutReconciler {
   }
 
   /**
-   * The gateway says it does not have the order. It is not created only when nothing known says
-   * otherwise, no create of it may still land (the window, judged by when the lookup was sent:
-   * rule 3), no `createPayout` call holds it (rule 12), and only from the merchant it was sent
-   * from. The attempt is then recorded as not created with `notice`, in one compare-and-set from
-   * the revision read here (rule 13): resolves with it, or with `undefined` when there is no
-   * attempt to decide on (none recorded, or decided before).
+   * The gateway does not have the order. It is not created only when nothing known says otherwise,
+   * no create may still land (rule 3, by when the lookup was sent), no call holds it (rule 12), and
+   * asked of its merchant: then recorded so with `notice`, in one compare-and-set (rule 13).
+   * Resolves `undefined` when there is no attempt to decide on (none, or decided before).
    */
   private async confirmAbsent(
     body: CashyPayOutQueryBody,
@@ -221,38 +198,32 @@ export class PayoutReconciler {
       );
     if (attempt.state === 'created')
       throw unknown(`the gateway answered its create with order ${attempt.orderNo ?? '?'}`);
-    if (attempt.merchantId !== account.merchantId) {
+    if (attempt.merchantId !== account.merchantId)
       throw unknown(
         `merchant ${account.merchantId} was asked, and the payout was sent from merchant ${attempt.merchantId}`,
       );
-    }
-    if (lookupSentAt < attempt.resendAfter) {
+    if (lookupSentAt < attempt.resendAfter)
       throw unknown(
         `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(lookupSentAt).toISOString()}`,
       );
-    }
-    // On a fresh reading of the store's clock: a step since the window or the lookup's send time
-    // were read (here or on the replica that wrote them) moves them by its size.
+    // A step of the store's clock since either time was read moves them by its size (rule 11).
     const margin = await this.clock.freshStepMargin(resendWindowOf(attempt));
     if (lookupSentAt < attempt.resendAfter + margin)
       throw unknown(
         `the store's clock stepped by ${margin} ms lately; its re-send window is judged that much later`,
       );
-    if (attempt.leaseUntil !== undefined && attempt.leaseUntil + margin > this.clock.now()) {
+    if (attempt.leaseUntil !== undefined && attempt.leaseUntil + margin > this.clock.now())
       throw unknown('a createPayout call is sending it right now');
-    }
-    // Only the attempt checked above is not created: if another call wrote it since (it may be
-    // sending the payout right now), nothing can be said yet.
+    // Only the attempt checked above: another call may have written it since, to send it.
     const decided = await this.attempts.rejectIfUnchanged(attempt, notice());
     if (!decided) throw unknown('another call wrote its attempt meanwhile');
     return decided;
   }
 
   /**
-   * An attempt found not created before. A `payout.not_created` still owed for it (its listeners
-   * failed) is replaced by a caller that tells the host itself (`reconcile`, notice `reconciled`),
-   * in one compare-and-set, so that one channel only tells the host (rule 13); while its listeners
-   * run, nothing can be said yet. Otherwise there is nothing to decide.
+   * An attempt found not created before: a `payout.not_created` still owed is taken over by
+   * `reconcile` (notice `reconciled`) in one compare-and-set, so one channel tells the host (rule
+   * 13); while its listeners run, nothing can be said yet.
    */
   private async takeOverNotice(
     attempt: PayoutAttempt,

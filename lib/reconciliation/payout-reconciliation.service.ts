@@ -12,7 +12,11 @@ import { PayoutClock } from '../clock/payout.clock';
 import { PAYOUT_NOT_CREATED, PayoutNotCreatedEvent } from '../events/payout.events';
 import { emitToEveryListener } from '../events/payout-event.emitter';
 import { PayoutConfig } from '../options/payout-config';
-import { PayoutAttemptLedger } from '../outcome/payout-attempt.ledger';
+import {
+  PayoutAttemptLedger,
+  retryInBackground,
+  writeQuickly,
+} from '../outcome/payout-attempt.ledger';
 import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
 import { payoutDiagnostics } from '../payout.diagnostics';
@@ -34,11 +38,11 @@ export type PayoutCheckResult =
   | 'open'
   /** The gateway does not have it and no create can land any more: `payout.not_created` emitted. */
   | 'not_created'
-  /** Inside the re-send window, held by a `createPayout` call, or the gateway could not say: checked again later. */
+  /** Inside the re-send window, held by a `createPayout` call, or not known: checked again later. */
   | 'unknown'
   /** The check failed (gateway, store, a listener) or ran past its deadline: checked again later. */
   | 'failed'
-  /** Open past the horizon after a last look: `payout.anomaly` (`unresolved`) emitted and no longer tracked. */
+  /** Open past the horizon after a last look: `payout.anomaly` (`unresolved`), no longer tracked. */
   | 'abandoned'
   /** A Mexican success watched for a return: still `SUCCESS`, checked again later. */
   | 'watching'
@@ -56,16 +60,10 @@ const MAX_BATCHES_PER_SWEEP = 20;
 const SHUTDOWN_GRACE_MS = 2_000;
 
 /**
- * The built-in reconciliation (module option `reconciliation`): on an unref'd timer, takes the open
- * payouts whose check is due from the store, one at a time per worker and each leased for the time
- * its check may take (so replicas sharing a store never query one at once), asks the gateway about
- * it through the same state machine, dedupe and events as webhooks, and reschedules it with a wait
- * that grows with its age. Every time it compares is read on the module's one clock (rule 11).
- *
- * A payout of unknown outcome that does not exist once the re-send window is over, and that no
- * `createPayout` call holds (rule 12), gets `payout.not_created` exactly once (rule 13): the
- * decision and its claim are one compare-and-set, a failed listener gets it again at the next
- * sweep, one that succeeded never does. The module never sends it again by itself.
+ * The built-in reconciliation (module option `reconciliation`): on an unref'd timer, takes the due
+ * open payouts from the store, each leased for its check, asks the gateway through the same state
+ * machine as webhooks, and reschedules it with a wait that grows with its age. A payout not created
+ * gets `payout.not_created` exactly once (rules 12 and 13); it is never sent again by the module.
  */
 @Injectable()
 export class PayoutReconciliationService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -73,7 +71,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<PayoutSweepSummary>;
   private stopped = false;
-  /** Checks still running (a hung listener outlives its deadline), with the entry each one leased. */
+  /** Checks still running (a hung listener outlives its deadline), with their entries. */
   private readonly running = new Map<Promise<unknown>, PayoutOpenEntry>();
   private readonly tokenPrefix = `${randomUUID()}-nc-`;
   private noticeCount = 0;
@@ -92,10 +90,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     if (this.config.reconciliation) this.schedule(this.config.reconciliation.intervalMs);
   }
 
-  /**
-   * Stops taking payouts at once, gives the checks still running a short grace, then hands their
-   * payouts back (due now) so another replica takes them without waiting for their leases.
-   */
+  /** Stops, gives running checks a short grace, then hands their payouts back (due now). */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -108,10 +103,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     );
   }
 
-  /**
-   * Runs one sweep now (also when the timer is off: tests and hosts that drive it themselves) and
-   * resolves with what it did. A sweep already running is joined, not doubled.
-   */
+  /** Runs one sweep now (also with the timer off); a sweep already running is joined. */
   sweep(): Promise<PayoutSweepSummary> {
     if (!this.sweeping) {
       const started = performance.now();
@@ -147,7 +139,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     const merchantId = entry.merchantId ?? attempt?.merchantId;
     const token = this.tokenPrefix + (++this.noticeCount).toString(36);
     try {
-      // The order this payout is known as, when known: an answer about another one settles nothing.
+      // An answer about another order than the one known settles nothing.
       const orderNo = attempt?.state === 'created' ? attempt.orderNo : undefined;
       const found = await this.reconciler.settle(
         orderNo === undefined ? { mchOrderNo } : { mchOrderNo, orderNo },
@@ -155,10 +147,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
         // The claim's life starts when the decision is written, not before a slow lookup.
         () => ({
           state: 'pending',
-          claim: {
-            token,
-            expiresAt: this.now() + this.config.delivery.claimTtlMs,
-          },
+          claim: { token, expiresAt: this.now() + this.config.delivery.claimTtlMs },
         }),
       );
       if (found.kind === 'not_created') {
@@ -166,57 +155,58 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
         return await this.afterDecidedElsewhere(entry, lastOpened);
       }
       const status = found.order.orderStatus;
-      // The answer contradicts what is known (an anomaly was emitted): keep looking until the
-      // horizon. A watched success's own order answered out of order ends its watch as any answer.
+      // A contradicting answer (an anomaly was emitted): keep looking until the horizon. A watched
+      // success's own order answered out of order ends its watch as any answer.
       if (found.conflict || (found.result === 'anomaly' && entry.watchUntil === undefined)) {
         if (pastHorizon) return this.abandon(entry, lastOpened, `the gateway answers ${status}`);
-        await (entry.watchUntil === undefined
-          ? this.reschedule(entry, now)
-          : this.rescheduleWatch({ ...entry, watchUntil: entry.watchUntil }, now));
+        await this.rescheduleNext(entry, now);
         return 'open';
       }
       if (entry.watchUntil !== undefined)
-        return this.afterReturnCheck(
-          { ...entry, watchUntil: entry.watchUntil },
-          status,
-          found.result,
-          now,
-        );
+        return this.afterReturnCheck(entry, status, found.result, now);
       if (isFinalPayoutStatus(status as PayoutStatus)) {
-        // A success emitted before its watch could start (its process stopped in between) starts it now.
+        // A success emitted before its watch could start starts it now.
         if (this.attempts.watchesReturn(status, found.order.currency))
           await this.attempts.afterFinal(mchOrderNo, 'SUCCESS', found.order.currency, false);
         return 'settled';
       }
-      if (pastHorizon) return this.abandon(entry, lastOpened, found.order.orderStatus);
+      if (pastHorizon) return this.abandon(entry, lastOpened, status);
       await this.reschedule(entry, now);
       return 'open';
     } catch (error) {
-      if (error instanceof PayoutOutcomeUnknownError) {
-        if (pastHorizon) return this.abandon(entry, lastOpened, 'unknown');
-        const current = await this.store.getAttempt(mchOrderNo).catch(() => undefined);
-        await this.reschedule(entry, now, current?.resendAfter);
-        return 'unknown';
-      }
-      // Past the horizon a payout whose checks keep failing is given up on too, so a person looks.
-      if (pastHorizon)
-        return this.abandon(entry, lastOpened, `its checks fail: ${(error as Error).message}`);
-      this.logger.warn(
-        `payout ${mchOrderNo}: check failed, trying again later (${(error as Error).message})`,
-      );
-      await (
-        entry.watchUntil === undefined
-          ? this.reschedule(entry, now)
-          : this.rescheduleWatch({ ...entry, watchUntil: entry.watchUntil }, now)
-      ).catch(() => undefined);
-      return 'failed';
+      return this.afterFailure(entry, error, now, pastHorizon, lastOpened);
     }
   }
 
   /**
-   * The gateway does not have it, and its attempt was decided not created before this check (by
-   * another sweep or by `reconcile`): a notice still owed is emitted, one already told ends here.
+   * A check that failed: unknown (checked again once its window may be over), or any other error
+   * (checked again later). Past the horizon either is given up on too, so a person looks.
    */
+  private async afterFailure(
+    entry: PayoutOpenEntry,
+    error: unknown,
+    now: number,
+    pastHorizon: boolean,
+    lastOpened: number,
+  ): Promise<PayoutCheckResult> {
+    const unknown = error instanceof PayoutOutcomeUnknownError;
+    if (pastHorizon) {
+      const lastSeen = unknown ? 'unknown' : `its checks fail: ${(error as Error).message}`;
+      return this.abandon(entry, lastOpened, lastSeen);
+    }
+    if (unknown) {
+      const current = await this.store.getAttempt(entry.mchOrderNo).catch(() => undefined);
+      await this.reschedule(entry, now, current?.resendAfter);
+      return 'unknown';
+    }
+    this.logger.warn(
+      `payout ${entry.mchOrderNo}: check failed, trying again later (${(error as Error).message})`,
+    );
+    await this.rescheduleNext(entry, now).catch(() => undefined);
+    return 'failed';
+  }
+
+  /** Not created, decided elsewhere (a sweep, `reconcile`): a notice still owed is emitted. */
   private async afterDecidedElsewhere(
     entry: PayoutOpenEntry,
     lastOpened: number,
@@ -234,45 +224,33 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   }
 
   /**
-   * What a check of a Mexican success watched for a return found: still `SUCCESS` (checked again,
-   * until the watch ends with one last look), `FAIL` (the reversal, emitted once by the state
-   * machine, whoever saw it first), or anything else (an anomaly the state machine emitted, or an
-   * answer out of order): the watch ends only on a final status.
+   * A watched Mexican success checked: still `SUCCESS` or in progress (watched on, until one last
+   * look at its end), else the watch ends (`FAIL`: the return, emitted once by the state machine).
    */
   private async afterReturnCheck(
-    entry: PayoutOpenEntry & { watchUntil: number },
+    entry: PayoutOpenEntry,
     status: string,
     result: PayoutReportResult,
     now: number,
   ): Promise<PayoutCheckResult> {
     if (status === 'SUCCESS' || !isFinalKnownOrUnknown(status)) {
-      if (now >= entry.watchUntil) {
+      if (now >= entry.watchUntil!) {
         await this.store.untrackOpen(entry.mchOrderNo);
         return 'watch_ended';
       }
-      await this.rescheduleWatch(entry, now);
+      await this.rescheduleNext(entry, now);
       return 'watching';
     }
     await this.store.untrackOpen(entry.mchOrderNo);
     return status === 'FAIL' && result === 'emitted' ? 'returned' : 'settled';
   }
 
-  /**
-   * Next check of a watched success: by the time since the success, never past the watch's end
-   * (one last look then); a check due after the end (a failed one) comes back soon.
-   */
-  private async rescheduleWatch(
-    entry: PayoutOpenEntry & { watchUntil: number },
-    now: number,
-  ): Promise<void> {
-    const successAt = entry.watchUntil - this.policy().returnWatchMs;
-    await this.reschedule(
-      entry,
-      now,
-      undefined,
-      successAt,
-      Math.max(entry.watchUntil, now + 1_000),
-    );
+  /** Next check by the payout's age; for a watched success, by its age and never past the watch. */
+  private async rescheduleNext(entry: PayoutOpenEntry, now: number): Promise<void> {
+    const { watchUntil } = entry;
+    if (watchUntil === undefined) return this.reschedule(entry, now);
+    const successAt = watchUntil - this.policy().returnWatchMs;
+    return this.reschedule(entry, now, undefined, successAt, Math.max(watchUntil, now + 1_000));
   }
 
   private async runSweep(): Promise<PayoutSweepSummary> {
@@ -302,10 +280,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     return summary;
   }
 
-  /**
-   * One check, given up on (as `failed`) once its lease is over: a hung gateway or listener costs its
-   * own payout, never the sweep. The check itself runs on (its claims stay renewed) until it ends.
-   */
+  /** One check, counted `failed` once its lease is over: a hung one never holds up the sweep. */
   private async checkWithDeadline(
     entry: PayoutOpenEntry,
     deadlineMs: number,
@@ -319,10 +294,9 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     this.running.set(running, entry);
     void running.finally(() => this.running.delete(running));
     const deadline = new AbortController();
-    const late = sleep(deadlineMs, 'late' as const, {
-      ref: false,
-      signal: deadline.signal,
-    }).catch(() => 'late' as const);
+    const late = sleep(deadlineMs, 'late' as const, { ref: false, signal: deadline.signal }).catch(
+      () => 'late' as const,
+    );
     const result = await Promise.race([running, late]);
     deadline.abort();
     if (result !== 'late') return result;
@@ -333,9 +307,8 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   }
 
   /**
-   * Emits `payout.not_created` for an attempt found not created, under a claim on its notice (taken
-   * here unless the decision already took it), renewed while the listeners run. Once every listener
-   * has succeeded the notice is marked emitted and never sent again; a failure hands it back.
+   * Emits `payout.not_created` under a claim on the notice, renewed while listeners run; marked
+   * emitted once they all succeed (never again, rule 13), handed back when one fails.
    */
   private async notifyNotCreated(
     entry: PayoutOpenEntry,
@@ -344,29 +317,12 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   ): Promise<PayoutCheckResult> {
     const { mchOrderNo } = entry;
     const { claimTtlMs } = this.config.delivery;
-    let attempt: PayoutAttempt | undefined = found;
-    const claim = found.notice?.claim;
-    // Only the claim this very check's decision wrote is taken as it is; any other is a holder's.
-    if (!claim || claim.token !== decidedToken) {
-      // Someone else's claim: while it lives, its holder is emitting.
-      if (
-        claim &&
-        (await this.clock.stillHeld(claim.expiresAt, claim.expiresAt - found.updatedAt))
-      ) {
-        await this.reschedule(entry, this.now());
-        return 'unknown';
-      }
-      attempt = await this.attempts.claimNotice(found, {
-        token: this.tokenPrefix + (++this.noticeCount).toString(36),
-        expiresAt: this.now() + claimTtlMs,
-      });
-      if (!attempt) {
-        await this.reschedule(entry, this.now());
-        return 'unknown';
-      }
+    const attempt = await this.claimNotice(found, decidedToken);
+    if (!attempt) {
+      await this.reschedule(entry, this.now());
+      return 'unknown';
     }
     const token = attempt.notice!.claim!.token;
-    // Nobody takes the entry while its listeners run (the claim says so too).
     await this.store
       .trackOpen(mchOrderNo, entry.openedAt, this.now() + this.policy().leaseMs)
       .catch(() => undefined);
@@ -396,7 +352,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     }
     clearInterval(renewer);
     await this.recordNoticeEmitted(mchOrderNo, token);
-    // A listener may have sent it again at once: that create is watched on its own.
+    // A listener may have sent it again: that create is watched on its own.
     const after = await this.store.getAttempt(mchOrderNo);
     if (!after || after.state === 'rejected') await this.store.untrackOpen(mchOrderNo);
     this.logger.log(`payout ${mchOrderNo}: not created (payout.not_created emitted)`);
@@ -404,33 +360,39 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   }
 
   /**
-   * Marks a notice emitted once every listener succeeded: tried a few times, then in the background
-   * until it is written (the claim renewed meanwhile), so a store blip never gets it emitted again.
+   * The attempt with its notice claimed for this check (by its decision, `decidedToken`, or here);
+   * `undefined` while another holder's claim lives or when someone wrote the attempt since.
    */
+  private async claimNotice(
+    found: PayoutAttempt,
+    decidedToken: string | undefined,
+  ): Promise<PayoutAttempt | undefined> {
+    const claim = found.notice?.claim;
+    if (claim && claim.token === decidedToken) return found;
+    if (claim && (await this.clock.stillHeld(claim.expiresAt, claim.expiresAt - found.updatedAt)))
+      return undefined;
+    return this.attempts.claimNotice(found, {
+      token: this.tokenPrefix + (++this.noticeCount).toString(36),
+      expiresAt: this.now() + this.config.delivery.claimTtlMs,
+    });
+  }
+
+  /** Marks a notice emitted, retried in the background (claim renewed) so it is never sent twice. */
   private async recordNoticeEmitted(mchOrderNo: string, token: string): Promise<void> {
-    for (let attempt = 1; attempt <= 5; attempt++) {
-      const written = await this.attempts
-        .settleNotice(mchOrderNo, token, true)
-        .then(() => true)
-        .catch(() => false);
-      if (written) return;
-      await sleep(20 * 2 ** attempt, undefined, { ref: false });
-    }
-    const { claimTtlMs } = this.config.delivery;
-    void (async () => {
-      while (!this.stopped) {
+    const write = () => this.attempts.settleNotice(mchOrderNo, token, true);
+    try {
+      await writeQuickly(write, false);
+    } catch {
+      const { claimTtlMs } = this.config.delivery;
+      const renewAndWrite = async () => {
         await this.attempts
           .renewNotice(mchOrderNo, token, this.now() + claimTtlMs)
           .catch(() => undefined);
-        const written = await this.attempts
-          .settleNotice(mchOrderNo, token, true)
-          .then(() => true)
-          .catch(() => false);
-        if (written) return;
-        await sleep(250, undefined, { ref: false });
-      }
-    })();
-    throw new Error('payout.not_created was emitted but could not be recorded yet; still trying');
+        await write();
+      };
+      void retryInBackground(renewAndWrite, () => this.stopped, false);
+      throw new Error('payout.not_created was emitted but could not be recorded yet; still trying');
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -448,10 +410,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     this.timer.unref();
   }
 
-  /**
-   * Next check: after a wait that grows with the payout's age since `since` (its create, or its
-   * success for a return watch), as `nextCheckWait` says, not before `notBefore` nor after `notAfter`.
-   */
+  /** Next check after `nextCheckWait` of the age since `since`, within `notBefore`..`notAfter`. */
   private async reschedule(
     entry: PayoutOpenEntry,
     now: number,
@@ -460,7 +419,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     notAfter: number = Infinity,
   ): Promise<void> {
     const wait = nextCheckWait(this.policy(), now - since);
-    // A little jitter so payouts opened together do not stay in lockstep.
+    // Jitter, so payouts opened together do not stay in lockstep.
     const dueAt = Math.min(
       notAfter,
       Math.max(notBefore ?? 0, now + wait + Math.floor(Math.random() * Math.min(wait, 1000) * 0.1)),
@@ -468,7 +427,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     await this.store.trackOpen(entry.mchOrderNo, entry.openedAt, dueAt);
   }
 
-  /** Gives a payout up after its last look: one `payout.anomaly` (`unresolved`), then no longer tracked. */
+  /** Gives a payout up after its last look: one `payout.anomaly` (`unresolved`), then untracked. */
   private async abandon(
     entry: PayoutOpenEntry,
     lastOpened: number,
@@ -499,7 +458,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   }
 }
 
-/** The wait before a payout's next check, at `ageMs` since it was opened (or succeeded): half its age, within bounds. */
+/** The wait before a payout's next check at `ageMs` old: half its age, within bounds. */
 export function nextCheckWait(
   policy: Pick<ResolvedReconciliationPolicy, 'firstCheckMs' | 'maxIntervalMs'>,
   ageMs: number,
@@ -507,11 +466,7 @@ export function nextCheckWait(
   return Math.min(policy.maxIntervalMs, Math.max(policy.firstCheckMs, Math.floor(ageMs / 2)));
 }
 
-/**
- * The gateway queries one Mexican success costs while watched for a return, with `policy` and no
- * return: the first `firstCheckMs` after the success, each next after `nextCheckWait`, and a last
- * one when the watch ends (jitter aside). The README's figure for the defaults is this number.
- */
+/** The gateway queries a Mexican success watched for a return costs, jitter aside (README figure). */
 export function returnWatchQueries(
   policy: Pick<ResolvedReconciliationPolicy, 'firstCheckMs' | 'maxIntervalMs' | 'returnWatchMs'>,
 ): number {

@@ -1,37 +1,37 @@
 import { RedisScript } from './redis-script';
 
-const COMPARE_AND_SET_LUA = `
+/** Lua that writes the record KEYS[1] over revision ARGV[1] (returns 0 if it differs); see below. */
+const WRITE_OVER_REVISION = `
 local stored = redis.call('HGET', KEYS[1], 'revision')
 if (tonumber(stored) or 0) ~= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'record', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if KEYS[2] then redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[4]) end
+`;
+
+const COMPARE_AND_SET_LUA = `${WRITE_OVER_REVISION}if KEYS[2] then redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[4]) end
 return 1
 `;
 
 /**
  * Compare-and-set of one order or attempt. KEYS[1]: the record (a hash of `revision` and `record`
- * JSON); KEYS[2], when the record has an mchOrderNo: its index, which holds KEYS[1]'s name.
- * ARGV: expected revision (0: none stored), new revision, record JSON, TTL in ms.
- * Returns 1 when written, 0 when the stored revision differs. Both keys get the same TTL on every
- * write, so the index never outlives (nor dies before) its record. Refused while Redis is full.
+ * JSON); KEYS[2], when it has an mchOrderNo: its index, holding KEYS[1]'s name. ARGV: expected
+ * revision (0: none), new revision, JSON, TTL in ms. Returns 1 when written, else 0. Both keys get
+ * the same TTL, so the index never outlives its record. Refused while Redis is full.
  */
 export const COMPARE_AND_SET = new RedisScript(COMPARE_AND_SET_LUA);
 
 /**
- * `COMPARE_AND_SET` that Redis runs even when full (`maxmemory` with `noeviction`): for the writes
- * that record what already happened (an outcome whose listeners ran, a released claim, a create
- * that was sent). Refusing those would let the outcome be emitted again, or the create be sent
- * again; the records are about the size of the ones they replace.
+ * `COMPARE_AND_SET` that Redis runs even when full (`noeviction`), for writes that record what
+ * already happened (an outcome whose listeners ran, a released claim, a create sent): refusing
+ * them would let it happen again. The records are about the size of the ones they replace.
  */
 export const COMPARE_AND_SET_ALLOW_OOM = new RedisScript(
   `#!lua flags=allow-oom${COMPARE_AND_SET_LUA}`,
 );
 
 /**
- * The record JSON an mchOrderNo index (KEYS[1]) points to, or nil. The index holds the record key's
- * full name as Redis sees it (any client-side keyPrefix included); it is not declared in KEYS
- * because it is only known once read, which Redis Cluster allows for a key in the same slot.
+ * The record JSON an mchOrderNo index (KEYS[1]) points to, or nil. The record key (its full name,
+ * any client-side keyPrefix included) is only known once read: Cluster allows it in the same slot.
  */
 export const FIND_BY_MCH_ORDER_NO = new RedisScript(`
 local ref = redis.call('GET', KEYS[1])
@@ -40,11 +40,10 @@ return redis.call('HGET', ref, 'record')
 `);
 
 /**
- * Lua that tracks an open payout, from KEYS[k]: the due index (sorted set by next check), KEYS[k+1]:
- * the open index (sorted set by first tracked), KEYS[k+2]: the open payouts' merchants, KEYS[k+3]:
- * the end of their return watches (hashes by mchOrderNo); from ARGV[a]: mchOrderNo, openedAt,
- * dueAt, merchantId ('' to keep the one recorded), watchUntil ('' for none; the first one recorded
- * is kept).
+ * Lua that tracks an open payout. KEYS from k: the due and open indexes (sorted sets by next check
+ * and by first tracked), the merchants and the return watches' ends (hashes by mchOrderNo). ARGV
+ * from a: mchOrderNo, openedAt, dueAt, merchantId ('' keeps the one recorded), watchUntil ('' for
+ * none; the first one recorded is kept).
  */
 function trackLua(k: number, a: number): string {
   return `
@@ -74,21 +73,15 @@ export const TRACK_OPEN = new RedisScript(`#!lua flags=allow-oom${trackLua(1, 1)
 /** Stops tracking an open payout (same KEYS). It only removes, so Redis runs it even when full. */
 export const UNTRACK_OPEN = new RedisScript(`#!lua flags=allow-oom${untrackLua(1, 1)}return 1`);
 
-const SETTLE_LUA = `
-local stored = redis.call('HGET', KEYS[1], 'revision')
-if (tonumber(stored) or 0) ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'revision', ARGV[2], 'record', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[4])
+const SETTLE_LUA = `${WRITE_OVER_REVISION}redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[4])
 if ARGV[5] == 'untrack' then${untrackLua(3, 6)}else${trackLua(3, 6)}end
 return 1
 `;
 
 /**
- * `COMPARE_AND_SET` of an order under an mchOrderNo that changes the open index in the same step:
- * KEYS: the record, its mchOrderNo index, then the four open-index keys; ARGV: as
- * `COMPARE_AND_SET`, then `untrack` or `track`, then mchOrderNo and (to track) openedAt, dueAt,
- * merchantId, watchUntil. One round trip for an outcome and the end of its tracking.
+ * `COMPARE_AND_SET` of an order under an mchOrderNo that changes the open index in the same step.
+ * KEYS: the record, its index, the four open-index keys; ARGV: as `COMPARE_AND_SET`, then
+ * `untrack` and mchOrderNo, or `track` and `TRACK_OPEN`'s ARGV.
  */
 export const COMPARE_AND_SET_OPEN = new RedisScript(SETTLE_LUA);
 
@@ -110,9 +103,9 @@ return {
 `);
 
 /**
- * Takes and leases due entries (same KEYS). ARGV: now, limit, lease end. Returns a flat list of
- * mchOrderNo, dueAt, openedAt, merchantId, watchUntil ('' when none) for each entry taken; each one's score
- * moves to the lease end in the same script, so two replicas never take one entry.
+ * Takes and leases due entries (same KEYS). ARGV: now, limit, lease end. Returns mchOrderNo, dueAt,
+ * openedAt, merchantId, watchUntil ('' when none) for each entry taken; each one's score moves to
+ * the lease end in the same script, so two replicas never take one entry.
  */
 export const TAKE_DUE_OPEN = new RedisScript(`
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
@@ -129,10 +122,9 @@ return taken
 `);
 
 /**
- * A page of open entries, oldest opened first, ties by mchOrderNo (same KEYS). ARGV: limit, and the
- * cursor to start after: its openedAt and mchOrderNo ('' and '' for the first page). The cursor's
- * entry need not be open any more: the page starts where it would sort. Returns mchOrderNo, dueAt,
- * openedAt, merchantId, watchUntil for each.
+ * A page of open entries by (openedAt, mchOrderNo) (same KEYS). ARGV: limit, then the cursor's
+ * openedAt and mchOrderNo ('' and '' for the first page), which need not be open any more. Returns
+ * what `TAKE_DUE_OPEN` does.
  */
 export const LIST_OPEN = new RedisScript(`
 local limit = tonumber(ARGV[1])

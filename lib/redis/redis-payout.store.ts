@@ -26,6 +26,7 @@ import {
   UNTRACK_OPEN,
 } from './redis-payout.scripts';
 import type { RedisScript, RedisScriptClient } from './redis-script';
+import { openEntry } from '../store/open-payout.index';
 
 /** Options of `RedisPayoutStore`. */
 export interface RedisPayoutStoreOptions {
@@ -38,10 +39,7 @@ export interface RedisPayoutStoreOptions {
   client: Redis | Cluster;
   /** Start of every key this store writes (default `cashy-payout:`); must not contain `{` or `}`. */
   keyPrefix?: string;
-  /**
-   * How long an order is kept after its last write, in ms. The default, 48 h, outlasts Cashy's ten
-   * retries (about 17 h), so a late retry is still recognised as a duplicate.
-   */
+  /** How long an order is kept after its last write, in ms (default 48 h, past Cashy's ~17 h of retries). */
   ttlMs?: number;
   /**
    * The clock the module decides on. Default: the Redis server's (`TIME`), read at start and every
@@ -52,34 +50,15 @@ export interface RedisPayoutStoreOptions {
 }
 
 /**
- * A `PayoutStore` in Redis, shared by every replica of your app, so a duplicate or a retry is
- * recognised whichever replica it reaches and concurrent copies emit once in total.
- *
- * Keys (`P` = `keyPrefix`):
- * - `P{payout}:order:<orderNo>`, a hash: `revision` and `record` (the JSON of the `PayoutRecord`);
- * - `P{payout}:mch:<mchOrderNo>`, a string: the name of the record key;
- * - `P{payout}:attempt:<mchOrderNo>`, a hash: `revision` and `record` (the JSON of the `PayoutAttempt`);
- * - `P{payout}:due` and `P{payout}:open`, sorted sets of the open payouts' mchOrderNo by next check
- *   and by first tracked: the built-in reconciliation's index, O(log n) per operation, no scans.
- *
- * `compareAndSet` is one Lua script (one round trip) that checks the revision and writes the record,
- * its index and both TTLs together, so the index can never point at a record that was not written.
- * A script may only touch keys of one slot on Redis Cluster, and the index is looked up by
- * mchOrderNo without knowing the orderNo, so no per-order hash tag can put both in one slot: every
- * key shares the hash tag `{payout}` instead. That keeps all of one store's keys on one cluster
- * node, which payout volumes (orders live for `ttlMs`, a few hundred bytes each) fit comfortably;
- * the keys still start with `keyPrefix`, for ACLs and `SCAN`.
- *
- * Redis errors propagate unchanged; the module turns them into `PayoutStoreError` and the webhook
- * answers 503, so Cashy retries. What the store remembers across a Redis restart is up to your
- * Redis persistence (AOF or RDB): without it, a retry after a restart emits again.
+ * A `PayoutStore` in Redis, shared by every replica of your app (keys and scripts: docs/stores.md).
+ * Every write is one Lua script that checks the revision and writes the record, its mchOrderNo
+ * index and their TTLs together. Every key shares the hash tag `{payout}`: the index is looked up
+ * without the orderNo, so only a store-wide tag keeps a record and its index in one cluster slot.
+ * Redis errors propagate unchanged (the module answers 503, so Cashy retries).
  */
 export class RedisPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
-  static readonly DEFAULTS = {
-    keyPrefix: 'cashy-payout:',
-    ttlMs: 48 * 60 * 60 * 1000,
-  } as const;
+  static readonly DEFAULTS = { keyPrefix: 'cashy-payout:', ttlMs: 48 * 60 * 60 * 1000 } as const;
 
   readonly keyPrefix: string;
   readonly ttlMs: number;
@@ -124,11 +103,9 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async getReportContext(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext> {
-    const [record, attempt, indexed] = (await REPORT_CONTEXT.run(
-      this.client,
-      [this.recordKey(orderNo), this.attemptKey(mchOrderNo), this.indexKey(mchOrderNo)],
-      [],
-    )) as [string, string, string];
+    const keys = [this.recordKey(orderNo), this.attemptKey(mchOrderNo), this.indexKey(mchOrderNo)];
+    const reply = await REPORT_CONTEXT.run(this.client, keys, []);
+    const [record, attempt, indexed] = reply as [string, string, string];
     const sibling = this.parse(indexed || null);
     return {
       record: this.parse(record || null),
@@ -146,33 +123,16 @@ export class RedisPayoutStore implements PayoutStore {
     // While Redis is full, a new record or a claim is refused (the webhook answers 503, nothing runs);
     // what rewrites a record with what already happened (an outcome, a released claim) is not.
     const recordsWhatHappened = record.claim === undefined && expectedRevision > 0;
-    if (open && record.mchOrderNo !== undefined) {
-      const keys = [
-        this.recordKey(record.orderNo),
-        this.indexKey(record.mchOrderNo),
-        ...this.openKeys(),
-      ];
-      const script = recordsWhatHappened ? COMPARE_AND_SET_OPEN_ALLOW_OOM : COMPARE_AND_SET_OPEN;
-      const written = await script.run(this.client, keys, [
-        expectedRevision,
-        record.revision,
-        JSON.stringify(record),
-        this.ttlMs,
-        ...('untrack' in open
-          ? ['untrack', open.untrack]
-          : [
-              'track',
-              open.track,
-              open.openedAt,
-              open.dueAt,
-              open.details?.merchantId ?? '',
-              open.details?.watchUntil ?? '',
-            ]),
-      ]);
-      return written === 1;
-    }
     const keys = [this.recordKey(record.orderNo)];
     if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
+    if (open && record.mchOrderNo !== undefined) {
+      const change =
+        'untrack' in open
+          ? ['untrack', open.untrack]
+          : ['track', ...trackArgs(open.track, open.openedAt, open.dueAt, open.details)];
+      const script = recordsWhatHappened ? COMPARE_AND_SET_OPEN_ALLOW_OOM : COMPARE_AND_SET_OPEN;
+      return this.write(script, [...keys, ...this.openKeys()], record, expectedRevision, change);
+    }
     const script = recordsWhatHappened ? COMPARE_AND_SET_ALLOW_OOM : COMPARE_AND_SET;
     const written = await this.write(script, keys, record, expectedRevision);
     if (written && open) await this.applyOpenChange(open);
@@ -201,35 +161,26 @@ export class RedisPayoutStore implements PayoutStore {
     return this.write(script, keys, attempt, expectedRevision);
   }
 
-  /** Runs a compare-and-set script (`COMPARE_AND_SET` or its allow-oom twin) for `value`. */
+  /** Runs a compare-and-set script for `value`: ARGV expected and new revision, JSON, TTL, `more`. */
   private async write(
     script: RedisScript,
     keys: string[],
     value: PayoutRecord | PayoutAttempt,
     expectedRevision: number,
+    more: (string | number)[] = [],
   ): Promise<boolean> {
-    const written = await script.run(this.client, keys, [
-      expectedRevision,
-      value.revision,
-      JSON.stringify(value),
-      this.ttlMs,
-    ]);
-    return written === 1;
+    const args = [expectedRevision, value.revision, JSON.stringify(value), this.ttlMs, ...more];
+    return (await script.run(this.client, keys, args)) === 1;
   }
 
   async trackOpen(
     mchOrderNo: string,
     openedAt: number,
     dueAt: number,
-    details: PayoutOpenDetails = {},
+    details?: PayoutOpenDetails,
   ): Promise<void> {
-    await TRACK_OPEN.run(this.client, this.openKeys(), [
-      mchOrderNo,
-      openedAt,
-      dueAt,
-      details.merchantId ?? '',
-      details.watchUntil ?? '',
-    ]);
+    const args = trackArgs(mchOrderNo, openedAt, dueAt, details);
+    await TRACK_OPEN.run(this.client, this.openKeys(), args);
   }
 
   async untrackOpen(mchOrderNo: string): Promise<void> {
@@ -237,43 +188,30 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]> {
-    return toOpenEntries(
-      await TAKE_DUE_OPEN.run(this.client, this.openKeys(), [now, limit, now + leaseMs]),
-    );
+    const lease = [now, limit, now + leaseMs];
+    return toOpenEntries(await TAKE_DUE_OPEN.run(this.client, this.openKeys(), lease));
   }
 
   async listOpen(limit: number, after?: PayoutOpenCursor): Promise<PayoutOpenEntry[]> {
-    return toOpenEntries(
-      await LIST_OPEN.run(this.client, this.openKeys(), [
-        limit,
-        after?.openedAt ?? '',
-        after?.mchOrderNo ?? '',
-      ]),
-    );
+    const page = [limit, after?.openedAt ?? '', after?.mchOrderNo ?? ''];
+    return toOpenEntries(await LIST_OPEN.run(this.client, this.openKeys(), page));
   }
 
   async countOpen(): Promise<{ open: number; watching: number }> {
-    const [all, watching] = (await COUNT_OPEN.run(this.client, this.openKeys(), [])) as [
-      number,
-      number,
-    ];
+    const counts = await COUNT_OPEN.run(this.client, this.openKeys(), []);
+    const [all, watching] = counts as [number, number];
     return { open: all - watching, watching };
   }
 
   /** The due and open indexes and the open payouts' merchants (before any client-side `keyPrefix`). */
   private openKeys(): string[] {
-    return [
-      `${this.keyPrefix}{payout}:due`,
-      `${this.keyPrefix}{payout}:open`,
-      `${this.keyPrefix}{payout}:open-merchant`,
-      `${this.keyPrefix}{payout}:open-watch`,
-    ];
+    const names = ['due', 'open', 'open-merchant', 'open-watch'];
+    return names.map((name) => `${this.keyPrefix}{payout}:${name}`);
   }
 
   async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
-    const record = this.parse(
-      await FIND_BY_MCH_ORDER_NO.run(this.client, [this.indexKey(mchOrderNo)], []),
-    );
+    const json = await FIND_BY_MCH_ORDER_NO.run(this.client, [this.indexKey(mchOrderNo)], []);
+    const record = this.parse(json);
     // An order rewritten under another mchOrderNo leaves the old index behind until it expires.
     return record?.mchOrderNo === mchOrderNo ? record : undefined;
   }
@@ -284,20 +222,31 @@ export class RedisPayoutStore implements PayoutStore {
   }
 }
 
+/** `TRACK_OPEN`'s ARGV: mchOrderNo, openedAt, dueAt, merchantId and watchUntil ('' for none). */
+function trackArgs(
+  mchOrderNo: string,
+  openedAt: number,
+  dueAt: number,
+  details?: PayoutOpenDetails,
+): (string | number)[] {
+  return [mchOrderNo, openedAt, dueAt, details?.merchantId ?? '', details?.watchUntil ?? ''];
+}
+
 /** Reads the flat `mchOrderNo, dueAt, openedAt, merchantId, watchUntil, …` list the index scripts return. */
 function toOpenEntries(reply: unknown): PayoutOpenEntry[] {
   const flat = Array.isArray(reply) ? reply : [];
   const entries: PayoutOpenEntry[] = [];
   for (let i = 0; i + 4 < flat.length; i += 5) {
-    const merchantId = String(flat[i + 3]);
-    const watchUntil = String(flat[i + 4]);
-    entries.push({
-      mchOrderNo: String(flat[i]),
-      dueAt: Number(flat[i + 1]),
-      openedAt: Number(flat[i + 2]),
-      ...(merchantId !== '' ? { merchantId } : {}),
-      ...(watchUntil !== '' ? { watchUntil: Number(watchUntil) } : {}),
-    });
+    const [mchOrderNo, dueAt, openedAt, merchantId, watchUntil] = flat.slice(i, i + 5).map(String);
+    entries.push(
+      openEntry({
+        mchOrderNo,
+        dueAt: Number(dueAt),
+        openedAt: Number(openedAt),
+        merchantId: merchantId !== '' ? merchantId : undefined,
+        watchUntil: watchUntil !== '' ? Number(watchUntil) : undefined,
+      }),
+    );
   }
   return entries;
 }

@@ -14,14 +14,11 @@ import type {
 
 /** Options of `MemoryPayoutStore`. */
 export interface MemoryPayoutStoreOptions {
-  /** Most orders kept, and most create attempts kept; the least recently written go first (default 100,000). */
+  /** Most orders, and most create attempts, kept; the least recently written go first (default 100,000). */
   maxEntries?: number;
-  /**
-   * How long an order is kept after its last write, in ms. The default, 48 h, outlasts Cashy's
-   * ten retries (about 17 h), so a late retry is still recognised as a duplicate.
-   */
+  /** How long an order is kept after its last write, in ms (default 48 h, past Cashy's ~17 h of retries). */
   ttlMs?: number;
-  /** The clock of every time this store and the module decide on (default `MonotonicPayoutClock`); tests pass a `TestPayoutClock`. */
+  /** The clock this store and the module decide on (default `MonotonicPayoutClock`). */
   clock?: PayoutClock;
 }
 
@@ -129,19 +126,12 @@ class BoundedMap<V> {
 }
 
 /**
- * The default `PayoutStore`: bounded maps in this process's memory. Right for one replica; with
- * several, use a shared store so that a retry landing on another replica is still recognised.
- *
- * When full it drops the least recently written orders first, but never an order whose delivery
- * claim is live, nor the attempt or record of an order still open, nor a create attempt whose
- * outcome is not known yet (money-safety rule 10).
+ * The default `PayoutStore`: bounded maps in this process's memory, right for one replica. When
+ * full it drops the least recently written first, but never what rule 10 keeps.
  */
 export class MemoryPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
-  static readonly DEFAULTS = {
-    maxEntries: 100_000,
-    ttlMs: 48 * 60 * 60 * 1000,
-  } as const;
+  static readonly DEFAULTS = { maxEntries: 100_000, ttlMs: 48 * 60 * 60 * 1000 } as const;
 
   readonly maxEntries: number;
   readonly ttlMs: number;

@@ -11,12 +11,10 @@ interface HeapNode {
   mchOrderNo: string;
 }
 
-/** Whether an entry sorts after the cursor: by openedAt, then mchOrderNo, as a Redis sorted set orders them. */
-function after(entry: { openedAt: number; mchOrderNo: string }, cursor: PayoutOpenCursor): boolean {
-  return (
-    entry.openedAt > cursor.openedAt ||
-    (entry.openedAt === cursor.openedAt && entry.mchOrderNo > cursor.mchOrderNo)
-  );
+/** Order by openedAt, then mchOrderNo, as a Redis sorted set orders them. */
+function byOpened(a: PayoutOpenCursor, b: PayoutOpenCursor): number {
+  if (a.openedAt !== b.openedAt) return a.openedAt - b.openedAt;
+  return a.mchOrderNo < b.mchOrderNo ? -1 : a.mchOrderNo > b.mchOrderNo ? 1 : 0;
 }
 
 /** Heap order: earlier due first; ties by mchOrderNo, as a Redis sorted set orders them. */
@@ -72,7 +70,7 @@ export class OpenPayoutIndex {
       const node = this.pop()!;
       const entry = this.entries.get(node.mchOrderNo);
       if (!entry || entry.dueAt !== node.dueAt) continue; // rescheduled or untracked since
-      taken.push(toEntry(node.mchOrderNo, entry));
+      taken.push(openEntry({ mchOrderNo: node.mchOrderNo, ...entry }));
     }
     for (const entry of taken) this.track(entry.mchOrderNo, entry.openedAt, now + leaseMs);
     return taken;
@@ -83,18 +81,10 @@ export class OpenPayoutIndex {
    * sweep), so a page sorts the entries: O(n log n), fine for an operator's listing.
    */
   list(limit: number, cursor?: PayoutOpenCursor): PayoutOpenEntry[] {
-    const all = [...this.entries].map(([mchOrderNo, entry]) => toEntry(mchOrderNo, entry));
-    return all
-      .filter((entry) => cursor === undefined || after(entry, cursor))
-      .sort((a, b) =>
-        a.openedAt !== b.openedAt
-          ? a.openedAt - b.openedAt
-          : a.mchOrderNo < b.mchOrderNo
-            ? -1
-            : a.mchOrderNo > b.mchOrderNo
-              ? 1
-              : 0,
-      )
+    return [...this.entries]
+      .map(([mchOrderNo, entry]) => openEntry({ mchOrderNo, ...entry }))
+      .filter((entry) => cursor === undefined || byOpened(entry, cursor) > 0)
+      .sort(byOpened)
       .slice(0, limit);
   }
 
@@ -135,8 +125,9 @@ export class OpenPayoutIndex {
   }
 }
 
-function toEntry(mchOrderNo: string, entry: Entry): PayoutOpenEntry {
-  const { openedAt, dueAt, merchantId, watchUntil } = entry;
+/** An open entry as every store returns it: without the details it does not have. */
+export function openEntry(entry: PayoutOpenEntry): PayoutOpenEntry {
+  const { mchOrderNo, openedAt, dueAt, merchantId, watchUntil } = entry;
   return {
     mchOrderNo,
     openedAt,

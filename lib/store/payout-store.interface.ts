@@ -38,17 +38,15 @@ export interface PayoutRecord {
 }
 
 /**
- * Where a create stands, as `createPayout` last recorded it:
- * - `sending`: sent (or about to be), no answer yet; a process that died here left it so;
- * - `unknown`: an attempt ended ambiguously (timeout, reset, an answer the library cannot classify);
- * - `created`: the gateway answered with an order;
- * - `rejected`: the gateway definitely did not create it (a published rejection, or busy throughout).
+ * Where a create stands: `sending` (no answer yet, or its process died), `unknown` (an attempt
+ * ended ambiguously), `created` (the gateway answered with an order), `rejected` (definitely not
+ * created: a published rejection, or busy throughout).
  */
 export type PayoutAttemptState = 'sending' | 'unknown' | 'created' | 'rejected';
 
 /**
  * What the module remembers about one create, keyed by your `mchOrderNo`, written before the create
- * is sent. It is what keeps a create from being sent twice while an earlier one may still land.
+ * is sent, so that it is not sent twice while an earlier one may still land.
  */
 export interface PayoutAttempt {
   mchOrderNo: string;
@@ -57,19 +55,13 @@ export interface PayoutAttempt {
   /** The amount sent, a decimal string at the market's scale. */
   amount: string;
   state: PayoutAttemptState;
-  /**
-   * Epoch ms before which the create must not be sent again, nor reported as not created, unless
-   * the gateway shows the order (money-safety rule 3).
-   */
+  /** Epoch ms before which the create is neither sent again nor reported as not created (rule 3). */
   resendAfter: number;
   /** Cashy's `orderNo`, once an answer or a lookup gave it. */
   orderNo?: string;
-  /** When the latest create of this mchOrderNo was sent: the built-in reconciliation's horizon runs from it. */
+  /** When the latest create was sent: the built-in reconciliation's horizon runs from it. */
   sentAt?: number;
-  /**
-   * While a `createPayout` call runs, the time until which it holds this attempt; the call renews it.
-   * Neither the sweep nor `reconcile` may report a leased attempt as not created (rule 12).
-   */
+  /** Until when a running `createPayout` call holds this attempt: never reported as not created (rule 12). */
   leaseUntil?: number;
   /** Which `createPayout` call holds the lease: only that call renews or ends it. */
   leaseToken?: string;
@@ -82,11 +74,9 @@ export interface PayoutAttempt {
 }
 
 /**
- * What was said of an attempt found not created, written in the same compare-and-set as that
- * finding (money-safety rule 13):
- * - `reconciled`: `reconcile()` resolved `null`, so the host knows; nothing is emitted;
- * - `pending`: `payout.not_created` is due; while `claim` is live, its listeners are running;
- * - `emitted`: every listener of `payout.not_created` succeeded; it is never emitted again.
+ * What was said of an attempt found not created (rule 13): `reconciled` (`reconcile()` resolved
+ * `null`, nothing is emitted), `pending` (`payout.not_created` is due; a live `claim` means its
+ * listeners are running) or `emitted` (never emitted again).
  */
 export interface PayoutNotCreatedNotice {
   state: 'reconciled' | 'pending' | 'emitted';
@@ -102,10 +92,7 @@ export interface PayoutOpenEntry {
   dueAt: number;
   /** The merchant its create went out from, so a check never depends on anything else being kept. */
   merchantId?: string;
-  /**
-   * Set once a Mexican order reached `SUCCESS`: it is no longer open, but watched for an SPEI
-   * return until this time (`reconciliation.returnWatchMs` after the success).
-   */
+  /** Set once a Mexican order reached `SUCCESS`: no longer open, but watched for an SPEI return until then. */
   watchUntil?: number;
 }
 
@@ -116,9 +103,9 @@ export interface PayoutOpenDetails {
 }
 
 /**
- * A change of the open index that `compareAndSet` makes in the same atomic step as its write, and
- * only if the write succeeds: an outcome recorded ends the tracking (`untrack`), or, for a Mexican
- * success, turns it into a return watch (`track`, with `trackOpen`'s arguments).
+ * A change of the open index that `compareAndSet` makes in the same atomic step as its write, only
+ * if the write succeeds: `untrack`, or `track` with `trackOpen`'s arguments (a Mexican success's
+ * return watch).
  */
 export type PayoutOpenChange =
   | { untrack: string }
@@ -126,7 +113,6 @@ export type PayoutOpenChange =
 
 /** What a status report is judged on, read in one step (`PayoutStore.getReportContext`). */
 export interface PayoutReportContext {
-  /** The record of the report's `orderNo`. */
   record?: PayoutRecord;
   /** The create attempt of the report's `mchOrderNo`. */
   attempt?: PayoutAttempt;
@@ -141,49 +127,37 @@ export interface PayoutOpenCursor {
 }
 
 /**
- * Where payout state lives. Implement it to share state between replicas; the default,
- * `MemoryPayoutStore`, is right for a single process.
- *
- * Every method may be called concurrently; both compare-and-set methods must be atomic. A bounded
- * store must never drop a record whose claim is live, nor the attempt or record of an order that is
- * still open (tracked), nor an attempt that is `sending`, `unknown` or has a `pending` notice
- * (money-safety rule 10).
+ * Where payout state lives (docs/stores.md). Every method may be called concurrently; both
+ * compare-and-set methods must be atomic. A bounded store must never drop a record whose claim is
+ * live, nor the attempt or record of an order still open, nor an attempt that is `sending`,
+ * `unknown` or has a `pending` notice (money-safety rule 10).
  */
 export interface PayoutStore {
   /**
-   * The clock every time the module writes into this store, and compares with what it read, is
-   * read on (money-safety rule 11). A store shared by replicas gives the server's clock, so that no
-   * decision compares times that two machines' wall clocks wrote; without one the module uses
-   * `MonotonicPayoutClock`, which is right for a store that one process owns.
+   * The clock of every time the module writes here and compares (rule 11): a shared store gives
+   * its server's; without one the module uses `MonotonicPayoutClock`, right for one process.
    */
   readonly clock?: PayoutClock;
-  /** The record of an order, or `undefined`. */
   get(orderNo: string): Promise<PayoutRecord | undefined>;
   /**
-   * Writes `record` (whose `revision` is `expectedRevision + 1`) only if the stored record still has
-   * revision `expectedRevision` (0: no record yet). Resolves `false`, writing nothing, otherwise.
-   * With `open`, the open index changes in the same atomic step, only if the record was written.
+   * Writes `record` only if the stored revision is still `expectedRevision` (0: none), else
+   * resolves `false`. With `open`, the open index changes in the same atomic step, only on a write.
    */
   compareAndSet(
     record: PayoutRecord,
     expectedRevision: number,
     open?: PayoutOpenChange,
   ): Promise<boolean>;
-  /**
-   * `get(orderNo)`, `getAttempt(mchOrderNo)` and `findByMchOrderNo(mchOrderNo)` in one read (one
-   * round trip), which is what a webhook is judged on. Optional: without it the module makes the
-   * three calls.
-   */
+  /** Optional: `get`, `getAttempt` and `findByMchOrderNo` in one read (one round trip). */
   getReportContext?(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext>;
-  /** The record of an order by your `mchOrderNo`, or `undefined`. */
+  /** The record of the order last written under `mchOrderNo`. */
   findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined>;
-  /** The create attempt recorded for an `mchOrderNo`, or `undefined`. */
   getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined>;
   /** `compareAndSet` for attempts, keyed by `mchOrderNo`, with the same revision rule. */
   compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean>;
   /**
-   * Tracks `mchOrderNo` as open and (re)schedules its next check at `dueAt`. A second call keeps
-   * the first `openedAt`, the merchant when none is given, and the first `watchUntil`. O(log n).
+   * Tracks `mchOrderNo` as open, next checked at `dueAt`. A second call keeps the first
+   * `openedAt`, the merchant when none is given, and the first `watchUntil`. O(log n).
    */
   trackOpen(
     mchOrderNo: string,
@@ -191,23 +165,16 @@ export interface PayoutStore {
     dueAt: number,
     details?: PayoutOpenDetails,
   ): Promise<void>;
-  /** Stops tracking `mchOrderNo` (it reached a final status, or was given up). A no-op when not tracked. */
+  /** Stops tracking `mchOrderNo`; a no-op when not tracked. */
   untrackOpen(mchOrderNo: string): Promise<void>;
   /**
-   * Takes up to `limit` open entries whose check is due at `now`, earliest first, and leases them in
-   * the same atomic step: each one's next check moves to `now + leaseMs`, so no other caller (another
-   * replica) takes it before then, and one whose taker died comes back when the lease ends. Returns
-   * the entries with the `dueAt` they had. O(log n) per entry.
+   * Takes up to `limit` entries due at `now`, earliest first, and in the same atomic step moves
+   * each one's `dueAt` to `now + leaseMs`, so no other replica takes it before then. Returns them
+   * with the `dueAt` they had. O(log n) per entry.
    */
   takeDueOpen(now: number, limit: number, leaseMs: number): Promise<PayoutOpenEntry[]>;
-  /**
-   * Up to `limit` open entries, oldest opened first (ties by mchOrderNo), after `after` when given:
-   * the entries that sort after it, whether or not it is still open.
-   */
+  /** Up to `limit` entries by (`openedAt`, `mchOrderNo`), those sorting after `after` when given. */
   listOpen(limit: number, after?: PayoutOpenCursor): Promise<PayoutOpenEntry[]>;
-  /**
-   * How many payouts are tracked: still `open`, and `watching` for an SPEI return. Optional; the
-   * health indicator reports it when the store has it.
-   */
+  /** Optional: how many payouts are `open`, and `watching` for an SPEI return (for health). */
   countOpen?(): Promise<{ open: number; watching: number }>;
 }

@@ -34,23 +34,15 @@ export interface PayoutAccountHealth {
 /** The data under the indicator's key: every account by name, and on failure a one-line summary. */
 export interface PayoutHealthDetails {
   accounts: Record<string, PayoutAccountHealth>;
-  /**
-   * Payouts the built-in reconciliation tracks, when the store can count them: still `open`, and
-   * Mexican successes `watchingReturns` for an SPEI return. Informative: they never make it down.
-   */
+  /** Payouts the reconciliation tracks, when the store can count them; never makes it down. */
   payouts?: { open: number; watchingReturns: number };
-  /**
-   * The `PayoutStore`, when it can be asked (its `countOpen`): down when it fails or does not answer
-   * within the check's `timeoutMs`, since the webhook then answers 503 and nothing can be sent.
-   */
+  /** The store, when it has `countOpen`: down when that fails or outlasts `timeoutMs` (the webhook would answer 503). */
   store?: { status: 'up' | 'down'; latencyMs: number; reason?: string };
   message?: string;
 }
 
 /** `isHealthy`'s options: `[min, max, default]`, bounded like the module's own `timeoutMs`. */
-const HEALTH_CHECK_RULES = {
-  timeoutMs: [1, PAYOUT_OPTION_RULES.timeoutMs[1], 2_000],
-} as const;
+const HEALTH_CHECK_RULES = { timeoutMs: [1, PAYOUT_OPTION_RULES.timeoutMs[1], 2_000] } as const;
 
 /** Why a `getBalance` answer means down, if it does (the figures themselves are dropped). */
 function refusal(
@@ -75,17 +67,9 @@ function refusal(
 }
 
 /**
- * A `@nestjs/terminus` health indicator for the Cashy gateway: one signed `getBalance` per configured
- * account, sent once with a short timeout and no retries, so a hung gateway costs one `timeoutMs`.
- * Down when any account is. The result names each account and its merchantId, never an apiKey
- * or a balance.
- *
- * ```ts
- * @Module({ imports: [TerminusModule], controllers: [HealthController], providers: [PayoutHealthIndicator] })
- * // in the controller:
- * @Get('health') @HealthCheck()
- * check() { return this.health.check([() => this.payouts.isHealthy('cashy', { timeoutMs: 1500 })]); }
- * ```
+ * A `@nestjs/terminus` health indicator for the Cashy gateway (see docs/operations.md): one signed
+ * `getBalance` per account, once, with a short timeout and no retries, and the store when it can
+ * count. Down when any account or the store is; never shows an apiKey or a balance.
  */
 @Injectable()
 export class PayoutHealthIndicator implements OnModuleInit {
@@ -139,16 +123,11 @@ export class PayoutHealthIndicator implements OnModuleInit {
     if (!store.countOpen) return {};
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      const counted = await Promise.race([
-        store.countOpen(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${timeoutMs} ms`)),
-            timeoutMs,
-          );
-        }),
-      ]);
+      const counted = await Promise.race([store.countOpen(), late]);
       return {
         payouts: { open: counted.open, watchingReturns: counted.watching },
         store: { status: 'up', latencyMs: Date.now() - started },

@@ -1,10 +1,4 @@
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseJson } from '../client/cashy-wire';
 import { isFinalPayoutStatus, type PayoutCurrency, type PayoutStatus } from '../payout.types';
@@ -19,8 +13,7 @@ import {
 import { waitFor } from './sandbox-helpers';
 import { notificationBody, SandboxLedger } from './sandbox-ledger';
 import { SandboxNotifier, type SandboxDeliveryChain } from './sandbox-notifier';
-import { ENDPOINT_PATHS } from './sandbox-faults';
-import { SANDBOX_FAULT_HANDLERS, type SandboxFaultTurn } from './sandbox-fault.handlers';
+import { ENDPOINT_PATHS, SANDBOX_FAULT_HANDLERS, type SandboxFaultTurn } from './sandbox-faults';
 import type {
   CashySandboxOptions,
   SandboxAccount,
@@ -41,62 +34,29 @@ import {
 /** Options for `PayoutModule.forRoot()` pointing at a sandbox (`sandbox.moduleOptions()`). */
 export interface SandboxModuleOptions {
   baseUrl: string;
-  accounts: {
-    name: string;
-    merchantId: string;
-    apiKey: string;
-    currencies: PayoutCurrency[];
-  }[];
+  accounts: { name: string; merchantId: string; apiKey: string; currencies: PayoutCurrency[] }[];
   notifyUrl?: string;
 }
 
 const FINAL_STATUSES = Object.keys(SANDBOX_DEFAULT_RESULT_DESC) as readonly SandboxFinalStatus[];
 
-function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return flat;
+function send(res: ServerResponse, reply: SandboxHttpReply, contentType = SANDBOX_CONTENT_TYPE) {
+  const length = Buffer.byteLength(reply.body);
+  res.writeHead(reply.httpStatus, { 'Content-Type': contentType, 'Content-Length': length });
+  res.end(reply.body);
 }
 
-function send(
-  res: ServerResponse,
-  reply: SandboxHttpReply,
-  contentType = SANDBOX_CONTENT_TYPE,
-): void {
-  res.writeHead(reply.httpStatus, {
-    'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(reply.body),
-  });
-  res.end(reply.body);
+/** The host part of a URL reaching a server that listens on `host`. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /**
  * An embedded, stateful fake of Cashy's payout gateway on a real `node:http` server, for tests and
- * demos: signed requests in, signed notifications out, with Cashy's timeline, retries and faults.
- *
- * Requests go through Cashy's checks in order — path (unknown: HTTP 404), POST, JSON content type,
- * non-empty body, `MerchantId`, `Sign` (MD5 of the raw bytes + apiKey, either hex case), JSON,
- * `nonceStr` — then the endpoint's rules. The `msg` → `code` table is `SANDBOX_ERROR_CODES`.
- *
- * The create `remark` picks the outcome (`SANDBOX_TRIGGERS`). Timeline with `autoSettle`:
- * PROCESSING —`processingMs`→ PAYING —`payingMs`→ final. Fees are fixed (`SANDBOX_FEES`); a SUCCESS
- * debits amount + fee from the account balance and a SPEI return credits both back. Webhooks are
- * acknowledged only by the exact body `SUCCESS` and retried after 1, 2, 4 … 512 minutes ×
- * `timeScale` (at most 11 attempts per status).
- *
- * Faults (`SANDBOX_FAULT_EFFECTS`, injected with `injectFaults()` or drawn at random with the
- * `faults` option) imitate a gateway that fails or breaks its promises; `dedupeMchOrderNo: false`
- * lets a `mchOrderNo` create several orders.
- *
- * ```ts
- * const sandbox = new CashySandbox({ timeScale: 0.001 });
- * await sandbox.start();
- * PayoutModule.forRoot({ ...sandbox.moduleOptions({ notifyUrl }) });
- * // …
- * await sandbox.stop();
- * ```
+ * demos: signed requests in, signed notifications out, with Cashy's timeline, retries and faults
+ * (see docs/testing.md, `SANDBOX_TRIGGERS` and `SANDBOX_FAULT_EFFECTS`).
  */
 export class CashySandbox {
   /** Every request received, in arrival order, with what was answered (or the fault). */
@@ -119,66 +79,50 @@ export class CashySandbox {
   /** Validates the options (throwing an `Error` that names a bad one); nothing listens until `start()`. */
   constructor(options?: CashySandboxOptions) {
     this.options = resolveSandboxOptions(options);
-    this.ledger = new SandboxLedger(this.options.accounts);
+    const { accounts, timeScale, notifyTimeoutMs, limits, dedupeMchOrderNo } = this.options;
+    this.ledger = new SandboxLedger(accounts);
+    const apiKeyOf = (id: string) => this.ledger.account(id)!.apiKey;
     this.notifier = new SandboxNotifier(
       this.timers,
-      {
-        timeScale: this.options.timeScale,
-        notifyTimeoutMs: this.options.notifyTimeoutMs,
-        apiKeyOf: (id) => this.ledger.account(id)!.apiKey,
-      },
+      { timeScale, notifyTimeoutMs, apiKeyOf },
       (delivery) => this.deliveries.push(delivery),
     );
     this.context = {
       ledger: this.ledger,
-      limits: this.options.limits,
+      limits,
       now: () => Date.now(),
-      dedupe: this.options.dedupeMchOrderNo,
+      dedupe: dedupeMchOrderNo,
       onCreated: (order) => this.startTimeline(order),
     };
   }
 
-  /** Starts listening; resolves with the base URL (`http://127.0.0.1:PORT`). Calling it again returns the same URL. */
+  /** Starts listening; resolves with the base URL (`http://127.0.0.1:PORT`), the same on every call. */
   start(): Promise<string> {
     if (this.stopping)
       return Promise.reject(
         new Error('CashySandbox: a stopped sandbox cannot start again; create a new one'),
       );
-    if (!this.starting) {
-      this.starting = new Promise<string>((resolve, reject) => {
-        const server = createServer((req, res) => this.onRequest(req, res));
-        server.on('connection', (socket) => {
-          this.sockets.add(socket);
-          socket.once('close', () => this.sockets.delete(socket));
-        });
-        server.once('error', (error) => {
-          this.starting = undefined;
-          reject(error);
-        });
-        server.listen(this.options.port, this.options.host, () => {
-          const { port } = server.address() as AddressInfo;
-          const host = this.options.host;
-          const urlHost =
-            host === '0.0.0.0'
-              ? '127.0.0.1'
-              : host === '::'
-                ? '[::1]'
-                : host.includes(':')
-                  ? `[${host}]`
-                  : host;
-          this.url = `http://${urlHost}:${port}`;
-          resolve(this.url);
-        });
-        this.server = server;
+    this.starting ??= new Promise<string>((resolve, reject) => {
+      const server = createServer((req, res) => this.onRequest(req, res));
+      server.on('connection', (socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
       });
-    }
+      server.once('error', (error) => {
+        this.starting = undefined;
+        reject(error);
+      });
+      server.listen(this.options.port, this.options.host, () => {
+        const { port } = server.address() as AddressInfo;
+        this.url = `http://${urlHost(this.options.host)}:${port}`;
+        resolve(this.url);
+      });
+      this.server = server;
+    });
     return this.starting;
   }
 
-  /**
-   * Stops everything: pending status changes and retries, deliveries in flight, the server and
-   * every socket (hung ones included). Idempotent; resolves when the server is closed.
-   */
+  /** Stops timers, deliveries, the server and every socket (hung ones too); idempotent. */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
@@ -209,82 +153,58 @@ export class CashySandbox {
 
   /**
    * Options for `PayoutModule.forRoot({ ...sandbox.moduleOptions() })`. Accounts serving one
-   * currency are named after it in lower case (`'pen'`, `'mxn'`); others (and clashes) by merchant id.
+   * currency are named after it (`'pen'`, `'mxn'`); others (and clashes) by merchant id.
    */
   moduleOptions(extra: { notifyUrl?: string } = {}): SandboxModuleOptions {
-    const label = (currencies: PayoutCurrency[]) =>
-      currencies.length === 1 ? currencies[0].toLowerCase() : undefined;
-    const labels = this.ledger.accounts.map((account) => label(account.currencies));
+    const labels = this.ledger.accounts.map(({ currencies }) =>
+      currencies.length === 1 ? currencies[0].toLowerCase() : undefined,
+    );
+    const unique = (label?: string) =>
+      label !== undefined && labels.filter((l) => l === label).length === 1;
     return {
       baseUrl: this.baseUrl,
-      accounts: this.ledger.accounts.map((account, i) => ({
-        name:
-          labels[i] !== undefined && labels.filter((l) => l === labels[i]).length === 1
-            ? labels[i]
-            : account.merchantId,
-        merchantId: account.merchantId,
-        apiKey: account.apiKey,
-        currencies: [...account.currencies],
+      accounts: this.ledger.accounts.map(({ merchantId, apiKey, currencies }, i) => ({
+        name: unique(labels[i]) ? labels[i]! : merchantId,
+        merchantId,
+        apiKey,
+        currencies: [...currencies],
       })),
       ...(extra.notifyUrl !== undefined ? { notifyUrl: extra.notifyUrl } : {}),
     };
   }
 
-  /**
-   * Puts an order still in progress into a final status now (cancelling its automatic timeline) and
-   * notifies it. `resultDesc` defaults to `SUCCESS`, `ACCOUNT_NOT_EXIST` or `COMPLIANCE_REJECT`.
-   * A SUCCESS the balance cannot cover becomes FAIL `MERCHANT_BALANCE_NOT_ENOUGH`. Resolves once
-   * the first delivery attempt is recorded (retries go on in the background); throws for an
-   * unknown or already final order.
-   */
+  /** Moves an order in progress to a final status now and notifies it (resolves after attempt 1). */
   async settle(orderNo: string, status: SandboxFinalStatus, resultDesc?: string): Promise<void> {
     if (!FINAL_STATUSES.includes(status))
       throw new Error(`CashySandbox.settle: status must be one of ${FINAL_STATUSES.join(', ')}`);
     const order = this.requireOrder(orderNo, 'settle');
-    if (isFinalPayoutStatus(order.orderStatus)) {
+    if (isFinalPayoutStatus(order.orderStatus))
       throw new Error(
         `CashySandbox.settle: order ${orderNo} is already ${order.orderStatus} (use reverse() for a SPEI return)`,
       );
-    }
-    this.timers.cancel(this.orderKey(order));
-    await this.changeStatus(order, status, resultDesc ?? SANDBOX_DEFAULT_RESULT_DESC[status]).chain
-      .firstAttempt;
+    await this.interrupt(order, status, resultDesc ?? SANDBOX_DEFAULT_RESULT_DESC[status]);
   }
 
-  /**
-   * A SPEI return (Mexico's second callback, W2): a SUCCESS MXN order becomes FAIL with `reason`
-   * (default `ACCOUNT_NOT_EXIST`), amount and fee go back to the balance, and the FAIL is notified.
-   * Resolves once the first delivery attempt is recorded; throws for any other order.
-   */
+  /** A SPEI return: a SUCCESS MXN order becomes FAIL, refunded and notified (resolves after attempt 1). */
   async reverse(orderNo: string, reason: string = SANDBOX_DEFAULT_REVERSAL_DESC): Promise<void> {
     const order = this.requireOrder(orderNo, 'reverse');
-    if (order.currency !== 'MXN')
-      throw new Error(
-        `CashySandbox.reverse: order ${orderNo} is ${order.currency}; only MXN (SPEI) payouts are returned`,
-      );
-    if (order.orderStatus !== 'SUCCESS')
-      throw new Error(
-        `CashySandbox.reverse: order ${orderNo} is ${order.orderStatus}; only a SUCCESS can be returned`,
-      );
-    this.timers.cancel(this.orderKey(order));
-    await this.changeStatus(order, 'FAIL', reason).chain.firstAttempt;
+    const refusal =
+      order.currency !== 'MXN'
+        ? `is ${order.currency}; only MXN (SPEI) payouts are returned`
+        : order.orderStatus !== 'SUCCESS'
+          ? `is ${order.orderStatus}; only a SUCCESS can be returned`
+          : undefined;
+    if (refusal) throw new Error(`CashySandbox.reverse: order ${orderNo} ${refusal}`);
+    await this.interrupt(order, 'FAIL', reason);
   }
 
-  /**
-   * Sends the order's current status again as a new delivery chain (a duplicate, byte for byte
-   * what a status change would send), recorded like any delivery. Resolves once its first attempt
-   * is recorded.
-   */
+  /** Sends the order's current status again as a new delivery chain (resolves after attempt 1). */
   async notifyAgain(orderNo: string): Promise<void> {
     const order = this.requireOrder(orderNo, 'notifyAgain');
     await this.notifier.deliver(order, notificationBody(order)).firstAttempt;
   }
 
-  /**
-   * The next `count` requests to the given endpoints (default all) get the fault `mode`. `reply`
-   * needs `spec.reply` (and takes `spec.process`), `mismatch` needs `spec.mismatch`; the spec is
-   * checked now, throwing an `Error` that names the bad field.
-   */
+  /** The next `count` requests to the given endpoints (default all) get the fault. */
   injectFaults(spec: SandboxFaultSpec): void {
     this.options.faults.inject(spec);
   }
@@ -300,31 +220,17 @@ export class CashySandbox {
     return order && structuredClone(order);
   }
 
-  /**
-   * Orders (copies) with this `mchOrderNo`, across accounts, oldest first. One account never holds
-   * two unless `dedupeMchOrderNo` is false.
-   */
+  /** Orders (copies) with this `mchOrderNo`, across accounts, oldest first. */
   ordersByMchOrderNo(mchOrderNo: string): SandboxOrder[] {
-    return this.ledger
-      .all()
-      .filter((order) => order.mchOrderNo === mchOrderNo)
-      .map((order) => structuredClone(order));
+    return this.orders().filter((order) => order.mchOrderNo === mchOrderNo);
   }
 
-  /**
-   * Polls `probe` every 5 ms until it returns something other than `undefined`, `null` or `false`,
-   * and resolves with that. A probe that throws is retried (handy for `expect` inside it). Rejects
-   * after `timeoutMs` (default 5000) with the probe's source and its last error.
-   */
+  /** `waitFor` (polls `probe` until it gives a value); rejects after `timeoutMs`. */
   waitFor<T>(probe: () => T | undefined | null | false, timeoutMs = 5_000): Promise<T> {
     return waitFor(probe, timeoutMs);
   }
 
-  /**
-   * Resolves when no status change, retry, delivery or `late-commit` creation is pending (HOLD
-   * orders and hung requests do not count). Rejects after `timeoutMs` (default 60000) saying what
-   * is still pending.
-   */
+  /** Resolves when no status change, retry, delivery or `late-commit` is pending. */
   idle(timeoutMs = 60_000): Promise<void> {
     return this.waitFor(
       () => this.timers.size === 0 && this.notifier.pending === 0,
@@ -361,26 +267,21 @@ export class CashySandbox {
   }
 
   private respond(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
-    const text = raw.toString('utf8');
+    const body = raw.toString('utf8');
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
-    const headers = flattenHeaders(req.headers);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers))
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     const method = req.method ?? '';
-    const base = {
-      at: Date.now(),
-      method,
-      endpoint: path,
-      headers,
-      body: text,
-      json: parseJson(text),
-      merchantId: headers.merchantid,
-    };
+    const at = Date.now();
+    const base = { at, method, endpoint: path, headers, body, json: parseJson(body) };
     const record = (response: SandboxHttpReply | SandboxFaultReply) =>
-      void this.requests.push({ ...base, response });
-    const answer = (reply: SandboxHttpReply) => {
+      void this.requests.push({ ...base, merchantId: headers.merchantid, response });
+    if (!ENDPOINT_PATHS.includes(path)) {
+      const reply = errorReply('Request_path_not_found', 404);
       record(reply);
-      send(res, reply);
-    };
-    if (!ENDPOINT_PATHS.includes(path)) return answer(errorReply('Request_path_not_found', 404));
+      return send(res, reply);
+    }
     const request: SandboxIncomingRequest = { method, path, headers, raw };
     const turn: SandboxFaultTurn = {
       path,
@@ -388,20 +289,22 @@ export class CashySandbox {
       send: (reply, contentType) => send(res, reply, contentType),
       process: () => processSandboxRequest(request, this.context),
       drop: () => req.socket.destroy(),
-      commitLate: () => this.commitLate(request, base.at, record),
+      commitLate: () => this.commitLate(request, at, record),
       notifyFirst: (order) =>
         this.notifyBeforeAnswer(order).then(
           () => !(this.stopping || res.destroyed || res.writableEnded),
         ),
     };
     const fault = this.options.faults.draw(path);
-    if (fault) SANDBOX_FAULT_HANDLERS[fault.mode](turn, fault);
-    else answer(turn.process().reply);
+    if (fault) return SANDBOX_FAULT_HANDLERS[fault.mode](turn, fault);
+    const { reply } = turn.process();
+    record(reply);
+    send(res, reply);
   }
 
   /**
-   * The `late-commit` fault on a payOut: checked now, booked `lateCommitMs` after it arrived (under
-   * a timer, so `stop()` cancels it and `idle()` waits for it), never answered.
+   * `late-commit` on a payOut: checked now, booked `lateCommitMs` after it arrived (under a timer,
+   * so `stop()` cancels it and `idle()` waits for it), never answered.
    */
   private commitLate(
     request: SandboxIncomingRequest,
@@ -416,33 +319,29 @@ export class CashySandbox {
       return;
     }
     const pending = checked.payOut;
-    this.timers.after(
-      `late-commit:${++this.lateCommits}`,
-      arrivedAt + this.options.lateCommitMs - Date.now(),
-      () => {
-        response.withheld = commitSandboxPayOut(pending, this.context).reply;
-      },
-    );
+    const delay = arrivedAt + this.options.lateCommitMs - Date.now();
+    this.timers.after(`late-commit:${++this.lateCommits}`, delay, () => {
+      response.withheld = commitSandboxPayOut(pending, this.context).reply;
+    });
   }
 
   /**
-   * The `notify-before-answer` fault: the new order goes straight to the final status its remark
-   * gives (SUCCESS for HOLD), its timeline cancelled, and that status is notified. Resolves once the
-   * notification's first attempt is recorded. A REVERSE (MXN) order still gets its SPEI return
-   * afterwards with `autoSettle`.
+   * `notify-before-answer`: the new order goes straight to its remark's final status (SUCCESS for
+   * HOLD), notified; resolves after the first attempt. A REVERSE (MXN) still gets its SPEI return.
    */
   private notifyBeforeAnswer(order: SandboxOrder): Promise<void> {
     this.timers.cancel(this.orderKey(order));
-    return this.finish(
-      order,
-      order.outcome.final ?? {
-        status: 'SUCCESS',
-        resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS,
-      },
-    ).firstAttempt;
+    const success = { status: 'SUCCESS' as const, resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS };
+    return this.finish(order, order.outcome.final ?? success).firstAttempt;
   }
 
-  /** Moves an order to its final status and notifies it; a REVERSE (MXN) then gets its SPEI return. */
+  /** Cancels the order's timeline and moves it to `status` now (resolves after attempt 1). */
+  private async interrupt(order: SandboxOrder, status: PayoutStatus, resultDesc: string) {
+    this.timers.cancel(this.orderKey(order));
+    await this.changeStatus(order, status, resultDesc).chain.firstAttempt;
+  }
+
+  /** Moves an order to its final status and notifies it; a REVERSE (MXN) then gets its return. */
   private finish(
     order: SandboxOrder,
     final: NonNullable<SandboxOrder['outcome']['final']>,
@@ -463,16 +362,9 @@ export class CashySandbox {
   }
 
   /** Records a status change and starts notifying it. */
-  private changeStatus(
-    order: SandboxOrder,
-    status: PayoutStatus,
-    resultDesc: string | null,
-  ): { status: PayoutStatus; chain: SandboxDeliveryChain } {
+  private changeStatus(order: SandboxOrder, status: PayoutStatus, resultDesc: string | null) {
     const reached = this.ledger.transition(order, status, resultDesc, Date.now());
-    return {
-      status: reached,
-      chain: this.notifier.deliver(order, notificationBody(order)),
-    };
+    return { status: reached, chain: this.notifier.deliver(order, notificationBody(order)) };
   }
 
   /** The automatic life of a new order (nothing with `autoSettle: false` or a HOLD remark). */
@@ -486,7 +378,7 @@ export class CashySandbox {
     });
   }
 
-  /** A REVERSE (MXN) order's SPEI return, `payingMs` after its SUCCESS chain is done; nothing for others. */
+  /** A REVERSE (MXN) order's SPEI return, `payingMs` after its SUCCESS chain is done. */
   private scheduleReversal(order: SandboxOrder, chain: SandboxDeliveryChain): void {
     const reversal = order.outcome.reversal;
     if (reversal === undefined) return;

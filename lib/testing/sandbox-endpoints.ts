@@ -54,10 +54,7 @@ function paramsError(field: string, required: boolean): SandboxHttpReply {
   return errorReply(`Params_${field}_${required ? 'Required' : 'error'}`);
 }
 
-/**
- * Processes one request to a known endpoint: `checkSandboxRequest`, then, for a payOut that passed,
- * `commitSandboxPayOut`. Synchronous on purpose (see `SandboxLedger`).
- */
+/** `checkSandboxRequest`, then `commitSandboxPayOut` for a payOut that passed; synchronous. */
 export function processSandboxRequest(
   request: SandboxIncomingRequest,
   context: SandboxEndpointContext,
@@ -67,66 +64,56 @@ export function processSandboxRequest(
 }
 
 /**
- * Checks one request to a known endpoint in the order a gateway would: method, content type, body,
- * `MerchantId`, `Sign` over the raw bytes, JSON, `nonceStr`, then the endpoint's own fields. Reads
- * are answered at once; a payOut that passes is returned to be booked (`commitSandboxPayOut`), so
- * the `late-commit` fault can book it later.
+ * Checks a request in a gateway's order: method, content type, body, `MerchantId`, `Sign` over the
+ * raw bytes, JSON, `nonceStr`, then the endpoint's fields. A payOut that passes is returned to be
+ * booked, so `late-commit` can book it later; anything else is answered.
  */
 export function checkSandboxRequest(
   request: SandboxIncomingRequest,
   context: SandboxEndpointContext,
 ): SandboxCheckedRequest {
-  const reply = (answer: SandboxHttpReply): SandboxCheckedRequest => ({
-    reply: answer,
-  });
-  if (request.method !== 'POST') return reply(errorReply('RequestMethod_not_post'));
+  const reply = (msg: string): SandboxCheckedRequest => ({ reply: errorReply(msg) });
+  if (request.method !== 'POST') return reply('RequestMethod_not_post');
   const { headers } = request;
   const contentType = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (contentType !== 'application/json') return reply(errorReply('RequestContentType_not_json'));
+  if (contentType !== 'application/json') return reply('RequestContentType_not_json');
   const text = request.raw.toString('utf8');
-  if (text.trim().length === 0) return reply(errorReply('RequestBody_is_null'));
+  if (text.trim().length === 0) return reply('RequestBody_is_null');
 
   const merchantId = headers.merchantid;
-  if (isAbsent(merchantId)) return reply(errorReply('MerchantId_is_null'));
-  if (!/^\d+$/.test(merchantId)) return reply(errorReply('MerchantId_not_Number'));
+  if (isAbsent(merchantId)) return reply('MerchantId_is_null');
+  if (!/^\d+$/.test(merchantId)) return reply('MerchantId_not_Number');
   const account = context.ledger.account(merchantId);
-  if (!account) return reply(errorReply('MerchantId_is_error'));
+  if (!account) return reply('MerchantId_is_error');
   // A missing Sign is a failed verification: Cashy lists no separate message for it.
   if (!verifyCashySignature(request.raw, account.apiKey, headers.sign))
-    return reply(errorReply('Sign_verify_error'));
+    return reply('Sign_verify_error');
 
   const body = parseJson(text);
-  if (!isPlainObject(body)) return reply(errorReply('Params_jsonFormat_error'));
-  if (isAbsent(body.nonceStr)) return reply(paramsError('nonceStr', true));
+  if (!isPlainObject(body)) return reply('Params_jsonFormat_error');
+  if (isAbsent(body.nonceStr)) return { reply: paramsError('nonceStr', true) };
   if (typeof body.nonceStr !== 'string' || body.nonceStr.length > 32)
-    return reply(paramsError('nonceStr', false));
+    return { reply: paramsError('nonceStr', false) };
+  if (request.path === CASHY_ENDPOINTS.payOut) return checkPayOut(account, body, context);
+  return { reply: answerRead(request.path, account, body, context) };
+}
 
-  switch (request.path) {
-    case CASHY_ENDPOINTS.payOut:
-      return checkPayOut(account, body, context);
-    case CASHY_ENDPOINTS.payOutQuery:
-      return reply(payOutQuery(account, body, context));
-    case CASHY_ENDPOINTS.bankListQuery:
-      return reply(
-        successReply(
-          account.currencies.flatMap((currency) =>
-            PAYOUT_MARKETS[currency].banks.map(({ bankId, bankCode, bankName }) => ({
-              bankId,
-              bankCode,
-              bankName,
-            })),
-          ),
-        ),
-      );
-    default:
-      return reply(
-        successReply({
-          mchId: account.merchantId,
-          balance: context.ledger.balance(account),
-          unBalance: '0.00',
-        }),
-      );
+/** The answer of a read endpoint (payOutQuery, bankListQuery, balanceQuery). */
+function answerRead(
+  path: string,
+  account: SandboxAccountState,
+  body: Json,
+  context: SandboxEndpointContext,
+): SandboxHttpReply {
+  if (path === CASHY_ENDPOINTS.payOutQuery) return payOutQuery(account, body, context);
+  if (path === CASHY_ENDPOINTS.bankListQuery) {
+    const banks = account.currencies.flatMap((currency) => PAYOUT_MARKETS[currency].banks);
+    return successReply(
+      banks.map(({ bankId, bankCode, bankName }) => ({ bankId, bankCode, bankName })),
+    );
   }
+  const balance = context.ledger.balance(account);
+  return successReply({ mchId: account.merchantId, balance, unBalance: '0.00' });
 }
 
 function checkPayOut(
@@ -137,9 +124,8 @@ function checkPayOut(
   if (
     typeof body.currency === 'string' &&
     !account.currencies.includes(body.currency as PayoutCurrency)
-  ) {
+  )
     return { reply: paramsError('currency', false) };
-  }
   const fields: Json = { ...body };
   delete fields.nonceStr;
   // The module's own rules, so the sandbox refuses exactly what the module would refuse; the first
@@ -148,24 +134,14 @@ function checkPayOut(
     limits: context.limits,
     defaultNotifyUrl: undefined,
   });
-  if (!accepted) {
-    const first = errors[0];
-    return { reply: paramsError(first.field, first.rule === 'required') };
-  }
-  if (isRepeat(account, accepted, context))
-    return { reply: errorReply('Params_mchOrderNo_repeat') };
-  return { payOut: { account, body: accepted } };
+  if (!accepted) return { reply: paramsError(errors[0].field, errors[0].rule === 'required') };
+  const payOut = { account, body: accepted };
+  return isRepeat(payOut, context) ? { reply: errorReply('Params_mchOrderNo_repeat') } : { payOut };
 }
 
-function isRepeat(
-  account: SandboxAccountState,
-  body: CashyPayOutBody,
-  context: SandboxEndpointContext,
-): boolean {
-  return (
-    context.dedupe &&
-    context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo) !== undefined
-  );
+/** Whether the account already used this `mchOrderNo` and repeats are refused (`dedupe`). */
+function isRepeat({ account, body }: SandboxPendingPayOut, context: SandboxEndpointContext) {
+  return context.dedupe && !!context.ledger.byMerchantOrder(account.merchantId, body.mchOrderNo);
 }
 
 /**
@@ -176,32 +152,20 @@ export function commitSandboxPayOut(
   pending: SandboxPendingPayOut,
   context: SandboxEndpointContext,
 ): SandboxProcessedRequest {
-  if (isRepeat(pending.account, pending.body, context))
-    return { reply: errorReply('Params_mchOrderNo_repeat') };
+  if (isRepeat(pending, context)) return { reply: errorReply('Params_mchOrderNo_repeat') };
   const order = context.ledger.create(pending.account, pending.body, context.now());
   context.onCreated(order);
-  const reply = successReply({
-    merchantId: order.merchantId,
-    mchOrderNo: order.mchOrderNo,
-    orderNo: order.orderNo,
-    amount: order.amount,
-    fee: order.fee,
-    orderStatus: order.orderStatus,
-  });
+  const { merchantId, mchOrderNo, orderNo, amount, fee, orderStatus } = order;
+  const reply = successReply({ merchantId, mchOrderNo, orderNo, amount, fee, orderStatus });
   return { reply, created: order };
 }
 
-function payOutQuery(
-  account: SandboxAccountState,
-  body: Json,
-  context: SandboxEndpointContext,
-): SandboxHttpReply {
+function payOutQuery(account: SandboxAccountState, body: Json, context: SandboxEndpointContext) {
   const given = (field: 'orderNo' | 'mchOrderNo') => !isAbsent(body[field]);
   for (const field of ['orderNo', 'mchOrderNo'] as const) {
     if (given(field) && typeof body[field] !== 'string') return paramsError(field, false);
   }
   if (!given('orderNo') && !given('mchOrderNo')) return paramsError('orderNo', true);
-
   // orderNo first, as Cashy recommends; when both are given they must name the same order.
   let order: SandboxOrder | undefined;
   if (given('orderNo')) {

@@ -1,22 +1,23 @@
 import { CASHY_ENDPOINTS } from '../client/cashy-protocol';
-import { isPlainObject } from '../client/cashy-wire';
+import { isPlainObject, parseJson } from '../client/cashy-wire';
 import { OptionReader } from '../options/option.reader';
-import { SANDBOX_CONTENT_TYPE } from './sandbox-conventions';
+import { SANDBOX_CONTENT_TYPE, errorReply } from './sandbox-conventions';
+import type { SandboxProcessedRequest } from './sandbox-endpoints';
 import {
   SANDBOX_DEFAULT_RANDOM_FAULT_MODES,
   SANDBOX_FAULT_MODES,
   type SandboxFaultMode,
+  type SandboxFaultReply,
   type SandboxFaultSpec,
+  type SandboxHttpReply,
   type SandboxMismatch,
+  type SandboxOrder,
 } from './sandbox.types';
 
 /** The four payout endpoint paths. */
 export const ENDPOINT_PATHS: readonly string[] = Object.values(CASHY_ENDPOINTS);
 
-/**
- * mulberry32: a tiny, fast 32-bit PRNG. Not for secrets; here only so a seed replays the same
- * sequence of faults on every machine.
- */
+/** mulberry32, a tiny PRNG (not for secrets): a seed replays the same faults on every machine. */
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -28,27 +29,26 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** The random-fault options: `[min, max, default]`; the seed is fixed unless given, so runs replay. */
+/** `[min, max, default]`; the seed is fixed unless given, so runs replay. */
 const RANDOM_FAULT_RULES = {
   rate: [0, 1, 0, 'number'],
   seed: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, 0x5eed],
 } as const;
-/** How many requests an injected fault strikes. */
 const INJECTED_COUNT = [1, Infinity, 1] as const;
-/** A reply fault's HTTP status. */
 const HTTP_STATUS = [100, 599, 200] as const;
 /** Modes that cannot work without their spec field, hence never drawn at random. */
 const MODES_NEEDING_DATA: readonly SandboxFaultMode[] = ['reply', 'mismatch'];
 const MISMATCH_FIELDS: readonly string[] = ['amount', 'mchOrderNo', 'orderStatus', 'orderNo'];
+const INJECT_LEAD = 'CashySandbox: injectFaults ';
+/** Spec fields only one mode takes. */
+const FIELD_OWNERS = { reply: 'reply', process: 'reply', mismatch: 'mismatch' } as const;
 
 /** A fault that struck one request, with what its mode needs (validated and copied at injection). */
 export interface SandboxFaultDraw {
   mode: SandboxFaultMode;
   /** `reply`: the scripted answer, body already serialized. */
   reply?: { httpStatus: number; body: string; contentType: string };
-  /** `reply`: process the request before answering. */
   process?: boolean;
-  /** `mismatch`: the values to put in the answer's `data`. */
   mismatch?: SandboxMismatch;
 }
 
@@ -60,18 +60,8 @@ export interface SandboxRandomFaultPlan {
   next: () => number;
 }
 
-interface Injected {
-  fault: SandboxFaultDraw;
-  remaining: number;
-  endpoints?: ReadonlySet<string>;
-}
-
 /** Endpoints as paths (`'/api/payOut'`) or names (`'payOut'`); `undefined` for all four. */
-function readEndpoints(
-  reader: OptionReader,
-  endpoints: unknown,
-  path: string,
-): ReadonlySet<string> | undefined {
+function readEndpoints(reader: OptionReader, endpoints: unknown, path: string) {
   if (endpoints === undefined) return undefined;
   const paths = new Set<string>();
   for (const endpoint of Array.isArray(endpoints) ? endpoints : [endpoints]) {
@@ -84,10 +74,9 @@ function readEndpoints(
         `names an unknown endpoint "${name}" (use one of ${ENDPOINT_PATHS.join(', ')})`,
       );
   }
-  return paths;
+  return paths as ReadonlySet<string>;
 }
 
-/** Whether `mode` is one; reported at `path` otherwise. */
 function isMode(reader: OptionReader, mode: unknown, path: string): mode is SandboxFaultMode {
   if (SANDBOX_FAULT_MODES.includes(mode as SandboxFaultMode)) return true;
   reader.report(
@@ -140,18 +129,11 @@ function readReply(reader: OptionReader, spec: Record<string, unknown>): Sandbox
     reader.fail('reply.body', 'must be a string or a JSON-serializable object');
   const contentType = reply.contentType ?? SANDBOX_CONTENT_TYPE;
   // A header value with control characters would make node:http throw when answering.
-  if (
-    typeof contentType !== 'string' ||
-    contentType.trim().length === 0 ||
-    // eslint-disable-next-line no-control-regex -- a header value must not carry control characters
-    /[\u0000-\u001f\u007f]/.test(contentType)
-  )
+  // eslint-disable-next-line no-control-regex -- a header value must not carry control characters
+  const unsafe = /[\u0000-\u001f\u007f]/;
+  if (typeof contentType !== 'string' || contentType.trim() === '' || unsafe.test(contentType))
     reader.fail('reply.contentType', 'must be a non-empty header value without control characters');
-  return {
-    httpStatus,
-    body: body as string,
-    contentType: contentType as string,
-  };
+  return { httpStatus, body: body as string, contentType: contentType as string };
 }
 
 /** The `mismatch` fault's values, copied. */
@@ -178,56 +160,48 @@ function readMismatch(reader: OptionReader, spec: Record<string, unknown>): Sand
   return copy;
 }
 
-/** What the errors of `injectFaults` start with. */
-const INJECT_LEAD = 'CashySandbox: injectFaults ';
-
-/** Validates an injected spec into the fault it will produce; throws an `Error` naming every bad field. */
-function readSpec(spec: SandboxFaultSpec): {
+/** An injected spec, validated: its fault, how many more requests it strikes, and where. */
+interface InjectedFault {
   fault: SandboxFaultDraw;
+  remaining: number;
   endpoints?: ReadonlySet<string>;
-} {
+}
+
+/** Validates an injected spec; throws an `Error` naming every bad field. */
+function readSpec(spec: SandboxFaultSpec): InjectedFault {
   const reader = new OptionReader();
   if (!isPlainObject(spec)) reader.report('', 'needs a spec object ({ mode, count })');
   const given: Record<string, unknown> = isPlainObject(spec) ? spec : {};
   if (!isPlainObject(spec) || !isMode(reader, given.mode, 'mode'))
     reader.throwIfAny(INJECT_LEAD, Error);
   const fault: SandboxFaultDraw = { mode: given.mode as SandboxFaultMode };
-  for (const [field, owner] of [
-    ['reply', 'reply'],
-    ['process', 'reply'],
-    ['mismatch', 'mismatch'],
-  ] as const) {
+  for (const [field, owner] of Object.entries(FIELD_OWNERS))
     if (given[field] !== undefined && fault.mode !== owner)
       reader.fail(field, `is only for mode "${owner}", not "${fault.mode}"`);
-  }
   if (fault.mode === 'reply') {
     fault.reply = readReply(reader, given);
     fault.process = reader.value(given.process, 'process', false);
   }
   if (fault.mode === 'mismatch') fault.mismatch = readMismatch(reader, given);
-  reader.required(given.count, 'count', INJECTED_COUNT);
+  const remaining = reader.required(given.count, 'count', INJECTED_COUNT);
   const endpoints = readEndpoints(reader, given.endpoints, 'endpoints');
   reader.throwIfAny(INJECT_LEAD, Error);
-  return { fault, endpoints };
+  return { fault, remaining, endpoints };
 }
 
 /**
- * Decides which requests get a fault: first the injected ones (oldest first), then the random ones.
- * The PRNG is drawn only for requests that can get a random fault, so the same requests in the same
- * order always meet the same faults.
+ * Decides which requests get a fault: injected ones first (oldest first), then random ones. The
+ * PRNG is drawn only for requests that can get a random fault, so the same requests always meet
+ * the same faults.
  */
 export class SandboxFaultPlanner {
-  private readonly injected: Injected[] = [];
+  private readonly injected: InjectedFault[] = [];
 
   constructor(private readonly random?: SandboxRandomFaultPlan) {}
 
-  /**
-   * Queues `count` faults of `mode` for the next matching requests. The spec is validated (and its
-   * `reply`/`mismatch` copied) now, so a bad one throws here rather than when a request arrives.
-   */
+  /** Queues `count` faults; the spec is validated and copied now, so a bad one throws here. */
   inject(spec: SandboxFaultSpec): void {
-    const { fault, endpoints } = readSpec(spec);
-    this.injected.push({ fault, remaining: spec.count, endpoints });
+    this.injected.push(readSpec(spec));
   }
 
   /** The fault for a request to `path`, if any (consumes it). */
@@ -241,8 +215,91 @@ export class SandboxFaultPlanner {
     const random = this.random;
     if (!random || (random.endpoints && !random.endpoints.has(path))) return undefined;
     if (random.next() >= random.rate) return undefined;
-    return {
-      mode: random.modes[Math.floor(random.next() * random.modes.length)],
-    };
+    return { mode: random.modes[Math.floor(random.next() * random.modes.length)] };
   }
 }
+
+/** One request that met a fault: what its handler may do with it. */
+export interface SandboxFaultTurn {
+  /** One of the four endpoints. */
+  path: string;
+  /** Records what the request met, in `sandbox.requests`. */
+  record(response: SandboxFaultReply): void;
+  send(reply: SandboxHttpReply, contentType?: string): void;
+  /** Processes the request as the gateway would (a payOut creates its order). */
+  process(): SandboxProcessedRequest;
+  /** Destroys the socket without a response. */
+  drop(): void;
+  /** Checks a payOut now and books it `lateCommitMs` after it arrived, never answering it. */
+  commitLate(): void;
+  /** Finishes a new order and notifies it; resolves with whether the request can still be answered. */
+  notifyFirst(order: SandboxOrder): Promise<boolean>;
+}
+
+/** What a fault does to one request. */
+export type SandboxFaultHandler = (turn: SandboxFaultTurn, fault: SandboxFaultDraw) => void;
+
+/** A payOut or payOutQuery answer whose `data` carries the `mismatch` values instead. */
+function falsify(reply: SandboxHttpReply, path: string, mismatch: SandboxMismatch) {
+  if (path !== CASHY_ENDPOINTS.payOut && path !== CASHY_ENDPOINTS.payOutQuery) return reply;
+  const envelope = parseJson(reply.body);
+  if (!isPlainObject(envelope) || !isPlainObject(envelope.data)) return reply;
+  const data = { ...envelope.data, ...mismatch };
+  return { httpStatus: reply.httpStatus, body: JSON.stringify({ ...envelope, data }) };
+}
+
+/** Processes the request, then sends `replace(its answer)` instead, recording both. */
+function replaceAnswer(
+  turn: SandboxFaultTurn,
+  fault: SandboxFaultMode,
+  replace: (withheld: SandboxHttpReply) => SandboxHttpReply,
+): void {
+  const withheld = turn.process().reply;
+  const sent = replace(withheld);
+  turn.record({ fault, ...sent, withheld });
+  turn.send(sent);
+}
+
+/** Each fault mode's handler: `SANDBOX_FAULT_EFFECTS` as code. */
+export const SANDBOX_FAULT_HANDLERS: Readonly<Record<SandboxFaultMode, SandboxFaultHandler>> = {
+  timeout: (turn) => turn.record({ fault: 'timeout' }),
+  'timeout-after-create': (turn) =>
+    turn.record({ fault: 'timeout-after-create', withheld: turn.process().reply }),
+  'drop-after-create': (turn) => {
+    turn.record({ fault: 'drop-after-create', withheld: turn.process().reply });
+    turn.drop();
+  },
+  'http-500': (turn) => {
+    const sent = { httpStatus: 500, body: 'Internal Server Error' };
+    turn.record({ fault: 'http-500', ...sent });
+    turn.send(sent, 'text/plain;charset=UTF-8');
+  },
+  'system-busy': (turn) => {
+    const sent = errorReply('System_busy');
+    turn.record({ fault: 'system-busy', ...sent });
+    turn.send(sent);
+  },
+  'system-error': (turn) => replaceAnswer(turn, 'system-error', () => errorReply('System_error')),
+  'late-commit': (turn) =>
+    turn.path === CASHY_ENDPOINTS.payOut
+      ? turn.commitLate()
+      : turn.record({ fault: 'late-commit' }),
+  reply: (turn, { reply, process }) => {
+    const withheld = process ? turn.process().reply : undefined;
+    turn.record({ fault: 'reply', ...reply!, ...(withheld ? { withheld } : {}) });
+    turn.send({ httpStatus: reply!.httpStatus, body: reply!.body }, reply!.contentType);
+  },
+  'notify-before-answer': (turn) => {
+    const { reply, created } = turn.process();
+    const response: SandboxFaultReply = { fault: 'notify-before-answer', ...reply };
+    turn.record(response);
+    if (!created) return turn.send(reply);
+    void turn.notifyFirst(created).then((open) => {
+      if (!open) return;
+      response.answeredAt = Date.now();
+      turn.send(reply);
+    });
+  },
+  mismatch: (turn, fault) =>
+    replaceAnswer(turn, 'mismatch', (withheld) => falsify(withheld, turn.path, fault.mismatch!)),
+};

@@ -1,12 +1,10 @@
+import { createServer } from 'node:net';
 import type { PayoutStatus, PayoutCurrency } from '../payout.types';
 import { signCashyBody } from '../client/cashy-signature';
 import type { CashyPayOutBody } from '../validation/create-payout.rules';
-import { createServer } from 'node:net';
 
 /** `Sign` for a body: upper-case hex `MD5(body bytes + apiKey)`, as Cashy computes it. */
-export function signCashyPayload(body: string | Buffer, apiKey: string): string {
-  return signCashyBody(body, apiKey);
-}
+export const signCashyPayload: (body: string | Buffer, apiKey: string) => string = signCashyBody;
 
 /** The three headers of a signed Cashy request or notification for `body`. */
 export function cashyHeaders(
@@ -17,33 +15,27 @@ export function cashyHeaders(
   return {
     'Content-Type': 'application/json',
     MerchantId: merchantId,
-    Sign: signCashyPayload(body, apiKey),
+    Sign: signCashyBody(body, apiKey),
   };
 }
 
 /** The fields of a payout notification, as Cashy sends them. */
 export interface SandboxNotificationFields {
   orderStatus: PayoutStatus;
-  /** Decimal string at the market's scale. */
   amount: string;
-  /** Decimal string, or `null` (Cashy sets it only for SUCCESS). Default `null`. */
+  /** Only SUCCESS has one; default `null`. */
   fee?: string | null;
   mchOrderNo: string;
   merchantId: string | number;
   orderNo: string;
-  /** `yyyy-MM-dd HH:mm:ss`, or `null` (only SUCCESS has one). Default `null`. */
+  /** `yyyy-MM-dd HH:mm:ss`, only SUCCESS has one; default `null`. */
   completionTime?: string | null;
-  /** Default `null`. */
   resultDesc?: string | null;
   /** Added at the end when given (some Cashy markets send it). */
   channelOrderNo?: string;
 }
 
-/**
- * The notification body Cashy would send, as JSON text with its keys in Cashy's order:
- * `orderStatus, amount, fee, mchOrderNo, merchantId, orderNo, completionTime, resultDesc`.
- * `merchantId` is always a string. Sign this exact string.
- */
+/** The notification body Cashy would send, keys in Cashy's order: sign this exact string. */
 export function buildNotification(fields: SandboxNotificationFields): string {
   return JSON.stringify({
     orderStatus: fields.orderStatus,
@@ -67,10 +59,8 @@ export interface SignedPostResult {
 }
 
 /**
- * POSTs a notification to `url` signed for `account`, as Cashy would, using the global `fetch`.
- * A string body is sent byte for byte (sign and send the same text); an object is serialized once.
- * `init.sign` replaces the computed `Sign` (to test rejection); `init.headers` are added last and
- * win over the defaults.
+ * POSTs a notification to `url` signed for `account`, as Cashy would: a string body byte for byte,
+ * an object serialized once. `init.sign` replaces the `Sign`; `init.headers` win over the defaults.
  */
 export async function postSignedNotification(
   url: string,
@@ -89,17 +79,11 @@ export async function postSignedNotification(
   response.headers.forEach((value, name) => {
     responseHeaders[name.toLowerCase()] = value;
   });
-  return {
-    status: response.status,
-    body: await response.text(),
-    headers: responseHeaders,
-  };
+  return { status: response.status, body: await response.text(), headers: responseHeaders };
 }
 
 /** A create-payout input (what `PayoutService.createPayout` takes), as the samples build it. */
-export type SandboxPayoutInput = Omit<CashyPayOutBody, 'notifyUrl'> & {
-  notifyUrl?: string;
-};
+export type SandboxPayoutInput = Omit<CashyPayOutBody, 'notifyUrl'> & { notifyUrl?: string };
 
 let sampleCounter = 0;
 
@@ -110,9 +94,8 @@ export function sandboxMchOrderNo(prefix = 'SBX'): string {
 }
 
 /**
- * A create-payout input that passes every rule for its market, with a fresh `mchOrderNo`:
- * PEN 150.50 to a BCP savings account (DNI holder), MXN 1500 to a Banamex CLABE. `overrides`
- * replace fields (set the `remark` to pick an outcome, see `SANDBOX_TRIGGERS`).
+ * A create-payout input that passes every rule for its market, with a fresh `mchOrderNo` (PEN
+ * 150.50 to a BCP savings account, MXN 1500 to a Banamex CLABE); set `remark` to pick an outcome.
  */
 export function samplePayout(
   currency: PayoutCurrency,
@@ -145,10 +128,7 @@ export function samplePayout(
   return { ...base, ...overrides };
 }
 
-/**
- * A loopback port that was free a moment ago. Host tests need their webhook URL before the module
- * is built, so they pick the port first and listen on it afterwards.
- */
+/** A loopback port that was free a moment ago: a webhook URL known before the module is built. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) =>
@@ -160,10 +140,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /**
- * Polls `probe` every 5 ms until it returns something other than `undefined`, `null` or `false`
- * (awaiting it when it returns a promise), and resolves with that. A probe that throws is retried
- * (handy for `expect` inside it). Rejects after `timeoutMs` (default 5000) with the probe's source
- * and its last error.
+ * Polls `probe` (awaited) every 5 ms until it gives something other than `undefined`, `null` or
+ * `false`, retrying when it throws; rejects after `timeoutMs` with its source and last error.
  */
 export async function waitFor<T>(
   probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,

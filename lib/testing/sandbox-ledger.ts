@@ -8,18 +8,13 @@ import { outcomeOfRemark } from './sandbox-triggers';
 
 /** `resultDesc` of a SUCCESS the merchant balance cannot cover (a code Cashy uses on other markets). */
 const INSUFFICIENT_BALANCE_DESC = 'MERCHANT_BALANCE_NOT_ENOUGH';
-
-/** `orderNo` is `PAYOUT` + this many digits. */
 const ORDER_NO_DIGITS = 19;
-
-/** Key of `byMchOrderNo`: one merchant's `mchOrderNo`. */
 const merchantOrderKey = (merchantId: string, mchOrderNo: string) =>
   `${merchantId}\u0000${mchOrderNo}`;
 
 /**
- * The sandbox's books: orders and account balances. Orders are unique per merchant and `mchOrderNo`
- * as long as the caller checks before `create` (the endpoints do, unless `dedupeMchOrderNo` is
- * off). Every method is synchronous, so concurrent requests can never create the same order twice.
+ * The sandbox's books: orders and balances. Every method is synchronous, so concurrent requests can
+ * never create the same order twice once the caller checks before `create`.
  */
 export class SandboxLedger {
   private readonly orders = new Map<string, SandboxOrder>();
@@ -30,7 +25,6 @@ export class SandboxLedger {
 
   constructor(readonly accounts: readonly SandboxAccountState[]) {}
 
-  /** The account with this merchant id. */
   account(merchantId: string): SandboxAccountState | undefined {
     return this.accounts.find((account) => account.merchantId === merchantId);
   }
@@ -40,7 +34,7 @@ export class SandboxLedger {
     return [...this.orders.values()];
   }
 
-  /** The order with Cashy's `orderNo` (live object). */
+  /** Live object. */
   get(orderNo: string): SandboxOrder | undefined {
     return this.orders.get(orderNo);
   }
@@ -50,10 +44,7 @@ export class SandboxLedger {
     return this.byMchOrderNo.get(merchantOrderKey(merchantId, mchOrderNo));
   }
 
-  /**
-   * Books a new PROCESSING order. The caller checks that `mchOrderNo` is new when uniqueness is
-   * enforced; a repeat is booked too, and `byMerchantOrder` keeps answering the oldest.
-   */
+  /** Books a new PROCESSING order (a repeat too: `byMerchantOrder` keeps answering the oldest). */
   create(account: SandboxAccountState, body: CashyPayOutBody, now: number): SandboxOrder {
     this.lastOrderNo += 1n;
     const order: SandboxOrder = {
@@ -81,16 +72,10 @@ export class SandboxLedger {
   }
 
   /**
-   * Moves an order to `status` and keeps the balance right: a SUCCESS debits amount + fee (and
-   * becomes FAIL `MERCHANT_BALANCE_NOT_ENOUGH` when the balance cannot cover it); a SUCCESS → FAIL
-   * (SPEI return) credits both back. Returns the status actually reached.
+   * Moves an order to `status`, returning the status reached: a SUCCESS debits amount + fee (FAIL
+   * when the balance cannot cover it); leaving SUCCESS (SPEI return) credits both back.
    */
-  transition(
-    order: SandboxOrder,
-    status: PayoutStatus,
-    resultDesc: string | null,
-    now: number,
-  ): PayoutStatus {
+  transition(order: SandboxOrder, status: PayoutStatus, resultDesc: string | null, now: number) {
     const account = this.account(order.merchantId)!;
     // Amounts and fees were checked when the order was booked.
     const cost = toCents(order.amount)! + toCents(order.fee)!;
@@ -113,38 +98,21 @@ export class SandboxLedger {
     return status;
   }
 
-  /** Available balance of an account as a two-decimal string. */
+  /** Available balance as a two-decimal string. */
   balance(account: SandboxAccountState): string {
     return fromCents(account.balanceCents);
   }
 }
 
-/** The order as payOutQuery answers it. */
-export function queryView(order: SandboxOrder): Record<string, unknown> {
-  const paid = order.orderStatus === 'SUCCESS';
-  return {
-    merchantId: order.merchantId,
-    mchOrderNo: order.mchOrderNo,
-    orderNo: order.orderNo,
-    amount: order.amount,
-    fee: paid ? order.fee : null,
-    orderStatus: order.orderStatus,
-    completionTime: order.completionTime,
-    resultDesc: order.resultDesc,
-  };
+/** The order as payOutQuery answers it (the fee only once paid). */
+export function queryView(order: SandboxOrder) {
+  const { merchantId, mchOrderNo, orderNo, amount, orderStatus, completionTime, resultDesc } =
+    order;
+  const fee = orderStatus === 'SUCCESS' ? order.fee : null;
+  return { merchantId, mchOrderNo, orderNo, amount, fee, orderStatus, completionTime, resultDesc };
 }
 
 /** The notification body for the order's current status (the same bytes for the same state). */
 export function notificationBody(order: SandboxOrder): string {
-  const paid = order.orderStatus === 'SUCCESS';
-  return buildNotification({
-    orderStatus: order.orderStatus,
-    amount: order.amount,
-    fee: paid ? order.fee : null,
-    mchOrderNo: order.mchOrderNo,
-    merchantId: order.merchantId,
-    orderNo: order.orderNo,
-    completionTime: order.completionTime,
-    resultDesc: order.resultDesc,
-  });
+  return buildNotification(queryView(order));
 }

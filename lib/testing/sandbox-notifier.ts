@@ -16,34 +16,21 @@ export const SANDBOX_RETRY_MINUTES: readonly number[] = [1, 2, 4, 8, 16, 32, 64,
 /** Enough of an answer to show in a record; the rest is read and dropped. */
 const MAX_RESPONSE_CHARS = 64 * 1024;
 
-/** Reads an answer, up to `MAX_RESPONSE_CHARS`, and settles the attempt with it exactly once. */
+/** Reads an answer, up to `MAX_RESPONSE_CHARS`, and settles the attempt with it. */
 function readAnswer(response: IncomingMessage, finish: (result: AttemptResult) => void): void {
   let text = '';
+  const settle = (responseBody: string, error: string | undefined) =>
+    finish({ httpStatus: response.statusCode, responseBody, error });
   response.setEncoding('utf8');
   response.on('data', (chunk: string) => {
     if (text.length < MAX_RESPONSE_CHARS) text += chunk;
   });
   response.on('end', () =>
-    finish({
-      httpStatus: response.statusCode,
-      responseBody: text.slice(0, MAX_RESPONSE_CHARS),
-    }),
+    finish({ httpStatus: response.statusCode, responseBody: text.slice(0, MAX_RESPONSE_CHARS) }),
   );
-  response.on('error', (error) =>
-    finish({
-      httpStatus: response.statusCode,
-      responseBody: text,
-      error: error.message,
-    }),
-  );
+  response.on('error', (error) => settle(text, error.message));
   // 'aborted' without 'end' (the peer died mid-answer) must still settle the attempt.
-  response.on('close', () =>
-    finish({
-      httpStatus: response.statusCode,
-      responseBody: text,
-      error: response.complete ? undefined : 'answer cut off',
-    }),
-  );
+  response.on('close', () => settle(text, response.complete ? undefined : 'answer cut off'));
 }
 
 /** What a started delivery chain exposes. */
@@ -60,11 +47,15 @@ interface AttemptResult {
   error?: string;
 }
 
+/** An attempt that got no answer, and why. */
+function unanswered(error: string): AttemptResult {
+  return { httpStatus: undefined, responseBody: '', error };
+}
+
 /**
- * Delivers notifications the way Cashy does: POST the signed JSON to the order's `notifyUrl`,
- * count it delivered only when the answer body is exactly `SUCCESS`, otherwise retry after
- * 1, 2, 4 … 512 minutes (times `timeScale`). Each chain is independent: a newer status does not wait
- * for an older one, so a receiver may see them out of order, as in production.
+ * Delivers notifications as Cashy does: POST the signed JSON to `notifyUrl`, delivered only on the
+ * body `SUCCESS`, else retried (`SANDBOX_RETRY_MINUTES` × `timeScale`). Chains are independent, so
+ * a receiver may see statuses out of order, as in production.
  */
 export class SandboxNotifier {
   private readonly httpAgent = new HttpAgent({ keepAlive: false });
@@ -93,19 +84,19 @@ export class SandboxNotifier {
   deliver(order: SandboxOrder, body: string): SandboxDeliveryChain {
     const chain = ++this.chains;
     const headers = cashyHeaders(body, order.merchantId, this.settings.apiKeyOf(order.merchantId));
+    const { orderNo, mchOrderNo, merchantId, orderStatus, notifyUrl: url } = order;
     const base = {
       chain,
-      orderNo: order.orderNo,
-      mchOrderNo: order.mchOrderNo,
-      merchantId: order.merchantId,
-      orderStatus: order.orderStatus,
-      url: order.notifyUrl,
+      orderNo,
+      mchOrderNo,
+      merchantId,
+      orderStatus,
+      url,
       body,
       sign: headers.Sign,
     };
     let firstDone!: () => void;
     const firstAttempt = new Promise<void>((resolve) => (firstDone = resolve));
-
     this.activeChains++;
     const run = async (): Promise<boolean> => {
       try {
@@ -116,7 +107,7 @@ export class SandboxNotifier {
           }
           if (this.stopped) return false;
           const at = Date.now();
-          const result = await this.post(order.notifyUrl, body, headers);
+          const result = await this.post(url, body, headers);
           const acknowledged = result.responseBody === CASHY_ACK;
           this.record({
             at,
@@ -148,17 +139,8 @@ export class SandboxNotifier {
 
   private post(url: string, body: string, headers: Record<string, string>): Promise<AttemptResult> {
     return new Promise<AttemptResult>((resolve) => {
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch {
-        resolve({
-          httpStatus: undefined,
-          responseBody: '',
-          error: `invalid notifyUrl ${url}`,
-        });
-        return;
-      }
+      if (!URL.canParse(url)) return resolve(unanswered(`invalid notifyUrl ${url}`));
+      const target = new URL(url);
       const https = target.protocol === 'https:';
       const send = https ? httpsRequest : httpRequest;
       let settled = false;
@@ -172,23 +154,14 @@ export class SandboxNotifier {
       const request = send(target, {
         method: 'POST',
         agent: https ? this.httpsAgent : this.httpAgent,
-        headers: {
-          ...headers,
-          'Content-Length': String(Buffer.byteLength(body)),
-        },
+        headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
       });
       this.inFlight.add(request);
       const timeout = setTimeout(
         () => request.destroy(new Error(`timeout after ${this.settings.notifyTimeoutMs} ms`)),
         this.settings.notifyTimeoutMs,
       );
-      request.on('error', (error) =>
-        finish({
-          httpStatus: undefined,
-          responseBody: '',
-          error: error.message,
-        }),
-      );
+      request.on('error', (error) => finish(unanswered(error.message)));
       request.on('response', (response) => readAnswer(response, finish));
       request.end(body);
     });

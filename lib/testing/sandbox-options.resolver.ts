@@ -8,7 +8,7 @@ import { readRandomFaults, SandboxFaultPlanner } from './sandbox-faults';
 import { BALANCE_SCALE, SANDBOX_DEFAULT_BALANCE, toCents } from './sandbox-conventions';
 import type { CashySandboxOptions, SandboxAccount } from './sandbox.types';
 
-/** Accounts of a sandbox created without `accounts`: one per market, as an enterprise would hold. */
+/** Accounts of a sandbox created without `accounts`: one per market. */
 const SANDBOX_DEFAULT_ACCOUNTS: readonly Readonly<SandboxAccount>[] = [
   { merchantId: '1002001', apiKey: 'sandbox-pen-key', currencies: ['PEN'] },
   { merchantId: '1002002', apiKey: 'sandbox-mxn-key', currencies: ['MXN'] },
@@ -24,19 +24,14 @@ const SANDBOX_OPTION_RULES = {
   timeScale: [0, Infinity, 1, 'above'],
   notifyTimeoutMs: [0, Infinity, 5_000, 'above'],
   dedupeMchOrderNo: true,
-  /** Delay of the `late-commit` fault: from a payOut's arrival to its order's creation. */
   lateCommitMs: [0, Infinity, 800, 'number'],
 } as const;
 
 /** Defaults of the listening, timing and behaviour options (delays in ms). */
 export const SANDBOX_DEFAULTS = defaultsOf(SANDBOX_OPTION_RULES);
 
-/** A sandbox account with its live balance. */
-export interface SandboxAccountState {
-  merchantId: string;
-  apiKey: string;
-  currencies: PayoutCurrency[];
-  /** Available balance, in cents. */
+/** A sandbox account with its live balance, in cents. */
+export interface SandboxAccountState extends Omit<SandboxAccount, 'balance'> {
   balanceCents: bigint;
 }
 
@@ -72,23 +67,12 @@ function readSandboxAccounts(reader: OptionReader, value: unknown): SandboxAccou
 export function resolveSandboxOptions(options: CashySandboxOptions = {}): ResolvedSandboxOptions {
   const reader = new OptionReader();
   const given = reader.object(options, 'options', 'an object') ?? {};
-  const accounts = readSandboxAccounts(
-    reader,
-    given.accounts ??
-      SANDBOX_DEFAULT_ACCOUNTS.map((a) => ({
-        ...a,
-        currencies: [...a.currencies],
-      })),
-  );
+  const defaults = SANDBOX_DEFAULT_ACCOUNTS.map((a) => ({ ...a, currencies: [...a.currencies] }));
+  const accounts = readSandboxAccounts(reader, given.accounts ?? defaults);
   // The module's own limit rules, so both sides agree on every bound.
   const limits = readLimits(reader, given.limits);
   const settings = reader.read(given, SANDBOX_OPTION_RULES);
   const faults = readRandomFaults(reader, given.faults);
   reader.throwIfAny('CashySandbox: ', Error);
-  return {
-    ...settings,
-    accounts,
-    limits,
-    faults: new SandboxFaultPlanner(faults),
-  };
+  return { ...settings, accounts, limits, faults: new SandboxFaultPlanner(faults) };
 }

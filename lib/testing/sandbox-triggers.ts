@@ -31,83 +31,46 @@ export interface SandboxTriggerDoc {
   remark: string;
   /** Statuses notified, in order, with `autoSettle` on. */
   notifications: string;
-  /** Markets it applies to. */
   currencies: readonly PayoutCurrency[];
 }
 
-/**
- * How the `remark` of a payOut chooses its outcome: by its first word, case-insensitive (`FAIL`
- * also matches `FAILED`), with the optional code after a space as `resultDesc`, upper-cased. With
- * `autoSettle` (default) each order goes PROCESSING → PAYING after `processingMs` and to its final
- * status `payingMs` later; each change is notified. A SPEI return (`REVERSE` on MXN) comes
- * `payingMs` after its SUCCESS is acknowledged or its deliveries end.
- */
-export const SANDBOX_TRIGGERS: readonly SandboxTriggerDoc[] = [
-  {
-    remark: 'FAIL [CODE]',
-    notifications: 'PAYING, FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)',
-    currencies: ['PEN', 'MXN'],
-  },
-  {
-    remark: 'CANCEL [CODE]',
-    notifications: 'PAYING, CANCEL (resultDesc CODE, default COMPLIANCE_REJECT)',
-    currencies: ['PEN', 'MXN'],
-  },
-  {
-    remark: 'REVERSE [CODE]',
-    notifications: 'PAYING, SUCCESS, then FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)',
-    currencies: ['MXN'],
-  },
-  {
-    remark: 'REVERSE',
-    notifications: 'PAYING, SUCCESS (no SPEI return in Peru)',
-    currencies: ['PEN'],
-  },
-  {
-    remark: 'HOLD',
-    notifications: 'none: PROCESSING until settle()',
-    currencies: ['PEN', 'MXN'],
-  },
-  {
-    remark: '(anything else)',
-    notifications: 'PAYING, SUCCESS',
-    currencies: ['PEN', 'MXN'],
-  },
-];
+const BOTH: readonly PayoutCurrency[] = ['PEN', 'MXN'];
+
+/** How a payOut's `remark` picks its outcome (a code after a space becomes `resultDesc`). */
+export const SANDBOX_TRIGGERS: readonly SandboxTriggerDoc[] = (
+  [
+    ['FAIL [CODE]', 'PAYING, FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)', BOTH],
+    ['CANCEL [CODE]', 'PAYING, CANCEL (resultDesc CODE, default COMPLIANCE_REJECT)', BOTH],
+    [
+      'REVERSE [CODE]',
+      'PAYING, SUCCESS, then FAIL (resultDesc CODE, default ACCOUNT_NOT_EXIST)',
+      ['MXN'],
+    ],
+    ['REVERSE', 'PAYING, SUCCESS (no SPEI return in Peru)', ['PEN']],
+    ['HOLD', 'none: PROCESSING until settle()', BOTH],
+    ['(anything else)', 'PAYING, SUCCESS', BOTH],
+  ] as const
+).map(([remark, notifications, c]) => ({ remark, notifications, currencies: [...c] }));
 
 const CODE = /^[A-Za-z0-9_]{1,32}$/;
 
-/** The outcome a remark asks for (see `SANDBOX_TRIGGERS`). */
+/** The outcome a remark asks for: by its first word's start, case-insensitive (`FAILED` is FAIL). */
 export function outcomeOfRemark(remark: string, currency: PayoutCurrency): SandboxOutcome {
   const [first = '', second] = remark.trim().split(/\s+/);
   const word = first.toUpperCase();
   const code = (fallback: string) =>
     second !== undefined && CODE.test(second) ? second.toUpperCase() : fallback;
-
-  for (const status of ['FAIL', 'CANCEL'] as const) {
-    if (word.startsWith(status))
-      return {
-        trigger: status,
-        final: {
-          status,
-          resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC[status]),
-        },
-      };
-  }
+  const status = (['FAIL', 'CANCEL'] as const).find((s) => word.startsWith(s));
+  if (status)
+    return {
+      trigger: status,
+      final: { status, resultDesc: code(SANDBOX_DEFAULT_RESULT_DESC[status]) },
+    };
   if (word.startsWith('HOLD')) return { trigger: 'HOLD' };
-  const success = {
-    status: 'SUCCESS' as const,
-    resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS,
-  };
-  if (word.startsWith('REVERSE')) {
-    // Only SPEI (Mexico) returns a paid transfer; in Peru a SUCCESS is final.
-    return currency === 'MXN'
-      ? {
-          trigger: 'REVERSE',
-          final: success,
-          reversal: code(SANDBOX_DEFAULT_REVERSAL_DESC),
-        }
-      : { trigger: 'REVERSE', final: success };
-  }
-  return { trigger: 'SUCCESS', final: success };
+  const final = { status: 'SUCCESS' as const, resultDesc: SANDBOX_DEFAULT_RESULT_DESC.SUCCESS };
+  if (!word.startsWith('REVERSE')) return { trigger: 'SUCCESS', final };
+  // Only SPEI (Mexico) returns a paid transfer; in Peru a SUCCESS is final.
+  return currency === 'MXN'
+    ? { trigger: 'REVERSE', final, reversal: code(SANDBOX_DEFAULT_REVERSAL_DESC) }
+    : { trigger: 'REVERSE', final };
 }

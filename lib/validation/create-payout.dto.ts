@@ -17,33 +17,19 @@ const rules: PayoutRulesCheck = (object, config) =>
  * With `@nestjs/swagger` in the host, its schema shows every field, its limits and an example.
  */
 export class CreatePayoutDto {
-  /** Beneficiary name: at most 32 characters for PEN and 40 for MXN, unaccented. */
   @MeetsPayoutRules(rules) accountName!: string;
-  /** Beneficiary account number (digits; format per bank and account type). */
   @MeetsPayoutRules(rules) accountNo!: string;
-  /** Peru: the 20-digit CCI, required for banks other than bankIds 1-4. */
   @MeetsPayoutRules(rules) cciAccountNo?: string;
-  /** PEN: 0 corriente, 1 ahorro. MXN: 3 card/account (16 digits), 40 CLABE (18 digits). */
   @MeetsPayoutRules(rules) accountType!: number | string;
-  /** `PEN` or `MXN`: decides the market rules. */
   @MeetsPayoutRules(rules) currency!: PayoutCurrency;
-  /** Decimal string or number: PEN up to 2 decimals, MXN whole pesos; within the limits. */
   @MeetsPayoutRules(rules) amount!: string | number;
-  /** A bank of the currency's payout bank list. */
   @MeetsPayoutRules(rules) bankId!: number | string;
-  /** Your order number and idempotency key: at most 32 characters, never reused. */
   @MeetsPayoutRules(rules) mchOrderNo!: string;
-  /** Callback URL; defaults to the module's `notifyUrl`. */
   @MeetsPayoutRules(rules) notifyUrl?: string;
-  /** PEN (required): 1 DNI, 2 PAS, 3 CE, 4 RUC. */
   @MeetsPayoutRules(rules) idType?: string | number;
-  /** PEN (required): the document number the account was opened with. */
   @MeetsPayoutRules(rules) idCard?: string;
-  /** Beneficiary phone: digits, optionally a leading + and spaces or dashes. */
   @MeetsPayoutRules(rules) phone?: string;
-  /** Beneficiary e-mail, at most 32 characters. */
   @MeetsPayoutRules(rules) email?: string;
-  /** At most 32 characters of unaccented text. */
   @MeetsPayoutRules(rules) remark!: string;
 
   /**

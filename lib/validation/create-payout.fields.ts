@@ -3,11 +3,11 @@ import { PAYOUT_CURRENCIES } from '../payout.types';
 import { PAYOUT_MARKETS } from '../markets/payout-markets';
 
 /** Plain ASCII text Cashy accepts in remarks: letters, digits, spaces and basic punctuation. */
-export const REMARK_TEXT = /^[A-Za-z0-9 .,:;!?'"()\-_/#&+@]+$/;
+const REMARK_TEXT = /^[A-Za-z0-9 .,:;!?'"()\-_/#&+@]+$/;
 /** Names: unaccented letters, digits, spaces and the punctuation names use. */
-export const NAME_TEXT = /^[A-Za-z0-9 .,'\-&/]+$/;
+const NAME_TEXT = /^[A-Za-z0-9 .,'\-&/]+$/;
 /** A beneficiary phone: digits, optionally a leading + and spaces or dashes. */
-export const PHONE = /^\+?[0-9][0-9 -]{5,30}$/;
+const PHONE = /^\+?[0-9][0-9 -]{5,30}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const DIGITS = /^\d+$/;
 
@@ -46,13 +46,7 @@ const text = (
   maxLength: number,
   openApi: Record<string, unknown>,
   characters?: PayoutFieldCharacters,
-): PayoutFieldSpec => ({
-  required,
-  kind: 'text',
-  maxLength,
-  characters,
-  openApi,
-});
+): PayoutFieldSpec => ({ required, kind: 'text', maxLength, characters, openApi });
 
 const SPECS = {
   accountName: text(
@@ -187,16 +181,8 @@ const SPECS = {
   email: text(
     false,
     32,
-    {
-      format: 'email',
-      example: 'jose@example.com',
-      description: 'Beneficiary e-mail.',
-    },
-    {
-      pattern: EMAIL,
-      rule: 'email',
-      message: 'email must be a valid e-mail address',
-    },
+    { format: 'email', example: 'jose@example.com', description: 'Beneficiary e-mail.' },
+    { pattern: EMAIL, rule: 'email', message: 'email must be a valid e-mail address' },
   ),
   remark: text(
     true,
@@ -220,13 +206,14 @@ export type CreatePayoutField = keyof typeof SPECS;
 export const CREATE_PAYOUT_FIELD_SPECS: Readonly<Record<CreatePayoutField, PayoutFieldSpec>> =
   SPECS;
 
-/** The characters rule of a `digits` field. */
-export function digitsRule(field: string): PayoutFieldCharacters {
-  return {
-    pattern: DIGITS,
-    rule: 'digits',
-    message: `${field} must contain digits only`,
-  };
+/** The characters a field's text may hold: digits for a `digits` field, else its spec's. */
+export function fieldCharacters(
+  field: string,
+  spec: PayoutFieldSpec,
+): PayoutFieldCharacters | undefined {
+  return spec.kind === 'digits'
+    ? { pattern: DIGITS, rule: 'digits', message: `${field} must contain digits only` }
+    : spec.characters;
 }
 
 /**
@@ -234,7 +221,7 @@ export function digitsRule(field: string): PayoutFieldCharacters {
  * (`@ApiProperty` options): type, length and pattern from the rules, then the field's own schema.
  */
 export function payoutFieldSchema(field: string, spec: PayoutFieldSpec): Record<string, unknown> {
-  const characters = spec.kind === 'digits' ? digitsRule(field) : spec.characters;
+  const characters = fieldCharacters(field, spec);
   return {
     required: spec.required,
     ...(spec.kind

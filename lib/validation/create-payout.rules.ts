@@ -1,11 +1,7 @@
 import { isAbsent, isPlainObject } from '../client/cashy-wire';
-import type { PayoutFieldError } from '../payout.errors';
+import { brokenRules, type PayoutFieldError, type ReportBroken } from '../payout.errors';
 import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
-import type {
-  AmountLimits,
-  MarketPayoutFields,
-  PayoutMarket,
-} from '../markets/payout-market.interface';
+import type { AmountLimits, PayoutMarket } from '../markets/payout-market.interface';
 import { marketOf } from '../markets/payout-markets';
 import {
   compareDecimals,
@@ -17,8 +13,7 @@ import {
 import {
   CREATE_PAYOUT_FIELD_SPECS,
   type CreatePayoutField,
-  digitsRule,
-  type PayoutFieldSpec,
+  fieldCharacters,
 } from './create-payout.fields';
 import { isPrintable, normalizeHttpUrl } from './printable-text';
 
@@ -58,12 +53,11 @@ const KNOWN = new Set<string>(CREATE_PAYOUT_FIELDS);
 
 /** One input being checked: its fields, and every rule they broke so far. */
 class PayoutInput {
-  readonly errors: PayoutFieldError[] = [];
+  readonly errors: PayoutFieldError[];
+  readonly report: ReportBroken;
 
-  constructor(readonly value: Record<string, unknown>) {}
-
-  report(field: string, rule: string, message: string): void {
-    this.errors.push({ field, rule, message });
+  constructor(readonly value: Record<string, unknown>) {
+    [this.errors, this.report] = brokenRules();
   }
 
   /** Whether the input carries the field (absent, null and "" do not count). */
@@ -80,59 +74,53 @@ class PayoutInput {
     required: boolean = CREATE_PAYOUT_FIELD_SPECS[field].required,
     maxLength: number = CREATE_PAYOUT_FIELD_SPECS[field].maxLength ?? 0,
   ): string | undefined {
-    const spec: PayoutFieldSpec = CREATE_PAYOUT_FIELD_SPECS[field];
     const v = this.value[field];
     if (isAbsent(v)) {
       if (required) this.report(field, 'required', `${field} is required`);
       return undefined;
     }
-    if (spec.kind === 'digits' && typeof v === 'number') {
-      this.report(
-        field,
-        'type',
-        `${field} must be a string of digits (a number would lose leading zeros)`,
-      );
-      return undefined;
-    }
-    const problem =
-      typeof v !== 'string'
-        ? (['type', `${field} must be a string`] as const)
-        : textProblem(field, v, maxLength);
-    const characters = spec.kind === 'digits' ? digitsRule(field) : spec.characters;
-    if (problem) this.report(field, ...problem);
-    else if (characters && !characters.pattern.test(v as string))
-      this.report(field, characters.rule, characters.message);
-    else return v as string;
+    const problem = textProblem(field, v, maxLength);
+    if (!problem) return v as string;
+    this.report(field, ...problem);
     return undefined;
   }
 
   /** A whole number given as a number or a numeric string. */
   integer(field: CreatePayoutField): number | undefined {
-    if (!this.given(field)) {
-      this.report(field, 'required', `${field} is required`);
-      return undefined;
-    }
+    // Absent, null and "" read as NaN.
     const n = wholeNumber(this.value[field]);
     if (Number.isSafeInteger(n) && n >= 0) return n;
-    this.report(field, 'integer', `${field} must be a whole number (a number or a numeric string)`);
+    if (this.given(field))
+      this.report(
+        field,
+        'integer',
+        `${field} must be a whole number (a number or a numeric string)`,
+      );
+    else this.report(field, 'required', `${field} is required`);
     return undefined;
   }
 }
 
-/** What is wrong with a string field's text, if anything: blank, too long, or unprintable. */
+/** What is wrong with a text field's value, if anything: type, blank, length or characters. */
 function textProblem(
-  field: string,
-  text: string,
+  field: CreatePayoutField,
+  v: unknown,
   maxLength: number,
 ): readonly [rule: string, message: string] | undefined {
-  if (text.trim().length === 0) return ['required', `${field} must not be blank`];
-  if (text.length > maxLength)
-    return ['maxLength', `${field} must be at most ${maxLength} characters (got ${text.length})`];
-  if (!isPrintable(text))
+  const spec = CREATE_PAYOUT_FIELD_SPECS[field];
+  if (spec.kind === 'digits' && typeof v === 'number')
+    return ['type', `${field} must be a string of digits (a number would lose leading zeros)`];
+  if (typeof v !== 'string') return ['type', `${field} must be a string`];
+  if (v.trim().length === 0) return ['required', `${field} must not be blank`];
+  if (v.length > maxLength)
+    return ['maxLength', `${field} must be at most ${maxLength} characters (got ${v.length})`];
+  if (!isPrintable(v))
     return [
       'printable',
       `${field} must not contain control, bidirectional or zero-width characters`,
     ];
+  const characters = fieldCharacters(field, spec);
+  if (characters && !characters.pattern.test(v)) return [characters.rule, characters.message];
   return undefined;
 }
 
@@ -187,8 +175,7 @@ function checkAmount(
     input.report('amount', 'required', 'amount is required');
     return undefined;
   }
-  const parsed =
-    typeof amount === 'string' || typeof amount === 'number' ? parseDecimal(amount) : undefined;
+  const parsed = parseDecimal(amount);
   if (!parsed || parsed.negative) {
     input.report(
       'amount',
@@ -266,66 +253,36 @@ export function checkCreatePayout(
 ): { errors: PayoutFieldError[]; body?: CashyPayOutBody } {
   if (!isPlainObject(raw))
     return {
-      errors: [
-        {
-          field: '(input)',
-          rule: 'object',
-          message: 'the payout input must be an object',
-        },
-      ],
+      errors: [{ field: '(input)', rule: 'object', message: 'the payout input must be an object' }],
     };
   const input = new PayoutInput(raw);
   checkKeys(input);
   const market = checkCurrency(input);
-  const accountName = input.text('accountName', true, market?.accountNameMaxLength);
-  const accountNo = input.text('accountNo');
-  const cciAccountNo = input.text('cciAccountNo');
-  const accountType = input.integer('accountType');
-  const { bankId, knownBank } = checkBank(input, market);
-  const amount = checkAmount(input, market, market && context.limits?.[market.currency]);
-  const mchOrderNo = input.text('mchOrderNo');
-  const notifyUrl = checkNotifyUrl(input, context);
-  const idType = checkIdType(input, market);
-  const idCard = input.text('idCard', market?.idRequired ?? false);
-  const phone = input.text('phone');
-  const email = input.text('email');
-  const remark = input.text('remark');
+  // Checked in the order the rules report; the body takes the order it is sent in.
+  const values = {
+    accountName: input.text('accountName', true, market?.accountNameMaxLength),
+    accountNo: input.text('accountNo'),
+    cciAccountNo: input.text('cciAccountNo'),
+    accountType: input.integer('accountType'),
+    currency: market?.currency,
+    ...checkBank(input, market),
+    amount: checkAmount(input, market, market && context.limits?.[market.currency]),
+    mchOrderNo: input.text('mchOrderNo'),
+    notifyUrl: checkNotifyUrl(input, context),
+    idType: checkIdType(input, market),
+    idCard: input.text('idCard', market?.idRequired ?? false),
+    phone: input.text('phone'),
+    email: input.text('email'),
+    remark: input.text('remark'),
+  };
   if (market) {
     const given = new Set(Object.keys(input.value).filter((key) => input.given(key)));
-    const fields: MarketPayoutFields = {
-      given,
-      accountNo,
-      cciAccountNo,
-      accountType,
-      bankId: knownBank,
-      idType,
-      idCard,
-    };
-    input.errors.push(...market.check(fields));
+    input.errors.push(...market.check({ ...values, given, bankId: values.knownBank }));
   }
   if (input.errors.length > 0 || !market) return { errors: input.errors };
   // Every required field is set when nothing is broken; the optional ones only when given.
-  const values: Record<CreatePayoutField, unknown> = {
-    accountName,
-    accountNo,
-    cciAccountNo,
-    accountType,
-    currency: market.currency,
-    amount,
-    bankId,
-    mchOrderNo,
-    notifyUrl,
-    idType,
-    idCard,
-    phone,
-    email,
-    remark,
-  };
   const body = Object.fromEntries(
-    CREATE_PAYOUT_FIELDS.filter((field) => values[field] !== undefined).map((field) => [
-      field,
-      values[field],
-    ]),
+    CREATE_PAYOUT_FIELDS.map((field) => [field, values[field]]).filter(([, v]) => v !== undefined),
   ) as unknown as CashyPayOutBody;
   return { errors: input.errors, body };
 }

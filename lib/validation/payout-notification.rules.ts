@@ -1,4 +1,4 @@
-import type { PayoutFieldError } from '../payout.errors';
+import { brokenRules, type PayoutFieldError, type ReportBroken } from '../payout.errors';
 import { parseDecimal, type ParsedDecimal } from '../markets/decimal';
 import type { PayoutStatusReport } from '../outcome/payout-status-report.interface';
 import {
@@ -51,16 +51,10 @@ function shapeProblem(root: object): 'shape' | 'prototype' | undefined {
   return undefined;
 }
 
-type Broken = (field: string, rule: string, message: string) => void;
-
 /** The body's shape, before its fields: one JSON object, small enough to hand to listeners. */
 function shapeError(input: unknown): PayoutFieldError | undefined {
   if (!isPlainObject(input))
-    return {
-      field: '(body)',
-      rule: 'object',
-      message: 'the notification must be a JSON object',
-    };
+    return { field: '(body)', rule: 'object', message: 'the notification must be a JSON object' };
   // `raw` goes to listeners, which store or log it: keep it something JSON.stringify can always handle.
   const problem = shapeProblem(input);
   if (problem === 'shape')
@@ -82,7 +76,7 @@ function shapeError(input: unknown): PayoutFieldError | undefined {
 function bodyMerchantIdOf(
   value: Record<string, unknown>,
   signer: string | undefined,
-  broken: Broken,
+  broken: ReportBroken,
 ): string | undefined {
   const merchantId = idText(value.merchantId);
   if (!isAbsent(value.merchantId) && (merchantId === undefined || !MERCHANT_ID.test(merchantId)))
@@ -96,7 +90,7 @@ function bodyMerchantIdOf(
 function orderNumberOf(
   value: Record<string, unknown>,
   field: 'mchOrderNo' | 'orderNo',
-  broken: Broken,
+  broken: ReportBroken,
 ): string | undefined {
   const text = idText(value[field]);
   if (isOrderNumber(text)) return text;
@@ -121,8 +115,7 @@ export function checkPayoutNotification(
   const shape = shapeError(input);
   if (shape) return { errors: [shape] };
   const value = input as Record<string, unknown>;
-  const errors: PayoutFieldError[] = [];
-  const broken: Broken = (field, rule, message) => errors.push({ field, rule, message });
+  const [errors, broken] = brokenRules();
   const bodyMerchantId = bodyMerchantIdOf(value, signer, broken);
   const mchOrderNo = orderNumberOf(value, 'mchOrderNo', broken);
   const orderNo = orderNumberOf(value, 'orderNo', broken);
@@ -161,7 +154,7 @@ export function checkPayoutNotification(
 function decimalField(
   value: Record<string, unknown>,
   field: 'amount' | 'fee',
-  broken: Broken,
+  broken: ReportBroken,
 ): ParsedDecimal | null | undefined {
   if (isAbsent(value[field])) return null;
   const parsed = parseDecimal(value[field]);

@@ -49,13 +49,9 @@ function run(object: object, check: PayoutRulesCheck, config: PayoutConfig | und
     keys.push(key);
     values.push(record[key]);
   }
-  const byField = new Map<string, string[]>();
-  for (const error of check(object, config)) {
-    const messages = byField.get(error.field);
-    if (messages) messages.push(error.message);
-    else byField.set(error.field, [error.message]);
-  }
-  const messages = new Map([...byField].map(([field, list]) => [field, list.join('; ')]));
+  const messages = new Map<string, string>();
+  for (const { field, message } of check(object, config))
+    messages.set(field, messages.has(field) ? `${messages.get(field)}; ${message}` : message);
   return { check, config, keys, values, messages };
 }
 
@@ -79,14 +75,10 @@ function brokenFields(
 }
 
 /**
- * The class-validator constraint behind `@MeetsPayoutRules`. class-validator creates it on its own
- * (then the rules that depend on module options, such as amount limits, are left to the service),
- * unless the host lets it use Nest's container, as Nest documents for injected validators:
- * `useContainer(app.select(AppModule), { fallbackOnErrors: true })`. Then `PayoutModule` provides
- * it with the options in force, and the DTO reports exactly what the service would.
- *
- * The whole-DTO check runs once per validation of a DTO, not once per decorated field: its result
- * is kept for that DTO until one of its field values changes.
+ * The class-validator constraint behind `@MeetsPayoutRules`. With Nest's container
+ * (`useContainer(app.select(AppModule), { fallbackOnErrors: true })`) it gets the options in force
+ * and reports exactly what the service would; without, rules on module options (amount limits) are
+ * left to the service.
  */
 @ValidatorConstraint({ name: 'payoutRules' })
 @Injectable()

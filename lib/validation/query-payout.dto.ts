@@ -1,17 +1,16 @@
-import { MCH_ORDER_NO } from '../client/cashy-wire';
-import { PAYOUT_CURRENCIES, type PayoutCurrency } from '../payout.types';
+import type { PayoutCurrency } from '../payout.types';
+import { CREATE_PAYOUT_FIELD_SPECS, payoutFieldSchema } from './create-payout.fields';
 import { MeetsPayoutRules } from './payout-rules.decorator';
 import { checkQueryPayout } from './query-payout.rules';
 
 const rules = (object: object) => checkQueryPayout(object).errors;
 
-// The rule's own pattern: what `checkQueryPayout` takes for either order number.
-const ORDER_NUMBER = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 32,
-  pattern: MCH_ORDER_NO.source,
-};
+/** A create-payout field's schema, optional here. */
+const optional = (field: 'mchOrderNo' | 'currency', description: string) => ({
+  ...payoutFieldSchema(field, CREATE_PAYOUT_FIELD_SPECS[field]),
+  required: false,
+  description,
+});
 
 /** Input of `PayoutService.queryPayout`: Cashy's `orderNo` (preferred) and/or your `mchOrderNo`. */
 export class QueryPayoutDto {
@@ -24,30 +23,23 @@ export class QueryPayoutDto {
 
   /**
    * OpenAPI metadata in the shape `@nestjs/swagger`'s CLI plugin generates (written by hand, so lib/
-   * never imports `@nestjs/swagger`). Both order numbers are optional; at least one is required.
+   * never imports `@nestjs/swagger`), from the create-payout field table: `checkQueryPayout` takes
+   * either order number by `mchOrderNo`'s rule.
    */
   static _OPENAPI_METADATA_FACTORY(): Record<string, Record<string, unknown>> {
     return {
       orderNo: {
-        required: false,
-        ...ORDER_NUMBER,
+        ...optional(
+          'mchOrderNo',
+          "Cashy's order number (preferred). Give orderNo, mchOrderNo or both.",
+        ),
         example: 'P2024061200001234',
-        description: "Cashy's order number (preferred). Give orderNo, mchOrderNo or both.",
       },
-      mchOrderNo: {
-        required: false,
-        ...ORDER_NUMBER,
-        example: 'ORDER-2024-000123',
-        description: 'Your order number. Give orderNo, mchOrderNo or both.',
-      },
-      currency: {
-        required: false,
-        type: 'string',
-        enum: [...PAYOUT_CURRENCIES],
-        example: 'MXN',
-        description:
-          'Picks the account when several are configured, and the scale of amounts in the answer.',
-      },
+      mchOrderNo: optional('mchOrderNo', 'Your order number. Give orderNo, mchOrderNo or both.'),
+      currency: optional(
+        'currency',
+        'Picks the account when several are configured, and the scale of amounts in the answer.',
+      ),
     };
   }
 }

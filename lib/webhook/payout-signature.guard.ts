@@ -32,15 +32,10 @@ export function firstHeaderValue(request: PayoutWebhookRequest, name: string): s
 }
 
 /**
- * Verifies Cashy's `MerchantId` and `Sign` headers over the exact bytes received:
- * `MD5(raw body + apiKey)`, compared in constant time, either hex case, and hands the verified
- * account on to the route (`request.payoutAccount`). Answers, the same on Express and Fastify:
- * 415 for a body that is not UTF-8 JSON, 413 over `MAX_NOTIFICATION_BYTES`, 401 with a reason for a
- * missing or wrong `MerchantId` or `Sign`; and it fails closed (500, logged once) when the app was
- * not created with `rawBody: true` and a body came.
- *
- * Use it on your own route with `@UseGuards(PayoutSignatureGuard)`, or extend it and override the
- * protected methods.
+ * Verifies Cashy's `MerchantId` and `Sign` (`MD5(raw body + apiKey)`, constant time, either hex
+ * case) over the exact bytes received, and hands the account on as `request.payoutAccount`. Its
+ * refusals are `PAYOUT_HTTP_ANSWERS`', alike on Express and Fastify; without `rawBody: true` it fails
+ * closed (500, logged once). Use it with `@UseGuards(PayoutSignatureGuard)`, or extend it.
  */
 @Injectable()
 export class PayoutSignatureGuard implements CanActivate {

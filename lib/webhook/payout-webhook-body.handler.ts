@@ -42,12 +42,9 @@ interface ExpressReply {
 }
 
 /**
- * On Express, the JSON parser refuses some requests before any route runs (a body over its limit,
- * 413; a charset it does not take, 415) and Nest then logs each one at ERROR: anyone could fill a
- * host's error logs by posting to the webhook. This answers those refusals of the webhook's path
- * with the same status, quietly, and leaves every other error, and every other path, to the host.
- * It is an Express error handler placed after the routes and before Nest's own (the module's init
- * runs between the two). Fastify needs none: it refuses such requests without logging them.
+ * Answers, quietly and with the same status, what Express's JSON parser refuses on the webhook's
+ * path before any route runs (413, 415), which Nest would log at ERROR for anyone posting to it.
+ * An Express error handler placed after the routes and before Nest's own; Fastify needs none.
  */
 @Injectable()
 export class PayoutWebhookBodyHandler implements OnModuleInit {
