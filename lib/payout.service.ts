@@ -81,6 +81,8 @@ interface CreateCall {
   body: CashyPayOutBody;
   request: CreateRequest;
   progress: CreateProgress;
+  /** The last "busy" answer: nothing was done (rule 1). */
+  busy?: CashyApiError;
 }
 
 function requireCurrency(input: { currency?: unknown } | undefined): PayoutCurrency {
@@ -150,62 +152,59 @@ export class PayoutService {
 
   /** The create loop: a lookup while the order may exist (`holdUntil`), else a send (rules 1-4). */
   private async sendUntilKnown(call: CreateCall): Promise<PayoutOrder> {
-    const { account, body, progress } = call;
-    let busy: CashyApiError | undefined;
-    for (let attempt = 1; attempt <= this.config.retry.attempts; attempt++) {
-      if (attempt > 1) {
-        const endpoint =
-          progress.holdUntil !== undefined ? CASHY_ENDPOINTS.payOutQuery : CASHY_ENDPOINTS.payOut;
-        const reason = progress.reason || (busy?.message ?? '');
-        payoutDiagnostics.retry(() => ({
-          endpoint,
-          merchantId: account.merchantId,
-          attempt,
-          reason,
-        }));
-        await this.client.backoff(attempt - 1);
-      }
-      if (progress.holdUntil !== undefined) {
-        const order = await this.lookBeforeSending(call, attempt);
-        if (order) return order;
-        if (progress.holdUntil !== undefined) continue;
-      }
-      if (!(await this.attempts.markSending(progress, call.request))) {
-        await this.restartFromStore(call);
-        continue;
-      }
-      const outcome = await this.sendCreate(call, attempt);
-      switch (outcome.kind) {
-        case 'created': // rule 4: never sent again
-          return this.acceptOrder(call, outcome.data, 'create');
-        case 'busy': // rule 1: nothing was done; the attempt stays "sending" until the call ends
-          busy = outcome.error;
-          break;
-        case 'rejected':
-          if (!progress.uncertain) return this.reject(call, outcome.error);
-          // Rule 2: an earlier attempt may still land, so this is no proof that nothing was created.
-          progress.reason = `${outcome.error.message}, after an attempt whose outcome is unknown`;
-          progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
-          break;
-        case 'duplicate':
-        case 'ambiguous': // rules 1 and 3: it may exist; look it up, never send it inside the window
-          progress.uncertain = true;
-          progress.reason =
-            outcome.kind === 'duplicate'
-              ? `${outcome.error.message} (the gateway says the order exists)`
-              : outcome.reason;
-          progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
-          break;
-      }
-    }
+    const { account, progress } = call;
+    const order = await this.client.retry(
+      () =>
+        progress.holdUntil !== undefined ? CASHY_ENDPOINTS.payOutQuery : CASHY_ENDPOINTS.payOut,
+      account,
+      (attempt) => this.createAttempt(call, attempt),
+      (found) => (found ? undefined : progress.reason || (call.busy?.message ?? '')),
+    );
+    if (order) return order;
     if (progress.holdUntil !== undefined) {
       // The budget is spent; one more look often turns "unknown" into an answer.
       const order = await this.lastLook(call);
       if (order) return order;
     }
-    if (progress.uncertain || progress.holdUntil !== undefined || !busy)
+    if (progress.uncertain || progress.holdUntil !== undefined || !call.busy)
       throw this.outcomeUnknown(call);
-    return this.reject(call, busy); // busy on every attempt: nothing was created
+    return this.reject(call, call.busy); // busy on every attempt: nothing was created
+  }
+
+  /** One turn of the create loop: the order once the gateway shows or creates it. */
+  private async createAttempt(call: CreateCall, attempt: number): Promise<PayoutOrder | undefined> {
+    const { body, progress } = call;
+    if (progress.holdUntil !== undefined) {
+      const order = await this.lookBeforeSending(call, attempt);
+      if (order || progress.holdUntil !== undefined) return order;
+    }
+    if (!(await this.attempts.markSending(progress, call.request))) {
+      await this.restartFromStore(call);
+      return undefined;
+    }
+    const outcome = await this.sendCreate(call, attempt);
+    switch (outcome.kind) {
+      case 'created': // rule 4: never sent again
+        return this.acceptOrder(call, outcome.data, 'create');
+      case 'busy': // rule 1: nothing was done; the attempt stays "sending" until the call ends
+        call.busy = outcome.error;
+        return undefined;
+      case 'rejected':
+        if (!progress.uncertain) return this.reject(call, outcome.error);
+        // Rule 2: an earlier attempt may still land, so this is no proof that nothing was created.
+        progress.reason = `${outcome.error.message}, after an attempt whose outcome is unknown`;
+        break;
+      case 'duplicate':
+      case 'ambiguous': // rules 1 and 3: it may exist; look it up, never send it inside the window
+        progress.uncertain = true;
+        progress.reason =
+          outcome.kind === 'duplicate'
+            ? `${outcome.error.message} (the gateway says the order exists)`
+            : outcome.reason;
+        break;
+    }
+    progress.holdUntil = await this.attempts.markUnknown(progress, body.mchOrderNo);
+    return undefined;
   }
 
   /**

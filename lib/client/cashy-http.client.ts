@@ -186,10 +186,11 @@ export class CashyHttpClient {
   /**
    * The retry policy of every gateway call: `call(attempt)` for attempt 1, 2, … up to
    * `retry.attempts`, while `retryReason` gives a reason to try again (`undefined`: done), each
-   * retry reported and preceded by `backoff`. Resolves with the last call's outcome.
+   * retry reported (to `endpoint`, or where `endpoint()` says the next attempt goes) and preceded
+   * by `backoff`. Resolves with the last call's outcome.
    */
   async retry<T>(
-    endpoint: CashyEndpoint,
+    endpoint: CashyEndpoint | (() => CashyEndpoint),
     account: CashyAccount,
     call: (attempt: number) => Promise<T>,
     retryReason: (outcome: T) => string | undefined,
@@ -198,8 +199,9 @@ export class CashyHttpClient {
       const outcome = await call(attempt);
       const reason = attempt < this.config.retry.attempts ? retryReason(outcome) : undefined;
       if (reason === undefined) return outcome;
+      const next = typeof endpoint === 'function' ? endpoint() : endpoint;
       const { merchantId } = account;
-      payoutDiagnostics.retry(() => ({ endpoint, merchantId, attempt: attempt + 1, reason }));
+      payoutDiagnostics.retry(() => ({ endpoint: next, merchantId, attempt: attempt + 1, reason }));
       await this.backoff(attempt);
     }
   }
