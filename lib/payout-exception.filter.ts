@@ -124,10 +124,7 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
   protected forCashyApi(error: CashyApiError): PayoutHttpAnswer {
     const status = this.cashyApiStatus(error);
     const kind = kindOfStatus(status, GATEWAY_KINDS) ?? 'gateway-refused';
-    const answer = this.answer(status, answerText(kind), { code: error.code, msg: error.msg });
-    return status === HttpStatus.SERVICE_UNAVAILABLE
-      ? this.withRetryAfter(answer, this.retryAfterSeconds(error))
-      : answer;
+    return this.fromTable(kind, error, { code: error.code, msg: error.msg }, status);
   }
 
   /**
@@ -209,13 +206,14 @@ export class PayoutExceptionFilter implements ExceptionFilter<PayoutError> {
     return { status, body: { ...errorBody(status, message), ...extra } };
   }
 
-  /** The table's answer for `kind`, with `Retry-After` when the table gives one. */
+  /** The table's answer for `kind` (at `status` when given), with `Retry-After` when the table gives one. */
   private fromTable(
     kind: PayoutFailureKind,
     error: PayoutError,
     extra: Record<string, unknown> = {},
+    status = PAYOUT_HTTP_ANSWERS[kind].status,
   ): PayoutHttpAnswer {
-    const { status, retryAfter } = PAYOUT_HTTP_ANSWERS[kind];
+    const { retryAfter } = PAYOUT_HTTP_ANSWERS[kind];
     // The conflict and unknown-outcome answers name the order the error is about.
     const { mchOrderNo } = error as Partial<PayoutOutcomeUnknownError>;
     const answer = this.answer(status, answerText(kind, mchOrderNo), extra);

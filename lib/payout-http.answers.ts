@@ -161,10 +161,7 @@ export function kindOfStatus(
 }
 
 /** Nest's body of an HTTP error: `{ statusCode, error, message }`, `error` the status's reason phrase. */
-export function errorBody(
-  status: number,
-  message: string | string[],
-): { statusCode: number; error: string; message: string | string[] } {
+export function errorBody(status: number, message: string | string[]) {
   return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
 }
 
@@ -173,9 +170,10 @@ const WEBHOOK_KINDS: readonly PayoutFailureKind[] = Object.entries(ANSWERS)
   .filter(([, answer]) => 'reason' in answer)
   .map(([kind]) => kind as PayoutFailureKind);
 
-/** A webhook's diagnostics reason for an HTTP exception that is no `PayoutWebhookRefusal`, by status. */
-export function webhookReasonOfStatus(status: number): string {
-  const kind = kindOfStatus(status, WEBHOOK_KINDS) ?? 'invalid';
+/** A webhook's diagnostics reason: a refusal's own; another exception (a guard subclass's) by status. */
+export function webhookReason(error: HttpException): string {
+  if (error instanceof PayoutWebhookRefusal) return error.reason;
+  const kind = kindOfStatus(error.getStatus(), WEBHOOK_KINDS) ?? 'invalid';
   return PAYOUT_HTTP_ANSWERS[kind].reason!;
 }
 

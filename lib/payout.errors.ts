@@ -105,12 +105,15 @@ export class PayoutOrderConflictError extends PayoutError {
 /** A module option, or the host's wiring, is wrong. Thrown at startup or at the call that needs it. */
 export class PayoutConfigurationError extends PayoutError {}
 
+/** The message of anything thrown: an `Error`'s message, else the value as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The `PayoutStore` failed (for example Redis is unreachable); the webhook answers 503 so Cashy retries. */
 export class PayoutStoreError extends PayoutError {
   constructor(operation: string, cause: unknown) {
-    super(
-      `PayoutStore ${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-    );
+    super(`PayoutStore ${operation} failed: ${errorMessage(cause)}`);
   }
 }
 

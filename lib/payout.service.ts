@@ -1,14 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  classifyCreateAnswer,
-  type CreateAttemptOutcome,
-  CASHY_ENDPOINTS,
-} from './client/cashy-protocol';
+import { classifyCreateAnswer, CASHY_ENDPOINTS } from './client/cashy-protocol';
 import { CashyHttpClient } from './client/cashy-http.client';
 import { isAbsent, MCH_ORDER_NO } from './client/cashy-wire';
 import { PayoutClock } from './clock/payout.clock';
 import { toPayoutBalance, toPayoutBanks, toPayoutOrder } from './client/cashy-response.mapper';
 import {
+  type CashyApiError,
   PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
   PayoutValidationError,
@@ -16,7 +13,6 @@ import {
 import { payoutDiagnostics } from './payout.diagnostics';
 import type { CreatePayoutDto } from './validation/create-payout.dto';
 import type { QueryPayoutDto } from './validation/query-payout.dto';
-import type { CashyApiError } from './payout.errors';
 import {
   isFinalPayoutStatus,
   type PayoutBalance,
@@ -41,7 +37,6 @@ import { otherOrder, PayoutLookup, postAttempt, type SentLookup } from './outcom
 import { PayoutReconciler } from './reconciliation/payout-reconciler';
 import type { PayoutReportResult } from './outcome/payout-status-report.interface';
 import { PAYOUT_STORE } from './payout.constants';
-import { RECONCILIATION_DEFAULTS } from './reconciliation/payout-reconciliation.options';
 import type {
   PayoutAttemptState,
   PayoutOpenCursor,
@@ -87,11 +82,8 @@ interface CreateCall {
 
 function requireCurrency(input: { currency?: unknown } | undefined): PayoutCurrency {
   const currency = input?.currency;
-  if (!marketOf(currency)) {
-    throw new PayoutValidationError([
-      { field: 'currency', rule: 'currency', message: 'currency must be one of PEN, MXN' },
-    ]);
-  }
+  if (!marketOf(currency))
+    throw invalid('currency', 'currency', 'currency must be one of PEN, MXN');
   return currency as PayoutCurrency;
 }
 
@@ -161,13 +153,9 @@ export class PayoutService {
       (found) => (found ? undefined : progress.reason || (call.busy?.message ?? '')),
     );
     if (order) return order;
-    if (progress.holdUntil !== undefined) {
-      // The budget is spent; one more look often turns "unknown" into an answer.
-      const order = await this.lastLook(call);
-      if (order) return order;
-    }
-    if (progress.uncertain || progress.holdUntil !== undefined || !call.busy)
-      throw this.outcomeUnknown(call);
+    // The budget is spent; one more look often turns "unknown" into an answer.
+    if (progress.holdUntil !== undefined) return this.lastLook(call);
+    if (progress.uncertain || !call.busy) throw this.outcomeUnknown(call);
     return this.reject(call, call.busy); // busy on every attempt: nothing was created
   }
 
@@ -182,7 +170,9 @@ export class PayoutService {
       await this.restartFromStore(call);
       return undefined;
     }
-    const outcome = await this.sendCreate(call, attempt);
+    const endpoint = CASHY_ENDPOINTS.payOut;
+    const answer = await postAttempt(this.client, call.account, endpoint, body, attempt);
+    const outcome = classifyCreateAnswer(answer, endpoint, this.config.messages);
     switch (outcome.kind) {
       case 'created': // rule 4: never sent again
         return this.acceptOrder(call, outcome.data, 'create');
@@ -230,11 +220,9 @@ export class PayoutService {
       found.sentAt < holdUntil ||
       found.sentAt <
         holdUntil + (await this.clock.freshStepMargin(resendWindowOf(progress.attempt)))
-    ) {
+    )
       progress.reason = `the gateway does not show the order yet, and an earlier attempt may still land (re-send window ${this.config.resendWindowMs} ms)`;
-      return undefined;
-    }
-    progress.holdUntil = undefined;
+    else progress.holdUntil = undefined;
     return undefined;
   }
 
@@ -259,10 +247,8 @@ export class PayoutService {
   async queryPayout(input: QueryPayoutDto, options?: PayoutCallOptions): Promise<PayoutOrder> {
     const { body, account, currency } = await this.reconciler.prepareQuery(input, options);
     const data = await this.client.sendIdempotent(account, CASHY_ENDPOINTS.payOutQuery, body);
-    return toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, {
-      currency,
-      mchOrderNo: body.mchOrderNo,
-    });
+    const { mchOrderNo } = body;
+    return toPayoutOrder(data, CASHY_ENDPOINTS.payOutQuery, { currency, mchOrderNo });
   }
 
   /**
@@ -288,29 +274,22 @@ export class PayoutService {
     page: { limit?: number; after?: string } = {},
   ): Promise<PayoutOpenPayout[]> {
     const limit = page.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new PayoutValidationError([
-        { field: 'limit', rule: 'range', message: 'limit must be a whole number from 1 to 1000' },
-      ]);
-    }
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw invalid('limit', 'range', 'limit must be a whole number from 1 to 1000');
     const after = page.after === undefined ? undefined : parseCursor(page.after);
     const entries = await storeCall('listOpen', () => this.store.listOpen(limit, after));
     return Promise.all(
-      entries.map(async (entry) => {
-        const attempt = await storeCall('getAttempt', () =>
-          this.store.getAttempt(entry.mchOrderNo),
-        );
+      entries.map(async ({ mchOrderNo, openedAt, dueAt, watchUntil, merchantId }) => {
+        const attempt = await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo));
         return {
-          mchOrderNo: entry.mchOrderNo,
-          cursor: `${entry.openedAt}~${entry.mchOrderNo}`,
-          ...(entry.watchUntil !== undefined
-            ? { watching: 'return' as const, watchUntil: entry.watchUntil }
-            : {}),
-          openedAt: entry.openedAt,
-          nextCheckAt: entry.dueAt,
+          mchOrderNo,
+          cursor: `${openedAt}~${mchOrderNo}`,
+          ...(watchUntil !== undefined ? { watching: 'return' as const, watchUntil } : {}),
+          openedAt,
+          nextCheckAt: dueAt,
           state: attempt?.state,
           orderNo: attempt?.orderNo,
-          merchantId: entry.merchantId ?? attempt?.merchantId,
+          merchantId: merchantId ?? attempt?.merchantId,
           currency: attempt?.currency,
           amount: attempt?.amount,
         };
@@ -343,10 +322,8 @@ export class PayoutService {
     return this.outcomes.apply(report);
   }
 
-  private outcomeUnknown(
-    { body, progress }: CreateCall,
-    cause?: unknown,
-  ): PayoutOutcomeUnknownError {
+  private outcomeUnknown(call: CreateCall, cause?: unknown): PayoutOutcomeUnknownError {
+    const { body, progress } = call;
     const reason =
       cause === undefined
         ? progress.reason
@@ -374,35 +351,22 @@ export class PayoutService {
     progress.uncertain = true;
     progress.reason = `the gateway refused an attempt, but reported the order ${progress.attempt?.orderNo ?? ''} meanwhile`;
     progress.orderNo ??= progress.attempt?.orderNo;
-    const order = await this.lastLook(call);
-    if (order) return order;
+    return this.lastLook(call);
+  }
+
+  /** One look past the attempts' budget: the order when the gateway shows it, else "unknown". */
+  private async lastLook(call: CreateCall): Promise<PayoutOrder> {
+    const found = await this.lookUpCreate(call, this.config.retry.attempts + 1);
+    if (found.kind === 'found') return this.acceptOrder(call, found.data, 'lookup');
     throw this.outcomeUnknown(call);
   }
 
-  /** One look past the attempts' budget: the order, when the gateway shows it. */
-  private async lastLook(call: CreateCall): Promise<PayoutOrder | undefined> {
-    const found = await this.lookUpCreate(call, this.config.retry.attempts + 1);
-    return found.kind === 'found' ? this.acceptOrder(call, found.data, 'lookup') : undefined;
-  }
-
-  /** One create attempt, classified (rules 1 and 4). */
-  private async sendCreate(call: CreateCall, attempt: number): Promise<CreateAttemptOutcome> {
-    const endpoint = CASHY_ENDPOINTS.payOut;
-    const answer = await postAttempt(this.client, call.account, endpoint, call.body, attempt);
-    return classifyCreateAnswer(answer, endpoint, this.config.messages);
-  }
-
   /** A lookup of the create's mchOrderNo, naming the order known for it, if any (rule 7). */
-  private lookUpCreate(
-    { account, body, progress }: CreateCall,
-    attempt: number,
-  ): Promise<SentLookup> {
-    const { orderNo } = progress;
-    return this.lookup.once(
-      account,
-      { mchOrderNo: body.mchOrderNo, ...(orderNo ? { orderNo } : {}) },
-      attempt,
-    );
+  private lookUpCreate(call: CreateCall, attempt: number): Promise<SentLookup> {
+    const { mchOrderNo } = call.body;
+    const { orderNo } = call.progress;
+    const query = orderNo ? { mchOrderNo, orderNo } : { mchOrderNo };
+    return this.lookup.once(call.account, query, attempt);
   }
 
   /**
@@ -415,7 +379,7 @@ export class PayoutService {
     data: Record<string, unknown>,
     source: 'create' | 'lookup',
   ): Promise<PayoutOrder> {
-    const { account, body, progress } = call;
+    const { account, body, progress, request } = call;
     const endpoint = source === 'create' ? CASHY_ENDPOINTS.payOut : CASHY_ENDPOINTS.payOutQuery;
     const { currency, mchOrderNo } = body;
     const order = toPayoutOrder(data, endpoint, { currency, mchOrderNo });
@@ -443,16 +407,22 @@ export class PayoutService {
       return conflict(
         `the ${source} answer names order ${order.orderNo}, and order ${known} was reported under this mchOrderNo`,
       );
-    await this.remember(call, order.orderNo);
+    // Its merchant, market and amount for later reports: a failure costs only that.
+    await this.outcomes
+      .remember({ ...request, orderNo: order.orderNo })
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `payout ${mchOrderNo}: could not record it in the store (${(error as Error).message})`,
+        ),
+      );
     // Watched until its outcome is emitted: a final status here is checked by the sweep at once.
     const final = isFinalPayoutStatus(order.orderStatus as PayoutStatus);
-    const firstCheckMs = (this.config.reconciliation || RECONCILIATION_DEFAULTS).firstCheckMs;
+    const firstCheckMs = this.config.reconciliationPolicy.firstCheckMs;
     await this.attempts.track(mchOrderNo, this.clock.now() + (final ? 0 : firstCheckMs));
-    if (!isAbsent(data.amount) && !sameAmount(data.amount, body.amount)) {
+    if (!isAbsent(data.amount) && !sameAmount(data.amount, body.amount))
       return conflict(
         `the ${source} answer says ${String(data.amount)} ${currency} where ${body.amount} was asked for`,
       );
-    }
     return order;
   }
 
@@ -460,18 +430,15 @@ export class PayoutService {
    * Records the create as created (in the background, under the call's lease, if the store fails)
    * and resolves with another order known under its mchOrderNo, if any (rule 7).
    */
-  private async recordCreated(
-    { body, progress }: CreateCall,
-    orderNo: string,
-  ): Promise<string | undefined> {
-    const { mchOrderNo } = body;
+  private async recordCreated(call: CreateCall, orderNo: string): Promise<string | undefined> {
+    const { mchOrderNo } = call.body;
     const stored = await this.attempts
-      .markCreated(progress, mchOrderNo, orderNo)
+      .markCreated(call.progress, mchOrderNo, orderNo)
       .catch((error: unknown) => {
         this.logger.warn(
           `payout ${mchOrderNo}: could not record its create as created yet (${(error as Error).message}); retrying`,
         );
-        this.attempts.recordCreatedLater(progress, mchOrderNo, orderNo);
+        this.attempts.recordCreatedLater(call.progress, mchOrderNo, orderNo);
         return undefined;
       });
     const reported = await this.store.findByMchOrderNo(mchOrderNo).catch(() => undefined);
@@ -479,31 +446,23 @@ export class PayoutService {
       (known) => known !== undefined && known !== orderNo,
     );
   }
-
-  /** Records the order's merchant, market and amount for later reports; a failure only costs that. */
-  private async remember({ request }: CreateCall, orderNo: string): Promise<void> {
-    try {
-      await this.outcomes.remember({ ...request, orderNo });
-    } catch (error) {
-      this.logger.warn(
-        `payout ${request.mchOrderNo}: could not record it in the store (${(error as Error).message})`,
-      );
-    }
-  }
 }
 
 /** A `listOpenPayouts` cursor (`<openedAt>~<mchOrderNo>`; `~` is never in an mchOrderNo). */
 function parseCursor(after: string): PayoutOpenCursor {
   const match = /^(\d{1,16})~(.*)$/.exec(after);
   if (!match || !MCH_ORDER_NO.test(match[2]))
-    throw new PayoutValidationError([
-      {
-        field: 'after',
-        rule: 'cursor',
-        message: 'after must be the cursor of the last payout of the previous page',
-      },
-    ]);
+    throw invalid(
+      'after',
+      'cursor',
+      'after must be the cursor of the last payout of the previous page',
+    );
   return { openedAt: Number(match[1]), mchOrderNo: match[2] };
+}
+
+/** Input that broke one rule: rejected before anything is sent. */
+function invalid(field: string, rule: string, message: string): PayoutValidationError {
+  return new PayoutValidationError([{ field, rule, message }]);
 }
 
 /** An account number for logs: its last 4 characters only (`****6813`). */

@@ -4,7 +4,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { HttpService } from '@nestjs/axios';
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import axios, { AxiosError } from 'axios';
-import { CashyApiError, CashyTransportError } from '../payout.errors';
+import { CashyApiError, CashyTransportError, errorMessage } from '../payout.errors';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
 import { PAYOUT_DEFAULTS } from '../options/payout-options.resolver';
@@ -269,6 +269,5 @@ function transportError(endpoint: CashyEndpoint, error: unknown): CashyTransport
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && code !== '')
     return new CashyTransportError('connection', endpoint, code);
-  const detail = error instanceof Error ? error.message : String(error);
-  return new CashyTransportError('connection', endpoint, detail);
+  return new CashyTransportError('connection', endpoint, errorMessage(error));
 }

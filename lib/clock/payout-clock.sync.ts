@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { PayoutConfig } from '../options/payout-config';
 import { CREATE_LEASE_MS } from '../outcome/payout-attempt.ledger';
-import { CLOCK_SYNC_EVERY_MS as SYNC_EVERY_MS, PayoutClock } from './payout.clock';
+import { CLOCK_SYNC_EVERY_MS, PayoutClock } from './payout.clock';
 
 /** While a clock cannot read its source, how soon it tries again. */
 const RETRY_EVERY_MS = 1_000;
@@ -30,7 +30,7 @@ export class PayoutClockSync implements OnModuleInit, OnModuleDestroy {
   }
 
   private async syncNow(): Promise<void> {
-    let delay = SYNC_EVERY_MS;
+    let delay = CLOCK_SYNC_EVERY_MS;
     try {
       await this.clock.sync!();
       if (this.failing) this.logger.log("the store's clock is read again");

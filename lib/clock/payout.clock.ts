@@ -49,8 +49,7 @@ export abstract class PayoutClock {
   async stillHeld(until: number | undefined, holdMs = 0): Promise<boolean> {
     if (until === undefined) return false;
     if (until > this.now()) return true;
-    const margin = await this.freshStepMargin(holdMs);
-    return until + margin > this.now();
+    return until + (await this.freshStepMargin(holdMs)) > this.now();
   }
 }
 
@@ -133,11 +132,8 @@ export class SyncedPayoutClock extends PayoutClock {
   }
 
   override stepMargin(holdMs = 0): number {
-    const counted = STEP_SETTLES_MS + Math.max(this.longestHoldMs, holdMs);
-    const since = monotonicNow() - counted;
-    let margin = 0;
-    for (const step of this.steps) if (step.at > since) margin += step.size;
-    return margin;
+    const since = monotonicNow() - (STEP_SETTLES_MS + Math.max(this.longestHoldMs, holdMs));
+    return this.steps.reduce((margin, step) => (step.at > since ? margin + step.size : margin), 0);
   }
 
   override holdsLastUpTo(ms: number): void {

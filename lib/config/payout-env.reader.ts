@@ -12,8 +12,7 @@ const PER_CURRENCY_HINT =
 
 /** A variable's value, trimmed (a secret mounted from a file often ends in a newline); empty means unset. */
 function read(env: Env, name: PayoutEnvVariable): string | undefined {
-  const value = env[name]?.trim();
-  return value ? value : undefined;
+  return env[name]?.trim() || undefined;
 }
 
 /** Whole numbers become numbers; anything else goes on as is, for the resolver to reject in its own words. */
@@ -42,12 +41,14 @@ const ENV_OPTIONS = [
   ['CASHY_NOTIFY_URL', 'notifyUrl', read],
   ['CASHY_TIMEOUT_MS', 'timeoutMs', readInteger],
   ['CASHY_RESEND_WINDOW_MS', 'resendWindowMs', readInteger],
+  // The single-account pair: unset when per-currency accounts are used.
+  ['CASHY_MERCHANT_ID', 'merchantId', read],
+  ['CASHY_API_KEY', 'apiKey', read],
 ] as const;
 
 /**
- * Puts the account variables into `options` (`merchantId` + `apiKey`, or `accounts`) and records
- * which variable each account option came from; returns the problem when they do not make an
- * account setup.
+ * Puts the per-currency account variables into `options.accounts`, recording which variable each
+ * account option came from; returns the problem when the account variables make no account setup.
  */
 function readAccountVariables(
   env: Env,
@@ -63,13 +64,7 @@ function readAccountVariables(
       'set either CASHY_MERCHANT_ID and CASHY_API_KEY (one account) or ' +
       `${PER_CURRENCY_HINT} (one account per currency), not both (found ${[...single, ...perCurrency].join(', ')})`
     );
-  if (single.length > 0) {
-    options.merchantId = read(env, 'CASHY_MERCHANT_ID');
-    options.apiKey = read(env, 'CASHY_API_KEY');
-    sources.set('merchantId', 'CASHY_MERCHANT_ID');
-    sources.set('apiKey', 'CASHY_API_KEY');
-    return undefined;
-  }
+  if (single.length > 0) return undefined;
   if (accounts.length === 0)
     return `CASHY_MERCHANT_ID and CASHY_API_KEY (merchantId, apiKey) are required, or one account per currency: ${PER_CURRENCY_HINT}`;
   options.accounts = accounts.map((account, i) => {

@@ -37,9 +37,7 @@ export type OptionValues<T extends OptionTable> = { -readonly [K in keyof T]: Op
 
 /** Every option of `table` at its default. */
 export function defaultsOf<T extends OptionTable>(table: T): OptionValues<T> {
-  return Object.fromEntries(
-    Object.entries(table).map(([name, rule]) => [name, fallbackOf(rule)]),
-  ) as OptionValues<T>;
+  return new OptionReader().read({}, table);
 }
 
 function fallbackOf(rule: OptionRule): number | boolean | string {
@@ -96,9 +94,8 @@ export class OptionReader {
 
   /** One option that must be given: reported as required when absent. */
   required<R extends OptionRule>(value: unknown, path: string, rule: R): OptionValue<R> {
-    if (value !== undefined) return this.value(value, path, rule);
-    this.fail(path, `is required and must be ${expected(rule)}`);
-    return fallbackOf(rule) as OptionValue<R>;
+    if (value === undefined) this.fail(path, `is required and must be ${expected(rule)}`);
+    return this.value(value, path, rule);
   }
 
   /** Every option of `table`, read from `source` (each at `prefix` + its name). */

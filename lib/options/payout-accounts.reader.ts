@@ -28,19 +28,15 @@ export function readAccountFields(
   const apiKey = typeof entry.apiKey === 'string' ? entry.apiKey : undefined;
   if (!apiKey?.trim()) reader.fail(`${prefix}apiKey`, 'is required and must be a non-empty string');
   const list = entry.currencies;
-  if (list === undefined && !currenciesRequired) return { merchantId, apiKey };
-  if (
-    !Array.isArray(list) ||
-    list.length === 0 ||
-    list.some((c) => !PAYOUT_CURRENCIES.includes(c as PayoutCurrency))
-  ) {
+  const known = (c: unknown) => PAYOUT_CURRENCIES.includes(c as PayoutCurrency);
+  if (Array.isArray(list) && list.length > 0 && list.every(known))
+    return { merchantId, apiKey, currencies: [...new Set(list as PayoutCurrency[])] };
+  if (list !== undefined || currenciesRequired)
     reader.fail(
       `${prefix}currencies`,
       `must be a non-empty array of ${PAYOUT_CURRENCIES.join(', ')}`,
     );
-    return { merchantId, apiKey };
-  }
-  return { merchantId, apiKey, currencies: [...new Set(list as PayoutCurrency[])] };
+  return { merchantId, apiKey };
 }
 
 /** Reports every name or merchant id that more than one account has. */
@@ -58,27 +54,17 @@ export function checkDistinctAccounts(
   }
 }
 
-/** The account entries of the options: `merchantId` + `apiKey` as one, or the `accounts` array. */
-function accountEntries(
-  reader: OptionReader,
-  options: Record<string, unknown>,
-): { entries: unknown[]; prefix: (i: number) => string } | undefined {
+/** The account entries: `merchantId` + `apiKey` as one, or `accounts`; none (reported) when neither fits. */
+function accountEntries(reader: OptionReader, options: Record<string, unknown>): unknown[] {
   const single = options.merchantId !== undefined || options.apiKey !== undefined;
-  if (single && options.accounts !== undefined) {
-    reader.report('accounts', 'give either merchantId and apiKey, or accounts, not both');
-    return undefined;
-  }
-  if (single)
-    return {
-      entries: [{ merchantId: options.merchantId, apiKey: options.apiKey }],
-      prefix: () => '',
-    };
-  if (!Array.isArray(options.accounts) || options.accounts.length === 0) {
-    // Named after merchantId: the first thing a setup without accounts should give.
-    reader.fail('merchantId', 'and apiKey (or a non-empty accounts array) are required');
-    return undefined;
-  }
-  return { entries: options.accounts, prefix: (i) => `accounts[${i}].` };
+  if (single && options.accounts === undefined)
+    return [{ merchantId: options.merchantId, apiKey: options.apiKey }];
+  if (!single && Array.isArray(options.accounts) && options.accounts.length > 0)
+    return options.accounts;
+  if (single) reader.report('accounts', 'give either merchantId and apiKey, or accounts, not both');
+  // Named after merchantId: the first thing a setup without accounts should give.
+  else reader.fail('merchantId', 'and apiKey (or a non-empty accounts array) are required');
+  return [];
 }
 
 /** Reads the module's accounts (`merchantId` + `apiKey`, or `accounts`). */
@@ -86,15 +72,11 @@ export function readAccounts(
   reader: OptionReader,
   options: Record<string, unknown>,
 ): CashyAccount[] {
-  const found = accountEntries(reader, options);
-  if (!found) return [];
   const accounts: CashyAccount[] = [];
-  found.entries.forEach((entry, i) => {
-    if (!isPlainObject(entry)) {
-      reader.fail(`accounts[${i}]`, 'must be an object');
-      return;
-    }
-    const prefix = found.prefix(i);
+  accountEntries(reader, options).forEach((entry, i) => {
+    if (!isPlainObject(entry)) return reader.fail(`accounts[${i}]`, 'must be an object');
+    // A single account's options are top-level ones.
+    const prefix = options.accounts === undefined ? '' : `accounts[${i}].`;
     const { merchantId, apiKey, currencies } = readAccountFields(reader, entry, prefix);
     const name = reader.value(entry.name, `${prefix}name`, merchantId ?? '');
     if (merchantId !== undefined && apiKey !== undefined)

@@ -1,36 +1,22 @@
-import type { Agent as HttpAgent } from 'node:http';
-import type { AxiosProxyConfig } from 'axios';
 import type { PayoutCurrency } from '../payout.types';
 import type { AmountLimits } from '../markets/payout-market.interface';
 import { PayoutConfigurationError } from '../payout.errors';
 import type { CashyMessagePatterns } from '../client/cashy-protocol';
-import type { ResolvedReconciliationPolicy } from '../reconciliation/payout-reconciliation.options';
+import {
+  RECONCILIATION_DEFAULTS,
+  type ResolvedReconciliationPolicy,
+} from '../reconciliation/payout-reconciliation.options';
 import { CashyAccount } from './cashy-account';
+import type {
+  PayoutDeliveryOptions,
+  PayoutHttpOptions,
+  PayoutRetryOptions,
+} from './payout-module-options.interface';
 
-/** Resolved retry policy. */
-export interface ResolvedRetryPolicy {
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-/** Resolved delivery settings. */
-export interface ResolvedDeliveryPolicy {
-  claimTtlMs: number;
-  claimWaitMs: number;
-}
-
-/** Resolved transport settings (module option `http`). */
-export interface ResolvedHttpOptions {
-  /** The host's agent for `http:`, or `undefined` for the module's own keep-alive agent. */
-  readonly httpAgent: HttpAgent | undefined;
-  /** The host's agent for `https:`, or `undefined` for the module's own keep-alive agent. */
-  readonly httpsAgent: HttpAgent | undefined;
-  /** The egress proxy, or `false` (the default) for none: environment proxies are never read. */
-  readonly proxy: Readonly<AxiosProxyConfig> | false;
-  /** Extra headers for every request, none of them one the module sets for signing. */
-  readonly headers: Readonly<Record<string, string>>;
-}
+/** Resolved transport settings (module option `http`): an agent left out means the module's own. */
+export type ResolvedHttpOptions = Readonly<
+  PayoutHttpOptions & Required<Pick<PayoutHttpOptions, 'proxy' | 'headers'>>
+>;
 
 /** How a call names the account to use: by name or merchant id. */
 export interface PayoutAccountSelector {
@@ -52,8 +38,8 @@ export class PayoutConfig {
     readonly notifyUrl: string | undefined,
     readonly limits: Readonly<Record<PayoutCurrency, AmountLimits>>,
     readonly timeoutMs: number,
-    readonly retry: ResolvedRetryPolicy,
-    readonly delivery: ResolvedDeliveryPolicy,
+    readonly retry: Required<PayoutRetryOptions>,
+    readonly delivery: Required<PayoutDeliveryOptions>,
     /** Money-safety rule 3: how long after an ambiguous create it may be sent again or called not created. */
     readonly resendWindowMs: number,
     /** How Cashy's unpublished duplicate-order and unknown-order messages are recognised. */
@@ -69,6 +55,11 @@ export class PayoutConfig {
   /** The transport's agents, proxy and extra headers (module option `http`). */
   get http(): ResolvedHttpOptions {
     return this.#http;
+  }
+
+  /** The sweep's timings: the module's, or the defaults when the timer is off (`sweep()` still works). */
+  get reconciliationPolicy(): ResolvedReconciliationPolicy {
+    return this.reconciliation || RECONCILIATION_DEFAULTS;
   }
 
   /** The account whose merchant id is `merchantId` (as a webhook's `MerchantId` header names it). */

@@ -106,26 +106,23 @@ function readAgent(
 ): HttpAgent | undefined {
   if (value === undefined) return undefined;
   // https.Agent and proxy agents (agent-base) both extend http.Agent.
-  if (!(value instanceof HttpAgent)) {
+  if (!(value instanceof HttpAgent))
     reader.fail(
       `http.${key}`,
       key === 'httpAgent'
         ? 'must be an http.Agent, such as new http.Agent({ keepAlive: true })'
         : 'must be an https.Agent or a tunnelling agent, such as new https.Agent({ keepAlive: true, ca }) or new HttpsProxyAgent(url)',
     );
-    return undefined;
-  }
   // A payout's signed request to a gateway nobody verified is not an option.
-  if (
+  else if (
     (value as { options?: { rejectUnauthorized?: unknown } }).options?.rejectUnauthorized === false
-  ) {
+  )
     reader.fail(
       `http.${key}`,
       "turns TLS certificate verification off (rejectUnauthorized: false); give the gateway's CA with ca instead",
     );
-    return undefined;
-  }
-  return value;
+  else return value;
+  return undefined;
 }
 
 /** Reads the module option `http` (the transport's agents, egress proxy and extra headers). */

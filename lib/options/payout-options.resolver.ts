@@ -100,19 +100,21 @@ function checkStore(reader: OptionReader, value: unknown): void {
     );
 }
 
-/** One bound of a currency's limits: a positive decimal at the market's scale, or `undefined`. */
+/** One bound of a currency's limits: a positive decimal at the market's scale, else `fallback`. */
 function readBound(
   reader: OptionReader,
   value: unknown,
   path: string,
   scale: number,
-): string | undefined {
+  fallback: string,
+): string {
+  if (value === undefined) return fallback;
   const parsed = parseDecimal(value);
   if (!parsed || parsed.negative || !/[1-9]/.test(parsed.integer + parsed.fraction))
     reader.fail(path, 'must be a positive decimal');
   else if (decimalPlaces(parsed) > scale) reader.fail(path, `may have at most ${scale} decimals`);
   else return formatDecimal(parsed, scale);
-  return undefined;
+  return fallback;
 }
 
 /**
@@ -132,18 +134,15 @@ export function readLimits(
       );
   const limits = {} as Record<PayoutCurrency, AmountLimits>;
   for (const currency of PAYOUT_CURRENCIES) {
-    const market = PAYOUT_MARKETS[currency];
+    const { defaultLimits, amountScale } = PAYOUT_MARKETS[currency];
     const path = `limits.${currency}`;
     const bounds = reader.object(overrides[currency], path, 'an object { min?, max? }') ?? {};
-    const resolved = { ...market.defaultLimits };
-    for (const bound of ['min', 'max'] as const) {
-      if (bounds[bound] === undefined) continue;
-      resolved[bound] =
-        readBound(reader, bounds[bound], `${path}.${bound}`, market.amountScale) ?? resolved[bound];
-    }
-    if (compareDecimals(parseDecimal(resolved.min)!, parseDecimal(resolved.max)!) > 0)
-      reader.report(path, `${path}: min ${resolved.min} is above max ${resolved.max}`);
-    limits[currency] = resolved;
+    const [min, max] = (['min', 'max'] as const).map((bound) =>
+      readBound(reader, bounds[bound], `${path}.${bound}`, amountScale, defaultLimits[bound]),
+    );
+    if (compareDecimals(parseDecimal(min)!, parseDecimal(max)!) > 0)
+      reader.report(path, `${path}: min ${min} is above max ${max}`);
+    limits[currency] = { min, max };
   }
   return limits;
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { PayoutOrderConflictError, PayoutStoreError } from '../payout.errors';
 import { changeByRevision, nextRevision } from '../store/compare-and-set';
-import type { PayoutCurrency } from '../payout.types';
+import type { PayoutCurrency, PayoutStatus } from '../payout.types';
 import { compareDecimals, parseDecimal } from '../markets/decimal';
 import { PayoutConfig } from '../options/payout-config';
 import { PayoutClock } from '../clock/payout.clock';
@@ -16,7 +16,6 @@ import type {
   PayoutStore,
 } from '../store/payout-store.interface';
 import { marketOf } from '../markets/payout-markets';
-import type { PayoutStatus } from '../payout.types';
 
 /** How long a `createPayout` call's lease on its attempt lasts unrenewed (rule 12). */
 export const CREATE_LEASE_MS = 30_000;
@@ -106,10 +105,9 @@ export async function retryInBackground(
   while (!stopped()) {
     await sleep(BACKGROUND_RETRY_MS, undefined, { ref });
     if (
-      await write().then(
-        () => true,
-        () => false,
-      )
+      await write()
+        .then(() => true)
+        .catch(() => false)
     )
       return true;
   }
@@ -149,11 +147,9 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
    * first). Refuses an mchOrderNo already used for another amount, currency or merchant.
    */
   async open(request: CreateRequest): Promise<CreateProgress> {
+    const { mchOrderNo } = request;
     const [attempt, record] = await storeCall('getAttempt', () =>
-      Promise.all([
-        this.store.getAttempt(request.mchOrderNo),
-        this.store.findByMchOrderNo(request.mchOrderNo),
-      ]),
+      Promise.all([this.store.getAttempt(mchOrderNo), this.store.findByMchOrderNo(mchOrderNo)]),
     );
     const sent =
       attempt ??
@@ -167,7 +163,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
         !sameAmount(sent.amount, request.amount))
     ) {
       throw new PayoutOrderConflictError(
-        request.mchOrderNo,
+        mchOrderNo,
         attempt?.orderNo ?? record?.orderNo,
         `it was sent as ${sent.amount} ${sent.currency} from merchant ${sent.merchantId ?? '?'}; this call asks for ${request.amount} ${request.currency} from merchant ${request.merchantId}`,
       );
@@ -200,7 +196,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
    */
   markSending(progress: CreateProgress, request: CreateRequest): Promise<boolean> {
     return this.serially(progress, async () => {
-      const current = progress.attempt;
+      const expected = progress.attempt?.revision ?? 0;
       const now = this.clock.now();
       const leaseToken = progress.leaseToken ?? randomUUID();
       const next: PayoutAttempt = {
@@ -210,15 +206,10 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
         sentAt: now,
         leaseUntil: now + CREATE_LEASE_MS,
         leaseToken,
-        revision: (current?.revision ?? 0) + 1,
+        revision: expected + 1,
         updatedAt: now,
       };
-      if (
-        !(await storeCall('compareAndSetAttempt', () =>
-          this.store.compareAndSetAttempt(next, current?.revision ?? 0),
-        ))
-      )
-        return false;
+      if (!(await this.writeAttempt(next, expected))) return false;
       progress.attempt = next;
       progress.leaseToken = leaseToken;
       const { mchOrderNo, merchantId } = request;
@@ -442,15 +433,31 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     });
   }
 
-  /** Rewrites the attempt with what `change` makes of it, by compare-and-set (re-read on a race). */
+  /** Rewrites the attempt with `changeOf`'s change, by compare-and-set (re-read on a race). */
   private update(
     progress: CreateProgress | undefined,
     mchOrderNo: string,
-    change: (current: PayoutAttempt) => AttemptChange | undefined,
+    changeOf: (current: PayoutAttempt) => AttemptChange | undefined,
   ): Promise<PayoutAttempt | undefined> {
-    return progress
-      ? this.serially(progress, () => this.updateNow(progress, mchOrderNo, change))
-      : this.updateNow(undefined, mchOrderNo, change);
+    const work = async () => {
+      let written: PayoutAttempt | undefined;
+      const stored = await changeByRevision(
+        () => storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo)),
+        (current) => {
+          const change = current && changeOf(current);
+          // An order the gateway showed stays created, whatever an attempt of it reports afterwards.
+          if (!current || !change || (current.state === 'created' && change.state !== 'created'))
+            return undefined;
+          return (written = nextRevision(current, change, this.clock.now()));
+        },
+        (next, expected) => this.writeAttempt(next, expected),
+        progress?.attempt,
+      );
+      // Only what this call wrote becomes the attempt it last saw: another writer's stays news to it.
+      if (progress && written && stored === written) progress.attempt = written;
+      return stored;
+    };
+    return progress ? this.serially(progress, work) : work();
   }
 
   /** `attempt` with `changes`, one compare-and-set from its revision: written, or `undefined`. */
@@ -459,10 +466,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     changes: AttemptChange,
   ): Promise<PayoutAttempt | undefined> {
     const next = nextRevision(attempt, changes, this.clock.now());
-    const written = await storeCall('compareAndSetAttempt', () =>
-      this.store.compareAndSetAttempt(next, attempt.revision),
-    );
-    return written ? next : undefined;
+    return (await this.writeAttempt(next, attempt.revision)) ? next : undefined;
   }
 
   /** Runs `work` after the call's earlier writes, so its lease renewals never race its loop. */
@@ -472,27 +476,7 @@ export class PayoutAttemptLedger implements OnModuleDestroy {
     return run;
   }
 
-  private async updateNow(
-    progress: CreateProgress | undefined,
-    mchOrderNo: string,
-    changeOf: (current: PayoutAttempt) => AttemptChange | undefined,
-  ): Promise<PayoutAttempt | undefined> {
-    let written: PayoutAttempt | undefined;
-    const stored = await changeByRevision(
-      () => storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo)),
-      (current) => {
-        const change = current && changeOf(current);
-        // An order the gateway showed stays created, whatever an attempt of it reports afterwards.
-        if (!current || !change || (current.state === 'created' && change.state !== 'created'))
-          return undefined;
-        return (written = nextRevision(current, change, this.clock.now()));
-      },
-      (next, expected) =>
-        storeCall('compareAndSetAttempt', () => this.store.compareAndSetAttempt(next, expected)),
-      progress?.attempt,
-    );
-    // Only what this call wrote becomes the attempt it last saw: another writer's stays news to it.
-    if (progress && written && stored === written) progress.attempt = written;
-    return stored;
+  private writeAttempt(next: PayoutAttempt, expected: number): Promise<boolean> {
+    return storeCall('compareAndSetAttempt', () => this.store.compareAndSetAttempt(next, expected));
   }
 }

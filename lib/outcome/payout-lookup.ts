@@ -39,8 +39,24 @@ export class PayoutLookup {
   ): Promise<SentLookup> {
     // Read before the request is even queued: an early time only makes the window stricter.
     const sentAt = this.clock.now();
-    const found = await this.classify(account, body, attempt);
-    return { ...found, sentAt };
+    const endpoint = CASHY_ENDPOINTS.payOutQuery;
+    const answer = await postAttempt(this.client, account, endpoint, body, attempt);
+    const found = classifyLookupAnswer(answer, endpoint, this.config.messages);
+    if (found.kind !== 'found') return { ...found, sentAt };
+    // An answer about another order is no answer about this one (rules 5 and 7).
+    const other = otherOrder(found.data, body);
+    if (!other) return { ...found, sentAt };
+    await this.outcomes.reportAnomaly({
+      kind: 'answer',
+      merchantId: account.merchantId,
+      mchOrderNo: body.mchOrderNo ?? String(found.data.mchOrderNo ?? ''),
+      orderNo: body.orderNo ?? String(found.data.orderNo ?? ''),
+      status: String(found.data.orderStatus ?? ''),
+      reason: other,
+      raw: found.data,
+    });
+    const error = new CashyTransportError('unparsable', endpoint, other);
+    return { kind: 'failed', error, retryable: true, sentAt };
   }
 
   /** A lookup retried while the failure may pass, within the retry policy; `sentAt` is the last one's. */
@@ -52,55 +68,21 @@ export class PayoutLookup {
       (found) => (found.kind === 'failed' && found.retryable ? found.error.message : undefined),
     );
   }
-
-  private async classify(
-    account: CashyAccount,
-    body: CashyPayOutQueryBody,
-    attempt: number,
-  ): Promise<LookupOutcome> {
-    const answer = await postAttempt(
-      this.client,
-      account,
-      CASHY_ENDPOINTS.payOutQuery,
-      body,
-      attempt,
-    );
-    const found = classifyLookupAnswer(answer, CASHY_ENDPOINTS.payOutQuery, this.config.messages);
-    if (found.kind !== 'found') return found;
-    // An answer about another order is no answer about this one (rules 5 and 7).
-    const other = otherOrder(found.data, body);
-    if (!other) return found;
-    await this.outcomes.reportAnomaly({
-      kind: 'answer',
-      merchantId: account.merchantId,
-      mchOrderNo: body.mchOrderNo ?? String(found.data.mchOrderNo ?? ''),
-      orderNo: body.orderNo ?? String(found.data.orderNo ?? ''),
-      status: String(found.data.orderStatus ?? ''),
-      reason: other,
-      raw: found.data,
-    });
-    return {
-      kind: 'failed',
-      error: new CashyTransportError('unparsable', CASHY_ENDPOINTS.payOutQuery, other),
-      retryable: true,
-    };
-  }
 }
 
-/** How an answer names another order than `expected` (by mchOrderNo or orderNo), if it does. */
+/** How an answer names another order than the one expected (by mchOrderNo or orderNo), if it does. */
 export function otherOrder(
   data: Record<string, unknown>,
-  expected: { mchOrderNo?: string; orderNo?: string },
+  { mchOrderNo, orderNo }: { mchOrderNo?: string; orderNo?: string },
 ): string | undefined {
-  const { mchOrderNo } = expected;
   if (
     mchOrderNo !== undefined &&
     !isAbsent(data.mchOrderNo) &&
     idText(data.mchOrderNo) !== mchOrderNo
   )
     return `answer names mchOrderNo ${String(data.mchOrderNo)}, not ${mchOrderNo}`;
-  if (expected.orderNo !== undefined && data.orderNo !== expected.orderNo)
-    return `answer names order ${String(data.orderNo)}, not ${expected.orderNo}`;
+  if (orderNo !== undefined && data.orderNo !== orderNo)
+    return `answer names order ${String(data.orderNo)}, not ${orderNo}`;
   return undefined;
 }
 
@@ -117,10 +99,7 @@ export function postAttempt(
 ): Promise<CashyAnswer | CashyTransportError> {
   return client.post(account, endpoint, body, attempt).catch((error: unknown) => {
     if (error instanceof CashyTransportError) return error;
-    return new CashyTransportError(
-      'connection',
-      endpoint,
-      (error as Error)?.message ?? String(error),
-    );
+    const message = (error as Error)?.message ?? String(error);
+    return new CashyTransportError('connection', endpoint, message);
   });
 }

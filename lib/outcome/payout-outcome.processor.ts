@@ -11,10 +11,10 @@ import {
   PayoutAnomalyEvent,
   type PayoutAnomalyFields,
   type PayoutAnomalyKind,
+  type PayoutEventFields,
   PayoutFailedEvent,
   PayoutSucceededEvent,
 } from '../events/payout.events';
-import type { PayoutEventFields } from '../events/payout.events';
 import { emitToEveryListener } from '../events/payout-event.emitter';
 import { PAYOUT_STATUSES, type PayoutCurrency, type PayoutStatus } from '../payout.types';
 import { marketOf } from '../markets/payout-markets';
@@ -73,11 +73,8 @@ function settledRecord(
   change: ClaimedChange | undefined,
   now: number,
 ): PayoutRecord {
-  const next = nextRevision(
-    record,
-    { claim: record.claim?.token === token ? undefined : record.claim },
-    now,
-  );
+  const claim = record.claim?.token === token ? undefined : record.claim;
+  const next = nextRevision(record, { claim }, now);
   if (change && 'status' in change) {
     next.status = change.status;
     if (!record.processed.includes(change.status))
@@ -118,8 +115,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
   // Claim tokens: random per instance, counted per claim, so unique across replicas and deliveries.
   private readonly tokenPrefix = `${randomUUID()}-`;
   private claimCount = 0;
-  /** Outcomes this process emitted and is still recording (orderNo → claim token): copies wait. */
-  private readonly holding = new Map<string, string>();
+  /** Orders whose outcome this process emitted and is still recording: copies wait. */
+  private readonly holding = new Set<string>();
 
   constructor(
     @Inject(PAYOUT_STORE) private readonly store: PayoutStore,
@@ -138,8 +135,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * listener's error, `PayoutBusyError` (another delivery holds the order) or `PayoutStoreError`.
    */
   async apply(report: PayoutStatusReport): Promise<PayoutReportResult> {
-    const { claimWaitMs } = this.config.delivery;
-    const giveUpAt = performance.now() + claimWaitMs; // a local duration, not a shared time
+    const giveUpAt = performance.now() + this.config.delivery.claimWaitMs; // local, not shared time
     let pollMs = CLAIM_POLL_MS.first;
     for (;;) {
       const context = await readReportContext(this.store, report.orderNo, report.mchOrderNo);
@@ -194,12 +190,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     const status = report.orderStatus as PayoutStatus;
     const market = marketOf(currency);
     // With the market unknown, a SUCCESS → FAIL is not read as a SPEI return (rule 6).
-    const transition = decidePayoutTransition(
-      record,
-      status,
-      market?.allowsSuccessReversal ?? false,
-    );
-    switch (transition.kind) {
+    const decided = decidePayoutTransition(record, status, market?.allowsSuccessReversal ?? false);
+    switch (decided.kind) {
       case 'duplicate':
         return 'duplicate';
       case 'stale':
@@ -209,8 +201,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
         return 'stale';
       case 'anomaly': {
         const why = market
-          ? `${transition.from} → ${status} is not allowed`
-          : `${transition.from} → ${status} is not allowed while the order's market is unknown`;
+          ? `${decided.from} → ${status} is not allowed`
+          : `${decided.from} → ${status} is not allowed while the order's market is unknown`;
         return this.emitAnomalyOnce(record, base, report, { kind: 'transition', reason: why });
       }
       case 'progress': {
@@ -223,12 +215,11 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       }
       case 'outcome': {
         // Nothing left to ask but whether a Mexican success is returned: written with the outcome.
-        const { event, reversed } = transition;
+        const { event, reversed } = decided;
         const mchOrderNo = base.mchOrderNo ?? report.mchOrderNo;
         const open = this.attempts.openChangeAfterFinal(mchOrderNo, status, currency, reversed);
         const emit = () => this.emitOutcome(report, currency, event, reversed);
-        const done = await this.runClaimed(record, base, report, { status, reversed }, emit, open);
-        return done === 'retry' ? 'retry' : 'emitted';
+        return this.runClaimed(record, base, report, { status, reversed }, emit, open);
       }
     }
   }
@@ -270,11 +261,8 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       `order ${fields.orderNo} (${fields.mchOrderNo}): anomaly (${fields.kind}): ${fields.reason}`,
     );
     try {
-      await emitToEveryListener(
-        this.events,
-        PAYOUT_ANOMALY,
-        new PayoutAnomalyEvent({ ...fields, previousStatus: null }),
-      );
+      const event = new PayoutAnomalyEvent({ ...fields, previousStatus: null });
+      await emitToEveryListener(this.events, PAYOUT_ANOMALY, event);
     } catch (error) {
       this.logger.error(
         `order ${fields.orderNo}: a payout.anomaly listener failed (${(error as Error).message})`,
@@ -328,10 +316,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     }
     const bound = await this.attempts.markCreated(undefined, report.mchOrderNo, orderNo);
     if (bound?.orderNo === undefined || bound.orderNo === report.orderNo) return undefined;
-    return {
-      kind: 'mchOrderNo',
-      reason: `mchOrderNo ${report.mchOrderNo} was created as order ${bound.orderNo}, not ${report.orderNo}`,
-    };
+    return createdAsAnother(report, bound.orderNo);
   }
 
   /** The record to build on: the stored one, or a new one from what is known. */
@@ -391,10 +376,9 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
       reason: anomaly.reason,
       raw: report.raw,
     });
-    const done = await this.runClaimed(record, base, report, { anomaly: key }, async () => {
-      await emitToEveryListener(this.events, PAYOUT_ANOMALY, event);
-    });
-    return done === 'retry' ? 'retry' : 'anomaly';
+    return this.runClaimed(record, base, report, { anomaly: key }, () =>
+      emitToEveryListener(this.events, PAYOUT_ANOMALY, event),
+    );
   }
 
   /**
@@ -408,7 +392,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     change: ClaimedChange,
     emit: () => Promise<void>,
     open?: PayoutOpenChange,
-  ): Promise<'done' | 'retry'> {
+  ): Promise<PayoutReportResult | 'retry'> {
     const { claimTtlMs } = this.config.delivery;
     const token = this.tokenPrefix + (++this.claimCount).toString(36);
     const status = PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus)
@@ -423,7 +407,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     } catch (error) {
       await stopRenewing();
       // Let the next delivery run the listeners again; if even that fails, the claim expires.
-      await this.settleClaim(report.orderNo, token, undefined).catch((e: unknown) =>
+      await this.settleClaim(report.orderNo, token).catch((e: unknown) =>
         this.logger.warn(
           `order ${report.orderNo}: could not release its claim (${(e as Error).message}); it expires in ${claimTtlMs} ms`,
         ),
@@ -438,7 +422,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     ).catch(() => false);
     if (!recorded) await this.confirm({ report, token, change, claimed, stopRenewing, open });
     else await stopRenewing();
-    return 'done';
+    return 'status' in change ? 'emitted' : 'anomaly';
   }
 
   /** Renews the claim every third of its life, so a slow listener never lets a copy run again. */
@@ -465,14 +449,14 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
    * process so no copy here runs the listeners again meanwhile.
    */
   private async confirm(emitted: EmittedChange): Promise<void> {
-    const { report, token } = emitted;
+    const { report } = emitted;
     try {
       await writeQuickly(() => this.record(emitted));
     } catch (error) {
       this.logger.error(
         `order ${report.orderNo}: ${report.orderStatus} emitted but not recorded yet (${(error as Error).message}); answering 503 and still trying in the background`,
       );
-      this.holding.set(report.orderNo, token);
+      this.holding.add(report.orderNo);
       void this.confirmInBackground(emitted);
       throw new PayoutStoreError('record the outcome', error);
     }
@@ -498,8 +482,7 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
 
   /** Records an emitted change and ends the claim's renewal; rejects when the store fails. */
   private async record(emitted: EmittedChange): Promise<void> {
-    const { report, token, change, claimed, open } = emitted;
-    await this.settleClaim(report.orderNo, token, change, claimed, open);
+    await this.settleClaim(emitted.report.orderNo, emitted.token, emitted);
     await emitted.stopRenewing();
   }
 
@@ -508,14 +491,11 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     const expiresAt = this.clock.now() + this.config.delivery.claimTtlMs;
     await changeByRevision(
       () => this.read(orderNo),
-      (record) =>
-        record && record.claim?.token !== token
-          ? undefined
-          : nextRevision(
-              record ?? { ...claimed, revision: 0 },
-              { claim: { ...claimed.claim!, expiresAt } },
-              this.clock.now(),
-            ),
+      (record) => {
+        if (record && record.claim?.token !== token) return undefined;
+        const claim = { ...claimed.claim!, expiresAt };
+        return nextRevision(record ?? { ...claimed, revision: 0 }, { claim }, this.clock.now());
+      },
       (next, expected) => this.write(next, expected),
     );
   }
@@ -536,27 +516,20 @@ export class PayoutOutcomeProcessor implements OnModuleDestroy {
     );
   }
 
-  /** Drops our claim, recording `change` if any; a vanished record is rewritten from `claimed`. */
+  /** Drops our claim, recording `emitted`'s change if given (rewriting a vanished record). */
   private async settleClaim(
     orderNo: string,
     token: string,
-    change: ClaimedChange | undefined,
-    claimed?: PayoutRecord,
-    open?: PayoutOpenChange,
+    emitted?: EmittedChange,
   ): Promise<void> {
     await changeByRevision(
       () => this.read(orderNo),
       (record) => {
-        if (!record && (!change || !claimed)) return undefined;
-        if (record && !change && record.claim?.token !== token) return undefined;
-        return settledRecord(
-          record ?? { ...claimed!, revision: 0 },
-          token,
-          change,
-          this.clock.now(),
-        );
+        if (!emitted && record?.claim?.token !== token) return undefined;
+        const base = record ?? { ...emitted!.claimed, revision: 0 };
+        return settledRecord(base, token, emitted?.change, this.clock.now());
       },
-      (next, expected) => this.write(next, expected, change ? open : undefined),
+      (next, expected) => this.write(next, expected, emitted?.open),
     );
   }
 
@@ -611,47 +584,46 @@ function conflicts(known: string | undefined, reported: string): boolean {
   return known !== undefined && known !== reported;
 }
 
+/** A report naming another order than the one its mchOrderNo was created as. */
+function createdAsAnother(report: PayoutStatusReport, createdAs: string): Anomaly {
+  return {
+    kind: 'mchOrderNo',
+    reason: `mchOrderNo ${report.mchOrderNo} was created as order ${createdAs}, not ${report.orderNo}`,
+  };
+}
+
 /** The first way a report contradicts what is recorded (money-safety rule 7), if any. */
 function findMismatch(known: KnownOrder, report: PayoutStatusReport): Anomaly | undefined {
-  if (conflicts(report.bodyMerchantId, report.merchantId)) {
+  if (conflicts(report.bodyMerchantId, report.merchantId))
     return {
       kind: 'merchant',
       reason: `the body names merchant ${report.bodyMerchantId} but merchant ${report.merchantId} signed it`,
     };
-  }
-  if (conflicts(known.merchantId, report.merchantId)) {
+  if (conflicts(known.merchantId, report.merchantId))
     return {
       kind: 'merchant',
       reason: `the order was created under merchant ${known.merchantId} and reported by merchant ${report.merchantId}`,
     };
-  }
-  if (conflicts(known.mchOrderNo, report.mchOrderNo)) {
+  if (conflicts(known.mchOrderNo, report.mchOrderNo))
     return {
       kind: 'mchOrderNo',
       reason: `order ${report.orderNo} is recorded under mchOrderNo ${known.mchOrderNo}, not ${report.mchOrderNo}`,
     };
-  }
-  if (conflicts(known.attemptOrderNo, report.orderNo)) {
-    return {
-      kind: 'mchOrderNo',
-      reason: `mchOrderNo ${report.mchOrderNo} was created as order ${known.attemptOrderNo}, not ${report.orderNo}`,
-    };
-  }
+  if (conflicts(known.attemptOrderNo, report.orderNo))
+    return createdAsAnother(report, known.attemptOrderNo!);
   if (
     known.amount !== undefined &&
     report.amount !== null &&
     compareDecimals(parseDecimal(known.amount)!, report.amount) !== 0
-  ) {
+  )
     return {
       kind: 'amount',
       reason: `the order was created for ${known.amount}${known.currency ? ` ${known.currency}` : ''}; the report says ${String(report.raw.amount)}`,
     };
-  }
-  if (!PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus)) {
+  if (!PAYOUT_STATUSES.includes(report.orderStatus as PayoutStatus))
     return {
       kind: 'status',
       reason: `orderStatus ${JSON.stringify(report.orderStatus)} is not one Cashy documents`,
     };
-  }
   return undefined;
 }

@@ -29,12 +29,8 @@ export function decidePayoutTransition(
   const knownFinal = known !== undefined && isFinalPayoutStatus(known);
 
   if (!isFinalPayoutStatus(status)) return knownFinal ? { kind: 'stale' } : { kind: 'progress' };
-  if (!knownFinal)
-    return {
-      kind: 'outcome',
-      event: status === 'SUCCESS' ? 'succeeded' : 'failed',
-      reversed: false,
-    };
+  const event = status === 'SUCCESS' ? 'succeeded' : 'failed';
+  if (!knownFinal) return { kind: 'outcome', event, reversed: false };
   if (known === 'SUCCESS' && status === 'FAIL' && allowsSuccessReversal && !record!.reversed) {
     return { kind: 'outcome', event: 'failed', reversed: true };
   }

@@ -1,7 +1,7 @@
 import type { PostgresPayoutTables } from './postgres-payout.schema';
 
 /** The server's clock in whole epoch ms: the one clock of every time this store writes (rule 11). */
-export const SERVER_NOW_MS = `floor(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+const SERVER_NOW_MS = `floor(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 /**
  * The same, fixed for the statement: a bound an index scan can use (clock_timestamp() is volatile,
  * so a comparison with it is evaluated row by row, over the whole table).
@@ -26,25 +26,36 @@ function trackOpen(t: PostgresPayoutTables, p: number, only = ''): string {
 }
 
 /**
- * The orders' statements: $1 orderNo; to write, $2…$13 the columns, $14 the JSON, and $15 the
- * revision `updateRecord` writes over (`insertRecord`: none stored). `…Untrack` and `…Track` also
- * untrack the next parameter, or track the next five, in the same statement, only on a write.
+ * Every statement `PostgresPayoutStore` sends, for one set of tables, each with the parameters of
+ * the `PayoutStore` method of its name. Each operation is one statement (one round trip), so it is
+ * atomic on its own and needs no transaction.
  */
-function recordStatements(t: PostgresPayoutTables) {
-  const columns = `mch_order_no, merchant_id, currency, amount, status, processed, reversed,
+export function postgresPayoutStatements(t: PostgresPayoutTables) {
+  // Orders: $1 orderNo; to write, $2…$13 the columns, $14 the JSON, and $15 the revision
+  // `updateRecord` writes over (`insertRecord`: none stored). `…Untrack` and `…Track` also untrack
+  // the next parameter, or track the next five, in the same statement, only on a write.
+  const recordColumns = `mch_order_no, merchant_id, currency, amount, status, processed, reversed,
     claim_status, claim_token, claim_expires_at, revision, updated_at, record, written_at`;
-  const values = `$2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13, $14::jsonb, ${SERVER_NOW_MS}`;
-  const insertRecord = `INSERT INTO ${t.orders} (order_no, ${columns})
-      VALUES ($1, ${values}) ON CONFLICT (order_no) DO NOTHING`;
+  const recordValues = `$2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13, $14::jsonb, ${SERVER_NOW_MS}`;
+  const insertRecord = `INSERT INTO ${t.orders} (order_no, ${recordColumns})
+      VALUES ($1, ${recordValues}) ON CONFLICT (order_no) DO NOTHING`;
   // write_seq moves on with every write: findByMchOrderNo answers the order written last.
-  const updateRecord = `UPDATE ${t.orders} SET (${columns}, write_seq) =
-      (${values}, DEFAULT) WHERE order_no = $1 AND revision = $15`;
+  const updateRecord = `UPDATE ${t.orders} SET (${recordColumns}, write_seq) =
+      (${recordValues}, DEFAULT) WHERE order_no = $1 AND revision = $15`;
   const withOpen = (write: string, change: string) => `WITH written AS (${write} RETURNING 1),
       changed AS (${change})
       SELECT count(*)::int AS written FROM written`;
   const untrack = (p: number) =>
     `DELETE FROM ${t.open} WHERE mch_order_no = $${p} AND EXISTS (SELECT 1 FROM written)`;
   const onlyIfWritten = 'WHERE EXISTS (SELECT 1 FROM written)';
+  // Attempts: $1 mchOrderNo; to write, $2…$15 the columns, $16 the JSON, $17 the revision.
+  const attemptColumns = `merchant_id, currency, amount, state, resend_after, order_no, sent_at,
+    lease_until, lease_token, notice_state, notice_claim_token, notice_claim_expires_at, revision,
+    updated_at, record, written_at`;
+  const attemptValues = `$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, ${SERVER_NOW_MS}`;
+  // Purges: $1 ttlMs, $2 batch size: deletes up to that many rows last written before the ttl,
+  // never one still needed (rule 10). OFFSET 0 keeps the open check a probe of its primary key per
+  // candidate: unnested into a join, the planner may hash the whole open table instead.
   return {
     getRecord: `SELECT record::text AS record FROM ${t.orders} WHERE order_no = $1`,
     findByMchOrderNo: `SELECT record::text AS record FROM ${t.orders}
@@ -61,27 +72,11 @@ function recordStatements(t: PostgresPayoutTables) {
     updateRecordUntrack: withOpen(updateRecord, untrack(16)),
     insertRecordTrack: withOpen(insertRecord, trackOpen(t, 15, onlyIfWritten)),
     updateRecordTrack: withOpen(updateRecord, trackOpen(t, 16, onlyIfWritten)),
-  };
-}
-
-/** The attempts' statements: $1 mchOrderNo; to write, $2…$15 the columns, $16 the JSON, $17 the revision. */
-function attemptStatements(t: PostgresPayoutTables) {
-  const columns = `merchant_id, currency, amount, state, resend_after, order_no, sent_at,
-    lease_until, lease_token, notice_state, notice_claim_token, notice_claim_expires_at, revision,
-    updated_at, record, written_at`;
-  const values = `$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb, ${SERVER_NOW_MS}`;
-  return {
     getAttempt: `SELECT record::text AS record FROM ${t.attempts} WHERE mch_order_no = $1`,
-    insertAttempt: `INSERT INTO ${t.attempts} (mch_order_no, ${columns})
-      VALUES ($1, ${values}) ON CONFLICT (mch_order_no) DO NOTHING`,
-    updateAttempt: `UPDATE ${t.attempts} SET (${columns}) = (${values})
+    insertAttempt: `INSERT INTO ${t.attempts} (mch_order_no, ${attemptColumns})
+      VALUES ($1, ${attemptValues}) ON CONFLICT (mch_order_no) DO NOTHING`,
+    updateAttempt: `UPDATE ${t.attempts} SET (${attemptColumns}) = (${attemptValues})
       WHERE mch_order_no = $1 AND revision = $17`,
-  };
-}
-
-/** The open index's statements, with the parameters of the `PayoutStore` method of each name. */
-function openStatements(t: PostgresPayoutTables) {
-  return {
     trackOpen: trackOpen(t, 1),
     untrackOpen: `DELETE FROM ${t.open} WHERE mch_order_no = $1`,
     // $1 now, $2 limit, $3 lease end. SKIP LOCKED: a concurrent taker passes over the rows this one
@@ -106,16 +101,6 @@ function openStatements(t: PostgresPayoutTables) {
       WHERE (o.opened_at, o.mch_order_no) > ($2::bigint, $3::text COLLATE "C")
       ORDER BY o.opened_at, o.mch_order_no LIMIT $1`,
     countOpen: `SELECT count(*)::text AS "all", count(watch_until)::text AS watching FROM ${t.open}`,
-  };
-}
-
-/**
- * $1 ttlMs, $2 batch size: deletes up to that many rows last written before the ttl, never one
- * still needed (rule 10). OFFSET 0 keeps the open check a probe of its primary key per candidate:
- * unnested into a join, the planner may hash the whole open table instead.
- */
-function purgeStatements(t: PostgresPayoutTables) {
-  return {
     // Never an order whose claim is live, nor one still open or watched.
     purgeRecords: `DELETE FROM ${t.orders} WHERE order_no = ANY(ARRAY(
         SELECT r.order_no FROM ${t.orders} AS r
@@ -132,19 +117,6 @@ function purgeStatements(t: PostgresPayoutTables) {
           AND (a.lease_until IS NULL OR a.lease_until <= ${STATEMENT_NOW_MS})
           AND NOT EXISTS (SELECT 1 FROM ${t.open} AS o WHERE o.mch_order_no = a.mch_order_no OFFSET 0)
         ORDER BY a.written_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
-  };
-}
-
-/**
- * Every statement `PostgresPayoutStore` sends, for one set of tables. Each operation is one
- * statement (one round trip), so it is atomic on its own and needs no transaction.
- */
-export function postgresPayoutStatements(t: PostgresPayoutTables) {
-  return {
-    ...recordStatements(t),
-    ...attemptStatements(t),
-    ...openStatements(t),
-    ...purgeStatements(t),
     serverTime: `SELECT ${SERVER_NOW_MS}::text AS now`,
   };
 }

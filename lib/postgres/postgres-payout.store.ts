@@ -3,22 +3,22 @@ import { Logger } from '@nestjs/common';
 import type { Pool, PoolClient, PoolConfig, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { type PayoutClock, SyncedPayoutClock } from '../clock/payout.clock';
 import { defaultsOf, OptionReader } from '../options/option.reader';
-import type {
-  PayoutAttempt,
-  PayoutOpenChange,
-  PayoutOpenCursor,
-  PayoutOpenDetails,
-  PayoutOpenEntry,
-  PayoutRecord,
-  PayoutReportContext,
-  PayoutStore,
+import {
+  DEFAULT_RECORD_TTL_MS,
+  type PayoutAttempt,
+  type PayoutOpenChange,
+  type PayoutOpenCursor,
+  type PayoutOpenDetails,
+  type PayoutOpenEntry,
+  type PayoutRecord,
+  type PayoutReportContext,
+  type PayoutStore,
 } from '../store/payout-store.interface';
 import type {
   PostgresPayoutPool,
   PostgresPayoutStoreOptions,
 } from './postgres-payout-store-options.interface';
 import {
-  type PostgresPayoutMigration,
   type PostgresPayoutTables,
   postgresPayoutMigrations,
   postgresPayoutTables,
@@ -28,7 +28,8 @@ import {
   type PostgresPayoutStatements,
   postgresPayoutStatements,
 } from './postgres-payout.statements';
-import { openEntry } from '../store/open-payout.index';
+import { parseStored } from '../store/compare-and-set';
+import { openChangeParams, openEntry } from '../store/open-payout.index';
 
 /** First key of the migration's advisory lock ('CSHY'); the second is a hash of schema and prefix. */
 const MIGRATION_LOCK_CLASS = 0x43534859;
@@ -44,12 +45,11 @@ const POSTGRES_STORE_RULES = {
   schema: 'public',
   tablePrefix: 'cashy_payout_',
   statementTimeoutMs: [1, MAX_TIMEOUT_MS, 5_000],
-  ttlMs: [1, Infinity, 48 * 60 * 60 * 1000],
+  ttlMs: [1, Infinity, DEFAULT_RECORD_TTL_MS],
   purgeIntervalMs: [0, MAX_TIMEOUT_MS, 60_000],
   purgeBatchSize: [1, 100_000, 1_000],
 } as const;
 
-type RecordRow = { record: string };
 type OpenRow = Record<'mch_order_no' | 'due_at' | 'opened_at', string> &
   Record<'merchant_id' | 'watch_until', string | null>;
 
@@ -103,11 +103,8 @@ export class PostgresPayoutStore implements PayoutStore {
     const reader = new OptionReader();
     const { schema, tablePrefix, statementTimeoutMs, ttlMs, purgeIntervalMs, purgeBatchSize } =
       reader.read({ ...options }, POSTGRES_STORE_RULES);
-    for (const [option, value] of [
-      ['schema', schema],
-      ['tablePrefix', tablePrefix],
-    ] as const) {
-      const problem = nameProblem(option, value);
+    for (const option of ['schema', 'tablePrefix'] as const) {
+      const problem = nameProblem(option, { schema, tablePrefix }[option]);
       if (problem) reader.report(option, problem);
     }
     reader.throwIfAny('PostgresPayoutStore: ', RangeError);
@@ -156,7 +153,6 @@ export class PostgresPayoutStore implements PayoutStore {
    */
   async migrate(): Promise<number[]> {
     const { schema, tablePrefix } = this;
-    const migrations: PostgresPayoutMigration[] = postgresPayoutMigrations({ schema, tablePrefix });
     const table = this.tables.migrations;
     return this.withClient(async (client) => {
       const query = <R extends QueryResultRow>(text: string, values?: unknown[]) =>
@@ -175,14 +171,12 @@ export class PostgresPayoutStore implements PayoutStore {
           const recorded = await query<{ version: number }>(`SELECT version FROM ${table}`);
           for (const row of recorded.rows) done.add(Number(row.version));
         }
-        const applied: number[] = [];
-        for (const migration of migrations) {
-          if (done.has(migration.version)) continue;
-          await query(migration.sql);
-          applied.push(migration.version);
-        }
+        const due = postgresPayoutMigrations({ schema, tablePrefix }).filter(
+          (migration) => !done.has(migration.version),
+        );
+        for (const migration of due) await query(migration.sql);
         await query('COMMIT');
-        return applied;
+        return due.map((migration) => migration.version);
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
@@ -191,13 +185,11 @@ export class PostgresPayoutStore implements PayoutStore {
   }
 
   async get(orderNo: string): Promise<PayoutRecord | undefined> {
-    return this.parse<PayoutRecord>(await this.run<RecordRow>(this.sql.getRecord, [orderNo]));
+    return this.readStored(this.sql.getRecord, orderNo);
   }
 
   async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
-    return this.parse<PayoutRecord>(
-      await this.run<RecordRow>(this.sql.findByMchOrderNo, [mchOrderNo]),
-    );
+    return this.readStored(this.sql.findByMchOrderNo, mchOrderNo);
   }
 
   async getReportContext(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext> {
@@ -205,9 +197,9 @@ export class PostgresPayoutStore implements PayoutStore {
     const { rows } = await this.run<Row>(this.sql.reportContext, [orderNo, mchOrderNo]);
     const row = rows[0];
     return {
-      record: parseJson<PayoutRecord>(row?.record),
-      attempt: parseJson<PayoutAttempt>(row?.attempt),
-      sibling: parseJson<PayoutRecord>(row?.sibling),
+      record: parseStored(row?.record),
+      attempt: parseStored(row?.attempt),
+      sibling: parseStored(row?.sibling),
     };
   }
 
@@ -242,20 +234,15 @@ export class PostgresPayoutStore implements PayoutStore {
       const result = await this.run(insert ? this.sql.insertRecord : this.sql.updateRecord, values);
       return result.rowCount === 1;
     }
-    let statement: string;
-    if ('untrack' in open) {
-      statement = insert ? this.sql.insertRecordUntrack : this.sql.updateRecordUntrack;
-      values.push(open.untrack);
-    } else {
-      statement = insert ? this.sql.insertRecordTrack : this.sql.updateRecordTrack;
-      values.push(...trackValues(open.track, open.openedAt, open.dueAt, open.details));
-    }
+    const change = 'untrack' in open ? 'Untrack' : 'Track';
+    const statement = this.sql[`${insert ? 'insert' : 'update'}Record${change}`];
+    values.push(...openChangeParams(open, null));
     const { rows } = await this.run<{ written: number }>(statement, values);
     return Number(rows[0]?.written) === 1;
   }
 
   async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
-    return this.parse<PayoutAttempt>(await this.run<RecordRow>(this.sql.getAttempt, [mchOrderNo]));
+    return this.readStored(this.sql.getAttempt, mchOrderNo);
   }
 
   async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
@@ -290,7 +277,8 @@ export class PostgresPayoutStore implements PayoutStore {
     dueAt: number,
     details?: PayoutOpenDetails,
   ): Promise<void> {
-    await this.run(this.sql.trackOpen, trackValues(mchOrderNo, openedAt, dueAt, details));
+    const values = openChangeParams({ track: mchOrderNo, openedAt, dueAt, details }, null);
+    await this.run(this.sql.trackOpen, values);
   }
 
   async untrackOpen(mchOrderNo: string): Promise<void> {
@@ -411,8 +399,10 @@ export class PostgresPayoutStore implements PayoutStore {
     });
   }
 
-  private parse<T>(result: QueryResult<RecordRow>): T | undefined {
-    return parseJson<T>(result.rows[0]?.record);
+  /** The stored JSON the statement `text` reads for `key`, parsed. */
+  private async readStored<T>(text: string, key: string): Promise<T | undefined> {
+    const { rows } = await this.run<{ record: string }>(text, [key]);
+    return parseStored(rows[0]?.record);
   }
 
   private createPool(connection: string | PoolConfig): Pool {
@@ -461,10 +451,6 @@ export class PostgresPayoutStore implements PayoutStore {
   }
 }
 
-function parseJson<T>(json: string | null | undefined): T | undefined {
-  return json === undefined || json === null ? undefined : (JSON.parse(json) as T);
-}
-
 function toOpenEntry(row: OpenRow): PayoutOpenEntry {
   return openEntry({
     mchOrderNo: row.mch_order_no,
@@ -473,14 +459,4 @@ function toOpenEntry(row: OpenRow): PayoutOpenEntry {
     merchantId: row.merchant_id ?? undefined,
     watchUntil: row.watch_until !== null ? Number(row.watch_until) : undefined,
   });
-}
-
-/** `trackOpen`'s parameters: mchOrderNo, openedAt, dueAt, merchantId and watchUntil (or null). */
-function trackValues(
-  mchOrderNo: string,
-  openedAt: number,
-  dueAt: number,
-  details?: PayoutOpenDetails,
-): unknown[] {
-  return [mchOrderNo, openedAt, dueAt, details?.merchantId ?? null, details?.watchUntil ?? null];
 }

@@ -67,26 +67,18 @@ export class PayoutReconciler {
     notice: () => PayoutNotCreatedNotice,
   ): Promise<ReconcileFinding> {
     const { body, account, currency } = await this.prepareQuery(input, options);
+    const { mchOrderNo } = body;
     const found = await this.lookup.withRetries(account, body);
     if (found.kind === 'failed') throw found.error;
     if (found.kind === 'absent') {
-      const decided = await this.confirmAbsent(
-        body,
-        account,
-        found.error.message,
-        found.sentAt,
-        notice,
-      );
-      // Told to the caller: untracked, unless a payout.not_created decided earlier is still owed.
-      if (decided?.notice?.state !== 'pending' && body.mchOrderNo !== undefined) {
-        const owed = decided
-          ? undefined
-          : await this.store.getAttempt(body.mchOrderNo).catch(() => undefined);
-        if (owed?.notice?.state !== 'pending') await this.attempts.untrack(body.mchOrderNo);
+      const decided = await this.confirmAbsent(body, account, found, notice);
+      // Told to the caller: untracked, unless a payout.not_created (decided here or before) is owed.
+      if (mchOrderNo !== undefined) {
+        const owed = decided ?? (await this.store.getAttempt(mchOrderNo).catch(() => undefined));
+        if (owed?.notice?.state !== 'pending') await this.attempts.untrack(mchOrderNo);
       }
       return { kind: 'not_created', decided };
     }
-    const { mchOrderNo } = body;
     const order = toPayoutOrder(found.data, CASHY_ENDPOINTS.payOutQuery, { currency, mchOrderNo });
     // Read as a webhook's body, the mchOrderNo asked for standing in for a missing one.
     const { errors, report } = checkPayoutNotification(
@@ -102,8 +94,7 @@ export class PayoutReconciler {
     // A contradicting answer settles nothing: watched until the horizon hands it to a person.
     // Asked whatever `apply` did: a copy of another order's status may be a duplicate there.
     const conflict = await this.conflictOf(order);
-    if (conflict) return { kind: 'order', order, result, conflict };
-    if (result === 'anomaly') return { kind: 'order', order, result };
+    if (conflict || result === 'anomaly') return { kind: 'order', order, result, conflict };
     await this.attempts.markCreated(undefined, order.mchOrderNo, order.orderNo);
     // A Mexican success stays watched for a return; any other final status ends here.
     if (
@@ -174,8 +165,7 @@ export class PayoutReconciler {
   private async confirmAbsent(
     body: CashyPayOutQueryBody,
     account: CashyAccount,
-    answer: string,
-    lookupSentAt: number,
+    { error, sentAt }: { error: Error; sentAt: number },
     notice: () => PayoutNotCreatedNotice,
   ): Promise<PayoutAttempt | undefined> {
     const record = body.orderNo
@@ -187,7 +177,7 @@ export class PayoutReconciler {
         ? undefined
         : await storeCall('getAttempt', () => this.store.getAttempt(mchOrderNo));
     const unknown = (reason: string) =>
-      new PayoutOutcomeUnknownError(mchOrderNo ?? body.orderNo!, `${answer}, but ${reason}`);
+      new PayoutOutcomeUnknownError(mchOrderNo ?? body.orderNo!, `${error.message}, but ${reason}`);
     if (record) throw unknown(`the gateway created order ${record.orderNo} earlier`);
     if (attempt?.state === 'rejected') return this.takeOverNotice(attempt, notice(), unknown);
     if (!attempt) return undefined;
@@ -202,13 +192,13 @@ export class PayoutReconciler {
       throw unknown(
         `merchant ${account.merchantId} was asked, and the payout was sent from merchant ${attempt.merchantId}`,
       );
-    if (lookupSentAt < attempt.resendAfter)
+    if (sentAt < attempt.resendAfter)
       throw unknown(
-        `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(lookupSentAt).toISOString()}`,
+        `its create may still land until ${new Date(attempt.resendAfter).toISOString()} (re-send window), and this lookup was sent at ${new Date(sentAt).toISOString()}`,
       );
     // A step of the store's clock since either time was read moves them by its size (rule 11).
     const margin = await this.clock.freshStepMargin(resendWindowOf(attempt));
-    if (lookupSentAt < attempt.resendAfter + margin)
+    if (sentAt < attempt.resendAfter + margin)
       throw unknown(
         `the store's clock stepped by ${margin} ms lately; its re-send window is judged that much later`,
       );

@@ -9,6 +9,7 @@ import {
 import type { EventEmitter2 } from '@nestjs/event-emitter';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PayoutClock } from '../clock/payout.clock';
+import { withinDeadline } from '../clock/deadline';
 import { PAYOUT_NOT_CREATED, PayoutNotCreatedEvent } from '../events/payout.events';
 import { emitToEveryListener } from '../events/payout-event.emitter';
 import { PayoutConfig } from '../options/payout-config';
@@ -21,12 +22,13 @@ import { PayoutOutcomeProcessor } from '../outcome/payout-outcome.processor';
 import { PAYOUT_EVENT_BUS, PAYOUT_STORE } from '../payout.constants';
 import { payoutDiagnostics } from '../payout.diagnostics';
 import { PayoutOutcomeUnknownError } from '../payout.errors';
-import { isFinalPayoutStatus, type PayoutStatus } from '../payout.types';
-import type { PayoutAttempt, PayoutOpenEntry, PayoutStore } from '../store/payout-store.interface';
 import {
-  RECONCILIATION_DEFAULTS,
-  type ResolvedReconciliationPolicy,
-} from './payout-reconciliation.options';
+  IN_PROGRESS_PAYOUT_STATUSES,
+  isFinalPayoutStatus,
+  type PayoutStatus,
+} from '../payout.types';
+import type { PayoutAttempt, PayoutOpenEntry, PayoutStore } from '../store/payout-store.interface';
+import type { ResolvedReconciliationPolicy } from './payout-reconciliation.options';
 import { PayoutReconciler } from './payout-reconciler';
 import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 
@@ -98,25 +100,14 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     await Promise.race([Promise.allSettled([...this.running.keys()]), grace]);
     await Promise.allSettled(
       [...this.running.values()].map((entry) =>
-        this.store.trackOpen(entry.mchOrderNo, entry.openedAt, this.now()),
+        this.store.trackOpen(entry.mchOrderNo, entry.openedAt, this.clock.now()),
       ),
     );
   }
 
   /** Runs one sweep now (also with the timer off); a sweep already running is joined. */
   sweep(): Promise<PayoutSweepSummary> {
-    if (!this.sweeping) {
-      const started = performance.now();
-      this.sweeping = this.runSweep()
-        .then((summary) => {
-          payoutDiagnostics.sweep(() => ({
-            durationMs: Math.round(performance.now() - started),
-            ...summary,
-          }));
-          return summary;
-        })
-        .finally(() => (this.sweeping = undefined));
-    }
+    this.sweeping ??= this.runSweep().finally(() => (this.sweeping = undefined));
     return this.sweeping;
   }
 
@@ -124,18 +115,13 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   async check(entry: PayoutOpenEntry): Promise<PayoutCheckResult> {
     const { mchOrderNo } = entry;
     const attempt = await this.store.getAttempt(mchOrderNo);
-    if (attempt?.state === 'rejected') {
-      // Found not created before: a notice whose listeners failed (or whose sweeper died) is due again.
-      if (attempt.notice?.state === 'pending') return this.notifyNotCreated(entry, attempt);
-      await this.store.untrackOpen(mchOrderNo);
-      return 'settled';
-    }
-    const now = this.now();
+    if (attempt?.state === 'rejected') return this.afterNotCreated(entry, attempt);
+    const now = this.clock.now();
     // The horizon runs from the latest create of this mchOrderNo, and is only reached after a look.
     // A Mexican success watched for a return is not open: its horizon runs from the watch's end, so
     // a check that fails near the end never ends the watch (the return would be lost).
     const lastOpened = entry.watchUntil ?? Math.max(entry.openedAt, attempt?.sentAt ?? 0);
-    const pastHorizon = now - lastOpened > this.policy().horizonMs;
+    const pastHorizon = now - lastOpened > this.config.reconciliationPolicy.horizonMs;
     const merchantId = entry.merchantId ?? attempt?.merchantId;
     const token = this.tokenPrefix + (++this.noticeCount).toString(36);
     try {
@@ -145,10 +131,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
         orderNo === undefined ? { mchOrderNo } : { mchOrderNo, orderNo },
         merchantId ? { account: merchantId } : undefined,
         // The claim's life starts when the decision is written, not before a slow lookup.
-        () => ({
-          state: 'pending',
-          claim: { token, expiresAt: this.now() + this.config.delivery.claimTtlMs },
-        }),
+        () => ({ state: 'pending', claim: this.newClaim(token) }),
       );
       if (found.kind === 'not_created') {
         if (found.decided) return await this.notifyNotCreated(entry, found.decided, token);
@@ -157,21 +140,19 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
       const status = found.order.orderStatus;
       // A contradicting answer (an anomaly was emitted): keep looking until the horizon. A watched
       // success's own order answered out of order ends its watch as any answer.
-      if (found.conflict || (found.result === 'anomaly' && entry.watchUntil === undefined)) {
-        if (pastHorizon) return this.abandon(entry, lastOpened, `the gateway answers ${status}`);
-        await this.rescheduleNext(entry, now);
-        return 'open';
-      }
-      if (entry.watchUntil !== undefined)
+      const contradicted =
+        !!found.conflict || (found.result === 'anomaly' && entry.watchUntil === undefined);
+      if (!contradicted && entry.watchUntil !== undefined)
         return this.afterReturnCheck(entry, status, found.result, now);
-      if (isFinalPayoutStatus(status as PayoutStatus)) {
+      if (!contradicted && isFinalPayoutStatus(status as PayoutStatus)) {
         // A success emitted before its watch could start starts it now.
         if (this.attempts.watchesReturn(status, found.order.currency))
           await this.attempts.afterFinal(mchOrderNo, 'SUCCESS', found.order.currency, false);
         return 'settled';
       }
-      if (pastHorizon) return this.abandon(entry, lastOpened, status);
-      await this.reschedule(entry, now);
+      const lastSeen = contradicted ? `the gateway answers ${status}` : status;
+      if (pastHorizon) return this.abandon(entry, lastOpened, lastSeen);
+      await this.rescheduleNext(entry, now);
       return 'open';
     } catch (error) {
       return this.afterFailure(entry, error, now, pastHorizon, lastOpened);
@@ -213,14 +194,19 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   ): Promise<PayoutCheckResult> {
     const attempt = await this.store.getAttempt(entry.mchOrderNo);
     if (!attempt) return this.abandon(entry, lastOpened, 'the gateway does not have it');
-    if (attempt.state === 'rejected' && attempt.notice?.state === 'pending')
-      return this.notifyNotCreated(entry, attempt);
-    if (attempt.state === 'rejected') {
-      await this.store.untrackOpen(entry.mchOrderNo);
-      return 'settled';
-    }
-    await this.reschedule(entry, this.now(), attempt.resendAfter);
+    if (attempt.state === 'rejected') return this.afterNotCreated(entry, attempt);
+    await this.reschedule(entry, this.clock.now(), attempt.resendAfter);
     return 'unknown';
+  }
+
+  /** Found not created before: a notice whose listeners failed (or whose sweeper died) is due again. */
+  private async afterNotCreated(
+    entry: PayoutOpenEntry,
+    attempt: PayoutAttempt,
+  ): Promise<PayoutCheckResult> {
+    if (attempt.notice?.state === 'pending') return this.notifyNotCreated(entry, attempt);
+    await this.store.untrackOpen(entry.mchOrderNo);
+    return 'settled';
   }
 
   /**
@@ -233,7 +219,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     result: PayoutReportResult,
     now: number,
   ): Promise<PayoutCheckResult> {
-    if (status === 'SUCCESS' || !isFinalKnownOrUnknown(status)) {
+    if (status === 'SUCCESS' || IN_PROGRESS_PAYOUT_STATUSES.includes(status as PayoutStatus)) {
       if (now >= entry.watchUntil!) {
         await this.store.untrackOpen(entry.mchOrderNo);
         return 'watch_ended';
@@ -249,12 +235,13 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   private async rescheduleNext(entry: PayoutOpenEntry, now: number): Promise<void> {
     const { watchUntil } = entry;
     if (watchUntil === undefined) return this.reschedule(entry, now);
-    const successAt = watchUntil - this.policy().returnWatchMs;
+    const successAt = watchUntil - this.config.reconciliationPolicy.returnWatchMs;
     return this.reschedule(entry, now, undefined, successAt, Math.max(watchUntil, now + 1_000));
   }
 
   private async runSweep(): Promise<PayoutSweepSummary> {
-    const policy = this.policy();
+    const started = performance.now();
+    const policy = this.config.reconciliationPolicy;
     const summary: PayoutSweepSummary = {
       settled: 0,
       open: 0,
@@ -271,12 +258,14 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     const worker = async () => {
       while (!this.stopped && budget > 0) {
         budget--;
-        const [entry] = await this.store.takeDueOpen(this.now(), 1, policy.leaseMs);
+        const [entry] = await this.store.takeDueOpen(this.clock.now(), 1, policy.leaseMs);
         if (!entry) return;
         summary[await this.checkWithDeadline(entry, policy.leaseMs)]++;
       }
     };
     await Promise.all(Array.from({ length: policy.concurrency }, worker));
+    const durationMs = Math.round(performance.now() - started);
+    payoutDiagnostics.sweep(() => ({ durationMs, ...summary }));
     return summary;
   }
 
@@ -293,12 +282,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     });
     this.running.set(running, entry);
     void running.finally(() => this.running.delete(running));
-    const deadline = new AbortController();
-    const late = sleep(deadlineMs, 'late' as const, { ref: false, signal: deadline.signal }).catch(
-      () => 'late' as const,
-    );
-    const result = await Promise.race([running, late]);
-    deadline.abort();
+    const result = await withinDeadline(running, deadlineMs);
     if (result !== 'late') return result;
     this.logger.warn(
       `payout ${entry.mchOrderNo}: check still running after ${deadlineMs} ms; the sweep goes on without it`,
@@ -319,19 +303,20 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     const { claimTtlMs } = this.config.delivery;
     const attempt = await this.claimNotice(found, decidedToken);
     if (!attempt) {
-      await this.reschedule(entry, this.now());
+      await this.reschedule(entry, this.clock.now());
       return 'unknown';
     }
     const token = attempt.notice!.claim!.token;
     await this.store
-      .trackOpen(mchOrderNo, entry.openedAt, this.now() + this.policy().leaseMs)
+      .trackOpen(
+        mchOrderNo,
+        entry.openedAt,
+        this.clock.now() + this.config.reconciliationPolicy.leaseMs,
+      )
       .catch(() => undefined);
     // Renewed every second at most, so a step of the store's clock is caught up at once.
     const renewer = setInterval(
-      () =>
-        void this.attempts
-          .renewNotice(mchOrderNo, token, this.now() + claimTtlMs)
-          .catch(() => undefined),
+      () => void this.renewClaim(mchOrderNo, token),
       Math.max(5, Math.min(1_000, Math.floor(claimTtlMs / 3))),
     );
     renewer.unref();
@@ -347,7 +332,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
         `payout ${mchOrderNo}: a payout.not_created listener failed (${(error as Error).message}); it is emitted again at a later sweep`,
       );
       await this.attempts.settleNotice(mchOrderNo, token, false);
-      await this.reschedule(entry, this.now());
+      await this.reschedule(entry, this.clock.now());
       return 'failed';
     }
     clearInterval(renewer);
@@ -371,10 +356,18 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     if (claim && claim.token === decidedToken) return found;
     if (claim && (await this.clock.stillHeld(claim.expiresAt, claim.expiresAt - found.updatedAt)))
       return undefined;
-    return this.attempts.claimNotice(found, {
-      token: this.tokenPrefix + (++this.noticeCount).toString(36),
-      expiresAt: this.now() + this.config.delivery.claimTtlMs,
-    });
+    return this.attempts.claimNotice(found, this.newClaim());
+  }
+
+  /** A claim on a notice, living from now (with a new token unless the decision made one). */
+  private newClaim(token = this.tokenPrefix + (++this.noticeCount).toString(36)) {
+    return { token, expiresAt: this.clock.now() + this.config.delivery.claimTtlMs };
+  }
+
+  /** Extends a claim on a notice; a failed renewal is left to the next one. */
+  private renewClaim(mchOrderNo: string, token: string): Promise<unknown> {
+    const expiresAt = this.clock.now() + this.config.delivery.claimTtlMs;
+    return this.attempts.renewNotice(mchOrderNo, token, expiresAt).catch(() => undefined);
   }
 
   /** Marks a notice emitted, retried in the background (claim renewed) so it is never sent twice. */
@@ -383,11 +376,8 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     try {
       await writeQuickly(write, false);
     } catch {
-      const { claimTtlMs } = this.config.delivery;
       const renewAndWrite = async () => {
-        await this.attempts
-          .renewNotice(mchOrderNo, token, this.now() + claimTtlMs)
-          .catch(() => undefined);
+        await this.renewClaim(mchOrderNo, token);
         await write();
       };
       void retryInBackground(renewAndWrite, () => this.stopped, false);
@@ -405,7 +395,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
             (error as Error).stack,
           ),
         )
-        .finally(() => this.schedule(this.policy().intervalMs));
+        .finally(() => this.schedule(this.config.reconciliationPolicy.intervalMs));
     }, delayMs);
     this.timer.unref();
   }
@@ -418,7 +408,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     since: number = entry.openedAt,
     notAfter: number = Infinity,
   ): Promise<void> {
-    const wait = nextCheckWait(this.policy(), now - since);
+    const wait = nextCheckWait(this.config.reconciliationPolicy, now - since);
     // Jitter, so payouts opened together do not stay in lockstep.
     const dueAt = Math.min(
       notAfter,
@@ -441,20 +431,11 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
       mchOrderNo: entry.mchOrderNo,
       orderNo: attempt?.orderNo ?? order?.orderNo ?? '',
       status: order?.status ?? attempt?.state ?? 'unknown',
-      reason: `still not final (${lastSeen}) ${Math.round((this.now() - lastOpened) / 60_000)} minutes after its latest create; the built-in reconciliation stops checking it`,
+      reason: `still not final (${lastSeen}) ${Math.round((this.clock.now() - lastOpened) / 60_000)} minutes after its latest create; the built-in reconciliation stops checking it`,
       raw: {},
     });
     await this.store.untrackOpen(entry.mchOrderNo);
     return 'abandoned';
-  }
-
-  private now(): number {
-    return this.clock.now();
-  }
-
-  private policy(): ResolvedReconciliationPolicy {
-    // `sweep()` works with the timer off too, on the defaults.
-    return this.config.reconciliation || RECONCILIATION_DEFAULTS;
   }
 }
 
@@ -476,12 +457,4 @@ export function returnWatchQueries(
     queries++;
     if (at >= policy.returnWatchMs) return queries;
   }
-}
-
-/** A final status the state machine knows, or one it does not (an anomaly): either ends a watch. */
-function isFinalKnownOrUnknown(status: string): boolean {
-  return (
-    isFinalPayoutStatus(status as PayoutStatus) ||
-    !['PROCESSING', 'WAITING', 'PAYING'].includes(status)
-  );
 }

@@ -1,5 +1,8 @@
 import { RedisScript } from './redis-script';
 
+/** `lua` as a script Redis runs even when full (`noeviction`). */
+const allowOom = (lua: string) => new RedisScript(`#!lua flags=allow-oom${lua}`);
+
 /** Lua that writes the record KEYS[1] over revision ARGV[1] (returns 0 if it differs); see below. */
 const WRITE_OVER_REVISION = `
 local stored = redis.call('HGET', KEYS[1], 'revision')
@@ -25,9 +28,7 @@ export const COMPARE_AND_SET = new RedisScript(COMPARE_AND_SET_LUA);
  * already happened (an outcome whose listeners ran, a released claim, a create sent): refusing
  * them would let it happen again. The records are about the size of the ones they replace.
  */
-export const COMPARE_AND_SET_ALLOW_OOM = new RedisScript(
-  `#!lua flags=allow-oom${COMPARE_AND_SET_LUA}`,
-);
+export const COMPARE_AND_SET_ALLOW_OOM = allowOom(COMPARE_AND_SET_LUA);
 
 /**
  * The record JSON an mchOrderNo index (KEYS[1]) points to, or nil. The record key (its full name,
@@ -68,10 +69,10 @@ redis.call('HDEL', KEYS[${k + 3}], ARGV[${a}])
  * Tracks an open payout (`trackLua` from KEYS[1] and ARGV[1]). Run even when Redis is full: a
  * create already sent must stay watched (its attempt was written when there was room).
  */
-export const TRACK_OPEN = new RedisScript(`#!lua flags=allow-oom${trackLua(1, 1)}return 1`);
+export const TRACK_OPEN = allowOom(`${trackLua(1, 1)}return 1`);
 
 /** Stops tracking an open payout (same KEYS). It only removes, so Redis runs it even when full. */
-export const UNTRACK_OPEN = new RedisScript(`#!lua flags=allow-oom${untrackLua(1, 1)}return 1`);
+export const UNTRACK_OPEN = allowOom(`${untrackLua(1, 1)}return 1`);
 
 const SETTLE_LUA = `${WRITE_OVER_REVISION}redis.call('SET', KEYS[2], KEYS[1], 'PX', ARGV[4])
 if ARGV[5] == 'untrack' then${untrackLua(3, 6)}else${trackLua(3, 6)}end
@@ -86,7 +87,7 @@ return 1
 export const COMPARE_AND_SET_OPEN = new RedisScript(SETTLE_LUA);
 
 /** `COMPARE_AND_SET_OPEN` that runs while Redis is full (see `COMPARE_AND_SET_ALLOW_OOM`). */
-export const COMPARE_AND_SET_OPEN_ALLOW_OOM = new RedisScript(`#!lua flags=allow-oom${SETTLE_LUA}`);
+export const COMPARE_AND_SET_OPEN_ALLOW_OOM = allowOom(SETTLE_LUA);
 
 /**
  * What a status report is judged on, in one round trip: KEYS[1] the order's record, KEYS[2] the

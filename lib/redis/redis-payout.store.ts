@@ -1,15 +1,18 @@
 // Types only: nothing of ioredis is loaded at runtime; the host's client brings the code.
 import type { Cluster, Redis } from 'ioredis';
 import { type PayoutClock, SyncedPayoutClock } from '../clock/payout.clock';
-import type {
-  PayoutAttempt,
-  PayoutOpenCursor,
-  PayoutOpenChange,
-  PayoutOpenDetails,
-  PayoutOpenEntry,
-  PayoutRecord,
-  PayoutReportContext,
-  PayoutStore,
+import { parseStored } from '../store/compare-and-set';
+import { openChangeParams, openEntry } from '../store/open-payout.index';
+import {
+  DEFAULT_RECORD_TTL_MS,
+  type PayoutAttempt,
+  type PayoutOpenCursor,
+  type PayoutOpenChange,
+  type PayoutOpenDetails,
+  type PayoutOpenEntry,
+  type PayoutRecord,
+  type PayoutReportContext,
+  type PayoutStore,
 } from '../store/payout-store.interface';
 import {
   COMPARE_AND_SET,
@@ -26,7 +29,6 @@ import {
   UNTRACK_OPEN,
 } from './redis-payout.scripts';
 import type { RedisScript, RedisScriptClient } from './redis-script';
-import { openEntry } from '../store/open-payout.index';
 
 /** Options of `RedisPayoutStore`. */
 export interface RedisPayoutStoreOptions {
@@ -58,7 +60,7 @@ export interface RedisPayoutStoreOptions {
  */
 export class RedisPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
-  static readonly DEFAULTS = { keyPrefix: 'cashy-payout:', ttlMs: 48 * 60 * 60 * 1000 } as const;
+  static readonly DEFAULTS = { keyPrefix: 'cashy-payout:', ttlMs: DEFAULT_RECORD_TTL_MS } as const;
 
   readonly keyPrefix: string;
   readonly ttlMs: number;
@@ -71,16 +73,14 @@ export class RedisPayoutStore implements PayoutStore {
     if (!client || typeof client.evalsha !== 'function' || typeof client.hget !== 'function') {
       throw new TypeError('RedisPayoutStore: client must be an ioredis Redis or Cluster instance');
     }
-    const keyPrefix = options.keyPrefix ?? RedisPayoutStore.DEFAULTS.keyPrefix;
-    const ttlMs = options.ttlMs ?? RedisPayoutStore.DEFAULTS.ttlMs;
-    // A brace in the prefix would become the hash tag and could scatter one order's keys over slots.
-    if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix))
-      throw new RangeError('RedisPayoutStore: keyPrefix must be a string without { or }');
-    if (!Number.isInteger(ttlMs) || ttlMs < 1)
-      throw new RangeError('RedisPayoutStore: ttlMs must be a whole number of ms >= 1');
     this.client = client;
-    this.keyPrefix = keyPrefix;
-    this.ttlMs = ttlMs;
+    this.keyPrefix = options.keyPrefix ?? RedisPayoutStore.DEFAULTS.keyPrefix;
+    this.ttlMs = options.ttlMs ?? RedisPayoutStore.DEFAULTS.ttlMs;
+    // A brace in the prefix would become the hash tag and could scatter one order's keys over slots.
+    if (typeof this.keyPrefix !== 'string' || /[{}]/.test(this.keyPrefix))
+      throw new RangeError('RedisPayoutStore: keyPrefix must be a string without { or }');
+    if (!Number.isInteger(this.ttlMs) || this.ttlMs < 1)
+      throw new RangeError('RedisPayoutStore: ttlMs must be a whole number of ms >= 1');
     this.clock =
       options.clock ??
       new SyncedPayoutClock(async () =>
@@ -99,19 +99,18 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async get(orderNo: string): Promise<PayoutRecord | undefined> {
-    return this.parse(await this.client.hget(this.recordKey(orderNo), 'record'));
+    return parseStored(await this.client.hget(this.recordKey(orderNo), 'record'));
   }
 
   async getReportContext(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext> {
     const keys = [this.recordKey(orderNo), this.attemptKey(mchOrderNo), this.indexKey(mchOrderNo)];
     const reply = await REPORT_CONTEXT.run(this.client, keys, []);
+    // '' for each one absent.
     const [record, attempt, indexed] = reply as [string, string, string];
-    const sibling = this.parse(indexed || null);
     return {
-      record: this.parse(record || null),
-      attempt: this.parse<PayoutAttempt>(attempt || null),
-      // An order rewritten under another mchOrderNo leaves the old index behind until it expires.
-      sibling: sibling?.mchOrderNo === mchOrderNo ? sibling : undefined,
+      record: parseStored(record || null),
+      attempt: parseStored(attempt || null),
+      sibling: indexedUnder(indexed || null, mchOrderNo),
     };
   }
 
@@ -126,23 +125,18 @@ export class RedisPayoutStore implements PayoutStore {
     const keys = [this.recordKey(record.orderNo)];
     if (record.mchOrderNo !== undefined) keys.push(this.indexKey(record.mchOrderNo));
     if (open && record.mchOrderNo !== undefined) {
-      const change =
-        'untrack' in open
-          ? ['untrack', open.untrack]
-          : ['track', ...trackArgs(open.track, open.openedAt, open.dueAt, open.details)];
+      const change = ['untrack' in open ? 'untrack' : 'track', ...openChangeParams(open, '')];
       const script = recordsWhatHappened ? COMPARE_AND_SET_OPEN_ALLOW_OOM : COMPARE_AND_SET_OPEN;
       return this.write(script, [...keys, ...this.openKeys()], record, expectedRevision, change);
     }
     const script = recordsWhatHappened ? COMPARE_AND_SET_ALLOW_OOM : COMPARE_AND_SET;
     const written = await this.write(script, keys, record, expectedRevision);
-    if (written && open) await this.applyOpenChange(open);
+    // With no mchOrderNo to write it with, the open-index change goes on its own.
+    if (written && open) {
+      if ('untrack' in open) await this.untrackOpen(open.untrack);
+      else await this.trackOpen(open.track, open.openedAt, open.dueAt, open.details);
+    }
     return written;
-  }
-
-  /** An open-index change on its own (for a record with no mchOrderNo to write it with). */
-  private async applyOpenChange(open: PayoutOpenChange): Promise<void> {
-    if ('untrack' in open) await this.untrackOpen(open.untrack);
-    else await this.trackOpen(open.track, open.openedAt, open.dueAt, open.details);
   }
 
   /** The key of a create attempt (before any client-side `keyPrefix`). */
@@ -151,14 +145,13 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined> {
-    return this.parse<PayoutAttempt>(await this.client.hget(this.attemptKey(mchOrderNo), 'record'));
+    return parseStored(await this.client.hget(this.attemptKey(mchOrderNo), 'record'));
   }
 
   async compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean> {
-    const keys = [this.attemptKey(attempt.mchOrderNo)];
     // Before a create is sent, a full Redis refuses (nothing goes out); after, what happened is always recorded.
     const script = attempt.state === 'sending' ? COMPARE_AND_SET : COMPARE_AND_SET_ALLOW_OOM;
-    return this.write(script, keys, attempt, expectedRevision);
+    return this.write(script, [this.attemptKey(attempt.mchOrderNo)], attempt, expectedRevision);
   }
 
   /** Runs a compare-and-set script for `value`: ARGV expected and new revision, JSON, TTL, `more`. */
@@ -179,7 +172,7 @@ export class RedisPayoutStore implements PayoutStore {
     dueAt: number,
     details?: PayoutOpenDetails,
   ): Promise<void> {
-    const args = trackArgs(mchOrderNo, openedAt, dueAt, details);
+    const args = openChangeParams({ track: mchOrderNo, openedAt, dueAt, details }, '');
     await TRACK_OPEN.run(this.client, this.openKeys(), args);
   }
 
@@ -198,8 +191,7 @@ export class RedisPayoutStore implements PayoutStore {
   }
 
   async countOpen(): Promise<{ open: number; watching: number }> {
-    const counts = await COUNT_OPEN.run(this.client, this.openKeys(), []);
-    const [all, watching] = counts as [number, number];
+    const [all, watching] = (await COUNT_OPEN.run(this.client, this.openKeys(), [])) as number[];
     return { open: all - watching, watching };
   }
 
@@ -211,40 +203,32 @@ export class RedisPayoutStore implements PayoutStore {
 
   async findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined> {
     const json = await FIND_BY_MCH_ORDER_NO.run(this.client, [this.indexKey(mchOrderNo)], []);
-    const record = this.parse(json);
-    // An order rewritten under another mchOrderNo leaves the old index behind until it expires.
-    return record?.mchOrderNo === mchOrderNo ? record : undefined;
-  }
-
-  private parse<T = PayoutRecord>(json: unknown): T | undefined {
-    if (json === null || json === undefined) return undefined;
-    return JSON.parse(String(json)) as T;
+    return indexedUnder(json, mchOrderNo);
   }
 }
 
-/** `TRACK_OPEN`'s ARGV: mchOrderNo, openedAt, dueAt, merchantId and watchUntil ('' for none). */
-function trackArgs(
-  mchOrderNo: string,
-  openedAt: number,
-  dueAt: number,
-  details?: PayoutOpenDetails,
-): (string | number)[] {
-  return [mchOrderNo, openedAt, dueAt, details?.merchantId ?? '', details?.watchUntil ?? ''];
+/**
+ * The record an mchOrderNo index points to, if still written under that mchOrderNo: an order
+ * rewritten under another leaves the old index behind until it expires.
+ */
+function indexedUnder(json: unknown, mchOrderNo: string): PayoutRecord | undefined {
+  const record = parseStored<PayoutRecord>(json);
+  return record?.mchOrderNo === mchOrderNo ? record : undefined;
 }
 
 /** Reads the flat `mchOrderNo, dueAt, openedAt, merchantId, watchUntil, …` list the index scripts return. */
 function toOpenEntries(reply: unknown): PayoutOpenEntry[] {
-  const flat = Array.isArray(reply) ? reply : [];
+  const flat = (Array.isArray(reply) ? reply : []).map(String);
   const entries: PayoutOpenEntry[] = [];
   for (let i = 0; i + 4 < flat.length; i += 5) {
-    const [mchOrderNo, dueAt, openedAt, merchantId, watchUntil] = flat.slice(i, i + 5).map(String);
+    const [mchOrderNo, dueAt, openedAt, merchantId, watchUntil] = flat.slice(i, i + 5);
     entries.push(
       openEntry({
         mchOrderNo,
         dueAt: Number(dueAt),
         openedAt: Number(openedAt),
-        merchantId: merchantId !== '' ? merchantId : undefined,
-        watchUntil: watchUntil !== '' ? Number(watchUntil) : undefined,
+        merchantId: merchantId || undefined,
+        watchUntil: watchUntil ? Number(watchUntil) : undefined,
       }),
     );
   }

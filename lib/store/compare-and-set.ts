@@ -34,3 +34,8 @@ export async function changeByRevision<T extends { revision: number }>(
     current = await read();
   }
 }
+
+/** A stored value's JSON read back, or `undefined` when none is stored (`null` or `undefined`). */
+export function parseStored<T>(json: unknown): T | undefined {
+  return json === null || json === undefined ? undefined : (JSON.parse(String(json)) as T);
+}

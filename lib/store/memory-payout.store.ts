@@ -1,15 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { MonotonicPayoutClock, type PayoutClock } from '../clock/payout.clock';
 import { OpenPayoutIndex } from './open-payout.index';
-import type {
-  PayoutAttempt,
-  PayoutOpenCursor,
-  PayoutOpenChange,
-  PayoutOpenDetails,
-  PayoutOpenEntry,
-  PayoutRecord,
-  PayoutReportContext,
-  PayoutStore,
+import {
+  DEFAULT_RECORD_TTL_MS,
+  type PayoutAttempt,
+  type PayoutOpenCursor,
+  type PayoutOpenChange,
+  type PayoutOpenDetails,
+  type PayoutOpenEntry,
+  type PayoutRecord,
+  type PayoutReportContext,
+  type PayoutStore,
 } from './payout-store.interface';
 
 /** Options of `MemoryPayoutStore`. */
@@ -30,9 +31,9 @@ interface Slot<V> {
 }
 
 /**
- * A map bounded in size and age. When full it drops the least recently written entry, except
- * those `pinned` says are still needed: they are moved to the back instead, and the map may
- * then hold more than `maxEntries` until they are released.
+ * A map bounded in size and age (its store's `maxEntries` and `ttlMs`). When full it drops the
+ * least recently written entry, except those `pinned` says are still needed: they are moved to the
+ * back instead, and the map may then hold more than `maxEntries` until they are released.
  */
 class BoundedMap<V> {
   private readonly slots = new Map<string, Slot<V>>();
@@ -43,12 +44,10 @@ class BoundedMap<V> {
   private rescanAtSize = 0;
 
   constructor(
-    private readonly maxEntries: number,
-    private readonly ttlMs: number,
-    private readonly pinned: (value: V, now: number) => boolean,
-    private readonly onRemove: (key: string, value: V) => void,
+    private readonly bounds: Pick<MemoryPayoutStore, 'maxEntries' | 'ttlMs' | 'clock'>,
     private readonly onEarlyEviction: () => void,
-    private readonly clock: PayoutClock,
+    private readonly pinned: (value: V, now: number) => boolean,
+    private readonly onRemove: (key: string, value: V) => void = () => undefined,
   ) {}
 
   get size(): number {
@@ -57,20 +56,16 @@ class BoundedMap<V> {
 
   get(key: string): V | undefined {
     const slot = this.slots.get(key);
+    if (slot?.value === undefined) return undefined;
+    const now = this.bounds.clock.now();
     // Past its time, but still needed (rule 10): kept until it is not.
-    if (
-      slot?.value !== undefined &&
-      slot.expiresAt <= this.clock.now() &&
-      !this.pinned(slot.value, this.clock.now())
-    ) {
-      this.remove(slot);
-      return undefined;
-    }
-    return slot?.value;
+    if (slot.expiresAt > now || this.pinned(slot.value, now)) return slot.value;
+    this.remove(slot, slot.value);
+    return undefined;
   }
 
   set(key: string, value: V): void {
-    this.push(key, value, this.clock.now() + this.ttlMs);
+    this.push(key, value, this.bounds.clock.now() + this.bounds.ttlMs);
     this.evict();
   }
 
@@ -82,11 +77,10 @@ class BoundedMap<V> {
     this.queue.push(slot);
   }
 
-  private remove(slot: Slot<V>): void {
-    const value = slot.value;
+  private remove(slot: Slot<V>, value: V): void {
     slot.value = undefined;
     this.slots.delete(slot.key);
-    if (value !== undefined) this.onRemove(slot.key, value);
+    this.onRemove(slot.key, value);
   }
 
   private evict(): void {
@@ -94,27 +88,24 @@ class BoundedMap<V> {
     // a map full of needed entries costs O(1) per write (amortized), not a pass over all of them.
     if (this.slots.size < this.rescanAtSize) return;
     this.rescanAtSize = 0;
-    const now = this.clock.now();
+    const now = this.bounds.clock.now();
     let pinnedSeen = 0;
-    while (this.head < this.queue.length) {
+    for (; this.head < this.queue.length; this.head++) {
       const slot = this.queue[this.head];
-      if (slot.value !== undefined) {
-        const expired = slot.expiresAt <= now;
-        if (!expired && this.slots.size <= this.maxEntries) break;
-        if (this.pinned(slot.value, now)) {
-          // Still needed (rule 10): keep it, at the back. Stop once every entry has been seen pinned.
-          if (++pinnedSeen > this.slots.size) {
-            this.rescanAtSize = Math.ceil(this.slots.size * 1.25) + 64;
-            break;
-          }
-          this.head++;
-          this.push(slot.key, slot.value, expired ? now + this.ttlMs : slot.expiresAt);
-          continue;
+      if (slot.value === undefined) continue;
+      const expired = slot.expiresAt <= now;
+      if (!expired && this.slots.size <= this.bounds.maxEntries) break;
+      if (this.pinned(slot.value, now)) {
+        // Still needed (rule 10): keep it, at the back. Stop once every entry has been seen pinned.
+        if (++pinnedSeen > this.slots.size) {
+          this.rescanAtSize = Math.ceil(this.slots.size * 1.25) + 64;
+          break;
         }
-        if (!expired) this.onEarlyEviction();
-        this.remove(slot);
+        this.push(slot.key, slot.value, expired ? now + this.bounds.ttlMs : slot.expiresAt);
+        continue;
       }
-      this.head++;
+      if (!expired) this.onEarlyEviction();
+      this.remove(slot, slot.value);
     }
     // Drop consumed and superseded slots once they dominate the queue (rare, so O(1) amortized).
     const waiting = this.queue.length - this.head;
@@ -131,7 +122,7 @@ class BoundedMap<V> {
  */
 export class MemoryPayoutStore implements PayoutStore {
   /** The defaults, in one place. */
-  static readonly DEFAULTS = { maxEntries: 100_000, ttlMs: 48 * 60 * 60 * 1000 } as const;
+  static readonly DEFAULTS = { maxEntries: 100_000, ttlMs: DEFAULT_RECORD_TTL_MS } as const;
 
   readonly maxEntries: number;
   readonly ttlMs: number;
@@ -144,20 +135,18 @@ export class MemoryPayoutStore implements PayoutStore {
   private warnedEarlyEviction = false;
 
   constructor(options: MemoryPayoutStoreOptions = {}) {
-    const maxEntries = options.maxEntries ?? MemoryPayoutStore.DEFAULTS.maxEntries;
-    const ttlMs = options.ttlMs ?? MemoryPayoutStore.DEFAULTS.ttlMs;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1)
+    this.maxEntries = options.maxEntries ?? MemoryPayoutStore.DEFAULTS.maxEntries;
+    this.ttlMs = options.ttlMs ?? MemoryPayoutStore.DEFAULTS.ttlMs;
+    if (!Number.isInteger(this.maxEntries) || this.maxEntries < 1)
       throw new RangeError('MemoryPayoutStore: maxEntries must be a whole number >= 1');
-    if (!Number.isInteger(ttlMs) || ttlMs < 1)
+    if (!Number.isInteger(this.ttlMs) || this.ttlMs < 1)
       throw new RangeError('MemoryPayoutStore: ttlMs must be a whole number of ms >= 1');
-    this.maxEntries = maxEntries;
-    this.ttlMs = ttlMs;
     this.clock = options.clock ?? new MonotonicPayoutClock();
     const warn = () => this.warnEarlyEviction();
+    // Rule 10: a live claim, or an order still open, is never dropped.
     this.orders = new BoundedMap<PayoutRecord>(
-      maxEntries,
-      ttlMs,
-      // Rule 10: a live claim, or an order still open, is never dropped.
+      this,
+      warn,
       (record, now) =>
         (record.claim !== undefined && record.claim.expiresAt > now) ||
         (record.mchOrderNo !== undefined && this.open.has(record.mchOrderNo)),
@@ -165,20 +154,15 @@ export class MemoryPayoutStore implements PayoutStore {
         if (record.mchOrderNo !== undefined && this.byMchOrderNo.get(record.mchOrderNo) === orderNo)
           this.byMchOrderNo.delete(record.mchOrderNo);
       },
-      warn,
-      this.clock,
     );
     this.attempts = new BoundedMap<PayoutAttempt>(
-      maxEntries,
-      ttlMs,
+      this,
+      warn,
       (attempt) =>
         attempt.state === 'sending' ||
         attempt.state === 'unknown' ||
         attempt.notice?.state === 'pending' ||
         this.open.has(attempt.mchOrderNo),
-      () => undefined,
-      warn,
-      this.clock,
     );
   }
 

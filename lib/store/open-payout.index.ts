@@ -1,4 +1,5 @@
 import type {
+  PayoutOpenChange,
   PayoutOpenCursor,
   PayoutOpenDetails,
   PayoutOpenEntry,
@@ -128,11 +129,18 @@ export class OpenPayoutIndex {
 /** An open entry as every store returns it: without the details it does not have. */
 export function openEntry(entry: PayoutOpenEntry): PayoutOpenEntry {
   const { mchOrderNo, openedAt, dueAt, merchantId, watchUntil } = entry;
-  return {
-    mchOrderNo,
-    openedAt,
-    dueAt,
-    ...(merchantId !== undefined ? { merchantId } : {}),
-    ...(watchUntil !== undefined ? { watchUntil } : {}),
-  };
+  const out: PayoutOpenEntry = { mchOrderNo, openedAt, dueAt };
+  if (merchantId !== undefined) out.merchantId = merchantId;
+  if (watchUntil !== undefined) out.watchUntil = watchUntil;
+  return out;
+}
+
+/**
+ * A change of the open index as a script's or statement's parameters: `untrack`'s mchOrderNo, or
+ * `trackOpen`'s arguments with `none` for a detail not given.
+ */
+export function openChangeParams<N>(open: PayoutOpenChange, none: N): (string | number | N)[] {
+  if ('untrack' in open) return [open.untrack];
+  const { track, openedAt, dueAt, details } = open;
+  return [track, openedAt, dueAt, details?.merchantId ?? none, details?.watchUntil ?? none];
 }

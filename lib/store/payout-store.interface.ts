@@ -1,6 +1,9 @@
 import type { PayoutClock } from '../clock/payout.clock';
 import type { PayoutCurrency, PayoutStatus } from '../payout.types';
 
+/** How long the bundled stores keep a record by default (`ttlMs`): 48 hours. */
+export const DEFAULT_RECORD_TTL_MS = 48 * 60 * 60 * 1000;
+
 /** A delivery that is running the listeners of one status (or one anomaly) right now. */
 export interface PayoutClaim {
   status: PayoutStatus;
@@ -138,6 +141,7 @@ export interface PayoutStore {
    * its server's; without one the module uses `MonotonicPayoutClock`, right for one process.
    */
   readonly clock?: PayoutClock;
+  /** The record of `orderNo`, if stored. */
   get(orderNo: string): Promise<PayoutRecord | undefined>;
   /**
    * Writes `record` only if the stored revision is still `expectedRevision` (0: none), else
@@ -152,6 +156,7 @@ export interface PayoutStore {
   getReportContext?(orderNo: string, mchOrderNo: string): Promise<PayoutReportContext>;
   /** The record of the order last written under `mchOrderNo`. */
   findByMchOrderNo(mchOrderNo: string): Promise<PayoutRecord | undefined>;
+  /** The create attempt of `mchOrderNo`, if stored. */
   getAttempt(mchOrderNo: string): Promise<PayoutAttempt | undefined>;
   /** `compareAndSet` for attempts, keyed by `mchOrderNo`, with the same revision rule. */
   compareAndSetAttempt(attempt: PayoutAttempt, expectedRevision: number): Promise<boolean>;

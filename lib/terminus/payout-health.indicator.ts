@@ -3,8 +3,9 @@ import { ModuleRef } from '@nestjs/core';
 import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { CASHY_ENDPOINTS, type CashyAnswer } from '../client/cashy-protocol';
 import { CashyHttpClient } from '../client/cashy-http.client';
+import { withinDeadline } from '../clock/deadline';
 import { toPayoutBalance } from '../client/cashy-response.mapper';
-import { PayoutConfigurationError } from '../payout.errors';
+import { errorMessage, PayoutConfigurationError } from '../payout.errors';
 import type { CashyAccount } from '../options/cashy-account';
 import { OptionReader } from '../options/option.reader';
 import { PayoutConfig } from '../options/payout-config';
@@ -122,21 +123,17 @@ export class PayoutHealthIndicator implements OnModuleInit {
     const store = this.moduleRef.get<PayoutStore>(PAYOUT_STORE, { strict: false });
     if (!store.countOpen) return {};
     const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      const counted = await Promise.race([store.countOpen(), late]);
+      const counted = await withinDeadline(store.countOpen(), timeoutMs, true);
+      if (counted === 'late') throw new Error(`no answer within ${timeoutMs} ms`);
       return {
         payouts: { open: counted.open, watchingReturns: counted.watching },
         store: { status: 'up', latencyMs: Date.now() - started },
       };
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      return { store: { status: 'down', latencyMs: Date.now() - started, reason } };
-    } finally {
-      clearTimeout(timer);
+      return {
+        store: { status: 'down', latencyMs: Date.now() - started, reason: errorMessage(error) },
+      };
     }
   }
 
@@ -168,7 +165,7 @@ export class PayoutHealthIndicator implements OnModuleInit {
       const answer = await client.post(account, CASHY_ENDPOINTS.getBalance, {}, 1, timeoutMs);
       down = refusal(answer, account.merchantId);
     } catch (error) {
-      down = { reason: error instanceof Error ? error.message : String(error) };
+      down = { reason: errorMessage(error) };
     }
     return {
       status: down ? 'down' : 'up',

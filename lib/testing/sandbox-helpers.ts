@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { PayoutStatus, PayoutCurrency } from '../payout.types';
 import { signCashyBody } from '../client/cashy-signature';
+import { errorMessage } from '../payout.errors';
 import type { CashyPayOutBody } from '../validation/create-payout.rules';
 
 /** `Sign` for a body: upper-case hex `MD5(body bytes + apiKey)`, as Cashy computes it. */
@@ -158,10 +159,7 @@ export async function waitFor<T>(
     }
     if (Date.now() >= deadline) {
       const source = String(probe).replace(/\s+/g, ' ').slice(0, 200);
-      const cause =
-        lastError === undefined
-          ? ''
-          : `; last error: ${lastError instanceof Error ? lastError.message : String(lastError)}`;
+      const cause = lastError === undefined ? '' : `; last error: ${errorMessage(lastError)}`;
       throw new Error(`waitFor: condition not met within ${timeoutMs} ms: ${source}${cause}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 5));

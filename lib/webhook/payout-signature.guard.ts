@@ -10,7 +10,7 @@ import {
   MAX_NOTIFICATION_BYTES,
   PayoutWebhookRefusal,
   RAW_BODY_MISSING,
-  webhookReasonOfStatus,
+  webhookReason,
 } from '../payout-http.answers';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
@@ -53,11 +53,7 @@ export class PayoutSignatureGuard implements CanActivate {
       if (error instanceof HttpException)
         payoutDiagnostics.webhook(() => ({
           status: error.getStatus(),
-          // A subclass may throw its own exceptions: those are read by their status.
-          reason:
-            error instanceof PayoutWebhookRefusal
-              ? error.reason
-              : webhookReasonOfStatus(error.getStatus()),
+          reason: webhookReason(error),
           merchantId: firstHeaderValue(request, 'merchantid'),
         }));
       throw error;
@@ -85,16 +81,9 @@ export class PayoutSignatureGuard implements CanActivate {
     const [mediaType, ...parameters] = (contentType ?? '')
       .split(';')
       .map((part) => part.trim().toLowerCase());
-    const charset = parameters
-      .find((p) => p.startsWith('charset='))
-      ?.slice('charset='.length)
-      .replace(/"/g, '');
-    if (
-      mediaType !== 'application/json' ||
-      (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
-    ) {
+    const charset = parameters.find((p) => p.startsWith('charset='))?.replace(/^charset=|"/g, '');
+    if (mediaType !== 'application/json' || ![undefined, 'utf-8', 'utf8'].includes(charset))
       throw new PayoutWebhookRefusal('content-type');
-    }
   }
 
   /**

@@ -6,16 +6,9 @@ import { answerText, errorBody, kindOfStatus, PAYOUT_HTTP_ANSWERS } from '../pay
 /** Injection token of the webhook route's path, when the module mounts one. */
 export const PAYOUT_WEBHOOK_PATH = Symbol('PAYOUT_WEBHOOK_PATH');
 
-/** What Express's JSON parser throws for a request it refuses (the `http-errors` it uses). */
-interface BodyParserRefusal {
-  type: string;
-  status: number;
-  expose: true;
-  message: string;
-}
-
-function isBodyParserRefusal(error: unknown): error is BodyParserRefusal {
-  const e = error as Partial<BodyParserRefusal> | null;
+/** Whether `error` is what Express's JSON parser throws for a request it refuses (an `http-errors` 4xx). */
+function isBodyParserRefusal(error: unknown): error is { status: number; message: string } {
+  const e = error as { type?: unknown; expose?: unknown; status?: unknown } | null;
   return (
     typeof e?.type === 'string' &&
     e.expose === true &&
@@ -25,21 +18,13 @@ function isBodyParserRefusal(error: unknown): error is BodyParserRefusal {
   );
 }
 
-interface ExpressLike {
-  use(
-    handler: (
-      error: unknown,
-      req: { originalUrl?: string; url?: string },
-      res: ExpressReply,
-      next: (error?: unknown) => void,
-    ) => void,
-  ): unknown;
-}
-interface ExpressReply {
-  headersSent: boolean;
-  status(code: number): ExpressReply;
-  json(body: unknown): unknown;
-}
+/** An Express error handler, with the parts of the request and reply this one uses. */
+type ExpressErrorHandler = (
+  error: unknown,
+  req: { originalUrl?: string; url?: string },
+  res: { headersSent: boolean; status(code: number): { json(body: unknown): unknown } },
+  next: (error?: unknown) => void,
+) => void;
 
 /**
  * Answers, quietly and with the same status, what Express's JSON parser refuses on the webhook's
@@ -57,7 +42,8 @@ export class PayoutWebhookBodyHandler implements OnModuleInit {
     const adapter = this.adapterHost?.httpAdapter;
     if (!adapter || !this.path || adapter.getType() !== 'express') return;
     const suffix = `/${this.path.replace(/^\/+|\/+$/g, '')}`;
-    adapter.getInstance<ExpressLike>().use((error, req, res, next) => {
+    const app = adapter.getInstance<{ use(handler: ExpressErrorHandler): unknown }>();
+    app.use((error, req, res, next) => {
       const path = (req.originalUrl ?? req.url ?? '').split('?')[0].replace(/\/+$/, '');
       if (!isBodyParserRefusal(error) || res.headersSent || !path.endsWith(suffix))
         return next(error);

@@ -13,12 +13,7 @@ import {
 import { CASHY_ACK } from '../client/cashy-protocol';
 import { payoutDiagnostics } from '../payout.diagnostics';
 import { PayoutValidationError } from '../payout.errors';
-import {
-  PAYOUT_HTTP_ANSWERS,
-  payoutErrorKind,
-  type PayoutFailureKind,
-  PayoutWebhookRefusal,
-} from '../payout-http.answers';
+import { PAYOUT_HTTP_ANSWERS, payoutErrorKind, PayoutWebhookRefusal } from '../payout-http.answers';
 import type { PayoutReportResult } from '../outcome/payout-status-report.interface';
 import { PayoutService } from '../payout.service';
 import {
@@ -26,9 +21,6 @@ import {
   PayoutSignatureGuard,
   type PayoutWebhookRequest,
 } from './payout-signature.guard';
-
-/** Failures of a notification's processing told apart; anything else is a listener's failure. */
-const NOTIFICATION_FAILURES: readonly PayoutFailureKind[] = ['invalid', 'busy', 'store'];
 
 /** A reply on Express or Fastify: both have `header(name, value)`. */
 interface HeaderSettable {
@@ -97,7 +89,8 @@ export class PayoutWebhookController {
         (error as PayoutValidationError).errors.map((e) => e.message),
       );
     if (kind === 'store') this.logger.error((error as Error).message);
-    if (NOTIFICATION_FAILURES.includes(kind)) return new PayoutWebhookRefusal(kind);
+    if (kind === 'store' || kind === 'busy') return new PayoutWebhookRefusal(kind);
+    // Anything else is a listener's failure.
     this.logger.error(
       `order ${orderNo ?? '?'}: a payout listener failed, answering ${PAYOUT_HTTP_ANSWERS['listener-failed'].status} so Cashy retries`,
       (error as Error)?.stack,

@@ -143,7 +143,7 @@ describe('contradicting answers, reconcile() conflicts, a store clock that canno
     const own = notification({ mchOrderNo: 'RR-AMT', orderNo: 'HG1', amount: '150.50' });
     await payouts.handleNotification(own, PEN_ACCOUNT.merchantId).catch(() => undefined);
     // Before the fix: succeeded is [] and a second anomaly ('mchOrderNo: created as order HG-STRAY, not HG1')
-    // is emitted. applyTo (lib/outcome/payout-outcome.processor.ts:176-180) binds the unanswered
+    // is emitted. applyTo (lib/outcome/payout-outcome.processor.ts) binds the unanswered
     // attempt to HG-STRAY on the *amount* anomaly (SAME_ORDER_ANOMALIES), so the report already
     // known to be wrong decides which order RR-AMT is; the payout's real success is only an anomaly,
     // the sweep then asks by orderNo HG-STRAY and never sees HG1. Before the change HG1 bound the create.
@@ -194,9 +194,9 @@ describe('contradicting answers, reconcile() conflicts, a store clock that canno
     clock.advance(2 * 60 * 60_000);
     await sweeper.sweep();
     // Before the fix: result 'HG2 FAIL', open [], succeeded []. PayoutOutcomeProcessor.apply
-    // (lib/outcome/payout-outcome.processor.ts:148-154) answers 'duplicate' for any report whose
+    // (lib/outcome/payout-outcome.processor.ts) answers 'duplicate' for any report whose
     // order is claimed and has processed that status, before findMismatch runs; so settle
-    // (payout-reconciler.ts:113) never sees 'anomaly', otherPayoutsOrder is never asked, RR-OWN is
+    // (payout-reconciler.ts) never sees 'anomaly', otherPayoutsOrder is never asked, RR-OWN is
     // untracked as FAIL and reconcile() tells the host its payout failed (a refund) while HG1 pays.
     expect({ result, open, succeeded: host.succeeded }).toEqual({
       result: 'PayoutOrderConflictError',
@@ -235,7 +235,7 @@ describe('contradicting answers, reconcile() conflicts, a store clock that canno
     const result = await outcomeOf(payouts.reconcile({ mchOrderNo: 'RR-LEGACY' }));
     // The module itself calls it an anomaly ("created as order HG-LEGACY, not HG-OTHER").
     expect(host.anomalies.map((a) => `${a.kind} ${a.orderNo}`)).toEqual(['mchOrderNo HG-OTHER']);
-    // Before the fix: 'HG-OTHER FAIL'. otherPayoutsOrder (lib/reconciliation/payout-reconciler.ts:128-137)
+    // Before the fix: 'HG-OTHER FAIL'. otherPayoutsOrder (lib/reconciliation/payout-reconciler.ts)
     // looks at the attempt and at the answered order's own record, not at the record already known
     // under the mchOrderNo (findByMchOrderNo, the sibling knownOrder uses for the anomaly), so the
     // host reads "failed" and refunds while HG-LEGACY may still pay.

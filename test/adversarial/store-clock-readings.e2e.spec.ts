@@ -47,7 +47,7 @@ describe("the store clock's readings (rule 11)", () => {
     // later one takes 200 ms (a busy event loop, a remote store).
     //
     // What happens: a reading is taken as `current` only if its uncertainty is at most the first
-    // one's + 50 ms (payout.clock.ts:190). The first fast reading is kept forever; now() runs on the
+    // one's + 50 ms (payout.clock.ts). The first fast reading is kept forever; now() runs on the
     // start-up offset plus this process's monotonic clock, and drifts off the store without bound
     // (17 s after two days here). Its windows, leases and claims are written that far off the
     // shared timeline, and no other replica sees a step to make up for it: a window written 17 s
@@ -73,7 +73,7 @@ describe("the store clock's readings (rule 11)", () => {
     // waiting on a claim poll it every 5-100 ms).
     //
     // What happens: only the last 64 readings are compared with a new one (READINGS_KEPT,
-    // payout.clock.ts:186). 70 refreshes after each move push every reading taken before it
+    // payout.clock.ts). 70 refreshes after each move push every reading taken before it
     // out, so each move is only ever compared with readings 600 ms off: no step, margin 0, while a
     // replica that read before the moves writes its times 3 s off.
     let moved = 0;
@@ -96,7 +96,7 @@ describe("the store clock's readings (rule 11)", () => {
     // replica (resendWindowMs of a day) wrote a window just before the store went away.
     //
     // What happens: readings are kept only for 35 s + this replica's own longest hold
-    // (payout.clock.ts:171-172), not for the longest hold a judgment may pass. The store is
+    // (payout.clock.ts), not for the longest hold a judgment may pass. The store is
     // unreachable for 200 s (sync fails, `current` keeps counting), and comes back as a server
     // whose clock is a minute ahead: the first reading has nothing left to be compared with, so
     // no step is recorded and `current` silently jumps a minute. stepMargin(a day) is 0: the other
@@ -127,7 +127,7 @@ describe("the store clock's readings (rule 11)", () => {
     // 30 s claim. This replica, still a minute ahead, sees the claim as run out and asks for a
     // fresh reading (stillHeld → freshStepMargin → refresh).
     //
-    // What happens: `sync()` shares the reading already under way (payout.clock.ts:145),
+    // What happens: `sync()` shares the reading already under way (payout.clock.ts),
     // although it was read by the store before the step: the "fresh" reading shows no step, the
     // margin is 0, and a claim with 30 s left is taken over (a second emission of the outcome while
     // the holder's listeners run; the same holds for confirmAbsent's window and lease).
@@ -256,8 +256,8 @@ describe("the store clock's readings (rule 11), two replicas", () => {
     // Told null ("send it again"), the host sends it again; then B's create lands.
     if (result === 'null') await payoutsA.createPayout(penPayout('CM-1')).catch(() => undefined);
     gateway.commitHung();
-    // What happens: confirmAbsent's freshStepMargin (payout-reconciler.ts:235) refreshes through
-    // SyncedPayoutClock.sync, which shares the reading already on its way (payout.clock.ts:145),
+    // What happens: confirmAbsent's freshStepMargin (payout-reconciler.ts) refreshes through
+    // SyncedPayoutClock.sync, which shares the reading already on its way (payout.clock.ts),
     // read by the store before the step: no step, margin 0, A still a minute and a half ahead.
     // B's window (written on the stepped clock) and lease look long over: null, a second send,
     // two orders for CM-1.
@@ -298,7 +298,7 @@ describe("the store clock's readings (rule 11), two replicas", () => {
     if (result === 'null') await payoutsB.createPayout(penPayout('DR-1')).catch(() => undefined);
     gateway.commitHung();
     // What happens: B's first reading (fast, at start) stays `current` for good, as no later one
-    // is within 50 ms of its uncertainty (payout.clock.ts:190); B's now() runs 17 s ahead of the
+    // is within 50 ms of its uncertainty (payout.clock.ts); B's now() runs 17 s ahead of the
     // store, its refresh shows no step (the drift is within 500 ppm), and A's window looks over
     // 17 s early: null, a second send, two orders.
     expect({ result, orders: gateway.ordersOf('DR-1').length }).toEqual({

@@ -278,8 +278,8 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
     await b.sweeper.sweep();
     gateway.commitHung(); // A's create lands, 17 s after it was sent
     await gateway.stop();
-    // Before the fix: notCreated ['RF-CREEP'], 2 orders. SyncedPayoutClock.sync (lib/clock/payout.clock.ts:
-    // 120-129) compares each reading only with the one just before; refresh() makes readings
+    // Before the fix: notCreated ['RF-CREEP'], 2 orders. SyncedPayoutClock.sync (lib/clock/payout.clock.ts)
+    // compares each reading only with the one just before; refresh() makes readings
     // frequent, so a 45 s move that A would see as one step at its next read never exceeds the 1 s
     // tolerance on B, and B's confirmAbsent takes A's window (written on A's older reading) as over.
     expect({
@@ -309,7 +309,7 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
     gateway.commitHung(); // A's create lands, under 3 minutes after it was sent
     await gateway.stop();
     // Before the fix: notCreated ['RF-LONG'], 2 orders. PayoutClockSync.onModuleInit
-    // (lib/clock/payout-clock.sync.ts:23, longestHoldMs :58-65) sizes the step's hold from this
+    // (lib/clock/payout-clock.sync.ts, longestHoldMs) sizes the step's hold from this
     // replica's config, while the window it judges was written by another replica with its own
     // (resendAfter - sentAt = 600.3 s is in the attempt): B takes a 10 min window as over after 155 s.
     expect({
@@ -342,7 +342,7 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
       (error: unknown) => (error as Error).constructor.name,
     );
     // Before the fix: stepped true, PayoutOutcomeUnknownError ("the store's clock stepped"). sync() places the
-    // reading at the middle of its round trip (payout.clock.ts:120): a 2.9 s round trip whose answer
+    // reading at the middle of its round trip (payout.clock.ts): a 2.9 s round trip whose answer
     // was read at its end is off by ~1.45 s, above STEP_TOLERANCE_MS, with no bound on the round
     // trip. Every decision then waits 35 s + the longest hold (here 60.3 s; 155 s on the defaults).
     expect({ stepped, result }).toEqual({ stepped: false, result: 'null' });
@@ -385,7 +385,7 @@ describeWithRedis('a step of the store clock on a shared Redis', () => {
     }
     const timeReadsPerCopy = Math.round((readings - before) / 3);
     // Before the fix: every copy is PayoutBusyError (503) for good, and nothing else ever takes the claim (the
-    // sweep's check goes through the same apply). apply → stillHeld (payout.clock.ts:57-62) refreshes
+    // sweep's check goes through the same apply). apply → stillHeld (payout.clock.ts) refreshes
     // at each poll, each reading "steps", and a step holds any claim, however long ago it ran out;
     // each poll also costs a TIME round trip on the webhook path (timeReadsPerCopy: 7 with a 200 ms
     // claimWaitMs; none while the claim still looks live, one for a claim that looks run out).
