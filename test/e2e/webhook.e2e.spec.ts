@@ -1,5 +1,6 @@
 import {
   type ArgumentMetadata,
+  Body,
   Controller,
   type DynamicModule,
   HttpCode,
@@ -10,12 +11,14 @@ import {
   Post,
   Req,
   UseGuards,
+  UsePipes,
   ValidationPipe,
 } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import {
   PayoutModule,
   type PayoutModuleOptions,
+  PayoutNotificationDto,
   type PayoutOptionsFactory,
   PayoutService,
   PayoutSignatureGuard,
@@ -409,6 +412,27 @@ class HostWebhookController {
   }
 }
 
+/** A host's own route typed and validated as the documented body, `PayoutNotificationDto`. */
+@Controller('hooks')
+class DtoWebhookController {
+  received: PayoutNotificationDto[] = [];
+
+  constructor(private readonly payouts: PayoutService) {}
+
+  @Post('dto')
+  @HttpCode(200)
+  @UseGuards(PayoutSignatureGuard)
+  @UsePipes(new ValidationPipe({ transform: true }))
+  async receive(
+    @Body() body: PayoutNotificationDto,
+    @Req() request: { headers: Record<string, string> },
+  ) {
+    this.received.push(body);
+    await this.payouts.handleNotification(body, request.headers.merchantid);
+    return 'SUCCESS';
+  }
+}
+
 /** A host pipe that would replace every request body it is shown. */
 @Injectable()
 class BodyRewritingPipe implements PipeTransform {
@@ -438,6 +462,45 @@ describe.each(ADAPTERS)('host wiring on %s', (adapter) => {
       expect(app.get(HostWebhookController).received).toEqual([body, body]);
       expect(listener.events).toHaveLength(1);
       expect((await deliver(`${url}/payout/webhook`, body)).status).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("validates Cashy's body as PayoutNotificationDto on a host's own route: 400 naming the field for what the module refuses, nothing handled", async () => {
+    const { app, url, listener } = await startHostApp(
+      adapter,
+      PayoutModule.forRoot({ ...OPTIONS, webhook: false }),
+      { controllers: [DtoWebhookController] },
+    );
+    try {
+      const refused: Array<[string, Record<string, unknown>]> = [
+        ['amount', notification({ amount: '-1.00' })],
+        ['fee', notification({ fee: 'abc' })],
+        ['orderNo', notification({ orderNo: undefined })],
+        ['orderStatus', notification({ orderStatus: 7 })],
+      ];
+      for (const [field, body] of refused) {
+        const answer = await deliver(`${url}/hooks/dto`, body);
+        expect({ field, status: answer.status }).toEqual({ field, status: 400 });
+        expect(answer.text).toContain(field);
+      }
+      expect(app.get(DtoWebhookController).received).toEqual([]);
+      expect(listener.events).toEqual([]);
+
+      const body = notification();
+      expect(await deliver(`${url}/hooks/dto`, body)).toMatchObject({
+        status: 200,
+        text: 'SUCCESS',
+      });
+      const [received] = app.get(DtoWebhookController).received;
+      expect(received).toBeInstanceOf(PayoutNotificationDto);
+      expect({ ...received }).toEqual(body);
+      expect(listener.events).toHaveLength(1);
+      expect(listener.events[0].payload).toMatchObject({
+        mchOrderNo: body.mchOrderNo,
+        amount: '150.50',
+      });
     } finally {
       await app.close();
     }
