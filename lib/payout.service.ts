@@ -6,6 +6,7 @@ import { PayoutClock } from './clock/payout.clock';
 import { toPayoutBalance, toPayoutBanks, toPayoutOrder } from './client/cashy-response.mapper';
 import {
   type CashyApiError,
+  errorMessage,
   PayoutOrderConflictError,
   PayoutOutcomeUnknownError,
   PayoutValidationError,
@@ -325,9 +326,7 @@ export class PayoutService {
   private outcomeUnknown(call: CreateCall, cause?: unknown): PayoutOutcomeUnknownError {
     const { body, progress } = call;
     const reason =
-      cause === undefined
-        ? progress.reason
-        : `${progress.reason}; then ${(cause as Error)?.message ?? String(cause)}`;
+      cause === undefined ? progress.reason : `${progress.reason}; then ${errorMessage(cause)}`;
     this.logger.warn(`payout ${body.mchOrderNo}: outcome unknown (${reason})`);
     payoutDiagnostics.outcomeUnknown(() => ({
       mchOrderNo: body.mchOrderNo,

@@ -160,8 +160,10 @@ export class CashyHttpClient {
       throw new CashyTransportError(failure, endpoint, `HTTP ${httpStatus}, not a Cashy envelope`);
     }
     if (envelope.code !== 200) throw new CashyApiError(envelope.code, envelope.msg, endpoint);
-    const detail = `HTTP ${httpStatus} with a code-200 envelope`;
-    if (!ok) throw new CashyTransportError('http-status', endpoint, detail);
+    if (!ok) {
+      const detail = `HTTP ${httpStatus} with a code-200 envelope`;
+      throw new CashyTransportError('http-status', endpoint, detail);
+    }
     return envelope.data;
   }
 

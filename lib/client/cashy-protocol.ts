@@ -65,7 +65,7 @@ export const BUSY_MSG = /^(?:System_busy|System_Maintenance)$/;
  * - `duplicate`: an order with this `mchOrderNo` exists, so look it up;
  * - `ambiguous`: anything else (timeouts, resets, 5xx, unknown codes or messages, a 200 without an order).
  */
-export type CreateAttemptOutcome =
+type CreateAttemptOutcome =
   | { kind: 'created'; data: Record<string, unknown> }
   | { kind: 'rejected'; error: CashyApiError }
   | { kind: 'busy'; error: CashyApiError }

@@ -11,7 +11,7 @@ import { idText, isAbsent } from '../client/cashy-wire';
 import { PayoutClock } from '../clock/payout.clock';
 import type { CashyAccount } from '../options/cashy-account';
 import { PayoutConfig } from '../options/payout-config';
-import { CashyTransportError } from '../payout.errors';
+import { CashyTransportError, errorMessage } from '../payout.errors';
 import type { CashyPayOutQueryBody } from '../validation/query-payout.rules';
 import { PayoutOutcomeProcessor } from './payout-outcome.processor';
 
@@ -99,7 +99,6 @@ export function postAttempt(
 ): Promise<CashyAnswer | CashyTransportError> {
   return client.post(account, endpoint, body, attempt).catch((error: unknown) => {
     if (error instanceof CashyTransportError) return error;
-    const message = (error as Error)?.message ?? String(error);
-    return new CashyTransportError('connection', endpoint, message);
+    return new CashyTransportError('connection', endpoint, errorMessage(error));
   });
 }

@@ -234,8 +234,15 @@ export class PostgresPayoutStore implements PayoutStore {
       const result = await this.run(insert ? this.sql.insertRecord : this.sql.updateRecord, values);
       return result.rowCount === 1;
     }
-    const change = 'untrack' in open ? 'Untrack' : 'Track';
-    const statement = this.sql[`${insert ? 'insert' : 'update'}Record${change}`];
+    const { sql } = this;
+    const statement =
+      'untrack' in open
+        ? insert
+          ? sql.insertRecordUntrack
+          : sql.updateRecordUntrack
+        : insert
+          ? sql.insertRecordTrack
+          : sql.updateRecordTrack;
     values.push(...openChangeParams(open, null));
     const { rows } = await this.run<{ written: number }>(statement, values);
     return Number(rows[0]?.written) === 1;

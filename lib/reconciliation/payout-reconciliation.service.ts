@@ -7,7 +7,6 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import type { EventEmitter2 } from '@nestjs/event-emitter';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PayoutClock } from '../clock/payout.clock';
 import { withinDeadline } from '../clock/deadline';
 import { PAYOUT_NOT_CREATED, PayoutNotCreatedEvent } from '../events/payout.events';
@@ -96,8 +95,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    const grace = sleep(SHUTDOWN_GRACE_MS, undefined, { ref: false });
-    await Promise.race([Promise.allSettled([...this.running.keys()]), grace]);
+    await withinDeadline(Promise.allSettled([...this.running.keys()]), SHUTDOWN_GRACE_MS);
     await Promise.allSettled(
       [...this.running.values()].map((entry) =>
         this.store.trackOpen(entry.mchOrderNo, entry.openedAt, this.clock.now()),
@@ -123,7 +121,7 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     const lastOpened = entry.watchUntil ?? Math.max(entry.openedAt, attempt?.sentAt ?? 0);
     const pastHorizon = now - lastOpened > this.config.reconciliationPolicy.horizonMs;
     const merchantId = entry.merchantId ?? attempt?.merchantId;
-    const token = this.tokenPrefix + (++this.noticeCount).toString(36);
+    const token = this.nextToken();
     try {
       // An answer about another order than the one known settles nothing.
       const orderNo = attempt?.state === 'created' ? attempt.orderNo : undefined;
@@ -359,8 +357,13 @@ export class PayoutReconciliationService implements OnApplicationBootstrap, OnMo
     return this.attempts.claimNotice(found, this.newClaim());
   }
 
+  /** A notice-claim token unique to this replica. */
+  private nextToken(): string {
+    return this.tokenPrefix + (++this.noticeCount).toString(36);
+  }
+
   /** A claim on a notice, living from now (with a new token unless the decision made one). */
-  private newClaim(token = this.tokenPrefix + (++this.noticeCount).toString(36)) {
+  private newClaim(token = this.nextToken()) {
     return { token, expiresAt: this.clock.now() + this.config.delivery.claimTtlMs };
   }
 

@@ -125,7 +125,10 @@ export class PayoutHealthIndicator implements OnModuleInit {
     const started = Date.now();
     try {
       const counted = await withinDeadline(store.countOpen(), timeoutMs, true);
-      if (counted === 'late') throw new Error(`no answer within ${timeoutMs} ms`);
+      if (counted === 'late') {
+        const reason = `no answer within ${timeoutMs} ms`;
+        return { store: { status: 'down', latencyMs: Date.now() - started, reason } };
+      }
       return {
         payouts: { open: counted.open, watchingReturns: counted.watching },
         store: { status: 'up', latencyMs: Date.now() - started },

@@ -222,7 +222,10 @@ export class CashySandbox {
 
   /** Orders (copies) with this `mchOrderNo`, across accounts, oldest first. */
   ordersByMchOrderNo(mchOrderNo: string): SandboxOrder[] {
-    return this.orders().filter((order) => order.mchOrderNo === mchOrderNo);
+    return this.ledger
+      .all()
+      .filter((order) => order.mchOrderNo === mchOrderNo)
+      .map((order) => structuredClone(order));
   }
 
   /** `waitFor` (polls `probe` until it gives a value); rejects after `timeoutMs`. */

@@ -98,7 +98,7 @@ export function fromCents(cents: bigint): string {
  * publishes the `msg` strings, not their codes: these follow its older docs (401 no access, 500
  * error). `Params_mchOrderNo_repeat` and `Order_not_exist` are the sandbox's own wording.
  */
-export const SANDBOX_ERROR_CODES: Readonly<Record<string, number>> = {
+const SANDBOX_ERROR_CODES: Readonly<Record<string, number>> = {
   RequestMethod_not_post: 400,
   RequestContentType_not_json: 400,
   RequestBody_is_null: 400,

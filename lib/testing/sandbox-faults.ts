@@ -237,7 +237,7 @@ export interface SandboxFaultTurn {
 }
 
 /** What a fault does to one request. */
-export type SandboxFaultHandler = (turn: SandboxFaultTurn, fault: SandboxFaultDraw) => void;
+type SandboxFaultHandler = (turn: SandboxFaultTurn, fault: SandboxFaultDraw) => void;
 
 /** A payOut or payOutQuery answer whose `data` carries the `mismatch` values instead. */
 function falsify(reply: SandboxHttpReply, path: string, mismatch: SandboxMismatch) {
